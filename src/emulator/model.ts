@@ -1,0 +1,324 @@
+/**
+ * Internal records of the emulated portal. Values are stored typed (numbers, booleans,
+ * epoch milliseconds on the portal clock); the method layer serialises them into the
+ * legacy string-typed shape (crm.contact.*, crm.deal.*) or the camelCase typed shape
+ * (crm.item.*) the real portal answers with (reference §7).
+ */
+
+/** A multifield row (PHONE, EMAIL, WEB, IM), reference §7.2. */
+export interface Multifield {
+  id: number;
+  typeId: 'PHONE' | 'EMAIL' | 'WEB' | 'IM' | 'LINK';
+  valueType: string;
+  value: string;
+}
+
+/** User-field values by FIELD_NAME. Enumerations hold item IDs; MULTIPLE fields hold arrays. */
+export type UfValues = Record<string, unknown>;
+
+export interface ContactRec {
+  id: number;
+  name: string;
+  secondName: string | null;
+  lastName: string;
+  honorific: string | null;
+  typeId: string | null;
+  sourceId: string | null;
+  sourceDescription: string | null;
+  post: string | null;
+  comments: string | null;
+  birthdate: string | null; // YYYY-MM-DD
+  addressCity: string | null;
+  companyId: number | null;
+  companyIds: number[];
+  assignedById: number;
+  createdById: number;
+  modifyById: number;
+  opened: boolean;
+  export: boolean;
+  dateCreate: number; // epoch ms, portal clock
+  dateModify: number;
+  fm: Multifield[];
+  uf: UfValues;
+}
+
+export interface CompanyRec {
+  id: number;
+  title: string;
+  companyType: string | null;
+  industry: string | null;
+  revenue: number | null;
+  currencyId: string | null;
+  sourceId: string | null;
+  addressCity: string | null;
+  assignedById: number;
+  createdById: number;
+  modifyById: number;
+  opened: boolean;
+  dateCreate: number;
+  dateModify: number;
+  fm: Multifield[];
+  uf: UfValues;
+}
+
+export interface DealRec {
+  id: number;
+  title: string;
+  typeId: string | null;
+  categoryId: number;
+  stageId: string; // "WON", "C1:NEW", ...
+  probability: number | null;
+  currencyId: string;
+  opportunity: number;
+  isManualOpportunity: boolean;
+  taxValue: number;
+  companyId: number | null;
+  /** Linked contacts in order; the first is primary (reference §7.3). */
+  contactIds: number[];
+  beginDate: string; // YYYY-MM-DD
+  closeDate: string; // YYYY-MM-DD
+  opened: boolean;
+  closed: boolean;
+  comments: string | null;
+  sourceId: string | null;
+  sourceDescription: string | null;
+  assignedById: number;
+  createdById: number;
+  modifyById: number;
+  dateCreate: number;
+  dateModify: number;
+  uf: UfValues;
+}
+
+export interface ProductRowRec {
+  id: number;
+  ownerType: string; // 'D' for deals
+  ownerId: number;
+  productId: number;
+  productName: string;
+  price: number;
+  priceExclusive: number;
+  priceNetto: number;
+  priceBrutto: number;
+  quantity: number;
+  discountTypeId: number;
+  discountRate: number;
+  discountSum: number;
+  taxRate: number | null;
+  taxIncluded: boolean;
+  customized: boolean;
+  measureCode: number;
+  measureName: string;
+  sort: number;
+  type: number; // 1 product, 4 offer, 7 service
+}
+
+export interface ProductRec {
+  id: number;
+  name: string;
+  sectionId: number | null;
+  catalogId: number;
+  price: number;
+  currencyId: string;
+  active: boolean;
+  sort: number;
+  xmlId: string | null;
+  dateCreate: number;
+  timestampX: number;
+}
+
+export interface SectionRec {
+  id: number;
+  catalogId: number;
+  name: string;
+  sectionId: number | null; // parent
+  xmlId: string | null;
+  code: string | null;
+}
+
+export interface StatusRec {
+  id: number;
+  entityId: string; // DEAL_STAGE, DEAL_STAGE_1, SOURCE, CONTACT_TYPE, ...
+  statusId: string;
+  name: string;
+  sort: number;
+  system: boolean;
+  categoryId: number | null;
+  color: string | null;
+  /** null = in progress, 'S' success, 'F' failure (reference §7.4). */
+  semantics: 'S' | 'F' | null;
+}
+
+export interface CategoryRec {
+  id: number; // 0 = default funnel
+  entityTypeId: number;
+  name: string;
+  sort: number;
+  isDefault: boolean;
+}
+
+export interface CurrencyRec {
+  currency: string;
+  amountCnt: number;
+  amount: number; // rate to base; base has 1
+  sort: number;
+  base: boolean;
+  fullName: string;
+  dateUpdate: number;
+}
+
+export interface UserRec {
+  id: number;
+  active: boolean;
+  name: string;
+  lastName: string;
+  email: string;
+  isAdmin: boolean;
+  timeZone: string;
+  departmentIds: number[];
+  workPosition: string | null;
+  personalGender: 'M' | 'F' | '';
+}
+
+export type LangMap = Record<string, string>;
+
+export interface UserFieldEnumItem {
+  id: number;
+  value: string;
+  sort: number;
+  def: boolean;
+  xmlId: string;
+}
+
+export interface UserFieldRec {
+  id: number;
+  entityId: 'CRM_CONTACT' | 'CRM_COMPANY' | 'CRM_DEAL';
+  fieldName: string; // UF_CRM_...
+  userTypeId: string; // string, integer, double, boolean, date, datetime, enumeration, ...
+  xmlId: string | null;
+  sort: number;
+  multiple: boolean;
+  mandatory: boolean;
+  showFilter: 'N' | 'I' | 'E' | 'S';
+  showInList: boolean;
+  editInList: boolean;
+  isSearchable: boolean;
+  settings: Record<string, unknown>;
+  editFormLabel: LangMap;
+  listColumnLabel: LangMap;
+  listFilterLabel: LangMap;
+  errorMessage: LangMap;
+  helpMessage: LangMap;
+  list: UserFieldEnumItem[]; // enumeration items; empty otherwise
+  /** client_id of the app that created it (cleaned up on uninstall only for custom types). */
+  createdByApp: string | null;
+}
+
+export interface PlacementBindingRec {
+  id: number;
+  clientId: string;
+  placement: string;
+  handler: string;
+  title: string;
+  description: string;
+  groupName: string;
+  langAll: Record<string, { TITLE?: string; DESCRIPTION?: string; GROUP_NAME?: string }>;
+  options: Record<string, unknown>;
+  userId: number; // 0 = all users
+}
+
+export interface EventBindingRec {
+  id: number;
+  clientId: string;
+  event: string; // upper case
+  handler: string; // '' for offline
+  authType: number; // 0 = the acting user
+  eventType: 'online' | 'offline';
+  options: Record<string, unknown>;
+}
+
+export interface OfflineEventRec {
+  id: number;
+  clientId: string;
+  timestampX: number;
+  eventName: string;
+  eventData: Record<string, unknown>;
+  eventAdditional: Record<string, unknown>;
+  messageId: string; // one record per object and event: the queue keeps only the latest
+  processId: string | null;
+  error: boolean;
+}
+
+export interface AppRec {
+  clientId: string;
+  clientSecret: string;
+  code: string;
+  version: number;
+  /** App page URL (the DEFAULT placement). */
+  appUrl: string;
+  /** Installer URL (wizard in an iframe) or install callback URL. */
+  installUrl: string | null;
+  scopes: string[];
+  status: 'F' | 'D' | 'T' | 'P' | 'L' | 'S';
+  /** true once the app called installFinish (reference §1.2). */
+  installed: boolean;
+  applicationToken: string;
+  paymentExpired: boolean;
+  options: Record<string, unknown>;
+  userOptions: Record<number, Record<string, unknown>>;
+}
+
+export interface TokenRec {
+  accessToken: string;
+  refreshToken: string;
+  clientId: string;
+  userId: number;
+  /** Portal-clock epoch ms when the access token dies. */
+  expiresAt: number;
+  /** Portal-clock epoch ms when the refresh token dies (180 days, reference §2). */
+  refreshExpiresAt: number;
+  /** false once the refresh token was used (rotation) or revoked. */
+  refreshValid: boolean;
+}
+
+export interface WebhookRec {
+  userId: number;
+  secret: string;
+  scopes: string[];
+}
+
+/** Side effects recorded so tests can see them. */
+export interface WorkflowStartRec {
+  id: string;
+  templateId: number;
+  documentId: [string, string, string];
+  parameters: Record<string, unknown>;
+  startedBy: number;
+  at: number;
+}
+export interface TimelineCommentRec {
+  id: number;
+  entityType: string;
+  entityId: number;
+  comment: string;
+  authorId: number;
+  at: number;
+}
+export interface TodoRec {
+  id: number;
+  ownerTypeId: number;
+  ownerId: number;
+  deadline: string;
+  title: string;
+  description: string;
+  responsibleId: number;
+  at: number;
+}
+export interface BizprocTemplateRec {
+  id: number;
+  moduleId: string;
+  entity: string; // CCrmDocumentContact
+  documentType: [string, string, string];
+  name: string;
+  autoExecute: number;
+}
