@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { loadManifest, fieldsManifestSchema, appManifestSchema } from '../../manifest/index.js';
+
+describe('manifest', () => {
+  it('registers exactly the contracted contact fields, each within the 50-character limit', () => {
+    const { fields } = loadManifest();
+    expect(fields.fields.map((f) => f.name)).toEqual([
+      'UF_CRM_SEG_FREQUENCY', 'UF_CRM_SEG_MONETARY', 'UF_CRM_SEG_LAST_PURCHASE', 'UF_CRM_SEG_R', 'UF_CRM_SEG_F',
+      'UF_CRM_SEG_M', 'UF_CRM_SEG_RFM', 'UF_CRM_SEG_SEGMENT', 'UF_CRM_SEG_LIFECYCLE', 'UF_CRM_SEG_SLEEPING',
+      'UF_CRM_SEG_INTERESTS', 'UF_CRM_SEG_NEXT_PURCHASE', 'UF_CRM_SEG_CLV', 'UF_CRM_SEG_P_ALIVE',
+      'UF_CRM_SEG_PREV_SEGMENT', 'UF_CRM_SEG_CHANGED_AT',
+    ]);
+    const byName = new Map(fields.fields.map((f) => [f.name, f]));
+    expect(byName.get('UF_CRM_SEG_FREQUENCY')?.type).toBe('integer');
+    expect(byName.get('UF_CRM_SEG_MONETARY')?.type).toBe('double');
+    expect(byName.get('UF_CRM_SEG_SLEEPING')?.type).toBe('boolean');
+    expect(byName.get('UF_CRM_SEG_INTERESTS')).toMatchObject({ type: 'enumeration', multiple: true });
+    expect(byName.get('UF_CRM_SEG_CHANGED_AT')?.type).toBe('datetime');
+    for (const f of fields.fields) expect((fields.xmlIdPrefix + f.name).length).toBeLessThanOrEqual(100);
+  });
+
+  it('rejects a malformed manifest with a reason', () => {
+    const bad = { xmlIdPrefix: 'X_', fields: [{ name: 'UF_CRM_A', type: 'enumeration', sort: 1, label: { en: 'a', ru: 'а' } }] };
+    const r = fieldsManifestSchema.safeParse(bad);
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain('item source');
+    const tooLong = { xmlIdPrefix: 'X_', fields: [{ name: 'UF_CRM_' + 'A'.repeat(44), type: 'integer', sort: 1, label: { en: 'a', ru: 'а' } }] };
+    expect(fieldsManifestSchema.safeParse(tooLong).success).toBe(false);
+    const noRussian = { ...loadManifest().app, name: { en: 'x' } };
+    expect(appManifestSchema.safeParse(noRussian).success).toBe(false);
+  });
+
+  it('binds the contact-card tab and the deal and contact events', () => {
+    const { app } = loadManifest();
+    expect(app.placements.map((p) => p.placement)).toContain('CRM_CONTACT_DETAIL_TAB');
+    for (const e of ['ONCRMDEALADD', 'ONCRMDEALUPDATE', 'ONCRMDEALDELETE', 'ONCRMCONTACTADD', 'ONCRMCONTACTUPDATE', 'ONCRMCONTACTDELETE']) {
+      expect(app.events.online).toContain(e);
+      expect(app.events.offline).toContain(e);
+    }
+  });
+});
