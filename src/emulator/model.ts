@@ -262,6 +262,11 @@ export interface AppRec {
   status: 'F' | 'D' | 'T' | 'P' | 'L' | 'S';
   /** true once the app called installFinish (reference §1.2). */
   installed: boolean;
+  /**
+   * true after ONAPPUNINSTALL without `clean` (the record is kept so app.option survives a
+   * reinstall); tokens are revoked and the app's API access is dead. Added by the HTTP face.
+   */
+  uninstalled?: boolean;
   applicationToken: string;
   paymentExpired: boolean;
   options: Record<string, unknown>;
