@@ -1,0 +1,398 @@
+/**
+ * B24Client: one per portal. REST calls and batches with the portal's limits mirrored by a
+ * `Limiter`, typed errors, bounded retries and token refresh (reference §2-§6).
+ *
+ *  - `call(method, params, schema?)`: POST JSON to `client_endpoint + method`, `auth` in the body.
+ *  - `batch(commands, {halt})`: ≤50 commands per HTTP request (auto-split), each encoded as a
+ *    `method?query` string (PHP bracket encoding); per-command results and errors.
+ *  - Retries: 503 → wait for our bucket copy to drain (+ exponential penalty); 429 → wait until
+ *    the method's budget frees; 5xx/network → exponential backoff with jitter, bounded. Writes
+ *    (non-idempotent methods) are NOT retried after a network error once the request may have
+ *    been sent, nor after a 500 (the portal may have applied it).
+ *  - 401 expired_token/invalid_token → one refresh through the TokenSource, one retry; a token
+ *    about to expire (portal clock) is refreshed before the call.
+ *  - Tokens never reach logs or error messages.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance } from 'axios';
+import type { z } from 'zod';
+import type { AccessToken, TokenSource } from './auth.js';
+import {
+  type BatchCommands, type Params, MAX_BATCH, chunk, commandEntries, commandMethod, commandParams, encodeCommand,
+} from './batch-encoding.js';
+import { B24Error, B24NetworkError } from './errors.js';
+import { Limiter, type LimiterOptions, type Clock } from './limiter.js';
+
+export interface B24Time {
+  start?: number;
+  finish?: number;
+  duration?: number;
+  processing?: number;
+  date_start?: string;
+  date_finish?: string;
+  operating?: number;
+  operating_reset_at?: number;
+}
+
+export interface CallResult<T> {
+  result: T;
+  total?: number;
+  next?: number;
+  time?: B24Time;
+}
+
+export interface BatchResult {
+  /** Results by command key (array input → "0", "1", ...). */
+  results: Record<string, unknown>;
+  errors: Record<string, B24Error>;
+  totals: Record<string, number>;
+  nexts: Record<string, number>;
+  times: Record<string, B24Time>;
+  /** Keys in the order they were given. */
+  keys: string[];
+}
+
+export interface MethodCounters {
+  calls: number;
+  /** Operating seconds the portal charged (from reported deltas; else sum of durations). */
+  operatingSec: number;
+}
+
+export interface ClientCounters {
+  /** HTTP requests sent (a batch = 1). */
+  requests: number;
+  /** REST methods executed (each batch command counts). */
+  calls: number;
+  batches: number;
+  retries: number;
+  rateLimited503: number;
+  operatingLimited429: number;
+  serverErrors: number;
+  networkErrors: number;
+  tokenRefreshes: number;
+  byMethod: Record<string, MethodCounters>;
+}
+
+export interface B24ClientOptions {
+  tokens: TokenSource;
+  /** A shared Limiter (one per portal per process) or options for a new one. */
+  limiter?: Limiter | LimiterOptions;
+  /** Retries for 5xx/network errors (default 4). */
+  maxRetries?: number;
+  /** Retries after 503 (default 10) and 429 (default 3). */
+  maxRateLimitRetries?: number;
+  maxOperatingRetries?: number;
+  /** Base backoff for 5xx/network, ms (default 500), doubled per attempt, ±25% jitter. */
+  retryBaseMs?: number;
+  /** Per-request timeout, ms (default 60 000: the portal cuts requests at 60 s). */
+  timeoutMs?: number;
+  /** Refresh proactively when the token has less than this many portal seconds left (default 60). */
+  refreshLeadSec?: number;
+  /** Extra methods to treat as non-idempotent (default: *.add/update/delete/set/bind/... ). */
+  isIdempotent?: (method: string) => boolean;
+  /** Diagnostics sink: method names, statuses, timings; never params or tokens. */
+  log?: (event: string, data: Record<string, unknown>) => void;
+  /** Clock for backoff sleeps (defaults to the limiter's clock / system clock). */
+  clock?: Clock;
+  userAgent?: string;
+}
+
+const WRITE_RE = /\.(add|update|delete|set|bind|unbind|send|start|execute|import|batchimport|clear|trigger|move|upload|register|unregister|complete|attach|detach)$/i;
+
+export function defaultIsIdempotent(method: string): boolean {
+  const m = method.toLowerCase();
+  if (m === 'batch') return true;
+  return !WRITE_RE.test(m) && !/\.(add|update|delete|set)\./.test(m);
+}
+
+const keepAlive = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
+
+export class B24Client {
+  readonly limiter: Limiter;
+  readonly counters: ClientCounters = {
+    requests: 0, calls: 0, batches: 0, retries: 0, rateLimited503: 0, operatingLimited429: 0,
+    serverErrors: 0, networkErrors: 0, tokenRefreshes: 0, byMethod: {},
+  };
+  private readonly tokens: TokenSource;
+  private readonly http: AxiosInstance;
+  private readonly o: Required<Pick<B24ClientOptions, 'maxRetries' | 'maxRateLimitRetries' | 'maxOperatingRetries' | 'retryBaseMs' | 'refreshLeadSec'>>;
+  private readonly isIdempotent: (m: string) => boolean;
+  private readonly log: (event: string, data: Record<string, unknown>) => void;
+  private readonly clock: Clock;
+
+  constructor(opts: B24ClientOptions) {
+    this.tokens = opts.tokens;
+    this.limiter = opts.limiter instanceof Limiter ? opts.limiter : new Limiter(opts.limiter ?? {});
+    this.o = {
+      maxRetries: opts.maxRetries ?? 4,
+      maxRateLimitRetries: opts.maxRateLimitRetries ?? 10,
+      maxOperatingRetries: opts.maxOperatingRetries ?? 3,
+      retryBaseMs: opts.retryBaseMs ?? 500,
+      refreshLeadSec: opts.refreshLeadSec ?? 60,
+    };
+    this.isIdempotent = opts.isIdempotent ?? defaultIsIdempotent;
+    this.log = opts.log ?? (() => {});
+    this.clock = opts.clock ?? this.limiter.clock;
+    this.http = axios.create({
+      timeout: opts.timeoutMs ?? 60_000,
+      validateStatus: () => true,
+      httpAgent: keepAlive.http,
+      httpsAgent: keepAlive.https,
+      maxRedirects: 0,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': opts.userAgent ?? 'b24-segments/0.1 (node)' },
+      transitional: { clarifyTimeoutError: true },
+    });
+  }
+
+  /** Calls a method and returns its `result` (validated by `schema` when given). */
+  async call<T = unknown>(method: string, params: Params = {}, schema?: z.ZodType<T>): Promise<T> {
+    return (await this.callRaw(method, params, schema)).result;
+  }
+
+  /** Calls a method and returns the whole envelope (result, total, next, time). */
+  async callRaw<T = unknown>(method: string, params: Params = {}, schema?: z.ZodType<T>): Promise<CallResult<T>> {
+    const env = await this.send(method, params, { [method.toLowerCase()]: 1 }, this.isIdempotent(method));
+    const time = env.time;
+    this.countCall(method, 1);
+    const est = this.pendingEstimates.get(env) ?? 0;
+    const actual = this.observe(method, 1, est, time?.operating, time?.operating_reset_at);
+    this.addOperating(method, actual ?? (time?.processing ?? time?.duration ?? 0));
+    let result = env.result as T;
+    if (schema) {
+      const p = schema.safeParse(env.result);
+      if (!p.success) throw new B24Error('BAD_RESULT', `result of ${method} failed validation: ${p.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 200, method);
+      result = p.data;
+    }
+    return { result, total: num(env.total), next: num(env.next), time };
+  }
+
+  /**
+   * Runs commands through `batch`, ≤50 per HTTP request. `$result[...]` references work only
+   * within one chunk of 50 (chunks are cut in the given order). With `halt`, a failing command
+   * stops its chunk (portal semantics) and no further chunks are sent. Commands that failed with
+   * OPERATION_TIME_LIMIT and reference no other command are retried after the budget frees.
+   */
+  async batch(commands: BatchCommands, opts: { halt?: boolean } = {}): Promise<BatchResult> {
+    const entries = commandEntries(commands);
+    const out: BatchResult = { results: {}, errors: {}, totals: {}, nexts: {}, times: {}, keys: entries.map(([k]) => k) };
+    for (const part of chunk(entries, MAX_BATCH)) {
+      let pending = part;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const r = await this.batchOnce(pending, !!opts.halt);
+        Object.assign(out.results, r.results);
+        Object.assign(out.totals, r.totals);
+        Object.assign(out.nexts, r.nexts);
+        Object.assign(out.times, r.times);
+        const retry: typeof pending = [];
+        for (const [k, c] of pending) {
+          const e = r.errors[k];
+          if (!e) { delete out.errors[k]; continue; }
+          out.errors[k] = e;
+          const refs = JSON.stringify(commandParams(c)).includes('$result[');
+          if (e.isOperatingLimit && !opts.halt && !refs && attempt < this.o.maxOperatingRetries) retry.push([k, c]);
+        }
+        pending = retry;
+        if (pending.length) {
+          this.counters.retries++;
+          this.log('batch.retry-operating', { commands: pending.length, attempt });
+        }
+      }
+      if (opts.halt && Object.keys(out.errors).length > 0) break;
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
+
+  private pendingEstimates = new WeakMap<object, number>();
+
+  private async batchOnce(entries: Array<[string, ReturnType<typeof commandEntries>[number][1]]>, halt: boolean): Promise<Omit<BatchResult, 'keys'>> {
+    const cmd: Record<string, string> = {};
+    const perMethod: Record<string, number> = {};
+    let idempotent = true;
+    for (const [k, c] of entries) {
+      const m = commandMethod(c);
+      cmd[k] = encodeCommand(m, commandParams(c));
+      perMethod[m.toLowerCase()] = (perMethod[m.toLowerCase()] ?? 0) + 1;
+      if (!this.isIdempotent(m)) idempotent = false;
+    }
+    this.counters.batches++;
+    const env = await this.send('batch', { halt: halt ? 1 : 0, cmd }, perMethod, idempotent);
+    const estimates = this.batchEstimates.get(env) ?? {};
+    const body = (env.result ?? {}) as Record<string, unknown>;
+    const results = asRecord(body.result);
+    const rawErrors = asRecord(body.result_error);
+    const totals = asRecord(body.result_total) as Record<string, number>;
+    const nexts = asRecord(body.result_next) as Record<string, number>;
+    const times = asRecord(body.result_time) as Record<string, B24Time>;
+    const errors: Record<string, B24Error> = {};
+    for (const [k, c] of entries) {
+      const e = rawErrors[k] as { error?: string; error_description?: string } | undefined;
+      if (e && typeof e === 'object') {
+        const err = new B24Error(String(e.error ?? ''), String(e.error_description ?? ''), 200, commandMethod(c));
+        errors[k] = err;
+        if (err.isOperatingLimit) {
+          this.counters.operatingLimited429++;
+          this.limiter.onOperatingLimited(commandMethod(c));
+        }
+      }
+    }
+    // Operating: per method, the portal's sum after its last command (result_time[k].operating).
+    const executed: Record<string, { calls: number; last?: B24Time; dur: number }> = {};
+    for (const [k, c] of entries) {
+      const m = commandMethod(c).toLowerCase();
+      const t = times[k];
+      if (!(k in results) && !t) continue; // not executed (halt / refused)
+      const x = (executed[m] ??= { calls: 0, dur: 0 });
+      x.calls++;
+      x.dur += t?.processing ?? t?.duration ?? 0;
+      if (t && t.operating !== undefined) x.last = t;
+    }
+    for (const [m, x] of Object.entries(executed)) {
+      this.countCall(m, x.calls);
+      const actual = this.observe(m, x.calls, estimates[m] ?? 0, x.last?.operating, x.last?.operating_reset_at);
+      this.addOperating(m, actual ?? x.dur);
+    }
+    // estimates for commands that never ran (halt, refused) are taken back
+    for (const [m, n] of Object.entries(perMethod)) {
+      const ran = executed[m]?.calls ?? 0;
+      if (ran < n && estimates[m]) this.limiter.refund(m, (estimates[m] * (n - ran)) / n);
+    }
+    return { results, errors, totals, nexts, times };
+  }
+
+  private batchEstimates = new WeakMap<object, Record<string, number>>();
+
+  private observe(method: string, calls: number, estimated: number, operating?: number, resetAt?: number): number | undefined {
+    const before = this.limiter.projected(method) - estimated;
+    this.limiter.observeOperating(method, { calls, estimated, operating, resetAt });
+    if (operating === undefined) return undefined;
+    const d = operating - before;
+    return d >= 0 && d <= calls * 60 ? d : undefined;
+  }
+
+  private countCall(method: string, n: number): void {
+    const m = method.toLowerCase();
+    this.counters.calls += n;
+    const c = (this.counters.byMethod[m] ??= { calls: 0, operatingSec: 0 });
+    c.calls += n;
+  }
+
+  private addOperating(method: string, sec: number): void {
+    const c = (this.counters.byMethod[method.toLowerCase()] ??= { calls: 0, operatingSec: 0 });
+    c.operatingSec += sec;
+  }
+
+  private async token(): Promise<AccessToken> {
+    let t = await this.tokens.get();
+    if (t.accessToken && Number.isFinite(t.expiresAt) && t.expiresAt - this.limiter.portalNow() * 1000 < this.o.refreshLeadSec * 1000) {
+      this.log('token.refresh-proactive', {});
+      this.counters.tokenRefreshes++;
+      t = await this.tokens.refresh(t.accessToken);
+    }
+    return t;
+  }
+
+  /**
+   * One logical request with all retry policies. Returns the success envelope
+   * (`{result, total?, next?, time?}`) or throws B24Error.
+   */
+  private async send(method: string, params: Params, calls: Record<string, number>, idempotent: boolean): Promise<Record<string, unknown> & { time?: B24Time; result?: unknown }> {
+    let refreshed = false;
+    let n503 = 0;
+    let n429 = 0;
+    let nErr = 0;
+    for (;;) {
+      const tok = await this.token();
+      await this.limiter.acquireOperating(calls);
+      const estimates: Record<string, number> = {};
+      for (const [m, n] of Object.entries(calls)) estimates[m] = this.limiter.chargeEstimate(m, n);
+      await this.limiter.acquireRequest();
+      const url = `${tok.clientEndpoint.replace(/\/?$/, '/')}${method}`;
+      const body = tok.accessToken ? { ...params, auth: tok.accessToken } : params;
+      this.counters.requests++;
+      const started = this.clock.now();
+      let status = 0;
+      let data: unknown;
+      try {
+        const res = await this.http.post(url, body);
+        status = res.status;
+        data = res.data;
+      } catch (e) {
+        this.refund(estimates);
+        const code = (e as { code?: string }).code ?? 'ERR_NETWORK';
+        const maybeSent = code !== 'ECONNREFUSED' && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN';
+        this.counters.networkErrors++;
+        this.log('http.network-error', { method, code, maybeSent });
+        if ((idempotent || !maybeSent) && nErr < this.o.maxRetries) {
+          await this.backoff(nErr++);
+          continue;
+        }
+        throw new B24NetworkError(method, code, maybeSent);
+      }
+      const env = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown> & { time?: B24Time; result?: unknown };
+      const time = env.time;
+      if (time?.start !== undefined) this.limiter.syncPortalClock(Number(time.start), started);
+      this.log('http.response', { method, status, ms: this.clock.now() - started });
+      if (status >= 200 && status < 300 && 'result' in env) {
+        this.limiter.onRequestOk();
+        if (method === 'batch') this.batchEstimates.set(env, estimates);
+        else this.pendingEstimates.set(env, estimates[method.toLowerCase()] ?? 0);
+        return env;
+      }
+      this.refund(estimates);
+      const err = typeof env.error === 'string'
+        ? new B24Error(env.error, String(env.error_description ?? ''), status, method)
+        : new B24Error(`HTTP_${status}`, typeof data === 'string' ? data.slice(0, 200) : 'unexpected response', status, method);
+      if (status === 401 && err.isExpiredToken && !refreshed) {
+        refreshed = true;
+        this.counters.tokenRefreshes++;
+        this.log('token.refresh-reactive', { method, code: err.code });
+        await this.tokens.refresh(tok.accessToken);
+        continue;
+      }
+      if (err.code === 'QUERY_LIMIT_EXCEEDED' || (status === 503 && err.code !== 'OVERLOAD_LIMIT')) {
+        this.counters.rateLimited503++;
+        this.limiter.onRateLimited();
+        if (n503++ < this.o.maxRateLimitRetries) { this.counters.retries++; continue; }
+        throw err;
+      }
+      if (err.isOperatingLimit) {
+        this.counters.operatingLimited429++;
+        for (const m of Object.keys(calls)) this.limiter.onOperatingLimited(m, time?.operating_reset_at);
+        if (n429++ < this.o.maxOperatingRetries) { this.counters.retries++; continue; }
+        throw err;
+      }
+      if (status >= 500 && err.code !== 'OVERLOAD_LIMIT') {
+        this.counters.serverErrors++;
+        const gateway = status === 502 || status === 504;
+        if ((idempotent || gateway) && nErr < this.o.maxRetries) {
+          await this.backoff(nErr++);
+          continue;
+        }
+      }
+      throw err;
+    }
+  }
+
+  private refund(estimates: Record<string, number>): void {
+    for (const [m, est] of Object.entries(estimates)) this.limiter.refund(m, est);
+  }
+
+  private async backoff(attempt: number): Promise<void> {
+    this.counters.retries++;
+    const ms = this.o.retryBaseMs * 2 ** attempt * (0.75 + Math.random() * 0.5);
+    await this.clock.sleep(Math.min(ms, 30_000));
+  }
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : Array.isArray(v) ? Object.fromEntries(v.map((x, i) => [String(i), x])) : {};
+}
+
+function num(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : undefined;
+}

@@ -1,0 +1,343 @@
+/**
+ * List export by ID keyset with `start=-1` (no COUNT, reference §5), in batches of ≤50 calls
+ * (reference §6). Two strategies:
+ *
+ *  - "chain": one batch = 50 pages linked by `$result` references: page k+1 filters
+ *    `>ID = $result[p<k>][49][ID]` (legacy) / `$result[p<k>][items][49][id]` (crm.item). A page
+ *    with < 50 rows is the end of the data (the filter is `>ID` on an ID-ordered keyset); the
+ *    commands after it reference a row that does not exist, so their results are discarded.
+ *  - "ranges": learn the max ID (one call, order ID DESC), then send independent
+ *    `>=ID lo, <ID hi` calls, 50 per batch, widths adapted to the observed ID density
+ *    (see ranges.ts); a wide range that returns 50 rows has its remainder re-queued; the last
+ *    batch also asks for `>ID maxId` so rows created during the export are not lost.
+ *
+ * Both yield pages (one per batch, rows sorted by ID, memory bounded) with a `cursor`: every
+ * row with ID ≤ cursor has been yielded. Store it as the checkpoint; resuming with
+ * `afterId: cursor` may re-deliver some rows (at-least-once; upsert by ID).
+ *
+ * `api: 'spread'` alternates between crm.<entity>.list and crm.item.list (separate operating
+ * budgets) by the limiter's remaining capacity; rows always come out in the legacy shape.
+ */
+import type { B24Client, BatchResult } from './client.js';
+import type { BatchCommand, Params } from './batch-encoding.js';
+import { MAX_BATCH, resultRef } from './batch-encoding.js';
+import { B24Error } from './errors.js';
+import { itemRowToLegacy, legacyFieldToItem, legacyFilterToItem } from './fields.js';
+import { type IdRange, PAGE, nextWidth, planRanges, settleRange } from './ranges.js';
+
+export type Row = Record<string, unknown>;
+export type EntityName = 'contact' | 'deal';
+export type Flavor = 'legacy' | 'item';
+
+const ENTITIES: Record<EntityName, { legacy: string; entityTypeId: number }> = {
+  contact: { legacy: 'crm.contact.list', entityTypeId: 3 },
+  deal: { legacy: 'crm.deal.list', entityTypeId: 2 },
+};
+
+export interface ExportOptions {
+  entity: EntityName;
+  /** Default: the measured winner (see README): 'chain'. */
+  strategy?: 'chain' | 'ranges';
+  /** 'legacy' (default), 'item' (crm.item.list), or 'spread' over both. */
+  api?: Flavor | 'spread';
+  /** Legacy field names (mapped for crm.item). Default ['*', 'UF_*'] (legacy) / ['*'] (item). */
+  select?: string[];
+  /** Extra filter in legacy names, e.g. {'=CATEGORY_ID': 0}. Must not constrain ID. */
+  filter?: Record<string, unknown>;
+  /** Resume: export rows with ID > afterId (the last checkpoint). */
+  afterId?: number;
+  /** Incremental: only rows modified after this instant (epoch ms, Date or ISO), minus `overlapSec`. */
+  modifiedSince?: number | Date | string;
+  /** Safety overlap for incremental exports, seconds (default 300): clock skew, same-second edits. */
+  overlapSec?: number;
+  /** Calls per batch (default and max 50). */
+  batchSize?: number;
+}
+
+export interface ExportPage {
+  rows: Row[];
+  /** Every row with ID ≤ cursor has been delivered (this page or earlier). */
+  cursor: number;
+  /** Portal time (epoch ms) when the export started: the next incremental `modifiedSince`. */
+  startedAt: number;
+  /** Calls made for this page per method. */
+  calls: Record<string, number>;
+}
+
+interface Src {
+  flavor: Flavor;
+  method: string;
+}
+
+function sources(entity: EntityName, api: ExportOptions['api']): Src[] {
+  const e = ENTITIES[entity];
+  const legacy: Src = { flavor: 'legacy', method: e.legacy };
+  const item: Src = { flavor: 'item', method: 'crm.item.list' };
+  if (api === 'item') return [item];
+  if (api === 'spread') return [legacy, item];
+  return [legacy];
+}
+
+function toIso(v: number | Date | string): string {
+  const d = v instanceof Date ? v : new Date(v);
+  return d.toISOString().replace(/\.\d{3}Z$/, '+00:00');
+}
+
+/** Builds list params for one source: legacy names in, flavor-specific params out. */
+function listParams(o: ExportOptions, src: Src, idFilter: Record<string, unknown>, desc = false): Params {
+  const filter: Record<string, unknown> = { ...(o.filter ?? {}) };
+  if (o.modifiedSince !== undefined) {
+    const since = new Date(o.modifiedSince instanceof Date ? o.modifiedSince.getTime() : typeof o.modifiedSince === 'string' ? Date.parse(o.modifiedSince) : o.modifiedSince);
+    filter['>DATE_MODIFY'] = toIso(since.getTime() - (o.overlapSec ?? 300) * 1000);
+  }
+  Object.assign(filter, idFilter);
+  const dir = desc ? 'DESC' : 'ASC';
+  if (src.flavor === 'legacy') {
+    return { order: { ID: dir }, filter, select: o.select ?? ['*', 'UF_*'], start: -1 };
+  }
+  const select = o.select ? [...new Set(['id', ...o.select.map(legacyFieldToItem)])] : ['*'];
+  return {
+    entityTypeId: ENTITIES[o.entity].entityTypeId,
+    order: { id: dir },
+    filter: legacyFilterToItem(filter),
+    select,
+    useOriginalUfNames: 'Y',
+    start: -1,
+  };
+}
+
+function rowsOf(src: Src, result: unknown): Row[] {
+  if (src.flavor === 'legacy') return Array.isArray(result) ? (result as Row[]) : [];
+  const items = (result as { items?: unknown } | null)?.items;
+  return Array.isArray(items) ? (items as Row[]).map(itemRowToLegacy) : [];
+}
+
+function idOf(r: Row): number {
+  return Number(r.ID);
+}
+
+/** Picks the source with the most operating capacity left (ties → first). */
+function pickSource(client: B24Client, srcs: Src[], planned: Map<string, number>): Src {
+  let best = srcs[0]!;
+  let bestCap = -Infinity;
+  for (const s of srcs) {
+    const cap = client.limiter.capacity(s.method) - (planned.get(s.method) ?? 0);
+    if (cap > bestCap) { best = s; bestCap = cap; }
+  }
+  return best;
+}
+
+function throwFirst(r: BatchResult, keys: string[]): void {
+  for (const k of keys) {
+    const e = r.errors[k];
+    if (e) throw e;
+  }
+}
+
+/** Exports a CRM list as pages. */
+export async function* exportList(client: B24Client, o: ExportOptions): AsyncGenerator<ExportPage> {
+  const strategy = o.strategy ?? 'chain';
+  if (strategy === 'ranges') yield* exportRanges(client, o);
+  else yield* exportChain(client, o);
+}
+
+async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator<ExportPage> {
+  const srcs = sources(o.entity, o.api);
+  const size = Math.min(o.batchSize ?? MAX_BATCH, MAX_BATCH);
+  const startedAt = Math.round(client.limiter.portalNow() * 1000);
+  let cursor = o.afterId ?? 0;
+  for (;;) {
+    const src = pickSource(client, srcs, new Map());
+    const cmds: Record<string, BatchCommand> = {};
+    const keys: string[] = [];
+    for (let k = 0; k < size; k++) {
+      const key = `p${k}`;
+      const prev = `p${k - 1}`;
+      const idRef = k === 0 ? cursor : src.flavor === 'legacy' ? resultRef(prev, PAGE - 1, 'ID') : resultRef(prev, 'items', PAGE - 1, 'id');
+      cmds[key] = [src.method, listParams(o, src, { '>ID': idRef })];
+      keys.push(key);
+    }
+    const r = await client.batch(cmds);
+    const rows: Row[] = [];
+    let end = false;
+    let used = 0;
+    for (const key of keys) {
+      used++;
+      const e = r.errors[key];
+      if (e) {
+        if (rows.length === 0 && key === 'p0') throw e;
+        // a page after a short one may fail on the dangling reference; otherwise a real error
+        if (!end) throw e;
+        break;
+      }
+      const page = rowsOf(src, r.results[key]);
+      rows.push(...page);
+      if (page.length < PAGE) { end = true; break; }
+    }
+    rows.sort((a, b) => idOf(a) - idOf(b));
+    const last = rows.at(-1);
+    if (last) cursor = Math.max(cursor, idOf(last));
+    yield { rows, cursor, startedAt, calls: { [src.method]: used } };
+    if (end) return;
+  }
+}
+
+async function* exportRanges(client: B24Client, o: ExportOptions): AsyncGenerator<ExportPage> {
+  const srcs = sources(o.entity, o.api);
+  const size = Math.min(o.batchSize ?? MAX_BATCH, MAX_BATCH);
+  const startedAt = Math.round(client.limiter.portalNow() * 1000);
+  let cursor = o.afterId ?? 0;
+  // 1. the max ID (one call)
+  const first = srcs[0]!;
+  const top = rowsOf(first, (await client.callRaw(first.method, { ...listParams(o, first, {}, true), select: first.flavor === 'legacy' ? ['ID'] : ['id'] })).result);
+  const maxId = top.length ? idOf(top[0]!) : 0;
+  let width = PAGE;
+  let next = cursor + 1; // first ID not yet planned
+  const queue: IdRange[] = []; // remainders of wide ranges, in ID order
+  let tailDone = false;
+  for (;;) {
+    const plan: IdRange[] = [...queue.splice(0, size)];
+    const room = size - plan.length - (next <= maxId ? 0 : 0);
+    if (room > 0 && next <= maxId) {
+      const fresh = planRanges(next, maxId, width, room);
+      plan.push(...fresh);
+      next = fresh.at(-1)!.hi;
+    }
+    plan.sort((a, b) => a.lo - b.lo);
+    const lastBatch = queue.length === 0 && next > maxId;
+    const cmds: Record<string, BatchCommand> = {};
+    const keys: string[] = [];
+    const planned = new Map<string, number>();
+    const via = new Map<string, Src>();
+    plan.forEach((rg, i) => {
+      const src = pickSource(client, srcs, planned);
+      planned.set(src.method, (planned.get(src.method) ?? 0) + 1);
+      const key = `r${i}`;
+      cmds[key] = [src.method, listParams(o, src, { '>=ID': rg.lo, '<ID': rg.hi })];
+      keys.push(key);
+      via.set(key, src);
+    });
+    if (lastBatch && !tailDone && keys.length < size) {
+      const src = pickSource(client, srcs, planned);
+      planned.set(src.method, (planned.get(src.method) ?? 0) + 1);
+      cmds.tail = [src.method, listParams(o, src, { '>ID': maxId })];
+      keys.push('tail');
+      via.set('tail', src);
+    }
+    if (keys.length === 0) return;
+    const r = await client.batch(cmds);
+    throwFirst(r, keys);
+    const rows: Row[] = [];
+    let spanRows = 0;
+    let span = 0;
+    let incompleteFrom = Infinity;
+    plan.forEach((rg, i) => {
+      const key = `r${i}`;
+      const page = rowsOf(via.get(key)!, r.results[key]);
+      rows.push(...page);
+      const s = settleRange(rg, page.map(idOf));
+      if (!s.done) {
+        queue.push(s.rest);
+        incompleteFrom = Math.min(incompleteFrom, s.rest.lo);
+        span += s.rest.lo - rg.lo;
+      } else span += rg.hi - rg.lo;
+      spanRows += page.length;
+    });
+    queue.sort((a, b) => a.lo - b.lo);
+    width = nextWidth(spanRows, span);
+    let tailMore = false;
+    if (keys.includes('tail')) {
+      tailDone = true;
+      const page = rowsOf(via.get('tail')!, r.results.tail);
+      rows.push(...page);
+      if (page.length >= PAGE) tailMore = true;
+    }
+    rows.sort((a, b) => idOf(a) - idOf(b));
+    const planEnd = plan.length ? plan.at(-1)!.hi - 1 : cursor;
+    cursor = Math.max(cursor, Math.min(planEnd, incompleteFrom - 1));
+    if (tailDone && incompleteFrom === Infinity && queue.length === 0) {
+      const lastRow = rows.at(-1);
+      if (lastRow) cursor = Math.max(cursor, idOf(lastRow));
+    }
+    yield { rows, cursor, startedAt, calls: Object.fromEntries(planned) };
+    if (tailMore) {
+      // rows appeared above maxId during the export: finish with the chain from there
+      yield* exportChain(client, { ...o, afterId: cursor });
+      return;
+    }
+    if (tailDone && queue.length === 0 && next > maxId) return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Product rows
+
+export interface ProductRowsOptions {
+  /** Deals per call to start with (default 10); adapted to measured rows per deal. */
+  dealsPerCall?: number;
+  /** Fill target of a 50-row page (default 0.8). */
+  fill?: number;
+  batchSize?: number;
+}
+
+export interface ProductRowsPage {
+  rows: Row[];
+  /** Deal IDs whose rows are all in this or earlier pages. */
+  completedDeals: number[];
+  calls: number;
+}
+
+/**
+ * Product rows of many deals via `crm.item.productrow.list` with `=ownerType: 'D'` and an
+ * `=ownerId` array. A call returns ≤50 rows: the deals per call are sized from the measured
+ * rows per deal (aim: 40 rows a call) and a chunk whose page came back full continues with
+ * `>id` (keyset on the row id, start=-1) in the next batch.
+ */
+export async function* exportProductRows(client: B24Client, dealIds: readonly number[], o: ProductRowsOptions = {}): AsyncGenerator<ProductRowsPage> {
+  const size = Math.min(o.batchSize ?? MAX_BATCH, MAX_BATCH);
+  const fill = o.fill ?? 0.8;
+  let perCall = Math.max(1, Math.min(50, o.dealsPerCall ?? 10));
+  let i = 0;
+  const cont: Array<{ deals: number[]; afterId: number }> = [];
+  let seenDeals = 0;
+  let seenRows = 0;
+  while (i < dealIds.length || cont.length > 0) {
+    const work: Array<{ deals: number[]; afterId: number }> = cont.splice(0, size);
+    while (work.length < size && i < dealIds.length) {
+      work.push({ deals: dealIds.slice(i, i + perCall), afterId: 0 });
+      i += perCall;
+    }
+    const cmds: BatchCommand[] = work.map((w) => [
+      'crm.item.productrow.list',
+      { filter: { '=ownerType': 'D', '=ownerId': w.deals, '>id': w.afterId }, order: { id: 'ASC' }, start: -1 },
+    ]);
+    const r = await client.batch(cmds);
+    const rows: Row[] = [];
+    const completed: number[] = [];
+    work.forEach((w, k) => {
+      const e = r.errors[String(k)];
+      if (e) throw e;
+      const res = r.results[String(k)] as { productRows?: Row[] } | Row[] | undefined;
+      const page = (Array.isArray(res) ? res : res?.productRows) ?? [];
+      rows.push(...page);
+      if (w.afterId === 0) { seenDeals += w.deals.length; }
+      seenRows += page.length;
+      if (page.length >= PAGE) cont.push({ deals: w.deals, afterId: Math.max(...page.map((p) => Number(p.id))) });
+      else completed.push(...w.deals);
+    });
+    if (seenDeals > 0) {
+      const perDeal = seenRows / seenDeals;
+      perCall = Math.max(1, Math.min(50, Math.floor((PAGE * fill) / Math.max(perDeal, 0.01))));
+    }
+    yield { rows, completedDeals: completed, calls: work.length };
+  }
+}
+
+/** Convenience: drains an export into one array (tests, small portals). */
+export async function collect<T extends { rows: Row[] }>(gen: AsyncGenerator<T>): Promise<Row[]> {
+  const out: Row[] = [];
+  for await (const p of gen) out.push(...p.rows);
+  return out;
+}
+
+export { B24Error };

@@ -1,0 +1,371 @@
+/**
+ * Per-portal limiter mirroring the two limits of a Bitrix24 portal (reference §4):
+ *
+ *  1. The request-rate leaky bucket: every HTTP request (a batch counts as one) adds 1 to a
+ *     counter that drains `drainPerSec` per second; a request arriving with the counter over
+ *     `burst` gets 503 QUERY_LIMIT_EXCEEDED. We keep our own copy of the counter and never
+ *     let it exceed `burst * (1 - safetyMargin)`, so a lone client in steady state provokes no
+ *     503 (other apps on the same IP share the bucket: a 503 then resyncs our copy to "full").
+ *
+ *  2. The per-method operating budget: each method's execution time is summed into one-minute
+ *     buckets that expire 10 minutes after their first call; over `operatingLimitSec` (480 s in
+ *     the docs' cloud example) the method gets 429 OPERATION_TIME_LIMIT. The portal reports the
+ *     current sum as `time.operating` and the expiry of the oldest bucket as
+ *     `time.operating_reset_at`. We mirror the buckets of the costs we cause ourselves, reconcile
+ *     the mirror with every reported sum (anything we cannot account for is "foreign" time that
+ *     we assume leaves at `operating_reset_at`), and before sending k calls of a method we wait
+ *     until `projected + k * costPerCall <= limit * (1 - operatingMargin)`.
+ *
+ * Times: the limiter works on an injected local clock (`Clock`, ms) and converts to portal
+ * time with an anchor taken from each response's `time.finish` (portal epoch seconds), so the
+ * portal's clock skew does not matter. `timeScale` (portal seconds per local second) exists
+ * ONLY for the emulator, whose clock runs faster than wall time; production leaves it at 1.
+ */
+
+export interface Clock {
+  /** Local monotonic-ish time, ms. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms))),
+};
+
+export type Plan = 'standard' | 'enterprise';
+
+export const PLAN_LIMITS: Record<Plan, { burst: number; drainPerSec: number }> = {
+  standard: { burst: 50, drainPerSec: 2 },
+  enterprise: { burst: 250, drainPerSec: 5 },
+};
+
+export interface LimiterOptions {
+  plan?: Plan;
+  /** Overrides the plan's burst threshold X. */
+  burst?: number;
+  /** Overrides the plan's drain rate Y (requests per portal second). */
+  drainPerSec?: number;
+  /** Fraction of the burst we never use (default 0.2: at most 40 of 50). */
+  safetyMargin?: number;
+  /** Per-method operating budget per 10 minutes, portal seconds (default 480). */
+  operatingLimitSec?: number;
+  /** Fraction of the operating budget kept free (default 0.1). */
+  operatingMargin?: number;
+  /** Operating seconds assumed per call before we have measured the method (default 0.2). */
+  defaultCallCost?: number;
+  /** Bucket size and window of the operating limiter (portal s; defaults 60 and 600). */
+  operatingBucketSec?: number;
+  operatingWindowSec?: number;
+  /** TEST ONLY: portal seconds per local second (the emulator's --time-scale). */
+  timeScale?: number;
+  clock?: Clock;
+}
+
+interface OpBucket {
+  start: number; // portal s
+  sum: number; // operating s
+}
+
+interface MethodState {
+  buckets: OpBucket[];
+  /** Reported time we cannot attribute to our buckets, assumed to expire at foreignUntil. */
+  foreign: number;
+  foreignUntil: number;
+  /** Last reported operating_reset_at (portal s). */
+  resetAt: number | null;
+  /** Estimated operating seconds per call. */
+  cost: number;
+  costMeasured: boolean;
+  /** After a 429: no calls before this portal time. */
+  blockedUntil: number;
+}
+
+export interface LimiterStats {
+  /** Local ms spent waiting for the bucket / for operating budgets. */
+  waitedBucketMs: number;
+  waitedOperatingMs: number;
+  rateLimitHits: number;
+  operatingLimitHits: number;
+}
+
+export class Limiter {
+  readonly burst: number;
+  readonly drainPerSec: number;
+  readonly threshold: number;
+  readonly opLimit: number;
+  readonly opSafe: number;
+  readonly timeScale: number;
+  readonly clock: Clock;
+  private readonly bucketSec: number;
+  private readonly windowSec: number;
+  private readonly defaultCost: number;
+
+  /** Our copy of the portal's request counter, at `levelAt` (local ms). */
+  private level = 0;
+  private levelAt: number;
+  private consecutive503 = 0;
+  private penaltyUntil = 0; // local ms
+
+  /** portal s = anchorPortal + (local - anchorLocal)/1000 * timeScale */
+  private anchorPortal: number | null = null;
+  private anchorLocal = 0;
+
+  private readonly methods = new Map<string, MethodState>();
+  readonly stats: LimiterStats = { waitedBucketMs: 0, waitedOperatingMs: 0, rateLimitHits: 0, operatingLimitHits: 0 };
+
+  constructor(opts: LimiterOptions = {}) {
+    const plan = PLAN_LIMITS[opts.plan ?? 'standard'];
+    this.burst = opts.burst ?? plan.burst;
+    this.drainPerSec = opts.drainPerSec ?? plan.drainPerSec;
+    this.threshold = Math.max(1, Math.floor(this.burst * (1 - (opts.safetyMargin ?? 0.2))));
+    this.opLimit = opts.operatingLimitSec ?? 480;
+    this.opSafe = this.opLimit * (1 - (opts.operatingMargin ?? 0.1));
+    this.defaultCost = opts.defaultCallCost ?? 0.2;
+    this.bucketSec = opts.operatingBucketSec ?? 60;
+    this.windowSec = opts.operatingWindowSec ?? 600;
+    this.timeScale = opts.timeScale ?? 1;
+    this.clock = opts.clock ?? systemClock;
+    this.levelAt = this.clock.now();
+  }
+
+  // ---- portal clock ------------------------------------------------------------------
+
+  /** Current portal time estimate, epoch seconds. */
+  portalNow(): number {
+    const local = this.clock.now();
+    if (this.anchorPortal === null) return local / 1000;
+    return this.anchorPortal + ((local - this.anchorLocal) / 1000) * this.timeScale;
+  }
+
+  /**
+   * Anchors the portal clock: the portal read `portalSeconds` (a response's `time.start`) no
+   * earlier than local time `localMs` (when we sent the request). The estimate therefore lags
+   * the portal by up to one network latency, which errs on the safe side for reset waits.
+   */
+  syncPortalClock(portalSeconds: number, localMs = this.clock.now()): void {
+    if (!Number.isFinite(portalSeconds)) return;
+    this.anchorPortal = portalSeconds;
+    this.anchorLocal = localMs;
+  }
+
+  /** Local ms that `portalSec` portal seconds take. */
+  toLocalMs(portalSec: number): number {
+    return (portalSec * 1000) / this.timeScale;
+  }
+
+  // ---- leaky bucket ------------------------------------------------------------------
+
+  private drain(): void {
+    const now = this.clock.now();
+    const portalElapsed = ((now - this.levelAt) / 1000) * this.timeScale;
+    this.level = Math.max(0, this.level - portalElapsed * this.drainPerSec);
+    this.levelAt = now;
+  }
+
+  /** Our model of the portal's counter right now. */
+  bucketLevel(): number {
+    this.drain();
+    return this.level;
+  }
+
+  /** Local ms until one more request fits under the threshold (0 = now). */
+  bucketWaitMs(): number {
+    this.drain();
+    const now = this.clock.now();
+    const over = this.level + 1 - this.threshold;
+    const bucketMs = over > 0 ? this.toLocalMs(over / this.drainPerSec) : 0;
+    return Math.max(bucketMs, this.penaltyUntil - now, 0);
+  }
+
+  /** Waits for room in the bucket, then takes it (one HTTP request). */
+  async acquireRequest(): Promise<void> {
+    for (;;) {
+      const wait = this.bucketWaitMs();
+      if (wait <= 0) break;
+      this.stats.waitedBucketMs += wait;
+      await this.clock.sleep(wait);
+    }
+    this.drain();
+    this.level += 1;
+  }
+
+  /** A request succeeded (resets the 503 backoff). */
+  onRequestOk(): void {
+    this.consecutive503 = 0;
+  }
+
+  /**
+   * 503 QUERY_LIMIT_EXCEEDED: the portal's counter is over `burst` (someone else shares it, or
+   * our model drifted). Resync to full and add an exponential penalty for repeated hits.
+   */
+  onRateLimited(): void {
+    this.stats.rateLimitHits++;
+    this.drain();
+    this.level = Math.max(this.level, this.burst + 1);
+    this.consecutive503++;
+    const extraPortalSec = Math.min(2 ** (this.consecutive503 - 1), 30) / this.drainPerSec;
+    const jitter = 0.9 + Math.random() * 0.2;
+    this.penaltyUntil = Math.max(this.penaltyUntil, this.clock.now() + this.toLocalMs(extraPortalSec) * jitter);
+  }
+
+  // ---- operating budget --------------------------------------------------------------
+
+  private state(method: string): MethodState {
+    const m = method.toLowerCase();
+    let s = this.methods.get(m);
+    if (!s) {
+      s = { buckets: [], foreign: 0, foreignUntil: 0, resetAt: null, cost: this.defaultCost, costMeasured: false, blockedUntil: 0 };
+      this.methods.set(m, s);
+    }
+    return s;
+  }
+
+  private ownSum(s: MethodState, at: number): number {
+    let sum = 0;
+    for (const b of s.buckets) if (b.start + this.windowSec > at) sum += b.sum;
+    return sum;
+  }
+
+  private prune(s: MethodState, at: number): void {
+    s.buckets = s.buckets.filter((b) => b.start + this.windowSec > at);
+  }
+
+  /** Projected operating seconds of `method` at portal time `at` (default now). */
+  projected(method: string, at = this.portalNow()): number {
+    const s = this.state(method);
+    return this.ownSum(s, at) + (s.foreignUntil > at ? s.foreign : 0);
+  }
+
+  /** Estimated operating seconds of one call of `method`. */
+  costPerCall(method: string): number {
+    return this.state(method).cost;
+  }
+
+  /** How many calls of `method` fit in the budget right now (0 = must wait). */
+  capacity(method: string): number {
+    const s = this.state(method);
+    const now = this.portalNow();
+    if (s.blockedUntil > now) return 0;
+    const room = this.opSafe - this.projected(method, now);
+    return room <= 0 ? 0 : Math.floor(room / Math.max(s.cost, 1e-6));
+  }
+
+  /**
+   * Portal time at which `calls` more calls of `method` fit (now if they already do). Walks
+   * the mirrored buckets in expiry order.
+   */
+  operatingReadyAt(method: string, calls: number): number {
+    const s = this.state(method);
+    const now = this.portalNow();
+    const need = calls * s.cost;
+    const start = Math.max(now, s.blockedUntil);
+    if (this.projected(method, start) + need <= this.opSafe) return start;
+    const events = [...s.buckets.map((b) => b.start + this.windowSec), s.foreignUntil].filter((t) => t > start).sort((a, b) => a - b);
+    for (const t of events) if (this.projected(method, t) + need <= this.opSafe) return t;
+    return events.at(-1) ?? start;
+  }
+
+  /** Waits until every method of the planned request has operating budget for its calls. */
+  async acquireOperating(calls: Record<string, number>): Promise<void> {
+    for (;;) {
+      const now = this.portalNow();
+      let readyAt = now;
+      for (const [m, n] of Object.entries(calls)) readyAt = Math.max(readyAt, this.operatingReadyAt(m, n));
+      if (readyAt <= now) return;
+      const ms = this.toLocalMs(readyAt - now) + 1;
+      this.stats.waitedOperatingMs += ms;
+      await this.clock.sleep(ms);
+    }
+  }
+
+  /** Reserves the estimated cost of calls about to be sent (so concurrent planners see it). */
+  chargeEstimate(method: string, calls: number): number {
+    const s = this.state(method);
+    const est = calls * s.cost;
+    this.addOwn(s, est, this.portalNow());
+    return est;
+  }
+
+  /** Takes back an estimate charged for calls that never ran. */
+  refund(method: string, seconds: number): void {
+    if (seconds <= 0) return;
+    const s = this.state(method);
+    let left = seconds;
+    for (let i = s.buckets.length - 1; i >= 0 && left > 0; i--) {
+      const b = s.buckets[i]!;
+      const take = Math.min(b.sum, left);
+      b.sum -= take;
+      left -= take;
+    }
+  }
+
+  private addOwn(s: MethodState, seconds: number, at: number): void {
+    this.prune(s, at);
+    const last = s.buckets.at(-1);
+    if (last && at < last.start + this.bucketSec) last.sum += seconds;
+    else s.buckets.push({ start: at, sum: seconds });
+  }
+
+  /**
+   * Learns from a response: `calls` calls of `method` ran; the portal now reports `operating`
+   * (sum incl. these calls) and `resetAt`. `estimated` is what chargeEstimate reserved for them.
+   */
+  observeOperating(method: string, r: { calls: number; estimated: number; operating?: number; resetAt?: number; measuredCost?: number }): void {
+    const s = this.state(method);
+    const now = this.portalNow();
+    this.prune(s, now);
+    // Per-call cost: measured per command (batch result_time), or from the reported delta.
+    let cost: number | undefined = r.measuredCost !== undefined && r.calls > 0 ? r.measuredCost / r.calls : undefined;
+    if (cost === undefined && r.operating !== undefined && r.calls > 0) {
+      const before = this.projected(method, now) - r.estimated;
+      const delta = r.operating - before;
+      if (delta >= 0 && delta <= r.calls * 60) cost = delta / r.calls;
+    }
+    if (cost !== undefined && Number.isFinite(cost)) {
+      const actual = cost * r.calls;
+      // replace the estimate with the actual cost in the newest bucket
+      this.addOwn(s, actual - r.estimated, now);
+      s.cost = s.costMeasured ? Math.max(cost, s.cost * 0.8 + cost * 0.2) : Math.max(cost, 1e-3);
+      s.costMeasured = true;
+    }
+    if (r.resetAt !== undefined && Number.isFinite(r.resetAt)) s.resetAt = r.resetAt;
+    if (r.operating !== undefined && Number.isFinite(r.operating)) this.reconcile(s, r.operating, now);
+    for (const b of s.buckets) if (b.sum < 0) b.sum = 0;
+  }
+
+  /** Makes the mirror agree with a reported sum. */
+  private reconcile(s: MethodState, reported: number, now: number): void {
+    const own = this.ownSum(s, now);
+    if (reported >= own) {
+      s.foreign = reported - own;
+      s.foreignUntil = s.resetAt !== null && s.resetAt > now ? s.resetAt : now + this.bucketSec;
+    } else {
+      // We over-count (e.g. calls under 0.1 s are free): scale our buckets down.
+      const k = own > 0 ? reported / own : 0;
+      for (const b of s.buckets) b.sum *= k;
+      s.foreign = 0;
+      s.foreignUntil = 0;
+    }
+  }
+
+  /** 429 OPERATION_TIME_LIMIT for `method`: block it until the last known reset (or one bucket). */
+  onOperatingLimited(method: string, resetAt?: number): void {
+    this.stats.operatingLimitHits++;
+    const s = this.state(method);
+    const now = this.portalNow();
+    const until = resetAt !== undefined && resetAt > now ? resetAt : s.resetAt !== null && s.resetAt > now ? s.resetAt : now + this.bucketSec;
+    s.blockedUntil = Math.max(s.blockedUntil, until);
+    // The budget is full: make the mirror say so until then.
+    const own = this.ownSum(s, now);
+    s.foreign = Math.max(0, this.opLimit - own);
+    s.foreignUntil = Math.max(s.foreignUntil, until);
+  }
+
+  /** Snapshot for diagnostics / the sync run record. */
+  snapshot(): { bucketLevel: number; methods: Record<string, { projected: number; cost: number; resetAt: number | null }> } {
+    const methods: Record<string, { projected: number; cost: number; resetAt: number | null }> = {};
+    for (const [m, s] of this.methods) methods[m] = { projected: this.projected(m), cost: s.cost, resetAt: s.resetAt };
+    return { bucketLevel: this.bucketLevel(), methods };
+  }
+}
