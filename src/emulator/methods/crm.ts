@@ -1,0 +1,228 @@
+/**
+ * CRM entity methods: legacy crm.contact.* / crm.company.* / crm.deal.* (string-typed,
+ * reference §7.2, §7.3) and the universal crm.item.* (camelCase typed, §7.8).
+ */
+import type { CompanyRec, ContactRec, DealRec } from '../model.js';
+import type { Portal } from '../portal.js';
+import { runList } from '../query.js';
+import { RestError, type CallContext, type MethodResult, type Params } from '../types.js';
+import {
+  addCompany, addContact, addDeal, blankContact, blankDeal, contactPatchFromFields, dealPatchFromFields, deleteContact,
+  deleteDeal, updateContact, updateDeal,
+} from './data.js';
+import {
+  describeFields, fieldsOf, itemSelect, legacyId, legacySelect, makeResolver, notFound, toItem, toLegacy, type EntityKind, type FDef,
+} from './schema.js';
+import { def, isObj, list, param, type Def } from './util.js';
+
+type AnyRec = ContactRec | CompanyRec | DealRec;
+
+function table(p: Portal, kind: EntityKind): Map<number, AnyRec> {
+  return (kind === 'contact' ? p.contacts : kind === 'company' ? p.companies : p.deals) as Map<number, AnyRec>;
+}
+
+function defsOf(p: Portal, kind: EntityKind): FDef<AnyRec>[] {
+  return fieldsOf(p, kind) as FDef<AnyRec>[];
+}
+
+// ---------------------------------------------------------------------------
+// Legacy
+
+function legacyList(kind: EntityKind) {
+  return (ctx: CallContext, params: Params): MethodResult => {
+    const p = ctx.portal;
+    const defs = defsOf(p, kind);
+    const out = runList(table(p, kind), {
+      filter: param(params, 'filter'), order: param(params, 'order'), start: param(params, 'start'),
+    }, makeResolver(p, defs, 'legacy'), { strict: false, allowLogic: false, tz: p.timeZone });
+    const sel = legacySelect(defs, param(params, 'select'));
+    return list(out.rows.map((r) => toLegacy(p, r, sel)), out.total, out.next);
+  };
+}
+
+function legacyGet(kind: EntityKind) {
+  return (ctx: CallContext, params: Params): MethodResult => {
+    const p = ctx.portal;
+    const id = legacyId(params);
+    const rec = table(p, kind).get(id);
+    if (!rec) notFound('legacy-get');
+    const defs = defsOf(p, kind).filter((d) => d.legacy !== false);
+    return { result: toLegacy(p, rec, defs) };
+  };
+}
+
+function fieldsParam(params: Params): Record<string, unknown> {
+  const f = param(params, 'fields');
+  if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array", 400);
+  return f;
+}
+
+const legacyMethods: Def[] = [
+  def('crm.contact.list', 'crm', 'list', legacyList('contact')),
+  def('crm.contact.get', 'crm', 'get', legacyGet('contact')),
+  def('crm.contact.fields', 'crm', 'get', (ctx) => ({ result: describeFields(ctx.portal, fieldsOf(ctx.portal, 'contact'), 'legacy') })),
+  def('crm.contact.add', 'crm', 'write', (ctx, params) => {
+    const p = ctx.portal;
+    const fields = fieldsParam(params);
+    const base = blankContact(0, ctx.auth.userId, ctx.now);
+    const { patch } = contactPatchFromFields(p, base, fields, 'legacy', true);
+    const rec = addContact(p, { ...base, ...patch, id: undefined as unknown as number }, ctx.auth.userId, ctx.now);
+    return { result: rec.id };
+  }),
+  def('crm.contact.update', 'crm', 'write', (ctx, params) => {
+    const p = ctx.portal;
+    const id = legacyId(params);
+    const rec = p.contacts.get(id);
+    if (!rec) notFound('contact-update');
+    const { patch } = contactPatchFromFields(p, rec, fieldsParam(params), 'legacy');
+    updateContact(p, id, patch, ctx.auth.userId, ctx.now);
+    return { result: true };
+  }),
+  def('crm.contact.delete', 'crm', 'write', (ctx, params) => {
+    const id = legacyId(params);
+    if (!deleteContact(ctx.portal, id, ctx.auth.userId)) notFound('contact-update');
+    return { result: true };
+  }),
+
+  def('crm.company.list', 'crm', 'list', legacyList('company')),
+  def('crm.company.get', 'crm', 'get', legacyGet('company')),
+  def('crm.company.fields', 'crm', 'get', (ctx) => ({ result: describeFields(ctx.portal, fieldsOf(ctx.portal, 'company'), 'legacy') })),
+
+  def('crm.deal.list', 'crm', 'list', legacyList('deal')),
+  def('crm.deal.get', 'crm', 'get', legacyGet('deal')),
+  def('crm.deal.fields', 'crm', 'get', (ctx) => ({ result: describeFields(ctx.portal, fieldsOf(ctx.portal, 'deal'), 'legacy') })),
+  def('crm.deal.add', 'crm', 'write', (ctx, params) => {
+    const p = ctx.portal;
+    const fields = fieldsParam(params);
+    const catRaw = Object.entries(fields).find(([k]) => k.toUpperCase() === 'CATEGORY_ID')?.[1];
+    const base = blankDeal(p, 0, ctx.auth.userId, ctx.now, Number(catRaw ?? 0) || 0);
+    const { patch } = dealPatchFromFields(p, base, fields, 'legacy', true);
+    const rec = addDeal(p, { ...base, ...patch, id: undefined as unknown as number }, ctx.auth.userId, ctx.now);
+    return { result: rec.id };
+  }),
+  def('crm.deal.update', 'crm', 'write', (ctx, params) => {
+    const p = ctx.portal;
+    const id = legacyId(params);
+    const rec = p.deals.get(id);
+    if (!rec) notFound('deal-update');
+    const { patch } = dealPatchFromFields(p, rec, fieldsParam(params), 'legacy');
+    updateDeal(p, id, patch, ctx.auth.userId, ctx.now);
+    return { result: true };
+  }),
+  def('crm.deal.delete', 'crm', 'write', (ctx, params) => {
+    const id = legacyId(params);
+    if (!deleteDeal(ctx.portal, id, ctx.auth.userId)) notFound('deal-update');
+    return { result: true };
+  }),
+  def('crm.deal.contact.items.get', 'crm', 'get', (ctx, params) => {
+    const id = legacyId(params);
+    const d = ctx.portal.deals.get(id);
+    if (!d) notFound('deal-contacts');
+    return {
+      result: d.contactIds.map((c, i) => ({ CONTACT_ID: c, SORT: (i + 1) * 10, ROLE_ID: 0, IS_PRIMARY: i === 0 ? 'Y' : 'N' })),
+    };
+  }),
+];
+
+// ---------------------------------------------------------------------------
+// crm.item.*
+
+const KIND_BY_TYPE: Record<number, EntityKind> = { 2: 'deal', 3: 'contact', 4: 'company' };
+
+function kindOf(params: Params): EntityKind {
+  const t = Number(param(params, 'entityTypeId'));
+  const k = KIND_BY_TYPE[t];
+  if (!k) throw new RestError('NOT_FOUND', 'SPA not found', 400);
+  return k;
+}
+
+function itemId(params: Params): number {
+  const n = Number(param(params, 'id'));
+  if (!Number.isInteger(n) || n <= 0) throw new RestError('NOT_FOUND', 'Element not found', 400);
+  return n;
+}
+
+function originalUf(params: Params): boolean {
+  const v = param(params, 'useOriginalUfNames');
+  return v === 'Y' || v === true || v === 'y';
+}
+
+function renderItem(p: Portal, kind: EntityKind, rec: AnyRec, params: Params): Record<string, unknown> {
+  return toItem(p, rec, itemSelect(defsOf(p, kind), ['*']), kind, originalUf(params));
+}
+
+function itemWrite(ctx: CallContext, kind: EntityKind, rec: AnyRec | null, fields: Record<string, unknown>): AnyRec {
+  const p = ctx.portal;
+  const uid = ctx.auth.userId;
+  if (kind === 'contact') {
+    const base = (rec as ContactRec | null) ?? blankContact(0, uid, ctx.now);
+    const { patch, changed } = contactPatchFromFields(p, base, fields, 'item', rec === null);
+    if (rec === null) return addContact(p, { ...base, ...patch, id: undefined as unknown as number }, uid, ctx.now);
+    if (changed.length === 0) return rec; // nothing changed: the save is skipped (§7.8)
+    return updateContact(p, base.id, patch, uid, ctx.now);
+  }
+  if (kind === 'deal') {
+    const catRaw = Object.entries(fields).find(([k]) => k.toUpperCase() === 'CATEGORYID' || k.toUpperCase() === 'CATEGORY_ID')?.[1];
+    const base = (rec as DealRec | null) ?? blankDeal(p, 0, uid, ctx.now, Number(catRaw ?? 0) || 0);
+    const { patch, changed } = dealPatchFromFields(p, base, fields, 'item', rec === null);
+    if (rec === null) return addDeal(p, { ...base, ...patch, id: undefined as unknown as number }, uid, ctx.now);
+    if (changed.length === 0 && Object.keys(patch).length === 0) return rec;
+    return updateDeal(p, base.id, patch, uid, ctx.now);
+  }
+  if (rec === null) {
+    const title = fields['title'] ?? fields['TITLE'];
+    return addCompany(p, { title: typeof title === 'string' ? title : '' }, uid, ctx.now);
+  }
+  throw new RestError('ACCESS_DENIED', 'Access denied', 403);
+}
+
+const itemMethods: Def[] = [
+  def('crm.item.list', 'crm', 'list', (ctx, params) => {
+    const p = ctx.portal;
+    const kind = kindOf(params);
+    const defs = defsOf(p, kind);
+    const out = runList(table(p, kind), {
+      filter: param(params, 'filter'), order: param(params, 'order'), start: param(params, 'start'),
+    }, makeResolver(p, defs, 'item'), { strict: true, allowLogic: true, tz: p.timeZone });
+    const sel = itemSelect(defs, param(params, 'select'));
+    const ouf = originalUf(params);
+    const items = out.rows.map((r) => toItem(p, r, sel, kind, ouf));
+    const res: MethodResult = { result: { items }, total: out.total, rows: items.length };
+    if (out.next !== undefined) res.next = out.next;
+    return res;
+  }),
+  def('crm.item.get', 'crm', 'get', (ctx, params) => {
+    const kind = kindOf(params);
+    const rec = table(ctx.portal, kind).get(itemId(params));
+    if (!rec) notFound('item');
+    return { result: { item: renderItem(ctx.portal, kind, rec, params) } };
+  }),
+  def('crm.item.fields', 'crm', 'get', (ctx, params) => {
+    const kind = kindOf(params);
+    return { result: { fields: describeFields(ctx.portal, defsOf(ctx.portal, kind), 'item') } };
+  }),
+  def('crm.item.update', 'crm', 'write', (ctx, params) => {
+    const kind = kindOf(params);
+    const rec = table(ctx.portal, kind).get(itemId(params));
+    if (!rec) notFound('item');
+    const fields = param(params, 'fields');
+    const saved = itemWrite(ctx, kind, rec, isObj(fields) ? fields : {});
+    return { result: { item: renderItem(ctx.portal, kind, saved, params) } };
+  }),
+  def('crm.item.add', 'crm', 'write', (ctx, params) => {
+    const kind = kindOf(params);
+    const fields = param(params, 'fields');
+    const saved = itemWrite(ctx, kind, null, isObj(fields) ? fields : {});
+    return { result: { item: renderItem(ctx.portal, kind, saved, params) } };
+  }),
+  def('crm.item.delete', 'crm', 'write', (ctx, params) => {
+    const kind = kindOf(params);
+    const id = itemId(params);
+    const ok = kind === 'contact' ? deleteContact(ctx.portal, id, ctx.auth.userId)
+      : kind === 'deal' ? deleteDeal(ctx.portal, id, ctx.auth.userId) : false;
+    if (!ok) notFound('item');
+    return { result: [] };
+  }),
+];
+
+export const crmMethods: Def[] = [...legacyMethods, ...itemMethods];
