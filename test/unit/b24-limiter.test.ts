@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { type Clock, Limiter } from '../../src/b24/limiter.js';
+
+function fakeClock(start = 1_700_000_000_000): Clock & { t: number; slept: number[] } {
+  const c = {
+    t: start,
+    slept: [] as number[],
+    now: () => c.t,
+    sleep: async (ms: number) => { c.slept.push(ms); c.t += ms; },
+  };
+  return c;
+}
+
+describe('leaky bucket mirror', () => {
+  it('lets the burst through up to the safety threshold, then paces at the drain rate', async () => {
+    const clock = fakeClock();
+    const l = new Limiter({ plan: 'standard', safetyMargin: 0.2, clock });
+    expect(l.threshold).toBe(40);
+    for (let i = 0; i < 40; i++) await l.acquireRequest();
+    expect(clock.slept).toEqual([]);
+    // the 41st waits for half a second (drain 2/s) of portal time
+    await l.acquireRequest();
+    expect(clock.slept).toHaveLength(1);
+    expect(clock.slept[0]).toBeCloseTo(500, 5);
+    // steady state: one request per 500 ms, never above the threshold
+    const t0 = clock.t;
+    for (let i = 0; i < 20; i++) await l.acquireRequest();
+    expect(clock.t - t0).toBeCloseTo(10_000, 3);
+    expect(l.bucketLevel()).toBeLessThanOrEqual(40);
+  });
+
+  it('drains while idle', async () => {
+    const clock = fakeClock();
+    const l = new Limiter({ plan: 'enterprise', clock });
+    for (let i = 0; i < 100; i++) await l.acquireRequest();
+    clock.t += 10_000; // 10 s * 5/s
+    expect(l.bucketLevel()).toBeCloseTo(50, 6);
+  });
+
+  it('timeScale: portal seconds run faster than local ones (emulator only)', async () => {
+    const clock = fakeClock();
+    const l = new Limiter({ plan: 'standard', timeScale: 100, clock });
+    for (let i = 0; i < 40; i++) await l.acquireRequest();
+    await l.acquireRequest();
+    expect(clock.slept[0]).toBeCloseTo(5, 5); // 0.5 portal s = 5 local ms at ×100
+  });
+
+  it('503 resyncs the copy to full and backs off exponentially', async () => {
+    const clock = fakeClock();
+    const l = new Limiter({ plan: 'standard', clock });
+    l.onRateLimited();
+    const w1 = l.bucketWaitMs();
+    // counter 51 → threshold 40: (51+1-40)/2 = 6 s
+    expect(w1).toBeGreaterThanOrEqual(6000 - 1);
+    clock.t += w1;
+    await l.acquireRequest();
+    l.onRateLimited();
+    l.onRateLimited();
+    expect(l.stats.rateLimitHits).toBe(3);
+    expect(l.bucketWaitMs()).toBeGreaterThan(0);
+  });
+});
+
+describe('operating budget mirror', () => {
+  it('charges estimates and learns the per-call cost from reported sums', () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, defaultCallCost: 0.5 });
+    l.syncPortalClock(1000, clock.t);
+    const est = l.chargeEstimate('crm.deal.list', 50);
+    expect(est).toBe(25);
+    // portal says 50 calls took 5 s in total
+    l.observeOperating('crm.deal.list', { calls: 50, estimated: est, operating: 5, resetAt: 1600 });
+    expect(l.costPerCall('crm.deal.list')).toBeCloseTo(0.1, 6);
+    expect(l.projected('crm.deal.list')).toBeCloseTo(5, 6);
+    expect(l.capacity('crm.deal.list')).toBe(Math.floor((432 - 5) / 0.1));
+  });
+
+  it('a method near its budget waits until its oldest bucket expires, other methods do not', async () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, operatingLimitSec: 480, operatingMargin: 0.1 });
+    l.syncPortalClock(10_000, clock.t);
+    // 4 one-minute buckets of ~105 s each (own calls)
+    for (let m = 0; m < 4; m++) {
+      const est = l.chargeEstimate('crm.contact.list', 1);
+      l.observeOperating('crm.contact.list', { calls: 1, estimated: est, measuredCost: 105 });
+      clock.t += 61_000;
+    }
+    // now at +244 s: 420 s used, safe limit 432 → 1 call of 105 s does not fit
+    expect(l.capacity('crm.contact.list')).toBe(0);
+    expect(l.capacity('crm.deal.list')).toBeGreaterThan(0);
+    const before = clock.t;
+    await l.acquireOperating({ 'crm.contact.list': 1 });
+    // the first bucket started at portal 10 000 and expires at 10 600
+    expect(l.portalNow()).toBeGreaterThanOrEqual(10_600);
+    expect(l.portalNow()).toBeLessThan(10_601);
+    expect(clock.t - before).toBeGreaterThan(300_000);
+    await l.acquireOperating({ 'crm.deal.list': 50 }); // immediate
+  });
+
+  it('foreign operating time (another process) is assumed to leave at operating_reset_at', async () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, defaultCallCost: 0.1 });
+    l.syncPortalClock(5_000, clock.t);
+    l.observeOperating('crm.item.list', { calls: 0, estimated: 0, operating: 470, resetAt: 5_030 });
+    expect(l.capacity('crm.item.list')).toBe(0);
+    await l.acquireOperating({ 'crm.item.list': 50 });
+    expect(l.portalNow()).toBeGreaterThanOrEqual(5_030);
+    expect(l.capacity('crm.item.list')).toBeGreaterThan(50);
+  });
+
+  it('429 blocks the method until the reported reset, with timeScale', async () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, timeScale: 100 });
+    l.syncPortalClock(2_000, clock.t);
+    l.onOperatingLimited('crm.deal.list', 2_060);
+    expect(l.capacity('crm.deal.list')).toBe(0);
+    const t0 = clock.t;
+    await l.acquireOperating({ 'crm.deal.list': 1 });
+    // 60 portal s at ×100 = 600 local ms
+    expect(clock.t - t0).toBeGreaterThanOrEqual(600);
+    expect(clock.t - t0).toBeLessThan(700);
+  });
+
+  it('over-counting (e.g. uncharged short calls) is scaled down to the reported sum', () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, defaultCallCost: 1 });
+    l.syncPortalClock(100, clock.t);
+    l.chargeEstimate('crm.deal.list', 10);
+    l.observeOperating('crm.deal.list', { calls: 0, estimated: 0, operating: 2, resetAt: 700 });
+    expect(l.projected('crm.deal.list')).toBeCloseTo(2, 6);
+  });
+
+  it('refund takes back estimates of calls that never ran', () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, defaultCallCost: 0.2 });
+    const est = l.chargeEstimate('crm.deal.list', 50);
+    l.refund('crm.deal.list', est);
+    expect(l.projected('crm.deal.list')).toBeCloseTo(0, 9);
+  });
+});
