@@ -1,0 +1,78 @@
+/**
+ * Aggregation of one customer's deals into a compact summary: purchase days (deals of one day
+ * merged, refunds netted; a day that nets to ≤ 0 is no purchase), lost-deal facts, open deals and
+ * the last purchase day per product section. After this step no per-deal object is kept.
+ */
+import { toDay, type DayNumber } from './dates.js';
+import type { CustomerInput } from './types.js';
+
+export interface CustomerSummary {
+  id: string;
+  kind: 'contact' | 'company';
+  createdDay: DayNumber | null;
+  /** ascending purchase days (net value > 0), up to and including "as of" */
+  days: Int32Array;
+  /** net value of each purchase day */
+  values: Float64Array;
+  openDeals: number;
+  lostTotal: number;
+  lostNoResponse: number;
+  /** reason of the most recent lost deal whose reason is not a no-response reason */
+  refusalReason: string | null;
+  /** section id → last purchase day with that section; null when no deal carried sections */
+  sections: Map<number, DayNumber> | null;
+}
+
+export function normalizeReason(text: string): string {
+  return text.trim().toLowerCase().replace(/\s+/g, ' ');
+}
+
+export function summarizeCustomer(c: CustomerInput, asOfDay: DayNumber, noResponse: ReadonlySet<string>): CustomerSummary {
+  const byDay = new Map<number, number>();
+  let sections: Map<number, number> | null = null;
+  for (const deal of c.won) {
+    const day = toDay(deal.date);
+    if (day > asOfDay) continue;
+    if (!Number.isFinite(deal.amount)) throw new RangeError(`customer ${c.id}: deal amount is not a finite number`);
+    byDay.set(day, (byDay.get(day) ?? 0) + deal.amount);
+  }
+  const purchaseDays = [...byDay.entries()].filter(([, v]) => v > 0).sort((a, b) => a[0] - b[0]);
+  const days = Int32Array.from(purchaseDays, ([d]) => d);
+  const values = Float64Array.from(purchaseDays, ([, v]) => v);
+  for (const deal of c.won) {
+    if (!deal.sectionIds || deal.sectionIds.length === 0 || !(deal.amount > 0)) continue;
+    const day = toDay(deal.date);
+    if (day > asOfDay || !((byDay.get(day) ?? 0) > 0)) continue;
+    sections ??= new Map();
+    for (const s of deal.sectionIds) sections.set(s, Math.max(sections.get(s) ?? -Infinity, day));
+  }
+  let lostTotal = 0;
+  let lostNoResponse = 0;
+  let refusalReason: string | null = null;
+  let refusalDay = -Infinity;
+  for (const deal of c.lost ?? []) {
+    const day = deal.date === undefined ? -Infinity : toDay(deal.date);
+    if (day > asOfDay) continue;
+    lostTotal++;
+    const id = deal.reasonId ? normalizeReason(deal.reasonId) : '';
+    const text = deal.reason ? normalizeReason(deal.reason) : '';
+    if ((id !== '' && noResponse.has(id)) || (text !== '' && noResponse.has(text))) {
+      lostNoResponse++;
+    } else if (day >= refusalDay) {
+      refusalDay = day;
+      refusalReason = deal.reason?.trim() || deal.reasonId?.trim() || null;
+    }
+  }
+  return {
+    id: c.id,
+    kind: c.kind ?? 'contact',
+    createdDay: c.createdAt === undefined || c.createdAt === null ? null : toDay(c.createdAt),
+    days,
+    values,
+    openDeals: c.openDeals ?? 0,
+    lostTotal,
+    lostNoResponse,
+    refusalReason,
+    sections,
+  };
+}
