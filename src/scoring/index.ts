@@ -72,6 +72,17 @@ export function repeatMean(values: Float64Array): number {
   return s / (values.length - 1);
 }
 
+/** Gamma-Gamma input: repeat customers with a positive mean repeat value (x, z̄). */
+export function spendRows(summaries: readonly CustomerSummary[]): SpendRow[] {
+  const rows: SpendRow[] = [];
+  for (const s of summaries) {
+    if (s.days.length < 2) continue;
+    const zbar = repeatMean(s.values);
+    if (zbar > 0) rows.push({ x: s.days.length - 1, zbar });
+  }
+  return rows;
+}
+
 const PARAM_LIMIT = 20; // |ln θ| beyond this = the optimiser ran to a boundary
 
 export function fitModels(
@@ -86,7 +97,7 @@ export function fitModels(
     status: 'disabled', reason: null, timeUnit: models.timeUnit, params: null, ll: null,
     customers: buyers.length, repeatCustomers: repeat.length, uniqueTriples: 0, gridStep: 0, evaluations: 0,
   };
-  const gg: GammaGammaReport = { status: 'disabled', reason: null, params: null, ll: null, customers: repeat.length, evaluations: 0 };
+  const gg: GammaGammaReport = { status: 'disabled', reason: null, params: null, ll: null, customers: 0, evaluations: 0 };
   if (!models.enabled) {
     bg.reason = gg.reason = 'models disabled in settings';
     return { bgnbd: bg, gammagamma: gg };
@@ -106,7 +117,13 @@ export function fitModels(
     bg.reason = bad ? `parameter ${bad} ran to a boundary` : 'the optimiser did not converge';
   } else bg.status = 'ok';
 
-  const spend: SpendRow[] = repeat.map((s) => ({ x: s.days.length - 1, zbar: repeatMean(s.values) }));
+  const spend: SpendRow[] = spendRows(repeat);
+  gg.customers = spend.length;
+  if (spend.length < models.minRepeatCustomers) {
+    gg.status = 'insufficient_data';
+    gg.reason = `${spend.length} repeat customers with a positive spend, at least ${models.minRepeatCustomers} needed`;
+    return { bgnbd: bg, gammagamma: gg };
+  }
   const g = fitGammaGamma(spend, { starts: models.starts });
   Object.assign(gg, { evaluations: g.evaluations, ll: g.ll, params: g.params });
   const badG = badParams(g.params as unknown as Record<string, number>);
@@ -134,7 +151,7 @@ export function scorePortal(input: PortalScoringInput, settingsInput: ScoringSet
 
   // 1. aggregate deals into per-customer summaries (deals are dropped here)
   const summaries: CustomerSummary[] = [];
-  for (const c of input.customers) summaries.push(summarizeCustomer(c, asOfDay, noResponse));
+  for (const c of input.customers) summaries.push(summarizeCustomer(c, asOfDay, noResponse, settings.rfm.freeOrdersArePurchases));
 
   // 2. RFM values and thresholds
   const values: (RfmValues | null)[] = summaries.map((s) => (s.days.length > 0 ? rfmValues(s, asOfDay, settings.rfm) : null));

@@ -103,6 +103,8 @@ export const scoringSettingsSchema = z.object({
       mode: z.enum(['quantile', 'fixed']).default('quantile'),
       /** count only purchase days within the last N months for F (null = all time) */
       frequencyWindowMonths: z.number().int().positive().nullable().default(null),
+      /** a day whose deals all have amount 0 (a free order) counts as a purchase day of value 0 */
+      freeOrdersArePurchases: z.boolean().default(true),
       /** M = total of all purchase days, or their average */
       monetary: z.enum(['total', 'average']).default('total'),
       fixed: z

@@ -27,22 +27,36 @@ export function normalizeReason(text: string): string {
   return text.trim().toLowerCase().replace(/\s+/g, ' ');
 }
 
-export function summarizeCustomer(c: CustomerInput, asOfDay: DayNumber, noResponse: ReadonlySet<string>): CustomerSummary {
+/**
+ * Purchase-day rule: deals of one day are summed. The day is a purchase day when the sum is > 0,
+ * or — with `freeOrdersArePurchases` (default true) — when every deal of the day has amount 0
+ * (a free order: a purchase of value 0; the CDNOW data has 8 such first purchases). A day whose
+ * refunds (negative amounts) bring it to ≤ 0 is never a purchase day.
+ */
+export function summarizeCustomer(
+  c: CustomerInput,
+  asOfDay: DayNumber,
+  noResponse: ReadonlySet<string>,
+  freeOrdersArePurchases = true,
+): CustomerSummary {
   const byDay = new Map<number, number>();
+  const refundDays = new Set<number>();
   let sections: Map<number, number> | null = null;
   for (const deal of c.won) {
     const day = toDay(deal.date);
     if (day > asOfDay) continue;
     if (!Number.isFinite(deal.amount)) throw new RangeError(`customer ${c.id}: deal amount is not a finite number`);
     byDay.set(day, (byDay.get(day) ?? 0) + deal.amount);
+    if (deal.amount < 0) refundDays.add(day);
   }
-  const purchaseDays = [...byDay.entries()].filter(([, v]) => v > 0).sort((a, b) => a[0] - b[0]);
+  const isPurchase = (day: number, net: number) => net > 0 || (freeOrdersArePurchases && net === 0 && !refundDays.has(day));
+  const purchaseDays = [...byDay.entries()].filter(([d, v]) => isPurchase(d, v)).sort((a, b) => a[0] - b[0]);
   const days = Int32Array.from(purchaseDays, ([d]) => d);
   const values = Float64Array.from(purchaseDays, ([, v]) => v);
   for (const deal of c.won) {
-    if (!deal.sectionIds || deal.sectionIds.length === 0 || !(deal.amount > 0)) continue;
+    if (!deal.sectionIds || deal.sectionIds.length === 0 || deal.amount < 0) continue;
     const day = toDay(deal.date);
-    if (day > asOfDay || !((byDay.get(day) ?? 0) > 0)) continue;
+    if (day > asOfDay || !isPurchase(day, byDay.get(day) ?? 0)) continue;
     sections ??= new Map();
     for (const s of deal.sectionIds) sections.set(s, Math.max(sections.get(s) ?? -Infinity, day));
   }
