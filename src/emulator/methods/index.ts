@@ -6,9 +6,13 @@
 import { RestError, type CallContext, type MethodDef, type MethodResult, type Params } from '../types.js';
 import { commonMethods } from './common.js';
 import { crmMethods } from './crm.js';
+import { catalogMethods } from './catalog.js';
+import { userfieldMethods } from './userfields.js';
+import { bindingMethods } from './bindings.js';
+import { automationMethods } from './automation.js';
 import type { Def } from './util.js';
 
-const all: Def[] = [...commonMethods, ...crmMethods];
+const all: Def[] = [...commonMethods, ...crmMethods, ...catalogMethods, ...userfieldMethods, ...bindingMethods, ...automationMethods];
 
 const registry = new Map<string, Def>();
 for (const d of all) {
@@ -46,3 +50,4 @@ export function callMethod(ctx: CallContext, name: string, params: Params): Meth
 
 export { addContact, updateContact, deleteContact, addDeal, updateDeal, deleteDeal, addCompany } from './data.js';
 export { indexInsert, indexDelete, invalidateIndex, sortedIds } from '../query.js';
+export { pushOfflineEvent, knownEvents } from './bindings.js';
