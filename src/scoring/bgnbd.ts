@@ -173,12 +173,12 @@ export function bgnbdPAlive(p: BgNbdParams, x: number, tx: number, T: number): n
  *   z = t/(α+T+t).
  * With Euler's transformation the bracket becomes 1 − (1−z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z),
  * which avoids the huge×tiny product when z is near 1. At a = 1 (a removable singularity) the mean
- * of a = 1 ± 1e-6 is used.
+ * of a = 1 ± 2e-6 is used.
  */
 export function bgnbdConditionalExpected(p: BgNbdParams, t: number, x: number, tx: number, T: number): number {
   if (!(t > 0)) return 0;
   if (Math.abs(p.a - 1) < 1e-6) {
-    return 0.5 * (bgnbdConditionalExpected({ ...p, a: 1 + 1e-6 }, t, x, tx, T) + bgnbdConditionalExpected({ ...p, a: 1 - 1e-6 }, t, x, tx, T));
+    return 0.5 * (bgnbdConditionalExpected({ ...p, a: 1 + 2e-6 }, t, x, tx, T) + bgnbdConditionalExpected({ ...p, a: 1 - 2e-6 }, t, x, tx, T));
   }
   const { r, alpha, a, b } = p;
   const z = t / (alpha + T + t);

@@ -8,8 +8,9 @@
  * - 0.75 < z < 1: the connection formula to 1−z (Abramowitz & Stegun 15.3.6)
  *     2F1(a,b;c;z) = Γ(c)Γ(c−a−b)/(Γ(c−a)Γ(c−b)) · 2F1(a,b;a+b−c+1;1−z)
  *                  + (1−z)^(c−a−b) Γ(c)Γ(a+b−c)/(Γ(a)Γ(b)) · 2F1(c−a,c−b;c−a−b+1;1−z)
- *   whose series in 1−z converge fast. When c−a−b is within 1e-6 of an integer the formula is
- *   degenerate and the direct series is used instead (it converges, only more slowly).
+ *   whose series in 1−z converge fast. When c−a−b is within 1e-6 of an integer n the formula is
+ *   degenerate (Γ poles cancel); 2F1 is analytic in c, so it is evaluated at c−a−b = n ± 1e-6 and
+ *   interpolated linearly in c (relative error ≈ 1e-9 there, limited by the cancellation of the two terms; 1e-14 elsewhere).
  */
 import { lnGammaSigned } from './special.js';
 
@@ -46,7 +47,25 @@ export function hyp2f1Detailed(a: number, b: number, c: number, z: number): Hyp2
   }
   if (z <= 0.75) return hyp2f1Series(a, b, c, z);
   const s = c - a - b;
-  if (Math.abs(s - Math.round(s)) < 1e-6) return hyp2f1Series(a, b, c, z);
+  const n = Math.round(s);
+  if (Math.abs(s - n) < DEGENERATE) {
+    const c1 = a + b + n - DEGENERATE;
+    const c2 = a + b + n + DEGENERATE;
+    const f1 = connection(a, b, c1, z);
+    const f2 = connection(a, b, c2, z);
+    return {
+      value: f1.value + ((f2.value - f1.value) * (c - c1)) / (c2 - c1),
+      terms: f1.terms + f2.terms,
+      converged: f1.converged && f2.converged,
+    };
+  }
+  return connection(a, b, c, z);
+}
+
+const DEGENERATE = 1e-6;
+
+function connection(a: number, b: number, c: number, z: number): Hyp2f1Result {
+  const s = c - a - b;
   const w = 1 - z;
   const first = gammaRatio([c, s], [c - a, c - b]);
   const second = gammaRatio([c, -s], [a, b]);
