@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express from 'express';
 import { PortalClock } from './clock.js';
 import type { FaultConfig } from './faults.js';
 import { createEmulatorApp, type EmulatorApp, type EmulatorAppOptions } from './http/app.js';
@@ -87,10 +88,17 @@ type HostRouterFactory = NonNullable<EmulatorAppOptions['extraRouters']>[number]
 async function loadHostRouter(log: (l: string) => void): Promise<HostRouterFactory | null> {
   const spec = './host/router.js';
   try {
-    const mod = (await import(spec)) as { createHostRouter?: (portal: Portal, opts: Record<string, unknown>) => import('express').Router };
+    const mod = (await import(spec)) as { createHostRouter?: (portal: Portal, opts: Record<string, unknown>) => express.Router };
     const make = mod.createHostRouter;
     if (typeof make !== 'function') return null;
-    return (rt) => make(rt.portal, { runtime: rt, delivery: rt.delivery });
+    return (rt) => {
+      try {
+        return make(rt.portal, { runtime: rt, delivery: rt.delivery });
+      } catch (e) {
+        log(`emulator: host page router failed to start, serving without it: ${e instanceof Error ? e.message : String(e)}`);
+        return express.Router();
+      }
+    };
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code !== 'ERR_MODULE_NOT_FOUND' && !(e instanceof Error && /Cannot find module|Failed to load url|does not exist/i.test(e.message))) {

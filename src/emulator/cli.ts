@@ -1,0 +1,132 @@
+/**
+ * `npm run emulator -- --port 7777 --contacts 5000 --seed 42 [--deals N] [--time-scale N]
+ *   [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--host ADDR] [--token-ttl S]
+ *   [--latency]`
+ *
+ * Prints two parseable lines on stdout:
+ *   Emulator: http://127.0.0.1:7777/
+ *   Webhook: http://127.0.0.1:7777/rest/1/<secret>/
+ * Diagnostics go to stderr. Bad flags: a message and exit code 2.
+ * With --state FILE: loads the portal from FILE when it exists (no generation), saves it on
+ * SIGINT/SIGTERM and on POST /_emulator/state/save.
+ */
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { PortalClock } from './clock.js';
+import { FaultSpecError, parseFaultSpec } from './faults.js';
+import { generatePortal } from './generator.js';
+import { Portal } from './portal.js';
+import { startEmulator } from './server.js';
+import { loadPortal, savePortal } from './state.js';
+
+const USAGE = `usage: npm run emulator -- [--port 7777] [--host 127.0.0.1] [--contacts N] [--deals N] [--seed N]
+       [--time-scale N] [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--token-ttl SECONDS] [--latency]
+fault SPEC example: 503=0.05,500=0.01,reset=0.01,slow=0.1:2000,expired=0.02,method=crm.deal.list,seed=7`;
+
+function fail(msg: string): never {
+  process.stderr.write(`emulator: ${msg}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function int(name: string, v: string | undefined, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) fail(`--${name} must be an integer, got "${v}"`);
+  const n = Number(v);
+  if (n < min || n > max) fail(`--${name} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: process.argv.slice(2),
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string', default: '7777' },
+        host: { type: 'string', default: '127.0.0.1' },
+        contacts: { type: 'string' },
+        deals: { type: 'string' },
+        seed: { type: 'string', default: '42' },
+        'time-scale': { type: 'string' },
+        plan: { type: 'string', default: 'standard' },
+        faults: { type: 'string' },
+        state: { type: 'string' },
+        'token-ttl': { type: 'string' },
+        latency: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    fail(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const port = int('port', values.port, 0, 65535) ?? 7777;
+  const contacts = int('contacts', values.contacts, 0, 10_000_000);
+  const deals = int('deals', values.deals, 0, 50_000_000);
+  const seed = int('seed', values.seed, 0, 2 ** 31 - 1) ?? 42;
+  const ttl = int('token-ttl', values['token-ttl'], 1, 10 * 365 * 86400);
+  let timeScale = 1;
+  if (values['time-scale'] !== undefined) {
+    timeScale = Number(values['time-scale']);
+    if (!/^\d+(\.\d+)?$/.test(values['time-scale']) || !(timeScale > 0)) fail(`--time-scale must be a positive number, got "${values['time-scale']}"`);
+  }
+  const plan = values.plan;
+  if (plan !== 'standard' && plan !== 'enterprise') fail(`--plan must be standard or enterprise, got "${plan}"`);
+  let faults;
+  if (values.faults !== undefined) {
+    try {
+      faults = parseFaultSpec(values.faults);
+    } catch (e) {
+      fail(e instanceof FaultSpecError ? e.message : String(e));
+    }
+  }
+  const statePath = values.state ?? null;
+
+  let portal: Portal;
+  if (statePath && existsSync(statePath)) {
+    const t0 = performance.now();
+    portal = await loadPortal(statePath, { timeScale });
+    process.stderr.write(`emulator: loaded ${statePath} (${portal.contacts.size} contacts, ${portal.deals.size} deals) in ${Math.round(performance.now() - t0)} ms\n`);
+  } else {
+    portal = new Portal({ plan, accessTokenTtl: ttl, clock: new PortalClock(Date.now(), timeScale) });
+    if (contacts !== undefined || deals !== undefined) {
+      const t0 = performance.now();
+      const s = generatePortal(portal, { contacts: contacts ?? 0, seed, deals });
+      process.stderr.write(`emulator: generated ${s.contacts} contacts, ${s.companies} companies, ${s.deals} deals (seed ${seed}) in ${Math.round(performance.now() - t0)} ms\n`);
+    }
+  }
+  if (ttl !== undefined) portal.accessTokenTtl = ttl;
+
+  const emu = await startEmulator({
+    port, host: values.host, portal, plan, faults, statePath, simulateLatency: values.latency,
+  });
+  process.stdout.write(`Emulator: ${emu.url}\nWebhook: ${emu.webhookUrl}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`emulator: ${signal}, stopping\n`);
+    try {
+      if (statePath) {
+        const r = await savePortal(portal, statePath);
+        process.stderr.write(`emulator: saved ${r.rows} rows (${r.bytes} bytes) to ${r.file}\n`);
+      }
+      await emu.close();
+    } finally {
+      process.exit(0);
+    }
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`emulator: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
