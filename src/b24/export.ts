@@ -23,7 +23,7 @@ import type { BatchCommand, Params } from './batch-encoding.js';
 import { MAX_BATCH, resultRef } from './batch-encoding.js';
 import { B24Error } from './errors.js';
 import { itemRowToLegacy, legacyFieldToItem, legacyFilterToItem } from './fields.js';
-import { type IdRange, PAGE, nextWidth, planRanges, settleRange } from './ranges.js';
+import { type IdRange, PAGE, nextWidth, planRanges, splitRemainder } from './ranges.js';
 
 export type Row = Record<string, unknown>;
 export type EntityName = 'contact' | 'deal';
@@ -146,11 +146,30 @@ async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator
   const size = Math.min(o.batchSize ?? MAX_BATCH, MAX_BATCH);
   const startedAt = Math.round(client.limiter.portalNow() * 1000);
   let cursor = o.afterId ?? 0;
+  // The first batch also asks for the max ID (an independent command, order ID DESC); later
+  // batches send only as many chained pages as the remaining IDs can fill (density-scaled,
+  // +1 spare), so the batch after the data ends does not burn up to 49 dangling calls.
+  let maxId: number | null = null;
+  let lastRows = 0;
+  let lastSpan = 0;
+  let lastBounded = false;
   for (;;) {
     const src = pickSource(client, srcs, new Map());
     const cmds: Record<string, BatchCommand> = {};
     const keys: string[] = [];
-    for (let k = 0; k < size; k++) {
+    let pages = size;
+    if (maxId === null) {
+      cmds.max = [src.method, { ...listParams(o, src, {}, true), select: src.flavor === 'legacy' ? ['ID'] : ['id'] }];
+      pages = size - 1;
+    } else if (!lastBounded) {
+      // density of the last batch (data can cluster, e.g. recent edits), 1.5× spare + 1 page;
+      // a bounded batch that did not reach the end is followed by a full one
+      const density = lastSpan > 0 ? Math.min(1, lastRows / lastSpan) : 1;
+      const expected = Math.ceil((Math.max(0, maxId - cursor) * density * 1.5) / PAGE);
+      pages = Math.max(1, Math.min(size, expected + 1));
+    }
+    lastBounded = pages < size && maxId !== null;
+    for (let k = 0; k < pages; k++) {
       const key = `p${k}`;
       const prev = `p${k - 1}`;
       const idRef = k === 0 ? cursor : src.flavor === 'legacy' ? resultRef(prev, PAGE - 1, 'ID') : resultRef(prev, 'items', PAGE - 1, 'id');
@@ -158,26 +177,29 @@ async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator
       keys.push(key);
     }
     const r = await client.batch(cmds);
+    if ('max' in cmds) {
+      if (r.errors.max) throw r.errors.max;
+      const top = rowsOf(src, r.results.max);
+      maxId = top.length ? idOf(top[0]!) : 0;
+    }
     const rows: Row[] = [];
     let end = false;
     let used = 0;
     for (const key of keys) {
       used++;
       const e = r.errors[key];
-      if (e) {
-        if (rows.length === 0 && key === 'p0') throw e;
-        // a page after a short one may fail on the dangling reference; otherwise a real error
-        if (!end) throw e;
-        break;
-      }
+      if (e) throw e; // pages before the end never reference a missing row
       const page = rowsOf(src, r.results[key]);
       rows.push(...page);
       if (page.length < PAGE) { end = true; break; }
     }
     rows.sort((a, b) => idOf(a) - idOf(b));
     const last = rows.at(-1);
+    const before = cursor;
     if (last) cursor = Math.max(cursor, idOf(last));
-    yield { rows, cursor, startedAt, calls: { [src.method]: used } };
+    lastRows = rows.length;
+    lastSpan = cursor - before;
+    yield { rows, cursor, startedAt, calls: { [src.method]: used + ('max' in cmds ? 1 : 0) } };
     if (end) return;
   }
 }
@@ -235,11 +257,11 @@ async function* exportRanges(client: B24Client, o: ExportOptions): AsyncGenerato
       const key = `r${i}`;
       const page = rowsOf(via.get(key)!, r.results[key]);
       rows.push(...page);
-      const s = settleRange(rg, page.map(idOf));
-      if (!s.done) {
-        queue.push(s.rest);
-        incompleteFrom = Math.min(incompleteFrom, s.rest.lo);
-        span += s.rest.lo - rg.lo;
+      const rest = splitRemainder(rg, page.map(idOf));
+      if (rest.length) {
+        queue.push(...rest);
+        incompleteFrom = Math.min(incompleteFrom, rest[0]!.lo);
+        span += rest[0]!.lo - rg.lo;
       } else span += rg.hi - rg.lo;
       spanRows += page.length;
     });

@@ -49,3 +49,16 @@ export function nextWidth(rows: number, idSpan: number, fill = 0.8, maxWidth = 1
   const density = rows / idSpan;
   return Math.min(maxWidth, Math.max(PAGE, Math.floor((PAGE * fill) / density)));
 }
+
+/**
+ * Re-splits the remainder of an overflowing range by the density its full page showed
+ * (50 rows over `[lo, lastId]`), so a dense cluster is fetched in parallel sub-ranges of
+ * ~`fill` × 50 rows instead of one sequential remainder after another.
+ */
+export function splitRemainder(r: IdRange, rowIds: readonly number[], fill = 0.8): IdRange[] {
+  const s = settleRange(r, rowIds);
+  if (s.done) return [];
+  const spanned = Math.max(1, Math.max(...rowIds) - r.lo + 1);
+  const width = Math.max(PAGE, Math.floor((spanned * fill * PAGE) / Math.max(rowIds.length, 1)));
+  return planRanges(s.rest.lo, s.rest.hi - 1, width, Number.MAX_SAFE_INTEGER);
+}

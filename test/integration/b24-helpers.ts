@@ -1,0 +1,50 @@
+/**
+ * Shared setup of the b24 client integration tests: a real emulator with a generated portal,
+ * an app installed through the admin API and tokens obtained through the emulator's OAuth
+ * server (authorization-code grant), like a real install.
+ */
+import axios from 'axios';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
+import { Portal, type Plan } from '../../src/emulator/portal.js';
+import { PortalClock } from '../../src/emulator/clock.js';
+import { generatePortal } from '../../src/emulator/generator.js';
+import { MemoryTokenSource } from '../../src/b24/auth.js';
+
+export interface TestPortal {
+  emu: RunningEmulator;
+  clientId: string;
+  clientSecret: string;
+  tokens: MemoryTokenSource;
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: number;
+}
+
+export async function startTestPortal(o: { contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number }): Promise<TestPortal> {
+  const portal = new Portal({ plan: o.plan ?? 'standard', clock: new PortalClock(Date.now(), o.timeScale ?? 100), accessTokenTtl: o.accessTokenTtl });
+  if (o.contacts > 0) generatePortal(portal, { contacts: o.contacts, seed: o.seed ?? 7, deals: o.deals });
+  const emu = await startEmulator({ port: 0, portal, faults: o.faults, limits: o.operatingLimit ? { operatingLimit: o.operatingLimit } : undefined, hostPage: false, log: () => {} });
+  const admin = axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true });
+  const inst = await admin.post('apps/install', { appUrl: 'http://127.0.0.1:9/app', scopes: ['crm', 'user'], mode: 'wizard' });
+  if (inst.status !== 201) throw new Error(`install failed: ${JSON.stringify(inst.data)}`);
+  const { clientId, clientSecret } = inst.data.app as { clientId: string; clientSecret: string };
+  await admin.post(`apps/${clientId}/install-finish`);
+  const code = (await admin.post(`apps/${clientId}/auth-code`, {})).data.code as string;
+  const tok = await axios.get(`${emu.url}oauth/token/`, { params: { grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, code } });
+  const t = tok.data as { access_token: string; refresh_token: string; client_endpoint: string; server_endpoint: string; expires_in: number };
+  const expiresAt = portal.clock.now() + t.expires_in * 1000;
+  const tokens = new MemoryTokenSource({
+    accessToken: t.access_token, refreshToken: t.refresh_token, clientEndpoint: t.client_endpoint, expiresAt,
+    clientId, clientSecret, serverEndpoint: t.server_endpoint,
+  });
+  return { emu, clientId, clientSecret, tokens, accessToken: t.access_token, refreshToken: t.refresh_token, expiresAt };
+}
+
+export async function emulatorStats(emu: RunningEmulator): Promise<{ requests: number; rejected503: number; rejected429: number; methods: Record<string, { requests: number; calls: number; operatingSeconds: number; rejected429: number }>; clock: { elapsedSeconds: number } }> {
+  const s = (await axios.get(`${emu.url}_emulator/stats`)).data as { limits: { requests: number; rejected503: number; rejected429: number; methods: Record<string, { requests: number; calls: number; operatingSeconds: number; rejected429: number }> }; clock: { elapsedSeconds: number } };
+  return { ...s.limits, clock: s.clock };
+}
+
+export async function resetStats(emu: RunningEmulator, counters = false): Promise<void> {
+  await axios.post(`${emu.url}_emulator/stats/reset`, { counters });
+}
