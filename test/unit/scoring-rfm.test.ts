@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { explainLevel, fixedThresholds, levelOf, quantileThresholds } from '../../src/scoring/rfm.js';
+import { allCells, cellLabel, segmentMap, segmentOf, uncoveredCells } from '../../src/scoring/segments.js';
+import { DEFAULT_RULES_3, DEFAULT_RULES_5, DEFAULT_SETTINGS, scoringSettingsSchema } from '../../src/scoring/settings.js';
+import { SEGMENT_CODES } from '../../src/scoring/codes.js';
+import { SEGMENT_TEXT, LIFECYCLE_TEXT } from '../../src/scoring/i18n.js';
+import { LIFECYCLE_CODES } from '../../src/scoring/codes.js';
+
+const scales = [3, 5] as const;
+
+describe('levels from thresholds', () => {
+  it('fixed thresholds: one level per bound strictly beaten', () => {
+    const f = fixedThresholds([1, 2, 4, 8], 5, 'frequency');
+    expect([1, 2, 3, 4, 5, 8, 9, 100].map((v) => levelOf(v, f))).toEqual([1, 2, 3, 3, 4, 4, 5, 5]);
+    const r = fixedThresholds([365, 180, 90, 30], 5, 'recency');
+    expect([0, 29, 30, 89, 179, 364, 365, 2000].map((v) => levelOf(v, r))).toEqual([5, 5, 4, 4, 3, 2, 1, 1]);
+    expect(explainLevel(29, r)).toContain('R=5/5');
+  });
+
+  for (const k of scales) {
+    it(`quantile bins with distinct values are balanced to ±1 (scale ${k})`, () => {
+      fc.assert(
+        fc.property(fc.uniqueArray(fc.integer({ min: -1e6, max: 1e6 }), { minLength: k + 1, maxLength: 400 }), (vals) => {
+          for (const dim of ['frequency', 'recency'] as const) {
+            const t = quantileThresholds(vals, k, dim);
+            expect(t.method).toBe('quantile');
+            const counts = new Array<number>(k).fill(0);
+            for (const v of vals) counts[levelOf(v, t) - 1]!++;
+            const n = vals.length;
+            counts.forEach((c) => expect(Math.abs(c - n / k)).toBeLessThanOrEqual(1));
+          }
+        }),
+      );
+    });
+
+    it(`quantile levels with ties: tied values share a level, cumulative counts bracket i·n/k (scale ${k})`, () => {
+      fc.assert(
+        fc.property(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 300 }), (vals) => {
+          const t = quantileThresholds(vals, k, 'frequency');
+          const level = new Map<number, number>();
+          for (const v of vals) {
+            const l = levelOf(v, t);
+            expect(l).toBeGreaterThanOrEqual(1);
+            expect(l).toBeLessThanOrEqual(k);
+            if (level.has(v)) expect(level.get(v)).toBe(l);
+            level.set(v, l);
+          }
+          if (t.method === 'quantile') {
+            const n = vals.length;
+            for (let i = 1; i < k; i++) {
+              const atMost = vals.filter((v) => levelOf(v, t) <= i).length;
+              const strictlyBelowBound = vals.filter((v) => v < t.bounds[i - 1]!).length;
+              expect(atMost).toBeGreaterThanOrEqual(Math.ceil((i * n) / k));
+              expect(strictlyBelowBound).toBeLessThan(Math.ceil((i * n) / k));
+            }
+          }
+        }),
+      );
+    });
+
+    it(`levels are monotonic in the value (scale ${k}, both directions, both modes)`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.double({ min: 0, max: 1e5, noNaN: true }), { minLength: 1, maxLength: 200 }),
+          fc.double({ min: 0, max: 1e5, noNaN: true }),
+          fc.double({ min: 0, max: 1e5, noNaN: true }),
+          (vals, a, b) => {
+            const [lo, hi] = a <= b ? [a, b] : [b, a];
+            const m = quantileThresholds(vals, k, 'monetary');
+            expect(levelOf(hi, m)).toBeGreaterThanOrEqual(levelOf(lo, m));
+            const r = quantileThresholds(vals, k, 'recency');
+            expect(levelOf(lo, r)).toBeGreaterThanOrEqual(levelOf(hi, r));
+          },
+        ),
+      );
+    });
+  }
+
+  it('few distinct values are spread over the scale; one value gets the middle level', () => {
+    const t = quantileThresholds([1, 1, 1, 1, 1, 1, 2, 2, 3], 5, 'frequency');
+    expect(t.method).toBe('spread');
+    expect([1, 2, 3].map((v) => levelOf(v, t))).toEqual([1, 3, 5]);
+    const r = quantileThresholds([10, 40], 3, 'recency');
+    expect([10, 40].map((v) => levelOf(v, r))).toEqual([3, 1]);
+    const c = quantileThresholds([7, 7, 7], 5, 'recency');
+    expect(c.method).toBe('constant');
+    expect(levelOf(7, c)).toBe(3);
+    expect(levelOf(7, quantileThresholds([7], 3, 'monetary'))).toBe(2);
+  });
+  it('heavy ties in frequency keep one-time buyers at level 1', () => {
+    const vals = [...new Array(70).fill(1), ...new Array(15).fill(2), ...new Array(10).fill(3), 4, 5, 6, 7, 9];
+    const t = quantileThresholds(vals, 5, 'frequency');
+    expect(levelOf(1, t)).toBe(1);
+    expect(levelOf(9, t)).toBe(5);
+  });
+});
+
+describe('segment rule tables', () => {
+  for (const [scale, rules] of [[3, DEFAULT_RULES_3], [5, DEFAULT_RULES_5]] as const) {
+    it(`every one of the ${scale ** 3} cells of the ${scale}-level scale maps to exactly one segment`, () => {
+      const cells = allCells(scale);
+      expect(cells).toHaveLength(scale ** 3);
+      const map = segmentMap(rules, scale);
+      expect(map.size).toBe(scale ** 3);
+      for (const [r, f, m] of cells) {
+        const seg = segmentOf(rules, r, f, m);
+        expect(SEGMENT_CODES).toContain(seg);
+        expect(map.get(cellLabel(scale, r, f, m))).toBe(seg);
+      }
+      expect(uncoveredCells(rules, scale)).toEqual([]);
+    });
+  }
+
+  // [scale, cell, segment] — one or more cells for every segment reachable on each scale
+  const table: [3 | 5, string, string][] = [
+    [5, '555', 'champions'], [5, '444', 'champions'], [5, '553', 'loyal'], [5, '335', 'loyal'],
+    [5, '525', 'potential_loyalist'], [5, '421', 'potential_loyalist'], [5, '515', 'new'], [5, '411', 'promising'],
+    [5, '321', 'need_attention'], [5, '315', 'about_to_sleep'], [5, '155', 'cant_lose'], [5, '244', 'cant_lose'],
+    [5, '253', 'at_risk'], [5, '131', 'at_risk'], [5, '225', 'hibernating'], [5, '211', 'hibernating'],
+    [5, '121', 'lost'], [5, '111', 'lost'],
+    [3, 'CCC', 'champions'], [3, 'CCB', 'champions'], [3, 'CCA', 'loyal'], [3, 'BCA', 'loyal'],
+    [3, 'CBA', 'potential_loyalist'], [3, 'CAC', 'new'], [3, 'BBB', 'need_attention'], [3, 'BAC', 'about_to_sleep'],
+    [3, 'ACC', 'cant_lose'], [3, 'ACB', 'at_risk'], [3, 'ABA', 'at_risk'], [3, 'AAC', 'hibernating'], [3, 'AAA', 'lost'],
+  ];
+  it.each(table)('scale %i cell %s → %s', (scale, cell, segment) => {
+    const map = segmentMap(scale === 3 ? DEFAULT_RULES_3 : DEFAULT_RULES_5, scale);
+    expect(map.get(cell)).toBe(segment);
+  });
+
+  it('every segment except no_purchases is reachable on the 5-level scale', () => {
+    const reached = new Set(segmentMap(DEFAULT_RULES_5, 5).values());
+    expect([...reached].sort()).toEqual(SEGMENT_CODES.filter((c) => c !== 'no_purchases').sort());
+  });
+
+  it('settings reject a rule table that leaves cells uncovered, or a level above the scale', () => {
+    const broken = scoringSettingsSchema.safeParse({ segments: { scale3: DEFAULT_RULES_3.slice(0, -1) } });
+    expect(broken.success).toBe(false);
+    expect(JSON.stringify(broken.error?.issues)).toContain('AAA');
+    const above = scoringSettingsSchema.safeParse({ segments: { scale3: [{ segment: 'lost', r: [1, 5] }] } });
+    expect(above.success).toBe(false);
+    const custom = scoringSettingsSchema.parse({ segments: { scale3: [{ segment: 'champions', r: [3, 3] }, { segment: 'lost' }] } });
+    expect(segmentOf(custom.segments.scale3, 3, 1, 1)).toBe('champions');
+    expect(segmentOf(custom.segments.scale3, 2, 3, 3)).toBe('lost');
+  });
+  it('settings reject non-monotone fixed thresholds and fill defaults', () => {
+    expect(scoringSettingsSchema.safeParse({ rfm: { fixed: { scale5: { recency: [30, 90, 180, 365], frequency: [1, 2, 4, 8], monetary: [1, 2, 3, 4] } } } }).success).toBe(false);
+    expect(DEFAULT_SETTINGS.rfm.scale).toBe(5);
+    expect(DEFAULT_SETTINGS.sleeping.missedCycles).toBe(1);
+    expect(DEFAULT_SETTINGS.lifecycle.regularMinPurchaseDays).toBe(3);
+  });
+  it('every label has an English and a Russian name and description', () => {
+    for (const c of SEGMENT_CODES) for (const l of ['en', 'ru'] as const) expect(SEGMENT_TEXT[c][l].name.length * SEGMENT_TEXT[c][l].description.length).toBeGreaterThan(0);
+    for (const c of LIFECYCLE_CODES) for (const l of ['en', 'ru'] as const) expect(LIFECYCLE_TEXT[c][l].description.length).toBeGreaterThan(0);
+    expect(SEGMENT_TEXT.champions.ru.name).toMatch(/[а-я]/i);
+  });
+});
