@@ -210,6 +210,7 @@
       return {};
     },
     setTitle: function (entry, p) {
+      if (entry.ctx.noTitle) return {}; // widgets (detail tabs) have no title container
       var el = entry.ctx.titleEl || document.getElementById('pagetitle');
       if (el) el.textContent = p && p.title !== undefined ? String(p.title) : '';
       return {};
@@ -336,7 +337,7 @@
           var options = JSON.parse(panel.getAttribute('data-options') || '{}');
           options.URI = location.pathname;
           newFrame(panel.getAttribute('data-client-id'), panel.getAttribute('data-placement'), options, bindingId)
-            .then(function (spec) { mount(box, spec, { bindingId: bindingId, titleEl: btn }); })
+            .then(function (spec) { mount(box, spec, { bindingId: bindingId, noTitle: true }); })
             .catch(function (err) { box.textContent = 'Cannot open the application: ' + err.message; });
         }
       });
