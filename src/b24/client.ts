@@ -156,8 +156,9 @@ export class B24Client {
     const time = env.time;
     this.countCall(method, 1);
     const est = this.pendingEstimates.get(env) ?? 0;
-    const actual = this.observe(method, 1, est, time?.operating, time?.operating_reset_at);
-    this.addOperating(method, actual ?? (time?.processing ?? time?.duration ?? 0));
+    const measured = time?.processing ?? time?.duration;
+    this.observe(method, 1, est, measured, time?.operating, time?.operating_reset_at);
+    this.addOperating(method, measured ?? 0);
     let result = env.result as T;
     if (schema) {
       const p = schema.safeParse(env.result);
@@ -239,20 +240,22 @@ export class B24Client {
       }
     }
     // Operating: per method, the portal's sum after its last command (result_time[k].operating).
-    const executed: Record<string, { calls: number; last?: B24Time; dur: number }> = {};
+    const executed: Record<string, { calls: number; last?: B24Time; dur: number; measured: boolean }> = {};
     for (const [k, c] of entries) {
       const m = commandMethod(c).toLowerCase();
       const t = times[k];
       if (!(k in results) && !t) continue; // not executed (halt / refused)
-      const x = (executed[m] ??= { calls: 0, dur: 0 });
+      const x = (executed[m] ??= { calls: 0, dur: 0, measured: true });
       x.calls++;
-      x.dur += t?.processing ?? t?.duration ?? 0;
+      const d = t?.processing ?? t?.duration;
+      if (d === undefined) x.measured = false;
+      x.dur += d ?? 0;
       if (t && t.operating !== undefined) x.last = t;
     }
     for (const [m, x] of Object.entries(executed)) {
       this.countCall(m, x.calls);
-      const actual = this.observe(m, x.calls, estimates[m] ?? 0, x.last?.operating, x.last?.operating_reset_at);
-      this.addOperating(m, actual ?? x.dur);
+      this.observe(m, x.calls, estimates[m] ?? 0, x.measured ? x.dur : undefined, x.last?.operating, x.last?.operating_reset_at);
+      this.addOperating(m, x.dur);
     }
     // estimates for commands that never ran (halt, refused) are taken back
     for (const [m, n] of Object.entries(perMethod)) {
@@ -264,12 +267,10 @@ export class B24Client {
 
   private batchEstimates = new WeakMap<object, Record<string, number>>();
 
-  private observe(method: string, calls: number, estimated: number, operating?: number, resetAt?: number): number | undefined {
-    const before = this.limiter.projected(method) - estimated;
-    this.limiter.observeOperating(method, { calls, estimated, operating, resetAt });
-    if (operating === undefined) return undefined;
-    const d = operating - before;
-    return d >= 0 && d <= calls * 60 ? d : undefined;
+  /** Feeds the limiter; returns the operating seconds the portal charged (reported processing). */
+  private observe(method: string, calls: number, estimated: number, measured: number | undefined, operating?: number, resetAt?: number): number | undefined {
+    this.limiter.observeOperating(method, { calls, estimated, operating, resetAt, measuredCost: measured });
+    return measured;
   }
 
   private countCall(method: string, n: number): void {

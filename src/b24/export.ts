@@ -153,6 +153,7 @@ async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator
   let lastRows = 0;
   let lastSpan = 0;
   let lastBounded = false;
+  let blocked = 0;
   for (;;) {
     const src = pickSource(client, srcs, new Map());
     const cmds: Record<string, BatchCommand> = {};
@@ -178,21 +179,32 @@ async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator
     }
     const r = await client.batch(cmds);
     if ('max' in cmds) {
-      if (r.errors.max) throw r.errors.max;
-      const top = rowsOf(src, r.results.max);
-      maxId = top.length ? idOf(top[0]!) : 0;
+      const e = r.errors.max;
+      if (e && !e.isOperatingLimit) throw e;
+      if (!e) {
+        const top = rowsOf(src, r.results.max);
+        maxId = top.length ? idOf(top[0]!) : 0;
+      }
     }
     const rows: Row[] = [];
     let end = false;
     let used = 0;
+    let stalled = false;
     for (const key of keys) {
       used++;
       const e = r.errors[key];
-      if (e) throw e; // pages before the end never reference a missing row
+      if (e) {
+        // 429 inside the chain: keep what came before it, the limiter now blocks the
+        // method until its budget frees, and the next batch resumes from the cursor.
+        if (e.isOperatingLimit && blocked < 5) { stalled = true; break; }
+        throw e;
+      }
       const page = rowsOf(src, r.results[key]);
       rows.push(...page);
       if (page.length < PAGE) { end = true; break; }
     }
+    blocked = stalled && rows.length === 0 ? blocked + 1 : 0;
+    if (stalled) lastBounded = true; // next batch: full size
     rows.sort((a, b) => idOf(a) - idOf(b));
     const last = rows.at(-1);
     const before = cursor;

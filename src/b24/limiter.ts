@@ -315,17 +315,13 @@ export class Limiter {
     const s = this.state(method);
     const now = this.portalNow();
     this.prune(s, now);
-    // Per-call cost: measured per command (batch result_time), or from the reported delta.
-    let cost: number | undefined = r.measuredCost !== undefined && r.calls > 0 ? r.measuredCost / r.calls : undefined;
-    if (cost === undefined && r.operating !== undefined && r.calls > 0) {
-      const before = this.projected(method, now) - r.estimated;
-      const delta = r.operating - before;
-      if (delta >= 0 && delta <= r.calls * 60) cost = delta / r.calls;
-    }
+    // Per-call cost: the server time the portal reports for the calls (`time.processing`, per
+    // command in a batch's result_time) — what the operating budget sums. Without it the
+    // estimate stays and the reconcile below still corrects the total. (Learning the cost from
+    // deltas of the reported sum is unreliable: foreign time and bucket expiry hide in them.)
+    const cost = r.measuredCost !== undefined && r.calls > 0 ? r.measuredCost / r.calls : undefined;
     if (cost !== undefined && Number.isFinite(cost)) {
-      const actual = cost * r.calls;
-      // replace the estimate with the actual cost in the newest bucket
-      this.addOwn(s, actual - r.estimated, now);
+      this.addOwn(s, cost * r.calls - r.estimated, now);
       s.cost = s.costMeasured ? Math.max(cost, s.cost * 0.8 + cost * 0.2) : Math.max(cost, 1e-3);
       s.costMeasured = true;
     }

@@ -62,17 +62,28 @@ describe('leaky bucket mirror', () => {
 });
 
 describe('operating budget mirror', () => {
-  it('charges estimates and learns the per-call cost from reported sums', () => {
+  it('charges estimates and learns the per-call cost from the reported processing time', () => {
     const clock = fakeClock();
     const l = new Limiter({ clock, defaultCallCost: 0.5 });
     l.syncPortalClock(1000, clock.t);
     const est = l.chargeEstimate('crm.deal.list', 50);
     expect(est).toBe(25);
     // portal says 50 calls took 5 s in total
-    l.observeOperating('crm.deal.list', { calls: 50, estimated: est, operating: 5, resetAt: 1600 });
+    l.observeOperating('crm.deal.list', { calls: 50, estimated: est, measuredCost: 5, operating: 5, resetAt: 1600 });
     expect(l.costPerCall('crm.deal.list')).toBeCloseTo(0.1, 6);
     expect(l.projected('crm.deal.list')).toBeCloseTo(5, 6);
     expect(l.capacity('crm.deal.list')).toBe(Math.floor((432 - 5) / 0.1));
+  });
+
+  it('time reported by the portal that is not ours (another process) is not mistaken for our cost', () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, defaultCallCost: 0.1 });
+    l.syncPortalClock(1000, clock.t);
+    const est = l.chargeEstimate('crm.deal.list', 1);
+    l.observeOperating('crm.deal.list', { calls: 1, estimated: est, measuredCost: 0.1, operating: 300, resetAt: 1500 });
+    expect(l.costPerCall('crm.deal.list')).toBeCloseTo(0.1, 6);
+    expect(l.projected('crm.deal.list')).toBeCloseTo(300, 6);
+    expect(l.capacity('crm.deal.list')).toBe(Math.floor((432 - 300) / 0.1));
   });
 
   it('a method near its budget waits until its oldest bucket expires, other methods do not', async () => {
