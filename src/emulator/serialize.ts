@@ -12,13 +12,7 @@ const offsetFmt = new Map<string, Intl.DateTimeFormat>();
 const offsetCache = new Map<string, number>();
 const BUCKET = 15 * 60 * 1000; // every real zone changes offset on a 15-minute boundary
 
-/** UTC offset of `tz` at instant `ms`, in minutes (e.g. +180 for Europe/Moscow). */
-export function tzOffsetMinutes(tz: string, ms: number): number {
-  if (tz === 'UTC' || tz === 'Etc/UTC') return 0;
-  const bucket = Math.floor(ms / BUCKET);
-  const key = `${tz}|${bucket}`;
-  const hit = offsetCache.get(key);
-  if (hit !== undefined) return hit;
+function rawOffset(tz: string, ms: number): number {
   let f = offsetFmt.get(tz);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' });
@@ -26,7 +20,35 @@ export function tzOffsetMinutes(tz: string, ms: number): number {
   }
   const name = f.formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const m = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
-  const off = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0)) : 0;
+  return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3] ?? 0)) : 0;
+}
+
+const DAY = 86_400_000;
+const dayCache = new Map<string, number | null>(); // null: the offset changes within that UTC day
+let memoDay = NaN;
+let memoTz = '';
+let memoOff: number | null = null;
+
+/** UTC offset of `tz` at instant `ms`, in minutes (e.g. +180 for Europe/Moscow). */
+export function tzOffsetMinutes(tz: string, ms: number): number {
+  if (tz === 'UTC' || tz === 'Etc/UTC') return 0;
+  const day = Math.floor(ms / DAY);
+  if (day === memoDay && tz === memoTz && memoOff !== null) return memoOff;
+  const dkey = `${tz}|${day}`;
+  let d = dayCache.get(dkey);
+  if (d === undefined) {
+    const a = rawOffset(tz, day * DAY);
+    const b = rawOffset(tz, day * DAY + DAY - 1);
+    d = a === b ? a : null;
+    if (dayCache.size > 200_000) dayCache.clear();
+    dayCache.set(dkey, d);
+  }
+  memoDay = day; memoTz = tz; memoOff = d;
+  if (d !== null) return d;
+  const key = `${tz}|${Math.floor(ms / BUCKET)}`;
+  const hit = offsetCache.get(key);
+  if (hit !== undefined) return hit;
+  const off = rawOffset(tz, ms);
   if (offsetCache.size > 200_000) offsetCache.clear();
   offsetCache.set(key, off);
   return off;
@@ -36,13 +58,39 @@ function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
 }
 
+const P2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const offStr = new Map<number, string>();
+
+function offsetSuffix(off: number): string {
+  let s = offStr.get(off);
+  if (s === undefined) {
+    const a = Math.abs(off);
+    s = `${off < 0 ? '-' : '+'}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+    offStr.set(off, s);
+  }
+  return s;
+}
+
 /** `2024-08-15T10:38:21+03:00`: the instant `ms` in the portal's zone. */
 export function isoDateTime(ms: number, tz: string): string {
   const off = tzOffsetMinutes(tz, ms);
-  const d = new Date(Math.floor(ms / 1000) * 1000 + off * 60_000);
-  const sign = off < 0 ? '-' : '+';
-  const a = Math.abs(off);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
+  const local = Math.floor(ms / 1000) + off * 60; // local seconds
+  let z = Math.floor(local / 86400);
+  const sod = local - z * 86400;
+  // civil-from-days (H. Hinnant)
+  z += 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const hh = Math.floor(sod / 3600);
+  const mi = Math.floor((sod % 3600) / 60);
+  const ss = sod % 60;
+  return `${y < 1000 ? pad(y, 4) : y}-${P2[m]}-${P2[d]}T${P2[hh]}:${P2[mi]}:${P2[ss]}${offsetSuffix(off)}`;
 }
 
 const localMidnightCache = new Map<string, number>();
@@ -69,8 +117,17 @@ export function localDate(ms: number, tz: string): string {
 }
 
 /** `2024-08-30T00:00:00+03:00`: a date field as the real portal returns it. */
+const isoDateCache = new Map<string, string>();
+
 export function isoDate(date: string, tz: string): string {
-  return isoDateTime(localMidnightMs(date, tz), tz);
+  const key = `${tz}|${date}`;
+  let s = isoDateCache.get(key);
+  if (s === undefined) {
+    s = isoDateTime(localMidnightMs(date, tz), tz);
+    if (isoDateCache.size > 200_000) isoDateCache.clear();
+    isoDateCache.set(key, s);
+  }
+  return s;
 }
 
 /**
