@@ -1,0 +1,277 @@
+/**
+ * One database interface, two adapters: a real PostgreSQL server (pg Pool) when
+ * DATABASE_URL is set, else embedded PostgreSQL (PGlite, WASM) in ./data.
+ * The same SQL runs on both (PostgreSQL 15+ dialect; PGlite is 18).
+ *
+ * Value types are normalised so both adapters return the same JS values:
+ *   int8/bigint -> number (ids from Bitrix24 fit in 2^53), numeric -> number,
+ *   date -> 'YYYY-MM-DD' string, timestamptz -> Date, jsonb -> parsed value, text[] -> string[].
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+
+export type DbKind = 'pglite' | 'postgres';
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Db {
+  /** One statement, with $1..$n parameters. */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /** One or more statements without parameters (DDL, migrations). */
+  exec(sql: string): Promise<void>;
+  /**
+   * Runs fn inside BEGIN/COMMIT (ROLLBACK on throw). Use only `tx` inside fn: on PGlite
+   * the outer handle waits for the transaction to end, so using it inside fn deadlocks.
+   * Nested calls on `tx` become SAVEPOINTs.
+   */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  readonly kind: DbKind;
+}
+
+export interface OpenDbOptions {
+  /** postgres://... ; defaults to env DATABASE_URL. When set, PostgreSQL is used. */
+  databaseUrl?: string;
+  /** PGlite data directory; defaults to env DATA_DIR, else ./data. 'memory://' = in memory. */
+  dataDir?: string;
+  /** pg Pool size (PostgreSQL only). Default 10. */
+  poolMax?: number;
+  /**
+   * PGlite only: start from a dumped data directory (PGlite.dumpDataDir()) instead of
+   * running initdb (~1 s instead of ~5 s). Used by the test helper to clone a migrated template.
+   */
+  pgliteLoadDataDir?: Blob;
+}
+
+// ---- type normalisation --------------------------------------------------------------
+
+const OID = { INT8: 20, NUMERIC: 1700, DATE: 1082 } as const;
+
+function parseInt8(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${v} exceeds Number.MAX_SAFE_INTEGER`);
+  return n;
+}
+const parseNumeric = (v: string): number => Number(v);
+const parseDate = (v: string): string => v;
+
+/** Private handles so pgBossOptions() can reach the underlying connection. */
+const INTERNAL = Symbol('b24seg.db.internal');
+interface Internal {
+  connectionString?: string;
+  pglite?: PGlite;
+}
+type DbWithInternal = Db & { [INTERNAL]?: Internal };
+
+// ---- PostgreSQL adapter --------------------------------------------------------------
+
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (format !== 'binary') {
+      if (oid === OID.INT8) return parseInt8;
+      if (oid === OID.NUMERIC) return parseNumeric;
+      if (oid === OID.DATE) return parseDate;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return (pg.types.getTypeParser as any)(oid, format);
+  },
+};
+
+type Queryable = { query: (text: string, values?: unknown[]) => Promise<pg.QueryResult> };
+
+function pgClientDb(client: Queryable, depth: number): Db {
+  const db: Db = {
+    kind: 'postgres',
+    async query<T>(sql: string, params?: unknown[]) {
+      const r = await client.query(sql, params);
+      return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
+    },
+    async exec(sql: string) {
+      await client.query(sql);
+    },
+    async transaction<T>(fn: (tx: Db) => Promise<T>) {
+      return savepoint(db, depth, fn, pgClientDb(client, depth + 1));
+    },
+    async close() {
+      throw new Error('close() called on a transaction handle');
+    },
+  };
+  return db;
+}
+
+function openPostgres(connectionString: string, poolMax: number): Db {
+  const pool = new pg.Pool({ connectionString, max: poolMax, types: pgTypes });
+  // An idle client erroring (server restart) must not crash the process.
+  pool.on('error', (err) => console.error('[store] idle PostgreSQL client error:', err.message));
+  const db: DbWithInternal = {
+    kind: 'postgres',
+    async query<T>(sql: string, params?: unknown[]) {
+      const r = await pool.query(sql, params);
+      return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
+    },
+    async exec(sql: string) {
+      await pool.query(sql);
+    },
+    async transaction<T>(fn: (tx: Db) => Promise<T>) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        try {
+          const out = await fn(pgClientDb(client, 1));
+          await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            broken = true;
+          }
+          throw err;
+        }
+      } finally {
+        client.release(broken);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+    [INTERNAL]: { connectionString },
+  };
+  return db;
+}
+
+// ---- PGlite adapter ------------------------------------------------------------------
+
+type PgliteQueryable = Pick<PGlite, 'query' | 'exec'>;
+
+function pgliteTxDb(tx: PgliteQueryable, depth: number): Db {
+  const db: Db = {
+    kind: 'pglite',
+    async query<T>(sql: string, params?: unknown[]) {
+      const r = await tx.query<T>(sql, params);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
+    async exec(sql: string) {
+      await tx.exec(sql);
+    },
+    async transaction<T>(fn: (tx: Db) => Promise<T>) {
+      return savepoint(db, depth, fn, pgliteTxDb(tx, depth + 1));
+    },
+    async close() {
+      throw new Error('close() called on a transaction handle');
+    },
+  };
+  return db;
+}
+
+async function openPglite(dataDir: string, loadDataDir?: Blob): Promise<Db> {
+  let dir: string | undefined;
+  if (dataDir.startsWith('memory://')) {
+    dir = undefined; // in memory
+  } else {
+    dir = path.resolve(dataDir);
+    // PGlite's own mkdir is not recursive: create the directory (and parents) first.
+    mkdirSync(dir, { recursive: true });
+  }
+  const pglite = await PGlite.create({
+    ...(dir ? { dataDir: dir } : {}),
+    ...(loadDataDir ? { loadDataDir } : {}),
+    parsers: { [OID.INT8]: parseInt8, [OID.NUMERIC]: parseNumeric, [OID.DATE]: parseDate },
+  });
+  // PGlite has a single connection. Its query()/exec()/transaction() all take one
+  // transaction mutex, so a transaction runs alone: statements from other callers wait
+  // until it commits or rolls back instead of interleaving inside it.
+  const db: DbWithInternal = {
+    kind: 'pglite',
+    async query<T>(sql: string, params?: unknown[]) {
+      const r = await pglite.query<T>(sql, params);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
+    async exec(sql: string) {
+      await pglite.exec(sql);
+    },
+    async transaction<T>(fn: (tx: Db) => Promise<T>) {
+      return pglite.transaction((tx) => fn(pgliteTxDb(tx, 1)));
+    },
+    async close() {
+      if (!pglite.closed) await pglite.close();
+    },
+    [INTERNAL]: { pglite },
+  };
+  return db;
+}
+
+async function savepoint<T>(db: Db, depth: number, fn: (tx: Db) => Promise<T>, inner: Db): Promise<T> {
+  const name = `sp_${depth}`;
+  await db.exec(`SAVEPOINT ${name}`);
+  try {
+    const out = await fn(inner);
+    await db.exec(`RELEASE SAVEPOINT ${name}`);
+    return out;
+  } catch (err) {
+    await db.exec(`ROLLBACK TO SAVEPOINT ${name}`);
+    throw err;
+  }
+}
+
+// ---- public --------------------------------------------------------------------------
+
+/** Where openDb() would put data, for logs: 'postgres' or the resolved PGlite dir. */
+export function resolveDbTarget(opts: OpenDbOptions = {}, env: NodeJS.ProcessEnv = process.env) {
+  const url = opts.databaseUrl ?? (env.DATABASE_URL || undefined);
+  if (url) return { kind: 'postgres' as const, databaseUrl: url };
+  const dataDir = opts.dataDir ?? (env.DATA_DIR || './data');
+  return { kind: 'pglite' as const, dataDir: dataDir.startsWith('memory://') ? dataDir : path.resolve(dataDir) };
+}
+
+/**
+ * Opens the store: PostgreSQL when databaseUrl / env DATABASE_URL is set, else PGlite in
+ * dataDir / env DATA_DIR / ./data. Does not run migrations (call migrate(db)).
+ */
+export async function openDb(opts: OpenDbOptions = {}): Promise<Db> {
+  const t = resolveDbTarget(opts);
+  if (t.kind === 'postgres') return openPostgres(t.databaseUrl, opts.poolMax ?? 10);
+  return openPglite(t.dataDir, opts.pgliteLoadDataDir);
+}
+
+/** PGlite only: a tarball of the data directory (for templates / backups). */
+export async function dumpPgliteDataDir(db: Db): Promise<Blob> {
+  const pglite = (db as DbWithInternal)[INTERNAL]?.pglite;
+  if (!pglite) throw new Error('dumpPgliteDataDir() needs a PGlite Db returned by openDb()');
+  return pglite.dumpDataDir('none');
+}
+
+/** The pg-boss 10 executeSql adapter shape. */
+export interface PgBossDbAdapter {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * Constructor options that make pg-boss 10 run on the same database:
+ * `{ connectionString }` on PostgreSQL (pg-boss opens its own pool), or
+ * `{ db: { executeSql } }` on PGlite (pg-boss shares the single in-process connection).
+ * Spread it into `new PgBoss({ ...pgBossOptions(db), ...yourOptions })`.
+ */
+export function pgBossOptions(db: Db): { connectionString: string } | { db: PgBossDbAdapter } {
+  const internal = (db as DbWithInternal)[INTERNAL];
+  if (!internal) throw new Error('pgBossOptions() needs the Db returned by openDb(), not a transaction handle');
+  if (internal.connectionString) return { connectionString: internal.connectionString };
+  const pglite = internal.pglite!;
+  return {
+    db: {
+      async executeSql(text: string, values?: unknown[]) {
+        if (values && values.length > 0) return pglite.query(text, values);
+        // pg-boss sends multi-statement scripts without parameters (schema install,
+        // maintenance): exec() runs them; pg-boss reads the last statement's rows.
+        const results = await pglite.exec(text);
+        return results.at(-1) ?? { rows: [] };
+      },
+    },
+  };
+}

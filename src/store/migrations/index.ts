@@ -1,0 +1,14 @@
+import * as m001 from './001_init.js';
+import * as m002 from './002_scoring.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** All migrations in order. Append only: never edit or renumber an applied one. */
+export const migrations: readonly Migration[] = [
+  { version: 1, ...m001 },
+  { version: 2, ...m002 },
+];

@@ -1,0 +1,185 @@
+/**
+ * Scoring results: score_runs (one snapshot per scoring pass) and contact_labels
+ * (one row per contact per run). Minimal API; the scoring engineer may extend it.
+ */
+import type { Db } from './db.js';
+import { bulkUpsert, dateOnly, json, type Col, type Timestamp } from './bulk.js';
+
+export interface ScoreRun {
+  id: number;
+  portalId: number;
+  asOf: Date;
+  status: 'running' | 'done' | 'failed';
+  settings: Record<string, unknown>;
+  thresholds: Record<string, unknown>;
+  fits: Record<string, unknown>;
+  counts: Record<string, unknown>;
+  createdAt: Date;
+}
+
+const RUN_COLS = `id, portal_id AS "portalId", as_of AS "asOf", status, settings, thresholds, fits, counts, created_at AS "createdAt"`;
+
+export async function createScoreRun(
+  db: Db,
+  portalId: number,
+  run: { asOf: Date; status?: ScoreRun['status']; settings?: object; thresholds?: object; fits?: object; counts?: object },
+): Promise<ScoreRun> {
+  const { rows } = await db.query<ScoreRun>(
+    `INSERT INTO score_runs (portal_id, as_of, status, settings, thresholds, fits, counts)
+     VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb) RETURNING ${RUN_COLS}`,
+    [
+      portalId,
+      run.asOf,
+      run.status ?? 'done',
+      JSON.stringify(run.settings ?? {}),
+      JSON.stringify(run.thresholds ?? {}),
+      JSON.stringify(run.fits ?? {}),
+      JSON.stringify(run.counts ?? {}),
+    ],
+  );
+  return rows[0]!;
+}
+
+export async function finishScoreRun(
+  db: Db,
+  portalId: number,
+  runId: number,
+  patch: { status: ScoreRun['status']; counts?: object; fits?: object; thresholds?: object },
+): Promise<void> {
+  await db.query(
+    `UPDATE score_runs SET status = $3, counts = COALESCE($4::jsonb, counts), fits = COALESCE($5::jsonb, fits),
+       thresholds = COALESCE($6::jsonb, thresholds) WHERE portal_id = $1 AND id = $2`,
+    [portalId, runId, patch.status, json(patch.counts), json(patch.fits), json(patch.thresholds)],
+  );
+}
+
+export async function latestScoreRun(db: Db, portalId: number): Promise<ScoreRun | null> {
+  const { rows } = await db.query<ScoreRun>(
+    `SELECT ${RUN_COLS} FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [portalId],
+  );
+  return rows[0] ?? null;
+}
+
+export interface ContactLabelInput {
+  contactId: number;
+  segment?: string | null;
+  rfm?: string | null;
+  r?: number | null;
+  f?: number | null;
+  m?: number | null;
+  recencyDays?: number | null;
+  frequency?: number | null;
+  monetary?: number | null;
+  firstPurchase?: Timestamp | null;
+  lastPurchase?: Timestamp | null;
+  lifecycle?: string | null;
+  sleeping?: boolean | null;
+  pAlive?: number | null;
+  clv?: number | null;
+  nextPurchase?: Timestamp | null;
+  interests?: string[] | null;
+  extra?: Record<string, unknown> | null;
+}
+
+export type ContactLabel = Required<{ [K in keyof ContactLabelInput]: Exclude<ContactLabelInput[K], undefined> }> & {
+  firstPurchase: string | null;
+  lastPurchase: string | null;
+  nextPurchase: string | null;
+  sleeping: boolean;
+  interests: string[];
+  extra: Record<string, unknown>;
+};
+
+type LabelRow = ContactLabelInput & { runId: number };
+
+const labelCols: Col<LabelRow>[] = [
+  { name: 'run_id', type: 'bigint', get: (r) => r.runId },
+  { name: 'contact_id', type: 'bigint', get: (r) => r.contactId },
+  { name: 'segment', type: 'text', get: (r) => r.segment },
+  { name: 'rfm', type: 'text', get: (r) => r.rfm },
+  { name: 'r', type: 'smallint', get: (r) => r.r },
+  { name: 'f', type: 'smallint', get: (r) => r.f },
+  { name: 'm', type: 'smallint', get: (r) => r.m },
+  { name: 'recency_days', type: 'integer', get: (r) => r.recencyDays },
+  { name: 'frequency', type: 'integer', get: (r) => r.frequency },
+  { name: 'monetary', type: 'numeric', get: (r) => r.monetary },
+  { name: 'first_purchase', type: 'date', get: (r) => dateOnly(r.firstPurchase) },
+  { name: 'last_purchase', type: 'date', get: (r) => dateOnly(r.lastPurchase) },
+  { name: 'lifecycle', type: 'text', get: (r) => r.lifecycle },
+  { name: 'sleeping', type: 'boolean', get: (r) => r.sleeping ?? false },
+  { name: 'p_alive', type: 'double precision', get: (r) => r.pAlive },
+  { name: 'clv', type: 'numeric', get: (r) => r.clv },
+  { name: 'next_purchase', type: 'date', get: (r) => dateOnly(r.nextPurchase) },
+  // text[] cannot be unnested as a 2-D array portably: travel as JSON, cast per row.
+  {
+    name: 'interests',
+    type: 'jsonb',
+    get: (r) => json(r.interests ?? []),
+    expr: (u) => `ARRAY(SELECT jsonb_array_elements_text(${u}::jsonb))`,
+  },
+  { name: 'extra', type: 'jsonb', get: (r) => json(r.extra ?? {}) },
+];
+
+/** Bulk-writes labels of one run (upsert on (portal_id, run_id, contact_id)). */
+export async function insertContactLabels(db: Db, portalId: number, runId: number, labels: readonly ContactLabelInput[]): Promise<number> {
+  return bulkUpsert(
+    db,
+    'contact_labels',
+    portalId,
+    labels.map((l) => ({ ...l, runId })),
+    labelCols,
+    ['run_id', 'contact_id'],
+    (r) => r.contactId,
+  );
+}
+
+const LABEL_SELECT = `contact_id AS "contactId", segment, rfm, r, f, m, recency_days AS "recencyDays", frequency, monetary,
+  first_purchase AS "firstPurchase", last_purchase AS "lastPurchase", lifecycle, sleeping, p_alive AS "pAlive", clv,
+  next_purchase AS "nextPurchase", interests, extra`;
+
+export interface LabelFilter {
+  segment?: string;
+  lifecycle?: string;
+  sleeping?: boolean;
+  /** Keyset pagination: contact ids greater than this. */
+  afterContactId?: number;
+  limit?: number;
+}
+
+export async function queryContactLabels(db: Db, portalId: number, runId: number, f: LabelFilter = {}): Promise<ContactLabel[]> {
+  const { rows } = await db.query<ContactLabel>(
+    `SELECT ${LABEL_SELECT} FROM contact_labels
+      WHERE portal_id = $1 AND run_id = $2
+        AND ($3::text IS NULL OR segment = $3) AND ($4::text IS NULL OR lifecycle = $4)
+        AND ($5::boolean IS NULL OR sleeping = $5) AND contact_id > $6
+      ORDER BY contact_id LIMIT $7`,
+    [portalId, runId, f.segment ?? null, f.lifecycle ?? null, f.sleeping ?? null, f.afterContactId ?? -1, f.limit ?? 1000],
+  );
+  return rows;
+}
+
+/** Contacts per segment (or lifecycle) in one run. */
+export async function countLabelsBy(
+  db: Db,
+  portalId: number,
+  runId: number,
+  by: 'segment' | 'lifecycle' | 'sleeping',
+): Promise<Array<{ key: string | boolean | null; count: number }>> {
+  if (!['segment', 'lifecycle', 'sleeping'].includes(by)) throw new Error(`countLabelsBy: bad column ${by}`);
+  const { rows } = await db.query<{ key: string | boolean | null; count: number }>(
+    `SELECT ${by} AS key, count(*)::int AS count FROM contact_labels WHERE portal_id = $1 AND run_id = $2 GROUP BY ${by} ORDER BY 2 DESC`,
+    [portalId, runId],
+  );
+  return rows;
+}
+
+/** Keeps the newest `keep` runs of the portal (labels cascade). Returns runs deleted. */
+export async function pruneScoreRuns(db: Db, portalId: number, keep: number): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM score_runs WHERE portal_id = $1 AND id NOT IN (
+       SELECT id FROM score_runs WHERE portal_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2)`,
+    [portalId, keep],
+  );
+  return r.rowCount;
+}
