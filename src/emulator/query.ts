@@ -169,7 +169,7 @@ function condition<R>(f: QField<R>, op: Op, raw: unknown, tz: string): Pred<R> {
     case '!@': {
       const list = Array.isArray(raw) ? raw : [raw];
       const wanted = list.map((x) => norm(t, x, tz));
-      const wantEmpty = wanted.some((x) => x === null) || (op.includes('@') && false);
+      const wantEmpty = wanted.some((x) => x === null);
       const set = new Set(wanted.filter((x) => x !== null).map((x) => (typeof x === 'number' ? x : String(x).toLowerCase())));
       const hit = (r: R): boolean => {
         const xs = vals(r);
