@@ -13,7 +13,8 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/server.j
 import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
 import { startTestApp, type TestApp } from './helpers/frame-test-app.js';
 
-const SHOTS = new URL('./screenshots/', import.meta.url).pathname;
+const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
+const TMP_SHOTS = `${SHOTS}tmp/`;
 const README_SHOTS = `${SHOTS}readme/`;
 
 interface AppState {
@@ -52,6 +53,7 @@ describe.skipIf(!chromiumAvailable())('host page + real B24Frame in chromium', (
 
   beforeAll(async () => {
     mkdirSync(README_SHOTS, { recursive: true });
+    mkdirSync(TMP_SHOTS, { recursive: true });
     const portal = new Portal({ language: 'en' });
     generatePortal(portal, { contacts: 300, seed: 7 });
     emu = await startEmulator({ portal, log: () => {} });
@@ -177,7 +179,7 @@ describe.skipIf(!chromiumAvailable())('host page + real B24Frame in chromium', (
     const inner = page.frames().find((fr) => fr.url().includes('/crm/contact/details/1/'))!;
     await inner.waitForSelector('#contact-fields');
     expect(await inner.locator('#contact-fields').textContent()).toContain(emu.portal.contacts.get(1)!.lastName);
-    await page.screenshot({ path: `${SHOTS}open-path-slider.png` });
+    await page.screenshot({ path: `${TMP_SHOTS}open-path-slider.png` });
     await page.click('.slider-overlay .slider-close');
     const res = await pending;
     expect(res).toEqual({ isOpenAtNewWindow: false, isClose: true });
@@ -232,8 +234,64 @@ describe.skipIf(!chromiumAvailable())('host page + real B24Frame in chromium', (
     expect(await page.locator('#pagetitle').textContent()).not.toBe('hijack');
   });
 
+  it('openApplication opens the app in a slider with PLACEMENT_OPTIONS from params; closeApplication closes it', async () => {
+    await page.goto(`${emu.url}app/${clientId}`);
+    const main = await appFrame(page, 'app');
+    await appState(main);
+    const pending = main.evaluate(async () => {
+      const b24 = (window as unknown as { __b24: { slider: { openSliderAppPage(p: unknown): Promise<unknown> } } }).__b24;
+      return b24.slider.openSliderAppPage({ view: 'segment', segmentId: 7, bx24_title: 'Segment 7', bx24_width: 900 });
+    });
+    await page.locator('.slider-overlay.app-slider').waitFor();
+    const frames = page.frames().filter((fr) => fr.url().startsWith(`${testApp.origin}/app`));
+    expect(frames.length).toBe(2);
+    const inner = frames.find((fr) => fr !== main)!;
+    const st = await appState(inner);
+    expect(st.placement).toBe('DEFAULT');
+    expect(st.options).toEqual({ view: 'segment', segmentId: 7 });
+    // setTitle from the slider frame goes to the slider title, not the page
+    expect(await page.locator('.slider-overlay.app-slider .slider-title').textContent()).toBe('Segments: DEFAULT');
+    await inner.evaluate(() => {
+      const b24 = (window as unknown as { __b24: { slider: { closeSliderAppPage(): Promise<unknown> } } }).__b24;
+      void b24.slider.closeSliderAppPage().catch(() => undefined);
+    });
+    expect(await pending).toEqual({});
+    expect(await page.locator('.slider-overlay').count()).toBe(0);
+    const cmds = (await hostLog(page)).map((l) => l.command);
+    expect(cmds).toEqual(expect.arrayContaining(['openApplication', 'closeApplication']));
+  });
+
+  it('selectUser shows a picker and answers with the chosen user', async () => {
+    const main = await appFrame(page, 'app');
+    const pending = main.evaluate(async () => {
+      const b24 = (window as unknown as { __b24: { dialog: { selectUser(): Promise<unknown> } } }).__b24;
+      return b24.dialog.selectUser();
+    });
+    await page.locator('.user-picker .user-option[data-user-id="3"]').click();
+    const u = emu.portal.users.get(3)!;
+    expect(await pending).toMatchObject({ id: '3', name: `${u.name} ${u.lastName}` });
+  });
+
+  it('the contact card shows UF_CRM_* fields by label, enumerations by VALUE', async () => {
+    const id = emu.portal.nextId('userField');
+    emu.portal.userFields.set(id, {
+      id, entityId: 'CRM_CONTACT', fieldName: 'UF_CRM_SEG_RFM', userTypeId: 'enumeration', xmlId: null, sort: 100, multiple: false,
+      mandatory: false, showFilter: 'E', showInList: true, editInList: true, isSearchable: false, settings: {},
+      editFormLabel: { en: 'RFM segment' }, listColumnLabel: { en: 'RFM segment' }, listFilterLabel: {}, errorMessage: {}, helpMessage: {},
+      list: [{ id: 501, value: 'Champions', sort: 10, def: false, xmlId: 'CHAMPIONS' }, { id: 502, value: 'At risk', sort: 20, def: false, xmlId: 'AT_RISK' }],
+      createdByApp: clientId,
+    });
+    emu.portal.contacts.get(2)!.uf.UF_CRM_SEG_RFM = 502;
+    await page.goto(`${emu.url}crm/contact/details/2/`);
+    const row = page.locator('#contact-uf tr[data-field="UF_CRM_SEG_RFM"]');
+    expect(await row.locator('th').textContent()).toBe('RFM segment');
+    expect(await row.locator('td').textContent()).toBe('At risk');
+  });
+
   it('setAppOption persists into the app record; home page shows the app installed', async () => {
-    const f = await appFrame(page, 'tab');
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await appFrame(page, 'app');
+    await appState(f);
     await f.evaluate(async () => {
       const b24 = (window as unknown as { __b24: { options: { appSet(k: string, v: unknown): Promise<void> } } }).__b24;
       await b24.options.appSet('theme', 'dark');
