@@ -285,9 +285,25 @@ export class B24Client {
     c.operatingSec += sec;
   }
 
+  private seenToken = '';
+  private seenAt = 0;
+
+  /**
+   * The current token; refreshed first when it has less than the lead time left. The lead is
+   * capped at a quarter of the lifetime we observed for this token, so a short-lived token
+   * is not refreshed on every call.
+   */
   private async token(): Promise<AccessToken> {
     let t = await this.tokens.get();
-    if (t.accessToken && Number.isFinite(t.expiresAt) && t.expiresAt - this.limiter.portalNow() * 1000 < this.o.refreshLeadSec * 1000) {
+    // Until a response told us the portal's time we cannot compare expiries: rely on 401.
+    if (!this.limiter.anchored) return t;
+    const now = this.limiter.portalNow() * 1000;
+    if (t.accessToken !== this.seenToken) {
+      this.seenToken = t.accessToken;
+      this.seenAt = now;
+    }
+    const lead = Math.min(this.o.refreshLeadSec * 1000, Math.max(0, (t.expiresAt - this.seenAt) / 4));
+    if (t.accessToken && Number.isFinite(t.expiresAt) && t.expiresAt - now < lead) {
       this.log('token.refresh-proactive', {});
       this.counters.tokenRefreshes++;
       t = await this.tokens.refresh(t.accessToken);

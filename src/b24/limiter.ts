@@ -131,6 +131,11 @@ export class Limiter {
 
   // ---- portal clock ------------------------------------------------------------------
 
+  /** True once a response has told us the portal's time. */
+  get anchored(): boolean {
+    return this.anchorPortal !== null;
+  }
+
   /** Current portal time estimate, epoch seconds. */
   portalNow(): number {
     const local = this.clock.now();
