@@ -14,7 +14,7 @@ import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
 import { startTestApp, type TestApp } from './helpers/frame-test-app.js';
 
 const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
-const TMP_SHOTS = `${SHOTS}tmp/`;
+const TMP_SHOTS = new URL("../../screenshots/tmp/", import.meta.url).pathname; // gitignored
 const README_SHOTS = `${SHOTS}readme/`;
 
 interface AppState {
