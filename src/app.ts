@@ -1,0 +1,113 @@
+/**
+ * Starts the app server: config → store (migrated) → express app → listen.
+ *
+ *   const app = await startApp({ config: { port: 0, publicUrl: ... } });
+ *   app.url; app.db; await app.close();
+ *
+ * Run directly (`tsx src/app.ts`) it reads the environment (src/config.ts) and serves until
+ * SIGINT/SIGTERM.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { loadManifest, type Manifest } from '../manifest/index.js';
+import type { LimiterOptions } from './b24/limiter.js';
+import { loadConfig, type AppConfig } from './config.js';
+import { clientForPortal, forgetPortalClient, type PortalClientOptions } from './portal-clients.js';
+import { createServer } from './server/app.js';
+import type { ServerDeps } from './server/deps.js';
+import { MemoryCrmEventQueue, type CrmEventSink } from './server/event-queue.js';
+import { createLogger, type Logger } from './server/log.js';
+import { openStore, type Db } from './store/index.js';
+
+export interface StartAppOptions {
+  /** Overrides on top of the environment (tests, the demo). */
+  config?: Partial<AppConfig>;
+  env?: NodeJS.ProcessEnv;
+  /** An already open, migrated store (tests); otherwise opened from the config. */
+  db?: Db;
+  log?: Logger;
+  events?: CrmEventSink;
+  /** Limiter options of portal clients (the emulator's timeScale in the demo). */
+  limiter?: LimiterOptions;
+  client?: PortalClientOptions['client'];
+  manifest?: Manifest;
+}
+
+export interface RunningApp {
+  url: string;
+  port: number;
+  db: Db;
+  config: AppConfig;
+  deps: ServerDeps;
+  events: CrmEventSink;
+  close(): Promise<void>;
+}
+
+export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> {
+  const config = loadConfig(opts.env ?? process.env, opts.config);
+  const log = opts.log ?? createLogger(config.logLevel);
+  const ownDb = !opts.db;
+  const db = opts.db ?? (await openStore({ databaseUrl: config.databaseUrl ?? '', dataDir: config.dataDir }));
+  const events = opts.events ?? new MemoryCrmEventQueue();
+  const clientOpts: PortalClientOptions = { clientId: config.clientId, clientSecret: config.clientSecret, limiter: opts.limiter, client: opts.client };
+  const deps: ServerDeps = {
+    db,
+    config,
+    manifest: opts.manifest ?? loadManifest(),
+    log,
+    events,
+    clientFor: (portalId) => clientForPortal(db, portalId, clientOpts),
+    forgetClient: (portalId) => forgetPortalClient(db, portalId),
+    limiter: opts.limiter,
+  };
+  const app = createServer(deps);
+  let server: Server;
+  try {
+    server = await new Promise<Server>((resolve, reject) => {
+      const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      s.once('error', reject);
+    });
+  } catch (e) {
+    if (ownDb) await db.close();
+    throw e;
+  }
+  server.keepAliveTimeout = 5_000;
+  const port = (server.address() as AddressInfo).port;
+  // With an ephemeral port and no PUBLIC_URL, handler URLs must name the real port.
+  if (config.port === 0 && !opts.config?.publicUrl && !(opts.env ?? process.env).PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${port}`;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  log.info('app: listening', { url: `http://${host}:${port}`, publicUrl: config.publicUrl, store: db.kind });
+  let closed = false;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    db,
+    config,
+    deps,
+    events,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      if (ownDb) await db.close();
+    },
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  startApp().then(
+    (app) => {
+      const stop = () => void app.close().then(() => process.exit(0));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    },
+    (e: unknown) => {
+      process.stderr.write(`app: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

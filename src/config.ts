@@ -1,0 +1,130 @@
+/**
+ * Environment of the app server, parsed once with zod. Every error names the variable.
+ *
+ *   PORT                    listen port (default 3000; 0 = ephemeral)
+ *   HOST                    listen address (default 0.0.0.0)
+ *   PUBLIC_URL              the app's public base URL as the portal reaches it; every handler URL
+ *                           we register (placements, events) is built from it. Default
+ *                           http://127.0.0.1:PORT (development only; required in production)
+ *   CLIENT_ID, CLIENT_SECRET the app's OAuth credentials (Market/local app card). Required in production
+ *   TOKEN_ENCRYPTION_KEY    32 bytes (hex or base64); validated by src/store/crypto.ts
+ *   DATABASE_URL            postgres://... → PostgreSQL; else PGlite in DATA_DIR
+ *   DATA_DIR                PGlite directory (default ./data)
+ *   SESSION_SECRET          for the UI's sessions (later); ≥ 32 characters, required in production
+ *   LOG_LEVEL               debug | info | warn | error (default info)
+ *   OAUTH_SERVER_ENDPOINTS  comma list of accepted `server_endpoint`s (where refresh requests,
+ *                           which carry CLIENT_SECRET, are sent). Default https://oauth.bitrix.info/rest/
+ *   ALLOW_DEV_PORTALS       1/0: accept http:// portals and an OAuth server on the portal's own host
+ *                           (the local emulator). Default 1 unless NODE_ENV=production
+ */
+import { z } from 'zod';
+import { parseTokenKey } from './store/crypto.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const boolish = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((s) => ['1', '0', 'true', 'false', 'yes', 'no', ''].includes(s), 'must be 1/0/true/false')
+  .transform((s) => s === '1' || s === 'true' || s === 'yes');
+
+const httpUrl = z
+  .string()
+  .trim()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !u.search && !u.hash;
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute http(s) URL without query or fragment, e.g. https://seg.example.com')
+  .transform((s) => s.replace(/\/+$/, ''));
+
+const envSchema = z.object({
+  NODE_ENV: z.string().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  PUBLIC_URL: httpUrl.optional(),
+  CLIENT_ID: z.string().trim().min(1).optional(),
+  CLIENT_SECRET: z.string().trim().min(1).optional(),
+  TOKEN_ENCRYPTION_KEY: z.string().trim().optional(),
+  DATABASE_URL: z.string().trim().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional().or(z.literal('')),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  OAUTH_SERVER_ENDPOINTS: z.string().default('https://oauth.bitrix.info/rest/'),
+  ALLOW_DEV_PORTALS: boolish.optional(),
+});
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface AppConfig {
+  production: boolean;
+  port: number;
+  host: string;
+  /** No trailing slash. */
+  publicUrl: string;
+  clientId: string;
+  clientSecret: string;
+  databaseUrl?: string;
+  dataDir: string;
+  sessionSecret?: string;
+  logLevel: LogLevel;
+  /** Accepted OAuth `server_endpoint`s, normalised with a trailing slash. */
+  oauthServerEndpoints: string[];
+  /** http portals and portal-hosted OAuth servers (the emulator) are accepted. */
+  allowDevPortals: boolean;
+}
+
+/** Parses the environment; throws ConfigError listing every bad variable by name. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<AppConfig> = {}): AppConfig {
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') clean[k] = v;
+  const r = envSchema.safeParse(clean);
+  const problems: string[] = [];
+  if (!r.success) {
+    for (const i of r.error.issues) problems.push(`${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n  ${problems.join('\n  ')}`);
+  }
+  const e = r.data;
+  const production = e.NODE_ENV === 'production';
+  if (e.TOKEN_ENCRYPTION_KEY) {
+    try {
+      parseTokenKey(e.TOKEN_ENCRYPTION_KEY);
+    } catch (err) {
+      problems.push(`TOKEN_ENCRYPTION_KEY: ${(err as Error).message}`);
+    }
+  }
+  if (production) {
+    if (!e.PUBLIC_URL && !overrides.publicUrl) problems.push('PUBLIC_URL: required in production (the https URL the portal reaches this app at)');
+    if (!e.CLIENT_ID && !overrides.clientId) problems.push('CLIENT_ID: required in production (from the app card)');
+    if (!e.CLIENT_SECRET && !overrides.clientSecret) problems.push('CLIENT_SECRET: required in production (from the app card)');
+    if (!e.TOKEN_ENCRYPTION_KEY) problems.push('TOKEN_ENCRYPTION_KEY: required in production');
+    if (!e.SESSION_SECRET) problems.push('SESSION_SECRET: required in production (≥ 32 random characters)');
+  }
+  const endpoints = e.OAUTH_SERVER_ENDPOINTS.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of endpoints) {
+    if (!httpUrl.safeParse(s).success) problems.push(`OAUTH_SERVER_ENDPOINTS: "${s}" is not an absolute http(s) URL`);
+  }
+  if (problems.length) throw new ConfigError(`invalid environment:\n  ${problems.join('\n  ')}`);
+  const port = overrides.port ?? e.PORT;
+  return {
+    production,
+    port,
+    host: e.HOST,
+    publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${port}`,
+    clientId: e.CLIENT_ID ?? 'local.dev',
+    clientSecret: e.CLIENT_SECRET ?? 'dev-secret',
+    databaseUrl: e.DATABASE_URL || undefined,
+    dataDir: e.DATA_DIR,
+    sessionSecret: e.SESSION_SECRET,
+    logLevel: e.LOG_LEVEL,
+    oauthServerEndpoints: endpoints.map((s) => `${s.replace(/\/+$/, '')}/`),
+    allowDevPortals: e.ALLOW_DEV_PORTALS ?? !production,
+    ...overrides,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The express app: install, events, app page + placements, the SDK bundle, health.
+ * `src/server/ui-api/**` (the Vue UI's API) mounts here later.
+ */
+import express, { type ErrorRequestHandler, type Express } from 'express';
+import { bodyErrorHandler, sendJsonError } from './body.js';
+import type { ServerDeps } from './deps.js';
+import { createEventsRouter } from './events.js';
+import { createInstallRouter } from './install.js';
+import { createPagesRouter } from './pages.js';
+
+export type { ServerDeps } from './deps.js';
+
+export function createServer(deps: ServerDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  // Access log: method, path (no query: it may carry launch parameters), status, time. Never bodies.
+  app.use((req, res, next) => {
+    const t0 = performance.now();
+    res.on('finish', () => deps.log.debug('http', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - t0) }));
+    next();
+  });
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await deps.db.query('SELECT 1');
+      res.json({ ok: true });
+    } catch {
+      res.status(503).json({ ok: false });
+    }
+  });
+  app.use(createInstallRouter(deps));
+  app.use(createEventsRouter(deps));
+  app.use(createPagesRouter(deps));
+  app.use(bodyErrorHandler);
+  app.use((_req, res) => sendJsonError(res, 404, 'NOT_FOUND', 'no such endpoint'));
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    deps.log.error('http: unhandled error', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
+    if (!res.headersSent) sendJsonError(res, 500, 'INTERNAL', 'internal error');
+  };
+  app.use(onError);
+  return app;
+}

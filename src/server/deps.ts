@@ -1,0 +1,23 @@
+/** What the HTTP server needs; built by src/app.ts (or a test). */
+import type { AppConfig } from '../config.js';
+import type { Manifest } from '../../manifest/index.js';
+import type { B24Client } from '../b24/client.js';
+import type { LimiterOptions } from '../b24/limiter.js';
+import type { Db } from '../store/db.js';
+import type { CrmEventSink } from './event-queue.js';
+import type { Logger } from './log.js';
+
+export interface ServerDeps {
+  db: Db;
+  config: AppConfig;
+  manifest: Manifest;
+  log: Logger;
+  /** Where CRM events go (ACKed at once, processed later). */
+  events: CrmEventSink;
+  /** The portal's shared REST client (src/portal-clients.ts). */
+  clientFor(portalId: number): B24Client;
+  /** Drop a cached client (uninstall). */
+  forgetClient(portalId: number): void;
+  /** Limiter options for one-off clients (install token check); the emulator's time scale. */
+  limiter?: LimiterOptions;
+}
