@@ -10,7 +10,10 @@
  *   ln L = lnΓ(r+x) − lnΓ(r) + r ln α + lnΓ(a+b) + lnΓ(b+x) − lnΓ(b) − lnΓ(a+b+x)
  *          + logsumexp( −(r+x) ln(α+T),  ln a − ln(b+x−1) − (r+x) ln(α+t_x) )
  */
-import { minimizeMultiStart } from './optimize.js';
+import { minimizeMultiStart, nelderMead } from './optimize.js';
+
+/** above this many triples the multi-start runs on a coarsened copy first */
+const MULTI_START_TRIPLES = 2000;
 import { hyp2f1Detailed } from './hyp2f1.js';
 import { lnGamma, logAddExp, logisticOfNeg } from './special.js';
 
@@ -40,6 +43,21 @@ export interface BgNbdFit {
   uniqueTriples: number;
   /** time grid the triples were rounded to before fitting (0 = exact) */
   gridStep: number;
+}
+
+/**
+ * Merge customers given in whole days into unique triples (numeric keys, no strings), then express
+ * t_x and T in `unitDays`.
+ */
+export function compressDayTriples(rows: Iterable<{ x: number; txDays: number; TDays: number }>, unitDays: number): RfTriple[] {
+  const map = new Map<number, RfTriple>();
+  for (const r of rows) {
+    const key = (r.x * 65536 + r.txDays) * 65536 + r.TDays; // exact while x < 2^21 and days < 65536
+    const hit = map.get(key);
+    if (hit) hit.weight++;
+    else map.set(key, { x: r.x, tx: r.txDays / unitDays, T: r.TDays / unitDays, weight: 1 });
+  }
+  return [...map.values()];
 }
 
 /** Merge customers into unique (x, t_x, T) triples with counts. */
@@ -110,6 +128,78 @@ export function bgnbdLogLikelihood(p: BgNbdParams, triples: readonly RfTriple[])
   return ll;
 }
 
+/**
+ * Triples prepared for repeated likelihood evaluation: every distinct time value (t_x or T) is
+ * stored once, so each evaluation takes one logarithm per distinct time and per distinct x
+ * instead of per triple.
+ */
+export interface PreparedTriples {
+  x: Int32Array;
+  txIdx: Int32Array;
+  tIdx: Int32Array;
+  w: Float64Array;
+  times: Float64Array;
+  maxX: number;
+}
+
+export function prepareTriples(triples: readonly RfTriple[]): PreparedTriples {
+  const timeIndex = new Map<number, number>();
+  const times: number[] = [];
+  const idx = (t: number) => {
+    let i = timeIndex.get(t);
+    if (i === undefined) {
+      i = times.length;
+      times.push(t);
+      timeIndex.set(t, i);
+    }
+    return i;
+  };
+  const n = triples.length;
+  const out: PreparedTriples = {
+    x: new Int32Array(n), txIdx: new Int32Array(n), tIdx: new Int32Array(n), w: new Float64Array(n), times: new Float64Array(0), maxX: 0,
+  };
+  triples.forEach((t, i) => {
+    out.x[i] = t.x;
+    out.txIdx[i] = idx(t.tx);
+    out.tIdx[i] = idx(t.T);
+    out.w[i] = t.weight;
+    if (t.x > out.maxX) out.maxX = t.x;
+  });
+  out.times = Float64Array.from(times);
+  return out;
+}
+
+/** Same value as bgnbdLogLikelihood, on prepared triples. */
+export function bgnbdLogLikelihoodPrepared(p: BgNbdParams, d: PreparedTriples): number {
+  const { r, alpha, a, b } = p;
+  const maxX = d.maxX;
+  const gr = new Float64Array(maxX + 1); // lnΓ(r+x) − lnΓ(r)
+  const gb = new Float64Array(maxX + 1); // lnΓ(b+x) − lnΓ(a+b+x) − lnΓ(b) + lnΓ(a+b)
+  const drop = new Float64Array(maxX + 1); // ln a − ln(b+x−1)
+  const lnA = Math.log(a);
+  for (let i = 1; i <= maxX; i++) {
+    gr[i] = gr[i - 1]! + Math.log(r + i - 1);
+    gb[i] = gb[i - 1]! + Math.log(b + i - 1) - Math.log(a + b + i - 1);
+    drop[i] = lnA - Math.log(b + i - 1);
+  }
+  const lnTime = new Float64Array(d.times.length);
+  for (let k = 0; k < d.times.length; k++) lnTime[k] = Math.log(alpha + d.times[k]!);
+  const rLnAlpha = r * Math.log(alpha);
+  let ll = 0;
+  for (let i = 0; i < d.x.length; i++) {
+    const x = d.x[i]!;
+    const rx = r + x;
+    const stillAlive = -rx * lnTime[d.tIdx[i]!]!;
+    let tail = stillAlive;
+    if (x > 0) {
+      const dropped = drop[x]! - rx * lnTime[d.txIdx[i]!]!;
+      tail = stillAlive > dropped ? stillAlive + Math.log1p(Math.exp(dropped - stillAlive)) : dropped + Math.log1p(Math.exp(stillAlive - dropped));
+    }
+    ll += d.w[i]! * (gr[x]! + rLnAlpha + gb[x]! + tail);
+  }
+  return ll;
+}
+
 export interface FitOptions {
   starts?: number;
   maxEvaluations?: number;
@@ -137,11 +227,23 @@ export function fitBgNbd(triples: readonly RfTriple[], options: FitOptions = {})
     [Math.log(0.5), alpha0 - 1, Math.log(0.3), Math.log(5)],
   ];
   const starts = allStarts.slice(0, Math.max(1, Math.min(allStarts.length, options.starts ?? 3)));
-  const objective = (theta: readonly number[]): number => {
+  const objectiveFor = (d: PreparedTriples) => (theta: readonly number[]): number => {
     for (const v of theta) if (!(Math.abs(v) < 30)) return Infinity;
-    return -bgnbdLogLikelihood(unpack(theta), triples);
+    return -bgnbdLogLikelihoodPrepared(unpack(theta), d);
   };
-  const res = minimizeMultiStart(objective, starts, { maxEvaluations: options.maxEvaluations ?? 4000 });
+  const full = objectiveFor(prepareTriples(triples));
+  let res;
+  if (triples.length > MULTI_START_TRIPLES) {
+    // two resolutions: the starts race on a coarse time grid, the winner is polished on the data
+    let maxT = 0;
+    for (const t of triples) maxT = Math.max(maxT, t.T);
+    const coarse = coarsenTriples([...triples], MULTI_START_TRIPLES, maxT / 256).triples;
+    const rough = minimizeMultiStart(objectiveFor(prepareTriples(coarse)), starts, { maxEvaluations: options.maxEvaluations ?? 4000, ftol: 1e-9, xtol: 1e-5 });
+    const polished = nelderMead(full, rough.x, { maxEvaluations: options.maxEvaluations ?? 4000, step: 0.05, ftol: 1e-11, xtol: 1e-6 });
+    res = { ...polished, evaluations: rough.evaluations + polished.evaluations };
+  } else {
+    res = minimizeMultiStart(full, starts, { maxEvaluations: options.maxEvaluations ?? 4000 });
+  }
   return {
     params: unpack(res.x),
     ll: -res.f,
@@ -177,15 +279,24 @@ export function bgnbdPAlive(p: BgNbdParams, x: number, tx: number, T: number): n
  */
 export function bgnbdConditionalExpected(p: BgNbdParams, t: number, x: number, tx: number, T: number): number {
   if (!(t > 0)) return 0;
+  const value = bgnbdExpectedIfAlive(p, t, x, T) * bgnbdPAlive(p, x, tx, T);
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
+
+/**
+ * The factor of E[Y(t) | x, t_x, T] that does not depend on t_x (the expected purchases given the
+ * customer is still alive): (a+b+x−1)/(a−1) · [1 − (1−z)^(a−1) · 2F1(a+b−1−r, a−1; a+b+x−1; z)].
+ */
+export function bgnbdExpectedIfAlive(p: BgNbdParams, t: number, x: number, T: number): number {
+  if (!(t > 0)) return 0;
   if (Math.abs(p.a - 1) < 1e-6) {
-    return 0.5 * (bgnbdConditionalExpected({ ...p, a: 1 + 2e-6 }, t, x, tx, T) + bgnbdConditionalExpected({ ...p, a: 1 - 2e-6 }, t, x, tx, T));
+    return 0.5 * (bgnbdExpectedIfAlive({ ...p, a: 1 + 2e-6 }, t, x, T) + bgnbdExpectedIfAlive({ ...p, a: 1 - 2e-6 }, t, x, T));
   }
   const { r, alpha, a, b } = p;
   const z = t / (alpha + T + t);
   const f = hyp2f1Detailed(a + b - 1 - r, a - 1, a + b + x - 1, z).value;
   const bracket = 1 - Math.exp((a - 1) * Math.log1p(-z)) * f;
-  const head = ((a + b + x - 1) / (a - 1)) * bracket;
-  const value = head * bgnbdPAlive(p, x, tx, T);
+  const value = ((a + b + x - 1) / (a - 1)) * bracket;
   return Number.isFinite(value) && value > 0 ? value : 0;
 }
 

@@ -4,7 +4,7 @@
  */
 import { LIFECYCLE_CODES, type LifecycleCode, type Scale, type SegmentCode } from './codes.js';
 import { addMonths, formatDay, toDay, type DayNumber } from './dates.js';
-import { bgnbdConditionalExpected, bgnbdPAlive, coarsenTriples, compressTriples, fitBgNbd, type BgNbdParams } from './bgnbd.js';
+import { bgnbdExpectedIfAlive, bgnbdPAlive, coarsenTriples, compressDayTriples, fitBgNbd, type BgNbdParams } from './bgnbd.js';
 import { fitGammaGamma, gammaGammaExpectedValue, type GammaGammaParams, type SpendRow } from './gammagamma.js';
 import { discountedPurchases, predictedClv, shrunkRepeatRate } from './clv.js';
 import { segmentSizes } from './history.js';
@@ -107,7 +107,10 @@ export function fitModels(
     bg.reason = gg.reason = `${repeat.length} customers with repeat purchases, at least ${models.minRepeatCustomers} needed for a stable fit`;
     return { bgnbd: bg, gammagamma: gg };
   }
-  const exact = compressTriples(buyers.map((s) => modelTimes(s.days, asOfDay, unitDays)));
+  const exact = compressDayTriples(
+    buyers.map((s) => ({ x: s.days.length - 1, txDays: s.days[s.days.length - 1]! - s.days[0]!, TDays: asOfDay - s.days[0]! })),
+    unitDays,
+  );
   const { triples, step } = coarsenTriples(exact, models.maxFitTriples, 1 / unitDays);
   const fit = fitBgNbd(triples, { starts: models.starts });
   Object.assign(bg, { uniqueTriples: triples.length, gridStep: step, evaluations: fit.evaluations, ll: fit.ll, params: fit.params });
@@ -124,7 +127,7 @@ export function fitModels(
     gg.reason = `${spend.length} repeat customers with a positive spend, at least ${models.minRepeatCustomers} needed`;
     return { bgnbd: bg, gammagamma: gg };
   }
-  const g = fitGammaGamma(spend, { starts: models.starts });
+  const g = fitGammaGamma(spend, { starts: models.starts, maxRows: models.maxFitTriples });
   Object.assign(gg, { evaluations: g.evaluations, ll: g.ll, params: g.params });
   const badG = badParams(g.params as unknown as Record<string, number>);
   if (!g.converged || badG) {
@@ -142,8 +145,18 @@ function badParams(p: Record<string, number>): string | null {
   return null;
 }
 
-export function scorePortal(input: PortalScoringInput, settingsInput: ScoringSettings | ScoringSettingsInput = {}): ScoringRun {
+export interface ScorePortalOptions {
+  /** called at the end of each phase ('aggregate', 'rfm', 'models', 'labels'); for benchmarks */
+  onPhase?: (phase: 'aggregate' | 'rfm' | 'models' | 'labels') => void;
+}
+
+export function scorePortal(
+  input: PortalScoringInput,
+  settingsInput: ScoringSettings | ScoringSettingsInput = {},
+  options: ScorePortalOptions = {},
+): ScoringRun {
   const settings = scoringSettingsSchema.parse(settingsInput);
+  const phase = options.onPhase ?? (() => {});
   const asOfDay = toDay(input.asOf);
   const scale: Scale = settings.rfm.scale;
   const warnings: string[] = [];
@@ -152,6 +165,8 @@ export function scorePortal(input: PortalScoringInput, settingsInput: ScoringSet
   // 1. aggregate deals into per-customer summaries (deals are dropped here)
   const summaries: CustomerSummary[] = [];
   for (const c of input.customers) summaries.push(summarizeCustomer(c, asOfDay, noResponse, settings.rfm.freeOrdersArePurchases));
+
+  phase('aggregate');
 
   // 2. RFM values and thresholds
   const values: (RfmValues | null)[] = summaries.map((s) => (s.days.length > 0 ? rfmValues(s, asOfDay, settings.rfm) : null));
@@ -178,6 +193,8 @@ export function scorePortal(input: PortalScoringInput, settingsInput: ScoringSet
     }
   }
 
+  phase('rfm');
+
   // 3. models
   const models = fitModels(summaries, asOfDay, settings.models);
   if (models.bgnbd.status !== 'ok') warnings.push(`BG/NBD: ${models.bgnbd.status} (${models.bgnbd.reason}); P(alive) and purchases from rules`);
@@ -195,7 +212,8 @@ export function scorePortal(input: PortalScoringInput, settingsInput: ScoringSet
     sumT += asOfDay - s.days[0]!;
   }
   const portalRate = sumT > 0 ? sumX / sumT : 0;
-  const modelCache = new Map<string, { pAlive: number; expected: number; discounted: number }>();
+  phase('models');
+  const modelCache = new Map<number, { expected: number; discounted: number }>();
 
   // 4. per-customer labels
   const index = buildSectionIndex(input.sections ?? []);
@@ -225,14 +243,16 @@ export function scorePortal(input: PortalScoringInput, settingsInput: ScoringSet
     let valueSource: CustomerScore['valueSource'] = 'rules';
     if (s.days.length > 0 && bgParams) {
       const t = modelTimes(s.days, asOfDay, unitDays);
-      const key = `${t.x}|${t.tx}|${t.T}`;
+      // E[Y(t) | x, t_x, T] = (expected purchases if alive: depends on x, T) × P(alive | x, t_x, T)
+      const key = t.x * 1e7 + (asOfDay - s.days[0]!);
       let hit = modelCache.get(key);
       if (!hit) {
-        const dp = discountedPurchases((d) => bgnbdConditionalExpected(bgParams, d / unitDays, t.x, t.tx, t.T), horizonDays, annualDiscountRate);
-        hit = { pAlive: bgnbdPAlive(bgParams, t.x, t.tx, t.T), expected: dp.expected, discounted: dp.discounted };
+        hit = discountedPurchases((d) => bgnbdExpectedIfAlive(bgParams, d / unitDays, t.x, t.T), horizonDays, annualDiscountRate);
         modelCache.set(key, hit);
       }
-      ({ pAlive, expected, discounted } = hit);
+      pAlive = bgnbdPAlive(bgParams, t.x, t.tx, t.T);
+      expected = hit.expected * pAlive;
+      discounted = hit.discounted * pAlive;
       valueSource = 'models';
     } else if (s.days.length > 0) {
       pAlive = ruleBasedPAlive(sleep, settings.sleeping);
@@ -271,6 +291,7 @@ export function scorePortal(input: PortalScoringInput, settingsInput: ScoringSet
     };
   });
 
+  phase('labels');
   const lifecycleSizes = Object.fromEntries(LIFECYCLE_CODES.map((c) => [c, 0])) as Record<LifecycleCode, number>;
   for (const c of customers) lifecycleSizes[c.lifecycle]++;
   return {

@@ -39,26 +39,48 @@ export function summarizeCustomer(
   noResponse: ReadonlySet<string>,
   freeOrdersArePurchases = true,
 ): CustomerSummary {
-  const byDay = new Map<number, number>();
-  const refundDays = new Set<number>();
-  let sections: Map<number, number> | null = null;
-  for (const deal of c.won) {
+  // (day, amount) pairs up to as-of, sorted by day, then merged day by day
+  const n0 = c.won.length;
+  const dayOf = new Float64Array(n0);
+  let kept = 0;
+  const order: number[] = [];
+  for (let i = 0; i < n0; i++) {
+    const deal = c.won[i]!;
     const day = toDay(deal.date);
     if (day > asOfDay) continue;
     if (!Number.isFinite(deal.amount)) throw new RangeError(`customer ${c.id}: deal amount is not a finite number`);
-    byDay.set(day, (byDay.get(day) ?? 0) + deal.amount);
-    if (deal.amount < 0) refundDays.add(day);
+    dayOf[i] = day;
+    order.push(i);
+    kept++;
   }
-  const isPurchase = (day: number, net: number) => net > 0 || (freeOrdersArePurchases && net === 0 && !refundDays.has(day));
-  const purchaseDays = [...byDay.entries()].filter(([d, v]) => isPurchase(d, v)).sort((a, b) => a[0] - b[0]);
-  const days = Int32Array.from(purchaseDays, ([d]) => d);
-  const values = Float64Array.from(purchaseDays, ([, v]) => v);
-  for (const deal of c.won) {
-    if (!deal.sectionIds || deal.sectionIds.length === 0 || deal.amount < 0) continue;
-    const day = toDay(deal.date);
-    if (day > asOfDay || !isPurchase(day, byDay.get(day) ?? 0)) continue;
-    sections ??= new Map();
-    for (const s of deal.sectionIds) sections.set(s, Math.max(sections.get(s) ?? -Infinity, day));
+  order.sort((i, j) => dayOf[i]! - dayOf[j]!);
+  const days: number[] = [];
+  const values: number[] = [];
+  let sections: Map<number, number> | null = null;
+  for (let k = 0; k < kept; ) {
+    const day = dayOf[order[k]!]!;
+    let net = 0;
+    let refund = false;
+    let end = k;
+    while (end < kept && dayOf[order[end]!] === day) {
+      const amount = c.won[order[end]!]!.amount;
+      net += amount;
+      if (amount < 0) refund = true;
+      end++;
+    }
+    if (net > 0 || (freeOrdersArePurchases && net === 0 && !refund)) {
+      days.push(day);
+      values.push(net);
+      for (let q = k; q < end; q++) {
+        const deal = c.won[order[q]!]!;
+        if (!deal.sectionIds || deal.amount < 0) continue;
+        for (const sec of deal.sectionIds) {
+          sections ??= new Map();
+          if ((sections.get(sec) ?? -Infinity) < day) sections.set(sec, day);
+        }
+      }
+    }
+    k = end;
   }
   let lostTotal = 0;
   let lostNoResponse = 0;
@@ -81,8 +103,8 @@ export function summarizeCustomer(
     id: c.id,
     kind: c.kind ?? 'contact',
     createdDay: c.createdAt === undefined || c.createdAt === null ? null : toDay(c.createdAt),
-    days,
-    values,
+    days: Int32Array.from(days),
+    values: Float64Array.from(values),
     openDeals: c.openDeals ?? 0,
     lostTotal,
     lostNoResponse,
