@@ -1,0 +1,395 @@
+/**
+ * The UI API (/api/ui/*) and the built UI's static assets (/ui/assets/*).
+ *
+ * Auth: every /api/ui call carries `Authorization: Bearer <session>` (issued by renderAppPage
+ * after verifying the user's AUTH_ID with the portal). Non-admin calls that reveal contacts also
+ * carry `X-B24-Auth: <the user's current access token>` (from B24Frame); the server checks it
+ * belongs to the session's user and uses it to ask the portal which contacts the user may see.
+ *
+ * Non-admins: list pages, CSV and the contact tab show only contacts the portal's own CRM
+ * permissions let the user see (crm.contact.list {"@ID": page ids} with the user's token).
+ * Aggregates (counts, revenue shares, dashboard cells) are shown to non-admins only for groups
+ * of at least MIN_GROUP contacts; smaller groups come back as null ("fewer than 10").
+ */
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import type { AppConfig } from '../../config.js';
+import { getPortal, latestSyncRun, listSyncRuns, updatePortalSettings, type Db, type Portal } from '../../store/index.js';
+import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../scoring/index.js';
+import { FilterError, SORT_COLUMNS, segmentFilterSchema, type CompileOptions, type SegmentFilter } from './filter.js';
+import { lifecycleLabel, segmentLabel, uiLang, UI_LANGS, type UiLang } from './labels.js';
+import { PortalAuthError, PortalUserVerifier } from './portal-user.js';
+import {
+  contactCard, countSegment, dashboard, iterateSegment, pageSegment, previewSettings, runTotals, segmentQuality,
+  type ListRow,
+} from './queries.js';
+import { latestScoreRun } from '../../store/index.js';
+import { resolveSessionSecret, verifySession, type UiSession } from './session.js';
+import { portalUiSettingsSchema, readSavedSegments, readUiSettings, savedSegmentSchema } from './settings.js';
+
+export const MIN_GROUP = 10;
+
+export interface RunNowResult {
+  started: boolean;
+  runId?: number;
+  message?: string;
+}
+
+export interface UiContext {
+  db: Db;
+  config: Pick<AppConfig, 'sessionSecret' | 'production'>;
+  /** defaults to a shared verifier over global fetch */
+  verifier?: PortalUserVerifier;
+  /** "Run now" on the sync page: start sync + score in the background for this portal */
+  runNow?: (portalId: number) => Promise<RunNowResult>;
+  /** where the built UI lives (default <repo>/ui/dist) */
+  uiDist?: string;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
+}
+
+export const DEFAULT_UI_DIST = path.resolve(new URL('.', import.meta.url).pathname, '../../../ui/dist');
+
+const sharedVerifier = new PortalUserVerifier();
+export function verifierOf(ctx: UiContext): PortalUserVerifier {
+  return ctx.verifier ?? sharedVerifier;
+}
+
+interface Authed {
+  session: UiSession;
+  portal: Portal;
+  lang: UiLang;
+}
+
+type AReq = Request & { ui?: Authed };
+
+class HttpError extends Error {
+  constructor(public status: number, public code: string, message: string) {
+    super(message);
+  }
+}
+
+function authed(req: AReq): Authed {
+  if (!req.ui) throw new HttpError(401, 'NO_SESSION', 'no session');
+  return req.ui;
+}
+
+function requireAdmin(a: Authed) {
+  if (!a.session.a) throw new HttpError(403, 'ADMIN_ONLY', 'only a portal administrator can do this');
+}
+
+const listSchema = z.object({
+  filter: segmentFilterSchema,
+  sort: z.enum(Object.keys(SORT_COLUMNS) as [keyof typeof SORT_COLUMNS, ...(keyof typeof SORT_COLUMNS)[]]).default('monetary'),
+  dir: z.enum(['asc', 'desc']).default('desc'),
+  page: z.number().int().min(1).max(100_000).default(1),
+  pageSize: z.number().int().min(1).max(200).default(25),
+});
+const filterBody = z.object({ filter: segmentFilterSchema });
+
+function parse<T>(schema: z.ZodType<T>, v: unknown): T {
+  const r = schema.safeParse(v);
+  if (!r.success) throw new HttpError(400, 'BAD_REQUEST', r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  return r.data;
+}
+
+const csvCell = (v: unknown): string => {
+  if (v === null || v === undefined) return '';
+  let s = Array.isArray(v) ? v.join('|') : String(v);
+  // neutralise spreadsheet formulas
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\n\r;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+export const CSV_COLUMNS: Array<[keyof ListRow, string]> = [
+  ['id', 'ID'], ['name', 'Name'], ['segment', 'Segment'], ['rfm', 'RFM'], ['lifecycle', 'Lifecycle'], ['sleeping', 'Sleeping'],
+  ['monetary', 'Revenue'], ['clv', 'CLV'], ['pAlive', 'P(alive)'], ['lastPurchase', 'Last purchase'],
+  ['recencyDays', 'Days since last purchase'], ['frequency', 'Purchase days'], ['interests', 'Interests'],
+  ['hasEmail', 'Has email'], ['hasPhone', 'Has phone'], ['city', 'City'], ['sourceId', 'Source'], ['assignedById', 'Responsible'],
+];
+
+export function createUiRouter(ctx: UiContext): Router {
+  const r = express.Router();
+  const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
+  const verifier = verifierOf(ctx);
+  const dist = ctx.uiDist ?? DEFAULT_UI_DIST;
+
+  r.use('/ui/assets', express.static(path.join(dist, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: false }));
+
+  const api = express.Router();
+  api.use(express.json({ limit: '256kb' }));
+  api.use((req: AReq, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    const h = req.get('authorization') ?? '';
+    const token = h.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+    const s = verifySession(secret, token);
+    if (typeof s === 'string') {
+      res.status(401).json({ error: 'NO_SESSION', message: `session ${s}` });
+      return;
+    }
+    getPortal(ctx.db, s.p)
+      .then((portal) => {
+        if (!portal || portal.memberId !== s.m || portal.status === 'uninstalled') {
+          res.status(401).json({ error: 'NO_SESSION', message: 'portal not found or uninstalled' });
+          return;
+        }
+        req.ui = { session: s, portal, lang: uiLang(s.l) };
+        next();
+      })
+      .catch(next);
+  });
+
+  const wrap = (fn: (req: AReq, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
+    fn(req as AReq, res).then((out) => {
+      if (out !== undefined && !res.headersSent) res.json(out);
+    }, next);
+  };
+
+  /** The user's own token, checked to belong to the session's user. */
+  const userToken = async (req: AReq, a: Authed): Promise<string> => {
+    const t = req.get('x-b24-auth');
+    if (!t) throw new HttpError(401, 'NO_USER_TOKEN', 'X-B24-Auth (the user\'s current access token) is required');
+    const u = await verifier.verify(a.portal, t);
+    if (u.userId !== a.session.u) throw new HttpError(401, 'TOKEN_USER_MISMATCH', 'the access token belongs to another user');
+    return t;
+  };
+
+  /** Keeps only rows the user may see (admins see everything). */
+  const visibleRows = async (req: AReq, a: Authed, rows: ListRow[]): Promise<{ rows: ListRow[]; hidden: number }> => {
+    if (a.session.a || rows.length === 0) return { rows, hidden: 0 };
+    const token = await userToken(req, a);
+    const ok = await verifier.visibleContactIds(a.portal, token, rows.map((x) => x.id));
+    const kept = rows.filter((x) => ok.has(x.id));
+    return { rows: kept, hidden: rows.length - kept.length };
+  };
+
+  const suppress = (a: Authed, n: number): number | null => (a.session.a || n >= MIN_GROUP ? n : null);
+
+  const savedMap = (portal: Portal): Map<string, SegmentFilter> =>
+    new Map(readSavedSegments(portal.settings).map((s) => [s.id, s.filter]));
+
+  const runOr404 = async (a: Authed) => {
+    const run = await latestScoreRun(ctx.db, a.portal.id);
+    if (!run) throw new HttpError(409, 'NOT_SCORED', 'no scoring run yet: run the sync first');
+    return run;
+  };
+
+  api.get('/me', wrap(async (req) => {
+    const a = authed(req);
+    return { userId: a.session.u, isAdmin: a.session.a, lang: a.lang, languages: UI_LANGS, portal: { domain: a.portal.domain, memberId: a.portal.memberId }, sessionExpires: a.session.exp };
+  }));
+
+  api.get('/meta', wrap(async (req) => {
+    const a = authed(req);
+    const run = await latestScoreRun(ctx.db, a.portal.id);
+    const P = [a.portal.id];
+    const [interests, sources, responsibles, cities, ufKeys] = await Promise.all([
+      run
+        ? ctx.db.query<{ tag: string }>(
+            `SELECT DISTINCT unnest(interests) AS tag FROM contact_labels WHERE portal_id = $1 AND run_id = $2 ORDER BY 1 LIMIT 500`,
+            [a.portal.id, run.id],
+          )
+        : { rows: [] },
+      ctx.db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, P),
+      ctx.db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, P),
+      ctx.db.query<{ v: string; n: number }>(
+        `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 100`,
+        P,
+      ),
+      ctx.db.query<{ v: string }>(
+        `SELECT DISTINCT jsonb_object_keys(uf) AS v FROM (SELECT uf FROM contacts WHERE portal_id = $1 LIMIT 2000) s ORDER BY 1`,
+        P,
+      ),
+    ]);
+    const scale = run ? ((run.settings as { rfm?: { scale?: number } })?.rfm?.scale === 3 ? 3 : 5) : 5;
+    return {
+      run: run ? { id: run.id, asOf: run.asOf } : null,
+      scale,
+      segments: SEGMENT_CODES.map((c) => ({ code: c, ...segmentLabel(c, a.lang) })),
+      lifecycles: LIFECYCLE_CODES.map((c) => ({ code: c, ...lifecycleLabel(c, a.lang) })),
+      interests: interests.rows.map((x) => x.tag),
+      sources: sources.rows.map((x) => x.v),
+      responsibles: responsibles.rows.map((x) => x.v),
+      cities: cities.rows.map((x) => x.v),
+      ufKeys: ufKeys.rows.map((x) => x.v).filter((k) => /^UF_CRM_[A-Z0-9_]{1,60}$/.test(k)),
+      saved: readSavedSegments(a.portal.settings),
+      minGroup: a.session.a ? null : MIN_GROUP,
+    };
+  }));
+
+  const opts = (a: Authed): CompileOptions => ({ saved: savedMap(a.portal) });
+
+  api.post('/segments/count', wrap(async (req) => {
+    const a = authed(req);
+    const { filter } = parse(filterBody, req.body);
+    const run = await runOr404(a);
+    const [c, t] = await Promise.all([countSegment(ctx.db, a.portal.id, run.id, filter, opts(a)), runTotals(ctx.db, a.portal.id, run.id)]);
+    const count = suppress(a, c.count);
+    return {
+      count,
+      total: a.session.a ? t.count : null,
+      share: count === null || !t.count ? null : c.count / t.count,
+      revenueShare: count === null || !t.revenue ? null : c.revenue / t.revenue,
+      revenue: a.session.a ? c.revenue : null,
+    };
+  }));
+
+  api.post('/segments/list', wrap(async (req) => {
+    const a = authed(req);
+    const q = parse(listSchema, req.body);
+    const run = await runOr404(a);
+    const rows = await pageSegment(ctx.db, a.portal.id, run.id, q.filter, opts(a), {
+      sort: q.sort, dir: q.dir, limit: q.pageSize, offset: (q.page - 1) * q.pageSize,
+    });
+    const v = await visibleRows(req, a, rows);
+    return { page: q.page, pageSize: q.pageSize, rows: v.rows, hiddenOnPage: v.hidden };
+  }));
+
+  api.post('/segments/quality', wrap(async (req) => {
+    const a = authed(req);
+    const { filter } = parse(filterBody, req.body);
+    const run = await runOr404(a);
+    const q = await segmentQuality(ctx.db, a.portal.id, run.id, filter, opts(a));
+    if (!a.session.a && q.size < MIN_GROUP) return { suppressed: true, size: null };
+    return a.session.a ? q : { ...q, revenue: null, openDealsValue: null };
+  }));
+
+  api.post('/segments/export', wrap(async (req, res) => {
+    const a = authed(req);
+    const { filter } = parse(filterBody, req.body);
+    const run = await runOr404(a);
+    if (!a.session.a) await userToken(req, a);
+    res.status(200).set({
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="segment-${new Date().toISOString().slice(0, 10)}.csv"`,
+    });
+    res.write('\uFEFF' + CSV_COLUMNS.map(([, h]) => csvCell(h)).join(',') + '\r\n');
+    for await (const batch of iterateSegment(ctx.db, a.portal.id, run.id, filter, opts(a))) {
+      const { rows } = await visibleRows(req, a, batch);
+      res.write(rows.map((row) => CSV_COLUMNS.map(([k]) => csvCell(row[k])).join(',')).join('\r\n') + (rows.length ? '\r\n' : ''));
+    }
+    res.end();
+    return undefined;
+  }));
+
+  api.get('/saved', wrap(async (req) => ({ saved: readSavedSegments(authed(req).portal.settings) })));
+
+  api.put('/saved', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    const seg = parse(savedSegmentSchema, req.body);
+    const list = readSavedSegments(a.portal.settings).filter((s) => s.id !== seg.id);
+    list.push(seg);
+    list.sort((x, y) => y.priority - x.priority);
+    await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
+    return { saved: list };
+  }));
+
+  api.delete('/saved/:id', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    const list = readSavedSegments(a.portal.settings).filter((s) => s.id !== req.params.id);
+    await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
+    return { saved: list };
+  }));
+
+  api.get('/contacts/:id', wrap(async (req) => {
+    const a = authed(req);
+    const id = Number(req.params.id);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new HttpError(400, 'BAD_REQUEST', 'bad contact id');
+    if (!a.session.a) {
+      const token = await userToken(req, a);
+      const ok = await verifier.visibleContactIds(a.portal, token, [id]);
+      if (!ok.has(id)) throw new HttpError(403, 'ACCESS_DENIED', 'your CRM permissions do not include this contact');
+    }
+    const card = await contactCard(ctx.db, a.portal.id, id);
+    return {
+      ...card,
+      segmentText: card.label?.segment ? segmentLabel(card.label.segment, a.lang) : null,
+      lifecycleText: card.label?.lifecycle ? lifecycleLabel(card.label.lifecycle, a.lang) : null,
+    };
+  }));
+
+  api.get('/dashboard', wrap(async (req) => {
+    const a = authed(req);
+    const d = await dashboard(ctx.db, a.portal.id);
+    if (a.session.a) return { ...d, suppressedBelow: null };
+    // non-admins: groups under MIN_GROUP are withheld; absolute revenue is withheld
+    const s = (n: number) => suppress(a, n);
+    return {
+      ...d,
+      suppressedBelow: MIN_GROUP,
+      totals: { count: d.totals.count, revenue: null },
+      heatmap: d.heatmap.map((h) => ({ ...h, count: s(h.count), revenue: s(h.count) === null ? null : h.revenue, avgM: s(h.count) === null ? null : h.avgM })),
+      segments: d.segments.map((x) => ({ ...x, count: s(x.count), revenue: s(x.count) === null ? null : x.revenue })),
+      movement: d.movement.filter((m) => m.count >= MIN_GROUP),
+      sources: d.sources.filter((m) => m.count >= MIN_GROUP),
+      valueHistogram: d.valueHistogram.map((h) => ({ ...h, count: s(h.count) })),
+      history: d.history.map((h) => ({ ...h, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
+    };
+  }));
+
+  api.get('/settings', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    return { settings: readUiSettings(a.portal.settings) };
+  }));
+
+  api.post('/settings/preview', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    const body = parse(z.object({ scoring: z.unknown() }), req.body);
+    const draft = portalUiSettingsSchema.shape.scoring.safeParse(body.scoring);
+    if (!draft.success) throw new HttpError(400, 'INVALID_SETTINGS', draft.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    return previewSettings(ctx.db, a.portal.id, draft.data);
+  }));
+
+  api.put('/settings', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    const r = portalUiSettingsSchema.safeParse(req.body?.settings);
+    if (!r.success) throw new HttpError(400, 'INVALID_SETTINGS', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    await updatePortalSettings(ctx.db, a.portal.id, { ...r.data });
+    ctx.log?.('info', 'ui settings saved', { portalId: a.portal.id, userId: a.session.u });
+    return { settings: r.data };
+  }));
+
+  api.get('/sync', wrap(async (req) => {
+    const a = authed(req);
+    const [current, runs, score] = await Promise.all([
+      latestSyncRun(ctx.db, a.portal.id, { status: 'running' }),
+      listSyncRuns(ctx.db, a.portal.id, 10),
+      latestScoreRun(ctx.db, a.portal.id),
+    ]);
+    const strip = <T extends { checkpoint?: unknown }>(x: T) => ({ ...x, checkpoint: undefined });
+    return {
+      current: current ? strip(current) : null,
+      runs: runs.map(strip),
+      lastScore: score ? { id: score.id, asOf: score.asOf, createdAt: score.createdAt, counts: score.counts } : null,
+      canRunNow: a.session.a && !!ctx.runNow,
+    };
+  }));
+
+  api.post('/sync/run', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    if (!ctx.runNow) throw new HttpError(501, 'NOT_AVAILABLE', 'this server has no background runner configured');
+    return ctx.runNow(a.portal.id);
+  }));
+
+  api.use((req, res) => {
+    res.status(404).json({ error: 'NOT_FOUND', message: `no ${req.method} ${req.path}` });
+  });
+  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof HttpError) return void res.status(err.status).json({ error: err.code, message: err.message });
+    if (err instanceof PortalAuthError) return void res.status(err.status).json({ error: err.code, message: err.message });
+    if (err instanceof FilterError) return void res.status(400).json({ error: 'BAD_FILTER', message: err.message });
+    if (err instanceof z.ZodError) return void res.status(400).json({ error: 'BAD_REQUEST', message: err.message });
+    if ((err as { type?: string }).type === 'entity.parse.failed') return void res.status(400).json({ error: 'BAD_JSON', message: 'invalid JSON' });
+    ctx.log?.('error', 'ui api error', { err: String((err as Error)?.stack ?? err) });
+    if (!res.headersSent) res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
+    else res.end();
+  });
+  r.use('/api/ui', api);
+  return r;
+}

@@ -1,0 +1,137 @@
+/**
+ * The app page Bitrix24 opens in its iframe (POST to the app URL / placement handler URLs).
+ *
+ *   renderAppPage(req, res, ctx)   — call it from the POST (and GET) handlers of /app,
+ *                                    /placement/contact-tab, /placement/contact-list after the
+ *                                    APPLICATION_TOKEN check; it needs req.body (urlencoded) and req.query.
+ *   createUiRouter(ctx)            — mount once at the root: serves /ui/assets/* and /api/ui/*.
+ *
+ * renderAppPage verifies the user's AUTH_ID against the portal stored for member_id (profile +
+ * app.info, cached 60 s), signs a 1-hour session bound to (portal, member_id, user, admin, lang)
+ * and returns ui/dist/index.html with the boot data inlined. CSP frame-ancestors allows only the
+ * portal's own origin.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Request, Response } from 'express';
+import { getPortalByMemberId } from '../../store/index.js';
+import { uiLang } from './labels.js';
+import { PortalAuthError } from './portal-user.js';
+import { DEFAULT_UI_DIST, verifierOf, type UiContext } from './router.js';
+import { resolveSessionSecret, signSession } from './session.js';
+
+export { createUiRouter, type UiContext, type RunNowResult, MIN_GROUP } from './router.js';
+
+export interface BootData {
+  session: string;
+  lang: string;
+  userId: number;
+  isAdmin: boolean;
+  placement: string;
+  placementOptions: Record<string, unknown>;
+  portalOrigin: string;
+}
+
+let cached: { file: string; mtime: number; html: string } | undefined;
+function indexHtml(dist: string): string {
+  const file = path.join(dist, 'index.html');
+  const mtime = statSync(file).mtimeMs;
+  if (!cached || cached.file !== file || cached.mtime !== mtime) cached = { file, mtime, html: readFileSync(file, 'utf8') };
+  return cached.html;
+}
+
+const jsonForScript = (v: unknown) =>
+  JSON.stringify(v).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+
+const escHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function field(src: unknown, k: string): string | undefined {
+  const v = (src as Record<string, unknown> | undefined)?.[k];
+  return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+}
+
+function errorPage(res: Response, status: number, title: string, detail: string) {
+  res.status(status).type('html').set('Cache-Control', 'no-store')
+    .send(`<!doctype html><html><head><meta charset="utf-8"><title>${escHtml(title)}</title></head>
+<body style="font-family:system-ui,sans-serif;padding:24px;color:#333"><h1 style="font-size:18px">${escHtml(title)}</h1><p>${escHtml(detail)}</p></body></html>`);
+}
+
+export function portalOrigin(p: { clientEndpoint: string | null; domain: string }): string {
+  if (p.clientEndpoint) {
+    try {
+      return new URL(p.clientEndpoint).origin;
+    } catch {
+      /* fall through */
+    }
+  }
+  return `https://${p.domain}`;
+}
+
+export async function renderAppPage(req: Request, res: Response, ctx: UiContext): Promise<void> {
+  const body = req.body ?? {};
+  const memberId = field(body, 'member_id') ?? field(req.query, 'member_id');
+  const authId = field(body, 'AUTH_ID') ?? field(req.query, 'AUTH_ID');
+  if (!memberId || !authId) {
+    return errorPage(res, 400, 'Open this app from your Bitrix24', 'The page must be opened by Bitrix24 (it posts the portal and user data).');
+  }
+  const portal = await getPortalByMemberId(ctx.db, memberId);
+  if (!portal || portal.status === 'uninstalled') return errorPage(res, 403, 'App not installed', 'This portal has not installed the app.');
+  let user;
+  try {
+    user = await verifierOf(ctx).verify(portal, authId);
+  } catch (err) {
+    const e = err as PortalAuthError;
+    ctx.log?.('warn', 'ui auth refused', { portalId: portal.id, code: e.code });
+    return errorPage(res, e instanceof PortalAuthError ? e.status : 401, 'Could not verify your session', 'Please reload the page in Bitrix24.');
+  }
+  let placementOptions: Record<string, unknown> = {};
+  const rawOpts = field(body, 'PLACEMENT_OPTIONS');
+  if (rawOpts) {
+    try {
+      const o = JSON.parse(rawOpts) as unknown;
+      if (o && typeof o === 'object' && !Array.isArray(o)) placementOptions = o as Record<string, unknown>;
+    } catch {
+      /* ignore malformed options */
+    }
+  }
+  const lang = uiLang(field(req.query, 'LANG') ?? field(body, 'LANG') ?? portal.language);
+  const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
+  const session = signSession(secret, { p: portal.id, m: portal.memberId, u: user.userId, a: user.isAdmin, l: lang });
+  const origin = portalOrigin(portal);
+  const boot: BootData = {
+    session,
+    lang,
+    userId: user.userId,
+    isAdmin: user.isAdmin,
+    placement: (field(body, 'PLACEMENT') ?? 'DEFAULT').slice(0, 80),
+    placementOptions,
+    portalOrigin: origin,
+  };
+  let html: string;
+  try {
+    html = indexHtml(ctx.uiDist ?? DEFAULT_UI_DIST);
+  } catch {
+    return errorPage(res, 503, 'UI not built', 'Run npm run build:ui.');
+  }
+  const nonce = randomBytes(16).toString('base64');
+  html = html
+    .replace('<html lang="en">', `<html lang="${lang === 'ua' ? 'uk' : lang}">`)
+    .replace('</head>', `<script nonce="${nonce}">window.__SEG_BOOT=${jsonForScript(boot)};</script></head>`);
+  res.status(200).type('html').set({
+    'Cache-Control': 'no-store',
+    'Referrer-Policy': 'no-referrer',
+    'X-Content-Type-Options': 'nosniff',
+    'Content-Security-Policy': [
+      `default-src 'self'`,
+      `script-src 'self' 'nonce-${nonce}'`,
+      `style-src 'self' 'unsafe-inline'`,
+      `img-src 'self' data: blob: ${origin}`,
+      `font-src 'self' data:`,
+      `connect-src 'self' ${origin}`,
+      `frame-ancestors ${origin}`,
+      `base-uri 'self'`,
+      `form-action 'self'`,
+    ].join('; '),
+  }).send(html);
+}

@@ -1,0 +1,62 @@
+/**
+ * What the settings page edits, stored in portals.settings (jsonb) under these top-level keys:
+ *   scoring     scoringSettingsSchema input (the scoring engine's own zod schema)
+ *   b2b         score companies too (boolean)
+ *   schedule    when the sync + score pipeline runs
+ *   automation  rules that fire when a contact enters a segment
+ *   segmentField  write each contact's highest-priority saved segment to a CRM field
+ *   savedSegments saved filters (see SavedSegment)
+ */
+import { z } from 'zod';
+import { SEGMENT_CODES, scoringSettingsSchema } from '../../scoring/index.js';
+import { segmentFilterSchema } from './filter.js';
+
+export const scheduleSchema = z.object({
+  mode: z.enum(['daily', 'hourly', 'manual']).default('daily'),
+  hour: z.number().int().min(0).max(23).default(3),
+});
+
+export const automationRuleSchema = z.object({
+  segment: z.enum(SEGMENT_CODES),
+  action: z.enum(['task', 'notify', 'bizproc']),
+  /** bizproc template id, or free text for the task / notification */
+  value: z.string().max(500).default(''),
+  enabled: z.boolean().default(true),
+});
+
+export const portalUiSettingsSchema = z.object({
+  scoring: scoringSettingsSchema.prefault({}),
+  b2b: z.boolean().default(false),
+  schedule: scheduleSchema.prefault({}),
+  automation: z.array(automationRuleSchema).max(100).default([]),
+  segmentField: z.object({ enabled: z.boolean().default(false) }).prefault({}),
+});
+export type PortalUiSettings = z.infer<typeof portalUiSettingsSchema>;
+
+export const savedSegmentSchema = z.object({
+  id: z.string().regex(/^[a-z0-9-]{1,40}$/),
+  name: z.string().trim().min(1).max(120),
+  filter: segmentFilterSchema,
+  /** higher wins when a contact matches several saved segments */
+  priority: z.number().int().min(0).max(1000).default(0),
+});
+export type SavedSegment = z.infer<typeof savedSegmentSchema>;
+
+/** Reads stored settings leniently: invalid stored parts fall back to defaults. */
+export function readUiSettings(stored: Record<string, unknown>): PortalUiSettings {
+  const pick = (k: string) => (stored && typeof stored === 'object' ? stored[k] : undefined);
+  const r = portalUiSettingsSchema.safeParse({
+    scoring: pick('scoring') ?? {},
+    b2b: pick('b2b') ?? false,
+    schedule: pick('schedule') ?? {},
+    automation: pick('automation') ?? [],
+    segmentField: pick('segmentField') ?? {},
+  });
+  return r.success ? r.data : portalUiSettingsSchema.parse({});
+}
+
+export function readSavedSegments(stored: Record<string, unknown>): SavedSegment[] {
+  const raw = stored?.['savedSegments'];
+  const r = z.array(savedSegmentSchema).safeParse(Array.isArray(raw) ? raw : []);
+  return r.success ? r.data : [];
+}
