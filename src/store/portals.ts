@@ -294,6 +294,9 @@ export async function updatePortalInfo(
 
 /** Tables holding a portal's data (everything but the portals row), children first. */
 export const PORTAL_DATA_TABLES = [
+  'writeback_runs',
+  'written_values',
+  'field_registry',
   'contact_labels',
   'score_runs',
   'sync_runs',

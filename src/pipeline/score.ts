@@ -1,0 +1,277 @@
+/**
+ * Score-portal glue: store → scoring input → scorePortal → score_runs + contact_labels (+ history).
+ *
+ *  - Input: every contact with its won deals (day, amount in base currency, product sections),
+ *    lost deals (stage + loss reason) and open-deal count, read in keyset batches. The whole
+ *    customer list is held in memory while scoring (memory grows with contacts, ~1 KB each).
+ *  - Thresholds stay still: in quantile mode the bounds of the previous run are kept ("pinned")
+ *    as long as fewer than `reanchorShare` (default 10%) of today's buyers would get a different
+ *    R, F or M level under fresh quantiles. Otherwise the fresh bounds are adopted. So a quiet
+ *    day does not reshuffle levels; a customer's level moves only when their own value crosses
+ *    a bound (e.g. recency passes 90 days), and the bounds re-anchor only when the portal's
+ *    distribution has really moved.
+ *  - History: prev_segment and changed_at per contact (in contact_labels.extra). changed_at is
+ *    the run's time when the segment differs from the previous run's; otherwise both are carried
+ *    over. The first run sets neither (nothing changed yet).
+ */
+import type { Db } from '../store/db.js';
+import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, type ContactLabelInput } from '../store/scores.js';
+import { getSections, type Contact } from '../store/crm.js';
+import { getPortal } from '../store/portals.js';
+import {
+  cellLabel, levelOf, quantileThresholds, scorePortal, scoringSettingsSchema, segmentOf, segmentSizes,
+  type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
+} from '../scoring/index.js';
+
+export interface RunScoringOptions {
+  /** share of buyers whose level may differ before pinned thresholds are re-anchored (default 0.1) */
+  reanchorShare?: number;
+  /** scoring settings; default: portal.settings.scoring */
+  settings?: ScoringSettings;
+  /** contacts per store round trip (default 5000) */
+  batchSize?: number;
+  /** time stamped into changed_at (default now) */
+  now?: Date;
+}
+
+export interface ScoringResult {
+  runId: number;
+  asOf: string;
+  contacts: number;
+  buyers: number;
+  segmentChanges: number;
+  thresholds: 'fresh' | 'pinned' | 'fixed' | 'none';
+  /** share of buyers whose level would move under fresh bounds (pinning decision) */
+  drift: number | null;
+  warnings: string[];
+  ms: { load: number; score: number; store: number };
+}
+
+type Th = NonNullable<ScoringRun['thresholds']>;
+
+const day = (d: Date): string => d.toISOString().slice(0, 10);
+
+/** Today in the portal's time zone (falls back to UTC). */
+export function portalToday(timeZone: string | null | undefined, now = new Date()): string {
+  if (!timeZone) return day(now);
+  try {
+    return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  } catch {
+    return day(now);
+  }
+}
+
+interface DealRow {
+  contactId: number;
+  id: number;
+  sem: 'P' | 'S' | 'F' | null;
+  closeDate: string | null;
+  created: Date | null;
+  amount: number | null;
+  stageId: string | null;
+  lossReason: string | null;
+}
+
+/** All contacts as scoring input, in contact id order. */
+export async function loadScoringInput(db: Db, portalId: number, batchSize = 5000): Promise<CustomerInput[]> {
+  const out: CustomerInput[] = [];
+  let after = -1;
+  for (;;) {
+    const { rows: contacts } = await db.query<Pick<Contact, 'id' | 'dateCreate'>>(
+      `SELECT id, date_create AS "dateCreate" FROM contacts WHERE portal_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+      [portalId, after, batchSize],
+    );
+    if (!contacts.length) break;
+    after = contacts[contacts.length - 1]!.id;
+    const ids = contacts.map((c) => c.id);
+    const { rows: deals } = await db.query<DealRow>(
+      `SELECT dc.contact_id AS "contactId", d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
+              COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"
+         FROM deal_contacts dc JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
+        WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[])
+        ORDER BY dc.contact_id, d.id`,
+      [portalId, ids],
+    );
+    const wonIds = [...new Set(deals.filter((d) => d.sem === 'S').map((d) => d.id))];
+    const sectionsByDeal = new Map<number, number[]>();
+    if (wonIds.length) {
+      const { rows } = await db.query<{ dealId: number; sectionId: number }>(
+        `SELECT DISTINCT pr.deal_id AS "dealId", COALESCE(pr.section_id, p.section_id) AS "sectionId"
+           FROM product_rows pr LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
+          WHERE pr.portal_id = $1 AND pr.deal_id = ANY($2::bigint[]) AND COALESCE(pr.section_id, p.section_id) IS NOT NULL`,
+        [portalId, wonIds],
+      );
+      for (const r of rows) {
+        let l = sectionsByDeal.get(r.dealId);
+        if (!l) sectionsByDeal.set(r.dealId, (l = []));
+        l.push(r.sectionId);
+      }
+    }
+    const byContact = new Map<number, DealRow[]>();
+    for (const d of deals) {
+      let l = byContact.get(d.contactId);
+      if (!l) byContact.set(d.contactId, (l = []));
+      l.push(d);
+    }
+    for (const c of contacts) {
+      const won: WonDeal[] = [];
+      const lost: LostDeal[] = [];
+      let open = 0;
+      for (const d of byContact.get(c.id) ?? []) {
+        const date = d.closeDate ?? (d.created ? day(d.created) : null);
+        if (d.sem === 'S') {
+          if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
+        } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: d.lossReason });
+        else open++;
+      }
+      out.push({ id: String(c.id), kind: 'contact', createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open });
+    }
+    if (contacts.length < batchSize) break;
+  }
+  return out;
+}
+
+function sameShape(a: DimensionThresholds | undefined, b: DimensionThresholds): boolean {
+  return !!a && a.levels === b.levels && a.direction === b.direction && a.bounds.length === b.bounds.length;
+}
+
+/** Share of buyers whose R, F or M level differs between two threshold sets. */
+export function levelDrift(run: ScoringRun, pinned: Th): number {
+  let buyers = 0;
+  let moved = 0;
+  for (const c of run.customers) {
+    if (c.recencyDays === null || c.r === null) continue;
+    buyers++;
+    if (levelOf(c.recencyDays, pinned.recency) !== c.r || levelOf(c.frequency, pinned.frequency) !== c.f || levelOf(c.monetary, pinned.monetary) !== c.m) moved++;
+  }
+  return buyers ? moved / buyers : 0;
+}
+
+/** Relabels r/f/m/cell/segment of a run with other thresholds (in place). */
+export function applyThresholds(run: ScoringRun, th: Th): void {
+  const rules = run.scale === 3 ? run.settings.segments.scale3 : run.settings.segments.scale5;
+  for (const c of run.customers) {
+    if (c.recencyDays === null || c.r === null) continue;
+    c.r = levelOf(c.recencyDays, th.recency);
+    c.f = levelOf(c.frequency, th.frequency);
+    c.m = levelOf(c.monetary, th.monetary);
+    c.rfm = cellLabel(run.scale, c.r, c.f, c.m);
+    c.segment = segmentOf(rules, c.r, c.f, c.m);
+  }
+  run.thresholds = th;
+  run.segmentSizes = segmentSizes(run.customers);
+}
+
+export async function runScoring(db: Db, portalId: number, asOf?: string | Date, opts: RunScoringOptions = {}): Promise<ScoringResult> {
+  const t0 = performance.now();
+  const portal = await getPortal(db, portalId);
+  if (!portal) throw new Error(`runScoring: portal ${portalId} not found`);
+  const ps = (portal.settings ?? {}) as Record<string, unknown>;
+  const settings = opts.settings ?? scoringSettingsSchema.parse(ps.scoring ?? {});
+  const asOfDay = asOf instanceof Date ? portalToday(portal.timeZone, asOf) : asOf ?? portalToday(portal.timeZone);
+  const now = opts.now ?? new Date();
+
+  const customers = await loadScoringInput(db, portalId, opts.batchSize);
+  const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
+  const t1 = performance.now();
+  const run = scorePortal({ asOf: asOfDay, customers, sections }, settings);
+  customers.length = 0;
+
+  // threshold pinning
+  const prev = await latestScoreRun(db, portalId);
+  let mode: ScoringResult['thresholds'] = run.thresholds ? (settings.rfm.mode === 'fixed' ? 'fixed' : 'fresh') : 'none';
+  let drift: number | null = null;
+  const pinned = prev?.thresholds as Partial<Th> | undefined;
+  if (run.thresholds && settings.rfm.mode === 'quantile' && pinned && sameShape(pinned.recency, run.thresholds.recency)
+      && sameShape(pinned.frequency, run.thresholds.frequency) && sameShape(pinned.monetary, run.thresholds.monetary)) {
+    drift = levelDrift(run, pinned as Th);
+    if (drift <= (opts.reanchorShare ?? 0.1)) {
+      applyThresholds(run, pinned as Th);
+      mode = 'pinned';
+    }
+  }
+  const t2 = performance.now();
+
+  // history from the previous run
+  const prevLabels = new Map<number, { segment: string | null; prevSegment: string | null; changedAt: string | null }>();
+  if (prev) {
+    const { rows } = await db.query<{ id: number; segment: string | null; extra: Record<string, unknown> }>(
+      `SELECT contact_id AS id, segment, extra FROM contact_labels WHERE portal_id = $1 AND run_id = $2`,
+      [portalId, prev.id],
+    );
+    for (const r of rows) {
+      prevLabels.set(r.id, {
+        segment: r.segment,
+        prevSegment: (r.extra?.prevSegment as string | null) ?? null,
+        changedAt: (r.extra?.changedAt as string | null) ?? null,
+      });
+    }
+  }
+
+  const stamp = now.toISOString();
+  let changes = 0;
+  let buyers = 0;
+  const labels: ContactLabelInput[] = run.customers.map((c) => {
+    const id = Number(c.id);
+    const p = prevLabels.get(id);
+    let prevSegment: string | null = p?.prevSegment ?? null;
+    let changedAt: string | null = p?.changedAt ?? null;
+    if (p && p.segment !== c.segment) {
+      prevSegment = p.segment;
+      changedAt = stamp;
+      changes++;
+    }
+    if (c.recencyDays !== null) buyers++;
+    const last = c.recencyDays === null ? null : new Date(Date.parse(`${asOfDay}T00:00:00Z`) - c.recencyDays * 86_400_000);
+    return {
+      contactId: id,
+      segment: c.segment,
+      rfm: c.rfm,
+      r: c.r,
+      f: c.f,
+      m: c.m,
+      recencyDays: c.recencyDays,
+      frequency: c.frequency,
+      monetary: c.monetary,
+      lastPurchase: last ? day(last) : null,
+      lifecycle: c.lifecycle,
+      sleeping: c.sleeping ?? false,
+      pAlive: c.recencyDays === null ? null : c.pAlive,
+      clv: c.recencyDays === null ? null : c.predictedClv,
+      nextPurchase: c.expectedNextPurchase,
+      interests: c.interests.map((i) => i.tag),
+      extra: {
+        revenue: c.historicValue,
+        hasPurchases: c.recencyDays !== null,
+        sleepingKnown: c.sleeping !== null,
+        prevSegment,
+        changedAt,
+        refusalReason: c.refusalReason,
+        valueSource: c.valueSource,
+        expectedPurchases: c.expectedPurchases,
+        interestNames: Object.fromEntries(c.interests.map((i) => [i.tag, i.name])),
+      },
+    };
+  });
+
+  const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma };
+  const counts = {
+    contacts: labels.length, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
+    thresholdMode: mode, drift, warnings: run.warnings,
+  };
+  const sr = await createScoreRun(db, portalId, {
+    asOf: new Date(`${asOfDay}T00:00:00Z`), status: 'running', settings: run.settings, thresholds: run.thresholds ?? {}, fits, counts,
+  });
+  try {
+    for (let i = 0; i < labels.length; i += 20_000) await insertContactLabels(db, portalId, sr.id, labels.slice(i, i + 20_000));
+    await finishScoreRun(db, portalId, sr.id, { status: 'done' });
+  } catch (err) {
+    await finishScoreRun(db, portalId, sr.id, { status: 'failed' }).catch(() => {});
+    throw err;
+  }
+  const t3 = performance.now();
+  return {
+    runId: sr.id, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,
+    warnings: run.warnings, ms: { load: Math.round(t1 - t0), score: Math.round(t2 - t1), store: Math.round(t3 - t2) },
+  };
+}

@@ -1,0 +1,408 @@
+/**
+ * Our CRM user fields (manifest/fields.json) on a portal: find, create, extend, remember.
+ *
+ *  - One `crm.<entity>.userfield.list` call lists the entity's user fields. Ours are found by
+ *    XML_ID (manifest prefix + field name) or, failing that, by FIELD_NAME (adopted: XML_ID set).
+ *    A reinstall therefore reuses the fields and never duplicates them.
+ *  - Missing fields are created in one batch with their USER_TYPE_ID, settings, labels
+ *    (EDIT_FORM_LABEL / LIST_COLUMN_LABEL / LIST_FILTER_LABEL lang maps, HELP_MESSAGE),
+ *    SHOW_FILTER=Y, SHOW_IN_LIST=Y, SORT, MULTIPLE, XML_ID and, for enumerations, LIST items.
+ *  - Enumeration items: one VALUE per item (the portal language's name: Russian for ru/ua/by/kz
+ *    portals, else English), XML_ID = the stable code. Missing items are added with
+ *    `userfield.update {LIST:[{VALUE, XML_ID, SORT}]}` (items not mentioned stay), e.g. new
+ *    interest tags as the catalog grows or the RFM cells of a newly chosen scale.
+ *  - Field IDs and item IDs by code are stored in field_registry. When a field comes back with
+ *    a different ID (deleted by hand, recreated here) or an item's ID changed, the stored CRM
+ *    values and our written values of that field are forgotten for the whole entity, so the
+ *    next write-back rewrites them.
+ *  - A field whose name is taken by a field of another type is reported, never touched.
+ * Uninstall: see `uninstallFields` (the portal keeps user fields of standard types).
+ */
+import type { B24Client } from '../b24/client.js';
+import type { BatchCommand } from '../b24/batch-encoding.js';
+import { loadManifest, type FieldManifest, type Manifest } from '../../manifest/index.js';
+import type { Db } from '../store/db.js';
+import { getPortal } from '../store/portals.js';
+import { getSections } from '../store/crm.js';
+import {
+  LIFECYCLE_CODES, SEGMENT_CODES, allCells, cellLabel, lifecycleText, scoringSettingsSchema, segmentText,
+  type ScoringSettings,
+} from '../scoring/index.js';
+
+export type WbEntity = 'contact' | 'company';
+
+export interface RegisteredField {
+  entity: WbEntity;
+  fieldName: string;
+  ufId: number;
+  xmlId: string | null;
+  userTypeId: string;
+  multiple: boolean;
+  /** enumeration item IDs by code */
+  items: Record<string, number>;
+}
+
+/** fieldName → registered field, for one entity. */
+export type FieldRegistry = Map<string, RegisteredField>;
+
+export interface InterestItem {
+  tag: string;
+  name: string;
+}
+
+export interface RegisterFieldsOptions {
+  /** default: contact, plus company when portal settings say b2b */
+  entities?: WbEntity[];
+  /** enumeration item names; default: the portal's language */
+  language?: string;
+  /** scoring settings (RFM scale); default: the portal's */
+  settings?: ScoringSettings;
+  /** interest items to make sure of (besides the catalog's sections at the configured depth) */
+  interests?: readonly InterestItem[];
+  manifest?: Manifest;
+}
+
+export interface RegisterFieldsReport {
+  created: string[];
+  existing: string[];
+  /** fields that existed in our registry under another ID (deleted by hand) and were created again */
+  recreated: string[];
+  /** items added per field name */
+  itemsAdded: Record<string, string[]>;
+  /** problems that did not stop the registration (conflicting type, failed command) */
+  errors: string[];
+  registries: Partial<Record<WbEntity, FieldRegistry>>;
+  /** REST requests / calls spent */
+  requests: number;
+}
+
+// ---- item sources ------------------------------------------------------------------------
+
+export interface ItemDef {
+  code: string;
+  value: string;
+  sort: number;
+}
+
+export function localeOf(language: string | null | undefined): 'en' | 'ru' {
+  const l = (language ?? 'en').toLowerCase();
+  return l === 'ru' || l === 'ua' || l === 'by' || l === 'kz' ? 'ru' : 'en';
+}
+
+/** Interest items of the catalog: sections at the configured depth ("section:<id>") and mapped tags. */
+export async function catalogInterests(db: Db, portalId: number, settings: ScoringSettings): Promise<InterestItem[]> {
+  const sections = await getSections(db, portalId);
+  const byId = new Map(sections.map((s) => [s.id, s]));
+  const out = new Map<string, string>();
+  for (const s of sections) {
+    // chain to root; the tag is the ancestor at `depth` (a shallower section stays itself)
+    const chain: number[] = [];
+    const seen = new Set<number>();
+    let cur: number | null = s.id;
+    while (cur !== null && cur !== 0 && !seen.has(cur)) {
+      seen.add(cur);
+      chain.push(cur);
+      cur = byId.get(cur)?.parentId ?? null;
+    }
+    const at = chain[Math.max(0, chain.length - settings.interests.depth)]!;
+    out.set(`section:${at}`, byId.get(at)?.name ?? `section ${at}`);
+  }
+  for (const e of settings.interests.map) {
+    out.set(e.tag, e.tag);
+    for (const r of e.related) out.set(r.tag, r.tag);
+  }
+  return [...out].map(([tag, name]) => ({ tag, name }));
+}
+
+export function itemsFor(
+  source: NonNullable<FieldManifest['items']>,
+  locale: 'en' | 'ru',
+  settings: ScoringSettings,
+  interests: readonly InterestItem[],
+): ItemDef[] {
+  switch (source) {
+    case 'rfmLevels':
+      return [1, 2, 3, 4, 5].map((l) => ({ code: String(l), value: String(l), sort: l * 10 }));
+    case 'rfmCells': {
+      const scale = settings.rfm.scale;
+      return allCells(scale).map(([r, f, m], i) => {
+        const label = cellLabel(scale, r, f, m);
+        return { code: label, value: label, sort: (i + 1) * 10 };
+      });
+    }
+    case 'segments':
+      return SEGMENT_CODES.map((c, i) => ({ code: c, value: segmentText(c, locale).name, sort: (i + 1) * 10 }));
+    case 'lifecycles':
+      return LIFECYCLE_CODES.map((c, i) => ({ code: c, value: lifecycleText(c, locale).name, sort: (i + 1) * 10 }));
+    case 'interests':
+      return [...interests]
+        .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
+        .map((t, i) => ({ code: t.tag, value: t.name || t.tag, sort: (i + 1) * 10 }));
+  }
+}
+
+// ---- REST shapes -------------------------------------------------------------------------
+
+interface UfRow {
+  ID: string | number;
+  FIELD_NAME: string;
+  USER_TYPE_ID: string;
+  XML_ID?: string | null;
+  MULTIPLE?: string;
+  LIST?: Array<{ ID: string | number; XML_ID?: string | null; VALUE?: string }>;
+}
+
+const ufMethod = (entity: WbEntity, op: string) => `crm.${entity}.userfield.${op}`;
+
+function addFields(f: FieldManifest, xmlId: string, items: ItemDef[], locale: 'en' | 'ru'): Record<string, unknown> {
+  const label = f.label as Record<string, string>;
+  const fields: Record<string, unknown> = {
+    FIELD_NAME: f.name,
+    USER_TYPE_ID: f.type,
+    XML_ID: xmlId,
+    SORT: f.sort,
+    MULTIPLE: f.multiple ? 'Y' : 'N',
+    MANDATORY: 'N',
+    SHOW_FILTER: 'Y',
+    SHOW_IN_LIST: 'Y',
+    EDIT_IN_LIST: 'N',
+    IS_SEARCHABLE: 'N',
+    LABEL: label[locale] ?? label.en,
+    EDIT_FORM_LABEL: label,
+    LIST_COLUMN_LABEL: label,
+    LIST_FILTER_LABEL: label,
+  };
+  if (f.help) fields.HELP_MESSAGE = f.help;
+  const settings: Record<string, unknown> = { ...f.settings };
+  if (f.type === 'enumeration') {
+    settings.DISPLAY ??= f.multiple ? 'UI' : 'LIST';
+    fields.LIST = items.map((i) => ({ VALUE: i.value, XML_ID: i.code, SORT: i.sort, DEF: 'N' }));
+  }
+  if (Object.keys(settings).length) fields.SETTINGS = settings;
+  return fields;
+}
+
+// ---- registry persistence ----------------------------------------------------------------
+
+export async function loadRegistry(db: Db, portalId: number, entity: WbEntity): Promise<FieldRegistry> {
+  const { rows } = await db.query<{
+    field_name: string; uf_id: number; xml_id: string | null; user_type_id: string; multiple: boolean; items: Record<string, number>;
+  }>(`SELECT field_name, uf_id, xml_id, user_type_id, multiple, items FROM field_registry WHERE portal_id = $1 AND entity = $2`, [portalId, entity]);
+  const out: FieldRegistry = new Map();
+  for (const r of rows) {
+    out.set(r.field_name, { entity, fieldName: r.field_name, ufId: r.uf_id, xmlId: r.xml_id, userTypeId: r.user_type_id, multiple: r.multiple, items: r.items ?? {} });
+  }
+  return out;
+}
+
+async function saveRegistry(db: Db, portalId: number, entity: WbEntity, reg: FieldRegistry): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.query(`DELETE FROM field_registry WHERE portal_id = $1 AND entity = $2`, [portalId, entity]);
+    for (const f of reg.values()) {
+      await tx.query(
+        `INSERT INTO field_registry (portal_id, entity, field_name, uf_id, xml_id, user_type_id, multiple, items)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
+        [portalId, entity, f.fieldName, f.ufId, f.xmlId, f.userTypeId, f.multiple, JSON.stringify(f.items)],
+      );
+    }
+  });
+}
+
+/**
+ * Forgets what the CRM holds and what we wrote for these fields (a recreated field is empty):
+ * the next write-back writes them again for every record that should carry a value.
+ */
+export async function forgetFieldValues(db: Db, portalId: number, entity: WbEntity, fieldNames: readonly string[]): Promise<void> {
+  if (fieldNames.length === 0) return;
+  const table = entity === 'contact' ? 'contacts' : 'companies';
+  const names = [...fieldNames];
+  await db.query(`UPDATE ${table} SET uf = uf - $2::text[] WHERE portal_id = $1 AND uf ?| $2::text[]`, [portalId, names]);
+  await db.query(
+    `UPDATE written_values SET "values" = "values" - $3::text[] WHERE portal_id = $1 AND entity = $2 AND "values" ?| $3::text[]`,
+    [portalId, entity, names],
+  );
+}
+
+// ---- main --------------------------------------------------------------------------------
+
+export async function portalScoringSettings(db: Db, portalId: number): Promise<{ settings: ScoringSettings; language: string; b2b: boolean }> {
+  const portal = await getPortal(db, portalId);
+  const s = (portal?.settings ?? {}) as Record<string, unknown>;
+  const parsed = scoringSettingsSchema.safeParse(s.scoring ?? {});
+  const wb = (s.writeback ?? {}) as Record<string, unknown>;
+  return {
+    settings: parsed.success ? parsed.data : scoringSettingsSchema.parse({}),
+    language: portal?.language ?? 'en',
+    b2b: s.b2b === true || wb.b2b === true,
+  };
+}
+
+/**
+ * Makes sure every manifest field exists on the portal for each entity, with the items the
+ * current settings and catalog need; stores and returns the registries.
+ */
+export async function registerFields(client: B24Client, db: Db, portalId: number, opts: RegisterFieldsOptions = {}): Promise<RegisterFieldsReport> {
+  const manifest = opts.manifest ?? loadManifest();
+  const ps = await portalScoringSettings(db, portalId);
+  const settings = opts.settings ?? ps.settings;
+  const locale = localeOf(opts.language ?? ps.language);
+  const entities = opts.entities ?? (ps.b2b ? ['contact', 'company'] : ['contact']);
+  const interests = new Map<string, string>();
+  for (const i of await catalogInterests(db, portalId, settings)) interests.set(i.tag, i.name);
+  for (const i of opts.interests ?? []) if (!interests.has(i.tag)) interests.set(i.tag, i.name);
+  const interestList = [...interests].map(([tag, name]) => ({ tag, name }));
+
+  const report: RegisterFieldsReport = { created: [], existing: [], recreated: [], itemsAdded: {}, errors: [], registries: {}, requests: 0 };
+  const req0 = client.counters.requests;
+  for (const entity of entities) {
+    report.registries[entity] = await registerEntity(client, db, portalId, entity, manifest, settings, locale, interestList, report);
+  }
+  report.requests = client.counters.requests - req0;
+  return report;
+}
+
+async function registerEntity(
+  client: B24Client, db: Db, portalId: number, entity: WbEntity, manifest: Manifest, settings: ScoringSettings,
+  locale: 'en' | 'ru', interests: InterestItem[], report: RegisterFieldsReport,
+): Promise<FieldRegistry> {
+  const prefix = manifest.fields.xmlIdPrefix;
+  const tag = (name: string) => (entity === 'contact' ? name : `${entity}:${name}`);
+  const previous = await loadRegistry(db, portalId, entity);
+  const rows = (await client.call<UfRow[]>(ufMethod(entity, 'list'), { order: { SORT: 'ASC', ID: 'ASC' } })) ?? [];
+  const found = new Map<string, UfRow>();
+  for (const f of manifest.fields.fields) {
+    const xml = prefix + f.name;
+    const row = rows.find((r) => r.XML_ID === xml) ?? rows.find((r) => String(r.FIELD_NAME).toUpperCase() === f.name);
+    if (row) found.set(f.name, row);
+  }
+
+  const reg: FieldRegistry = new Map();
+  const wanted = new Map<string, ItemDef[]>();
+  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests));
+
+  // 1. create the missing fields (one batch)
+  const create: Record<string, BatchCommand> = {};
+  for (const f of manifest.fields.fields) {
+    if (found.has(f.name)) continue;
+    create[f.name] = [ufMethod(entity, 'add'), { fields: addFields(f, prefix + f.name, wanted.get(f.name) ?? [], locale) }];
+  }
+  const createdIds = new Map<string, number>();
+  if (Object.keys(create).length) {
+    const r = await client.batch(create);
+    for (const name of Object.keys(create)) {
+      const e = r.errors[name];
+      if (e) { report.errors.push(`${tag(name)}: create failed: ${e.code || '(no code)'} ${e.description}`); continue; }
+      createdIds.set(name, Number(r.results[name]));
+      (previous.has(name) ? report.recreated : report.created).push(tag(name));
+    }
+  }
+
+  // 2. adopt / check existing fields; collect enumerations whose items we must read
+  const fix: Record<string, BatchCommand> = {};
+  const needItems: string[] = [];
+  for (const f of manifest.fields.fields) {
+    const row = found.get(f.name);
+    const id = row ? Number(row.ID) : createdIds.get(f.name);
+    if (id === undefined) continue;
+    if (row) {
+      if (row.USER_TYPE_ID !== f.type) {
+        report.errors.push(`${tag(f.name)}: exists with type ${row.USER_TYPE_ID}, expected ${f.type}; not used`);
+        continue;
+      }
+      report.existing.push(tag(f.name));
+      if (row.XML_ID !== prefix + f.name) fix[`x_${f.name}`] = [ufMethod(entity, 'update'), { id, fields: { XML_ID: prefix + f.name } }];
+    }
+    reg.set(f.name, { entity, fieldName: f.name, ufId: id, xmlId: prefix + f.name, userTypeId: f.type, multiple: f.multiple, items: {} });
+    if (f.type === 'enumeration') {
+      if (row?.LIST) reg.get(f.name)!.items = itemMap(row.LIST);
+      else needItems.push(f.name);
+    }
+  }
+  if (Object.keys(fix).length) {
+    const r = await client.batch(fix);
+    for (const [k, e] of Object.entries(r.errors)) report.errors.push(`${tag(k.slice(2))}: ${e.code || '(no code)'} ${e.description}`);
+  }
+  await readItems(client, entity, reg, needItems, report);
+
+  // 3. add missing enumeration items
+  const add: Record<string, BatchCommand> = {};
+  const addedCodes = new Map<string, string[]>();
+  for (const [name, items] of wanted) {
+    const f = reg.get(name);
+    if (!f) continue;
+    const missing = items.filter((i) => f.items[i.code] === undefined);
+    if (!missing.length) continue;
+    add[name] = [ufMethod(entity, 'update'), { id: f.ufId, fields: { LIST: missing.map((i) => ({ VALUE: i.value, XML_ID: i.code, SORT: i.sort, DEF: 'N' })) } }];
+    addedCodes.set(name, missing.map((i) => i.code));
+  }
+  if (Object.keys(add).length) {
+    const r = await client.batch(add);
+    const ok: string[] = [];
+    for (const name of Object.keys(add)) {
+      const e = r.errors[name];
+      if (e) report.errors.push(`${tag(name)}: adding items failed: ${e.code || '(no code)'} ${e.description}`);
+      else { ok.push(name); report.itemsAdded[tag(name)] = addedCodes.get(name)!; }
+    }
+    await readItems(client, entity, reg, ok, report);
+  }
+
+  // 4. remember; forget values of fields that are new or whose item IDs moved
+  const forget: string[] = [];
+  for (const f of reg.values()) {
+    const p = previous.get(f.fieldName);
+    if (createdIds.has(f.fieldName)) { forget.push(f.fieldName); continue; }
+    if (!p) continue;
+    if (p.ufId !== f.ufId) { forget.push(f.fieldName); continue; }
+    if (Object.entries(p.items).some(([code, id]) => f.items[code] !== undefined && f.items[code] !== id)) forget.push(f.fieldName);
+  }
+  await forgetFieldValues(db, portalId, entity, forget);
+  await saveRegistry(db, portalId, entity, reg);
+  return reg;
+}
+
+function itemMap(list: NonNullable<UfRow['LIST']>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of list) if (i.XML_ID) out[String(i.XML_ID)] = Number(i.ID);
+  return out;
+}
+
+async function readItems(client: B24Client, entity: WbEntity, reg: FieldRegistry, names: readonly string[], report: RegisterFieldsReport): Promise<void> {
+  if (!names.length) return;
+  const cmds: Record<string, BatchCommand> = {};
+  for (const n of names) cmds[n] = [ufMethod(entity, 'get'), { id: reg.get(n)!.ufId }];
+  const r = await client.batch(cmds);
+  for (const n of names) {
+    const e = r.errors[n];
+    if (e) { report.errors.push(`${n}: reading items failed: ${e.code || '(no code)'} ${e.description}`); continue; }
+    const row = r.results[n] as UfRow | undefined;
+    reg.get(n)!.items = itemMap(row?.LIST ?? []);
+  }
+}
+
+/**
+ * Uninstall clean-up (reference §1.3/§8): the portal removes custom UF *types* of an app but
+ * keeps user fields of standard types, so the app deletes its own fields itself — only while it
+ * still has a token, i.e. from the settings page ("remove the app's fields") before uninstalling;
+ * ONAPPUNINSTALL carries no token. `dropValues` false keeps the fields (the admin's data).
+ * Always forgets our registry and written values for the portal.
+ */
+export async function uninstallFields(client: B24Client | null, db: Db, portalId: number, opts: { deleteFields: boolean }): Promise<{ deleted: string[]; errors: string[] }> {
+  const out = { deleted: [] as string[], errors: [] as string[] };
+  if (client && opts.deleteFields) {
+    for (const entity of ['contact', 'company'] as const) {
+      const reg = await loadRegistry(db, portalId, entity);
+      if (!reg.size) continue;
+      const cmds: Record<string, BatchCommand> = {};
+      for (const f of reg.values()) cmds[f.fieldName] = [ufMethod(entity, 'delete'), { id: f.ufId }];
+      const r = await client.batch(cmds);
+      for (const n of Object.keys(cmds)) {
+        const e = r.errors[n];
+        if (e) out.errors.push(`${entity}:${n}: ${e.code || '(no code)'} ${e.description}`);
+        else out.deleted.push(entity === 'contact' ? n : `${entity}:${n}`);
+      }
+    }
+  }
+  await db.query(`DELETE FROM field_registry WHERE portal_id = $1`, [portalId]);
+  await db.query(`DELETE FROM written_values WHERE portal_id = $1`, [portalId]);
+  return out;
+}
