@@ -176,8 +176,7 @@ describe.skipIf(!chromiumAvailable())('host page + real B24Frame in chromium', (
     });
     const slider = page.locator('.slider-overlay[data-path="/crm/contact/details/1/"]');
     await slider.waitFor();
-    const inner = page.frames().find((fr) => fr.url().includes('/crm/contact/details/1/'))!;
-    await inner.waitForSelector('#contact-fields');
+    const inner = page.frameLocator('.slider-overlay iframe.slider-page');
     expect(await inner.locator('#contact-fields').textContent()).toContain(emu.portal.contacts.get(1)!.lastName);
     await page.screenshot({ path: `${TMP_SHOTS}open-path-slider.png` });
     await page.click('.slider-overlay .slider-close');
@@ -243,9 +242,9 @@ describe.skipIf(!chromiumAvailable())('host page + real B24Frame in chromium', (
       return b24.slider.openSliderAppPage({ view: 'segment', segmentId: 7, bx24_title: 'Segment 7', bx24_width: 900 });
     });
     await page.locator('.slider-overlay.app-slider').waitFor();
-    const frames = page.frames().filter((fr) => fr.url().startsWith(`${testApp.origin}/app`));
-    expect(frames.length).toBe(2);
-    const inner = frames.find((fr) => fr !== main)!;
+    const appFrames = (): Frame[] => page.frames().filter((fr) => fr.url().startsWith(`${testApp.origin}/app`));
+    await expect.poll(() => appFrames().length, { timeout: 10_000 }).toBe(2);
+    const inner = appFrames().find((fr) => fr !== main)!;
     const st = await appState(inner);
     expect(st.placement).toBe('DEFAULT');
     expect(st.options).toEqual({ view: 'segment', segmentId: 7 });
