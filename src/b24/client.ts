@@ -350,7 +350,9 @@ export class B24Client {
       }
       const env = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown> & { time?: B24Time; result?: unknown };
       const time = env.time;
-      if (time?.start !== undefined) this.limiter.syncPortalClock(Number(time.start), started);
+      // anchored at the local RECEIVE time: the estimate lags the portal by ≤ one round trip,
+      // so waits for operating_reset_at end late rather than early
+      if (time?.start !== undefined) this.limiter.syncPortalClock(Number(time.start), this.clock.now());
       this.log('http.response', { method, status, ms: this.clock.now() - started });
       if (status >= 200 && status < 300 && 'result' in env) {
         this.limiter.onRequestOk();

@@ -159,9 +159,12 @@ async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator
     const cmds: Record<string, BatchCommand> = {};
     const keys: string[] = [];
     let pages = size;
+    // never plan more calls than the method's operating budget has room for (tight budgets)
+    await client.limiter.acquireOperating({ [src.method]: 2 });
+    const room = Math.max(2, client.limiter.capacity(src.method));
     if (maxId === null) {
       cmds.max = [src.method, { ...listParams(o, src, {}, true), select: src.flavor === 'legacy' ? ['ID'] : ['id'] }];
-      pages = size - 1;
+      pages = Math.min(size, room) - 1;
     } else if (!lastBounded) {
       // density of the last batch (data can cluster, e.g. recent edits), 1.5× spare + 1 page;
       // a bounded batch that did not reach the end is followed by a full one
@@ -169,6 +172,7 @@ async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator
       const expected = Math.ceil((Math.max(0, maxId - cursor) * density * 1.5) / PAGE);
       pages = Math.max(1, Math.min(size, expected + 1));
     }
+    pages = Math.max(1, Math.min(pages, room));
     lastBounded = pages < size && maxId !== null;
     for (let k = 0; k < pages; k++) {
       const key = `p${k}`;
@@ -230,8 +234,11 @@ async function* exportRanges(client: B24Client, o: ExportOptions): AsyncGenerato
   const queue: IdRange[] = []; // remainders of wide ranges, in ID order
   let tailDone = false;
   for (;;) {
-    const plan: IdRange[] = [...queue.splice(0, size)];
-    const room = size - plan.length - (next <= maxId ? 0 : 0);
+    // never plan more calls than the budgets have room for (tight budgets)
+    await client.limiter.acquireOperating({ [first.method]: srcs.length > 1 ? 0 : 1 });
+    const cap = Math.max(1, Math.min(size, srcs.reduce((a, s) => a + client.limiter.capacity(s.method), 0)));
+    const plan: IdRange[] = [...queue.splice(0, cap)];
+    const room = cap - plan.length;
     if (room > 0 && next <= maxId) {
       const fresh = planRanges(next, maxId, width, room);
       plan.push(...fresh);
@@ -251,7 +258,7 @@ async function* exportRanges(client: B24Client, o: ExportOptions): AsyncGenerato
       keys.push(key);
       via.set(key, src);
     });
-    if (lastBatch && !tailDone && keys.length < size) {
+    if (lastBatch && !tailDone && keys.length < cap) {
       const src = pickSource(client, srcs, planned);
       planned.set(src.method, (planned.get(src.method) ?? 0) + 1);
       cmds.tail = [src.method, listParams(o, src, { '>ID': maxId })];

@@ -57,6 +57,12 @@ export interface LimiterOptions {
   /** Bucket size and window of the operating limiter (portal s; defaults 60 and 600). */
   operatingBucketSec?: number;
   operatingWindowSec?: number;
+  /**
+   * Our buckets are kept this many portal seconds past their window (default 2): their start
+   * times are estimates of the portal clock, which at the emulator's high time scales jitters
+   * by a few portal seconds.
+   */
+  expiryPadSec?: number;
   /** TEST ONLY: portal seconds per local second (the emulator's --time-scale). */
   timeScale?: number;
   clock?: Clock;
@@ -123,7 +129,7 @@ export class Limiter {
     this.opSafe = this.opLimit * (1 - (opts.operatingMargin ?? 0.1));
     this.defaultCost = opts.defaultCallCost ?? 0.2;
     this.bucketSec = opts.operatingBucketSec ?? 60;
-    this.windowSec = opts.operatingWindowSec ?? 600;
+    this.windowSec = (opts.operatingWindowSec ?? 600) + (opts.expiryPadSec ?? 2);
     this.timeScale = opts.timeScale ?? 1;
     this.clock = opts.clock ?? systemClock;
     this.levelAt = this.clock.now();
@@ -145,8 +151,8 @@ export class Limiter {
 
   /**
    * Anchors the portal clock: the portal read `portalSeconds` (a response's `time.start`) no
-   * earlier than local time `localMs` (when we sent the request). The estimate therefore lags
-   * the portal by up to one network latency, which errs on the safe side for reset waits.
+   * later than local time `localMs` (when we received the answer). The estimate therefore lags
+   * the portal by up to one round trip, which errs on the safe side for reset waits.
    */
   syncPortalClock(portalSeconds: number, localMs = this.clock.now()): void {
     if (!Number.isFinite(portalSeconds)) return;
@@ -335,8 +341,14 @@ export class Limiter {
     for (const b of s.buckets) if (b.sum < 0) b.sum = 0;
   }
 
-  /** Makes the mirror agree with a reported sum. */
+  /** Makes the mirror agree with a reported sum (and our oldest bucket with the reported reset). */
   private reconcile(s: MethodState, reported: number, now: number): void {
+    // Our bucket starts are portal-time estimates; the portal's operating_reset_at is the truth
+    // for the oldest one. Never let ours expire earlier than the portal says.
+    const oldest = s.buckets[0];
+    if (oldest && s.resetAt !== null && oldest.start + this.windowSec < s.resetAt && s.resetAt <= now + this.windowSec + 60) {
+      oldest.start = s.resetAt - this.windowSec;
+    }
     const own = this.ownSum(s, now);
     if (reported >= own) {
       s.foreign = reported - own;

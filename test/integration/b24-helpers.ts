@@ -29,9 +29,15 @@ export async function startTestPortal(o: { contacts: number; deals?: number; see
   if (inst.status !== 201) throw new Error(`install failed: ${JSON.stringify(inst.data)}`);
   const { clientId, clientSecret } = inst.data.app as { clientId: string; clientSecret: string };
   await admin.post(`apps/${clientId}/install-finish`);
-  const code = (await admin.post(`apps/${clientId}/auth-code`, {})).data.code as string;
-  const tok = await axios.get(`${emu.url}oauth/token/`, { params: { grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, code } });
-  const t = tok.data as { access_token: string; refresh_token: string; client_endpoint: string; server_endpoint: string; expires_in: number };
+  // authorization codes live 30 PORTAL seconds: at ×1000 that is 30 wall ms, so retry a few times
+  type Tok = { access_token: string; refresh_token: string; client_endpoint: string; server_endpoint: string; expires_in: number };
+  let t = null as Tok | null;
+  for (let i = 0; i < 20 && !t; i++) {
+    const code = (await admin.post(`apps/${clientId}/auth-code`, {})).data.code as string;
+    const tok = await axios.get(`${emu.url}oauth/token/`, { params: { grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, code }, validateStatus: () => true });
+    if (tok.status === 200) t = tok.data as Tok;
+  }
+  if (!t) throw new Error('could not exchange an authorization code');
   const expiresAt = portal.clock.now() + t.expires_in * 1000;
   const tokens = new MemoryTokenSource({
     accessToken: t.access_token, refreshToken: t.refresh_token, clientEndpoint: t.client_endpoint, expiresAt,
