@@ -1,0 +1,70 @@
+/**
+ * Test/bench helper: copies an in-process emulator portal straight into the store, as a
+ * complete sync would leave it (contacts with their UF_CRM_SEG_* values in the legacy form,
+ * deals with stage semantics and base-currency amounts, deal↔contact links, product rows with
+ * sections, sections). No REST calls: it stands in for `runSync` where a test needs the store
+ * filled without measuring the pull. `contactIds` limits the contacts/deals refreshed
+ * (an "incremental sync" of those records).
+ */
+import type { Portal } from '../emulator/portal.js';
+import { stageSemantic } from '../emulator/methods/schema.js';
+import type { Db } from '../store/db.js';
+import {
+  replaceDealContacts, replaceProductRows, upsertContacts, upsertDeals, upsertSections,
+  type ContactInput, type DealContactInput, type DealInput, type ProductRowInput,
+} from '../store/crm.js';
+
+const CHUNK = 5000;
+
+function ufLegacy(p: Portal, uf: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of p.userFields.values()) {
+    if (f.entityId !== 'CRM_CONTACT' || !f.fieldName.startsWith('UF_CRM_SEG_')) continue;
+    const v = uf[f.fieldName];
+    if (v === undefined) { out[f.fieldName] = f.multiple ? [] : f.userTypeId === 'boolean' ? '0' : null; continue; }
+    if (f.userTypeId === 'boolean') out[f.fieldName] = v === true ? '1' : '0';
+    else if (f.userTypeId === 'datetime') out[f.fieldName] = v === null ? null : new Date(Number(v)).toISOString();
+    else if (Array.isArray(v)) out[f.fieldName] = v.map(String);
+    else out[f.fieldName] = v === null ? null : String(v);
+  }
+  return out;
+}
+
+export async function mirrorEmulatorPortal(p: Portal, db: Db, portalId: number, o: { contactIds?: readonly number[] } = {}): Promise<void> {
+  const rate = new Map(p.currencies.map((c) => [c.currency, c.amount / (c.amountCnt || 1)]));
+  const only = o.contactIds ? new Set(o.contactIds) : null;
+  const contacts: ContactInput[] = [];
+  for (const c of p.contacts.values()) {
+    if (only && !only.has(c.id)) continue;
+    contacts.push({ id: c.id, name: c.name, lastName: c.lastName, dateCreate: c.dateCreate, dateModify: c.dateModify, uf: ufLegacy(p, c.uf) });
+  }
+  for (let i = 0; i < contacts.length; i += CHUNK) await upsertContacts(db, portalId, contacts.slice(i, i + CHUNK));
+
+  if (!only) await upsertSections(db, portalId, [...p.sections.values()].map((s) => ({ id: s.id, parentId: s.sectionId, catalogId: s.catalogId, name: s.name })));
+  const productSection = new Map([...p.products.values()].map((x) => [x.id, x.sectionId]));
+
+  const deals: DealInput[] = [];
+  const links: DealContactInput[] = [];
+  const rows: ProductRowInput[] = [];
+  for (const d of p.deals.values()) {
+    if (only && !d.contactIds.some((c) => only.has(c))) continue;
+    const sem = stageSemantic(p, d.stageId);
+    deals.push({
+      id: d.id, title: d.title, categoryId: d.categoryId, stageId: d.stageId, stageSemantic: sem, currencyId: d.currencyId,
+      opportunity: d.opportunity, opportunityBase: d.opportunity * (rate.get(d.currencyId) ?? 1), closeDate: d.closeDate,
+      beginDate: d.beginDate, dateCreate: d.dateCreate, dateModify: d.dateModify, companyId: d.companyId,
+      lossReason: sem === 'F' ? ((d.uf['UF_CRM_LOSS_REASON'] as string | undefined) ?? null) : null,
+    });
+    d.contactIds.forEach((c, k) => links.push({ dealId: d.id, contactId: c, sort: k * 10, isPrimary: k === 0 }));
+    for (const r of p.productRows.get(d.id) ?? []) {
+      rows.push({ id: r.id, dealId: d.id, productId: r.productId, productName: r.productName, price: r.price, quantity: r.quantity, sectionId: productSection.get(r.productId) ?? null });
+    }
+  }
+  for (let i = 0; i < deals.length; i += CHUNK) {
+    const part = deals.slice(i, i + CHUNK);
+    const ids = new Set(part.map((d) => d.id));
+    await upsertDeals(db, portalId, part);
+    await replaceDealContacts(db, portalId, [...ids], links.filter((l) => ids.has(l.dealId)));
+    await replaceProductRows(db, portalId, [...ids], rows.filter((r) => ids.has(r.dealId)));
+  }
+}
