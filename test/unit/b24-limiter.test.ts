@@ -88,7 +88,7 @@ describe('operating budget mirror', () => {
 
   it('a method near its budget waits until its oldest bucket expires, other methods do not', async () => {
     const clock = fakeClock();
-    const l = new Limiter({ clock, operatingLimitSec: 480, operatingMargin: 0.1 });
+    const l = new Limiter({ clock, operatingLimitSec: 480, operatingMargin: 0.1, expiryPadSec: 0 });
     l.syncPortalClock(10_000, clock.t);
     // 4 one-minute buckets of ~105 s each (own calls)
     for (let m = 0; m < 4; m++) {
