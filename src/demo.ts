@@ -1,0 +1,369 @@
+/**
+ * `npm run demo -- [--contacts N] [--seed S] [--time-scale K] [--once] [--emulator URL] [--port P] [--data-dir DIR]`
+ *
+ * 1. Starts the emulator with a generated portal (or uses a running one: `--emulator URL`,
+ *    the base URL `npm run emulator` prints).
+ * 2. Starts the app (store in DATA_DIR/pglite unless DATABASE_URL is set; a demo-only
+ *    TOKEN_ENCRYPTION_KEY is generated once into DATA_DIR/demo-token-key unless the env has one).
+ * 3. Installs the app into the portal as a real portal would: `/_emulator/apps/install` in
+ *    callback mode (ONAPPINSTALL POSTed to our /install: store + register), then installFinish
+ *    (`/_emulator/apps/:id/install-finish`; the emulator waits for it in callback mode too).
+ *    Running again against the same emulator with the same DATA_DIR reinstalls: uninstall
+ *    (data kept) + install, and registration stays idempotent.
+ * 4. Runs the first full sync with a progress bar on stderr (phase, rows, ETA).
+ * 5. Keeps serving and prints the portal URL (host page, the app opens in it) and the app URL;
+ *    with `--once` exits after the first full cycle and prints ONE JSON line last on stdout:
+ *    {"contacts","deals","requests","operatingSeconds","portalSeconds","wallSeconds"}
+ *    requests/operatingSeconds: as the EMULATOR counted them during the cycle (deltas of
+ *    /_emulator/stats), portalSeconds: emulator clock, wallSeconds: our clock.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import axios, { type AxiosInstance } from 'axios';
+import { startApp, type RunningApp } from './app.js';
+import type { B24Client } from './b24/client.js';
+import { exportList } from './b24/export.js';
+import { PortalClock } from './emulator/clock.js';
+import { generatePortal } from './emulator/generator.js';
+import { Portal } from './emulator/portal.js';
+import { startEmulator, type RunningEmulator } from './emulator/server.js';
+import { createLogger } from './server/log.js';
+import { createTokenCipher, generateTokenKey, parseTokenKey, setTokenCipher } from './store/crypto.js';
+import { getPortalByMemberId } from './store/portals.js';
+import type { Db } from './store/db.js';
+
+const USAGE = `usage: npm run demo -- [--contacts 500] [--seed 42] [--time-scale 20] [--once] [--emulator URL] [--port 3000] [--data-dir ./data]`;
+
+export interface DemoOptions {
+  contacts: number;
+  seed: number;
+  timeScale: number;
+  once: boolean;
+  emulator?: string;
+  port: number;
+  dataDir: string;
+  /** Progress/diagnostics sink (stderr by default). */
+  err?: (s: string) => void;
+  /** Tests: an open, migrated store instead of DATA_DIR/pglite or DATABASE_URL. */
+  db?: Db;
+}
+
+export interface DemoResult {
+  contacts: number;
+  deals: number;
+  requests: number;
+  operatingSeconds: number;
+  portalSeconds: number;
+  wallSeconds: number;
+}
+
+export class DemoUsageError extends Error {}
+
+export function parseDemoArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv, strict: true, allowPositionals: false,
+      options: {
+        contacts: { type: 'string', default: '500' },
+        seed: { type: 'string', default: '42' },
+        'time-scale': { type: 'string', default: '20' },
+        once: { type: 'boolean', default: false },
+        emulator: { type: 'string' },
+        port: { type: 'string' },
+        'data-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    throw new DemoUsageError((e as Error).message);
+  }
+  if (values.help) throw new DemoUsageError('');
+  const int = (name: string, v: string, min: number, max: number) => {
+    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) throw new DemoUsageError(`--${name} must be an integer in ${min}..${max}, got "${v}"`);
+    return Number(v);
+  };
+  const ts = Number(values['time-scale']);
+  if (!(ts > 0) || !Number.isFinite(ts)) throw new DemoUsageError(`--time-scale must be a positive number, got "${values['time-scale']}"`);
+  let emulator = values.emulator;
+  if (emulator !== undefined) {
+    try {
+      const u = new URL(emulator);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error();
+      emulator = `${u.origin}/`;
+    } catch {
+      throw new DemoUsageError(`--emulator must be the emulator's base URL (e.g. http://127.0.0.1:7777/), got "${values.emulator}"`);
+    }
+  }
+  return {
+    contacts: int('contacts', values.contacts, 0, 5_000_000),
+    seed: int('seed', values.seed, 0, 2 ** 31 - 1),
+    timeScale: ts,
+    once: values.once,
+    emulator,
+    // --once defaults to an ephemeral port so it never collides with a running app.
+    port: values.port !== undefined ? int('port', values.port, 0, 65535) : values.once ? 0 : 3000,
+    dataDir: values['data-dir'] ?? env.DATA_DIR ?? './data',
+  };
+}
+
+// ---- progress bar ----------------------------------------------------------------------
+
+export interface ProgressInfo {
+  phase?: string;
+  rowsDone?: number;
+  rowsExpected?: number | null;
+  etaSeconds?: number | null;
+}
+
+function progressBar(err: (s: string) => void, tty: boolean): { update(p: ProgressInfo): void; done(): void } {
+  const t0 = Date.now();
+  let lastPrint = 0;
+  let lastPhase = '';
+  let line = '';
+  return {
+    update(p) {
+      const done = p.rowsDone ?? 0;
+      const total = p.rowsExpected ?? null;
+      const elapsed = (Date.now() - t0) / 1000;
+      const eta = p.etaSeconds ?? (total && done > 0 ? Math.max(0, ((total - done) * elapsed) / done) : null);
+      const width = 28;
+      const frac = total ? Math.min(1, done / total) : 0;
+      const bar = total ? `[${'#'.repeat(Math.round(frac * width)).padEnd(width, '.')}] ${(frac * 100).toFixed(0).padStart(3)}%` : '';
+      line = `sync ${String(p.phase ?? '').padEnd(10)} ${bar} ${done}${total ? `/${total}` : ''} rows${eta !== null ? `  ETA ${Math.ceil(eta)}s` : ''}  (${elapsed.toFixed(1)}s)`;
+      const now = Date.now();
+      if (tty) {
+        if (now - lastPrint > 100 || p.phase !== lastPhase) err(`\r\x1b[2K${line}`);
+      } else if (now - lastPrint > 1000 || p.phase !== lastPhase) {
+        err(`${line}\n`);
+      } else return;
+      lastPrint = now;
+      lastPhase = p.phase ?? '';
+    },
+    done() {
+      if (tty && line) err('\n');
+    },
+  };
+}
+
+// ---- sync (runSync when src/sync has landed; a counting export otherwise) -------------
+
+export interface SyncOutcome {
+  contacts: number;
+  deals: number;
+}
+
+type RunSync = (deps: { db: Db; portalId: number; client: B24Client; signal?: AbortSignal }, opts: { kind: 'full' | 'incremental' | 'auto'; onProgress?: (p: ProgressInfo) => void }) => Promise<{ counts?: Record<string, number> } & Record<string, unknown>>;
+
+async function loadRunSync(): Promise<RunSync | null> {
+  const spec = './sync/index.js'; // variable: compiles before src/sync exists
+  try {
+    const m = (await import(spec)) as { runSync?: RunSync };
+    return typeof m.runSync === 'function' ? m.runSync : null;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load/i.test(String((e as Error).message))) return null;
+    throw e;
+  }
+}
+
+/** Interim: reads every contact and deal through the real export path and counts them. */
+async function countingSync(client: B24Client, onProgress: (p: ProgressInfo) => void): Promise<SyncOutcome> {
+  const totals: Record<string, number> = {};
+  for (const [entity, method] of [['contact', 'crm.contact.list'], ['deal', 'crm.deal.list']] as const) {
+    totals[entity] = (await client.callRaw(method, { select: ['ID'] })).total ?? 0;
+  }
+  const expected = (totals.contact ?? 0) + (totals.deal ?? 0);
+  const seen: SyncOutcome = { contacts: 0, deals: 0 };
+  for (const entity of ['contact', 'deal'] as const) {
+    for await (const page of exportList(client, { entity, select: ['ID', 'DATE_MODIFY'] })) {
+      if (entity === 'contact') seen.contacts += page.rows.length;
+      else seen.deals += page.rows.length;
+      onProgress({ phase: `${entity}s`, rowsDone: seen.contacts + seen.deals, rowsExpected: expected });
+    }
+  }
+  return seen;
+}
+
+// ---- emulator / app state --------------------------------------------------------------
+
+interface EmuStats {
+  requests: number;
+  operatingSeconds: number;
+  elapsedSeconds: number;
+  timeScale: number;
+}
+
+async function emuStats(a: AxiosInstance): Promise<EmuStats> {
+  const s = (await a.get('stats')).data as { clock: { elapsedSeconds: number; timeScale: number }; limits: { requests: number; methods: Record<string, { operatingSeconds: number }> } };
+  let op = 0;
+  for (const m of Object.values(s.limits.methods)) op += m.operatingSeconds;
+  return { requests: s.limits.requests, operatingSeconds: op, elapsedSeconds: s.clock.elapsedSeconds, timeScale: s.clock.timeScale };
+}
+
+interface AppCreds {
+  clientId: string;
+  clientSecret: string;
+}
+
+function demoKey(dataDir: string, err: (s: string) => void): void {
+  if (process.env.TOKEN_ENCRYPTION_KEY) {
+    setTokenCipher(createTokenCipher(parseTokenKey(process.env.TOKEN_ENCRYPTION_KEY)));
+    return;
+  }
+  const file = path.join(dataDir, 'demo-token-key');
+  if (!existsSync(file)) {
+    writeFileSync(file, `${generateTokenKey()}\n`, { mode: 0o600 });
+    err(`demo: generated a TOKEN_ENCRYPTION_KEY into ${file} (DEMO ONLY: in production pass the key in the environment, never next to the data)\n`);
+  }
+  chmodSync(file, 0o600);
+  const key = readFileSync(file, 'utf8').trim();
+  process.env.TOKEN_ENCRYPTION_KEY = key;
+  setTokenCipher(createTokenCipher(parseTokenKey(key)));
+}
+
+function credsFor(dataDir: string, memberId: string): AppCreds {
+  const file = path.join(dataDir, 'demo-apps.json');
+  const all = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, AppCreds>) : {};
+  let c = all[memberId];
+  if (!c) {
+    c = { clientId: `local.${randomBytes(7).toString('hex')}.${randomBytes(4).toString('hex')}`, clientSecret: randomBytes(24).toString('hex') };
+    all[memberId] = c;
+    writeFileSync(file, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+  }
+  return c;
+}
+
+/** Installs (or reinstalls) the app into the portal like a portal admin would. */
+async function installIntoPortal(a: AxiosInstance, app: RunningApp, creds: AppCreds, scopes: string[], err: (s: string) => void): Promise<string> {
+  const apps = ((await a.get('apps')).data as { apps: Array<{ clientId: string; installed: boolean; uninstalled: boolean }> }).apps;
+  const prev = apps.find((x) => x.clientId === creds.clientId);
+  if (prev && !prev.uninstalled) {
+    err('demo: the app is already installed on this portal: reinstalling (uninstall keeping data, then install)\n');
+    const u = await a.post(`apps/${creds.clientId}/uninstall`, { clean: false });
+    if (u.status !== 200) throw new Error(`emulator uninstall failed: HTTP ${u.status} ${JSON.stringify(u.data)}`);
+  }
+  const r = await a.post('apps/install', {
+    clientId: creds.clientId, clientSecret: creds.clientSecret, code: 'b24_segments',
+    appUrl: `${app.config.publicUrl}/app`, installUrl: `${app.config.publicUrl}/install`, scopes, mode: 'callback',
+  });
+  if (r.status !== 201) throw new Error(`emulator install failed: HTTP ${r.status} ${JSON.stringify(r.data)}`);
+  const d = r.data.delivery as { status: number | null; error: string | null; payload: { auth: { member_id: string } } };
+  if (d.status !== 200) throw new Error(`our install handler answered ${d.status ?? d.error}: see the app log above`);
+  // Reference §1.2: a callback install counts as installed at once; the emulator still waits for installFinish.
+  const f = await a.post(`apps/${creds.clientId}/install-finish`);
+  if (f.status !== 200) throw new Error(`install-finish failed: HTTP ${f.status}`);
+  return d.payload.auth.member_id;
+}
+
+// ---- main ------------------------------------------------------------------------------
+
+export interface RunningDemo {
+  result: DemoResult;
+  portalUrl: string;
+  appUrl: string;
+  close(): Promise<void>;
+}
+
+export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
+  const err = o.err ?? ((s: string) => process.stderr.write(s));
+  const t0 = performance.now();
+  mkdirSync(o.dataDir, { recursive: true });
+  demoKey(o.dataDir, err);
+
+  let emu: RunningEmulator | null = null;
+  let emuUrl = o.emulator;
+  if (!emuUrl) {
+    const portal = new Portal({ clock: new PortalClock(Date.now(), o.timeScale) });
+    const g = generatePortal(portal, { contacts: o.contacts, seed: o.seed });
+    err(`demo: generated ${g.contacts} contacts, ${g.deals} deals (seed ${o.seed})\n`);
+    emu = await startEmulator({ port: 0, portal, log: (l) => err(`${l}\n`) });
+    emuUrl = emu.url;
+  }
+  // No keep-alive: the emulator drops idle sockets after 5 s, and app start-up can take longer.
+  const a = axios.create({ baseURL: `${emuUrl}_emulator/`, validateStatus: () => true, timeout: 60_000, httpAgent: new http.Agent({ keepAlive: false }) });
+  const info = (await a.get('portal')).data as { memberId: string; domain: string; counts: { contacts: number; deals: number } };
+  const timeScale = (await emuStats(a)).timeScale;
+
+  const creds = credsFor(o.dataDir, info.memberId);
+  let app: RunningApp | null = null;
+  const close = async () => {
+    await app?.close();
+    await emu?.close();
+  };
+  try {
+    app = await startApp({
+      db: o.db,
+      config: { port: o.port, host: '127.0.0.1', clientId: creds.clientId, clientSecret: creds.clientSecret, dataDir: path.join(o.dataDir, 'pglite'), logLevel: 'warn' },
+      limiter: { timeScale },
+      log: createLogger((process.env.LOG_LEVEL as 'info') ?? 'warn'),
+    });
+    const { loadManifest } = await import('../manifest/index.js');
+    const memberId = await installIntoPortal(a, app, creds, loadManifest().app.scopes, err);
+    const portal = await getPortalByMemberId(app.db, memberId);
+    if (!portal) throw new Error('install finished but the portal is not in the store');
+    err(`demo: installed on ${info.domain} (portal #${portal.id}, ${portal.status})\n`);
+
+    // ---- first full cycle
+    const before = await emuStats(a);
+    const w0 = performance.now();
+    const client = app.deps.clientFor(portal.id);
+    const bar = progressBar(err, !!process.stderr.isTTY && !o.err);
+    const runSync = await loadRunSync();
+    let outcome: SyncOutcome;
+    if (runSync) {
+      const s = await runSync({ db: app.db, portalId: portal.id, client }, { kind: 'full', onProgress: (p) => bar.update(p) });
+      outcome = { contacts: Number(s.counts?.contacts ?? 0), deals: Number(s.counts?.deals ?? 0) };
+    } else {
+      err('demo: src/sync not available yet: running a counting export instead of the full sync\n');
+      outcome = await countingSync(client, (p) => bar.update(p));
+    }
+    bar.done();
+    const after = await emuStats(a);
+    const result: DemoResult = {
+      contacts: outcome.contacts,
+      deals: outcome.deals,
+      requests: after.requests - before.requests,
+      operatingSeconds: Math.round((after.operatingSeconds - before.operatingSeconds) * 1000) / 1000,
+      portalSeconds: Math.round((after.elapsedSeconds - before.elapsedSeconds) * 1000) / 1000,
+      wallSeconds: Math.round((performance.now() - w0) / 10) / 100,
+    };
+    err(`demo: first cycle done in ${((performance.now() - t0) / 1000).toFixed(1)} s total\n`);
+    return { result, portalUrl: emuUrl, appUrl: `${app.config.publicUrl}/app`, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  let o: DemoOptions;
+  try {
+    o = parseDemoArgs(process.argv.slice(2));
+  } catch (e) {
+    const msg = (e as Error).message;
+    process.stderr.write(`${msg ? `demo: ${msg}\n` : ''}${USAGE}\n`);
+    process.exit(msg ? 2 : 0);
+  }
+  const d = await runDemo(o);
+  if (o.once) {
+    await d.close();
+    process.stdout.write(`${JSON.stringify(d.result)}\n`);
+    process.exit(0);
+  }
+  process.stderr.write(`demo: ${JSON.stringify(d.result)}\n`);
+  process.stdout.write(`Portal: ${d.portalUrl}  (open it; the app is in the left menu / contact cards)\nApp: ${d.appUrl}\n`);
+  const stop = () => void d.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (process.argv[1] && /demo\.(ts|js)$/.test(process.argv[1])) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`demo: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}
