@@ -1,0 +1,34 @@
+import { createApp } from 'vue';
+import { createRouter, createWebHashHistory } from 'vue-router';
+import b24UiPlugin from '@bitrix24/b24ui-nuxt/vue-plugin';
+import './style.css';
+import App from './App.vue';
+import { setLang } from './i18n';
+import { state } from './state';
+
+const boot = window.__SEG_BOOT;
+setLang(boot?.lang ?? new URLSearchParams(location.search).get('LANG') ?? 'en');
+if (boot) {
+  state.isAdmin = boot.isAdmin;
+  state.userId = boot.userId;
+  state.placement = boot.placement;
+  state.placementOptions = boot.placementOptions ?? {};
+}
+
+const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/', redirect: () => (state.placement === 'CRM_CONTACT_DETAIL_TAB' ? `/contact/${Number(state.placementOptions.ID) || 0}` : '/segments') },
+    { path: '/segments', name: 'segments', component: () => import('./pages/SegmentsPage.vue') },
+    { path: '/dashboard', name: 'dashboard', component: () => import('./pages/DashboardPage.vue') },
+    { path: '/contact/:id', name: 'contact', component: () => import('./pages/ContactTabPage.vue') },
+    { path: '/settings', name: 'settings', component: () => import('./pages/SettingsPage.vue') },
+    { path: '/sync', name: 'sync', component: () => import('./pages/SyncPage.vue') },
+    { path: '/:rest(.*)*', redirect: '/' },
+  ],
+});
+
+const app = createApp(App);
+app.use(router);
+app.use(b24UiPlugin);
+app.mount('#app');
