@@ -162,7 +162,8 @@ export function crmToSemantic(def: FieldManifest, raw: unknown, reg: RegisteredF
 
 /** Equal for write purposes (see the module comment). `base` is what the CRM holds / we wrote. */
 export function sameValue(def: FieldManifest, desired: SemValue, base: SemValue, tol: Tolerances): boolean {
-  if (def.type === 'boolean') return (desired === true) === (base === true);
+  // booleans: empty and N are the same when we want nothing; a buyer's N is written once
+  if (def.type === 'boolean') return desired === null ? base !== true : base !== null && desired === base;
   if (desired === null || base === null) return desired === null && base === null;
   switch (def.type) {
     case 'enumeration':
