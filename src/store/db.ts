@@ -155,7 +155,7 @@ function pgliteTxDb(tx: PgliteQueryable, depth: number): Db {
     kind: 'pglite',
     async query<T>(sql: string, params?: unknown[]) {
       const r = await tx.query<T>(sql, params);
-      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      return { rows: r.rows, rowCount: r.rowCount ?? r.affectedRows ?? r.rows.length };
     },
     async exec(sql: string) {
       await tx.exec(sql);
@@ -191,7 +191,7 @@ async function openPglite(dataDir: string, loadDataDir?: Blob): Promise<Db> {
     kind: 'pglite',
     async query<T>(sql: string, params?: unknown[]) {
       const r = await pglite.query<T>(sql, params);
-      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+      return { rows: r.rows, rowCount: r.rowCount ?? r.affectedRows ?? r.rows.length };
     },
     async exec(sql: string) {
       await pglite.exec(sql);

@@ -72,6 +72,10 @@ eachDb('Db adapter', (getDb, { kind }) => {
     expect(ins.rowCount).toBe(5);
     const upd = await db.query('UPDATE t_rc SET id = id + 10 WHERE id > 2');
     expect(upd.rowCount).toBe(3);
+    const sel = await db.query('SELECT id FROM t_rc WHERE id > 10');
+    expect(sel.rowCount).toBe(3);
+    const del = await db.query('DELETE FROM t_rc WHERE id = 999');
+    expect(del.rowCount).toBe(0);
   });
 
   it('transaction commits, rolls back on throw, nests as savepoints', async () => {
