@@ -26,11 +26,12 @@ import { itemRowToLegacy, legacyFieldToItem, legacyFilterToItem } from './fields
 import { type IdRange, PAGE, nextWidth, planRanges, splitRemainder } from './ranges.js';
 
 export type Row = Record<string, unknown>;
-export type EntityName = 'contact' | 'deal';
+export type EntityName = 'contact' | 'company' | 'deal';
 export type Flavor = 'legacy' | 'item';
 
 const ENTITIES: Record<EntityName, { legacy: string; entityTypeId: number }> = {
   contact: { legacy: 'crm.contact.list', entityTypeId: 3 },
+  company: { legacy: 'crm.company.list', entityTypeId: 4 },
   deal: { legacy: 'crm.deal.list', entityTypeId: 2 },
 };
 

@@ -50,6 +50,13 @@ describe('full export equals the portal data', () => {
     });
   }
 
+  it('companies (chain, legacy and crm.item) equal the portal', async () => {
+    for (const api of ['legacy', 'item'] as const) {
+      const got = await ids(client(), { entity: 'company', api, select: ['ID', 'TITLE'] });
+      expect([...got].sort((a, b) => a - b)).toEqual(sorted(tp.emu.portal.companies));
+    }
+  });
+
   it('deals via crm.item.list and spread over both methods give the same rows in the legacy shape', async () => {
     const c = client();
     const legacy = new Map<number, Record<string, unknown>>();
