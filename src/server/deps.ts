@@ -18,6 +18,8 @@ export interface ServerDeps {
   clientFor(portalId: number): B24Client;
   /** Drop a cached client (uninstall). */
   forgetClient(portalId: number): void;
+  /** false: install does not create the contact user fields (default: it does, via src/writeback). */
+  registerFields?: boolean;
   /** Limiter options for one-off clients (install token check); the emulator's time scale. */
   limiter?: LimiterOptions;
 }

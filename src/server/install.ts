@@ -31,6 +31,7 @@ import { formParser, jsonParser, sendJsonError, zodReason } from './body.js';
 import type { ServerDeps } from './deps.js';
 import { esc, portalOrigin, sendPage } from './html.js';
 import { registerApp, type RegisterReport } from './register.js';
+import { registerFields } from '../writeback/fields.js';
 import { installEventSchema, installPageSchema } from './schemas.js';
 
 export class InstallRejected extends Error {
@@ -139,7 +140,14 @@ export async function performInstall(deps: ServerDeps, input: InstallInput, sour
       language: input.language,
       status: 'installing',
     });
-    const report = await registerApp(deps.clientFor(portal.id), deps.manifest, deps.config.publicUrl);
+    const fields = deps.registerFields === false
+      ? undefined
+      : async (client: Parameters<typeof registerFields>[0]) => {
+        const r = await registerFields(client, deps.db, portal.id, { manifest: deps.manifest });
+        return { created: r.created, existing: r.existing, errors: r.errors };
+      };
+    const report = await registerApp(deps.clientFor(portal.id), deps.manifest, deps.config.publicUrl, fields);
+    if (report.fields.errors?.length) deps.log.warn('install: contact fields incomplete', { portalId: portal.id, errors: report.fields.errors });
     const failed = Object.keys(report.errors).length;
     if (failed) {
       deps.log.error('install: registration incomplete', { portalId: portal.id, memberId: portal.memberId, errors: report.errors });
@@ -150,6 +158,7 @@ export async function performInstall(deps: ServerDeps, input: InstallInput, sour
       source, portalId: portal.id, memberId: portal.memberId, domain: portal.domain,
       placementsBound: report.placements.bound.length, placementsUnbound: report.placements.unbound.length,
       eventsBound: report.events.bound.length, eventsUnbound: report.events.unbound.length,
+      fieldsCreated: report.fields.created.length,
     });
     return { portal: { ...portal, status: 'active' }, report };
   });

@@ -28,7 +28,12 @@ export interface FieldsReport {
   created: string[];
   existing: string[];
   skipped?: string;
+  /** Problems that did not stop the install (field creation is retried by the next install / write-back). */
+  errors?: string[];
 }
+
+/** Creates the manifest's contact fields on the portal (write-back's registerFields, bound to db/portal). */
+export type FieldsRegistrar = (client: B24Client) => Promise<FieldsReport>;
 
 const placementGet = z.array(z.object({ placement: z.string(), handler: z.string(), userId: z.union([z.number(), z.string()]).optional() }).passthrough());
 const eventGet = z.array(z.object({
@@ -55,7 +60,7 @@ function langAll(title: Record<string, string>, description: Record<string, stri
   return out;
 }
 
-export async function registerApp(client: B24Client, manifest: Manifest, publicUrl: string): Promise<RegisterReport> {
+export async function registerApp(client: B24Client, manifest: Manifest, publicUrl: string, fields?: FieldsRegistrar): Promise<RegisterReport> {
   const app = manifest.app;
   const read = await client.batch({ placements: ['placement.get', {}], events: ['event.get', {}] }, { halt: false });
   for (const k of ['placements', 'events']) {
@@ -148,15 +153,20 @@ export async function registerApp(client: B24Client, manifest: Manifest, publicU
       report.errors[k] = `${e.code || '(no code)'}: ${e.description}`;
     }
   }
-  report.fields = await registerFields(client, manifest);
+  report.fields = fields ? await registerFieldsSafely(fields, client) : { created: [], existing: [], skipped: 'no field registrar given' };
   return report;
 }
 
 /**
- * Contact user fields from `manifest/fields.json`, found again by XML_ID (prefix + name).
- * Creating them is the write-back issue's job (enumeration items come from the scoring
- * settings); until then this hook does nothing and says so.
+ * Contact user fields from `manifest/fields.json`, found again by XML_ID (prefix + name), via
+ * the write-back's `registerFields` (src/writeback/fields.ts). Never fails the install: the
+ * placements and events are what make the app usable; a field problem is reported and the
+ * next install / write-back cycle (which calls registerFields itself) repairs it.
  */
-export async function registerFields(_client: B24Client, _manifest: Manifest): Promise<FieldsReport> {
-  return { created: [], existing: [], skipped: 'field creation belongs to the write-back issue' };
+async function registerFieldsSafely(fields: FieldsRegistrar, client: B24Client): Promise<FieldsReport> {
+  try {
+    return await fields(client);
+  } catch (e) {
+    return { created: [], existing: [], errors: [e instanceof Error ? e.message : String(e)] };
+  }
 }

@@ -5,6 +5,9 @@ import { createTokenCipher, setTokenCipher } from '../../src/store/index.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
 import { admin, countPortals, installCallback, portalRow, postForm, startPortal, startTestApp, type Installed, type TestApp } from './server-harness.js';
 import { MemoryCrmEventQueue } from '../../src/server/event-queue.js';
+import { loadManifest } from '../../manifest/index.js';
+
+const manifestFields = new Set(loadManifest().fields.fields.map((f) => f.name));
 
 setTokenCipher(createTokenCipher(randomBytes(32)));
 
@@ -22,6 +25,7 @@ eachDb('server install / events / pages', (getDb) => {
     await emu?.close();
   });
 
+  const ourFields = () => [...emu.portal.userFields.values()].filter((f) => f.entityId === 'CRM_CONTACT' && manifestFields.has(f.fieldName)).map((f) => f.fieldName).sort();
   const bindings = () => ({
     placements: emu.portal.placements.filter((p) => p.clientId === t.clientId).map((p) => `${p.placement} ${p.handler}`).sort(),
     events: emu.portal.eventBindings.filter((b) => b.clientId === t.clientId).map((b) => `${b.event} ${b.eventType} ${b.handler}`).sort(),
@@ -51,6 +55,8 @@ eachDb('server install / events / pages', (getDb) => {
     expect(online.map((e) => e.event).sort()).toEqual(['ONAPPUNINSTALL', 'ONCRMCONTACTADD', 'ONCRMCONTACTDELETE', 'ONCRMCONTACTUPDATE', 'ONCRMDEALADD', 'ONCRMDEALDELETE', 'ONCRMDEALUPDATE']);
     expect(new Set(online.map((e) => e.handler))).toEqual(new Set([`${t.app.config.publicUrl}/events`]));
     expect(offline).toHaveLength(6);
+    // the contact user fields of the manifest (write-back's registerFields, called by install)
+    expect(ourFields()).toEqual([...manifestFields].sort());
   });
 
   it('reinstall is idempotent: the same ONAPPINSTALL again binds nothing new; a stale handler is unbound', async () => {
@@ -72,6 +78,7 @@ eachDb('server install / events / pages', (getDb) => {
     expect(third.data.report.placements.unbound).toEqual(['CRM_CONTACT_DETAIL_TAB http://old.example.com/placement/contact-tab']);
     expect(third.data.report.events.unbound).toEqual(['ONCRMDEALUPDATE http://old.example.com/events']);
     expect(bindings()).toEqual(before);
+    expect(ourFields()).toEqual([...manifestFields].sort()); // no duplicate fields either
     expect(await countPortals(getDb())).toBe(1);
   });
 

@@ -9,7 +9,7 @@ import { scorePortal, scoringSettingsSchema, type CustomerInput, type ScoringSet
 import { compileFilter, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn } from './filter.js';
 
 /** Revenue of a contact in the run: historic value when the pipeline stored it, else M. */
-export const REVENUE_SQL = `COALESCE(l.monetary, 0)`;
+export const REVENUE_SQL = `COALESCE((l.extra->>'revenue')::float8, l.monetary::float8, 0)`;
 
 export interface ListRow {
   id: number;
