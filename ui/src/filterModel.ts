@@ -19,8 +19,8 @@ export interface Row {
   uid: number;
   kind: Kind;
   values: string[];
-  min: string;
-  max: string;
+  min: string | number;
+  max: string | number;
   from: string;
   to: string;
   mode: 'all' | 'any';
@@ -38,9 +38,12 @@ export function newRow(kind: Kind): Row {
   };
 }
 
-const numOrNull = (s: string): number | null => {
-  if (s.trim() === '') return null;
-  const n = Number(s.replace(',', '.'));
+/** v-model on <input type="number"> hands back numbers, other inputs strings. */
+const numOrNull = (v: string | number | null | undefined): number | null => {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (v.trim() === '') return null;
+  const n = Number(v.replace(',', '.'));
   return Number.isFinite(n) ? n : null;
 };
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);

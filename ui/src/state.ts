@@ -13,6 +13,7 @@ export interface Meta {
   segments: LabelInfo[];
   lifecycles: LabelInfo[];
   interests: string[];
+  interestNames: Record<string, string>;
   sources: string[];
   responsibles: number[];
   cities: string[];

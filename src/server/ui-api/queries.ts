@@ -404,7 +404,7 @@ export async function previewSettings(db: Db, portalId: number, draftInput: unkn
     draft: dr,
     moves: [...moves.values()].sort((a, b) => b.count - a.count),
     changed,
-    warnings: scored.warnings.filter((w) => !w.startsWith('BG/NBD')),
+    warnings: scored.warnings.filter((w) => !w.startsWith('BG/NBD') && !w.startsWith('Gamma-Gamma')),
   };
 }
 

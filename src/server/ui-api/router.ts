@@ -185,8 +185,10 @@ export function createUiRouter(ctx: UiContext): Router {
     const P = [a.portal.id];
     const [interests, sources, responsibles, cities, ufKeys] = await Promise.all([
       run
-        ? ctx.db.query<{ tag: string }>(
-            `SELECT DISTINCT unnest(interests) AS tag FROM contact_labels WHERE portal_id = $1 AND run_id = $2 ORDER BY 1 LIMIT 500`,
+        ? ctx.db.query<{ tag: string; name: string | null }>(
+            `SELECT t.tag, max(l.extra->'interestNames'->>t.tag) AS name
+               FROM contact_labels l, unnest(l.interests) AS t(tag)
+              WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY t.tag ORDER BY 2, 1 LIMIT 500`,
             [a.portal.id, run.id],
           )
         : { rows: [] },
@@ -208,6 +210,7 @@ export function createUiRouter(ctx: UiContext): Router {
       segments: SEGMENT_CODES.map((c) => ({ code: c, ...segmentLabel(c, a.lang) })),
       lifecycles: LIFECYCLE_CODES.map((c) => ({ code: c, ...lifecycleLabel(c, a.lang) })),
       interests: interests.rows.map((x) => x.tag),
+      interestNames: Object.fromEntries(interests.rows.map((x) => [x.tag, x.name || x.tag])),
       sources: sources.rows.map((x) => x.v),
       responsibles: responsibles.rows.map((x) => x.v),
       cities: cities.rows.map((x) => x.v),

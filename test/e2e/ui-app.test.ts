@@ -1,0 +1,352 @@
+/**
+ * The Vue UI inside the emulator's portal page, end to end: emulator (generated portal) → our
+ * server (install/events/pages from src/server + the UI routes) → installed through the portal's
+ * install callback → store filled from the emulator (mirror, standing in for the sync) → scored
+ * twice (two runs, so the dashboard has movement) → chromium opens the portal page, which POSTs
+ * into our /app inside an iframe named DOMAIN|PROTOCOL|APP_SID; B24Frame initialises through the
+ * real postMessage protocol.
+ *
+ * Screenshots of every page (1280 px wide) go to test/e2e/screenshots/ui/.
+ * Builds the UI first when ui/dist is missing or older than ui/src.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express from 'express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Frame, Page } from 'playwright-core';
+import { generatePortal } from '../../src/emulator/generator.js';
+import { Portal } from '../../src/emulator/portal.js';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
+import { loadConfig } from '../../src/config.js';
+import { loadManifest } from '../../manifest/index.js';
+import { clientForPortal, forgetPortalClient } from '../../src/portal-clients.js';
+import { createServer } from '../../src/server/app.js';
+import { formParser } from '../../src/server/body.js';
+import { MemoryCrmEventQueue } from '../../src/server/event-queue.js';
+import { createLogger } from '../../src/server/log.js';
+import { createUiRouter, renderAppPage, type UiContext } from '../../src/server/ui-api/serve.js';
+import {
+  createSyncRun, createTokenCipher, finishSyncRun, generateTokenKey, updateSyncProgress, getPortalByMemberId, latestScoreRun, openStore, parseTokenKey, setTokenCipher,
+  verifyApplicationToken, type Db,
+} from '../../src/store/index.js';
+import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
+import { runScoring } from '../../src/pipeline/score.js';
+import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const SHOTS = new URL('./screenshots/ui/', import.meta.url).pathname;
+
+function newestMtime(dir: string): number {
+  let m = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return m;
+}
+
+/** Builds ui/dist when missing or stale (npm run build:ui). */
+export function ensureUiBuilt(): void {
+  const index = path.join(ROOT, 'ui/dist/index.html');
+  const src = Math.max(newestMtime(path.join(ROOT, 'ui/src')), statSync(path.join(ROOT, 'ui/vite.config.ts')).mtimeMs, statSync(path.join(ROOT, 'ui/index.html')).mtimeMs);
+  if (existsSync(index) && statSync(index).mtimeMs >= src) return;
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'ui/vite.config.ts'], { cwd: ROOT, stdio: 'pipe' });
+}
+
+interface LogEntry { command: string; params?: Record<string, unknown>; appSid?: string }
+
+describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + chromium)', () => {
+  let emu: RunningEmulator;
+  let db: Db;
+  let server: Server;
+  let origin: string;
+  let browser: Browser;
+  let clientId: string;
+  let portalId: number;
+  let runNowCalls = 0;
+
+  const frameOf = async (p: Page): Promise<Frame> => {
+    for (let i = 0; i < 200; i++) {
+      const f = p.frames().find((fr) => fr.url().startsWith(origin));
+      if (f) return f;
+      await p.waitForTimeout(50);
+    }
+    throw new Error('no app frame');
+  };
+  const ready = async (p: Page): Promise<Frame> => {
+    const f = await frameOf(p);
+    await f.waitForSelector('[data-ready="yes"]', { timeout: 30_000 });
+    return f;
+  };
+  const hostLog = (p: Page): Promise<LogEntry[]> => p.evaluate(() => (window as unknown as { __b24Log: LogEntry[] }).__b24Log);
+  const sqlCount = async (where: string, params: unknown[] = []): Promise<number> => {
+    const run = (await latestScoreRun(db, portalId))!;
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM contact_labels l JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+        WHERE l.portal_id = $1 AND l.run_id = $2 AND ${where}`,
+      [portalId, run.id, ...params],
+    );
+    return rows[0]!.n;
+  };
+  const shot = async (p: Page, name: string) => {
+    await p.waitForTimeout(400);
+    await p.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+  };
+
+  beforeAll(async () => {
+    ensureUiBuilt();
+    mkdirSync(SHOTS, { recursive: true });
+    setTokenCipher(createTokenCipher(parseTokenKey(generateTokenKey())));
+    const portal = new Portal({ language: 'en' });
+    generatePortal(portal, { contacts: 400, seed: 11 });
+    emu = await startEmulator({ portal, log: () => {} });
+    db = await openStore({ dataDir: 'memory://' });
+    clientId = 'local.uitest.0001';
+    const config = loadConfig({}, {
+      port: 0, host: '127.0.0.1', clientId, clientSecret: 'ui-test-secret', dataDir: 'memory://', logLevel: 'warn',
+      sessionSecret: 'ui-test-session-secret-0123456789abcdef',
+    });
+    const log = createLogger('warn');
+    const deps = {
+      db, config, manifest: loadManifest(), log, events: new MemoryCrmEventQueue(),
+      clientFor: (id: number) => clientForPortal(db, id, { clientId, clientSecret: config.clientSecret }),
+      forgetClient: (id: number) => forgetPortalClient(db, id),
+    };
+    const ui: UiContext = {
+      db,
+      config,
+      runNow: async (pid) => {
+        runNowCalls++;
+        // background: mirror (stands in for the sync) + score
+        setTimeout(() => void mirrorEmulatorPortal(emu.portal, db, pid).then(() => runScoring(db, pid)).catch(() => {}), 10);
+        return { started: true };
+      },
+    };
+    // The composition proposed for src/server/app.ts: UI routes first, the app page handlers
+    // render the Vue page after the APPLICATION_TOKEN check, then the rest of the server.
+    const front = express();
+    front.use(createUiRouter(ui));
+    const pages = ['/app', ...deps.manifest.app.placements.map((p) => p.handler)];
+    front.post(pages, formParser, async (req, res, next) => {
+      try {
+        const b = (req.body ?? {}) as Record<string, string>;
+        const p = await verifyApplicationToken(db, String(b.member_id ?? ''), String(b.APPLICATION_TOKEN ?? ''));
+        if (!p) return void res.status(401).send('not signed by an installed portal');
+        await renderAppPage(req, res, ui);
+      } catch (e) {
+        next(e);
+      }
+    });
+    front.use(createServer(deps));
+    server = await new Promise<Server>((resolve) => {
+      const s = front.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    config.publicUrl = origin;
+
+    const admin = (p: string, body?: unknown) =>
+      fetch(`${emu.url}_emulator/${p}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+    const r = await admin('apps/install', {
+      clientId, clientSecret: config.clientSecret, code: 'b24_segments', appUrl: `${origin}/app`, installUrl: `${origin}/install`,
+      scopes: deps.manifest.app.scopes, mode: 'callback',
+    });
+    expect(r.status).toBe(201);
+    const inst = (await r.json()) as { delivery: { status: number; payload: { auth: { member_id: string } } } };
+    expect(inst.delivery.status).toBe(200);
+    expect((await admin(`apps/${clientId}/install-finish`)).status).toBe(200);
+    const p = (await getPortalByMemberId(db, inst.delivery.payload.auth.member_id))!;
+    portalId = p.id;
+    await mirrorEmulatorPortal(emu.portal, db, portalId);
+    const now = emu.portal.clock.now();
+    await runScoring(db, portalId, new Date(now - 45 * 86_400_000));
+    await runScoring(db, portalId, new Date(now));
+    // sync history as the sync engine records it (the mirror above stands in for the pull)
+    const r1 = await createSyncRun(db, portalId, 'full', { rowsExpected: 2400 });
+    await finishSyncRun(db, portalId, r1.id, 'failed', { phase: 'deals', rowsDone: 900, addRequests: 21, appendErrors: [{ code: 'QUERY_LIMIT_EXCEEDED', message: 'Too many requests', method: 'crm.deal.list' }] });
+    const r2 = await createSyncRun(db, portalId, 'full', { rowsExpected: 2400 });
+    await finishSyncRun(db, portalId, r2.id, 'done', { phase: 'done', rowsDone: 2400, addRequests: 57, counts: { contacts: 400, deals: 2000 } });
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    server?.closeAllConnections?.();
+    await emu?.close();
+    await db?.close();
+  });
+
+  it('the portal page frames the app; B24Frame initialises over postMessage and the frame fits its content', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    const log = await hostLog(page);
+    const cmds = log.map((l) => l.command);
+    expect(cmds).toContain('getInitData');
+    expect(cmds).toContain('resizeWindow');
+    expect(cmds).toContain('setTitle');
+    expect(await f.evaluate(() => window.__SEG_BOOT?.isAdmin)).toBe(true);
+    // the iframe took the content height
+    const h = await page.locator('iframe.b24-app-iframe').evaluate((el) => (el as HTMLIFrameElement).getBoundingClientRect().height);
+    const content = await f.evaluate(() => document.getElementById('app')!.getBoundingClientRect().height);
+    expect(Math.abs(h - content)).toBeLessThan(40);
+    await page.close();
+  });
+
+  it('a manager builds a filter, sees the store count, opens a contact in the slider and exports the CSV', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    // condition 1 (default row: segment): pick two segments
+    const segRow = f.locator('[data-kind="segment"]').first();
+    await segRow.locator('[data-chip="loyal"]').click();
+    await segRow.locator('[data-chip="champions"]').click();
+    // condition 2: revenue ≥ 1000
+    await f.locator('[data-action="add-condition"]').click();
+    const rangeRow = f.locator('[data-kind="monetary"]').last();
+    await rangeRow.locator('[data-role="min"]').fill('1000');
+    const expected = await sqlCount(`l.segment = ANY($3::text[]) AND l.monetary >= 1000`, [['loyal', 'champions']]);
+    expect(expected).toBeGreaterThan(0);
+    await expect.poll(async () => (await f.locator('[data-role="count"]').textContent())?.replace(/\D/g, ''), { timeout: 15_000 }).toBe(String(expected));
+    await f.waitForFunction(() => document.querySelectorAll('[data-role="list"] tbody tr[data-contact]').length > 0);
+    await shot(page, 'segments');
+
+    // sorting by name works and is keyboard-reachable
+    await f.locator('[data-sort="name"]').focus();
+    await page.keyboard.press('Enter');
+    await f.waitForFunction(() => document.querySelector('th[aria-sort="ascending"] [data-sort="name"]') !== null);
+
+    // open a contact: openPath with the CRM path, logged by the host
+    const firstId = Number(await f.locator('[data-role="list"] tbody tr[data-contact]').first().getAttribute('data-contact'));
+    await f.locator('[data-role="list"] tbody tr[data-contact] .seg-link').first().click();
+    await expect.poll(async () => (await hostLog(page)).find((l) => l.command === 'openPath')?.params?.path, { timeout: 10_000 })
+      .toContain(`/crm/contact/details/${firstId}/`);
+    await page.waitForSelector('.slider-overlay');
+    await shot(page, 'segments-open-contact-slider');
+    await page.locator('.slider-overlay .slider-close').last().click();
+    await page.waitForSelector('.slider-overlay', { state: 'detached', timeout: 5000 }).catch(() => {});
+
+    // CSV: data rows = count
+    const dl = page.waitForEvent('download', { timeout: 15_000 }).catch(() => null);
+    await f.locator('[data-action="export"]').click();
+    await f.waitForFunction(() => typeof (window as unknown as { __lastCsv?: string }).__lastCsv === 'string', undefined, { timeout: 15_000 });
+    const csv = await f.evaluate(() => (window as unknown as { __lastCsv: string }).__lastCsv);
+    const lines = csv.replace(/^\uFEFF/, '').split(/\r\n/).filter(Boolean);
+    expect(lines[0]).toContain('Segment');
+    expect(lines.length - 1).toBe(expected);
+    const d = await dl;
+    if (d) expect(d.suggestedFilename()).toMatch(/^segment-.*\.csv$/);
+    await page.close();
+  });
+
+  it('dashboard and sync pages render (heatmap, charts, runs)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    await f.locator('[data-nav="dashboard"]').click();
+    await f.waitForSelector('[data-chart="heatmap"] canvas', { timeout: 15_000 });
+    await f.waitForSelector('[data-role="movement"]');
+    expect(await f.locator('[data-chart] canvas').count()).toBeGreaterThanOrEqual(6);
+    await shot(page, 'dashboard');
+    const running = await createSyncRun(db, portalId, 'incremental', { phase: 'contacts', rowsExpected: 1200 });
+    await updateSyncProgress(db, portalId, running.id, { rowsDone: 780, etaSeconds: 42, phase: 'deals' });
+    await f.locator('[data-nav="sync"]').click();
+    await f.waitForSelector('[data-role="progress"]');
+    expect(await f.locator('[data-role="runs"] tbody tr').count()).toBe(3);
+    await shot(page, 'sync');
+    await finishSyncRun(db, portalId, running.id, 'done', { rowsDone: 1200 });
+    await page.close();
+  });
+
+  it('no horizontal scroll at 1000 px, fine at 1920 px', async () => {
+    for (const width of [1000, 1920]) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      await page.goto(`${emu.url}app/${clientId}`);
+      const f = await ready(page);
+      for (const nav of ['segments', 'dashboard']) {
+        await f.locator(`[data-nav="${nav}"]`).click();
+        await page.waitForTimeout(800);
+        const over = await f.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(over, `${nav} at ${width}px`).toBeLessThanOrEqual(0);
+      }
+      if (width === 1920) await shot(page, 'dashboard-1920');
+      await page.close();
+    }
+  });
+
+  it('the contact-card tab shows that contact\'s scores', async () => {
+    const run = (await latestScoreRun(db, portalId))!;
+    const { rows } = await db.query<{ id: number; segment: string; rfm: string }>(
+      `SELECT contact_id AS id, segment, rfm FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND frequency >= 3 ORDER BY contact_id LIMIT 1`,
+      [portalId, run.id],
+    );
+    const c = rows[0]!;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}crm/contact/details/${c.id}/`);
+    await page.locator('#card-tabs .tab', { hasText: /segment/i }).first().click();
+    const f = await ready(page);
+    await f.waitForSelector('[data-role="reason"]');
+    expect(await f.locator('[data-role="rfm"]').textContent()).toBe(c.rfm);
+    const reason = (await f.locator('[data-role="reason"]').textContent()) ?? '';
+    expect(reason).toMatch(/bought \d+ times, usually every \d+ days, last \d+ days ago: /);
+    const log = await hostLog(page);
+    const init = log.filter((l) => l.command === 'getInitData');
+    expect(init.length).toBeGreaterThan(0);
+    await shot(page, 'contact-tab');
+    await page.close();
+  });
+
+  it('an admin changes a threshold and sees the preview', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    await f.locator('[data-nav="settings"]').click();
+    await f.waitForSelector('[data-role="mode"]');
+    await f.locator('[data-role="mode"]').selectOption('fixed');
+    await f.locator('[data-role="recency-bounds"]').fill('400, 200, 100, 20');
+    await f.locator('[data-role="recency-bounds"]').blur();
+    await f.locator('[data-action="preview"]').click();
+    await f.waitForSelector('[data-role="preview-title"]', { timeout: 30_000 });
+    const title = (await f.locator('[data-role="preview-title"]').textContent()) ?? '';
+    expect(title).toMatch(/Preview: [\d,]+ contacts would change segment|No contact would change segment/);
+    await shot(page, 'settings-preview');
+    await page.close();
+  });
+
+  it('a non-admin is refused settings (UI and API 403) and sees the segments list', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}app/${clientId}?user=2`);
+    const f = await ready(page);
+    expect(await f.evaluate(() => window.__SEG_BOOT?.isAdmin)).toBe(false);
+    expect(await f.locator('[data-nav="settings"]').count()).toBe(0);
+    await f.evaluate(() => { location.hash = '#/settings'; });
+    await f.waitForSelector('[data-role="forbidden"]');
+    await shot(page, 'settings-non-admin');
+    const session = await f.evaluate(() => window.__SEG_BOOT!.session);
+    for (const [method, p, body] of [['GET', '/settings', undefined], ['PUT', '/settings', { settings: {} }], ['POST', '/settings/preview', { scoring: {} }], ['POST', '/sync/run', {}]] as const) {
+      const r = await fetch(`${origin}/api/ui${p}`, { method, headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      expect(r.status, `${method} ${p}`).toBe(403);
+    }
+    // the list is filtered through the user's own crm.contact.list (the emulator grants all)
+    await f.evaluate(() => { location.hash = '#/segments'; });
+    await f.waitForFunction(() => document.querySelectorAll('[data-role="list"] tbody tr[data-contact]').length > 0, undefined, { timeout: 15_000 });
+    expect(await f.locator('[data-role="hidden-note"]').count()).toBe(0);
+    await shot(page, 'segments-non-admin');
+    // no session → 401
+    expect((await fetch(`${origin}/api/ui/meta`)).status).toBe(401);
+    await page.close();
+  });
+
+  it('run now (admin) starts the background pipeline', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    await f.locator('[data-nav="sync"]').click();
+    await f.locator('[data-action="run-now"]').click();
+    await expect.poll(() => runNowCalls).toBe(1);
+    await page.close();
+  });
+});
