@@ -1,6 +1,7 @@
 import * as m001 from './001_init.js';
 import * as m002 from './002_scoring.js';
 import * as m003 from './003_writeback.js';
+import * as m004 from './004_jobs.js';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, ...m001 },
   { version: 2, ...m002 },
   { version: 3, ...m003 },
+  { version: 4, ...m004 },
 ];
