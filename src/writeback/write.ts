@@ -19,6 +19,7 @@
  *     affected contacts are written again in a second pass. Anything else is counted and reported.
  */
 import type { B24Client } from '../b24/client.js';
+import { B24NetworkError, type B24Error } from '../b24/errors.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
 import { latestScoreRun, type ContactLabel } from '../store/scores.js';
@@ -238,14 +239,20 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
           cmds[String(pp.id)] = command(method, pp, reg);
         });
         let r;
-        try {
-          r = await client.batch(cmds);
-        } catch (e) {
-          // the whole request failed (network, limits exhausted): stop; the next run resumes
-          note(`batch failed: ${(e as Error).message}`);
-          res.failed += todo.length - i;
-          break;
+        for (let attempt = 0; ; attempt++) {
+          try {
+            r = await client.batch(cmds);
+            break;
+          } catch (e) {
+            // Setting the same values twice is harmless, so a batch that may or may not have
+            // reached the portal (network error, 5xx) is retried twice; then stop: next run resumes.
+            const err = e as B24Error;
+            if (attempt < 2 && (err instanceof B24NetworkError || (err.status ?? 0) >= 500)) continue;
+            note(`batch failed: ${err.message}`);
+            break;
+          }
         }
+        if (!r) { res.failed += todo.length - i; break; }
         const ok: Pending[] = [];
         const gone: number[] = [];
         for (const pp of part) {
