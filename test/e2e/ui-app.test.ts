@@ -188,7 +188,7 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     expect(cmds).toContain('getInitData');
     expect(cmds).toContain('resizeWindow');
     expect(cmds).toContain('setTitle');
-    expect(await f.evaluate(() => window.__SEG_BOOT?.isAdmin)).toBe(true);
+    expect(await f.evaluate(() => (window as unknown as { __SEG_BOOT?: { isAdmin: boolean } }).__SEG_BOOT?.isAdmin)).toBe(true);
     // the iframe took the content height
     const h = await page.locator('iframe.b24-app-iframe').evaluate((el) => (el as HTMLIFrameElement).getBoundingClientRect().height);
     const content = await f.evaluate(() => document.getElementById('app')!.getBoundingClientRect().height);
@@ -320,12 +320,12 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${emu.url}app/${clientId}?user=2`);
     const f = await ready(page);
-    expect(await f.evaluate(() => window.__SEG_BOOT?.isAdmin)).toBe(false);
+    expect(await f.evaluate(() => (window as unknown as { __SEG_BOOT?: { isAdmin: boolean } }).__SEG_BOOT?.isAdmin)).toBe(false);
     expect(await f.locator('[data-nav="settings"]').count()).toBe(0);
     await f.evaluate(() => { location.hash = '#/settings'; });
     await f.waitForSelector('[data-role="forbidden"]');
     await shot(page, 'settings-non-admin');
-    const session = await f.evaluate(() => window.__SEG_BOOT!.session);
+    const session = await f.evaluate(() => (window as unknown as { __SEG_BOOT: { session: string } }).__SEG_BOOT.session);
     for (const [method, p, body] of [['GET', '/settings', undefined], ['PUT', '/settings', { settings: {} }], ['POST', '/settings/preview', { scoring: {} }], ['POST', '/sync/run', {}]] as const) {
       const r = await fetch(`${origin}/api/ui${p}`, { method, headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
       expect(r.status, `${method} ${p}`).toBe(403);

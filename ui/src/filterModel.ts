@@ -1,5 +1,7 @@
 /** Filter builder rows (what the UI edits) ↔ the server's filter AST. Pure; unit-tested. */
-import type { Condition, Filter } from './state';
+/** Self-contained (no imports): the server's unit tests import it directly. */
+export type Condition = Record<string, unknown> & { field: string };
+export interface Filter { all: Condition[]; any?: Condition[]; exclude?: Filter }
 
 export type Kind =
   | 'segment' | 'lifecycle' | 'rfm' | 'r' | 'f' | 'm' | 'monetary' | 'clv' | 'p_alive' | 'recency_days' | 'frequency'

@@ -4,8 +4,8 @@ import { api } from './api';
 
 export interface LabelInfo { code: string; name: string; description: string }
 export interface SavedSegment { id: string; name: string; priority: number; filter: Filter }
-export type Condition = Record<string, unknown> & { field: string };
-export interface Filter { all: Condition[]; any?: Condition[]; exclude?: Filter }
+import type { Filter } from './filterModel';
+export type { Condition, Filter } from './filterModel';
 
 export interface Meta {
   run: { id: number; asOf: string } | null;
