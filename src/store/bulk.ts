@@ -45,6 +45,7 @@ function dedupe<R>(rows: readonly R[], key: (r: R) => string | number): R[] {
   return m.size === rows.length ? [...rows] : [...m.values()];
 }
 
+/** Returns the number of rows inserted or changed (unchanged rows are not rewritten). */
 export async function bulkUpsert<R>(
   db: Db,
   table: string,
@@ -63,15 +64,21 @@ export async function bulkUpsert<R>(
     c.expr ? c.expr(`u.${c.name}`) : c.type === 'jsonb' ? `u.${c.name}::jsonb` : `u.${c.name}`,
   );
   const arrays = cols.map((c, i) => `$${i + 2}::${c.type === 'jsonb' ? 'text' : c.type}[]`);
-  const updates = names.filter((n) => !conflict.includes(n)).map((n) => `${n} = EXCLUDED.${n}`);
-  if (withRun) updates.push('sync_run_id = EXCLUDED.sync_run_id');
+  const updCols = names.filter((n) => !conflict.includes(n));
+  if (withRun) updCols.push('sync_run_id');
+  const updates = updCols.map((n) => `${n} = EXCLUDED.${n}`);
+  // Skip rows whose values did not change: a re-sync of unchanged data writes nothing
+  // (no dead tuples, no index churn) and rowCount counts only inserted + changed rows.
+  const changed = updCols.length
+    ? ` WHERE (${updCols.map((n) => `${table}.${n}`).join(', ')}) IS DISTINCT FROM (${updCols.map((n) => `EXCLUDED.${n}`).join(', ')})`
+    : '';
   const runParam = `$${cols.length + 2}`;
   const sql =
     `INSERT INTO ${table} (portal_id, ${names.join(', ')}${withRun ? ', sync_run_id' : ''}) ` +
     `SELECT $1, ${selects.join(', ')}${withRun ? `, ${runParam}::bigint` : ''} ` +
     `FROM unnest(${arrays.join(', ')}) AS u(${names.join(', ')}) ` +
     `ON CONFLICT (portal_id, ${conflict.join(', ')}) ` +
-    (updates.length ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING');
+    (updates.length ? `DO UPDATE SET ${updates.join(', ')}${changed}` : 'DO NOTHING');
   let n = 0;
   for (let off = 0; off < unique.length; off += CHUNK_ROWS) {
     const chunk = unique.slice(off, off + CHUNK_ROWS);

@@ -44,7 +44,9 @@ eachDb('crm repository', (getDb) => {
       { id: 2, name: 'Bobby' },
     ]);
     expect(n).toBe(2);
-    await upsertContacts(db, pid, [{ id: 1, name: 'Anna', lastName: 'Lee', dateModify: '2024-02-01T00:00:00Z' }]);
+    const changed = { id: 1, name: 'Anna', lastName: 'Lee', dateModify: '2024-02-01T00:00:00Z' };
+    expect(await upsertContacts(db, pid, [changed, { id: 2, name: 'Bobby' }])).toBe(1); // id 2 unchanged
+    expect(await upsertContacts(db, pid, [changed])).toBe(0); // unchanged: not rewritten
     const rows = await getContacts(db, pid, [1, 2, 3]);
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({

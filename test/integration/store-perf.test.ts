@@ -47,6 +47,10 @@ eachDb('bulk upsert throughput', (getDb, { kind }) => {
     expect(await upsertDeals(db, pid, again)).toBe(N);
     const updateS = (performance.now() - t) / 1000;
 
+    t = performance.now();
+    expect(await upsertDeals(db, pid, again)).toBe(0); // unchanged re-sync writes nothing
+    const sameS = (performance.now() - t) / 1000;
+
     const links = Array.from({ length: N }, (_, i) => ({ dealId: i + 1, contactId: 1 + (i % (N / 2)), isPrimary: true }));
     t = performance.now();
     await upsertDealContacts(db, pid, links);
@@ -55,7 +59,7 @@ eachDb('bulk upsert throughput', (getDb, { kind }) => {
     const rate = (s: number) => Math.round(N / s);
     console.log(
       `[store perf] ${kind}: ${N} deals insert ${insertS.toFixed(1)} s (${rate(insertS)} rows/s), ` +
-        `update ${updateS.toFixed(1)} s (${rate(updateS)} rows/s); deal_contacts ${linkS.toFixed(1)} s (${rate(linkS)} rows/s)`,
+        `update ${updateS.toFixed(1)} s (${rate(updateS)} rows/s), unchanged re-upsert ${sameS.toFixed(1)} s (${rate(sameS)} rows/s); deal_contacts ${linkS.toFixed(1)} s (${rate(linkS)} rows/s)`,
     );
     expect((await countCrmRows(db, pid)).deals).toBe(N);
     const { rows: sample } = await db.query<{ title: string }>('SELECT title FROM deals WHERE portal_id = $1 AND id = $2', [pid, N]);
