@@ -22,7 +22,7 @@
 import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
-import { deleteCompanies, deleteContacts, deleteDeals } from '../store/crm.js';
+import { deleteCompanies, deleteContacts, deleteDeals, replaceDealContacts } from '../store/crm.js';
 
 type Table = 'contacts' | 'companies' | 'deals';
 const METHOD: Record<Table, string> = { contacts: 'crm.contact.list', companies: 'crm.company.list', deals: 'crm.deal.list' };
@@ -33,6 +33,8 @@ interface Range { lo: number; hi: number } // [lo, hi)
 
 export interface ReconcileResult {
   deleted: number;
+  /** Contacts only: deals that were linked to a deleted contact (their link lists changed). */
+  affectedDeals: number[];
   calls: number;
   levels: number;
 }
@@ -60,7 +62,7 @@ export async function reconcileDeletions(db: Db, portalId: number, client: B24Cl
   const { rows } = await db.query<{ lo: number | null; hi: number | null }>(`SELECT min(id) AS lo, max(id) AS hi FROM ${t} WHERE portal_id = $1`, [portalId]);
   const lo = rows[0]?.lo;
   const hi = rows[0]?.hi;
-  const res: ReconcileResult = { deleted: 0, calls: 0, levels: 0 };
+  const res: ReconcileResult = { deleted: 0, affectedDeals: [], calls: 0, levels: 0 };
   if (lo === null || lo === undefined || hi === null || hi === undefined) return res;
   let level: Range[] = [{ lo: Number(lo), hi: Number(hi) + 1 }];
   while (level.length > 0) {
@@ -88,6 +90,10 @@ export async function reconcileDeletions(db: Db, portalId: number, client: B24Cl
             [portalId, r.lo, r.hi, live],
           );
           const ids = gone.map((g) => Number(g.id));
+          if (ids.length && t === 'contacts') {
+            const { rows: ds } = await db.query<{ d: number }>(`SELECT DISTINCT deal_id AS d FROM deal_contacts WHERE portal_id = $1 AND contact_id = ANY($2::bigint[])`, [portalId, ids]);
+            res.affectedDeals.push(...ds.map((x) => Number(x.d)));
+          }
           if (ids.length) {
             res.deleted += t === 'contacts' ? await deleteContacts(db, portalId, ids) : t === 'companies' ? await deleteCompanies(db, portalId, ids) : await deleteDeals(db, portalId, ids);
           }
@@ -102,4 +108,35 @@ export async function reconcileDeletions(db: Db, portalId: number, client: B24Cl
     level = next.filter((r) => r.hi > r.lo);
   }
   return res;
+}
+
+/**
+ * Re-reads the contact lists of `dealIds` (crm.item.list `@id`, `select [id, contactIds]`,
+ * 50 deals a call) and replaces their stored links: deleting a contact changes its deals'
+ * links (and which one is primary) without touching the deals' DATE_MODIFY.
+ */
+export async function refreshDealLinks(db: Db, portalId: number, client: B24Client, dealIds: readonly number[]): Promise<number> {
+  const ids = [...new Set(dealIds)].sort((a, b) => a - b);
+  let n = 0;
+  for (let i = 0; i < ids.length; i += PAGE * MAX_CALLS) {
+    const part = ids.slice(i, i + PAGE * MAX_CALLS);
+    const cmds: BatchCommand[] = [];
+    for (let j = 0; j < part.length; j += PAGE) {
+      cmds.push(['crm.item.list', { entityTypeId: 2, filter: { '@id': part.slice(j, j + PAGE) }, select: ['id', 'contactIds'], order: { id: 'ASC' }, start: -1 }]);
+    }
+    const b = await client.batch(cmds);
+    const links: Array<{ dealId: number; contactId: number; sort: number; isPrimary: boolean }> = [];
+    for (let k = 0; k < cmds.length; k++) {
+      const e = b.errors[String(k)];
+      if (e) throw e;
+      const items = ((b.results[String(k)] as { items?: Array<{ id: unknown; contactIds?: unknown }> } | undefined)?.items) ?? [];
+      for (const it of items) {
+        const cs = [...new Set((Array.isArray(it.contactIds) ? it.contactIds : []).map(Number).filter((x) => x > 0))];
+        cs.forEach((c, idx) => links.push({ dealId: Number(it.id), contactId: c, sort: (idx + 1) * 10, isPrimary: idx === 0 }));
+      }
+    }
+    await replaceDealContacts(db, portalId, part, links);
+    n += links.length;
+  }
+  return n;
 }

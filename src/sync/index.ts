@@ -38,7 +38,7 @@ import {
   SyncAlreadyRunningError, createSyncRun, finishSyncRun, lastWatermark, latestSyncRun, updateSyncProgress, type SyncRun,
 } from '../store/syncRuns.js';
 import type { RunContext } from './context.js';
-import { reconcileDeletions } from './deletions.js';
+import { reconcileDeletions, refreshDealLinks } from './deletions.js';
 import { makeToBase } from './map.js';
 import { fetchReference, storeReference } from './reference.js';
 import { Signal, runEntityStream, runProductRowStream } from './streams.js';
@@ -314,7 +314,9 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncSu
       } else {
         for (const t of ['deals', 'contacts', 'companies'] as const) {
           checkStopped();
-          del[t] = (await reconcileDeletions(db, portalId, client, t, () => stopReason !== null)).deleted;
+          const r = await reconcileDeletions(db, portalId, client, t, () => stopReason !== null);
+          del[t] = r.deleted;
+          if (r.affectedDeals.length) await refreshDealLinks(db, portalId, client, r.affectedDeals);
         }
       }
       await ctx.commit((c) => {
