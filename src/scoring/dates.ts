@@ -51,6 +51,19 @@ export function formatDay(day: DayNumber): string {
   return `${String(y).padStart(4, '0')}-${m < 10 ? '0' : ''}${m}-${d < 10 ? '0' : ''}${d}`;
 }
 
+/** formatDay with a cache, for one run: its customers share a few thousand distinct days. */
+export function memoFormatDay(): (day: DayNumber) => string {
+  const texts = new Map<DayNumber, string>();
+  return (day) => {
+    let text = texts.get(day);
+    if (text === undefined) {
+      text = formatDay(day);
+      texts.set(day, text);
+    }
+    return text;
+  };
+}
+
 /** The same calendar day `months` months earlier/later (clamped to the month's last day). */
 export function addMonths(day: DayNumber, months: number): DayNumber {
   const d = new Date(day * MS_PER_DAY);

@@ -50,38 +50,74 @@ interface Prepared {
   w: Float64Array;
 }
 
+/** Spend rows as columns (weight null = 1 each): what scorePortal passes, without an object per row. */
+export interface SpendColumns {
+  x: ArrayLike<number>;
+  zbar: ArrayLike<number>;
+  weight: ArrayLike<number> | null;
+}
+
+function spendColumnsOf(rows: readonly SpendRow[]): SpendColumns {
+  return { x: rows.map((r) => r.x), zbar: rows.map((r) => r.zbar), weight: rows.map((r) => r.weight ?? 1) };
+}
+
 /**
  * Rows for the likelihood. With more than `maxRows` rows, the z̄ inside ln(γ + x z̄) is taken from
  * bins of relative width `binWidth` on the log scale (per x; the weighted mean z̄ of the bin);
  * the Σ w ln z̄ terms stay exact. The log-likelihood moves by O(binWidth²) per customer.
+ * (Bins are found through a map per x keyed by the bin number: the same bins, in the same order,
+ * as a text key "x|bin" would give, without a string per row.)
  */
-function prepare(rows: readonly SpendRow[], maxRows = Infinity, binWidth = 0.01): Prepared {
+function prepare(rows: SpendColumns, maxRows = Infinity, binWidth = 0.01): Prepared {
+  const n = rows.x.length;
+  const weightOf = (i: number) => (rows.weight === null ? 1 : rows.weight[i]!);
   const byX = new Map<number, { x: number; w: number; wLnZ: number }>();
-  for (const row of rows) {
-    const weight = row.weight ?? 1;
-    const g = byX.get(row.x) ?? { x: row.x, w: 0, wLnZ: 0 };
+  for (let i = 0; i < n; i++) {
+    const x = rows.x[i]!;
+    const weight = weightOf(i);
+    let g = byX.get(x);
+    if (!g) byX.set(x, (g = { x, w: 0, wLnZ: 0 }));
     g.w += weight;
-    g.wLnZ += weight * Math.log(row.zbar);
-    byX.set(row.x, g);
+    g.wLnZ += weight * Math.log(rows.zbar[i]!);
   }
-  let cells: { x: number; z: number; w: number }[] = rows.map((r) => ({ x: r.x, z: r.zbar, w: r.weight ?? 1 }));
-  if (rows.length > maxRows) {
-    const bins = new Map<string, { x: number; z: number; w: number }>();
-    for (const c of cells) {
-      const key = `${c.x}|${Math.round(Math.log(c.z) / binWidth)}`;
-      const b = bins.get(key);
-      if (b) {
-        b.z = (b.z * b.w + c.z * c.w) / (b.w + c.w);
-        b.w += c.w;
-      } else bins.set(key, { ...c });
+  if (n <= maxRows) {
+    const x = new Float64Array(n);
+    const xz = new Float64Array(n);
+    const w = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      x[i] = rows.x[i]!;
+      xz[i] = rows.x[i]! * rows.zbar[i]!;
+      w[i] = weightOf(i);
     }
-    cells = [...bins.values()];
+    return { groups: [...byX.values()], x, xz, w };
+  }
+  const binsByX = new Map<number, Map<number, number>>();
+  const bx: number[] = [];
+  const bz: number[] = [];
+  const bw: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = rows.x[i]!;
+    const z = rows.zbar[i]!;
+    const w = weightOf(i);
+    let bins = binsByX.get(x);
+    if (!bins) binsByX.set(x, (bins = new Map()));
+    const key = Math.round(Math.log(z) / binWidth);
+    const b = bins.get(key);
+    if (b !== undefined) {
+      bz[b] = (bz[b]! * bw[b]! + z * w) / (bw[b]! + w);
+      bw[b]! += w;
+    } else {
+      bins.set(key, bx.length);
+      bx.push(x);
+      bz.push(z);
+      bw.push(w);
+    }
   }
   return {
     groups: [...byX.values()],
-    x: Float64Array.from(cells, (c) => c.x),
-    xz: Float64Array.from(cells, (c) => c.x * c.z),
-    w: Float64Array.from(cells, (c) => c.w),
+    x: Float64Array.from(bx),
+    xz: Float64Array.from(bx, (x, i) => x * bz[i]!),
+    w: Float64Array.from(bw),
   };
 }
 
@@ -99,18 +135,30 @@ function llPrepared(g: GammaGammaParams, d: Prepared): number {
 }
 
 export function gammaGammaLogLikelihood(g: GammaGammaParams, rows: readonly SpendRow[]): number {
-  return llPrepared(g, prepare(rows));
+  return llPrepared(g, prepare(spendColumnsOf(rows)));
 }
 
-export function fitGammaGamma(rows: readonly SpendRow[], options: { starts?: number; maxEvaluations?: number; maxRows?: number } = {}): GammaGammaFit {
+export interface GammaGammaFitOptions {
+  starts?: number;
+  maxEvaluations?: number;
+  maxRows?: number;
+}
+
+export function fitGammaGamma(rows: readonly SpendRow[], options: GammaGammaFitOptions = {}): GammaGammaFit {
+  return fitGammaGammaColumns(spendColumnsOf(rows), options);
+}
+
+/** fitGammaGamma on columns. */
+export function fitGammaGammaColumns(rows: SpendColumns, options: GammaGammaFitOptions = {}): GammaGammaFit {
   const maxRows = options.maxRows ?? Infinity;
   const d = prepare(rows, maxRows);
   let customers = 0;
   let sumZ = 0;
-  rows.forEach((r) => {
-    customers += r.weight ?? 1;
-    sumZ += (r.weight ?? 1) * r.zbar;
-  });
+  for (let i = 0; i < rows.x.length; i++) {
+    const w = rows.weight === null ? 1 : rows.weight[i]!;
+    customers += w;
+    sumZ += w * rows.zbar[i]!;
+  }
   const meanZ = customers > 0 ? sumZ / customers : 1;
   // E[z] = pγ/(q−1): start from p = 1, q = 2, γ = mean z̄
   const lnG0 = Math.log(meanZ);

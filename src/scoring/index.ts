@@ -3,19 +3,20 @@
  * Re-exports the building blocks.
  */
 import { LIFECYCLE_CODES, type LifecycleCode, type Scale, type SegmentCode } from './codes.js';
-import { addMonths, formatDay, toDay, type DayNumber } from './dates.js';
-import { bgnbdExpectedIfAlive, bgnbdPAlive, coarsenTriples, compressDayTriples, fitBgNbd, type BgNbdParams } from './bgnbd.js';
-import { fitGammaGamma, gammaGammaExpectedValue, type GammaGammaParams, type SpendRow } from './gammagamma.js';
+import { addMonths, formatDay, memoFormatDay, toDay, type DayNumber } from './dates.js';
+import { bgnbdExpectedIfAlive, bgnbdPAlive, coarsenTripleColumns, DayTripleMerge, fitBgNbd, tripleObjects, type BgNbdParams } from './bgnbd.js';
+import { fitGammaGammaColumns, gammaGammaExpectedValue, type GammaGammaParams, type SpendRow } from './gammagamma.js';
 import { discountedPurchases, predictedClv, shrunkRepeatRate } from './clv.js';
+import { aggregateCustomers, type CustomerColumns } from './columns.js';
 import { segmentSizes } from './history.js';
-import { activeInterests, buildSectionIndex } from './interests.js';
-import { lifecycleStage } from './lifecycle.js';
+import { buildSectionIndex, InterestTagger } from './interests.js';
+import { lifecycleCode } from './lifecycle.js';
 import { fixedThresholds, levelOf, quantileThresholds, type DimensionThresholds } from './rfm.js';
-import { cellLabel, segmentOf } from './segments.js';
+import { cellLabel, segmentOf, type RuleLike } from './segments.js';
 import { scoringSettingsSchema, type InterestMapEntry, type ScoringSettings, type ScoringSettingsInput } from './settings.js';
-import { ruleBasedPAlive, sleepingStatus } from './sleeping.js';
-import { normalizeReason, summarizeCustomer, type CustomerSummary } from './summary.js';
-import type { BgNbdReport, CustomerScore, GammaGammaReport, PortalScoringInput, ScoringRun } from './types.js';
+import { ruleBasedPAlive, sleepingOf } from './sleeping.js';
+import { normalizeReason, type CustomerSummary } from './summary.js';
+import type { BgNbdReport, CustomerScore, GammaGammaReport, PortalScoringInput, ScoringRun, SectionNode } from './types.js';
 
 export * from './codes.js';
 export * from './types.js';
@@ -85,33 +86,74 @@ export function spendRows(summaries: readonly CustomerSummary[]): SpendRow[] {
 
 const PARAM_LIMIT = 20; // |ln θ| beyond this = the optimiser ran to a boundary
 
+/** What the model fits need per customer (CustomerColumns has these columns). */
+export interface ModelColumns {
+  count: number;
+  /** purchase days (0 = no purchase) */
+  purchaseDays: Int32Array;
+  firstDay: Int32Array;
+  lastDay: Int32Array;
+  /** repeatMean of the purchase-day values (NaN for fewer than 2 days) */
+  repeatMean: Float64Array;
+}
+
 export function fitModels(
   summaries: readonly CustomerSummary[],
   asOfDay: DayNumber,
   models: ScoringSettings['models'],
 ): { bgnbd: BgNbdReport; gammagamma: GammaGammaReport } {
+  const n = summaries.length;
+  const c: ModelColumns = {
+    count: n,
+    purchaseDays: new Int32Array(n),
+    firstDay: new Int32Array(n),
+    lastDay: new Int32Array(n),
+    repeatMean: new Float64Array(n),
+  };
+  summaries.forEach((s, i) => {
+    const k = s.days.length;
+    c.purchaseDays[i] = k;
+    c.firstDay[i] = k > 0 ? s.days[0]! : 0;
+    c.lastDay[i] = k > 0 ? s.days[k - 1]! : 0;
+    c.repeatMean[i] = repeatMean(s.values);
+  });
+  return fitModelsOn(c, asOfDay, models);
+}
+
+/** fitModels on columns. */
+export function fitModelsOn(
+  c: ModelColumns,
+  asOfDay: DayNumber,
+  models: ScoringSettings['models'],
+): { bgnbd: BgNbdReport; gammagamma: GammaGammaReport } {
   const unitDays = models.timeUnit === 'week' ? 7 : 1;
-  const buyers = summaries.filter((s) => s.days.length > 0);
-  const repeat = buyers.filter((s) => s.days.length > 1);
+  let buyers = 0;
+  let repeat = 0;
+  for (let i = 0; i < c.count; i++) {
+    if (c.purchaseDays[i]! > 0) buyers++;
+    if (c.purchaseDays[i]! > 1) repeat++;
+  }
   const bg: BgNbdReport = {
     status: 'disabled', reason: null, timeUnit: models.timeUnit, params: null, ll: null,
-    customers: buyers.length, repeatCustomers: repeat.length, uniqueTriples: 0, gridStep: 0, evaluations: 0,
+    customers: buyers, repeatCustomers: repeat, uniqueTriples: 0, gridStep: 0, evaluations: 0,
   };
   const gg: GammaGammaReport = { status: 'disabled', reason: null, params: null, ll: null, customers: 0, evaluations: 0 };
   if (!models.enabled) {
     bg.reason = gg.reason = 'models disabled in settings';
     return { bgnbd: bg, gammagamma: gg };
   }
-  if (repeat.length < models.minRepeatCustomers) {
+  if (repeat < models.minRepeatCustomers) {
     bg.status = gg.status = 'insufficient_data';
-    bg.reason = gg.reason = `${repeat.length} customers with repeat purchases, at least ${models.minRepeatCustomers} needed for a stable fit`;
+    bg.reason = gg.reason = `${repeat} customers with repeat purchases, at least ${models.minRepeatCustomers} needed for a stable fit`;
     return { bgnbd: bg, gammagamma: gg };
   }
-  const exact = compressDayTriples(
-    buyers.map((s) => ({ x: s.days.length - 1, txDays: s.days[s.days.length - 1]! - s.days[0]!, TDays: asOfDay - s.days[0]! })),
-    unitDays,
-  );
-  const { triples, step } = coarsenTriples(exact, models.maxFitTriples, 1 / unitDays);
+  const exact = new DayTripleMerge(unitDays);
+  for (let i = 0; i < c.count; i++) {
+    const n = c.purchaseDays[i]!;
+    if (n > 0) exact.add(n - 1, c.lastDay[i]! - c.firstDay[i]!, asOfDay - c.firstDay[i]!);
+  }
+  const { cols, step } = coarsenTripleColumns(exact.cols, models.maxFitTriples, 1 / unitDays);
+  const triples = tripleObjects(cols);
   const fit = fitBgNbd(triples, { starts: models.starts });
   Object.assign(bg, { uniqueTriples: triples.length, gridStep: step, evaluations: fit.evaluations, ll: fit.ll, params: fit.params });
   const bad = badParams(fit.params as unknown as Record<string, number>);
@@ -120,14 +162,25 @@ export function fitModels(
     bg.reason = bad ? `parameter ${bad} ran to a boundary` : 'the optimiser did not converge';
   } else bg.status = 'ok';
 
-  const spend: SpendRow[] = spendRows(repeat);
-  gg.customers = spend.length;
-  if (spend.length < models.minRepeatCustomers) {
+  // spendRows: repeat customers with a positive mean repeat value
+  const spendX: number[] = [];
+  const spendZ: number[] = [];
+  for (let i = 0; i < c.count; i++) {
+    const n = c.purchaseDays[i]!;
+    if (n < 2) continue;
+    const zbar = c.repeatMean[i]!;
+    if (zbar > 0) {
+      spendX.push(n - 1);
+      spendZ.push(zbar);
+    }
+  }
+  gg.customers = spendX.length;
+  if (spendX.length < models.minRepeatCustomers) {
     gg.status = 'insufficient_data';
-    gg.reason = `${spend.length} repeat customers with a positive spend, at least ${models.minRepeatCustomers} needed`;
+    gg.reason = `${spendX.length} repeat customers with a positive spend, at least ${models.minRepeatCustomers} needed`;
     return { bgnbd: bg, gammagamma: gg };
   }
-  const g = fitGammaGamma(spend, { starts: models.starts, maxRows: models.maxFitTriples });
+  const g = fitGammaGammaColumns({ x: spendX, zbar: spendZ, weight: null }, { starts: models.starts, maxRows: models.maxFitTriples });
   Object.assign(gg, { evaluations: g.evaluations, ll: g.ll, params: g.params });
   const badG = badParams(g.params as unknown as Record<string, number>);
   if (!g.converged || badG) {
@@ -162,17 +215,33 @@ export function scorePortal(
   const warnings: string[] = [];
   const noResponse = new Set(settings.lifecycle.noResponseReasons.map(normalizeReason));
 
-  // 1. aggregate deals into per-customer summaries (deals are dropped here)
-  const summaries: CustomerSummary[] = [];
-  for (const c of input.customers) summaries.push(summarizeCustomer(c, asOfDay, noResponse, settings.rfm.freeOrdersArePurchases));
+  // 1. aggregate deals into per-customer columns (deals are dropped here; see columns.ts)
+  const cols = aggregateCustomers(input.customers, {
+    asOfDay,
+    noResponse,
+    freeOrdersArePurchases: settings.rfm.freeOrdersArePurchases,
+    frequencyWindowMonths: settings.rfm.frequencyWindowMonths,
+    regularWindowMonths: settings.lifecycle.regularWindowMonths,
+  });
+  const n = cols.count;
 
   phase('aggregate');
 
-  // 2. RFM values and thresholds
-  const values: (RfmValues | null)[] = summaries.map((s) => (s.days.length > 0 ? rfmValues(s, asOfDay, settings.rfm) : null));
-  const buyers = values.filter((v): v is RfmValues => v !== null);
+  // 2. RFM values (rfmValues of each customer with purchases) and thresholds
+  const recency = new Float64Array(n);
+  const frequency = new Float64Array(n);
+  const monetary = new Float64Array(n);
+  let buyerCount = 0;
+  for (let i = 0; i < n; i++) {
+    const days = cols.purchaseDays[i]!;
+    if (days === 0) continue;
+    recency[i] = asOfDay - cols.lastDay[i]!;
+    frequency[i] = cols.frequency[i]!;
+    monetary[i] = settings.rfm.monetary === 'total' ? cols.total[i]! : cols.total[i]! / days;
+    buyerCount++;
+  }
   let thresholds: ScoringRun['thresholds'] = null;
-  if (buyers.length > 0) {
+  if (buyerCount > 0) {
     if (settings.rfm.mode === 'fixed') {
       const fx = scale === 3 ? settings.rfm.fixed.scale3 : settings.rfm.fixed.scale5;
       thresholds = {
@@ -181,12 +250,17 @@ export function scorePortal(
         monetary: fixedThresholds(fx.monetary, scale, 'monetary'),
       };
     } else {
-      thresholds = {
-        recency: quantileThresholds(Float64Array.from(buyers, (b) => b.recencyDays), scale, 'recency'),
-        frequency: quantileThresholds(Float64Array.from(buyers, (b) => b.frequency), scale, 'frequency'),
-        monetary: quantileThresholds(Float64Array.from(buyers, (b) => b.monetary), scale, 'monetary'),
+      const ofBuyers = (v: Float64Array) => {
+        const out = new Float64Array(buyerCount);
+        for (let i = 0, j = 0; i < n; i++) if (cols.purchaseDays[i]! > 0) out[j++] = v[i]!;
+        return out;
       };
-      if (buyers.length < scale * 2) warnings.push(`only ${buyers.length} customers with purchases: quantile levels are not meaningful yet`);
+      thresholds = {
+        recency: quantileThresholds(ofBuyers(recency), scale, 'recency'),
+        frequency: quantileThresholds(ofBuyers(frequency), scale, 'frequency'),
+        monetary: quantileThresholds(ofBuyers(monetary), scale, 'monetary'),
+      };
+      if (buyerCount < scale * 2) warnings.push(`only ${buyerCount} customers with purchases: quantile levels are not meaningful yet`);
       for (const t of Object.values(thresholds) as DimensionThresholds[]) {
         if (t.method !== 'quantile') warnings.push(`${t.dimension}: ${t.method === 'spread' ? 'few distinct values, spread over the scale' : 'all customers share one value, middle level'}`);
       }
@@ -196,100 +270,22 @@ export function scorePortal(
   phase('rfm');
 
   // 3. models
-  const models = fitModels(summaries, asOfDay, settings.models);
+  const models = fitModelsOn(cols, asOfDay, settings.models);
   if (models.bgnbd.status !== 'ok') warnings.push(`BG/NBD: ${models.bgnbd.status} (${models.bgnbd.reason}); P(alive) and purchases from rules`);
   if (models.gammagamma.status !== 'ok') warnings.push(`Gamma-Gamma: ${models.gammagamma.status} (${models.gammagamma.reason}); value per purchase from history`);
-  const bgParams: BgNbdParams | null = models.bgnbd.status === 'ok' ? models.bgnbd.params : null;
-  const ggParams: GammaGammaParams | null = models.gammagamma.status === 'ok' ? models.gammagamma.params : null;
-  const unitDays = settings.models.timeUnit === 'week' ? 7 : 1;
-  const { horizonDays, annualDiscountRate, margin } = settings.models;
   // portal-wide repeat rate (per day): the prior of the rule-based rate
   let sumX = 0;
   let sumT = 0;
-  for (const s of summaries) {
-    if (s.days.length === 0) continue;
-    sumX += s.days.length - 1;
-    sumT += asOfDay - s.days[0]!;
+  for (let i = 0; i < n; i++) {
+    if (cols.purchaseDays[i] === 0) continue;
+    sumX += cols.purchaseDays[i]! - 1;
+    sumT += asOfDay - cols.firstDay[i]!;
   }
   const portalRate = sumT > 0 ? sumX / sumT : 0;
   phase('models');
-  const modelCache = new Map<number, { expected: number; discounted: number }>();
 
   // 4. per-customer labels
-  const index = buildSectionIndex(input.sections ?? []);
-  const mapBySection = new Map<number, InterestMapEntry>(settings.interests.map.map((e) => [e.sectionId, e]));
-  const rules = scale === 3 ? settings.segments.scale3 : settings.segments.scale5;
-  const customers: CustomerScore[] = summaries.map((s, i) => {
-    const v = values[i]!;
-    const life = lifecycleStage(s, asOfDay, settings.lifecycle);
-    const sleep = sleepingStatus(s.days, asOfDay, settings.sleeping);
-    let r: number | null = null;
-    let f: number | null = null;
-    let m: number | null = null;
-    let segment: SegmentCode = 'no_purchases';
-    if (v && thresholds) {
-      r = levelOf(v.recencyDays, thresholds.recency);
-      f = levelOf(v.frequency, thresholds.frequency);
-      m = levelOf(v.monetary, thresholds.monetary);
-      segment = segmentOf(rules, r, f, m);
-    }
-    let historicValue = 0;
-    for (let k = 0; k < s.values.length; k++) historicValue += s.values[k]!;
-    const avgValue = s.days.length > 0 ? historicValue / s.days.length : 0;
-
-    let pAlive = 0;
-    let expected = 0;
-    let discounted = 0;
-    let valueSource: CustomerScore['valueSource'] = 'rules';
-    if (s.days.length > 0 && bgParams) {
-      const t = modelTimes(s.days, asOfDay, unitDays);
-      // E[Y(t) | x, t_x, T] = (expected purchases if alive: depends on x, T) × P(alive | x, t_x, T)
-      const key = t.x * 1e7 + (asOfDay - s.days[0]!);
-      let hit = modelCache.get(key);
-      if (!hit) {
-        hit = discountedPurchases((d) => bgnbdExpectedIfAlive(bgParams, d / unitDays, t.x, t.T), horizonDays, annualDiscountRate);
-        modelCache.set(key, hit);
-      }
-      pAlive = bgnbdPAlive(bgParams, t.x, t.tx, t.T);
-      expected = hit.expected * pAlive;
-      discounted = hit.discounted * pAlive;
-      valueSource = 'models';
-    } else if (s.days.length > 0) {
-      pAlive = ruleBasedPAlive(sleep, settings.sleeping);
-      const rate = shrunkRepeatRate(s.days.length - 1, asOfDay - s.days[0]!, portalRate);
-      const dp = discountedPurchases((d) => rate * d * pAlive, horizonDays, annualDiscountRate);
-      expected = dp.expected;
-      discounted = dp.discounted;
-    }
-    let expectedValue = avgValue;
-    if (ggParams && s.days.length > 0) {
-      const ev = gammaGammaExpectedValue(ggParams, s.days.length - 1, repeatMean(s.values));
-      if (Number.isFinite(ev)) expectedValue = ev;
-    }
-    return {
-      id: s.id,
-      kind: s.kind,
-      recencyDays: v ? v.recencyDays : null,
-      frequency: v ? v.frequency : 0,
-      monetary: v ? v.monetary : 0,
-      r, f, m,
-      rfm: r !== null && f !== null && m !== null ? cellLabel(scale, r, f, m) : null,
-      segment,
-      lifecycle: life.stage,
-      refusalReason: life.refusalReason,
-      sleeping: sleep.sleeping,
-      medianGapDays: sleep.medianGapDays,
-      expectedNextPurchase: sleep.expectedNextDay === null ? null : formatDay(sleep.expectedNextDay),
-      daysOverdue: sleep.daysOverdue,
-      interests: activeInterests(s.sections, asOfDay, settings.interests, index, mapBySection),
-      historicValue,
-      pAlive,
-      expectedPurchases: expected,
-      expectedValue,
-      predictedClv: predictedClv(margin, expectedValue, discounted),
-      valueSource,
-    };
-  });
+  const customers = labelCustomers(cols, { recency, frequency, monetary }, thresholds, models, portalRate, asOfDay, settings, input.sections ?? []);
 
   phase('labels');
   const lifecycleSizes = Object.fromEntries(LIFECYCLE_CODES.map((c) => [c, 0])) as Record<LifecycleCode, number>;
@@ -305,4 +301,142 @@ export function scorePortal(
     lifecycleSizes,
     warnings,
   };
+}
+
+/**
+ * One CustomerScore per customer, from the columns. The formulas are those of lifecycleStage,
+ * sleepingStatus, levelOf/segmentOf/cellLabel, activeInterests, bgnbdPAlive/bgnbdExpectedIfAlive,
+ * gammaGammaExpectedValue and clv.ts, applied to the per-customer numbers; what is shared by many
+ * customers (the cell → segment and cell → label tables, the expected purchases per (x, T), the
+ * section → tag resolution and the date texts) is computed once per run.
+ */
+function labelCustomers(
+  cols: CustomerColumns,
+  rfmCols: { recency: Float64Array; frequency: Float64Array; monetary: Float64Array },
+  thresholds: ScoringRun['thresholds'],
+  models: { bgnbd: BgNbdReport; gammagamma: GammaGammaReport },
+  portalRate: number,
+  asOfDay: DayNumber,
+  settings: ScoringSettings,
+  sections: readonly SectionNode[],
+): CustomerScore[] {
+  const scale: Scale = settings.rfm.scale;
+  const bgParams: BgNbdParams | null = models.bgnbd.status === 'ok' ? models.bgnbd.params : null;
+  const ggParams: GammaGammaParams | null = models.gammagamma.status === 'ok' ? models.gammagamma.params : null;
+  const unitDays = settings.models.timeUnit === 'week' ? 7 : 1;
+  const { horizonDays, annualDiscountRate, margin } = settings.models;
+  const modelCache = new Map<number, { expected: number; discounted: number }>();
+  const dayText = memoFormatDay();
+  const tagger = new InterestTagger(
+    asOfDay,
+    settings.interests,
+    buildSectionIndex(sections),
+    new Map<number, InterestMapEntry>(settings.interests.map.map((e) => [e.sectionId, e])),
+    dayText,
+  );
+  const cells = new CellTable(scale, scale === 3 ? settings.segments.scale3 : settings.segments.scale5);
+  const n = cols.count;
+  const customers: CustomerScore[] = [];
+  for (let i = 0; i < n; i++) {
+    const days = cols.purchaseDays[i]!;
+    const first = cols.firstDay[i]!;
+    const stage = lifecycleCode(days, cols.regularWindowDays[i]!, cols.openDeals[i]!, cols.lostTotal[i]!, cols.lostNoResponse[i]!, settings.lifecycle);
+    const sleep = days > 0 ? sleepingOf(days, cols.lastDay[i]!, cols.medianGap[i]!, asOfDay, settings.sleeping) : null;
+    let r: number | null = null;
+    let f: number | null = null;
+    let m: number | null = null;
+    let segment: SegmentCode = 'no_purchases';
+    let rfm: string | null = null;
+    if (days > 0 && thresholds) {
+      r = levelOf(rfmCols.recency[i]!, thresholds.recency);
+      f = levelOf(rfmCols.frequency[i]!, thresholds.frequency);
+      m = levelOf(rfmCols.monetary[i]!, thresholds.monetary);
+      segment = cells.segment(r, f, m);
+      rfm = cells.label(r, f, m);
+    }
+    const historicValue = cols.total[i]!;
+    const avgValue = days > 0 ? historicValue / days : 0;
+
+    let pAlive = 0;
+    let expected = 0;
+    let discounted = 0;
+    let valueSource: CustomerScore['valueSource'] = 'rules';
+    if (days > 0 && bgParams) {
+      // modelTimes
+      const x = days - 1;
+      const tx = (cols.lastDay[i]! - first) / unitDays;
+      const T = (asOfDay - first) / unitDays;
+      // E[Y(t) | x, t_x, T] = (expected purchases if alive: depends on x, T) × P(alive | x, t_x, T)
+      const key = x * 1e7 + (asOfDay - first);
+      let hit = modelCache.get(key);
+      if (!hit) {
+        hit = discountedPurchases((d) => bgnbdExpectedIfAlive(bgParams, d / unitDays, x, T), horizonDays, annualDiscountRate);
+        modelCache.set(key, hit);
+      }
+      pAlive = bgnbdPAlive(bgParams, x, tx, T);
+      expected = hit.expected * pAlive;
+      discounted = hit.discounted * pAlive;
+      valueSource = 'models';
+    } else if (sleep) {
+      const alive = ruleBasedPAlive(sleep, settings.sleeping);
+      pAlive = alive;
+      const rate = shrunkRepeatRate(days - 1, asOfDay - first, portalRate);
+      const dp = discountedPurchases((d) => rate * d * alive, horizonDays, annualDiscountRate);
+      expected = dp.expected;
+      discounted = dp.discounted;
+    }
+    let expectedValue = avgValue;
+    if (ggParams && days > 0) {
+      const ev = gammaGammaExpectedValue(ggParams, days - 1, cols.repeatMean[i]!);
+      if (Number.isFinite(ev)) expectedValue = ev;
+    }
+    customers.push({
+      id: cols.ids[i]!,
+      kind: cols.company[i] === 1 ? 'company' : 'contact',
+      recencyDays: days > 0 ? rfmCols.recency[i]! : null,
+      frequency: days > 0 ? rfmCols.frequency[i]! : 0,
+      monetary: days > 0 ? rfmCols.monetary[i]! : 0,
+      r, f, m,
+      rfm,
+      segment,
+      lifecycle: stage,
+      refusalReason: stage === 'refused' ? cols.refusalReason[i]! : null,
+      sleeping: sleep ? sleep.sleeping : null,
+      medianGapDays: sleep ? sleep.medianGapDays : null,
+      expectedNextPurchase: sleep === null || sleep.expectedNextDay === null ? null : dayText(sleep.expectedNextDay),
+      daysOverdue: sleep ? sleep.daysOverdue : null,
+      interests: tagger.interests(cols.sectionIds, cols.sectionLastDay, cols.sectionStart[i]!, cols.sectionStart[i + 1]!),
+      historicValue,
+      pAlive,
+      expectedPurchases: expected,
+      expectedValue,
+      predictedClv: predictedClv(margin, expectedValue, discounted),
+      valueSource,
+    });
+  }
+  return customers;
+}
+
+/** segmentOf and cellLabel per RFM cell, each computed on first use (a run has at most 125 cells). */
+class CellTable {
+  private readonly segments: (Exclude<SegmentCode, 'no_purchases'> | undefined)[];
+  private readonly labels: (string | undefined)[];
+  constructor(
+    private readonly scale: Scale,
+    private readonly rules: readonly RuleLike[],
+  ) {
+    this.segments = new Array(scale ** 3);
+    this.labels = new Array(scale ** 3);
+  }
+  private index(r: number, f: number, m: number): number {
+    return ((r - 1) * this.scale + (f - 1)) * this.scale + (m - 1);
+  }
+  segment(r: number, f: number, m: number): Exclude<SegmentCode, 'no_purchases'> {
+    const k = this.index(r, f, m);
+    return (this.segments[k] ??= segmentOf(this.rules, r, f, m));
+  }
+  label(r: number, f: number, m: number): string {
+    const k = this.index(r, f, m);
+    return (this.labels[k] ??= cellLabel(this.scale, r, f, m));
+  }
 }

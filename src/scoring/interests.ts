@@ -12,7 +12,7 @@
  *    Example: kitchen (window 30 d) → "kitchen" for a month; stroller (window 90 d, related
  *    "kids_goods" 1095 d) → "kids_goods" for three years.
  */
-import { formatDay, type DayNumber } from './dates.js';
+import { memoFormatDay, type DayNumber } from './dates.js';
 import type { InterestMapEntry, ScoringSettings } from './settings.js';
 import type { SectionNode } from './types.js';
 
@@ -60,26 +60,155 @@ export function activeInterests(
   mapBySection: ReadonlyMap<number, InterestMapEntry>,
 ): ActiveInterest[] {
   if (!sectionLastDay) return [];
-  const best = new Map<string, { name: string; expires: number; implied: boolean }>();
-  const offer = (tag: string, name: string, expires: number, implied: boolean) => {
-    if (expires < asOfDay) return;
-    const cur = best.get(tag);
-    if (!cur || expires > cur.expires || (expires === cur.expires && cur.implied && !implied)) {
-      best.set(tag, { name, expires, implied });
+  const ids = Float64Array.from(sectionLastDay.keys());
+  const days = Float64Array.from(sectionLastDay.values());
+  return new InterestTagger(asOfDay, settings, index, mapBySection).interests(ids, days, 0, ids.length);
+}
+
+/** What one purchased section offers: its map entry (the most specific one), else its default tag. */
+interface SectionOffer {
+  entry: InterestMapEntry | undefined;
+  /** tag id of the entry's tag, or of "section:<id at depth>" */
+  tag: number;
+  name: string;
+  windowDays: number;
+  related: { tag: number; windowDays: number }[];
+}
+
+/**
+ * activeInterests for many customers of one run. Why a class: the chain walk, the map lookup and
+ * the tag strings depend only on the section, so they are resolved once per section id per run
+ * instead of once per customer and section; tags get small integer ids so that merging a
+ * customer's offers is an array lookup, and expiry dates are formatted once per distinct day.
+ */
+export class InterestTagger {
+  private readonly bySection = new Map<number, SectionOffer>();
+  private readonly tagIds = new Map<string, number>();
+  private readonly tags: string[] = [];
+  /** per tag id: its slot among the current customer's tags, −1 when absent */
+  private slotOfTag = new Int32Array(64).fill(-1);
+  // the current customer's tags (slots 0..slots−1, first-offer order)
+  private slots = 0;
+  private slotTag: number[] = [];
+  private slotName: string[] = [];
+  private slotExpires: number[] = [];
+  private slotImplied: boolean[] = [];
+
+  constructor(
+    private readonly asOfDay: DayNumber,
+    private readonly settings: ScoringSettings['interests'],
+    private readonly index: SectionIndex,
+    private readonly mapBySection: ReadonlyMap<number, InterestMapEntry>,
+    private readonly dayText: (day: DayNumber) => string = memoFormatDay(),
+  ) {}
+
+  /** Active interests from the sections ids[start..end) with their last purchase days (first-purchase order). */
+  interests(ids: Float64Array, lastDays: Float64Array, start: number, end: number): ActiveInterest[] {
+    const out: ActiveInterest[] = [];
+    if (end <= start) return out;
+    for (let i = start; i < end; i++) {
+      const o = this.offerOf(ids[i]!);
+      const lastDay = lastDays[i]!;
+      this.offer(o.tag, o.name, lastDay + o.windowDays, false);
+      for (const rel of o.related) this.offer(rel.tag, this.tags[rel.tag]!, lastDay + rel.windowDays, true);
     }
-  };
-  for (const [sectionId, lastDay] of sectionLastDay) {
-    const chain = index.chain(sectionId); // section … root
-    const atDepth = chain[Math.max(0, chain.length - settings.depth)]!;
-    const entry = chain.map((id) => mapBySection.get(id)).find((e) => e !== undefined);
-    if (entry) {
-      offer(entry.tag, entry.tag, lastDay + entry.windowDays, false);
-      for (const rel of entry.related) offer(rel.tag, rel.tag, lastDay + rel.windowDays, true);
-    } else {
-      offer(`section:${atDepth}`, index.name(atDepth) ?? `section ${atDepth}`, lastDay + settings.defaultWindowDays, false);
+    const k = this.slots;
+    const tags = this.tags;
+    const slotTag = this.slotTag;
+    // the slots by tag (tags are distinct): insertion sort, a customer has a handful
+    const order = this.order(k);
+    for (let j = 1; j < k; j++) {
+      const v = order[j]!;
+      const tv = tags[slotTag[v]!]!;
+      let q = j - 1;
+      while (q >= 0 && tags[slotTag[order[q]!]!]! > tv) {
+        order[q + 1] = order[q]!;
+        q--;
+      }
+      order[q + 1] = v;
+    }
+    for (let j = 0; j < k; j++) {
+      const i = order[j]!;
+      out.push({ tag: tags[slotTag[i]!]!, name: this.slotName[i]!, expiresOn: this.dayText(this.slotExpires[i]!), implied: this.slotImplied[i]! });
+    }
+    for (let i = 0; i < k; i++) this.slotOfTag[slotTag[i]!] = -1;
+    this.slots = 0;
+    return out;
+  }
+
+  private orderBuffer = new Int32Array(16);
+  private order(k: number): Int32Array {
+    if (this.orderBuffer.length < k) this.orderBuffer = new Int32Array(k * 2);
+    for (let i = 0; i < k; i++) this.orderBuffer[i] = i;
+    return this.orderBuffer;
+  }
+
+  /** the same tag from several sources keeps the latest expiry; at equal expiry a direct purchase beats an implied tag */
+  private offer(tag: number, name: string, expires: number, implied: boolean): void {
+    if (expires < this.asOfDay) return;
+    const slot = this.slotOfTag[tag]!;
+    if (slot < 0) {
+      const i = this.slots++;
+      this.slotOfTag[tag] = i;
+      this.slotTag[i] = tag;
+      this.slotName[i] = name;
+      this.slotExpires[i] = expires;
+      this.slotImplied[i] = implied;
+      return;
+    }
+    const curExpires = this.slotExpires[slot]!;
+    if (expires > curExpires || (expires === curExpires && this.slotImplied[slot]! && !implied)) {
+      this.slotName[slot] = name;
+      this.slotExpires[slot] = expires;
+      this.slotImplied[slot] = implied;
     }
   }
-  return [...best.entries()]
-    .map(([tag, v]) => ({ tag, name: v.name, expiresOn: formatDay(v.expires), implied: v.implied }))
-    .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+
+  private offerOf(sectionId: number): SectionOffer {
+    const hit = this.bySection.get(sectionId);
+    if (hit) return hit;
+    const chain = this.index.chain(sectionId); // section … root
+    let entry: InterestMapEntry | undefined;
+    for (const id of chain) {
+      entry = this.mapBySection.get(id);
+      if (entry !== undefined) break;
+    }
+    let o: SectionOffer;
+    if (entry) {
+      o = {
+        entry,
+        tag: this.tagId(entry.tag),
+        name: entry.tag,
+        windowDays: entry.windowDays,
+        related: entry.related.map((rel) => ({ tag: this.tagId(rel.tag), windowDays: rel.windowDays })),
+      };
+    } else {
+      const atDepth = chain[Math.max(0, chain.length - this.settings.depth)]!;
+      o = {
+        entry,
+        tag: this.tagId(`section:${atDepth}`),
+        name: this.index.name(atDepth) ?? `section ${atDepth}`,
+        windowDays: this.settings.defaultWindowDays,
+        related: [],
+      };
+    }
+    this.bySection.set(sectionId, o);
+    return o;
+  }
+
+  private tagId(tag: string): number {
+    let id = this.tagIds.get(tag);
+    if (id === undefined) {
+      id = this.tags.length;
+      this.tags.push(tag);
+      this.tagIds.set(tag, id);
+      if (id >= this.slotOfTag.length) {
+        const grown = new Int32Array(this.slotOfTag.length * 2).fill(-1);
+        grown.set(this.slotOfTag);
+        this.slotOfTag = grown;
+      }
+    }
+    return id;
+  }
+
 }

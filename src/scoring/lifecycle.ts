@@ -22,22 +22,41 @@ export interface LifecycleResult {
 
 /** Purchase days within (asOf − N months, asOf]. */
 export function purchaseDaysWithin(days: Int32Array, asOfDay: DayNumber, months: number): number {
-  const from = addMonths(asOfDay, -months);
-  let n = 0;
-  for (let i = days.length - 1; i >= 0 && days[i]! > from; i--) if (days[i]! <= asOfDay) n++;
-  return n;
+  return purchaseDaysBetween(days, days.length, addMonths(asOfDay, -months), asOfDay);
+}
+
+/** Purchase days among the ascending days[0..n) within (fromDay, asOfDay]. */
+export function purchaseDaysBetween(days: Int32Array, n: number, fromDay: DayNumber, asOfDay: DayNumber): number {
+  let count = 0;
+  for (let i = n - 1; i >= 0 && days[i]! > fromDay; i--) if (days[i]! <= asOfDay) count++;
+  return count;
 }
 
 export function lifecycleStage(s: CustomerSummary, asOfDay: DayNumber, settings: ScoringSettings['lifecycle']): LifecycleResult {
   const purchases = s.days.length;
+  const recent = purchases > 0 ? purchaseDaysWithin(s.days, asOfDay, settings.regularWindowMonths) : 0;
+  const stage = lifecycleCode(purchases, recent, s.openDeals, s.lostTotal, s.lostNoResponse, settings);
+  return { stage, refusalReason: stage === 'refused' ? s.refusalReason : null };
+}
+
+/**
+ * The stage from counts: purchase days in total and within the regular window, open deals, lost
+ * deals and those of them closed for a no-response reason.
+ */
+export function lifecycleCode(
+  purchases: number,
+  purchasesInWindow: number,
+  openDeals: number,
+  lostTotal: number,
+  lostNoResponse: number,
+  settings: ScoringSettings['lifecycle'],
+): LifecycleCode {
   if (purchases > 0) {
-    if (purchaseDaysWithin(s.days, asOfDay, settings.regularWindowMonths) >= settings.regularMinPurchaseDays) {
-      return { stage: 'regular', refusalReason: null };
-    }
-    if (purchases >= settings.returningMinPurchaseDays) return { stage: 'returning', refusalReason: null };
-    return { stage: 'one_time', refusalReason: null };
+    if (purchasesInWindow >= settings.regularMinPurchaseDays) return 'regular';
+    if (purchases >= settings.returningMinPurchaseDays) return 'returning';
+    return 'one_time';
   }
-  if (s.openDeals > 0) return { stage: 'in_negotiation', refusalReason: null };
-  if (s.lostTotal > s.lostNoResponse) return { stage: 'refused', refusalReason: s.refusalReason };
-  return { stage: 'uninterested', refusalReason: null };
+  if (openDeals > 0) return 'in_negotiation';
+  if (lostTotal > lostNoResponse) return 'refused';
+  return 'uninterested';
 }

@@ -28,13 +28,50 @@ export function medianGap(days: Int32Array): number {
   return median(gaps);
 }
 
-export function sleepingStatus(days: Int32Array, asOfDay: DayNumber, settings: ScoringSettings['sleeping']): SleepingResult {
-  if (days.length === 0) {
-    return { sleeping: null, medianGapDays: null, expectedNextDay: null, daysOverdue: null, cyclesSinceLast: null };
+/**
+ * medianGap(days[0..n)) without allocating: the gaps go into `scratch` (at least n − 1 long) and are
+ * sorted there (insertion sort for the usual few gaps). The gaps are whole numbers, so any exact
+ * sort gives the same middle values and the same median as `median`.
+ */
+export function medianGapInto(days: Int32Array, n: number, scratch: Float64Array): number {
+  const m = n - 1;
+  if (m <= 0) return NaN;
+  for (let i = 1; i < n; i++) scratch[i - 1] = days[i]! - days[i - 1]!;
+  if (m > 32) scratch.subarray(0, m).sort();
+  else {
+    for (let i = 1; i < m; i++) {
+      const v = scratch[i]!;
+      let j = i - 1;
+      while (j >= 0 && scratch[j]! > v) {
+        scratch[j + 1] = scratch[j]!;
+        j--;
+      }
+      scratch[j + 1] = v;
+    }
   }
-  const last = days[days.length - 1]!;
-  const since = asOfDay - last;
-  if (days.length === 1) {
+  const mid = m >> 1;
+  return m % 2 === 1 ? scratch[mid]! : (scratch[mid - 1]! + scratch[mid]!) / 2;
+}
+
+const NOT_APPLICABLE: SleepingResult = Object.freeze({
+  sleeping: null, medianGapDays: null, expectedNextDay: null, daysOverdue: null, cyclesSinceLast: null,
+}) as SleepingResult;
+
+export function sleepingStatus(days: Int32Array, asOfDay: DayNumber, settings: ScoringSettings['sleeping']): SleepingResult {
+  if (days.length === 0) return { ...NOT_APPLICABLE };
+  return sleepingOf(days.length, days[days.length - 1]!, days.length > 1 ? medianGap(days) : NaN, asOfDay, settings);
+}
+
+/** The same from a customer's purchase-day count (≥ 1), last purchase day and median gap (repeat buyers). */
+export function sleepingOf(
+  purchaseDays: number,
+  lastDay: DayNumber,
+  gap: number,
+  asOfDay: DayNumber,
+  settings: ScoringSettings['sleeping'],
+): SleepingResult {
+  const since = asOfDay - lastDay;
+  if (purchaseDays === 1) {
     return {
       sleeping: since > settings.oneTimeDays,
       medianGapDays: null,
@@ -43,11 +80,11 @@ export function sleepingStatus(days: Int32Array, asOfDay: DayNumber, settings: S
       cyclesSinceLast: since / settings.oneTimeDays,
     };
   }
-  const g = medianGap(days);
+  const g = gap;
   return {
     sleeping: since > g * (1 + settings.missedCycles),
     medianGapDays: g,
-    expectedNextDay: last + Math.round(g),
+    expectedNextDay: lastDay + Math.round(g),
     daysOverdue: Math.max(0, since - Math.round(g)),
     cyclesSinceLast: since / g,
   };
