@@ -1,0 +1,257 @@
+/**
+ * Automation engine: transitions → firing rows → REST calls.
+ *
+ * 1. evaluateAutomation (under the portal lock, after a full or partial scoring): compares each
+ *    contact's label in the latest run with `automation_contact_state` (what the automation saw
+ *    last). A contact seen for the first time only sets the baseline: installing the app or
+ *    adding a rule does not fire for everyone who is already asleep. A transition
+ *    (not sleeping → sleeping; segment X → S) bumps that contact's episode counter, and every
+ *    enabled rule with that trigger gets a firing row keyed (rule, contact, transition_key)
+ *    with transition_key = 'sleeping:<episode>' or 'segment:<code>:<episode>'. State and
+ *    firings are written in ONE transaction, so a retried job neither misses nor re-detects
+ *    the transition, and the unique key makes a second insert of the same transition a no-op.
+ * 2. runPendingFirings: claims 'pending' rows ('sending', committed) BEFORE calling the portal,
+ *    then records 'done' (with the id the portal returned) or 'failed' (the portal answered
+ *    with an error: nothing happened there). At most once, by choice: a firing is never sent
+ *    twice. If the process dies between the claim and the answer, or the request may have
+ *    reached the portal without an answer (network error after the body was sent), the row
+ *    becomes 'unknown' and is NOT retried: a customer getting the same promo e-mail twice is
+ *    worse than an operator seeing one 'unknown' firing in the log and checking it. (The
+ *    opposite choice, at-least-once, would only need 'sending' rows to go back to 'pending'.)
+ *    Single calls, not `batch`: the client retries a batch on network errors (batch is
+ *    treated as idempotent), which would break at-most-once for these write methods.
+ */
+import type { B24Client } from '../b24/client.js';
+import { B24Error, B24NetworkError } from '../b24/errors.js';
+import type { Db } from '../store/db.js';
+import { getPortal } from '../store/portals.js';
+import { latestScoreRun } from '../store/scores.js';
+import { fillText, rulesFromSettings, type AutomationRule } from './rules.js';
+
+export interface EvaluateResult {
+  runId: number | null;
+  observed: number;
+  baseline: number;
+  transitions: { becameSleeping: number; enteredSegment: number };
+  firingsCreated: number;
+  rulesError: string | null;
+}
+
+interface StateRow {
+  contactId: number;
+  sleeping: boolean;
+  segment: string | null;
+  sleepingEpisode: number;
+  segmentEpisode: number;
+}
+
+interface NewFiring {
+  ruleId: string;
+  contactId: number;
+  key: string;
+  action: string;
+}
+
+export async function evaluateAutomation(db: Db, portalId: number, o: { contactIds?: readonly number[]; pageSize?: number } = {}): Promise<EvaluateResult> {
+  const portal = await getPortal(db, portalId);
+  const { rules, error } = rulesFromSettings(portal?.settings);
+  const res: EvaluateResult = { runId: null, observed: 0, baseline: 0, transitions: { becameSleeping: 0, enteredSegment: 0 }, firingsCreated: 0, rulesError: error };
+  const sr = await latestScoreRun(db, portalId);
+  if (!sr) return res;
+  res.runId = sr.id;
+  const pageSize = o.pageSize ?? 5000;
+  const only = o.contactIds ? [...new Set(o.contactIds.map(Number))] : null;
+  let after = -1;
+  for (;;) {
+    const { rows: labels } = await db.query<{ id: number; sleeping: boolean; segment: string | null }>(
+      `SELECT contact_id AS id, sleeping, segment FROM contact_labels
+        WHERE portal_id = $1 AND run_id = $2 AND contact_id > $3 AND ($4::bigint[] IS NULL OR contact_id = ANY($4::bigint[]))
+        ORDER BY contact_id LIMIT $5`,
+      [portalId, sr.id, after, only, pageSize],
+    );
+    if (!labels.length) break;
+    after = labels[labels.length - 1]!.id;
+    const { rows: states } = await db.query<StateRow>(
+      `SELECT contact_id AS "contactId", sleeping, segment, sleeping_episode AS "sleepingEpisode", segment_episode AS "segmentEpisode"
+         FROM automation_contact_state WHERE portal_id = $1 AND contact_id = ANY($2::bigint[])`,
+      [portalId, labels.map((l) => l.id)],
+    );
+    const stateOf = new Map(states.map((s) => [Number(s.contactId), s]));
+    const upserts: StateRow[] = [];
+    const firings: NewFiring[] = [];
+    for (const l of labels) {
+      res.observed++;
+      const s = stateOf.get(Number(l.id));
+      if (!s) {
+        res.baseline++;
+        upserts.push({ contactId: l.id, sleeping: l.sleeping, segment: l.segment, sleepingEpisode: 0, segmentEpisode: 0 });
+        continue;
+      }
+      if (s.sleeping === l.sleeping && s.segment === l.segment) continue;
+      const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment };
+      const becameSleeping = !s.sleeping && l.sleeping;
+      const entered = l.segment !== null && s.segment !== l.segment;
+      if (becameSleeping) {
+        next.sleepingEpisode++;
+        res.transitions.becameSleeping++;
+      }
+      if (entered) {
+        next.segmentEpisode++;
+        res.transitions.enteredSegment++;
+      }
+      upserts.push(next);
+      for (const r of rules) {
+        if (r.trigger.type === 'becameSleeping' && becameSleeping) {
+          firings.push({ ruleId: r.id, contactId: l.id, key: `sleeping:${next.sleepingEpisode}`, action: r.action.type });
+        } else if (r.trigger.type === 'enteredSegment' && entered && r.trigger.segment === l.segment) {
+          firings.push({ ruleId: r.id, contactId: l.id, key: `segment:${l.segment}:${next.segmentEpisode}`, action: r.action.type });
+        }
+      }
+    }
+    if (upserts.length || firings.length) {
+      res.firingsCreated += await db.transaction(async (tx) => {
+        if (upserts.length) {
+          await tx.query(
+            `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, sleeping_episode, segment_episode, updated_at)
+             SELECT $1, x.c, x.s, x.g, x.se, x.ge, now() FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, se int, ge int)
+             ON CONFLICT (portal_id, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment,
+               sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode, updated_at = now()`,
+            [portalId, JSON.stringify(upserts.map((u) => ({ c: u.contactId, s: u.sleeping, g: u.segment, se: u.sleepingEpisode, ge: u.segmentEpisode })))],
+          );
+        }
+        if (!firings.length) return 0;
+        const r = await tx.query(
+          `INSERT INTO automation_firings (portal_id, rule_id, contact_id, transition_key, action)
+           SELECT $1, x.r, x.c, x.k, x.a FROM jsonb_to_recordset($2::jsonb) AS x(r text, c bigint, k text, a text)
+           ON CONFLICT (portal_id, rule_id, contact_id, transition_key) DO NOTHING`,
+          [portalId, JSON.stringify(firings.map((f) => ({ r: f.ruleId, c: f.contactId, k: f.key, a: f.action })))],
+        );
+        return r.rowCount;
+      });
+    }
+    if (labels.length < pageSize) break;
+  }
+  return res;
+}
+
+export interface FiringsResult {
+  done: number;
+  failed: number;
+  unknown: number;
+  skipped: number;
+  /** 'sending' rows left by a crashed process, marked 'unknown' */
+  recovered: number;
+  errors: string[];
+}
+
+interface Claimed {
+  id: number;
+  ruleId: string;
+  contactId: number;
+  transitionKey: string;
+}
+
+function toIsoDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+}
+
+/** The REST call of one firing. */
+export function firingCall(rule: AutomationRule, contact: { id: number; name: string; assignedById: number | null }, ctx: { segment: string | null; prevSegment: string | null; nowMs: number }): [string, Record<string, unknown>] {
+  const vars = { name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment };
+  const a = rule.action;
+  switch (a.type) {
+    case 'workflow':
+      return ['bizproc.workflow.start', { TEMPLATE_ID: a.templateId, DOCUMENT_ID: ['crm', 'CCrmDocumentContact', `CONTACT_${contact.id}`], PARAMETERS: a.parameters ?? {} }];
+    case 'todo':
+      return ['crm.activity.todo.add', {
+        ownerTypeId: 3, ownerId: contact.id, deadline: toIsoDate(ctx.nowMs + a.deadlineDays * 86_400_000),
+        title: fillText(a.title, vars), description: fillText(a.description, vars),
+        ...(contact.assignedById ? { responsibleId: contact.assignedById } : {}),
+      }];
+    case 'comment':
+      return ['crm.timeline.comment.add', { fields: { ENTITY_ID: contact.id, ENTITY_TYPE: 'contact', COMMENT: fillText(a.text, vars) } }];
+  }
+}
+
+export async function runPendingFirings(db: Db, portalId: number, client: B24Client, o: { staleSendingSec?: number; now?: () => number } = {}): Promise<FiringsResult> {
+  const res: FiringsResult = { done: 0, failed: 0, unknown: 0, skipped: 0, recovered: 0, errors: [] };
+  const rec = await db.query(
+    `UPDATE automation_firings SET status = 'unknown', error = 'process stopped between claim and answer', updated_at = now()
+      WHERE portal_id = $1 AND status = 'sending' AND updated_at < now() - make_interval(secs => $2)`,
+    [portalId, o.staleSendingSec ?? 600],
+  );
+  res.recovered = rec.rowCount;
+  const portal = await getPortal(db, portalId);
+  const rules = new Map(rulesFromSettings(portal?.settings).rules.map((r) => [r.id, r]));
+  const now = o.now ?? (() => Date.now());
+  for (;;) {
+    const { rows } = await db.query<Claimed>(
+      `UPDATE automation_firings SET status = 'sending', updated_at = now()
+        WHERE portal_id = $1 AND id IN (SELECT id FROM automation_firings WHERE portal_id = $1 AND status = 'pending' ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
+        RETURNING id, rule_id AS "ruleId", contact_id AS "contactId", transition_key AS "transitionKey"`,
+      [portalId],
+    );
+    if (!rows.length) break;
+    const { rows: contacts } = await db.query<{ id: number; name: string; assignedById: number | null }>(
+      `SELECT id, trim(concat_ws(' ', name, last_name)) AS name, assigned_by_id AS "assignedById" FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[])`,
+      [portalId, rows.map((r) => r.contactId)],
+    );
+    const contactOf = new Map(contacts.map((c) => [Number(c.id), c]));
+    const { rows: labels } = await db.query<{ id: number; segment: string | null; extra: Record<string, unknown> }>(
+      `SELECT l.contact_id AS id, l.segment, l.extra FROM contact_labels l
+        WHERE l.portal_id = $1 AND l.run_id = (SELECT id FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT 1)
+          AND l.contact_id = ANY($2::bigint[])`,
+      [portalId, rows.map((r) => r.contactId)],
+    );
+    const labelOf = new Map(labels.map((l) => [Number(l.id), l]));
+    for (const f of rows) {
+      const rule = rules.get(f.ruleId);
+      const contact = contactOf.get(Number(f.contactId));
+      const finish = (status: string, result: string | null, error: string | null) =>
+        db.query(`UPDATE automation_firings SET status = $3, result = $4, error = $5, updated_at = now() WHERE portal_id = $1 AND id = $2`, [portalId, f.id, status, result, error]);
+      if (!rule || !contact) {
+        await finish('skipped', null, !rule ? 'rule removed or disabled before sending' : 'contact no longer exists');
+        res.skipped++;
+        continue;
+      }
+      const l = labelOf.get(Number(f.contactId));
+      const [method, params] = firingCall(rule, contact, { segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, nowMs: now() });
+      try {
+        const out = await client.call(method, params);
+        await finish('done', typeof out === 'object' && out !== null ? JSON.stringify(out) : String(out), null);
+        res.done++;
+      } catch (e) {
+        if (e instanceof B24NetworkError && e.maybeSent) {
+          await finish('unknown', null, e.message);
+          res.unknown++;
+        } else if (e instanceof B24Error) {
+          await finish('failed', null, e.message);
+          res.failed++;
+          if (res.errors.length < 20) res.errors.push(`${f.ruleId} → contact ${f.contactId}: ${e.message}`);
+        } else {
+          // token death etc.: the call did not go out; give the row back and stop
+          await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND id = $2`, [portalId, f.id]);
+          await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND status = 'sending' AND id = ANY($2::bigint[])`, [portalId, rows.map((r) => r.id)]);
+          throw e;
+        }
+      }
+    }
+  }
+  return res;
+}
+
+/** evaluate + send, what the jobs call after scoring. */
+export async function runAutomation(db: Db, portalId: number, client: B24Client, o: { contactIds?: readonly number[] } = {}): Promise<{ evaluate: EvaluateResult; firings: FiringsResult }> {
+  const evaluate = await evaluateAutomation(db, portalId, o);
+  const firings = await runPendingFirings(db, portalId, client);
+  return { evaluate, firings };
+}
+
+export async function listFirings(db: Db, portalId: number, limit = 100): Promise<Array<{ id: number; ruleId: string; contactId: number; transitionKey: string; action: string; status: string; result: string | null; error: string | null; createdAt: Date }>> {
+  const { rows } = await db.query<{ id: number; ruleId: string; contactId: number; transitionKey: string; action: string; status: string; result: string | null; error: string | null; createdAt: Date }>(
+    `SELECT id, rule_id AS "ruleId", contact_id AS "contactId", transition_key AS "transitionKey", action, status, result, error, created_at AS "createdAt"
+       FROM automation_firings WHERE portal_id = $1 ORDER BY id DESC LIMIT $2`,
+    [portalId, limit],
+  );
+  return rows;
+}

@@ -1,0 +1,84 @@
+/**
+ * The CRM event inbox (004 `crm_event_inbox`): events reduced to "object X of portal P needs
+ * a look", coalesced per object. 10,000 updates of one deal are one row; an update after a
+ * delete (or the reverse) keeps the latest action. Online handlers and the offline poller both
+ * write here; the event job reads a page, processes it, and deletes exactly the rows it saw
+ * (a row touched again while the job ran has a higher `touches` count and stays for the next pass).
+ */
+import type { Db } from '../store/db.js';
+
+export type InboxEntity = 'deal' | 'contact';
+export type InboxAction = 'upsert' | 'delete';
+
+export interface InboxItem {
+  entity: InboxEntity;
+  id: number;
+  action: InboxAction;
+}
+
+export interface InboxRow extends InboxItem {
+  receivedAt: Date;
+  touches: number;
+}
+
+const EVENT_RE = /^ONCRM(DEAL|CONTACT)(ADD|UPDATE|DELETE)$/;
+
+/** ONCRMDEALUPDATE → {entity:'deal', action:'upsert'}; null for events we do not process. */
+export function parseCrmEvent(event: string): { entity: InboxEntity; action: InboxAction } | null {
+  const m = EVENT_RE.exec(event.toUpperCase());
+  if (!m) return null;
+  return { entity: m[1] === 'DEAL' ? 'deal' : 'contact', action: m[2] === 'DELETE' ? 'delete' : 'upsert' };
+}
+
+/** Adds (coalesces) items; one statement for the whole list. */
+export async function addToInbox(db: Db, portalId: number, items: readonly InboxItem[], source: 'online' | 'offline' | 'manual' = 'online'): Promise<void> {
+  if (!items.length) return;
+  // last action per object within the call wins
+  const byKey = new Map<string, InboxItem>();
+  for (const it of items) byKey.set(`${it.entity}:${it.id}`, it);
+  const list = [...byKey.values()];
+  await db.query(
+    `INSERT INTO crm_event_inbox (portal_id, entity, entity_id, action, source, received_at, touches)
+     SELECT $1, x.entity, x.id, x.action, $3, clock_timestamp(), 1
+       FROM jsonb_to_recordset($2::jsonb) AS x(entity text, id bigint, action text)
+     ON CONFLICT (portal_id, entity, entity_id) DO UPDATE
+       SET action = EXCLUDED.action, source = EXCLUDED.source, received_at = EXCLUDED.received_at,
+           touches = crm_event_inbox.touches + 1`,
+    [portalId, JSON.stringify(list), source],
+  );
+}
+
+/** The oldest `limit` rows of a portal. */
+export async function readInbox(db: Db, portalId: number, limit = 5000): Promise<InboxRow[]> {
+  const { rows } = await db.query<{ entity: InboxEntity; id: number; action: InboxAction; receivedAt: Date; touches: number }>(
+    `SELECT entity, entity_id AS id, action, received_at AS "receivedAt", touches
+       FROM crm_event_inbox WHERE portal_id = $1 ORDER BY received_at, entity, entity_id LIMIT $2`,
+    [portalId, limit],
+  );
+  return rows;
+}
+
+/** Deletes the processed rows unless they were touched again after being read. */
+export async function ackInbox(db: Db, portalId: number, rows: readonly InboxRow[]): Promise<number> {
+  if (!rows.length) return 0;
+  const r = await db.query(
+    `DELETE FROM crm_event_inbox i USING jsonb_to_recordset($2::jsonb) AS x(entity text, id bigint, touches int)
+      WHERE i.portal_id = $1 AND i.entity = x.entity AND i.entity_id = x.id AND i.touches = x.touches`,
+    [portalId, JSON.stringify(rows.map((r) => ({ entity: r.entity, id: r.id, touches: r.touches })))],
+  );
+  return r.rowCount;
+}
+
+export async function inboxSize(db: Db, portalId?: number): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM crm_event_inbox WHERE ($1::int IS NULL OR portal_id = $1)`,
+    [portalId ?? null],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Portals with something in the inbox (the poller schedules their event job). */
+export async function portalsWithInbox(db: Db): Promise<number[]> {
+  const { rows } = await db.query<{ p: number }>(`SELECT DISTINCT portal_id AS p FROM crm_event_inbox`);
+  return rows.map((r) => r.p);
+}

@@ -1,0 +1,270 @@
+/**
+ * Rescoring a subset of contacts (the event path), in place in the latest score run.
+ *
+ * Why not just score the subset: RFM levels in quantile mode depend on the whole portal's
+ * distribution, and the BG/NBD / Gamma-Gamma fits (P(alive), CLV) are fitted on all buyers.
+ * Scoring 30 contacts alone would give them quantiles of 30 people and models fitted on 30
+ * people. So the subset is scored with the LATEST RUN's portal-wide parts kept:
+ *  - thresholds: the latest run's R/F/M bounds (applyThresholds from the pipeline), which is
+ *    also what the full run does between re-anchorings ("pinned" thresholds);
+ *  - models: the latest run's fitted parameters (score_runs.fits), applied to the contact's
+ *    own (x, t_x, T) and spend, with the same formulas as scorePortal's labelCustomers;
+ *  - settings: the latest run's settings (a settings change needs a full run anyway);
+ *  - per-contact parts (sleeping, lifecycle, interests, R/F/M values) are computed fresh;
+ *  - as-of: today in the portal's time zone, never earlier than the run's own as-of.
+ * Known approximation: when the run had no usable BG/NBD fit, the rule-based expected
+ * purchases shrink toward the SUBSET's repeat rate instead of the portal's; the nightly full
+ * run replaces every label anyway (it is the reconciliation).
+ *
+ * The labels are upserted into the latest run (not a new run: a new run per debounce window
+ * would copy every label of the portal each minute). prev_segment / changed_at history is kept
+ * exactly like the full run does. Contacts gone from the store lose their label row.
+ */
+import type { Db } from '../store/db.js';
+import { getSections, getPortal, insertContactLabels, latestScoreRun, type ContactLabelInput } from '../store/index.js';
+import { applyThresholds, portalToday } from '../pipeline/score.js';
+import {
+  bgnbdExpectedIfAlive, bgnbdPAlive, gammaGammaExpectedValue, scorePortal, scoringSettingsSchema,
+  type BgNbdParams, type CustomerInput, type GammaGammaParams, type LostDeal, type ScoringRun, type WonDeal,
+} from '../scoring/index.js';
+import { aggregateCustomers } from '../scoring/columns.js';
+import { discountedPurchases, predictedClv } from '../scoring/clv.js';
+import { toDay } from '../scoring/dates.js';
+import { normalizeReason } from '../scoring/summary.js';
+
+export interface LabelChange {
+  contactId: number;
+  before: { segment: string | null; sleeping: boolean } | null;
+  after: { segment: string | null; sleeping: boolean } | null;
+}
+
+export interface RescoreResult {
+  /** the score run updated in place (null: the portal has no run yet; nothing done) */
+  runId: number | null;
+  asOf: string | null;
+  rescored: number;
+  removed: number;
+  /** contacts whose segment or sleeping flag changed */
+  changes: LabelChange[];
+}
+
+const day = (d: Date): string => d.toISOString().slice(0, 10);
+
+interface DealRow {
+  contactId: number;
+  id: number;
+  sem: 'P' | 'S' | 'F' | null;
+  closeDate: string | null;
+  created: Date | null;
+  amount: number | null;
+  stageId: string | null;
+  lossReason: string | null;
+}
+
+/** Scoring input of the given contacts (those present in the store), same rules as loadScoringInput. */
+export async function loadScoringInputFor(db: Db, portalId: number, contactIds: readonly number[]): Promise<CustomerInput[]> {
+  if (!contactIds.length) return [];
+  const { rows: contacts } = await db.query<{ id: number; dateCreate: Date | null }>(
+    `SELECT id, date_create AS "dateCreate" FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
+    [portalId, [...contactIds]],
+  );
+  if (!contacts.length) return [];
+  const ids = contacts.map((c) => c.id);
+  const { rows: deals } = await db.query<DealRow>(
+    `SELECT dc.contact_id AS "contactId", d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
+            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"
+       FROM deal_contacts dc JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
+      WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[])
+      ORDER BY dc.contact_id, d.id`,
+    [portalId, ids],
+  );
+  const wonIds = [...new Set(deals.filter((d) => d.sem === 'S').map((d) => d.id))];
+  const sectionsByDeal = new Map<number, number[]>();
+  if (wonIds.length) {
+    const { rows } = await db.query<{ dealId: number; sectionId: number }>(
+      `SELECT DISTINCT pr.deal_id AS "dealId", COALESCE(pr.section_id, p.section_id) AS "sectionId"
+         FROM product_rows pr LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
+        WHERE pr.portal_id = $1 AND pr.deal_id = ANY($2::bigint[]) AND COALESCE(pr.section_id, p.section_id) IS NOT NULL`,
+      [portalId, wonIds],
+    );
+    for (const r of rows) {
+      let l = sectionsByDeal.get(r.dealId);
+      if (!l) sectionsByDeal.set(r.dealId, (l = []));
+      l.push(r.sectionId);
+    }
+  }
+  const byContact = new Map<number, DealRow[]>();
+  for (const d of deals) {
+    let l = byContact.get(d.contactId);
+    if (!l) byContact.set(d.contactId, (l = []));
+    l.push(d);
+  }
+  return contacts.map((c) => {
+    const won: WonDeal[] = [];
+    const lost: LostDeal[] = [];
+    let open = 0;
+    for (const d of byContact.get(c.id) ?? []) {
+      const date = d.closeDate ?? (d.created ? day(d.created) : null);
+      if (d.sem === 'S') {
+        if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
+      } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: d.lossReason });
+      else open++;
+    }
+    return { id: String(c.id), kind: 'contact' as const, createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open };
+  });
+}
+
+type Th = NonNullable<ScoringRun['thresholds']>;
+
+function usableThresholds(t: unknown, scale: number): Th | null {
+  const o = t as Partial<Th> | null;
+  if (!o?.recency || !o.frequency || !o.monetary) return null;
+  if (o.recency.levels !== scale || o.frequency.levels !== scale || o.monetary.levels !== scale) return null;
+  return o as Th;
+}
+
+export interface RescoreOptions {
+  /** 'YYYY-MM-DD'; default today in the portal's time zone (never before the run's as-of) */
+  asOf?: string;
+  now?: Date;
+}
+
+export async function rescoreContacts(db: Db, portalId: number, contactIds: readonly number[], o: RescoreOptions = {}): Promise<RescoreResult> {
+  const ids = [...new Set(contactIds.map(Number))].filter((n) => Number.isFinite(n) && n > 0);
+  const sr = await latestScoreRun(db, portalId);
+  if (!sr || !ids.length) return { runId: sr?.id ?? null, asOf: null, rescored: 0, removed: 0, changes: [] };
+  const portal = await getPortal(db, portalId);
+  const runDay = day(sr.asOf);
+  let asOf = o.asOf ?? portalToday(portal?.timeZone, o.now ?? new Date());
+  if (!o.asOf && asOf < runDay) asOf = runDay;
+  const settings = scoringSettingsSchema.parse(sr.settings ?? {});
+
+  // previous labels of these contacts
+  const { rows: prevRows } = await db.query<{ id: number; segment: string | null; sleeping: boolean; extra: Record<string, unknown> }>(
+    `SELECT contact_id AS id, segment, sleeping, extra FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`,
+    [portalId, sr.id, ids],
+  );
+  const prev = new Map(prevRows.map((r) => [Number(r.id), r]));
+
+  const customers = await loadScoringInputFor(db, portalId, ids);
+  const present = new Set(customers.map((c) => Number(c.id)));
+  const missing = ids.filter((id) => !present.has(id));
+  const changes: LabelChange[] = [];
+  let removed = 0;
+  if (missing.length) {
+    const r = await db.query(`DELETE FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`, [portalId, sr.id, missing]);
+    removed = r.rowCount;
+    for (const id of missing) {
+      const p = prev.get(id);
+      if (p) changes.push({ contactId: id, before: { segment: p.segment, sleeping: p.sleeping }, after: null });
+    }
+  }
+  if (!customers.length) return { runId: sr.id, asOf, rescored: 0, removed, changes };
+
+  const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
+  // models off: the subset must not be fitted on its own; the run's fits are applied below
+  const run = scorePortal({ asOf, customers, sections }, { ...settings, models: { ...settings.models, enabled: false } });
+  const th = usableThresholds(sr.thresholds, run.scale);
+  if (th && run.thresholds) applyThresholds(run, th);
+
+  // the run's model fits on each contact's own numbers (formulas of scorePortal's labelCustomers)
+  const fits = (sr.fits ?? {}) as { bgnbd?: { status?: string; params?: BgNbdParams }; gammagamma?: { status?: string; params?: GammaGammaParams } };
+  const bg = fits.bgnbd?.status === 'ok' && fits.bgnbd.params ? fits.bgnbd.params : null;
+  const gg = fits.gammagamma?.status === 'ok' && fits.gammagamma.params ? fits.gammagamma.params : null;
+  if (bg || gg) {
+    const asOfDay = toDay(asOf);
+    const cols = aggregateCustomers(customers, {
+      asOfDay,
+      noResponse: new Set(settings.lifecycle.noResponseReasons.map(normalizeReason)),
+      freeOrdersArePurchases: settings.rfm.freeOrdersArePurchases,
+      frequencyWindowMonths: settings.rfm.frequencyWindowMonths,
+      regularWindowMonths: settings.lifecycle.regularWindowMonths,
+    });
+    const unitDays = settings.models.timeUnit === 'week' ? 7 : 1;
+    const { horizonDays, annualDiscountRate, margin } = settings.models;
+    const byId = new Map(run.customers.map((c) => [c.id, c]));
+    for (let i = 0; i < cols.count; i++) {
+      const c = byId.get(cols.ids[i]!);
+      const days = cols.purchaseDays[i]!;
+      if (!c || days === 0) continue;
+      const first = cols.firstDay[i]!;
+      let discounted: number | null = null;
+      if (bg) {
+        const x = days - 1;
+        const T = (asOfDay - first) / unitDays;
+        const pAlive = bgnbdPAlive(bg, x, (cols.lastDay[i]! - first) / unitDays, T);
+        const dp = discountedPurchases((d) => bgnbdExpectedIfAlive(bg, d / unitDays, x, T), horizonDays, annualDiscountRate);
+        c.pAlive = pAlive;
+        c.expectedPurchases = dp.expected * pAlive;
+        discounted = dp.discounted * pAlive;
+        c.valueSource = 'models';
+      }
+      if (gg) {
+        const ev = gammaGammaExpectedValue(gg, days - 1, cols.repeatMean[i]!);
+        if (Number.isFinite(ev)) c.expectedValue = ev;
+      }
+      if (discounted === null) {
+        // rule-based purchases from scorePortal: recover the discounted count from its CLV
+        const avg = cols.total[i]! / days;
+        discounted = avg > 0 && margin > 0 ? c.predictedClv / (margin * avg) : 0;
+      }
+      c.predictedClv = predictedClv(margin, c.expectedValue, discounted);
+    }
+  }
+
+  const stamp = (o.now ?? new Date()).toISOString();
+  const asOfMs = Date.parse(`${asOf}T00:00:00Z`);
+  const labels: ContactLabelInput[] = run.customers.map((c) => {
+    const id = Number(c.id);
+    const p = prev.get(id);
+    let prevSegment = (p?.extra?.prevSegment as string | null | undefined) ?? null;
+    let changedAt = (p?.extra?.changedAt as string | null | undefined) ?? null;
+    if (p && p.segment !== c.segment) {
+      prevSegment = p.segment;
+      changedAt = stamp;
+    }
+    const sleeping = c.sleeping ?? false;
+    if (!p || p.segment !== c.segment || p.sleeping !== sleeping) {
+      changes.push({ contactId: id, before: p ? { segment: p.segment, sleeping: p.sleeping } : null, after: { segment: c.segment, sleeping } });
+    }
+    return {
+      contactId: id,
+      segment: c.segment,
+      rfm: c.rfm,
+      r: c.r,
+      f: c.f,
+      m: c.m,
+      recencyDays: c.recencyDays,
+      frequency: c.frequency,
+      monetary: c.monetary,
+      lastPurchase: c.recencyDays === null ? null : day(new Date(asOfMs - c.recencyDays * 86_400_000)),
+      lifecycle: c.lifecycle,
+      sleeping,
+      pAlive: c.recencyDays === null ? null : c.pAlive,
+      clv: c.recencyDays === null ? null : c.predictedClv,
+      nextPurchase: c.expectedNextPurchase,
+      interests: c.interests.map((i) => i.tag),
+      extra: {
+        ...(p?.extra ?? {}),
+        revenue: c.historicValue,
+        hasPurchases: c.recencyDays !== null,
+        sleepingKnown: c.sleeping !== null,
+        prevSegment,
+        changedAt,
+        refusalReason: c.refusalReason,
+        valueSource: c.valueSource,
+        expectedPurchases: c.expectedPurchases,
+        interestNames: Object.fromEntries(c.interests.map((i) => [i.tag, i.name])),
+        rescoredAt: stamp,
+        rescoredAsOf: asOf,
+      },
+    };
+  });
+  await insertContactLabels(db, portalId, sr.id, labels);
+  await db.query(
+    `UPDATE score_runs SET counts = jsonb_set(counts, '{partialUpdates}', to_jsonb(COALESCE((counts->>'partialUpdates')::int, 0) + $3))
+      WHERE portal_id = $1 AND id = $2`,
+    [portalId, sr.id, labels.length + removed],
+  );
+  return { runId: sr.id, asOf, rescored: labels.length, removed, changes };
+}
