@@ -56,7 +56,7 @@ export async function runEntityStream(ctx: RunContext, name: EntityStream, toBas
     if (name === 'deals') ctx.dealsCommitted.notify();
     return;
   }
-  for await (const page of exportList(ctx.client, exportOpts(ctx, name))) {
+  for await (const page of readAhead(exportList(ctx.client, exportOpts(ctx, name)))) {
     ctx.checkStopped();
     const n = page.rows.length;
     if (name === 'deals') {
@@ -91,6 +91,23 @@ export async function runEntityStream(ctx: RunContext, name: EntityStream, toBas
   }
   await ctx.commit((cp) => { cp.done[name] = true; }, async () => {});
   if (name === 'deals') ctx.dealsCommitted.notify();
+}
+
+/** Fetches the next page while the current one is being written (REST and DB overlap). */
+export async function* readAhead<T>(gen: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = gen.next();
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) return;
+      next = gen.next();
+      yield r.value;
+    }
+  } finally {
+    // a stop mid-run: let the pending fetch settle quietly, then close the generator
+    await next.catch(() => undefined);
+    await gen.return(undefined).catch(() => undefined);
+  }
 }
 
 /** Wake-up with a version: wait(v) resolves at once if notify() happened since version v was read. */

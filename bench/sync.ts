@@ -1,0 +1,251 @@
+/**
+ * `npm run bench -- sync [--contacts 100000] [--deals 400000] [--time-scale 200] [--seed 7]
+ *                        [--baseline-rows 10000] [--small] [--db postgres|pglite]`
+ *
+ * The emulator (generated portal, standard plan) runs in a CHILD process; this process runs the
+ * app side only, so its peak RSS (sampled every 50 ms) is the sync's. Measures:
+ *  (a) a full pull, (b) an incremental pull after 1% of the deals changed (1 portal-hour later),
+ *  (c) the naive baseline: @bitrix24/b24jssdk B24OAuth `actions.v2.fetchList` (unbatched keyset
+ *      export, one request per 50 rows) of contacts, companies and deals (crm.item.list, for
+ *      contactIds); run on the first --baseline-rows rows of each entity and extrapolated per
+ *      page to the full size (product rows are not part of the baseline: fetchList cannot page
+ *      crm.item.productrow.list, whose filter needs an ownerId list).
+ * Requests, calls and operating seconds per method come from /_emulator/stats; portal time from
+ * the emulator clock. Each run is printed next to the lower bound implied by the limits for the
+ * calls it made (bench/lib/bounds.ts). --small = 10k contacts / 40k deals.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import axios from 'axios';
+import pg from 'pg';
+import { B24OAuth, EnumAppStatus } from '@bitrix24/b24jssdk';
+import { B24Client } from '../src/b24/client.js';
+import { MemoryTokenSource } from '../src/b24/auth.js';
+import { openStore, upsertPortalOnInstall, type Db } from '../src/store/index.js';
+import { runSync, type SyncSummary } from '../src/sync/index.js';
+import { lowerBound, operatingBound, requestBound, type MethodUse } from './lib/bounds.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] && !process.argv[i + 1]!.startsWith('--') ? process.argv[i + 1]! : def;
+}
+const small = process.argv.includes('--small');
+const CONTACTS = Number(arg('contacts', small ? '10000' : '100000'));
+const DEALS = Number(arg('deals', small ? '40000' : '400000'));
+const TS = Number(arg('time-scale', '200'));
+const SEED = Number(arg('seed', '7'));
+const BASELINE_ROWS = Number(arg('baseline-rows', '10000'));
+const DB_KIND = arg('db', process.env.DATABASE_URL ? 'postgres' : 'auto');
+
+// ---- peak RSS sampler -----------------------------------------------------------------
+let peakRss = process.memoryUsage().rss;
+const sampler = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss); }, 50);
+sampler.unref();
+
+// ---- emulator child ---------------------------------------------------------------------
+interface Ready {
+  type: 'ready'; url: string; webhookUrl: string;
+  oauth: { clientId: string; clientSecret: string; accessToken: string; refreshToken: string; clientEndpoint: string; serverEndpoint: string; expiresIn: number; memberId: string; domain: string; portalNow: number };
+  generated: Record<string, number>;
+}
+let msgId = 0;
+function ask(child: ChildProcess, m: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const id = ++msgId;
+  return new Promise((resolve) => {
+    const on = (r: { type: string; id?: number }) => { if (r.type === 'done' && r.id === id) { child.off('message', on); resolve(r as Record<string, unknown>); } };
+    child.on('message', on);
+    child.send({ ...m, id });
+  });
+}
+
+interface Stats { elapsed: number; requests: number; rejected503: number; rejected429: number; methods: Record<string, MethodUse & { requests: number }> }
+async function stats(url: string): Promise<Stats> {
+  const s = (await axios.get(`${url}_emulator/stats`)).data as { clock: { elapsedSeconds: number }; limits: { requests: number; rejected503: number; rejected429: number; methods: Record<string, { requests: number; calls: number; operatingSeconds: number }> } };
+  return { elapsed: s.clock.elapsedSeconds, requests: s.limits.requests, rejected503: s.limits.rejected503, rejected429: s.limits.rejected429, methods: s.limits.methods };
+}
+const resetStats = (url: string) => axios.post(`${url}_emulator/stats/reset`, { counters: false });
+
+function diff(a: Stats, b: Stats): Stats {
+  const methods: Stats['methods'] = {};
+  for (const [m, v] of Object.entries(b.methods)) {
+    const o = a.methods[m] ?? { requests: 0, calls: 0, operatingSeconds: 0 };
+    if (v.calls - o.calls > 0 || v.requests - o.requests > 0) methods[m] = { requests: v.requests - o.requests, calls: v.calls - o.calls, operatingSeconds: v.operatingSeconds - o.operatingSeconds };
+  }
+  return { elapsed: b.elapsed - a.elapsed, requests: b.requests - a.requests, rejected503: b.rejected503 - a.rejected503, rejected429: b.rejected429 - a.rejected429, methods };
+}
+
+// ---- database -----------------------------------------------------------------------------
+async function openBenchDb(): Promise<{ db: Db; kind: string; cleanup: () => Promise<void> }> {
+  const base = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  if (DB_KIND !== 'pglite') {
+    const c = new pg.Client({ connectionString: base, connectionTimeoutMillis: 2000 });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      const name = `b24seg_bench_${randomBytes(4).toString('hex')}`;
+      await c.query(`CREATE DATABASE ${name}`);
+      await c.end();
+      const u = new URL(base);
+      u.pathname = `/${name}`;
+      const db = await openStore({ databaseUrl: u.toString(), poolMax: 4 });
+      return {
+        db, kind: 'postgres',
+        cleanup: async () => {
+          await db.close();
+          const a = new pg.Client({ connectionString: base });
+          await a.connect();
+          await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+          await a.end();
+        },
+      };
+    } catch (e) {
+      await c.end().catch(() => {});
+      if (DB_KIND === 'postgres') throw e;
+    }
+  }
+  const db = await openStore({ dataDir: 'memory://', databaseUrl: '' });
+  return { db, kind: 'pglite (memory)', cleanup: () => db.close() };
+}
+
+// ---- baseline: the SDK's unbatched fetchList -----------------------------------------------
+async function baseline(ready: Ready, totals: { contacts: number; companies: number; deals: number }): Promise<{ perEntity: Array<{ entity: string; rows: number; requests: number; portalSec: number; extrapolatedSec: number; total: number }>; portalSec: number; requests: number }> {
+  const o = ready.oauth;
+  const b24 = new B24OAuth(
+    {
+      applicationToken: '', userId: 1, memberId: o.memberId, accessToken: o.accessToken, refreshToken: o.refreshToken,
+      expires: Math.floor(Date.now() / 1000) + 86400, expiresIn: 86400, scope: 'crm', domain: o.domain,
+      clientEndpoint: o.clientEndpoint, serverEndpoint: o.serverEndpoint, status: EnumAppStatus.Local,
+    },
+    { clientId: o.clientId, clientSecret: o.clientSecret },
+    // the SDK's limiter runs on the wall clock: scale its drain to the emulator's time scale so it
+    // paces requests like it would on a real standard-plan portal
+    { restrictionParams: { rateLimit: { burstLimit: 50, drainRate: 2 * TS, adaptiveEnabled: false } } },
+  );
+  b24.offClientSideWarning?.();
+  const jobs = [
+    { entity: 'contacts', total: totals.contacts, make: () => b24.actions.v2.fetchList.make<Record<string, unknown>>({ method: 'crm.contact.list', params: { select: ['ID', 'NAME', 'LAST_NAME', 'DATE_MODIFY', 'UF_*'] }, idKey: 'ID' }) },
+    { entity: 'companies', total: totals.companies, make: () => b24.actions.v2.fetchList.make<Record<string, unknown>>({ method: 'crm.company.list', params: { select: ['ID', 'TITLE', 'DATE_MODIFY'] }, idKey: 'ID' }) },
+    { entity: 'deals', total: totals.deals, make: () => b24.actions.v2.fetchList.make<Record<string, unknown>>({ method: 'crm.item.list', params: { entityTypeId: 2, select: ['id', 'stageId', 'opportunity', 'currencyId', 'contactIds', 'updatedTime'] }, idKey: 'id', customKeyForResult: 'items' }) },
+  ];
+  const out = [];
+  let portalSec = 0;
+  let requests = 0;
+  for (const j of jobs) {
+    await resetStats(ready.url);
+    const s0 = await stats(ready.url);
+    let rows = 0;
+    for await (const chunk of j.make()) {
+      rows += chunk.length;
+      if (rows >= BASELINE_ROWS) break;
+    }
+    const d = diff(s0, await stats(ready.url));
+    const pages = Math.ceil(j.total / 50) + 1;
+    const perReq = d.requests > 0 ? d.elapsed / d.requests : 0;
+    // extrapolate: the measured portal seconds per request, but never below the bucket's pace
+    const extrapolated = rows >= j.total ? d.elapsed : Math.max(pages * perReq, requestBound(pages));
+    out.push({ entity: j.entity, rows, requests: d.requests, portalSec: d.elapsed, extrapolatedSec: extrapolated, total: j.total });
+    portalSec += extrapolated;
+    requests += rows >= j.total ? d.requests : pages;
+  }
+  return { perEntity: out, portalSec, requests };
+}
+
+// ---- main ------------------------------------------------------------------------------
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+
+async function main(): Promise<void> {
+  console.error(`bench sync: ${CONTACTS} contacts, ${DEALS} deals, time scale ${TS}, standard plan (emulator in a child process)`);
+  const child = fork(path.join(here, 'lib', 'emulator-child.ts'), [String(CONTACTS), String(DEALS), String(TS), String(SEED)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as Ready));
+    child.once('exit', (c) => reject(new Error(`emulator child exited (${c})`)));
+  });
+  console.error(`emulator ready at ${ready.url}: ${JSON.stringify(ready.generated)}`);
+  const { db, kind: dbKind, cleanup } = await openBenchDb();
+  try {
+    const portalId = (await upsertPortalOnInstall(db, { memberId: ready.oauth.memberId, domain: ready.oauth.domain, status: 'active' })).id;
+    const tokens = new MemoryTokenSource({
+      accessToken: ready.oauth.accessToken, refreshToken: ready.oauth.refreshToken, clientEndpoint: ready.oauth.clientEndpoint,
+      expiresAt: ready.oauth.portalNow + ready.oauth.expiresIn * 1000, clientId: ready.oauth.clientId, clientSecret: ready.oauth.clientSecret,
+      serverEndpoint: ready.oauth.serverEndpoint,
+    });
+    const client = new B24Client({ tokens, limiter: { plan: 'standard', timeScale: TS } });
+    const rss0 = process.memoryUsage().rss;
+
+    // (a) full
+    await resetStats(ready.url);
+    let s0 = await stats(ready.url);
+    let lastLog = 0;
+    const full: SyncSummary = await runSync({ db, portalId, client }, {
+      kind: 'full',
+      onProgress: (p) => {
+        if (Date.now() - lastLog > 2000) {
+          lastLog = Date.now();
+          console.error(`  full ${p.phase} [${p.active.join(',')}] ${p.rowsDone}/${p.rowsExpected ?? '?'} rows, ETA ${p.etaSeconds ?? '?'} s wall`);
+        }
+      },
+    });
+    const fullStats = diff(s0, await stats(ready.url));
+    const fullPeak = peakRss;
+
+    // (b) incremental after 1% of deals changed, an hour later
+    await ask(child, { cmd: 'advance', seconds: 3600 });
+    const touched = (await ask(child, { cmd: 'touchDeals', fraction: 0.01 })).changed as number;
+    await resetStats(ready.url);
+    s0 = await stats(ready.url);
+    const inc = await runSync({ db, portalId, client }, { kind: 'incremental' });
+    const incStats = diff(s0, await stats(ready.url));
+
+    // (c) baseline
+    await ask(child, { cmd: 'advance', seconds: 3600 });
+    const base = await baseline(ready, { contacts: full.contacts, companies: full.companies, deals: full.deals });
+
+    const fb = lowerBound(fullStats.requests, fullStats.methods);
+    const fbStep = lowerBound(fullStats.requests, fullStats.methods, true);
+    const ib = lowerBound(incStats.requests, incStats.methods);
+
+    const lines: string[] = [];
+    lines.push(`Portal: ${CONTACTS} contacts, ${DEALS} deals requested → ${full.contacts} contacts, ${full.companies} companies, ${full.deals} deals, ${full.dealContacts} deal↔contact links, ${full.productRows} product rows of won deals; standard plan (bucket 50 @ 2/s, 480 operating-s per method per 600 s), time scale ×${TS}, store: ${dbKind}.`);
+    lines.push('');
+    lines.push('| run | portal s | requests | calls | 503 / 429 | lower bound s (smooth / step) | bound from | ratio to smooth / step bound | wall s |');
+    lines.push('|---|---:|---:|---:|---:|---:|---|---:|---:|');
+    lines.push(`| full pull | ${f1(fullStats.elapsed)} | ${fullStats.requests} | ${full.calls} | ${fullStats.rejected503} / ${fullStats.rejected429} | ${f1(fb.bound)} / ${f1(fbStep.bound)} | ${fb.by} | ${f2(fullStats.elapsed / Math.max(fb.bound, 1e-9))} / ${f2(fullStats.elapsed / Math.max(fbStep.bound, 1e-9))} | ${f1(full.wallSeconds)} |`);
+    lines.push(`| incremental (1% = ${touched} deals changed) | ${f1(incStats.elapsed)} | ${incStats.requests} | ${inc.calls} | ${incStats.rejected503} / ${incStats.rejected429} | ${f1(ib.bound)} | ${ib.by} | — | ${f1(inc.wallSeconds)} |`);
+    lines.push(`| baseline: SDK fetchList, contacts+companies+deals only (extrapolated from ${BASELINE_ROWS} rows each) | ${f1(base.portalSec)} | ${base.requests} | ${base.requests} | — | ${f1(requestBound(base.requests))} | requests | — | — |`);
+    lines.push('');
+    lines.push(`Full pull vs baseline: ${f1(base.portalSec / fullStats.elapsed)}× faster (the baseline does not even fetch product rows). Incremental: ${f1(incStats.elapsed / 60)} portal-minutes. Peak RSS of the app process: ${f1(fullPeak / 1e6)} MB during the full pull (${f1(rss0 / 1e6)} MB before it), ${f1(peakRss / 1e6)} MB overall.`);
+    lines.push('');
+    lines.push('Per method (full pull): calls, operating seconds, and the operating bound 600·max(0, O/480 − 1) (step: 600·(⌈O/480⌉−1)):');
+    lines.push('');
+    lines.push('| method | requests | calls | operating s | bound s (smooth / step) |');
+    lines.push('|---|---:|---:|---:|---:|');
+    for (const [m, u] of Object.entries(fullStats.methods).sort((a, b) => b[1].operatingSeconds - a[1].operatingSeconds)) {
+      lines.push(`| ${m} | ${u.requests} | ${u.calls} | ${f1(u.operatingSeconds)} | ${f1(operatingBound(u.operatingSeconds))} / ${f1(operatingBound(u.operatingSeconds, true))} |`);
+    }
+    lines.push(`| (requests) | ${fullStats.requests} | | | ${f1(requestBound(fullStats.requests))} |`);
+    lines.push('');
+    lines.push('Per method (incremental):');
+    lines.push('');
+    lines.push('| method | calls | operating s |');
+    lines.push('|---|---:|---:|');
+    for (const [m, u] of Object.entries(incStats.methods)) lines.push(`| ${m} | ${u.calls} | ${f1(u.operatingSeconds)} |`);
+    lines.push('');
+    lines.push('Baseline detail (SDK B24OAuth actions.v2.fetchList, one request per page):');
+    lines.push('');
+    lines.push('| entity | rows fetched | requests | portal s measured | total rows | extrapolated portal s |');
+    lines.push('|---|---:|---:|---:|---:|---:|');
+    for (const e of base.perEntity) lines.push(`| ${e.entity} | ${e.rows} | ${e.requests} | ${f1(e.portalSec)} | ${e.total} | ${f1(e.extrapolatedSec)} |`);
+    console.log(lines.join('\n'));
+  } finally {
+    await cleanup();
+    child.send({ cmd: 'exit', id: 0 });
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  }
+}
+
+await main();
