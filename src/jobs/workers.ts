@@ -246,7 +246,7 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
       // busy with another run: come back later (the event job's window dedupes itself)
       const again = q === 'events'
         ? await enqueue.events(portalId, { delaySec: busyRetrySec })
-        : await send(q, data, { startAfter: busyRetrySec, singletonKey: `busy:${q}:${portalId}`, singletonSeconds: busyRetrySec });
+        : await send(q, data, { startAfter: busyRetrySec }); // the same job again, unchanged: nothing is dropped
       log.debug('jobs: portal busy, re-queued', { queue: q, portalId, again });
       return { deferred: true };
     }
