@@ -8,8 +8,12 @@ import { iterateContactBatches, latestScoreRun, type ScoreRun } from '../../stor
 import { scorePortal, scoringSettingsSchema, type CustomerInput, type ScoringSettings } from '../../scoring/index.js';
 import { compileFilter, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn } from './filter.js';
 
-/** Revenue of a contact in the run: historic value when the pipeline stored it, else M. */
-export const REVENUE_SQL = `COALESCE((l.extra->>'revenue')::float8, l.monetary::float8, 0)`;
+/**
+ * Revenue of a contact in the run = M (total purchase value in base currency with the default
+ * `rfm.monetary: 'total'`). A plain column (not extra->>'revenue') so the proposed covering index
+ * (bench/query.ts, PROPOSED_INDEX) can answer counts + revenue with index-only scans.
+ */
+export const REVENUE_SQL = `COALESCE(l.monetary, 0)`;
 
 export interface ListRow {
   id: number;
