@@ -160,6 +160,15 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     const p = (await getPortalByMemberId(db, inst.delivery.payload.auth.member_id))!;
     portalId = p.id;
     await mirrorEmulatorPortal(emu.portal, db, portalId);
+    // the mirror copies ids, names and UF only; add the contact fields a real sync stores
+    const cs = [...emu.portal.contacts.values()];
+    await db.query(
+      `UPDATE contacts c SET source_id = u.src, city = u.city, assigned_by_id = u.resp, has_email = u.em, has_phone = u.ph
+         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], $7::boolean[]) AS u(id, src, city, resp, em, ph)
+        WHERE c.portal_id = $1 AND c.id = u.id`,
+      [portalId, cs.map((c) => c.id), cs.map((c) => c.sourceId), cs.map((c) => c.addressCity), cs.map((c) => c.assignedById),
+        cs.map((c) => c.fm.some((m) => m.typeId === 'EMAIL')), cs.map((c) => c.fm.some((m) => m.typeId === 'PHONE'))],
+    );
     const now = emu.portal.clock.now();
     await runScoring(db, portalId, new Date(now - 45 * 86_400_000));
     await runScoring(db, portalId, new Date(now));
@@ -338,6 +347,28 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     // no session → 401
     expect((await fetch(`${origin}/api/ui/meta`)).status).toBe(401);
     await page.close();
+  });
+
+  it('the portal language picks the UI language (ru, ua)', async () => {
+    const before = emu.portal.language;
+    try {
+      for (const [lang, nav, seg] of [['ru', 'Сегменты', 'Чемпионы'], ['ua', 'Сегменти', 'Чемпіони']] as const) {
+        (emu.portal as { language: string }).language = lang;
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        await page.goto(`${emu.url}app/${clientId}`);
+        const f = await ready(page);
+        expect(await f.locator('[data-nav="segments"]').textContent()).toContain(nav);
+        expect(await f.locator('[data-chip="champions"]').first().textContent()).toContain(seg);
+        if (lang === 'ru') {
+          await f.locator('[data-nav="dashboard"]').click();
+          await f.waitForSelector('[data-chart="heatmap"] canvas');
+          await shot(page, 'dashboard-ru');
+        }
+        await page.close();
+      }
+    } finally {
+      (emu.portal as { language: string }).language = before;
+    }
   });
 
   it('run now (admin) starts the background pipeline', async () => {
