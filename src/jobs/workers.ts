@@ -43,7 +43,7 @@ import { runSync } from '../sync/index.js';
 import { runScoring } from '../pipeline/score.js';
 import { runWriteBack } from '../writeback/write.js';
 import { runAutomation } from '../automation/engine.js';
-import { addToInbox, inboxSize, parseCrmEvent, portalsWithInbox } from '../events/inbox.js';
+import { addToInbox, inboxSize, parseCrmEvent, portalsWithInbox, type InboxItem } from '../events/inbox.js';
 import { pollOfflineEvents } from '../events/offline.js';
 import { processInbox } from '../events/process.js';
 import { tryLockPortal } from './lock.js';
@@ -116,6 +116,8 @@ export interface StartWorkersOptions {
   processors?: Partial<Processors>;
   /** label of this process in locks and logs */
   workerId?: string;
+  /** the sink groups online events arriving within this many ms into one insert (default 50) */
+  sinkFlushMs?: number;
 }
 
 export interface Workers {
@@ -201,12 +203,41 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
       send('reconcile', { portalId, kind: 'auto' }, { singletonKey: `reconcile:${portalId}`, singletonSeconds: opts?.dedupeSec ?? 3600 }),
   };
 
+  // The sink groups what arrives within `sinkFlushMs` into one inbox insert and one job send
+  // per portal: a storm of online events costs a few statements, not two per event. The
+  // handler's promise resolves once its event is durable (so POST /events answers 200 only
+  // after the inbox has it).
+  const sinkFlushMs = o.sinkFlushMs ?? 50;
+  const pending = new Map<number, { items: InboxItem[]; waiters: Array<{ resolve(): void; reject(e: unknown): void }> }>();
+  let flushTimer: NodeJS.Timeout | null = null;
+  const flush = async (): Promise<void> => {
+    flushTimer = null;
+    const batch = [...pending.entries()];
+    pending.clear();
+    await Promise.all(batch.map(async ([portalId, b]) => {
+      try {
+        await addToInbox(db, portalId, b.items, 'online');
+        await enqueue.events(portalId);
+        for (const w of b.waiters) w.resolve();
+      } catch (e) {
+        for (const w of b.waiters) w.reject(e);
+      }
+    }));
+  };
   const sink: CrmEventSink = {
-    async enqueueCrmEvent(portalId, event, id) {
+    enqueueCrmEvent(portalId, event, id) {
       const p = parseCrmEvent(event);
       if (!p) return;
-      await addToInbox(db, portalId, [{ ...p, id }], 'online');
-      await enqueue.events(portalId);
+      return new Promise<void>((resolve, reject) => {
+        let b = pending.get(portalId);
+        if (!b) pending.set(portalId, (b = { items: [], waiters: [] }));
+        b.items.push({ ...p, id });
+        b.waiters.push({ resolve, reject });
+        if (b.items.length >= 1000) {
+          if (flushTimer) clearTimeout(flushTimer);
+          void flush();
+        } else flushTimer ??= setTimeout(() => void flush(), sinkFlushMs);
+      });
     },
   };
 
@@ -325,6 +356,8 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
     boss, workerId, sink, enqueue, pollNow, schedules, idle,
     async stop() {
       stopping = true;
+      if (flushTimer) clearTimeout(flushTimer);
+      if (pending.size) await flush();
       await schedules?.stop();
       await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
       await Promise.allSettled([...active]);
