@@ -19,6 +19,7 @@ import {
 import { PortalUserVerifier, type FetchLike } from '../../src/server/ui-api/portal-user.js';
 import { createUiRouter, MIN_GROUP, renderAppPage, type UiContext } from '../../src/server/ui-api/serve.js';
 import { signSession } from '../../src/server/ui-api/session.js';
+import { savedSegmentAssignments } from '../../src/server/ui-api/queries.js';
 
 const SECRET = 'integration-session-secret-0123456789';
 const ENDPOINT = 'http://portal.test:8080/rest/';
@@ -199,6 +200,15 @@ eachDb('ui api', (getDb) => {
     expect((await admin('PUT', '/saved', vip)).status).toBe(200);
     const r = await admin('POST', '/segments/count', { filter: { all: [{ field: 'segment', values: ['champions', 'loyal'] }], exclude: { all: [{ field: 'saved', id: 'vip' }] } } });
     expect(r.json.count).toBe(await sql(`l.segment = 'loyal'`));
+    // overlap: each contact gets its highest-priority saved segment
+    const saved = [
+      { id: 'vip', priority: 5, filter: { all: [{ field: 'segment' as const, values: ['champions' as const] }] } },
+      { id: 'berlin', priority: 9, filter: { all: [{ field: 'city' as const, op: 'in' as const, values: ['Berlin'] }] } },
+    ];
+    const got = new Map<number, string>();
+    for await (const rows of savedSegmentAssignments(getDb(), portalId, saved, 17)) for (const x of rows) got.set(x.contactId, x.savedId);
+    expect([...got.values()].filter((v) => v === 'berlin').length).toBe(await sql(`c.city = 'Berlin'`));
+    expect([...got.values()].filter((v) => v === 'vip').length).toBe(await sql(`l.segment = 'champions' AND c.city <> 'Berlin'`));
   });
 
   it('lists are sorted, paginated and, for a manager, filtered by the portal with the user\'s own token', async () => {

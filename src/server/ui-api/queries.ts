@@ -6,7 +6,7 @@
 import type { Db } from '../../store/index.js';
 import { iterateContactBatches, latestScoreRun, type ScoreRun } from '../../store/index.js';
 import { scorePortal, scoringSettingsSchema, type CustomerInput, type ScoringSettings } from '../../scoring/index.js';
-import { compileFilter, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn } from './filter.js';
+import { compileFilter, compilePredicate, needsContacts, Params, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn } from './filter.js';
 
 /**
  * Revenue of a contact in the run = M (total purchase value in base currency with the default
@@ -414,4 +414,46 @@ export async function previewSettings(db: Db, portalId: number, draftInput: unkn
 
 export async function currentRun(db: Db, portalId: number) {
   return latestScoreRun(db, portalId);
+}
+
+// ---- saved segments → one per contact (for write-back) ------------------------------------
+
+/**
+ * Each contact's highest-priority saved segment in the latest run (contacts in none are
+ * skipped), in contact id order, in batches. One SQL CASE over the compiled predicates, highest
+ * priority first (ties: the order given). For the write-back of "segment field" (settings
+ * `segmentField.enabled`): `for await (const rows of savedSegmentAssignments(db, portalId)) ...`.
+ */
+export async function* savedSegmentAssignments(
+  db: Db,
+  portalId: number,
+  saved: ReadonlyArray<{ id: string; priority: number; filter: SegmentFilter }>,
+  batch = 5000,
+): AsyncGenerator<Array<{ contactId: number; savedId: string }>> {
+  const run = await latestScoreRun(db, portalId);
+  if (!run || saved.length === 0) return;
+  const ordered = [...saved].sort((a, b) => b.priority - a.priority);
+  const opts: CompileOptions = { saved: new Map(saved.map((s) => [s.id, s.filter])) };
+  const ps = new Params([portalId, run.id]);
+  const cases = ordered.map((s) => `WHEN ${compilePredicate(s.filter, ps, opts)} THEN ${ps.p(s.id)}::text`).join(' ');
+  const joins = ordered.some((s) => needsContacts(s.filter, opts.saved));
+  const from = joins
+    ? 'FROM contact_labels l JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id'
+    : 'FROM contact_labels l';
+  const n = ps.values.length;
+  let after = -1;
+  for (;;) {
+    const { rows } = await db.query<{ contactId: number; savedId: string | null }>(
+      `SELECT contact_id AS "contactId", "savedId" FROM (
+         SELECT l.contact_id, CASE ${cases} END AS "savedId" ${from}
+          WHERE l.portal_id = $1 AND l.run_id = $2 AND l.contact_id > $${n + 1}
+          ORDER BY l.contact_id LIMIT $${n + 2}) s`,
+      [...ps.values, after, batch],
+    );
+    if (rows.length === 0) return;
+    after = rows[rows.length - 1]!.contactId;
+    const hit = rows.filter((r): r is { contactId: number; savedId: string } => r.savedId !== null);
+    if (hit.length) yield hit;
+    if (rows.length < batch) return;
+  }
 }
