@@ -114,7 +114,8 @@ export function createUiRouter(ctx: UiContext): Router {
   const verifier = verifierOf(ctx);
   const dist = ctx.uiDist ?? DEFAULT_UI_DIST;
 
-  r.use('/ui/assets', express.static(path.join(dist, 'assets'), { immutable: true, maxAge: '365d', index: false, fallthrough: false }));
+  r.use('/ui/assets', express.static(path.join(dist, 'assets'), { immutable: true, maxAge: '365d', index: false }));
+  r.use('/ui/assets', (_req, res) => void res.status(404).type('text').send('not found'));
 
   const api = express.Router();
   api.use(express.json({ limit: '256kb' }));
