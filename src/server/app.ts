@@ -1,6 +1,6 @@
 /**
  * The express app: install, events, app page + placements, the SDK bundle, health.
- * `src/server/ui-api/**` (the Vue UI's API) mounts here later.
+ * The Vue UI's assets and API (`src/server/ui-api/`) mount here too.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import { bodyErrorHandler, sendJsonError } from './body.js';
@@ -8,8 +8,20 @@ import type { ServerDeps } from './deps.js';
 import { createEventsRouter } from './events.js';
 import { createInstallRouter } from './install.js';
 import { createPagesRouter } from './pages.js';
+import { createUiRouter, type UiContext } from './ui-api/serve.js';
 
 export type { ServerDeps } from './deps.js';
+
+/** What the UI API needs, from the server's dependencies. */
+export function uiContext(deps: ServerDeps): UiContext {
+  return {
+    db: deps.db,
+    config: deps.config,
+    ...(deps.runNow ? { runNow: deps.runNow } : {}),
+    ...(deps.uiDist ? { uiDist: deps.uiDist } : {}),
+    log: (level, msg, extra) => deps.log[level](msg, extra),
+  };
+}
 
 export function createServer(deps: ServerDeps): Express {
   const app = express();
@@ -31,7 +43,9 @@ export function createServer(deps: ServerDeps): Express {
   });
   app.use(createInstallRouter(deps));
   app.use(createEventsRouter(deps));
-  app.use(createPagesRouter(deps));
+  const ui = uiContext(deps);
+  app.use(createUiRouter(ui));
+  app.use(createPagesRouter(deps, ui));
   app.use(bodyErrorHandler);
   app.use((_req, res) => sendJsonError(res, 404, 'NOT_FOUND', 'no such endpoint'));
   const onError: ErrorRequestHandler = (err, req, res, _next) => {

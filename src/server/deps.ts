@@ -20,6 +20,10 @@ export interface ServerDeps {
   forgetClient(portalId: number): void;
   /** false: install does not create the contact user fields (default: it does, via src/writeback). */
   registerFields?: boolean;
+  /** "Run now" from the UI's sync page: queue sync + score + write-back for a portal. */
+  runNow?: (portalId: number) => Promise<{ started: boolean; runId?: number; message?: string }>;
+  /** Where the built UI lives (default <repo>/ui/dist); tests may point elsewhere. */
+  uiDist?: string;
   /** Limiter options for one-off clients (install token check); the emulator's time scale. */
   limiter?: LimiterOptions;
 }

@@ -19,6 +19,15 @@ import { formParser, jsonParser, zodReason } from './body.js';
 import type { ServerDeps } from './deps.js';
 import { esc, portalOrigin, sendPage } from './html.js';
 import { framePageSchema, parsePlacementOptions } from './schemas.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { renderAppPage, type UiContext } from './ui-api/serve.js';
+import { DEFAULT_UI_DIST } from './ui-api/router.js';
+
+/** true when the Vue UI has been built (`npm run build:ui`). */
+function uiBuilt(ui: UiContext): boolean {
+  return existsSync(join(ui.uiDist ?? DEFAULT_UI_DIST, 'index.html'));
+}
 
 function fmtDate(d: Date | null | undefined): string {
   return d ? new Date(d).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '—';
@@ -63,7 +72,7 @@ function deny(res: Response, status: number, reason: string): void {
   });
 }
 
-export function createPagesRouter(deps: ServerDeps): Router {
+export function createPagesRouter(deps: ServerDeps, ui?: UiContext): Router {
   const r = express.Router();
   const routes = [deps.manifest.app.pages.app, ...deps.manifest.app.placements.map((p) => p.handler)];
   const handler = async (req: Request, res: Response): Promise<void> => {
@@ -80,6 +89,8 @@ export function createPagesRouter(deps: ServerDeps): Router {
       deps.log.warn('page: bad application_token', { path: req.path, memberId: b.member_id });
       return deny(res, 401, 'This request is not signed by an installed portal.');
     }
+    // The Vue UI when it is built; the server-rendered status page otherwise (e.g. a server-only deployment).
+    if (ui && req.method === 'POST' && uiBuilt(ui)) return renderAppPage(req, res, ui);
     const protocol = query.PROTOCOL ?? (portal.clientEndpoint?.startsWith('http:') ? '0' : '1');
     const html = await statusBody(deps, portal, b.PLACEMENT, parsePlacementOptions(b.PLACEMENT_OPTIONS));
     sendPage(res, 200, { title: deps.manifest.app.name.en, frameAncestor: portalOrigin(portal.domain, protocol), body: html });

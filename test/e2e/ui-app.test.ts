@@ -35,26 +35,10 @@ import {
 import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
+import { ensureUiBuilt } from '../../src/server/ui-api/ensure-built.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SHOTS = new URL('./screenshots/ui/', import.meta.url).pathname;
-
-function newestMtime(dir: string): number {
-  let m = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    m = Math.max(m, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return m;
-}
-
-/** Builds ui/dist when missing or stale (npm run build:ui). */
-export function ensureUiBuilt(): void {
-  const index = path.join(ROOT, 'ui/dist/index.html');
-  const src = Math.max(newestMtime(path.join(ROOT, 'ui/src')), statSync(path.join(ROOT, 'ui/vite.config.ts')).mtimeMs, statSync(path.join(ROOT, 'ui/index.html')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= src) return;
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'ui/vite.config.ts'], { cwd: ROOT, stdio: 'pipe' });
-}
 
 interface LogEntry { command: string; params?: Record<string, unknown>; appSid?: string }
 
@@ -114,33 +98,16 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
       db, config, manifest: loadManifest(), log, events: new MemoryCrmEventQueue(),
       clientFor: (id: number) => clientForPortal(db, id, { clientId, clientSecret: config.clientSecret }),
       forgetClient: (id: number) => forgetPortalClient(db, id),
-    };
-    const ui: UiContext = {
-      db,
-      config,
-      runNow: async (pid) => {
+      runNow: async (pid: number) => {
         runNowCalls++;
         // background: mirror (stands in for the sync) + score
         setTimeout(() => void mirrorEmulatorPortal(emu.portal, db, pid).then(() => runScoring(db, pid)).catch(() => {}), 10);
         return { started: true };
       },
     };
-    // The composition proposed for src/server/app.ts: UI routes first, the app page handlers
-    // render the Vue page after the APPLICATION_TOKEN check, then the rest of the server.
-    const front = express();
-    front.use(createUiRouter(ui));
-    const pages = ['/app', ...deps.manifest.app.placements.map((p) => p.handler)];
-    front.post(pages, formParser, async (req, res, next) => {
-      try {
-        const b = (req.body ?? {}) as Record<string, string>;
-        const p = await verifyApplicationToken(db, String(b.member_id ?? ''), String(b.APPLICATION_TOKEN ?? ''));
-        if (!p) return void res.status(401).send('not signed by an installed portal');
-        await renderAppPage(req, res, ui);
-      } catch (e) {
-        next(e);
-      }
-    });
-    front.use(createServer(deps));
+    // The real server: UI routes, then the app page handlers render the Vue page after the
+    // APPLICATION_TOKEN check.
+    const front = createServer(deps);
     server = await new Promise<Server>((resolve) => {
       const s = front.listen(0, '127.0.0.1', () => resolve(s));
     });

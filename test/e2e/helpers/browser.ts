@@ -11,8 +11,15 @@ export const launchOptions: LaunchOptions = {
     '--disable-component-update', '--disable-sync'],
 };
 
+/**
+ * true when Chromium is installed. Outside CI a missing browser skips the browser tests with a
+ * note; in CI (`CI` set) it fails them: `.ci/system-deps` must have installed it.
+ */
 export function chromiumAvailable(): boolean {
-  return existsSync(CHROMIUM_PATH);
+  if (existsSync(CHROMIUM_PATH)) return true;
+  if (process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM_PATH}; CI installs it with .ci/system-deps (apt-get install chromium)`);
+  console.warn(`browser tests skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
+  return false;
 }
 
 export function launchBrowser(): Promise<Browser> {
