@@ -32,6 +32,10 @@ export interface StartAppOptions {
   limiter?: LimiterOptions;
   client?: PortalClientOptions['client'];
   manifest?: Manifest;
+  /** Where the built UI lives (default ui/dist); without a build the pages fall back to a status page. */
+  uiDist?: string;
+  /** "Run now" from the UI (the job queue's sync + score + write-back for a portal). */
+  runNow?: ServerDeps['runNow'];
 }
 
 export interface RunningApp {
@@ -60,6 +64,8 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     clientFor: (portalId) => clientForPortal(db, portalId, clientOpts),
     forgetClient: (portalId) => forgetPortalClient(db, portalId),
     limiter: opts.limiter,
+    ...(opts.uiDist ? { uiDist: opts.uiDist } : {}),
+    ...(opts.runNow ? { runNow: opts.runNow } : {}),
   };
   const app = createServer(deps);
   let server: Server;

@@ -37,6 +37,9 @@ export async function startTestApp(db: Db): Promise<TestApp> {
     env: {},
     config: { port: 0, host: '127.0.0.1', clientId, clientSecret, logLevel: 'error' },
     log: silentLogger,
+    // These tests pin the server-only pages (status page after the APPLICATION_TOKEN check); the
+    // Vue UI served after a real AUTH_ID check is covered by test/e2e/ui-app.test.ts.
+    uiDist: '/nonexistent/ui-dist',
   });
   const http = axios.create({ baseURL: app.url, validateStatus: () => true, maxRedirects: 0 });
   return { app, http, clientId, clientSecret };
