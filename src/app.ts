@@ -19,6 +19,7 @@ import type { ServerDeps } from './server/deps.js';
 import { MemoryCrmEventQueue, type CrmEventSink } from './server/event-queue.js';
 import { createLogger, type Logger } from './server/log.js';
 import { openStore, type Db } from './store/index.js';
+import { startWorkers, type StartWorkersOptions, type Workers } from './jobs/index.js';
 
 export interface StartAppOptions {
   /** Overrides on top of the environment (tests, the demo). */
@@ -34,8 +35,14 @@ export interface StartAppOptions {
   manifest?: Manifest;
   /** Where the built UI lives (default ui/dist); without a build the pages fall back to a status page. */
   uiDist?: string;
-  /** "Run now" from the UI (the job queue's sync + score + write-back for a portal). */
+  /** "Run now" from the UI; default: the job queue's sync + score + write-back for a portal. */
   runNow?: ServerDeps['runNow'];
+  /**
+   * Start the pg-boss workers in this process (default true): they process CRM events, the
+   * nightly schedules, "run now" and the first cycle after install. false: HTTP only, and CRM
+   * events go to `events` (or an in-memory queue).
+   */
+  workers?: boolean | Omit<StartWorkersOptions, 'db' | 'clientFor' | 'log'>;
 }
 
 export interface RunningApp {
@@ -45,6 +52,8 @@ export interface RunningApp {
   config: AppConfig;
   deps: ServerDeps;
   events: CrmEventSink;
+  /** The job workers, when started. */
+  workers: Workers | null;
   close(): Promise<void>;
 }
 
@@ -53,19 +62,29 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   const log = opts.log ?? createLogger(config.logLevel);
   const ownDb = !opts.db;
   const db = opts.db ?? (await openStore({ databaseUrl: config.databaseUrl ?? '', dataDir: config.dataDir }));
-  const events = opts.events ?? new MemoryCrmEventQueue();
   const clientOpts: PortalClientOptions = { clientId: config.clientId, clientSecret: config.clientSecret, limiter: opts.limiter, client: opts.client };
+  const clientFor = (portalId: number) => clientForPortal(db, portalId, clientOpts);
+  const workers = opts.workers === false ? null
+    : await startWorkers({ db, clientFor, log, ...(typeof opts.workers === 'object' ? opts.workers : {}) });
+  const events = opts.events ?? workers?.sink ?? new MemoryCrmEventQueue();
+  const runNow: ServerDeps['runNow'] = opts.runNow ?? (workers
+    ? async (portalId) => {
+      const id = await workers.enqueue.sync(portalId, 'auto', true);
+      return id ? { started: true } : { started: false, message: 'a run for this portal is already queued' };
+    }
+    : undefined);
   const deps: ServerDeps = {
     db,
     config,
     manifest: opts.manifest ?? loadManifest(),
     log,
     events,
-    clientFor: (portalId) => clientForPortal(db, portalId, clientOpts),
+    clientFor,
     forgetClient: (portalId) => forgetPortalClient(db, portalId),
     limiter: opts.limiter,
     ...(opts.uiDist ? { uiDist: opts.uiDist } : {}),
-    ...(opts.runNow ? { runNow: opts.runNow } : {}),
+    ...(runNow ? { runNow } : {}),
+    ...(workers ? { onInstalled: async (portalId: number) => void (await workers.enqueue.sync(portalId, 'full', true)) } : {}),
   };
   const app = createServer(deps);
   let server: Server;
@@ -75,6 +94,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
       s.once('error', reject);
     });
   } catch (e) {
+    await workers?.stop();
     if (ownDb) await db.close();
     throw e;
   }
@@ -92,6 +112,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     config,
     deps,
     events,
+    workers,
     async close() {
       if (closed) return;
       closed = true;
@@ -99,6 +120,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await workers?.stop();
       if (ownDb) await db.close();
     },
   };

@@ -25,7 +25,10 @@ import http from 'node:http';
 import axios, { type AxiosInstance } from 'axios';
 import { startApp, type RunningApp } from './app.js';
 import type { B24Client } from './b24/client.js';
-import { exportList } from './b24/export.js';
+import { runSync } from './sync/index.js';
+import { runScoring } from './pipeline/score.js';
+import { runWriteBack } from './writeback/write.js';
+import { ensureUiBuilt } from './server/ui-api/ensure-built.js';
 import { PortalClock } from './emulator/clock.js';
 import { generatePortal } from './emulator/generator.js';
 import { Portal } from './emulator/portal.js';
@@ -33,6 +36,8 @@ import { startEmulator, type RunningEmulator } from './emulator/server.js';
 import { createLogger } from './server/log.js';
 import { createTokenCipher, generateTokenKey, parseTokenKey, setTokenCipher } from './store/crypto.js';
 import { getPortalByMemberId } from './store/portals.js';
+import { latestSyncRun } from './store/syncRuns.js';
+import { runAutomation } from './automation/engine.js';
 import type { Db } from './store/db.js';
 
 const USAGE = `usage: npm run demo -- [--contacts 500] [--seed 42] [--time-scale 20] [--once] [--emulator URL] [--port 3000] [--data-dir ./data]`;
@@ -58,6 +63,8 @@ export interface DemoResult {
   operatingSeconds: number;
   portalSeconds: number;
   wallSeconds: number;
+  /** Contacts whose fields were written into the portal (issue 4). */
+  written: number;
 }
 
 export class DemoUsageError extends Error {}
@@ -149,48 +156,47 @@ function progressBar(err: (s: string) => void, tty: boolean): { update(p: Progre
   };
 }
 
-// ---- sync (runSync when src/sync has landed; a counting export otherwise) -------------
+// ---- the cycle: sync, score, write back ---------------------------------------------
 
-export interface SyncOutcome {
+export interface CycleOutcome {
   contacts: number;
   deals: number;
+  written: number;
 }
 
-type RunSync = (deps: { db: Db; portalId: number; client: B24Client; signal?: AbortSignal }, opts: { kind: 'full' | 'incremental' | 'auto'; onProgress?: (p: ProgressInfo) => void }) => Promise<{ counts?: Record<string, number> } & Record<string, unknown>>;
-
-async function loadRunSync(): Promise<RunSync | null> {
-  const spec = './sync/index.js'; // variable: compiles before src/sync exists
-  try {
-    const m = (await import(spec)) as { runSync?: RunSync };
-    return typeof m.runSync === 'function' ? m.runSync : null;
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load/i.test(String((e as Error).message))) return null;
-    throw e;
-  }
+/** One full cycle for a portal, as the nightly job runs it. `asOf`: the portal clock's now. */
+async function runCycle(db: Db, portalId: number, client: B24Client, asOf: Date, onProgress: (p: ProgressInfo) => void, err: (s: string) => void): Promise<CycleOutcome> {
+  const s = await runSync({ db, portalId, client }, { kind: 'full', onProgress: (p) => onProgress(p as ProgressInfo) });
+  const sc = await runScoring(db, portalId, asOf);
+  err(`\ndemo: scored ${sc.contacts} contacts (${sc.buyers} buyers)\n`);
+  await runAutomation(db, portalId, client);
+  onProgress({ phase: 'write-back', rowsDone: 0, rowsExpected: sc.contacts });
+  const w = await runWriteBack(db, portalId, client);
+  if (w.errors.length) err(`demo: write-back reported ${w.errors.length} problem(s), first: ${JSON.stringify(w.errors[0])}\n`);
+  return { contacts: Number(s.counts?.contacts ?? 0), deals: Number(s.counts?.deals ?? 0), written: w.written };
 }
 
-/** Interim: reads every contact and deal through the real export path and counts them. */
-async function countingSync(client: B24Client, onProgress: (p: ProgressInfo) => void): Promise<SyncOutcome> {
-  const totals: Record<string, number> = {};
-  for (const [entity, method] of [['contact', 'crm.contact.list'], ['deal', 'crm.deal.list']] as const) {
-    totals[entity] = (await client.callRaw(method, { select: ['ID'] })).total ?? 0;
+/** Follows the first cycle the job queue runs after install (sync → score → write-back). */
+async function followQueuedCycle(db: Db, portalId: number, onProgress: (p: ProgressInfo) => void): Promise<CycleOutcome> {
+  const since = new Date(Date.now() - 1000);
+  for (;;) {
+    const run = await latestSyncRun(db, portalId);
+    if (run && run.startedAt >= since) onProgress({ phase: `sync ${run.phase ?? ''}`.trim(), rowsDone: run.rowsDone, rowsExpected: run.rowsExpected ?? undefined });
+    const w = await db.query<{ written: number; status: string }>(
+      `SELECT written, status FROM writeback_runs WHERE portal_id = $1 AND started_at >= $2 AND status IN ('done', 'failed') ORDER BY id DESC LIMIT 1`,
+      [portalId, since],
+    );
+    const done = w.rows[0];
+    if (done && run) return { contacts: Number(run.counts.contacts ?? 0), deals: Number(run.counts.deals ?? 0), written: Number(done.written) };
+    await new Promise((r) => setTimeout(r, 500));
   }
-  const expected = (totals.contact ?? 0) + (totals.deal ?? 0);
-  const seen: SyncOutcome = { contacts: 0, deals: 0 };
-  for (const entity of ['contact', 'deal'] as const) {
-    for await (const page of exportList(client, { entity, select: ['ID', 'DATE_MODIFY'] })) {
-      if (entity === 'contact') seen.contacts += page.rows.length;
-      else seen.deals += page.rows.length;
-      onProgress({ phase: `${entity}s`, rowsDone: seen.contacts + seen.deals, rowsExpected: expected });
-    }
-  }
-  return seen;
 }
 
 // ---- emulator / app state --------------------------------------------------------------
 
 interface EmuStats {
+  /** Portal clock now, epoch ms. */
+  now: number;
   requests: number;
   operatingSeconds: number;
   elapsedSeconds: number;
@@ -198,10 +204,10 @@ interface EmuStats {
 }
 
 async function emuStats(a: AxiosInstance): Promise<EmuStats> {
-  const s = (await a.get('stats')).data as { clock: { elapsedSeconds: number; timeScale: number }; limits: { requests: number; methods: Record<string, { operatingSeconds: number }> } };
+  const s = (await a.get('stats')).data as { clock: { now: number; elapsedSeconds: number; timeScale: number }; limits: { requests: number; methods: Record<string, { operatingSeconds: number }> } };
   let op = 0;
   for (const m of Object.values(s.limits.methods)) op += m.operatingSeconds;
-  return { requests: s.limits.requests, operatingSeconds: op, elapsedSeconds: s.clock.elapsedSeconds, timeScale: s.clock.timeScale };
+  return { now: s.clock.now, requests: s.limits.requests, operatingSeconds: op, elapsedSeconds: s.clock.elapsedSeconds, timeScale: s.clock.timeScale };
 }
 
 interface AppCreds {
@@ -273,6 +279,7 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
   const t0 = performance.now();
   mkdirSync(o.dataDir, { recursive: true });
   demoKey(o.dataDir, err);
+  if (!o.once && ensureUiBuilt()) err('demo: built the UI (ui/dist)\n');
 
   let emu: RunningEmulator | null = null;
   let emuUrl = o.emulator;
@@ -299,6 +306,8 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
       db: o.db,
       config: { port: o.port, host: '127.0.0.1', clientId: creds.clientId, clientSecret: creds.clientSecret, dataDir: path.join(o.dataDir, 'pglite'), logLevel: 'warn' },
       limiter: { timeScale },
+      // --once: no job workers (the cycle runs here); serving: workers process events and schedules.
+      workers: o.once ? false : { debounceSec: 5 },
       log: createLogger((process.env.LOG_LEVEL as 'info') ?? 'warn'),
     });
     const { loadManifest } = await import('../manifest/index.js');
@@ -312,15 +321,11 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
     const w0 = performance.now();
     const client = app.deps.clientFor(portal.id);
     const bar = progressBar(err, !!process.stderr.isTTY && !o.err);
-    const runSync = await loadRunSync();
-    let outcome: SyncOutcome;
-    if (runSync) {
-      const s = await runSync({ db: app.db, portalId: portal.id, client }, { kind: 'full', onProgress: (p) => bar.update(p) });
-      outcome = { contacts: Number(s.counts?.contacts ?? 0), deals: Number(s.counts?.deals ?? 0) };
-    } else {
-      err('demo: src/sync not available yet: running a counting export instead of the full sync\n');
-      outcome = await countingSync(client, (p) => bar.update(p));
-    }
+    // --once runs the cycle here, in this process, to report its figures; serving, the job
+    // queue runs it (install queued it), so nothing runs one portal twice.
+    const outcome = o.once
+      ? await runCycle(app.db, portal.id, client, new Date(before.now), (p) => bar.update(p), err)
+      : await followQueuedCycle(app.db, portal.id, (p) => bar.update(p));
     bar.done();
     const after = await emuStats(a);
     const result: DemoResult = {
@@ -330,9 +335,10 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
       operatingSeconds: Math.round((after.operatingSeconds - before.operatingSeconds) * 1000) / 1000,
       portalSeconds: Math.round((after.elapsedSeconds - before.elapsedSeconds) * 1000) / 1000,
       wallSeconds: Math.round((performance.now() - w0) / 10) / 100,
+      written: outcome.written,
     };
     err(`demo: first cycle done in ${((performance.now() - t0) / 1000).toFixed(1)} s total\n`);
-    return { result, portalUrl: emuUrl, appUrl: `${app.config.publicUrl}/app`, close };
+    return { result, portalUrl: `${emuUrl}app/${creds.clientId}`, appUrl: `${app.config.publicUrl}/app`, close };
   } catch (e) {
     await close();
     throw e;

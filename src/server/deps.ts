@@ -20,6 +20,8 @@ export interface ServerDeps {
   forgetClient(portalId: number): void;
   /** false: install does not create the contact user fields (default: it does, via src/writeback). */
   registerFields?: boolean;
+  /** Called once a portal is installed and registered: the app queues its first full cycle. */
+  onInstalled?: (portalId: number) => Promise<void>;
   /** "Run now" from the UI's sync page: queue sync + score + write-back for a portal. */
   runNow?: (portalId: number) => Promise<{ started: boolean; runId?: number; message?: string }>;
   /** Where the built UI lives (default <repo>/ui/dist); tests may point elsewhere. */

@@ -160,6 +160,11 @@ export async function performInstall(deps: ServerDeps, input: InstallInput, sour
       eventsBound: report.events.bound.length, eventsUnbound: report.events.unbound.length,
       fieldsCreated: report.fields.created.length,
     });
+    if (deps.onInstalled) {
+      // The first full cycle is queued, not run here: install must answer quickly.
+      await deps.onInstalled(portal.id).catch((e: unknown) =>
+        deps.log.error('install: could not queue the first cycle', { portalId: portal.id, error: e instanceof Error ? e.message : String(e) }));
+    }
     return { portal: { ...portal, status: 'active' }, report };
   });
 }

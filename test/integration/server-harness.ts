@@ -40,6 +40,8 @@ export async function startTestApp(db: Db): Promise<TestApp> {
     // These tests pin the server-only pages (status page after the APPLICATION_TOKEN check); the
     // Vue UI served after a real AUTH_ID check is covered by test/e2e/ui-app.test.ts.
     uiDist: '/nonexistent/ui-dist',
+    // Server behaviour only: CRM events land in the in-memory queue the tests inspect.
+    workers: false,
   });
   const http = axios.create({ baseURL: app.url, validateStatus: () => true, maxRedirects: 0 });
   return { app, http, clientId, clientSecret };
