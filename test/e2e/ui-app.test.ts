@@ -38,7 +38,8 @@ import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
 import { ensureUiBuilt } from '../../src/server/ui-api/ensure-built.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
-const SHOTS = new URL('./screenshots/ui/', import.meta.url).pathname;
+// README screenshots are rewritten only with UPDATE_README_SHOTS=1; ordinary runs keep theirs in the ignored tmp folder.
+const SHOTS = new URL(process.env.UPDATE_README_SHOTS ? './screenshots/ui/' : './screenshots/tmp/ui/', import.meta.url).pathname;
 
 interface LogEntry { command: string; params?: Record<string, unknown>; appSid?: string }
 
