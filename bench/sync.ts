@@ -1,21 +1,29 @@
 /**
- * `npm run bench -- sync [--contacts 100000] [--deals 400000] [--time-scale 200] [--seed 7]
- *                        [--baseline-rows 10000] [--small] [--db postgres|pglite]`
+ * `npm run bench -- sync [--contacts 100000] [--deals 400000] [--time-scale 5] [--seed 7]
+ *                        [--baseline-rows 10000] [--baseline-contacts all] [--small] [--db postgres|pglite]`
  *
  * The emulator (generated portal, standard plan) runs in a CHILD process; this process runs the
  * app side only, so its peak RSS (sampled every 50 ms) is the sync's. Measures:
  *  (a) a full pull, (b) an incremental pull after 1% of the deals changed (1 portal-hour later),
  *  (c) the naive baseline: @bitrix24/b24jssdk B24OAuth `actions.v2.fetchList` (unbatched keyset
  *      export, one request per 50 rows) of contacts, companies and deals (crm.item.list, for
- *      contactIds); run on the first --baseline-rows rows of each entity and extrapolated per
- *      page to the full size (product rows are not part of the baseline: fetchList cannot page
+ *      contactIds); contacts (--baseline-contacts, default all) and companies are exported in
+ *      full, deals on their first --baseline-rows rows, extrapolated per page to the full size (product rows are not part of the baseline: fetchList cannot page
  *      crm.item.productrow.list, whose filter needs an ownerId list).
  * Requests, calls and operating seconds per method come from /_emulator/stats; portal time from
  * the emulator clock. Each run is printed next to the lower bound implied by the limits for the
  * calls it made (bench/lib/bounds.ts). --small = 10k contacts / 40k deals.
+ *
+ * Time scale: the emulator's clock runs ×TS, so every wall second of LOCAL work (app, emulator,
+ * PostgreSQL) costs TS portal seconds. The default ×5 keeps the measured local work of the
+ * full-size run × 5 below the limit-bound time (~1,200 portal s), so the portal limits, not
+ * this machine, decide portal time; the "what bounds the run" table prints the CPU seconds of
+ * the app, the emulator and the PostgreSQL backends (process.cpuUsage / /proc) × TS next to
+ * the portal time, and the limiter's waits.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import axios from 'axios';
@@ -36,9 +44,10 @@ function arg(name: string, def: string): string {
 const small = process.argv.includes('--small');
 const CONTACTS = Number(arg('contacts', small ? '10000' : '100000'));
 const DEALS = Number(arg('deals', small ? '40000' : '400000'));
-const TS = Number(arg('time-scale', '200'));
+const TS = Number(arg('time-scale', '5'));
 const SEED = Number(arg('seed', '7'));
 const BASELINE_ROWS = Number(arg('baseline-rows', '10000'));
+const BASELINE_CONTACTS = arg('baseline-contacts', 'all') === 'all' ? Infinity : Number(arg('baseline-contacts', 'all'));
 const DB_KIND = arg('db', process.env.DATABASE_URL ? 'postgres' : 'auto');
 
 // ---- peak RSS sampler -----------------------------------------------------------------
@@ -79,6 +88,38 @@ function diff(a: Stats, b: Stats): Stats {
 }
 
 // ---- database -----------------------------------------------------------------------------
+/** CPU seconds of the PostgreSQL backends serving database `name` (local server, /proc), sampled every second. */
+function pgCpuSampler(base: string, name: string): { read: () => Promise<number>; stop: () => Promise<void> } {
+  const ticks = new Map<number, number>();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  const c = new pg.Client({ connectionString: u.toString() });
+  c.on('error', () => {});
+  let ok = true;
+  const sample = async () => {
+    if (!ok) return;
+    try {
+      const { rows } = await c.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, [name]);
+      for (const { pid } of rows) {
+        try {
+          const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+          const t = Number(f[11]) + Number(f[12]);
+          ticks.set(pid, Math.max(ticks.get(pid) ?? 0, t));
+        } catch { /* not local, or gone */ }
+      }
+    } catch { /* ignore */ }
+  };
+  const ready = c.connect().then(sample, () => { ok = false; });
+  const timer = setInterval(() => void sample(), 1000);
+  timer.unref();
+  const sum = () => [...ticks.values()].reduce((a, b) => a + b, 0) / 100;
+  return {
+    read: async () => { await ready; await sample(); return sum(); },
+    stop: async () => { clearInterval(timer); ok = false; await c.end().catch(() => {}); },
+  };
+}
+let pgCpu: { read: () => Promise<number>; stop: () => Promise<void> } | null = null;
+
 async function openBenchDb(): Promise<{ db: Db; kind: string; cleanup: () => Promise<void> }> {
   const base = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
   if (DB_KIND !== 'pglite') {
@@ -92,9 +133,11 @@ async function openBenchDb(): Promise<{ db: Db; kind: string; cleanup: () => Pro
       const u = new URL(base);
       u.pathname = `/${name}`;
       const db = await openStore({ databaseUrl: u.toString(), poolMax: 4 });
+      pgCpu = pgCpuSampler(base, name);
       return {
         db, kind: 'postgres',
         cleanup: async () => {
+          await pgCpu?.stop();
           await db.close();
           const a = new pg.Client({ connectionString: base });
           await a.connect();
@@ -138,9 +181,10 @@ async function baseline(ready: Ready, totals: { contacts: number; companies: num
     await resetStats(ready.url);
     const s0 = await stats(ready.url);
     let rows = 0;
+    const limit = j.entity === 'contacts' ? BASELINE_CONTACTS : j.entity === 'companies' ? Infinity : BASELINE_ROWS;
     for await (const chunk of j.make()) {
       rows += chunk.length;
-      if (rows >= BASELINE_ROWS) break;
+      if (rows >= limit) break;
     }
     const d = diff(s0, await stats(ready.url));
     const pages = Math.ceil(j.total / 50) + 1;
@@ -160,7 +204,7 @@ const f2 = (x: number) => x.toFixed(2);
 
 async function main(): Promise<void> {
   console.error(`bench sync: ${CONTACTS} contacts, ${DEALS} deals, time scale ${TS}, standard plan (emulator in a child process)`);
-  const child = fork(path.join(here, 'lib', 'emulator-child.ts'), [String(CONTACTS), String(DEALS), String(TS), String(SEED)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(here, 'lib', 'emulator-child.ts'), [String(CONTACTS), String(DEALS), String(TS), String(SEED)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<Ready>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Ready));
     child.once('exit', (c) => reject(new Error(`emulator child exited (${c})`)));
@@ -177,9 +221,22 @@ async function main(): Promise<void> {
     const client = new B24Client({ tokens, limiter: { plan: 'standard', timeScale: TS } });
     const rss0 = process.memoryUsage().rss;
 
+    // CPU seconds of the app (this process), the emulator (child) and the PostgreSQL backends
+    const cpu = async () => {
+      const c = process.cpuUsage();
+      const emu = (await ask(child, { cmd: 'cpu' })).cpuSec as number;
+      return { app: (c.user + c.system) / 1e6, emu, pg: pgCpu ? await pgCpu.read() : NaN, wall: Date.now() / 1000, lim: { ...client.limiter.stats } };
+    };
+    type Cpu = Awaited<ReturnType<typeof cpu>>;
+    const cpuDiff = (a: Cpu, b: Cpu) => ({
+      app: b.app - a.app, emu: b.emu - a.emu, pg: b.pg - a.pg, wall: b.wall - a.wall,
+      waitOp: (b.lim.waitedOperatingMs - a.lim.waitedOperatingMs) / 1000, waitBucket: (b.lim.waitedBucketMs - a.lim.waitedBucketMs) / 1000,
+    });
+
     // (a) full
     await resetStats(ready.url);
     let s0 = await stats(ready.url);
+    const c0 = await cpu();
     let lastLog = 0;
     const full: SyncSummary = await runSync({ db, portalId, client }, {
       kind: 'full',
@@ -191,6 +248,7 @@ async function main(): Promise<void> {
       },
     });
     const fullStats = diff(s0, await stats(ready.url));
+    const fullCpu = cpuDiff(c0, await cpu());
     const fullPeak = peakRss;
 
     // (b) incremental after 1% of deals changed, an hour later
@@ -198,8 +256,10 @@ async function main(): Promise<void> {
     const touched = (await ask(child, { cmd: 'touchDeals', fraction: 0.01 })).changed as number;
     await resetStats(ready.url);
     s0 = await stats(ready.url);
+    const c1 = await cpu();
     const inc = await runSync({ db, portalId, client }, { kind: 'incremental' });
     const incStats = diff(s0, await stats(ready.url));
+    const incCpu = cpuDiff(c1, await cpu());
 
     // (c) baseline
     await ask(child, { cmd: 'advance', seconds: 3600 });
@@ -211,14 +271,26 @@ async function main(): Promise<void> {
 
     const lines: string[] = [];
     lines.push(`Portal: ${CONTACTS} contacts, ${DEALS} deals requested → ${full.contacts} contacts, ${full.companies} companies, ${full.deals} deals, ${full.dealContacts} deal↔contact links, ${full.productRows} product rows of won deals; standard plan (bucket 50 @ 2/s, 480 operating-s per method per 600 s), time scale ×${TS}, store: ${dbKind}.`);
+    const g = ready.generated;
+    const t = full.totals;
+    lines.push(`Store after the full pull: ${t.contacts} contacts, ${t.companies} companies, ${t.deals} deals, ${t.productRows} product rows (portal: ${g.contacts}, ${g.companies}, ${g.deals}, ${g.productRows}) — ${t.contacts === g.contacts && t.companies === g.companies && t.deals === g.deals && t.productRows === g.productRows ? 'complete' : '**MISMATCH**'}.`);
     lines.push('');
     lines.push('| run | portal s | requests | calls | 503 / 429 | lower bound s (smooth / step) | bound from | ratio to smooth / step bound | wall s |');
     lines.push('|---|---:|---:|---:|---:|---:|---|---:|---:|');
     lines.push(`| full pull | ${f1(fullStats.elapsed)} | ${fullStats.requests} | ${full.calls} | ${fullStats.rejected503} / ${fullStats.rejected429} | ${f1(fb.bound)} / ${f1(fbStep.bound)} | ${fb.by} | ${f2(fullStats.elapsed / Math.max(fb.bound, 1e-9))} / ${f2(fullStats.elapsed / Math.max(fbStep.bound, 1e-9))} | ${f1(full.wallSeconds)} |`);
     lines.push(`| incremental (1% = ${touched} deals changed) | ${f1(incStats.elapsed)} | ${incStats.requests} | ${inc.calls} | ${incStats.rejected503} / ${incStats.rejected429} | ${f1(ib.bound)} | ${ib.by} | — | ${f1(inc.wallSeconds)} |`);
-    lines.push(`| baseline: SDK fetchList, contacts+companies+deals only (extrapolated from ${BASELINE_ROWS} rows each) | ${f1(base.portalSec)} | ${base.requests} | ${base.requests} | — | ${f1(requestBound(base.requests))} | requests | — | — |`);
+    lines.push(`| baseline: SDK fetchList, contacts+companies+deals only (${BASELINE_CONTACTS === Infinity ? 'contacts and companies measured in full' : `contacts: first ${BASELINE_CONTACTS}`}, deals extrapolated from ${BASELINE_ROWS} rows) | ${f1(base.portalSec)} | ${base.requests} | ${base.requests} | — | ${f1(requestBound(base.requests))} | requests | — | — |`);
     lines.push('');
     lines.push(`Full pull vs baseline: ${f1(base.portalSec / fullStats.elapsed)}× faster (the baseline does not even fetch product rows). Incremental: ${f1(incStats.elapsed / 60)} portal-minutes. Peak RSS of the app process: ${f1(fullPeak / 1e6)} MB during the full pull (${f1(rss0 / 1e6)} MB before it), ${f1(peakRss / 1e6)} MB overall.`);
+    lines.push('');
+    lines.push(`What bounds the run (×${TS}: one wall second of local work = ${TS} portal s). CPU seconds of the app process, the emulator child and the PostgreSQL backends, their sum × ${TS} as portal seconds, and the limiter's waits (wall s, summed over concurrent streams):`);
+    lines.push('');
+    lines.push('| run | wall s | wall × scale | app CPU s | emulator CPU s | PostgreSQL CPU s | local CPU × scale (share of portal time) | limiter waits: operating / bucket s | portal s | lower bound s |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const [name, c, st, b] of [['full pull', fullCpu, fullStats, fb.bound], ['incremental', incCpu, incStats, ib.bound]] as const) {
+      const local = c.app + c.emu + (Number.isNaN(c.pg) ? 0 : c.pg);
+      lines.push(`| ${name} | ${f1(c.wall)} | ${f1(c.wall * TS)} | ${f1(c.app)} | ${f1(c.emu)} | ${Number.isNaN(c.pg) ? 'n/a' : f1(c.pg)} | ${f1(local * TS)} (${(100 * local * TS / Math.max(st.elapsed, 1e-9)).toFixed(0)}%) | ${f1(c.waitOp)} / ${f1(c.waitBucket)} | ${f1(st.elapsed)} | ${f1(b)} |`);
+    }
     lines.push('');
     lines.push('Per method (full pull): calls, operating seconds, and the operating bound 600·max(0, O/480 − 1) (step: 600·(⌈O/480⌉−1)):');
     lines.push('');

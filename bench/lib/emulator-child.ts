@@ -6,6 +6,7 @@
  *   → {type:'ready', url, webhookUrl, oauth:{...}, generated:{...}}
  *   ← {cmd:'touchDeals', fraction, id}  → {type:'done', id, changed}
  *   ← {cmd:'advance', seconds, id}      → {type:'done', id}
+ *   ← {cmd:'cpu', id}                   → {type:'done', id, cpuSec} (the emulator's CPU time so far)
  */
 import axios from 'axios';
 import { Portal } from '../../src/emulator/portal.js';
@@ -48,6 +49,9 @@ process.on('message', (m: { cmd: string; id: number; fraction?: number; seconds?
       changed++;
     }
     send({ type: 'done', id: m.id, changed });
+  } else if (m.cmd === 'cpu') {
+    const c = process.cpuUsage();
+    send({ type: 'done', id: m.id, cpuSec: (c.user + c.system) / 1e6 });
   } else if (m.cmd === 'advance') {
     portal.clock.advance((m.seconds ?? 0) * 1000);
     send({ type: 'done', id: m.id });

@@ -188,6 +188,22 @@ function condition<R>(f: QField<R>, op: Op, raw: unknown, tz: string): Pred<R> {
     case '<=': {
       const w = norm(t, Array.isArray(raw) ? raw[0] : raw, tz);
       if (w === null || (typeof w === 'number' && Number.isNaN(w))) return () => false;
+      // numeric/date bound against a scalar numeric record value (dateModify, opportunity, …):
+      // compare in place, no per-row array; arrays and strings take the general path below
+      if (typeof w === 'number' && (isNumericType(t) || t === 'datetime')) {
+        const general = (r: R, v: unknown) => (Array.isArray(v) ? v : [v]).some((y) => {
+          const x = norm(t, y, tz);
+          if (x === null || (typeof x === 'number' && Number.isNaN(x))) return false;
+          const c = cmp(x, w);
+          return op === '>' ? c > 0 : op === '>=' ? c >= 0 : op === '<' ? c < 0 : c <= 0;
+        });
+        const fast = (v: unknown, r: R): boolean => {
+          if (typeof v !== 'number') return general(r, v);
+          if (Number.isNaN(v)) return false;
+          return op === '>' ? v > w : op === '>=' ? v >= w : op === '<' ? v < w : v <= w;
+        };
+        return (r) => fast(get(r), r);
+      }
       return (r) =>
         vals(r).some((x) => {
           if (x === null || (typeof x === 'number' && Number.isNaN(x))) return false;

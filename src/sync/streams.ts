@@ -8,7 +8,9 @@
  *  - deals      crm.item.list (entityTypeId 2): the only list that returns `contactIds`, so
  *               the deal↔contact links come with the deals at no extra call (measured: the
  *               alternative, crm.deal.contact.items.get, is one call per deal).
- *  - productRows  crm.item.productrow.list with `=ownerType: 'D'` and `=ownerId: [...]`: works
+ *  - productRows  crm.item.productrow.list with `=ownerType: 'D'` and `=ownerId: [...]` (and
+ *               crm.deal.productrows.get per deal while the list's budget is spent: see
+ *               spreadProductRows): works
  *               through the deals this run stored (sync_run_id = run, id ≤ the deals' committed
  *               cursor) in ID blocks; WON deals (stage semantic S) get their rows fetched, every
  *               deal in the block gets its rows replaced (a deal that left WON loses its rows).
@@ -16,7 +18,7 @@
  * Every page batch is committed in ONE transaction together with the checkpoint (cursors per
  * entity, product-row cursor, counts): see Commit in ./index.ts.
  */
-import { exportList, exportProductRows, type EntityName } from '../b24/export.js';
+import { exportList, type EntityName } from '../b24/export.js';
 import {
   replaceDealContacts, replaceProductRows, upsertCompanies, upsertContacts, upsertDeals, type DealContactInput, type DealInput,
   type ProductRowInput,
@@ -126,6 +128,74 @@ export class Signal {
   }
 }
 
+const ROW_LIST = 'crm.item.productrow.list';
+const ROW_GET = 'crm.deal.productrows.get';
+const PAGE = 50;
+
+/**
+ * Product rows of `won` deals, one batch at a time, over two methods with separate operating
+ * budgets:
+ *  - crm.item.productrow.list (`=ownerId` lists of `perCall` deals, `>id` keyset continuation
+ *    for a call that returned a full page): the cheap one (one call per ~40 rows);
+ *  - crm.deal.productrows.get (one call per deal, no paging): used only for a batch when the
+ *    list's operating budget has no room for a batch right now (the limiter's mirror says the
+ *    batch would wait) and the get's has: the rows come while the list's window slides instead
+ *    of after it. A portal whose list budget never runs out makes no get calls at all.
+ */
+async function* spreadProductRows(ctx: RunContext, won: readonly number[], perCall: number): AsyncGenerator<Array<Record<string, unknown>>> {
+  const lim = ctx.client.limiter;
+  let front = 0;
+  let back = won.length;
+  const cont: Array<{ deals: number[]; afterId: number }> = [];
+  let seenDeals = 0;
+  let seenRows = 0;
+  while (front < back || cont.length > 0) {
+    ctx.checkStopped();
+    const remainingCalls = cont.length + Math.ceil((back - front) / perCall);
+    const listWant = Math.min(PAGE, remainingCalls);
+    const getWant = Math.min(PAGE, back - front);
+    const useGet = cont.length === 0 && getWant > 0 && lim.capacity(ROW_LIST) < listWant && lim.capacity(ROW_GET) >= getWant;
+    if (useGet) {
+      // from the back: the list keeps taking contiguous deals from the front
+      const ids = won.slice(back - getWant, back);
+      back -= getWant;
+      const r = await ctx.client.batch(ids.map((id) => [ROW_GET, { id }]));
+      const rows: Array<Record<string, unknown>> = [];
+      ids.forEach((_, k) => {
+        const e = r.errors[String(k)];
+        if (e) throw e;
+        const res = r.results[String(k)];
+        if (Array.isArray(res)) rows.push(...(res as Array<Record<string, unknown>>));
+      });
+      yield rows;
+      continue;
+    }
+    const work = cont.splice(0, PAGE);
+    while (work.length < PAGE && front < back) {
+      const end = Math.min(back, front + perCall);
+      work.push({ deals: won.slice(front, end), afterId: 0 });
+      front = end;
+    }
+    const r = await ctx.client.batch(work.map((w) => [
+      ROW_LIST,
+      { filter: { '=ownerType': 'D', '=ownerId': w.deals, '>id': w.afterId }, order: { id: 'ASC' }, start: -1 },
+    ]));
+    const rows: Array<Record<string, unknown>> = [];
+    work.forEach((w, k) => {
+      const e = r.errors[String(k)];
+      if (e) throw e;
+      const res = r.results[String(k)] as { productRows?: Array<Record<string, unknown>> } | Array<Record<string, unknown>> | undefined;
+      const page = (Array.isArray(res) ? res : res?.productRows) ?? [];
+      rows.push(...page);
+      if (w.afterId === 0) seenDeals += w.deals.length;
+      seenRows += page.length;
+      if (page.length >= PAGE) cont.push({ deals: w.deals, afterId: Math.max(...page.map((p) => Number(p.id))) });
+    });
+    if (seenDeals > 0) perCall = Math.max(1, Math.min(50, Math.floor((PAGE * 0.8) / Math.max(seenRows / seenDeals, 0.01))));
+    yield rows;
+  }
+}
+
 export async function runProductRowStream(ctx: RunContext, productSection: ReadonlyMap<number, number | null>, block: number): Promise<void> {
   if (ctx.cp.done.productRows) return;
   const { db, portalId, runId } = ctx;
@@ -150,9 +220,9 @@ export async function runProductRowStream(ctx: RunContext, productSection: Reado
     const rows: ProductRowInput[] = [];
     if (won.length) {
       const perCall = Math.max(1, Math.min(50, Math.floor(40 / Math.max(perDeal, 0.05))));
-      for await (const page of exportProductRows(ctx.client, won, { dealsPerCall: perCall })) {
+      for await (const page of spreadProductRows(ctx, won, perCall)) {
         ctx.checkStopped();
-        for (const r of page.rows) rows.push(mapProductRow(r, productSection));
+        for (const r of page) rows.push(mapProductRow(r, productSection));
       }
       perDeal = rows.length / won.length || perDeal;
       ctx.rowsPerWonDeal = perDeal;
