@@ -137,10 +137,13 @@ const PAGE = 50;
  * budgets:
  *  - crm.item.productrow.list (`=ownerId` lists of `perCall` deals, `>id` keyset continuation
  *    for a call that returned a full page): the cheap one (one call per ~40 rows);
- *  - crm.deal.productrows.get (one call per deal, no paging): used only for a batch when the
+ *  - crm.deal.productrows.get (one call per deal, no paging): used for a batch when the
  *    list's operating budget has no room for a batch right now (the limiter's mirror says the
  *    batch would wait) and the get's has: the rows come while the list's window slides instead
- *    of after it. A portal whose list budget never runs out makes no get calls at all.
+ *    of after it; and, while the list's current budget is short of the run's remaining won
+ *    deals, whenever the get's budget has room for more deals than the list's (so the two
+ *    budgets drain together and both windows restart early). A portal whose list budget
+ *    never runs short makes no get calls at all.
  */
 async function* spreadProductRows(ctx: RunContext, won: readonly number[], perCall: number): AsyncGenerator<Array<Record<string, unknown>>> {
   const lim = ctx.client.limiter;
@@ -154,7 +157,15 @@ async function* spreadProductRows(ctx: RunContext, won: readonly number[], perCa
     const remainingCalls = cont.length + Math.ceil((back - front) / perCall);
     const listWant = Math.min(PAGE, remainingCalls);
     const getWant = Math.min(PAGE, back - front);
-    const useGet = cont.length === 0 && getWant > 0 && lim.capacity(ROW_LIST) < listWant && lim.capacity(ROW_GET) >= getWant;
+    const listCap = lim.capacity(ROW_LIST);
+    const getCap = cont.length === 0 && getWant > 0 ? lim.capacity(ROW_GET) : 0;
+    // won deals still to fetch in this whole run (this block's unfetched + later blocks')
+    const runLeft = Math.max(back - front, (ctx.cp.wonExpected ?? 0) - (ctx.cp.wonDone ?? 0) - (won.length - (back - front)));
+    // the list's budget cannot finish the run's rows right now: the get's budget takes a
+    // share, so both drain together (a get costs a request per 50 deals, a list call ~1 per
+    // 50·perCall deals: when the list alone suffices, no get is made)
+    const short = listCap * perCall < runLeft;
+    const useGet = getCap >= getWant && getWant > 0 && (listCap < listWant || (short && getCap > listCap * perCall));
     if (useGet) {
       // from the back: the list keeps taking contiguous deals from the front
       const ids = won.slice(back - getWant, back);
