@@ -21,14 +21,10 @@ import { eachDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
 const TS = 100;
-let tp: TestPortal;
+let tp: TestPortal; // the current eachDb block's portal (blocks run one after the other)
 
-beforeAll(async () => {
+beforeAll(() => {
   setTokenCipher(createTokenCipher(randomBytes(32)));
-  tp = await startTestPortal({ contacts: 400, deals: 1600, seed: 21, timeScale: TS });
-});
-afterAll(async () => {
-  await tp?.emu.close();
 });
 
 const client = () => new B24Client({ tokens: tp.tokens, limiter: { plan: 'standard', timeScale: TS } });
@@ -55,10 +51,17 @@ eachDb('writeback cycle', (getDb) => {
     return { s, w };
   };
 
+  // Each database kind gets its own emulator portal: the cycles write into the portal's
+  // contacts, so a portal shared between the blocks would hand the second block contacts
+  // that already carry the first block's fields (its "first cycle" would write almost nothing).
   beforeAll(async () => {
+    tp = await startTestPortal({ contacts: 400, deals: 1600, seed: 21, timeScale: TS });
     db = getDb();
     portalId = (await upsertPortalOnInstall(db, { memberId: 'wb', domain: 'wb.bitrix24.com', language: 'en' })).id;
     asOf = today();
+  });
+  afterAll(async () => {
+    await tp?.emu.close();
   });
 
   it('first cycle: every contact with a won deal carries its fields, enumerations by item ID', async () => {
