@@ -146,8 +146,9 @@ describe('faults and limits', () => {
 describe('tokens', () => {
   let tp: TestPortal;
   const TS = 100;
-  // access tokens live 60 portal seconds = 0.6 s wall
-  beforeAll(async () => { tp = await startTestPortal({ contacts: 2000, deals: 8000, timeScale: TS, accessTokenTtl: 60 }); });
+  // access tokens live 60 portal seconds; the portal clock is frozen (moves only when a test
+  // advances it), so when a token expires is decided by the test, not by the machine's speed
+  beforeAll(async () => { tp = await startTestPortal({ contacts: 2000, deals: 8000, timeScale: TS, accessTokenTtl: 60, frozenClock: true }); });
   afterAll(async () => { await tp?.emu.close(); });
 
   async function freshTokens(o: { knownExpiry: boolean }): Promise<MemoryTokenSource> {
@@ -163,16 +164,31 @@ describe('tokens', () => {
 
   it('a token that expires mid-export is refreshed before expiry and the export completes', async () => {
     const tokens = await freshTokens({ knownExpiry: true });
-    const c = new B24Client({ tokens, limiter: { timeScale: TS }, refreshLeadSec: 10 });
+    const events: string[] = [];
+    const c = new B24Client({ tokens, limiter: { timeScale: TS }, refreshLeadSec: 10, log: (e) => { if (e.startsWith('token.')) events.push(e); } });
     const ids = new Set<number>();
-    let n = 0;
+    const JUMPS_AFTER_PAGE = [1, 5, 9]; // the export has ~33 pages (8000 deals, 5 × 50 rows per batch)
+    let page = 0;
     for await (const p of exportList(c, { entity: 'deal', select: ['ID'], batchSize: 5 })) {
       for (const r of p.rows) ids.add(Number(r.ID));
-      // jump the portal clock so the token runs out in the middle of the export
-      if (n++ % 10 === 0) await axios.post(`${tp.emu.url}_emulator/clock/advance`, { seconds: 25 });
+      page++;
+      if (JUMPS_AFTER_PAGE.includes(page)) {
+        // between two batches (none in flight): the token in use now has 5 portal seconds
+        // left, less than the 10 s lead. The next batch still goes out with it and tells the
+        // client the portal's time; the one after must refresh first.
+        const left = (await tokens.get()).expiresAt - tp.emu.portal.clock.now();
+        expect(left).toBeGreaterThan(5000);
+        tp.emu.portal.clock.advance(left - 5000);
+      }
     }
+    expect(page).toBeGreaterThan(JUMPS_AFTER_PAGE.at(-1)! + 2);
     expect(ids.size).toBe(tp.emu.portal.deals.size);
-    expect(tokens.refreshCount).toBeGreaterThan(1);
+    // one refresh per jump at least (the client's own estimate of portal time runs on wall
+    // time, so a long stall of this process may make it refresh once more, early: harmless)
+    expect(tokens.refreshCount).toBeGreaterThanOrEqual(JUMPS_AFTER_PAGE.length);
+    // refreshed before expiry: proactively, the portal never answered expired_token
+    expect(events.filter((e) => e === 'token.refresh-proactive').length).toBeGreaterThanOrEqual(JUMPS_AFTER_PAGE.length);
+    expect(events).not.toContain('token.refresh-reactive');
   });
 
   it('without a known expiry the 401 expired_token triggers one refresh and a retry', async () => {

@@ -20,8 +20,15 @@ export interface TestPortal {
   expiresAt: number;
 }
 
-export async function startTestPortal(o: { contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number }): Promise<TestPortal> {
-  const portal = new Portal({ plan: o.plan ?? 'standard', clock: new PortalClock(Date.now(), o.timeScale ?? 100), accessTokenTtl: o.accessTokenTtl });
+/**
+ * `frozenClock`: portal time does not follow wall time, it moves only when the test advances it
+ * (`portal.clock.advance`, `POST /_emulator/clock/advance`). For tests whose outcome depends on
+ * portal time (token expiry) and must not depend on how fast the machine is. The rate/operating
+ * limits then also recover only through advances.
+ */
+export async function startTestPortal(o: { contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number; frozenClock?: boolean }): Promise<TestPortal> {
+  const clock = new PortalClock(Date.now(), o.timeScale ?? 100, o.frozenClock ? () => 0 : undefined);
+  const portal = new Portal({ plan: o.plan ?? 'standard', clock, accessTokenTtl: o.accessTokenTtl });
   if (o.contacts > 0) generatePortal(portal, { contacts: o.contacts, seed: o.seed ?? 7, deals: o.deals });
   const emu = await startEmulator({ port: 0, portal, faults: o.faults, limits: o.operatingLimit ? { operatingLimit: o.operatingLimit } : undefined, hostPage: false, log: () => {} });
   const admin = axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true });

@@ -8,6 +8,7 @@
 import http from 'node:http';
 import axiosBase from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TokenSource } from '../../src/b24/auth.js';
 import { DeadRefreshTokenError } from '../../src/b24/errors.js';
 import { deleteContact, deleteDeal, updateContact, updateDeal, addContact } from '../../src/emulator/methods/data.js';
 import { getDeals, latestSyncRun } from '../../src/store/index.js';
@@ -130,8 +131,9 @@ describe('sync: tokens', () => {
   eachDb('token expiry and a dead refresh token', (getDb) => {
     let tp: TestPortal;
     beforeAll(async () => {
-      // access tokens live 60 portal seconds = 0.3 s wall at ×200: several expire mid-sync
-      tp = await startTestPortal({ contacts: 800, deals: 3200, seed: 4, timeScale: TS, accessTokenTtl: 60 });
+      // access tokens live 60 portal seconds; the portal clock is frozen: it moves only when the
+      // test moves it, so tokens expire when the test decides, however fast the machine is
+      tp = await startTestPortal({ contacts: 800, deals: 3200, seed: 4, timeScale: TS, accessTokenTtl: 60, frozenClock: true });
     });
     afterAll(async () => {
       await tp?.emu.close();
@@ -140,10 +142,39 @@ describe('sync: tokens', () => {
     it('expired access tokens are refreshed mid-sync and the data is complete', async () => {
       const db = getDb();
       const pid = await createPortalRow(db);
-      const s = await runSync({ db, portalId: pid, client: makeClient(tp.tokens, TS) }, { kind: 'full' });
+      // How many tokens expire on their own would depend on how long the sync takes in wall
+      // time. The portal clock is frozen instead and the test ends tokens itself: the first time
+      // the client fetches a new token (it fetches before every request), the portal clock jumps
+      // to 5 s before that token's expiry, less than the client's refresh lead. The requests in
+      // flight still pass; the client learns the portal's time from their answers and must
+      // refresh before its next request. The portal never expires a token by itself, so no
+      // request may meet expired_token: every refresh happens before expiry.
+      const JUMPS = 2; // this sync (~9 requests, 4 concurrent streams) has room for 3
+      const pushed = new Set<string>();
+      const tokens: TokenSource = {
+        get: async () => {
+          const t = await tp.tokens.get();
+          if (pushed.size < JUMPS && !pushed.has(t.accessToken)) {
+            pushed.add(t.accessToken);
+            const left = t.expiresAt - tp.emu.portal.clock.now();
+            expect(left).toBeGreaterThan(5000);
+            tp.emu.portal.clock.advance(left - 5000);
+          }
+          return t;
+        },
+        refresh: (stale) => tp.tokens.refresh(stale),
+      };
+      const events: string[] = [];
+      const refreshes0 = tp.tokens.refreshCount;
+      const s = await runSync({ db, portalId: pid, client: makeClient(tokens, TS, (e) => { if (e.startsWith('token.')) events.push(e); }) }, { kind: 'full' });
       const exp = expectedFromPortal(tp.emu.portal);
       expect(s.totals).toMatchObject({ contacts: exp.contacts, deals: exp.deals, dealContacts: exp.dealContacts, productRows: exp.productRows });
-      expect(s.errors.find((e) => e.code === 'TOKEN_REFRESH')?.count ?? 0).toBeGreaterThan(1);
+      // JUMPS tokens were pushed to their end mid-sync and every one was replaced
+      expect(pushed.size).toBe(JUMPS);
+      expect(pushed.has((await tp.tokens.get()).accessToken)).toBe(false);
+      expect(tp.tokens.refreshCount - refreshes0).toBeGreaterThanOrEqual(JUMPS);
+      expect(s.errors.find((e) => e.code === 'TOKEN_REFRESH')?.count ?? 0).toBeGreaterThanOrEqual(JUMPS);
+      expect(events).not.toContain('token.refresh-reactive');
     });
 
     it('a dead refresh token stops the run: status failed, clear error, rethrown', async () => {

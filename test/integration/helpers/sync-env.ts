@@ -11,8 +11,8 @@ import type { TokenSource } from '../../../src/b24/auth.js';
 import type { Db } from '../../../src/store/db.js';
 import { upsertPortalOnInstall } from '../../../src/store/portals.js';
 
-export function makeClient(tokens: TokenSource, timeScale: number): B24Client {
-  return new B24Client({ tokens, limiter: { plan: 'standard', timeScale }, retryBaseMs: 20 });
+export function makeClient(tokens: TokenSource, timeScale: number, log?: (event: string, data: Record<string, unknown>) => void): B24Client {
+  return new B24Client({ tokens, limiter: { plan: 'standard', timeScale }, retryBaseMs: 20, log });
 }
 
 let seq = 0;
