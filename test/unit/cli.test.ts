@@ -3,11 +3,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CDNOW_DIR } from '../helpers/cdnow.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const CLI = join(ROOT, 'src', 'scoring', 'cli.ts');
-const CDNOW = '/work/shared/data/cdnow/cdnow_sample_transactions.csv';
+const CDNOW = join(CDNOW_DIR, 'cdnow_sample_transactions.csv');
 const dir = mkdtempSync(join(tmpdir(), 'scoring-cli-'));
 
 function cli(...args: string[]) {

@@ -1,5 +1,5 @@
 /**
- * Validation on the CDNOW sample (/work/shared/data/cdnow, see its README.md): 2,357 customers,
+ * Validation on the CDNOW sample (shared/data/cdnow beside the repository, see its README.md): 2,357 customers,
  * 39-week calibration ending 1997-09-30, time in weeks.
  *
  * Sources of the published numbers:
@@ -25,11 +25,12 @@ import { describe, expect, it } from 'vitest';
 import { parseIsoDay } from '../../src/scoring/dates.js';
 import { customersFromTransactions, parseTransactions } from '../../src/scoring/transactions.js';
 import { summarizeCustomer } from '../../src/scoring/summary.js';
+import { CDNOW_DIR } from '../helpers/cdnow.js';
 import { modelTimes, repeatMean, scorePortal, spendRows } from '../../src/scoring/index.js';
 import { bgnbdConditionalExpected, bgnbdExpected, bgnbdLogLikelihood, compressTriples, fitBgNbd } from '../../src/scoring/bgnbd.js';
 import { fitGammaGamma, gammaGammaLogLikelihood } from '../../src/scoring/gammagamma.js';
 
-const DIR = '/work/shared/data/cdnow';
+const DIR = CDNOW_DIR;
 const CAL_END = parseIsoDay('1997-09-30');
 const HOLDOUT_END = parseIsoDay('1998-06-30');
 
