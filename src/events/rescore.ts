@@ -22,10 +22,10 @@
  */
 import type { Db } from '../store/db.js';
 import { getSections, getPortal, insertContactLabels, latestScoreRun, type ContactLabelInput } from '../store/index.js';
-import { applyThresholds, portalToday } from '../pipeline/score.js';
+import { applyThresholds, loadScoringInputFor, portalToday } from '../pipeline/score.js';
 import {
   bgnbdExpectedIfAlive, bgnbdPAlive, gammaGammaExpectedValue, scorePortal, scoringSettingsSchema,
-  type BgNbdParams, type CustomerInput, type GammaGammaParams, type LostDeal, type ScoringRun, type WonDeal,
+  type BgNbdParams, type GammaGammaParams, type ScoringRun,
 } from '../scoring/index.js';
 import { aggregateCustomers } from '../scoring/columns.js';
 import { discountedPurchases, predictedClv } from '../scoring/clv.js';
@@ -49,70 +49,6 @@ export interface RescoreResult {
 }
 
 const day = (d: Date): string => d.toISOString().slice(0, 10);
-
-interface DealRow {
-  contactId: number;
-  id: number;
-  sem: 'P' | 'S' | 'F' | null;
-  closeDate: string | null;
-  created: Date | null;
-  amount: number | null;
-  stageId: string | null;
-  lossReason: string | null;
-}
-
-/** Scoring input of the given contacts (those present in the store), same rules as loadScoringInput. */
-export async function loadScoringInputFor(db: Db, portalId: number, contactIds: readonly number[]): Promise<CustomerInput[]> {
-  if (!contactIds.length) return [];
-  const { rows: contacts } = await db.query<{ id: number; dateCreate: Date | null }>(
-    `SELECT id, date_create AS "dateCreate" FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
-    [portalId, [...contactIds]],
-  );
-  if (!contacts.length) return [];
-  const ids = contacts.map((c) => c.id);
-  const { rows: deals } = await db.query<DealRow>(
-    `SELECT dc.contact_id AS "contactId", d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
-            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"
-       FROM deal_contacts dc JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
-      WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[])
-      ORDER BY dc.contact_id, d.id`,
-    [portalId, ids],
-  );
-  const wonIds = [...new Set(deals.filter((d) => d.sem === 'S').map((d) => d.id))];
-  const sectionsByDeal = new Map<number, number[]>();
-  if (wonIds.length) {
-    const { rows } = await db.query<{ dealId: number; sectionId: number }>(
-      `SELECT DISTINCT pr.deal_id AS "dealId", COALESCE(pr.section_id, p.section_id) AS "sectionId"
-         FROM product_rows pr LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
-        WHERE pr.portal_id = $1 AND pr.deal_id = ANY($2::bigint[]) AND COALESCE(pr.section_id, p.section_id) IS NOT NULL`,
-      [portalId, wonIds],
-    );
-    for (const r of rows) {
-      let l = sectionsByDeal.get(r.dealId);
-      if (!l) sectionsByDeal.set(r.dealId, (l = []));
-      l.push(r.sectionId);
-    }
-  }
-  const byContact = new Map<number, DealRow[]>();
-  for (const d of deals) {
-    let l = byContact.get(d.contactId);
-    if (!l) byContact.set(d.contactId, (l = []));
-    l.push(d);
-  }
-  return contacts.map((c) => {
-    const won: WonDeal[] = [];
-    const lost: LostDeal[] = [];
-    let open = 0;
-    for (const d of byContact.get(c.id) ?? []) {
-      const date = d.closeDate ?? (d.created ? day(d.created) : null);
-      if (d.sem === 'S') {
-        if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
-      } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: d.lossReason });
-      else open++;
-    }
-    return { id: String(c.id), kind: 'contact' as const, createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open };
-  });
-}
 
 type Th = NonNullable<ScoringRun['thresholds']>;
 

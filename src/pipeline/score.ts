@@ -83,52 +83,71 @@ export async function loadScoringInput(db: Db, portalId: number, batchSize = 500
     );
     if (!contacts.length) break;
     after = contacts[contacts.length - 1]!.id;
-    const ids = contacts.map((c) => c.id);
-    const { rows: deals } = await db.query<DealRow>(
-      `SELECT dc.contact_id AS "contactId", d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
-              COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"
-         FROM deal_contacts dc JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
-        WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[])
-        ORDER BY dc.contact_id, d.id`,
-      [portalId, ids],
-    );
-    const wonIds = [...new Set(deals.filter((d) => d.sem === 'S').map((d) => d.id))];
-    const sectionsByDeal = new Map<number, number[]>();
-    if (wonIds.length) {
-      const { rows } = await db.query<{ dealId: number; sectionId: number }>(
-        `SELECT DISTINCT pr.deal_id AS "dealId", COALESCE(pr.section_id, p.section_id) AS "sectionId"
-           FROM product_rows pr LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
-          WHERE pr.portal_id = $1 AND pr.deal_id = ANY($2::bigint[]) AND COALESCE(pr.section_id, p.section_id) IS NOT NULL`,
-        [portalId, wonIds],
-      );
-      for (const r of rows) {
-        let l = sectionsByDeal.get(r.dealId);
-        if (!l) sectionsByDeal.set(r.dealId, (l = []));
-        l.push(r.sectionId);
-      }
-    }
-    const byContact = new Map<number, DealRow[]>();
-    for (const d of deals) {
-      let l = byContact.get(d.contactId);
-      if (!l) byContact.set(d.contactId, (l = []));
-      l.push(d);
-    }
-    for (const c of contacts) {
-      const won: WonDeal[] = [];
-      const lost: LostDeal[] = [];
-      let open = 0;
-      for (const d of byContact.get(c.id) ?? []) {
-        const date = d.closeDate ?? (d.created ? day(d.created) : null);
-        if (d.sem === 'S') {
-          if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
-        } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: d.lossReason });
-        else open++;
-      }
-      out.push({ id: String(c.id), kind: 'contact', createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open });
-    }
+    out.push(...(await scoringInputOf(db, portalId, contacts)));
     if (contacts.length < batchSize) break;
   }
   return out;
+}
+
+/** Scoring input of the given contacts that are in the store (event rescoring), in contact id order. */
+export async function loadScoringInputFor(db: Db, portalId: number, contactIds: readonly number[]): Promise<CustomerInput[]> {
+  if (!contactIds.length) return [];
+  const { rows: contacts } = await db.query<Pick<Contact, 'id' | 'dateCreate'>>(
+    `SELECT id, date_create AS "dateCreate" FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
+    [portalId, [...contactIds]],
+  );
+  return scoringInputOf(db, portalId, contacts);
+}
+
+/**
+ * One batch of contacts as scoring input: their won deals (date, amount in the base currency,
+ * product sections), lost deals (with the reason) and the count of open deals.
+ */
+async function scoringInputOf(db: Db, portalId: number, contacts: readonly Pick<Contact, 'id' | 'dateCreate'>[]): Promise<CustomerInput[]> {
+  if (!contacts.length) return [];
+  const ids = contacts.map((c) => c.id);
+  const { rows: deals } = await db.query<DealRow>(
+    `SELECT dc.contact_id AS "contactId", d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
+            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"
+       FROM deal_contacts dc JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
+      WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[])
+      ORDER BY dc.contact_id, d.id`,
+    [portalId, ids],
+  );
+  const wonIds = [...new Set(deals.filter((d) => d.sem === 'S').map((d) => d.id))];
+  const sectionsByDeal = new Map<number, number[]>();
+  if (wonIds.length) {
+    const { rows } = await db.query<{ dealId: number; sectionId: number }>(
+      `SELECT DISTINCT pr.deal_id AS "dealId", COALESCE(pr.section_id, p.section_id) AS "sectionId"
+         FROM product_rows pr LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
+        WHERE pr.portal_id = $1 AND pr.deal_id = ANY($2::bigint[]) AND COALESCE(pr.section_id, p.section_id) IS NOT NULL`,
+      [portalId, wonIds],
+    );
+    for (const r of rows) {
+      let l = sectionsByDeal.get(r.dealId);
+      if (!l) sectionsByDeal.set(r.dealId, (l = []));
+      l.push(r.sectionId);
+    }
+  }
+  const byContact = new Map<number, DealRow[]>();
+  for (const d of deals) {
+    let l = byContact.get(d.contactId);
+    if (!l) byContact.set(d.contactId, (l = []));
+    l.push(d);
+  }
+  return contacts.map((c) => {
+    const won: WonDeal[] = [];
+    const lost: LostDeal[] = [];
+    let open = 0;
+    for (const d of byContact.get(c.id) ?? []) {
+      const date = d.closeDate ?? (d.created ? day(d.created) : null);
+      if (d.sem === 'S') {
+        if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
+      } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: d.lossReason });
+      else open++;
+    }
+    return { id: String(c.id), kind: 'contact' as const, createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open };
+  });
 }
 
 function sameShape(a: DimensionThresholds | undefined, b: DimensionThresholds): boolean {
