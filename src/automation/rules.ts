@@ -48,9 +48,37 @@ export const automationSettingsSchema = z
 export type AutomationRule = z.infer<typeof automationRuleSchema>;
 export type AutomationSettings = z.infer<typeof automationSettingsSchema>;
 
+/**
+ * The settings page (src/server/ui-api/settings.ts) saves rules as a list of
+ * `{segment, action: 'task'|'notify'|'bizproc', value, enabled}`: "when a contact enters this segment, add a
+ * to-do / a timeline comment / start this workflow template". This turns that list into engine rules; the id
+ * is derived from the rule's content, so reordering the list does not make old rules new.
+ */
+export function rulesFromPageList(list: readonly unknown[]): unknown {
+  const rules: unknown[] = [];
+  const seen = new Set<string>();
+  for (const item of list) {
+    const r = item as { segment?: unknown; action?: unknown; value?: unknown; enabled?: unknown };
+    const value = typeof r.value === 'string' ? r.value.trim() : '';
+    const action = r.action === 'task' ? { type: 'todo', title: value || 'Customer entered segment {segment}', deadlineDays: 1 }
+      : r.action === 'notify' ? { type: 'comment', text: value || 'Entered segment {segment}' }
+      : r.action === 'bizproc' ? { type: 'workflow', templateId: value }
+      : null;
+    if (!action || typeof r.segment !== 'string') continue;
+    let h = 0;
+    for (const ch of value) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    const id = `page.${r.segment}.${String(r.action)}.${h.toString(36)}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    rules.push({ id, enabled: r.enabled !== false, trigger: { type: 'enteredSegment', segment: r.segment }, action });
+  }
+  return { rules };
+}
+
 /** The portal's rules; invalid settings → no rules (and the reason), never a crash. */
 export function rulesFromSettings(settings: Record<string, unknown> | null | undefined): { rules: AutomationRule[]; error: string | null } {
-  const r = automationSettingsSchema.safeParse(settings?.automation ?? {});
+  const raw = settings?.automation;
+  const r = automationSettingsSchema.safeParse(Array.isArray(raw) ? rulesFromPageList(raw) : raw ?? {});
   if (!r.success) return { rules: [], error: r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   return { rules: r.data.rules.filter((x) => x.enabled), error: null };
 }

@@ -27,9 +27,22 @@ export const scheduleSettingsSchema = z.object({
 });
 export type ScheduleSettings = z.infer<typeof scheduleSettingsSchema>;
 
+/**
+ * The settings page saves `{mode: 'daily'|'hourly'|'manual', hour}` (src/server/ui-api/settings.ts); the
+ * schedule here is `{enabled, cron}`. Either shape is accepted.
+ */
+function fromPageShape(s: unknown): unknown {
+  const o = s as { mode?: unknown; hour?: unknown } | null;
+  if (!o || typeof o.mode !== 'string') return s;
+  if (o.mode === 'manual') return { enabled: false };
+  if (o.mode === 'hourly') return { enabled: true, cron: '0 * * * *' };
+  const hour = typeof o.hour === 'number' && Number.isInteger(o.hour) && o.hour >= 0 && o.hour <= 23 ? o.hour : 3;
+  return { enabled: true, cron: `0 ${hour} * * *` };
+}
+
 /** The portal's schedule; invalid settings fall back to the default (and say why). */
 export function scheduleFromSettings(settings: Record<string, unknown> | null | undefined): ScheduleSettings & { error: string | null } {
-  const r = scheduleSettingsSchema.safeParse(settings?.schedule ?? {});
+  const r = scheduleSettingsSchema.safeParse(fromPageShape(settings?.schedule ?? {}));
   if (r.success) return { ...r.data, error: null };
   return { enabled: true, cron: DEFAULT_CRON, error: r.error.issues.map((i) => i.message).join('; ') };
 }
