@@ -10,6 +10,7 @@
 import os from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { scorePortal, type CustomerInput, type SectionNode } from '../src/scoring/index.js';
+import { mulberry32 } from '../src/emulator/generator/random.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,16 +21,6 @@ const DEALS = arg('deals', 1_000_000);
 const SEED = arg('seed', 1);
 const AS_OF = Date.UTC(2025, 0, 1) / 86_400_000;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = mulberry32(SEED);
 const exp = () => -Math.log(1 - rand());

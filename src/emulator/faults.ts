@@ -21,6 +21,7 @@
  * happen before the limits, so an injected 503/429 does not touch the bucket or budgets.
  */
 import { z } from 'zod';
+import { mulberry32 } from './generator/random.js';
 
 export type FaultKind = '503' | '429' | '500' | 'expired' | 'reset' | 'timeout' | 'slow';
 
@@ -105,17 +106,6 @@ export function validateFaultConfig(raw: unknown): FaultConfig {
   return r.data;
 }
 
-/** mulberry32: small, fast, good enough for reproducible fault injection. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FaultDecision {
   kind: FaultKind;

@@ -20,19 +20,10 @@ import {
   fitModels, modelTimes, repeatMean, rfmValues, scorePortal,
   type CustomerInput, type CustomerScore, type RfmValues, type SectionNode,
 } from '../../src/scoring/index.js';
+import { mulberry32 } from '../../src/emulator/generator/random.js';
 
 const AS_OF = parseIsoDay('2025-01-01');
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** customers with refunds, free orders, same-day deals, string dates, deals after as-of, lost reasons, several sections */
 function portal(seed: number, count: number): { customers: CustomerInput[]; sections: SectionNode[] } {

@@ -8,6 +8,7 @@ import {
 } from '../../src/scoring/bgnbd.js';
 import { fitGammaGamma, gammaGammaExpectedValue, gammaGammaLogLikelihood, gammaGammaLogLikelihoodOne } from '../../src/scoring/gammagamma.js';
 import { discountedPurchases, monthlyDiscountRate } from '../../src/scoring/clv.js';
+import { mulberry32 } from '../../src/emulator/generator/random.js';
 
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
 
@@ -230,13 +231,3 @@ describe('CLV discounting', () => {
   });
 });
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -17,6 +17,21 @@ export function subSeed(seed: number, a: number, b = 0): number {
   return mix32(mix32(mix32(seed) ^ Math.imul(a, 0x27d4eb2d)) ^ Math.imul(b + 1, 0x165667b1));
 }
 
+/**
+ * mulberry32: a one-word PRNG returning floats in [0, 1). Small streams where sfc32's quality is not
+ * needed: fault injection, bench and test data.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export class Rng {
   private a: number;
   private b: number;
