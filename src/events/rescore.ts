@@ -22,7 +22,7 @@
  */
 import type { Db } from '../store/db.js';
 import { getSections, getPortal, insertContactLabels, latestScoreRun, type ContactLabelInput } from '../store/index.js';
-import { applyThresholds, loadScoringInputFor, portalToday } from '../pipeline/score.js';
+import { applyThresholds, labelOf, loadScoringInputFor, portalToday } from '../pipeline/score.js';
 import {
   bgnbdExpectedIfAlive, bgnbdPAlive, gammaGammaExpectedValue, scorePortal, scoringSettingsSchema,
   type BgNbdParams, type GammaGammaParams, type ScoringRun,
@@ -149,7 +149,6 @@ export async function rescoreContacts(db: Db, portalId: number, contactIds: read
   }
 
   const stamp = (o.now ?? new Date()).toISOString();
-  const asOfMs = Date.parse(`${asOf}T00:00:00Z`);
   const labels: ContactLabelInput[] = run.customers.map((c) => {
     const id = Number(c.id);
     const p = prev.get(id);
@@ -163,38 +162,7 @@ export async function rescoreContacts(db: Db, portalId: number, contactIds: read
     if (!p || p.segment !== c.segment || p.sleeping !== sleeping) {
       changes.push({ contactId: id, before: p ? { segment: p.segment, sleeping: p.sleeping } : null, after: { segment: c.segment, sleeping } });
     }
-    return {
-      contactId: id,
-      segment: c.segment,
-      rfm: c.rfm,
-      r: c.r,
-      f: c.f,
-      m: c.m,
-      recencyDays: c.recencyDays,
-      frequency: c.frequency,
-      monetary: c.monetary,
-      lastPurchase: c.recencyDays === null ? null : day(new Date(asOfMs - c.recencyDays * 86_400_000)),
-      lifecycle: c.lifecycle,
-      sleeping,
-      pAlive: c.recencyDays === null ? null : c.pAlive,
-      clv: c.recencyDays === null ? null : c.predictedClv,
-      nextPurchase: c.expectedNextPurchase,
-      interests: c.interests.map((i) => i.tag),
-      extra: {
-        ...(p?.extra ?? {}),
-        revenue: c.historicValue,
-        hasPurchases: c.recencyDays !== null,
-        sleepingKnown: c.sleeping !== null,
-        prevSegment,
-        changedAt,
-        refusalReason: c.refusalReason,
-        valueSource: c.valueSource,
-        expectedPurchases: c.expectedPurchases,
-        interestNames: Object.fromEntries(c.interests.map((i) => [i.tag, i.name])),
-        rescoredAt: stamp,
-        rescoredAsOf: asOf,
-      },
-    };
+    return labelOf(c, asOf, { prevSegment, changedAt }, { base: p?.extra ?? {}, more: { rescoredAt: stamp, rescoredAsOf: asOf } });
   });
   await insertContactLabels(db, portalId, sr.id, labels);
   await db.query(

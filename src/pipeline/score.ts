@@ -19,7 +19,7 @@ import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, ty
 import { getSections, type Contact } from '../store/crm.js';
 import { getPortal } from '../store/portals.js';
 import {
-  cellLabel, levelOf, quantileThresholds, scorePortal, scoringSettingsSchema, segmentOf, segmentSizes,
+  cellLabel, levelOf, scorePortal, scoringSettingsSchema, segmentOf, segmentSizes,
   type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
 } from '../scoring/index.js';
 
@@ -150,6 +150,50 @@ async function scoringInputOf(db: Db, portalId: number, contacts: readonly Pick<
   });
 }
 
+/**
+ * One contact's stored label row from its scoring result (full runs and event rescoring alike).
+ * `history` carries the previous segment and when it changed; `extra` keys are merged last.
+ */
+export function labelOf(
+  c: ScoringRun['customers'][number],
+  asOfDay: string,
+  history: { prevSegment: string | null; changedAt: string | null },
+  extra: { base?: Record<string, unknown>; more?: Record<string, unknown> } = {},
+): ContactLabelInput {
+  const asOfMs = Date.parse(`${asOfDay}T00:00:00Z`);
+  return {
+    contactId: Number(c.id),
+    segment: c.segment,
+    rfm: c.rfm,
+    r: c.r,
+    f: c.f,
+    m: c.m,
+    recencyDays: c.recencyDays,
+    frequency: c.frequency,
+    monetary: c.monetary,
+    lastPurchase: c.recencyDays === null ? null : day(new Date(asOfMs - c.recencyDays * 86_400_000)),
+    lifecycle: c.lifecycle,
+    sleeping: c.sleeping ?? false,
+    pAlive: c.recencyDays === null ? null : c.pAlive,
+    clv: c.recencyDays === null ? null : c.predictedClv,
+    nextPurchase: c.expectedNextPurchase,
+    interests: c.interests.map((i) => i.tag),
+    extra: {
+      ...(extra.base ?? {}),
+      revenue: c.historicValue,
+      hasPurchases: c.recencyDays !== null,
+      sleepingKnown: c.sleeping !== null,
+      prevSegment: history.prevSegment,
+      changedAt: history.changedAt,
+      refusalReason: c.refusalReason,
+      valueSource: c.valueSource,
+      expectedPurchases: c.expectedPurchases,
+      interestNames: Object.fromEntries(c.interests.map((i) => [i.tag, i.name])),
+      ...(extra.more ?? {}),
+    },
+  };
+}
+
 function sameShape(a: DimensionThresholds | undefined, b: DimensionThresholds): boolean {
   return !!a && a.levels === b.levels && a.direction === b.direction && a.bounds.length === b.bounds.length;
 }
@@ -241,36 +285,7 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
       changes++;
     }
     if (c.recencyDays !== null) buyers++;
-    const last = c.recencyDays === null ? null : new Date(Date.parse(`${asOfDay}T00:00:00Z`) - c.recencyDays * 86_400_000);
-    return {
-      contactId: id,
-      segment: c.segment,
-      rfm: c.rfm,
-      r: c.r,
-      f: c.f,
-      m: c.m,
-      recencyDays: c.recencyDays,
-      frequency: c.frequency,
-      monetary: c.monetary,
-      lastPurchase: last ? day(last) : null,
-      lifecycle: c.lifecycle,
-      sleeping: c.sleeping ?? false,
-      pAlive: c.recencyDays === null ? null : c.pAlive,
-      clv: c.recencyDays === null ? null : c.predictedClv,
-      nextPurchase: c.expectedNextPurchase,
-      interests: c.interests.map((i) => i.tag),
-      extra: {
-        revenue: c.historicValue,
-        hasPurchases: c.recencyDays !== null,
-        sleepingKnown: c.sleeping !== null,
-        prevSegment,
-        changedAt,
-        refusalReason: c.refusalReason,
-        valueSource: c.valueSource,
-        expectedPurchases: c.expectedPurchases,
-        interestNames: Object.fromEntries(c.interests.map((i) => [i.tag, i.name])),
-      },
-    };
+    return labelOf(c, asOfDay, { prevSegment, changedAt });
   });
 
   const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma };
