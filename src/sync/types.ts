@@ -1,6 +1,7 @@
 /** Public types of the sync engine (see ./index.ts for how a run works). */
 import type { B24Client } from '../b24/client.js';
 import type { Db } from '../store/db.js';
+import type { CrmCounts } from '../store/crm.js';
 
 export type SyncKindOption = 'full' | 'incremental' | 'auto';
 
@@ -45,18 +46,8 @@ export interface SyncProgressView {
   expected: Partial<Record<keyof PulledCounts, number>>;
 }
 
-export interface PulledCounts {
-  contacts: number;
-  companies: number;
-  deals: number;
-  dealContacts: number;
-  productRows: number;
-  products: number;
-  sections: number;
-  stages: number;
-  funnels: number;
-  currencies: number;
-}
+/** Rows pulled per table in a run: the same tables the store counts. */
+export type PulledCounts = CrmCounts;
 
 export interface DeletedCounts {
   contacts: number;
@@ -82,7 +73,7 @@ export interface SyncSummary extends PulledCounts {
   counts: PulledCounts;
   deleted: DeletedCounts;
   /** Rows in the store after the run. */
-  totals: import('../store/crm.js').CrmCounts;
+  totals: CrmCounts;
   /** REST usage of this call (this process; a resumed run's earlier part is in sync_runs). */
   requests: number;
   calls: number;
