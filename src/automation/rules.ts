@@ -49,10 +49,11 @@ export type AutomationRule = z.infer<typeof automationRuleSchema>;
 export type AutomationSettings = z.infer<typeof automationSettingsSchema>;
 
 /**
- * The settings page (src/server/ui-api/settings.ts) saves rules as a list of
+ * Earlier versions of the settings page saved rules as a list of
  * `{segment, action: 'task'|'notify'|'bizproc', value, enabled}`: "when a contact enters this segment, add a
- * to-do / a timeline comment / start this workflow template". This turns that list into engine rules; the id
- * is derived from the rule's content, so reordering the list does not make old rules new.
+ * to-do / a timeline comment / start this workflow template". The page now edits the engine's own schema;
+ * this turns such a stored list into engine rules (on read, see src/server/ui-api/settings.ts); the id is
+ * derived from the rule's content, so reordering the list does not make old rules new.
  */
 export function rulesFromPageList(list: readonly unknown[]): unknown {
   const rules: unknown[] = [];

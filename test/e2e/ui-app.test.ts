@@ -29,11 +29,13 @@ import { MemoryCrmEventQueue } from '../../src/server/event-queue.js';
 import { createLogger } from '../../src/server/log.js';
 import { createUiRouter, renderAppPage, type UiContext } from '../../src/server/ui-api/serve.js';
 import {
-  createSyncRun, createTokenCipher, finishSyncRun, generateTokenKey, updateSyncProgress, getPortalByMemberId, latestScoreRun, openStore, parseTokenKey, setTokenCipher,
+  createSyncRun, createTokenCipher, finishSyncRun, generateTokenKey, updateSyncProgress, getPortal, getPortalByMemberId, latestScoreRun, openStore, parseTokenKey, setTokenCipher,
   verifyApplicationToken, type Db,
 } from '../../src/store/index.js';
 import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
+import { readUiSettings } from '../../src/server/ui-api/settings.js';
+import { rulesFromSettings } from '../../src/automation/rules.js';
 import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
 import { ensureUiBuilt } from '../../src/server/ui-api/ensure-built.js';
 
@@ -290,6 +292,33 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     const title = (await f.locator('[data-role="preview-title"]').textContent()) ?? '';
     expect(title).toMatch(/Preview: [\d,]+ contacts would change segment|No contact would change segment/);
     await shot(page, 'settings-preview');
+    await page.close();
+  });
+
+  it('an admin adds an automation rule: the server gives the reason for a bad template id, then the engine runs the saved rule', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    await f.locator('[data-nav="settings"]').click();
+    await f.waitForSelector('[data-action="add-rule"]');
+    const before = await f.locator('[data-role="automation-rule"]').count();
+    await f.locator('[data-action="add-rule"]').click();
+    const rule = f.locator('[data-role="automation-rule"]').last();
+    expect(await f.locator('[data-role="automation-rule"]').count()).toBe(before + 1);
+    await rule.locator('[data-role="rule-trigger"]').selectOption('becameSleeping');
+    await rule.locator('[data-role="rule-action"]').selectOption('workflow');
+    await rule.locator('[data-role="rule-template"]').fill('abc');
+    await f.locator('[data-action="save-settings"]').click();
+    await f.waitForSelector('[data-role="error"]');
+    expect(await f.locator('[data-role="error"]').textContent()).toMatch(/automation\.rules\.\d+\.action\.templateId/);
+    expect(readUiSettings((await getPortal(db, portalId))!.settings).automation.rules).toHaveLength(before); // nothing saved
+    await rule.locator('[data-role="rule-template"]').fill('12');
+    await f.locator('[data-action="save-settings"]').click();
+    await f.waitForSelector('text=Settings saved');
+    await shot(page, 'settings-automation');
+    const { rules, error } = rulesFromSettings((await getPortal(db, portalId))!.settings);
+    expect(error).toBeNull();
+    expect(rules.at(-1)).toMatchObject({ enabled: true, trigger: { type: 'becameSleeping' }, action: { type: 'workflow', templateId: 12 } });
     await page.close();
   });
 

@@ -3,12 +3,16 @@
  *   scoring     scoringSettingsSchema input (the scoring engine's own zod schema)
  *   b2b         score companies too (boolean)
  *   schedule    when the sync + score pipeline runs
- *   automation  rules that fire when a contact enters a segment
+ *   automation  the automation engine's own rules ({ rules: [...] }, src/automation/rules.ts):
+ *               "when a contact becomes sleeping / enters a segment → to-do, timeline comment or
+ *               workflow"; the page edits the engine's schema directly. A list saved by earlier
+ *               versions of the page ({segment, action, value, enabled}[]) is read as engine rules.
  *   segmentField  write each contact's highest-priority saved segment to a CRM field
  *   savedSegments saved filters (see SavedSegment)
  */
 import { z } from 'zod';
-import { SEGMENT_CODES, scoringSettingsSchema } from '../../scoring/index.js';
+import { scoringSettingsSchema } from '../../scoring/index.js';
+import { automationSettingsSchema, rulesFromPageList } from '../../automation/rules.js';
 import { segmentFilterSchema } from './filter.js';
 
 export const scheduleSchema = z.object({
@@ -16,19 +20,11 @@ export const scheduleSchema = z.object({
   hour: z.number().int().min(0).max(23).default(3),
 });
 
-export const automationRuleSchema = z.object({
-  segment: z.enum(SEGMENT_CODES),
-  action: z.enum(['task', 'notify', 'bizproc']),
-  /** bizproc template id, or free text for the task / notification */
-  value: z.string().max(500).default(''),
-  enabled: z.boolean().default(true),
-});
-
 export const portalUiSettingsSchema = z.object({
   scoring: scoringSettingsSchema.prefault({}),
   b2b: z.boolean().default(false),
   schedule: scheduleSchema.prefault({}),
-  automation: z.array(automationRuleSchema).max(100).default([]),
+  automation: z.preprocess((v) => (Array.isArray(v) ? rulesFromPageList(v) : v ?? {}), automationSettingsSchema),
   segmentField: z.object({ enabled: z.boolean().default(false) }).prefault({}),
 });
 export type PortalUiSettings = z.infer<typeof portalUiSettingsSchema>;
@@ -49,7 +45,7 @@ export function readUiSettings(stored: Record<string, unknown>): PortalUiSetting
     scoring: pick('scoring') ?? {},
     b2b: pick('b2b') ?? false,
     schedule: pick('schedule') ?? {},
-    automation: pick('automation') ?? [],
+    automation: pick('automation') ?? {},
     segmentField: pick('segmentField') ?? {},
   });
   return r.success ? r.data : portalUiSettingsSchema.parse({});
