@@ -11,6 +11,10 @@
  *    portals, else English), XML_ID = the stable code. Missing items are added with
  *    `userfield.update {LIST:[{VALUE, XML_ID, SORT}]}` (items not mentioned stay), e.g. new
  *    interest tags as the catalog grows or the RFM cells of a newly chosen scale.
+ *  - The saved-segment field (UF_CRM_SEG_SAVED, items from the portal's saved segments, see
+ *    saved-segment.ts) is kept in step: items of new segments are added, renamed or
+ *    re-prioritised segments get their item's VALUE / SORT updated (`LIST:[{ID, VALUE, SORT}]`).
+ *    Items of deleted segments are removed by the write-back once no contact holds them.
  *  - Field IDs and item IDs by code are stored in field_registry. When a field comes back with
  *    a different ID (deleted by hand, recreated here) or an item's ID changed, the stored CRM
  *    values and our written values of that field are forgotten for the whole entity, so the
@@ -28,6 +32,8 @@ import {
   LIFECYCLE_CODES, SEGMENT_CODES, allCells, cellLabel, lifecycleText, scoringSettingsSchema, segmentText,
   type ScoringSettings,
 } from '../scoring/index.js';
+import { readSavedSegments } from '../server/ui-api/settings.js';
+import { savedItemDefs } from './saved-segment.js';
 
 export type WbEntity = 'contact' | 'company';
 
@@ -50,6 +56,13 @@ export interface InterestItem {
   name: string;
 }
 
+/** A saved segment as an item of the saved-segment field. */
+export interface SavedItem {
+  id: string;
+  name: string;
+  priority: number;
+}
+
 export interface RegisterFieldsOptions {
   /** default: contact, plus company when portal settings say b2b */
   entities?: WbEntity[];
@@ -59,6 +72,8 @@ export interface RegisterFieldsOptions {
   settings?: ScoringSettings;
   /** interest items to make sure of (besides the catalog's sections at the configured depth) */
   interests?: readonly InterestItem[];
+  /** saved segments (items of the saved-segment field); default: the portal's */
+  savedSegments?: readonly SavedItem[];
   manifest?: Manifest;
 }
 
@@ -69,6 +84,8 @@ export interface RegisterFieldsReport {
   recreated: string[];
   /** items added per field name */
   itemsAdded: Record<string, string[]>;
+  /** items whose VALUE / SORT were updated (renamed or re-prioritised saved segments), per field name */
+  itemsUpdated: Record<string, string[]>;
   /** problems that did not stop the registration (conflicting type, failed command) */
   errors: string[];
   registries: Partial<Record<WbEntity, FieldRegistry>>;
@@ -119,6 +136,7 @@ export function itemsFor(
   locale: 'en' | 'ru',
   settings: ScoringSettings,
   interests: readonly InterestItem[],
+  saved: readonly SavedItem[] = [],
 ): ItemDef[] {
   switch (source) {
     case 'rfmLevels':
@@ -138,6 +156,8 @@ export function itemsFor(
       return [...interests]
         .sort((a, b) => (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0))
         .map((t, i) => ({ code: t.tag, value: t.name || t.tag, sort: (i + 1) * 10 }));
+    case 'savedSegments':
+      return savedItemDefs(saved);
   }
 }
 
@@ -149,7 +169,7 @@ interface UfRow {
   USER_TYPE_ID: string;
   XML_ID?: string | null;
   MULTIPLE?: string;
-  LIST?: Array<{ ID: string | number; XML_ID?: string | null; VALUE?: string }>;
+  LIST?: Array<{ ID: string | number; XML_ID?: string | null; VALUE?: string; SORT?: string | number }>;
 }
 
 const ufMethod = (entity: WbEntity, op: string) => `crm.${entity}.userfield.${op}`;
@@ -251,11 +271,14 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
   for (const i of await catalogInterests(db, portalId, settings)) interests.set(i.tag, i.name);
   for (const i of opts.interests ?? []) if (!interests.has(i.tag)) interests.set(i.tag, i.name);
   const interestList = [...interests].map(([tag, name]) => ({ tag, name }));
+  const saved = opts.savedSegments ?? readSavedSegments(((await getPortal(db, portalId))?.settings ?? {}) as Record<string, unknown>);
 
-  const report: RegisterFieldsReport = { created: [], existing: [], recreated: [], itemsAdded: {}, errors: [], registries: {}, requests: 0 };
+  const report: RegisterFieldsReport = {
+    created: [], existing: [], recreated: [], itemsAdded: {}, itemsUpdated: {}, errors: [], registries: {}, requests: 0,
+  };
   const req0 = client.counters.requests;
   for (const entity of entities) {
-    report.registries[entity] = await registerEntity(client, db, portalId, entity, manifest, settings, locale, interestList, report);
+    report.registries[entity] = await registerEntity(client, db, portalId, entity, manifest, settings, locale, interestList, saved, report);
   }
   report.requests = client.counters.requests - req0;
   return report;
@@ -263,7 +286,7 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
 
 async function registerEntity(
   client: B24Client, db: Db, portalId: number, entity: WbEntity, manifest: Manifest, settings: ScoringSettings,
-  locale: 'en' | 'ru', interests: InterestItem[], report: RegisterFieldsReport,
+  locale: 'en' | 'ru', interests: InterestItem[], saved: readonly SavedItem[], report: RegisterFieldsReport,
 ): Promise<FieldRegistry> {
   const prefix = manifest.fields.xmlIdPrefix;
   const tag = (name: string) => (entity === 'contact' ? name : `${entity}:${name}`);
@@ -278,7 +301,11 @@ async function registerEntity(
 
   const reg: FieldRegistry = new Map();
   const wanted = new Map<string, ItemDef[]>();
-  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests));
+  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests, saved));
+  /** fields whose existing items follow their source's VALUE / SORT (saved segments: renamed, re-prioritised) */
+  const followed = new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments').map((f) => f.name));
+  /** item rows as read from the portal, per followed field */
+  const rowsOf = new Map<string, NonNullable<UfRow['LIST']>>();
 
   // 1. create the missing fields (one batch)
   const create: Record<string, BatchCommand> = {};
@@ -314,36 +341,51 @@ async function registerEntity(
     }
     reg.set(f.name, { entity, fieldName: f.name, ufId: id, xmlId: prefix + f.name, userTypeId: f.type, multiple: f.multiple, items: {} });
     if (f.type === 'enumeration') {
-      if (row?.LIST) reg.get(f.name)!.items = itemMap(row.LIST);
-      else needItems.push(f.name);
+      if (row?.LIST) {
+        reg.get(f.name)!.items = itemMap(row.LIST);
+        if (followed.has(f.name)) rowsOf.set(f.name, row.LIST);
+      } else needItems.push(f.name);
     }
   }
   if (Object.keys(fix).length) {
     const r = await client.batch(fix);
     for (const [k, e] of Object.entries(r.errors)) report.errors.push(`${tag(k.slice(2))}: ${e.code || '(no code)'} ${e.description}`);
   }
-  await readItems(client, entity, reg, needItems, report);
+  await readItems(client, entity, reg, needItems, report, rowsOf);
 
-  // 3. add missing enumeration items
+  // 3. add missing enumeration items; update the VALUE / SORT of followed fields' items
   const add: Record<string, BatchCommand> = {};
   const addedCodes = new Map<string, string[]>();
+  const updatedCodes = new Map<string, string[]>();
   for (const [name, items] of wanted) {
     const f = reg.get(name);
     if (!f) continue;
     const missing = items.filter((i) => f.items[i.code] === undefined);
-    if (!missing.length) continue;
-    add[name] = [ufMethod(entity, 'update'), { id: f.ufId, fields: { LIST: missing.map((i) => ({ VALUE: i.value, XML_ID: i.code, SORT: i.sort, DEF: 'N' })) } }];
+    const stale = followed.has(name) ? staleItems(items, f.items, rowsOf.get(name) ?? []) : [];
+    if (!missing.length && !stale.length) continue;
+    add[name] = [ufMethod(entity, 'update'), {
+      id: f.ufId,
+      fields: {
+        LIST: [
+          ...stale.map((i) => ({ ID: f.items[i.code], VALUE: i.value, SORT: i.sort })),
+          ...missing.map((i) => ({ VALUE: i.value, XML_ID: i.code, SORT: i.sort, DEF: 'N' })),
+        ],
+      },
+    }];
     addedCodes.set(name, missing.map((i) => i.code));
+    if (stale.length) updatedCodes.set(name, stale.map((i) => i.code));
   }
   if (Object.keys(add).length) {
     const r = await client.batch(add);
     const ok: string[] = [];
     for (const name of Object.keys(add)) {
       const e = r.errors[name];
-      if (e) report.errors.push(`${tag(name)}: adding items failed: ${e.code || '(no code)'} ${e.description}`);
-      else { ok.push(name); report.itemsAdded[tag(name)] = addedCodes.get(name)!; }
+      if (e) { report.errors.push(`${tag(name)}: adding items failed: ${e.code || '(no code)'} ${e.description}`); continue; }
+      ok.push(name);
+      if (addedCodes.get(name)!.length) report.itemsAdded[tag(name)] = addedCodes.get(name)!;
+      if (updatedCodes.has(name)) report.itemsUpdated[tag(name)] = updatedCodes.get(name)!;
     }
-    await readItems(client, entity, reg, ok, report);
+    await readItems(client, entity, reg, ok.filter((n) => addedCodes.get(n)!.length), report);
   }
 
   // 4. remember; forget values of fields that are new or whose item IDs moved
@@ -366,7 +408,20 @@ function itemMap(list: NonNullable<UfRow['LIST']>): Record<string, number> {
   return out;
 }
 
-async function readItems(client: B24Client, entity: WbEntity, reg: FieldRegistry, names: readonly string[], report: RegisterFieldsReport): Promise<void> {
+/** Wanted items whose existing item has another VALUE or SORT. */
+function staleItems(wanted: readonly ItemDef[], ids: Record<string, number>, rows: NonNullable<UfRow['LIST']>): ItemDef[] {
+  const byId = new Map(rows.map((r) => [Number(r.ID), r]));
+  return wanted.filter((i) => {
+    const id = ids[i.code];
+    const row = id === undefined ? undefined : byId.get(id);
+    return row !== undefined && (String(row.VALUE ?? '') !== i.value || Number(row.SORT) !== i.sort);
+  });
+}
+
+async function readItems(
+  client: B24Client, entity: WbEntity, reg: FieldRegistry, names: readonly string[], report: RegisterFieldsReport,
+  rowsOf?: Map<string, NonNullable<UfRow['LIST']>>,
+): Promise<void> {
   if (!names.length) return;
   const cmds: Record<string, BatchCommand> = {};
   for (const n of names) cmds[n] = [ufMethod(entity, 'get'), { id: reg.get(n)!.ufId }];
@@ -376,6 +431,7 @@ async function readItems(client: B24Client, entity: WbEntity, reg: FieldRegistry
     if (e) { report.errors.push(`${n}: reading items failed: ${e.code || '(no code)'} ${e.description}`); continue; }
     const row = r.results[n] as UfRow | undefined;
     reg.get(n)!.items = itemMap(row?.LIST ?? []);
+    rowsOf?.set(n, row?.LIST ?? []);
   }
 }
 

@@ -17,6 +17,10 @@
  *     a field deleted by hand during the run (a write to an unknown field is silently ignored
  *     by the portal) is caught by re-listing the fields at the end: it is recreated and the
  *     affected contacts are written again in a second pass. Anything else is counted and reported.
+ *  6. The saved-segment field (saved-segment.ts): with `segmentField.enabled` each contact's
+ *     desired value is its highest-priority saved segment (or empty), diffed like the others;
+ *     with the option off the field is left out (neither written nor cleared). At the end,
+ *     items of deleted saved segments that no contact holds any more are deleted.
  */
 import type { B24Client } from '../b24/client.js';
 import { B24NetworkError, type B24Error } from '../b24/errors.js';
@@ -25,6 +29,7 @@ import type { Db } from '../store/db.js';
 import { latestScoreRun, type ContactLabel } from '../store/scores.js';
 import { getPortal } from '../store/portals.js';
 import { registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
+import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import {
   DEFAULT_TOLERANCE, desiredValues, diffRecord, manifestFields, toStoredCrmValue, toWriteValue, ufCamel,
   type SemValues, type Tolerances,
@@ -67,7 +72,9 @@ export interface WriteBackResult {
   byMethod: Record<string, number>;
   requests: number;
   passes: number;
-  fields: Pick<RegisterFieldsReport, 'created' | 'recreated' | 'itemsAdded' | 'errors'>;
+  fields: Pick<RegisterFieldsReport, 'created' | 'recreated' | 'itemsAdded' | 'itemsUpdated' | 'errors'>;
+  /** the saved-segment field: written or not, items of deleted segments removed / kept (still held) */
+  savedField: { enabled: boolean; segments: number; itemsRemoved: string[]; itemsKept: string[] };
   errors: string[];
   ms: number;
 }
@@ -109,7 +116,22 @@ async function interestItems(db: Db, portalId: number, runId: number): Promise<A
 }
 
 /** Contacts of the run whose fields differ (diff.ts), streamed from the store. */
-async function plan(db: Db, portalId: number, runId: number, reg: FieldRegistry, tol: Tolerances, pageSize: number, onlyFields?: ReadonlySet<string>) {
+async function plan(
+  db: Db, portalId: number, runId: number, reg: FieldRegistry, tol: Tolerances, pageSize: number, saved: SavedSegmentConfig,
+  onlyFields?: ReadonlySet<string>,
+) {
+  const cursor = saved.enabled ? new AssignmentCursor(db, portalId, saved.usable, pageSize) : null;
+  try {
+    return await planPages(db, portalId, runId, reg, tol, pageSize, cursor, onlyFields);
+  } finally {
+    await cursor?.close();
+  }
+}
+
+async function planPages(
+  db: Db, portalId: number, runId: number, reg: FieldRegistry, tol: Tolerances, pageSize: number, cursor: AssignmentCursor | null,
+  onlyFields?: ReadonlySet<string>,
+) {
   const pending: Pending[] = [];
   let considered = 0;
   let unresolved = 0;
@@ -124,9 +146,13 @@ async function plan(db: Db, portalId: number, runId: number, reg: FieldRegistry,
     );
     if (!rows.length) break;
     after = rows[rows.length - 1]!.contactId;
+    const assigned = cursor ? await cursor.upTo(after) : null;
     for (const r of rows) {
       considered++;
       let desired = desiredValues(r);
+      // the saved-segment field: its value when the option is on, left out entirely when off
+      if (assigned) desired[SAVED_FIELD] = assigned.get(r.contactId) ?? null;
+      else delete desired[SAVED_FIELD];
       if (onlyFields) desired = Object.fromEntries(Object.entries(desired).filter(([k]) => onlyFields.has(k)));
       const d = diffRecord(desired, r.uf, r.wv, reg, tol);
       if (d.unresolved.length) unresolved++;
@@ -187,7 +213,8 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
   const batchSize = Math.min(50, opts.batchSize ?? 50);
   const res: WriteBackResult = {
     runId: null, scoreRunId: null, considered: 0, written: 0, fieldsWritten: {}, failed: 0, missing: 0, unresolved: 0,
-    spread: false, byMethod: {}, requests: 0, passes: 0, fields: { created: [], recreated: [], itemsAdded: {}, errors: [] }, errors: [], ms: 0,
+    spread: false, byMethod: {}, requests: 0, passes: 0, fields: { created: [], recreated: [], itemsAdded: {}, itemsUpdated: {}, errors: [] },
+    savedField: { enabled: false, segments: 0, itemsRemoved: [], itemsKept: [] }, errors: [], ms: 0,
   };
   const sr = await latestScoreRun(db, portalId);
   if (!sr) {
@@ -202,14 +229,19 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
   const note = (e: string) => { if (res.errors.length < 50) res.errors.push(e); };
 
   try {
+    const saved = await savedSegmentConfig(db, portalId);
+    res.savedField.enabled = saved.enabled;
+    res.savedField.segments = saved.segments.length;
+    if (saved.enabled) for (const n of saved.notes) note(n);
     const interests = await interestItems(db, portalId, sr.id);
     const mergeFields = (r: RegisterFieldsReport) => {
       res.fields.created.push(...r.created);
       res.fields.recreated.push(...r.recreated);
       Object.assign(res.fields.itemsAdded, r.itemsAdded);
+      Object.assign(res.fields.itemsUpdated, r.itemsUpdated);
       res.fields.errors.push(...r.errors);
     };
-    let rf = await registerFields(client, db, portalId, { entities: ['contact'], interests });
+    let rf = await registerFields(client, db, portalId, { entities: ['contact'], interests, savedSegments: saved.segments });
     mergeFields(rf);
     let reg = rf.registries.contact!;
 
@@ -218,7 +250,7 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
     let firstPass = true;
     for (let pass = 0; pass < 3; pass++) {
       res.passes++;
-      const p = await plan(db, portalId, sr.id, reg, tol, opts.pageSize ?? 5000, onlyFields);
+      const p = await plan(db, portalId, sr.id, reg, tol, opts.pageSize ?? 5000, saved, onlyFields);
       if (firstPass) { res.considered = p.considered; res.unresolved = p.unresolved; firstPass = false; }
       let todo = p.pending;
       if (opts.maxWrites !== undefined) todo = todo.slice(0, Math.max(0, opts.maxWrites - res.written));
@@ -273,7 +305,7 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
       if (opts.maxWrites !== undefined && res.written >= opts.maxWrites) break;
 
       // fields deleted by hand during the run, or enumeration items gone: re-register and go again
-      rf = await registerFields(client, db, portalId, { entities: ['contact'], interests });
+      rf = await registerFields(client, db, portalId, { entities: ['contact'], interests, savedSegments: saved.segments });
       mergeFields(rf);
       const changedFields = new Set([...rf.created, ...rf.recreated]);
       const itemsMoved = !sameItems(reg, rf.registries.contact!);
@@ -288,13 +320,21 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
       if (!changedFields.size && !itemsMoved) break;
       onlyFields = itemsMoved ? undefined : changedFields;
     }
+    // items of deleted saved segments, once no contact holds them
+    const pruned = await pruneSavedItems(client, db, portalId, reg, saved.segments);
+    res.savedField.itemsRemoved = pruned.removed;
+    res.savedField.itemsKept = pruned.kept;
+    res.fields.errors.push(...pruned.errors);
     res.requests = client.counters.requests - req0;
     res.ms = Math.round(performance.now() - t0);
     await db.query(
       `UPDATE writeback_runs SET status = 'done', finished_at = now(), considered = $3, written = $4, failed = $5, counts = $6::jsonb, errors = $7::jsonb
         WHERE portal_id = $1 AND id = $2`,
       [portalId, res.runId, res.considered, res.written, res.failed,
-        JSON.stringify({ fieldsWritten: res.fieldsWritten, byMethod: res.byMethod, missing: res.missing, unresolved: res.unresolved, spread: res.spread, requests: res.requests, passes: res.passes, fields: res.fields }),
+        JSON.stringify({
+          fieldsWritten: res.fieldsWritten, byMethod: res.byMethod, missing: res.missing, unresolved: res.unresolved, spread: res.spread,
+          requests: res.requests, passes: res.passes, fields: res.fields, savedField: res.savedField,
+        }),
         JSON.stringify(res.errors)],
     );
     return res;

@@ -1,5 +1,5 @@
 /**
- * registerFields against the real emulator: our 16 contact fields are created with the right
+ * registerFields against the real emulator: our 17 contact fields are created with the right
  * types, labels (en/ru lang maps), filter/list flags, XML_IDs and enumeration items; a reinstall
  * reuses them (no duplicates, one list call); new interest tags are added as items; company
  * fields when B2B is on; a field deleted by hand is recreated and its stored values forgotten.
@@ -16,6 +16,7 @@ import { eachDb, resetDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
 const TS = 100;
+const FIELD_COUNT = 17; // the 16 score fields + the saved segment (UF_CRM_SEG_SAVED)
 let tp: TestPortal;
 
 beforeAll(async () => {
@@ -57,7 +58,7 @@ eachDb('writeback fields', (getDb) => {
     expect(rep.errors).toEqual([]);
     expect(rep.created.sort()).toEqual(manifest.fields.map((f) => f.name).sort());
     const rows = (await c.call<UfGet[]>('crm.contact.userfield.list', { filter: { LANG: 'ru' } })).filter((r) => r.FIELD_NAME.startsWith('UF_CRM_SEG_'));
-    expect(rows).toHaveLength(16);
+    expect(rows).toHaveLength(FIELD_COUNT);
     for (const f of manifest.fields) {
       const row = rows.find((r) => r.FIELD_NAME === f.name)!;
       const full = await c.call<UfGet>('crm.contact.userfield.get', { id: row.ID });
@@ -87,7 +88,7 @@ eachDb('writeback fields', (getDb) => {
     expect(Object.keys(reg.get('UF_CRM_SEG_INTERESTS')!.items).sort()).toEqual(tops.map((s) => `section:${s.id}`).sort());
     // stored
     const stored = await loadRegistry(db, portalId, 'contact');
-    expect(stored.size).toBe(16);
+    expect(stored.size).toBe(FIELD_COUNT);
     expect(stored.get('UF_CRM_SEG_SEGMENT')!.items).toEqual(reg.get('UF_CRM_SEG_SEGMENT')!.items);
   });
 
@@ -97,10 +98,10 @@ eachDb('writeback fields', (getDb) => {
     const c = client();
     const again = await registerFields(c, db, portalId);
     expect(again.created).toEqual([]);
-    expect(again.existing).toHaveLength(16);
+    expect(again.existing).toHaveLength(FIELD_COUNT);
     expect(again.requests).toBe(1);
     const n = [...tp.emu.portal.userFields.values()].filter((f) => f.fieldName.startsWith('UF_CRM_SEG_')).length;
-    expect(n).toBe(16);
+    expect(n).toBe(FIELD_COUNT);
     for (const [name, f] of first.registries.contact!) expect(again.registries.contact!.get(name)!.ufId).toBe(f.ufId);
   });
 
@@ -133,9 +134,9 @@ eachDb('writeback fields', (getDb) => {
   it('creates company fields too when B2B is on', async () => {
     await updatePortalSettings(db, portalId, { b2b: true });
     const rep = await registerFields(client(), db, portalId);
-    expect(rep.created.filter((n) => n.startsWith('company:'))).toHaveLength(16);
+    expect(rep.created.filter((n) => n.startsWith('company:'))).toHaveLength(FIELD_COUNT);
     const n = [...tp.emu.portal.userFields.values()].filter((f) => f.entityId === 'CRM_COMPANY' && f.fieldName.startsWith('UF_CRM_SEG_')).length;
-    expect(n).toBe(16);
+    expect(n).toBe(FIELD_COUNT);
     for (const [id, f] of tp.emu.portal.userFields) if (f.entityId === 'CRM_COMPANY' && f.fieldName.startsWith('UF_CRM_SEG_')) tp.emu.portal.userFields.delete(id);
   });
 
