@@ -35,6 +35,7 @@ import {
 import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { readUiSettings } from '../../src/server/ui-api/settings.js';
+import { signSession, verifySession } from '../../src/server/ui-api/session.js';
 import { rulesFromSettings } from '../../src/automation/rules.js';
 import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
 import { ensureUiBuilt } from '../../src/server/ui-api/ensure-built.js';
@@ -366,6 +367,37 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     } finally {
       (emu.portal as { language: string }).language = before;
     }
+  });
+
+  it('an expired session is renewed through the frame (POST /api/ui/session with the user\'s current token); bad renewals get 4xx', async () => {
+    const secret = 'ui-test-session-secret-0123456789abcdef';
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const renewals: number[] = [];
+    page.on('response', (r) => { if (r.url().endsWith('/api/ui/session')) renewals.push(r.status()); });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    const boot = await f.evaluate(() => (window as unknown as { __SEG_BOOT: { session: string } }).__SEG_BOOT);
+    const was = verifySession(secret, boot.session);
+    if (typeof was === 'string') throw new Error(`boot session ${was}`);
+    // the page has been open for over an hour: its session is expired
+    const expired = signSession(secret, { p: was.p, m: was.m, u: was.u, a: was.a, l: was.l }, -60);
+    expect(verifySession(secret, expired)).toBe('expired');
+    await f.evaluate((s) => { (window as unknown as { __SEG_BOOT: { session: string } }).__SEG_BOOT.session = s; }, expired);
+    await f.locator('[data-nav="dashboard"]').click();
+    await f.waitForSelector('[data-chart="heatmap"] canvas', { timeout: 30_000 });
+    expect(renewals).toEqual([200]);
+    const renewed = verifySession(secret, await f.evaluate(() => (window as unknown as { __SEG_BOOT: { session: string } }).__SEG_BOOT.session));
+    expect(renewed).toMatchObject({ p: portalId, m: was.m, u: was.u, a: was.a });
+    await page.close();
+
+    const post = (body: unknown) => fetch(`${origin}/api/ui/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = await post({ member_id: was.m });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toMatch(/auth_id/);
+    expect((await post({ member_id: 'no-such-member', auth_id: 'x'.repeat(32) })).status).toBe(403);
+    const forged = await post({ member_id: was.m, auth_id: 'forged-token-0123456789' });
+    expect(forged.status).toBe(401);
+    expect(JSON.stringify(await forged.json())).not.toContain('forged-token');
   });
 
   it('run now (admin) starts the background pipeline', async () => {

@@ -39,6 +39,18 @@ export async function userAccessToken(): Promise<string | null> {
   }
 }
 
+/** The portal and the user's current token as the frame knows them (for session renewal). */
+export async function frameAuth(): Promise<{ memberId: string; accessToken: string } | null> {
+  const f = frame;
+  if (!f) return null;
+  try {
+    const a = f.auth.getAuthData() || (await f.auth.refreshAuth());
+    return a && a.access_token && a.member_id ? { memberId: a.member_id, accessToken: a.access_token } : null;
+  } catch {
+    return null;
+  }
+}
+
 let lastH = 0;
 let pending = false;
 /** Resize the iframe to the document height (debounced to one per frame). */

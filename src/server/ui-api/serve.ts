@@ -4,7 +4,8 @@
  *   renderAppPage(req, res, ctx)   — call it from the POST (and GET) handlers of /app,
  *                                    /placement/contact-tab, /placement/contact-list after the
  *                                    APPLICATION_TOKEN check; it needs req.body (urlencoded) and req.query.
- *   createUiRouter(ctx)            — mount once at the root: serves /ui/assets/* and /api/ui/*.
+ *   createUiRouter(ctx)            — mount once at the root: serves /ui/assets/*, /api/ui/* and
+ *                                    POST /api/ui/session (session renewal, see ./renew.ts).
  *
  * renderAppPage verifies the user's AUTH_ID against the portal stored for member_id (profile +
  * app.info, cached 60 s), signs a 1-hour session bound to (portal, member_id, user, admin, lang)
@@ -21,7 +22,19 @@ import { PortalAuthError } from './portal-user.js';
 import { DEFAULT_UI_DIST, verifierOf, type UiContext } from './router.js';
 import { resolveSessionSecret, signSession } from './session.js';
 
-export { createUiRouter, type UiContext, type RunNowResult, MIN_GROUP } from './router.js';
+import express, { type Router } from 'express';
+import { createUiRouter as createUiApiRouter } from './router.js';
+import { createSessionRenewRouter } from './renew.js';
+
+export { type UiContext, type RunNowResult, MIN_GROUP } from './router.js';
+
+/** /ui/assets/*, POST /api/ui/session (renewal, ./renew.ts) and the session-checked /api/ui/*. */
+export function createUiRouter(ctx: UiContext): Router {
+  const r = express.Router();
+  r.use(createSessionRenewRouter(ctx));
+  r.use(createUiApiRouter(ctx));
+  return r;
+}
 
 export interface BootData {
   session: string;

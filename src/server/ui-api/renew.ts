@@ -1,0 +1,60 @@
+/**
+ * POST /api/ui/session — a fresh UI session for a page that stays open longer than the
+ * session's hour.
+ *
+ * The body carries what B24Frame knows in the frame: `member_id` and the user's CURRENT access
+ * token (`auth_id`; the SDK refreshes it through the portal page). The token is verified with
+ * the portal exactly like the app page's AUTH_ID (profile + app.info with that token, cached
+ * 60 s), so a renewed session is never more than a fresh page load would give: same portal,
+ * the token's own user, admin as the portal says now. The old session is not needed (an expired
+ * or forged one proves nothing either way).
+ *
+ * Errors: 400 BAD_REQUEST (body), 403 NOT_INSTALLED (unknown or uninstalled portal), 401 (the
+ * portal does not accept the token), as JSON { error, message }.
+ */
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { getPortalByMemberId } from '../../store/index.js';
+import { uiLang } from './labels.js';
+import { PortalAuthError } from './portal-user.js';
+import { verifierOf, type UiContext } from './router.js';
+import { resolveSessionSecret, signSession, SESSION_TTL_SECONDS } from './session.js';
+
+const renewSchema = z.object({
+  member_id: z.string().min(1).max(64),
+  auth_id: z.string().min(1).max(512),
+  lang: z.string().max(8).optional(),
+});
+
+export function createSessionRenewRouter(ctx: UiContext): Router {
+  const r = express.Router();
+  r.post('/api/ui/session', express.json({ limit: '4kb' }), (req, res, next) => {
+    res.set('Cache-Control', 'no-store');
+    const body = renewSchema.safeParse(req.body);
+    if (!body.success) {
+      res.status(400).json({ error: 'BAD_REQUEST', message: body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') });
+      return;
+    }
+    void (async () => {
+      const portal = await getPortalByMemberId(ctx.db, body.data.member_id);
+      if (!portal || portal.status === 'uninstalled') {
+        res.status(403).json({ error: 'NOT_INSTALLED', message: 'this portal has not installed the app' });
+        return;
+      }
+      let user;
+      try {
+        user = await verifierOf(ctx).verify(portal, body.data.auth_id);
+      } catch (err) {
+        if (!(err instanceof PortalAuthError)) throw err;
+        ctx.log?.('warn', 'ui session renewal refused', { portalId: portal.id, code: err.code });
+        res.status(err.status).json({ error: err.code, message: 'the portal did not accept this access token' });
+        return;
+      }
+      const lang = uiLang(body.data.lang ?? portal.language);
+      const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
+      const session = signSession(secret, { p: portal.id, m: portal.memberId, u: user.userId, a: user.isAdmin, l: lang });
+      res.json({ session, userId: user.userId, isAdmin: user.isAdmin, lang, expiresIn: SESSION_TTL_SECONDS });
+    })().catch(next);
+  });
+  return r;
+}
