@@ -1,12 +1,14 @@
 /**
  * `npm run emulator -- --port 7777 --contacts 5000 --seed 42 [--deals N] [--time-scale N]
  *   [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--host ADDR] [--token-ttl S]
- *   [--latency]`
+ *   [--latency] [--manager-access LEVEL] [--head-access LEVEL]`
  *
  * Prints two parseable lines on stdout:
  *   Emulator: http://127.0.0.1:7777/
  *   Webhook: http://127.0.0.1:7777/rest/1/<secret>/
  * Diagnostics go to stderr. Bad flags: a message and exit code 2.
+ * --manager-access / --head-access: CRM role level (X, O, F, D, A, none) of the generated sales
+ * managers (default A, own records) and of the head of sales, user 2 (default F); see perms.ts.
  * With --state FILE: loads the portal from FILE when it exists (no generation), saves it on
  * SIGINT/SIGTERM and on POST /_emulator/state/save.
  */
@@ -18,9 +20,12 @@ import { generatePortal } from './generator.js';
 import { Portal } from './portal.js';
 import { startEmulator } from './server.js';
 import { loadPortal, savePortal } from './state.js';
+import { parseLevel } from './perms.js';
+import type { CrmPermLevel } from './model.js';
 
 const USAGE = `usage: npm run emulator -- [--port 7777] [--host 127.0.0.1] [--contacts N] [--deals N] [--seed N]
        [--time-scale N] [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--token-ttl SECONDS] [--latency]
+       [--manager-access X|O|F|D|A|none] [--head-access X|O|F|D|A|none]
 fault SPEC example: 503=0.05,500=0.01,reset=0.01,slow=0.1:2000,expired=0.02,method=crm.deal.list,seed=7`;
 
 function fail(msg: string): never {
@@ -55,6 +60,8 @@ async function main(): Promise<void> {
         state: { type: 'string' },
         'token-ttl': { type: 'string' },
         latency: { type: 'boolean', default: false },
+        'manager-access': { type: 'string' },
+        'head-access': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -86,6 +93,14 @@ async function main(): Promise<void> {
     }
   }
   const statePath = values.state ?? null;
+  const level = (name: string, v: string | undefined): CrmPermLevel | undefined => {
+    if (v === undefined) return undefined;
+    const l = parseLevel(v);
+    if (l === null) fail(`--${name} must be one of X, O, F, D, A, none; got "${v}"`);
+    return l;
+  };
+  const managerAccess = level('manager-access', values['manager-access']);
+  const headAccess = level('head-access', values['head-access']);
 
   let portal: Portal;
   if (statePath && existsSync(statePath)) {
@@ -96,7 +111,7 @@ async function main(): Promise<void> {
     portal = new Portal({ plan, accessTokenTtl: ttl, clock: new PortalClock(Date.now(), timeScale) });
     if (contacts !== undefined || deals !== undefined) {
       const t0 = performance.now();
-      const s = generatePortal(portal, { contacts: contacts ?? 0, seed, deals });
+      const s = generatePortal(portal, { contacts: contacts ?? 0, seed, deals, managerAccess, headAccess });
       process.stderr.write(`emulator: generated ${s.contacts} contacts, ${s.companies} companies, ${s.deals} deals (seed ${seed}) in ${Math.round(performance.now() - t0)} ms\n`);
     }
   }

@@ -18,9 +18,10 @@
  * Same seed and options → identical tables (IDs, values, dates relative to `now`).
  */
 import type {
-  CompanyRec, ContactRec, CurrencyRec, DealRec, Multifield, ProductRec, ProductRowRec, SectionRec, StatusRec,
+  CompanyRec, ContactRec, CrmPermLevel, CurrencyRec, DealRec, Multifield, ProductRec, ProductRowRec, SectionRec, StatusRec,
   UserRec,
 } from './model.js';
+import { uniformPerms } from './perms.js';
 import type { Portal } from './portal.js';
 import { Rng, subSeed } from './generator/random.js';
 import {
@@ -41,6 +42,16 @@ export interface GenerateOptions {
   managers?: number;
   /** Share of contacts that ever buy (default 0.8). */
   buyerShare?: number;
+  /**
+   * CRM role level (perms.ts) of the head of sales (user 2) for contacts, companies and deals:
+   * default 'F' (own department and its subdepartments, Bitrix24's "Head of department" role).
+   */
+  headAccess?: CrmPermLevel;
+  /**
+   * CRM role level of the other sales managers (and the former employee): default 'A' (own
+   * records only, Bitrix24's default "Manager" role). The admin (user 1) always sees everything.
+   */
+  managerAccess?: CrmPermLevel;
 }
 
 export interface GenerationSummary {
@@ -187,9 +198,15 @@ export function generatePortal(portal: Portal, opts: GenerateOptions): Generatio
     ['Dmitry', 'Orlov', 'M'], ['Emily', 'Carter', 'F'], ['Olga', 'Belova', 'F'], ['Michael', 'Turner', 'M'],
     ['Ksenia', 'Volkova', 'F'], ['Daniel', 'Wright', 'M'], ['Pavel', 'Egorov', 'M'], ['Sophie', 'Adams', 'F'],
   ];
+  // Company structure: the company (1) with the sales department (2) below it.
+  if (!portal.departments.has(1)) portal.departments.set(1, { id: 1, name: 'Company', parentId: null });
+  if (!portal.departments.has(2)) portal.departments.set(2, { id: 2, name: 'Sales', parentId: 1 });
+  const headPerms = uniformPerms(opts.headAccess ?? 'F');
+  const managerPerms = uniformPerms(opts.managerAccess ?? 'A');
   const userDefs: UserRec[] = [{
     id: 1, active: true, name: 'Victoria', lastName: 'Sokolova', email: 'owner@example.com', isAdmin: true,
     timeZone: portal.timeZone, departmentIds: [1], workPosition: 'Portal owner, CEO', personalGender: 'F',
+    crmPerms: uniformPerms('X'),
   }];
   for (let m = 0; m < nManagers; m++) {
     const [fn, ln, g] = managerNames[m % managerNames.length] ?? ['Sales', 'Manager', ''];
@@ -198,12 +215,14 @@ export function generatePortal(portal: Portal, opts: GenerateOptions): Generatio
       email: `${fn.toLowerCase()}.${ln.toLowerCase()}${m < managerNames.length ? '' : m + 1}@example.com`,
       isAdmin: false, timeZone: portal.timeZone, departmentIds: [2],
       workPosition: m === 0 ? 'Head of sales' : 'Sales manager', personalGender: g,
+      crmPerms: { ...(m === 0 ? headPerms : managerPerms) },
     });
   }
   const exId = nManagers + 2;
   userDefs.push({
     id: exId, active: false, name: 'Igor', lastName: 'Frolov', email: 'igor.frolov@example.com', isAdmin: false,
     timeZone: portal.timeZone, departmentIds: [2], workPosition: 'Sales manager (former)', personalGender: 'M',
+    crmPerms: { ...managerPerms },
   });
   for (const u of userDefs) if (!portal.users.has(u.id)) portal.users.set(u.id, u);
   portal.bumpId('user', exId);

@@ -167,6 +167,17 @@ export interface CurrencyRec {
   dateUpdate: number;
 }
 
+/**
+ * A CRM role's access level, as Bitrix24 stores it (CCrmPerms): '' none (BX_CRM_PERM_NONE),
+ * 'A' own (the record's responsible is the user), 'D' own + own department(s), 'F' own +
+ * department(s) + their subdepartments, 'O' all open (F plus every record with OPENED=Y),
+ * 'X' all. See perms.ts.
+ */
+export type CrmPermLevel = '' | 'A' | 'D' | 'F' | 'O' | 'X';
+export type CrmPermEntity = 'contact' | 'company' | 'deal';
+/** Per-entity level of the user's CRM role (read; write/delete use the same level). */
+export type CrmPerms = Partial<Record<CrmPermEntity, CrmPermLevel>>;
+
 export interface UserRec {
   id: number;
   active: boolean;
@@ -178,6 +189,20 @@ export interface UserRec {
   departmentIds: number[];
   workPosition: string | null;
   personalGender: 'M' | 'F' | '';
+  /**
+   * The user's CRM role levels. Absent (hand-made users, state files from before roles were
+   * emulated) or an entity missing = 'X' (the emulator's old "everyone sees everything").
+   * Portal administrators always see everything, whatever is set here.
+   */
+  crmPerms?: CrmPerms;
+}
+
+/** A department of the company structure (the tree the 'D'/'F' levels walk). */
+export interface DepartmentRec {
+  id: number;
+  name: string;
+  /** Parent department; null for the root (the company). */
+  parentId: number | null;
 }
 
 export type LangMap = Record<string, string>;

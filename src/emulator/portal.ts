@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { PortalClock } from './clock.js';
 import type {
-  AppRec, BizprocTemplateRec, CategoryRec, CompanyRec, ContactRec, CurrencyRec, DealRec,
+  AppRec, BizprocTemplateRec, CategoryRec, CompanyRec, ContactRec, CurrencyRec, DealRec, DepartmentRec,
   EventBindingRec, OfflineEventRec, PlacementBindingRec, ProductRec, ProductRowRec, SectionRec,
   StatusRec, TimelineCommentRec, TodoRec, TokenRec, UserFieldRec, UserRec, WebhookRec, WorkflowStartRec,
 } from './model.js';
@@ -58,6 +58,8 @@ export class Portal {
   readonly categories: CategoryRec[] = [];
   readonly currencies: CurrencyRec[] = [];
   readonly users = new Map<number, UserRec>();
+  /** Company structure (departments by ID), for the CRM permission levels 'D'/'F'. */
+  readonly departments = new Map<number, DepartmentRec>();
   readonly userFields = new Map<number, UserFieldRec>();
 
   // Apps and auth

@@ -90,6 +90,11 @@ export interface QueryOptions {
   allowLogic: boolean;
   /** Portal time zone (dates compare as instants). */
   tz: string;
+  /**
+   * The caller's CRM read permission (perms.ts): rows it rejects do not exist for this list
+   * (not returned, not counted in `total`), like the permission join of the real portal.
+   */
+  visible?: ((r: never) => boolean) | null;
 }
 
 type Op = '=' | '!=' | '>' | '>=' | '<' | '<=' | '@' | '!@' | '%' | '!%' | 'like' | '!like';
@@ -363,7 +368,9 @@ export function runList<R>(
   const start = parseStart(req.start);
   const noCount = start < 0;
   const offset = Math.max(0, start);
-  const pred = c.pred;
+  const visible = o.visible as ((r: R) => boolean) | null | undefined;
+  const base = c.pred;
+  const pred: ((r: R) => boolean) | null = visible ? (base ? (r: R) => visible(r) && base(r) : visible) : base;
 
   if (source instanceof Map) {
     const idOrder = order.length === 0 || (order.length === 1 && order[0]!.field.isId === true);

@@ -6,7 +6,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { finishInstall, installApp, installingAdmin, uninstallApp } from '../apps.js';
 import { FaultSpecError, parseFaultSpec, validateFaultConfig } from '../faults.js';
-import type { AppRec } from '../model.js';
+import type { AppRec, CrmPerms, UserRec } from '../model.js';
+import { PERM_ENTITIES, parseLevel, uniformPerms } from '../perms.js';
 import { savePortal } from '../state.js';
 import { RestError, type Params } from '../types.js';
 import { sendError, timeBlock } from './envelope.js';
@@ -38,6 +39,50 @@ const LimitsBody = z.object({
     methods: z.record(z.string(), z.number().min(0)).optional(),
   }).optional(),
 }).strict();
+
+/** A CRM role level: X, O, F, D, A, or none ('' / 'none' / '-'). */
+const Level = z.string().max(8).transform((v, c) => {
+  const l = parseLevel(v);
+  if (l === null) {
+    c.addIssue({ code: 'custom', message: `unknown CRM permission level "${v}" (use X, O, F, D, A or none)` });
+    return z.NEVER;
+  }
+  return l;
+});
+/** `"A"` (every entity) or `{contact?, company?, deal?}`. */
+const PermsBody = z.union([
+  Level.transform((l) => uniformPerms(l)),
+  z.object({ contact: Level.optional(), company: Level.optional(), deal: Level.optional() }).strict(),
+]);
+
+const UserFields = {
+  name: z.string().max(100).optional(),
+  lastName: z.string().max(100).optional(),
+  email: z.string().max(200).optional(),
+  isAdmin: z.boolean().optional(),
+  active: z.boolean().optional(),
+  departmentIds: z.array(z.number().int().positive()).max(50).optional(),
+  workPosition: z.string().max(200).nullable().optional(),
+  crmPerms: PermsBody.optional(),
+};
+const NewUserBody = z.object({ id: z.number().int().positive().optional(), ...UserFields }).strict();
+const UserPatchBody = z.object(UserFields).strict();
+const DepartmentBody = z.object({
+  id: z.number().int().positive().optional(),
+  name: z.string().min(1).max(200),
+  parentId: z.number().int().positive().nullable().optional(),
+}).strict();
+
+export function userView(u: UserRec): Record<string, unknown> {
+  const perms: Record<string, string> = {};
+  for (const e of PERM_ENTITIES) perms[e] = u.isAdmin ? 'X' : (u.crmPerms?.[e] ?? 'X');
+  return {
+    id: u.id, active: u.active, name: u.name, lastName: u.lastName, email: u.email, isAdmin: u.isAdmin,
+    departmentIds: u.departmentIds, workPosition: u.workPosition,
+    /** The effective levels (admins: X; unset: X). */
+    crmPerms: perms,
+  };
+}
 
 export function appView(app: AppRec): Record<string, unknown> {
   return {
@@ -171,6 +216,58 @@ export function createAdminRouter(rt: Runtime): Router {
     if (!app || app.uninstalled) throw new RestError('APP_NOT_FOUND', `Application ${clientId} is not installed`, 404);
     const b = z.object({ userId: z.number().int().positive().optional() }).strict().parse(req.body ?? {});
     res.json(mintAuthCode(portal, clientId, b.userId ?? installingAdmin(portal)));
+  }));
+
+  // Users, departments and CRM roles (perms.ts)
+  const checkDepartments = (ids: readonly number[] | undefined): void => {
+    for (const d of ids ?? []) {
+      if (!portal.departments.has(d)) throw new RestError('NOT_FOUND', `department ${d} does not exist`, 404);
+    }
+  };
+  r.get('/users', h((_req, res) => res.json({ users: [...portal.users.values()].map(userView) })));
+  r.post('/users', h((req, res) => {
+    const b = NewUserBody.parse(req.body ?? {});
+    if (b.id !== undefined && portal.users.has(b.id)) throw new RestError('CONFLICT', `user ${b.id} exists`, 409);
+    checkDepartments(b.departmentIds);
+    const uid = b.id ?? Math.max(0, ...portal.users.keys()) + 1;
+    portal.bumpId('user', uid);
+    const u: UserRec = {
+      id: uid, active: b.active ?? true, name: b.name ?? 'User', lastName: b.lastName ?? String(uid),
+      email: b.email ?? `user${uid}@example.com`, isAdmin: b.isAdmin ?? false, timeZone: portal.timeZone,
+      departmentIds: b.departmentIds ?? [], workPosition: b.workPosition ?? null, personalGender: '',
+      crmPerms: b.crmPerms ?? uniformPerms('A'),
+    };
+    portal.users.set(uid, u);
+    res.status(201).json({ user: userView(u) });
+  }));
+  r.patch('/users/:id', h((req, res) => {
+    const u = portal.users.get(Number(req.params.id));
+    if (!u) throw new RestError('NOT_FOUND', `user ${String(req.params.id)} does not exist`, 404);
+    const b = UserPatchBody.parse(req.body ?? {});
+    checkDepartments(b.departmentIds);
+    const { crmPerms, ...rest } = b;
+    for (const [k, v] of Object.entries(rest)) if (v !== undefined) (u as unknown as Record<string, unknown>)[k] = v;
+    if (crmPerms) u.crmPerms = { ...(u.crmPerms ?? {}), ...crmPerms } satisfies CrmPerms;
+    res.json({ user: userView(u) });
+  }));
+  r.post('/users/:id/crm-perms', h((req, res) => {
+    const u = portal.users.get(Number(req.params.id));
+    if (!u) throw new RestError('NOT_FOUND', `user ${String(req.params.id)} does not exist`, 404);
+    const body = (req.body ?? {}) as { level?: unknown };
+    const p = PermsBody.parse(body.level !== undefined ? body.level : body);
+    u.crmPerms = { ...(u.crmPerms ?? {}), ...p };
+    res.json({ user: userView(u) });
+  }));
+  r.get('/departments', h((_req, res) => res.json({ departments: [...portal.departments.values()] })));
+  r.post('/departments', h((req, res) => {
+    const b = DepartmentBody.parse(req.body ?? {});
+    const id = b.id ?? Math.max(0, ...portal.departments.keys()) + 1;
+    if (portal.departments.has(id)) throw new RestError('CONFLICT', `department ${id} exists`, 409);
+    const parentId = b.parentId ?? null;
+    if (parentId !== null && !portal.departments.has(parentId)) throw new RestError('NOT_FOUND', `department ${parentId} does not exist`, 404);
+    const d = { id, name: b.name, parentId };
+    portal.departments.set(id, d);
+    res.status(201).json({ department: d });
   }));
 
   // Internal calls: any method as an internal admin, no limits, no faults (data changes fire events).

@@ -4,6 +4,7 @@
  * crm.item.productrow.list (reference §7.4–§7.7).
  */
 import type { CategoryRec, CurrencyRec, ProductRec, ProductRowRec, SectionRec, StatusRec } from '../model.js';
+import { assertAccess, listVisibility } from '../perms.js';
 import type { Portal } from '../portal.js';
 import { runList, type QField, type Resolver } from '../query.js';
 import { camelToUpper, isoDateTime, type FType, type V } from '../serialize.js';
@@ -206,7 +207,9 @@ export const catalogMethods: Def[] = [
 
   def('crm.deal.productrows.get', 'crm', 'get', (ctx, params) => {
     const id = legacyId(params);
-    if (!ctx.portal.deals.has(id)) throw new RestError('', 'Not found', 400);
+    const deal = ctx.portal.deals.get(id);
+    if (!deal) throw new RestError('', 'Not found', 400);
+    assertAccess(ctx.portal, ctx.auth, 'deal', deal, 'legacy');
     const rows = [...(ctx.portal.productRows.get(id) ?? [])].sort((a, b) => a.sort - b.sort || a.id - b.id);
     return { result: rows.map(rowLegacy) };
   }),
@@ -220,7 +223,11 @@ export const catalogMethods: Def[] = [
     const owners = (Array.isArray(ownerRaw) ? ownerRaw : isObj(ownerRaw) ? Object.values(ownerRaw) : [ownerRaw]).map(Number).filter(Number.isFinite);
     const source: ProductRowRec[] = [];
     if (ownerType === 'D') {
+      // rows of deals the caller may not read are left out, like the deals themselves
+      const canRead = listVisibility(p, ctx.auth, 'deal', 'item');
       for (const id of [...new Set(owners)].sort((a, b) => a - b)) {
+        const deal = p.deals.get(id);
+        if (canRead && (!deal || !canRead(deal))) continue;
         const rows = p.productRows.get(id);
         if (rows) source.push(...[...rows].sort((a, b) => a.sort - b.sort || a.id - b.id));
       }

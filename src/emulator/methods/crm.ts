@@ -3,6 +3,7 @@
  * reference §7.2, §7.3) and the universal crm.item.* (camelCase typed, §7.8).
  */
 import type { CompanyRec, ContactRec, DealRec } from '../model.js';
+import { assertAccess, assertAnyAccess, listVisibility } from '../perms.js';
 import type { Portal } from '../portal.js';
 import { runList } from '../query.js';
 import { RestError, type CallContext, type MethodResult, type Params } from '../types.js';
@@ -32,9 +33,10 @@ function legacyList(kind: EntityKind) {
   return (ctx: CallContext, params: Params): MethodResult => {
     const p = ctx.portal;
     const defs = defsOf(p, kind);
+    const visible = listVisibility(p, ctx.auth, kind, 'legacy');
     const out = runList(table(p, kind), {
       filter: param(params, 'filter'), order: param(params, 'order'), start: param(params, 'start'),
-    }, makeResolver(p, defs, 'legacy'), { strict: false, allowLogic: false, tz: p.timeZone });
+    }, makeResolver(p, defs, 'legacy'), { strict: false, allowLogic: false, tz: p.timeZone, visible });
     const sel = legacySelect(defs, param(params, 'select'));
     return list(out.rows.map((r) => toLegacy(p, r, sel)), out.total, out.next);
   };
@@ -46,6 +48,7 @@ function legacyGet(kind: EntityKind) {
     const id = legacyId(params);
     const rec = table(p, kind).get(id);
     if (!rec) notFound('legacy-get');
+    assertAccess(p, ctx.auth, kind, rec, 'legacy');
     const defs = defsOf(p, kind).filter((d) => d.legacy !== false);
     return { result: toLegacy(p, rec, defs) };
   };
@@ -64,6 +67,7 @@ const legacyMethods: Def[] = [
   def('crm.contact.add', 'crm', 'write', (ctx, params) => {
     const p = ctx.portal;
     const fields = fieldsParam(params);
+    assertAnyAccess(p, ctx.auth, 'contact', 'legacy');
     const base = blankContact(0, ctx.auth.userId, ctx.now);
     const { patch } = contactPatchFromFields(p, base, fields, 'legacy', true);
     const rec = addContact(p, { ...base, ...patch, id: undefined as unknown as number }, ctx.auth.userId, ctx.now);
@@ -74,12 +78,15 @@ const legacyMethods: Def[] = [
     const id = legacyId(params);
     const rec = p.contacts.get(id);
     if (!rec) notFound('contact-update');
+    assertAccess(p, ctx.auth, 'contact', rec, 'legacy');
     const { patch } = contactPatchFromFields(p, rec, fieldsParam(params), 'legacy');
     updateContact(p, id, patch, ctx.auth.userId, ctx.now);
     return { result: true };
   }),
   def('crm.contact.delete', 'crm', 'write', (ctx, params) => {
     const id = legacyId(params);
+    const rec = ctx.portal.contacts.get(id);
+    if (rec) assertAccess(ctx.portal, ctx.auth, 'contact', rec, 'legacy');
     if (!deleteContact(ctx.portal, id, ctx.auth.userId)) notFound('contact-update');
     return { result: true };
   }),
@@ -94,6 +101,7 @@ const legacyMethods: Def[] = [
   def('crm.deal.add', 'crm', 'write', (ctx, params) => {
     const p = ctx.portal;
     const fields = fieldsParam(params);
+    assertAnyAccess(p, ctx.auth, 'deal', 'legacy');
     const catRaw = Object.entries(fields).find(([k]) => k.toUpperCase() === 'CATEGORY_ID')?.[1];
     const base = blankDeal(p, 0, ctx.auth.userId, ctx.now, Number(catRaw ?? 0) || 0);
     const { patch } = dealPatchFromFields(p, base, fields, 'legacy', true);
@@ -105,12 +113,15 @@ const legacyMethods: Def[] = [
     const id = legacyId(params);
     const rec = p.deals.get(id);
     if (!rec) notFound('deal-update');
+    assertAccess(p, ctx.auth, 'deal', rec, 'legacy');
     const { patch } = dealPatchFromFields(p, rec, fieldsParam(params), 'legacy');
     updateDeal(p, id, patch, ctx.auth.userId, ctx.now);
     return { result: true };
   }),
   def('crm.deal.delete', 'crm', 'write', (ctx, params) => {
     const id = legacyId(params);
+    const rec = ctx.portal.deals.get(id);
+    if (rec) assertAccess(ctx.portal, ctx.auth, 'deal', rec, 'legacy');
     if (!deleteDeal(ctx.portal, id, ctx.auth.userId)) notFound('deal-update');
     return { result: true };
   }),
@@ -118,6 +129,7 @@ const legacyMethods: Def[] = [
     const id = legacyId(params);
     const d = ctx.portal.deals.get(id);
     if (!d) notFound('deal-contacts');
+    assertAccess(ctx.portal, ctx.auth, 'deal', d, 'legacy');
     return {
       result: d.contactIds.map((c, i) => ({ CONTACT_ID: c, SORT: (i + 1) * 10, ROLE_ID: 0, IS_PRIMARY: i === 0 ? 'Y' : 'N' })),
     };
@@ -181,9 +193,10 @@ const itemMethods: Def[] = [
     const p = ctx.portal;
     const kind = kindOf(params);
     const defs = defsOf(p, kind);
+    const visible = listVisibility(p, ctx.auth, kind, 'item');
     const out = runList(table(p, kind), {
       filter: param(params, 'filter'), order: param(params, 'order'), start: param(params, 'start'),
-    }, makeResolver(p, defs, 'item'), { strict: true, allowLogic: true, tz: p.timeZone });
+    }, makeResolver(p, defs, 'item'), { strict: true, allowLogic: true, tz: p.timeZone, visible });
     const sel = itemSelect(defs, param(params, 'select'));
     const ouf = originalUf(params);
     const items = out.rows.map((r) => toItem(p, r, sel, kind, ouf));
@@ -195,6 +208,7 @@ const itemMethods: Def[] = [
     const kind = kindOf(params);
     const rec = table(ctx.portal, kind).get(itemId(params));
     if (!rec) notFound('item');
+    assertAccess(ctx.portal, ctx.auth, kind, rec, 'item');
     return { result: { item: renderItem(ctx.portal, kind, rec, params) } };
   }),
   def('crm.item.fields', 'crm', 'get', (ctx, params) => {
@@ -205,12 +219,14 @@ const itemMethods: Def[] = [
     const kind = kindOf(params);
     const rec = table(ctx.portal, kind).get(itemId(params));
     if (!rec) notFound('item');
+    assertAccess(ctx.portal, ctx.auth, kind, rec, 'item');
     const fields = param(params, 'fields');
     const saved = itemWrite(ctx, kind, rec, isObj(fields) ? fields : {});
     return { result: { item: renderItem(ctx.portal, kind, saved, params) } };
   }),
   def('crm.item.add', 'crm', 'write', (ctx, params) => {
     const kind = kindOf(params);
+    assertAnyAccess(ctx.portal, ctx.auth, kind, 'item');
     const fields = param(params, 'fields');
     const saved = itemWrite(ctx, kind, null, isObj(fields) ? fields : {});
     return { result: { item: renderItem(ctx.portal, kind, saved, params) } };
@@ -218,6 +234,8 @@ const itemMethods: Def[] = [
   def('crm.item.delete', 'crm', 'write', (ctx, params) => {
     const kind = kindOf(params);
     const id = itemId(params);
+    const rec = table(ctx.portal, kind).get(id);
+    if (rec) assertAccess(ctx.portal, ctx.auth, kind, rec, 'item');
     const ok = kind === 'contact' ? deleteContact(ctx.portal, id, ctx.auth.userId)
       : kind === 'deal' ? deleteDeal(ctx.portal, id, ctx.auth.userId) : false;
     if (!ok) notFound('item');
