@@ -10,7 +10,9 @@
  *    renames the item (same item ID, nothing written);
  *  - deleting a saved segment rewrites its contacts and removes its item;
  *  - turning the option off freezes the values (no writes, held items kept); the explicit clear
- *    empties them; turning it back on writes them again.
+ *    empties them; turning it back on writes them again;
+ *  - in the jobs' normal cycle (reconcile: real sync → score → write-back) the field is written,
+ *    a second cycle writes 0, and a segment saved meanwhile is picked up by the next cycle.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,6 +25,8 @@ import { runWriteBack } from '../../src/writeback/write.js';
 import { loadRegistry } from '../../src/writeback/fields.js';
 import { clearSavedSegmentField, SAVED_FIELD } from '../../src/writeback/saved-segment.js';
 import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
+import { defaultProcessors, type JobContext } from '../../src/jobs/workers.js';
+import { latestScoreRun } from '../../src/store/scores.js';
 import { eachDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
@@ -219,4 +223,75 @@ eachDb('writeback saved segment', (getDb) => {
     expect(await readBack()).toEqual(want);
     expect((await cycle()).written).toBe(0);
   });
+});
+
+eachDb('saved segment in the normal cycle', (getDb) => {
+  let db: Db;
+  let portalId: number;
+
+  beforeAll(async () => {
+    tp = await startTestPortal({ contacts: 150, deals: 500, seed: 44, timeScale: TS });
+    db = getDb();
+    portalId = (await upsertPortalOnInstall(db, { memberId: 'sc', domain: 'sc.bitrix24.com', language: 'en' })).id;
+  });
+  afterAll(async () => {
+    await tp?.emu.close();
+  });
+
+  const reconcile = async () => {
+    const c = client();
+    const ctx = {
+      db, portalId, data: { portalId, kind: 'auto' }, client: () => c, signal: new AbortController().signal,
+      log: { debug() {}, info() {}, warn() {}, error() {} }, workerId: 'test', jobId: 'test',
+    } satisfies JobContext;
+    return (await defaultProcessors.reconcile(ctx)) as { writeBack: { written: number; failed: number } };
+  };
+  /** expected saved segment per contact from the latest run's labels */
+  const want = async (list: Saved[]) => {
+    const run = (await latestScoreRun(db, portalId))!;
+    return expected(await queryContactLabels(db, portalId, run.id, { limit: 100_000 }), list);
+  };
+  const actual = () => {
+    // the portal's own record (REST read-back is covered above; here: every contact, including unlabelled ones)
+    const reg = loadRegistry(db, portalId, 'contact');
+    return reg.then((r) => {
+      const byItem = new Map(Object.entries(r.get(SAVED_FIELD)!.items).map(([code, id]) => [id, code]));
+      return new Map([...tp.emu.portal.contacts.values()].map((c) => {
+        const v = c.uf[SAVED_FIELD];
+        return [c.id, v === undefined || v === null || v === '' ? null : byItem.get(Number(v)) ?? `#${String(v)}`] as const;
+      }));
+    });
+  };
+
+  it('reconcile writes the field; a second cycle writes 0; a segment saved meanwhile is picked up by the next cycle', async () => {
+    let list: Saved[] = [
+      { id: 'regulars', name: 'Regulars', priority: 2, filter: { all: [{ field: 'lifecycle', values: ['regular'] }] }, test: (l) => l.lifecycle === 'regular' },
+      { id: 'best', name: 'Best', priority: 4, filter: { all: [{ field: 'segment', values: ['champions', 'loyal'] }] },
+        test: (l) => l.segment === 'champions' || l.segment === 'loyal' },
+    ];
+    await updatePortalSettings(db, portalId, { segmentField: { enabled: true }, savedSegments: list.map(({ id, name, priority, filter }) => ({ id, name, priority, filter })) });
+    const first = await reconcile();
+    expect(first.writeBack.failed).toBe(0);
+    const w1 = await want(list);
+    expect(countOf(w1)).toBeGreaterThan(5);
+    const got1 = await actual();
+    for (const [id, v] of w1) expect([id, got1.get(id)]).toEqual([id, v]);
+
+    const second = await reconcile(); // the real sync reads the values back (legacy item IDs): nothing to write
+    expect(second.writeBack.written).toBe(0);
+
+    list = [...list, { id: 'sleepers', name: 'Sleeping', priority: 9, filter: { all: [{ field: 'sleeping', value: true }] }, test: (l) => l.sleeping === true }];
+    await updatePortalSettings(db, portalId, { savedSegments: list.map(({ id, name, priority, filter }) => ({ id, name, priority, filter })) });
+    const third = await reconcile();
+    const w3 = await want(list);
+    const changed = [...w3].filter(([id, v]) => w1.get(id) !== v).length;
+    expect(changed).toBeGreaterThan(0);
+    expect(third.writeBack.written).toBe(changed);
+    const got3 = await actual();
+    for (const [id, v] of w3) expect([id, got3.get(id)]).toEqual([id, v]);
+  });
+
+  function countOf(m: Map<number, string | null>): number {
+    return [...m.values()].filter((v) => v !== null).length;
+  }
 });
