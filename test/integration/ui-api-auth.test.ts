@@ -20,13 +20,18 @@ import { PortalUserVerifier, type FetchLike } from '../../src/server/ui-api/port
 import { createUiRouter, MIN_GROUP, renderAppPage, type UiContext } from '../../src/server/ui-api/serve.js';
 import { signSession } from '../../src/server/ui-api/session.js';
 import { savedSegmentAssignments } from '../../src/server/ui-api/queries.js';
+import { decodeCommand } from '../../src/b24/batch-encoding.js';
 
 const SECRET = 'integration-session-secret-0123456789';
 const ENDPOINT = 'http://portal.test:8080/rest/';
 const SEGS = ['champions', 'loyal', 'at_risk', 'lost', 'new'];
 const N = 120;
 
-/** Fake portal: admin-token → user 1 (admin), mgr-token → user 2 (sees even contact ids only). */
+/**
+ * Fake portal: admin-token → user 1 (admin), mgr-token → user 2 (sees even contact ids only).
+ * crm.contact.list answers {"@ID": ids} checks and full listings (50 a page, total), also
+ * inside batch.
+ */
 function fakePortal() {
   const calls: string[] = [];
   const users: Record<string, { ID: string; ADMIN: boolean }> = {
@@ -37,17 +42,33 @@ function fakePortal() {
   const fetchImpl: FetchLike = async (url, init) => {
     const method = url.slice(ENDPOINT.length);
     calls.push(method);
-    const body = JSON.parse(init.body) as { auth: string; filter?: { '@ID'?: number[] } };
+    const body = JSON.parse(init.body) as { auth: string; filter?: { '@ID'?: number[] }; cmd?: Record<string, string> };
     const u = users[body.auth];
     const reply = (status: number, j: unknown) => ({ status, json: async () => j });
     if (!url.startsWith(ENDPOINT)) return reply(404, { error: 'NOT_FOUND' });
     if (!u) return reply(401, { error: 'invalid_token', error_description: 'The access token provided is invalid.' });
     if (method === 'profile') return reply(200, { result: { ...u, NAME: 'U', LAST_NAME: u.ID } });
     if (method === 'app.info') return reply(200, { result: { INSTALLED: true } });
-    if (method === 'crm.contact.list') {
-      const ids = body.filter?.['@ID'] ?? [];
+    const contactList = (params: { filter?: { '@ID'?: unknown }; start?: unknown }) => {
+      const asked = params.filter?.['@ID'];
+      const ids = asked !== undefined ? Object.values(asked as Record<string, unknown>).map(Number) : Array.from({ length: N }, (_, i) => i + 1);
       const visible = u.ADMIN ? ids : ids.filter((id) => id % 2 === 0);
-      return reply(200, { result: visible.map((id) => ({ ID: String(id) })) });
+      if (asked !== undefined) return { result: visible.map((id) => ({ ID: String(id) })) };
+      const start = Math.max(0, Number(params.start ?? 0));
+      return { result: visible.slice(start, start + 50).map((id) => ({ ID: String(id) })), total: visible.length };
+    };
+    if (method === 'crm.contact.list') return reply(200, contactList(body));
+    if (method === 'batch') {
+      const result: Record<string, unknown> = {};
+      const total: Record<string, unknown> = {};
+      for (const [k, c] of Object.entries(body.cmd ?? {})) {
+        const d = decodeCommand(c);
+        if (d.method !== 'crm.contact.list') return reply(400, { error: 'ERROR_METHOD_NOT_FOUND' });
+        const r = contactList(d.params as never);
+        result[k] = r.result;
+        if ('total' in r) total[k] = r.total;
+      }
+      return reply(200, { result: { result, result_error: [], result_total: total, result_next: [] } });
     }
     return reply(400, { error: 'ERROR_METHOD_NOT_FOUND' });
   };
@@ -219,11 +240,15 @@ eachDb('ui api', (getDb) => {
     expect(rows[0]!.id).toBe(N);
     const p2 = await admin('POST', '/segments/list', { ...body, page: 2 });
     expect((p2.json.rows as Array<{ id: number }>)[0]!.id).toBe(N - 10);
+    // the manager's pages are pages of the contacts they see (even ids): full, in order, no hidden count
     const m = await mgr('POST', '/segments/list', body);
     const mrows = m.json.rows as Array<{ id: number }>;
-    expect(mrows.every((x) => x.id % 2 === 0)).toBe(true);
-    expect(m.json.hiddenOnPage).toBe(10 - mrows.length);
+    expect(mrows.map((x) => x.id)).toEqual([120, 118, 116, 114, 112, 110, 108, 106, 104, 102]);
+    expect(m.json.hiddenOnPage).toBe(0);
+    const m2 = await mgr('POST', '/segments/list', { ...body, page: 2 });
+    expect((m2.json.rows as Array<{ id: number }>)[0]!.id).toBe(100);
     expect(fp.calls).toContain('crm.contact.list');
+    expect(fp.calls).toContain('batch');
     // without its own token, or with another user's token: refused
     expect((await call('POST', '/segments/list', { session: mgrSession, body })).status).toBe(401);
     expect((await call('POST', '/segments/list', { session: mgrSession, token: 'mgr-token-00003', body })).status).toBe(401);
@@ -242,8 +267,10 @@ eachDb('ui api', (getDb) => {
     expect((await mgr('POST', '/segments/count', small)).json.count).toBeNull();
     expect((await mgr('POST', '/segments/quality', small)).json).toMatchObject({ suppressed: true, size: null });
     expect(typeof (await admin('POST', '/segments/count', small)).json.count).toBe('number');
+    // a manager's count covers the contacts they see (the even half)
     const big = await mgr('POST', '/segments/count', { filter: { all: [] } });
-    expect(big.json.count).toBe(N);
+    expect(big.json.count).toBe(N / 2);
+    expect(big.json.share).toBe(1);
     expect(big.json.revenue).toBeNull();
     const d = await mgr('GET', '/dashboard');
     expect(d.status).toBe(200);
@@ -263,6 +290,7 @@ eachDb('ui api', (getDb) => {
     const m = await mgr('POST', '/segments/export', { filter });
     const mlines = m.text.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).slice(1);
     expect(mlines.every((l) => Number(l.split(',')[0]) % 2 === 0)).toBe(true);
+    expect(mlines.length).toBe(await sql(`l.segment IN ('champions','at_risk') AND l.contact_id % 2 = 0`));
   });
 
   it('settings: admin only, validated with the scoring schema, preview diffs the draft with the current labels', async () => {

@@ -6,10 +6,17 @@
  * carry `X-B24-Auth: <the user's current access token>` (from B24Frame); the server checks it
  * belongs to the session's user and uses it to ask the portal which contacts the user may see.
  *
- * Non-admins: list pages, CSV and the contact tab show only contacts the portal's own CRM
- * permissions let the user see (crm.contact.list {"@ID": page ids} with the user's token).
- * Aggregates (counts, revenue shares, dashboard cells) are shown to non-admins only for groups
- * of at least MIN_GROUP contacts; smaller groups come back as null ("fewer than 10").
+ * Non-admins: everything about single contacts — list pages, CSV, the contact tab — and the
+ * segment numbers (count, shares, quality) cover only the contacts the portal's own CRM
+ * permissions let the user see, asked with the user's own token: the full set of visible IDs
+ * (crm.contact.list with the user's token, all pages in batches; cached briefly) when the user
+ * sees at most VISIBLE_MAX contacts, else per checked page (crm.contact.list {"@ID": ids}).
+ * Pages are pages of visible rows (a page is full; neither its length nor its order reveals
+ * hidden contacts). Aggregates are shown to non-admins only for groups of at least MIN_GROUP
+ * contacts; smaller groups come back as null ("fewer than 10"). The dashboard stays a
+ * portal-wide overview under that rule, as do segment numbers for a user who sees more than
+ * VISIBLE_MAX contacts; filter pick lists (cities, interests) offer only values held by at
+ * least MIN_GROUP contacts.
  */
 import path from 'node:path';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
@@ -29,6 +36,11 @@ import { resolveSessionSecret, verifySession, type UiSession } from './session.j
 import { portalUiSettingsSchema, readSavedSegments, readUiSettings, savedSegmentSchema } from './settings.js';
 
 export const MIN_GROUP = 10;
+/** Non-admins who see at most this many contacts get numbers over exactly what they see. */
+export const VISIBLE_MAX = 20_000;
+/** Rows read per step while filling a page of visible rows, and at most per request. */
+const SCAN_CHUNK = 500;
+const SCAN_LIMIT = 50_000;
 
 export interface RunNowResult {
   started: boolean;
@@ -155,16 +167,45 @@ export function createUiRouter(ctx: UiContext): Router {
     return t;
   };
 
-  /** Keeps only rows the user may see (admins see everything). */
-  const visibleRows = async (req: AReq, a: Authed, rows: ListRow[]): Promise<{ rows: ListRow[]; hidden: number }> => {
-    if (a.session.a || rows.length === 0) return { rows, hidden: 0 };
+  /** What a non-admin may see: the user's token and, when enumerable, every visible contact ID. */
+  interface Visibility {
+    token: string;
+    set: ReadonlySet<number> | null;
+  }
+  const visibility = async (req: AReq, a: Authed): Promise<Visibility> => {
     const token = await userToken(req, a);
-    const ok = await verifier.visibleContactIds(a.portal, token, rows.map((x) => x.id));
-    const kept = rows.filter((x) => ok.has(x.id));
-    return { rows: kept, hidden: rows.length - kept.length };
+    return { token, set: await verifier.visibleContactSet(a.portal, token, VISIBLE_MAX) };
+  };
+
+  /** Keeps only rows the user may see (order kept). */
+  const keepVisible = async (a: Authed, v: Visibility, rows: ListRow[]): Promise<ListRow[]> => {
+    if (rows.length === 0) return rows;
+    const ok = v.set ?? (await verifier.visibleContactIds(a.portal, v.token, rows.map((x) => x.id)));
+    return rows.filter((x) => ok.has(x.id));
+  };
+
+  /** Count and revenue of the filter's rows the user sees (only with a known visible set). */
+  const visibleSums = async (a: Authed, runId: number, filter: SegmentFilter, set: ReadonlySet<number>) => {
+    let count = 0;
+    let revenue = 0;
+    let email = 0;
+    let phone = 0;
+    let reach = 0;
+    for await (const batch of iterateSegment(ctx.db, a.portal.id, runId, filter, opts(a))) {
+      for (const r of batch) {
+        if (!set.has(r.id)) continue;
+        count++;
+        revenue += r.monetary ?? 0;
+        if (r.hasEmail) email++;
+        if (r.hasPhone) phone++;
+        if (r.hasEmail || r.hasPhone) reach++;
+      }
+    }
+    return { count, revenue, email, phone, reach };
   };
 
   const suppress = (a: Authed, n: number): number | null => (a.session.a || n >= MIN_GROUP ? n : null);
+  const ALL: SegmentFilter = { all: [] };
 
   const savedMap = (portal: Portal): Map<string, SegmentFilter> =>
     new Map(readSavedSegments(portal.settings).map((s) => [s.id, s.filter]));
@@ -189,15 +230,15 @@ export function createUiRouter(ctx: UiContext): Router {
         ? ctx.db.query<{ tag: string; name: string | null }>(
             `SELECT t.tag, max(l.extra->'interestNames'->>t.tag) AS name
                FROM contact_labels l, unnest(l.interests) AS t(tag)
-              WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY t.tag ORDER BY 2, 1 LIMIT 500`,
-            [a.portal.id, run.id],
+              WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY t.tag HAVING count(*) >= $3 ORDER BY 2, 1 LIMIT 500`,
+            [a.portal.id, run.id, a.session.a ? 0 : MIN_GROUP],
           )
         : { rows: [] },
       ctx.db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, P),
       ctx.db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, P),
       ctx.db.query<{ v: string; n: number }>(
-        `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> '' GROUP BY 1 ORDER BY 2 DESC LIMIT 100`,
-        P,
+        `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> '' GROUP BY 1 HAVING count(*) >= $2 ORDER BY 2 DESC LIMIT 100`,
+        [a.portal.id, a.session.a ? 0 : MIN_GROUP],
       ),
       ctx.db.query<{ v: string }>(
         `SELECT DISTINCT jsonb_object_keys(uf) AS v FROM (SELECT uf FROM contacts WHERE portal_id = $1 LIMIT 2000) s ORDER BY 1`,
@@ -227,6 +268,20 @@ export function createUiRouter(ctx: UiContext): Router {
     const a = authed(req);
     const { filter } = parse(filterBody, req.body);
     const run = await runOr404(a);
+    const v = a.session.a ? null : await visibility(req, a);
+    if (v?.set) {
+      // over exactly the contacts this user sees
+      const [c, t] = await Promise.all([visibleSums(a, run.id, filter, v.set), visibleSums(a, run.id, ALL, v.set)]);
+      const count = suppress(a, c.count);
+      return {
+        count,
+        total: null,
+        share: count === null || !t.count ? null : c.count / t.count,
+        revenueShare: count === null || !t.revenue ? null : c.revenue / t.revenue,
+        revenue: null,
+        scope: 'visible',
+      };
+    }
     const [c, t] = await Promise.all([countSegment(ctx.db, a.portal.id, run.id, filter, opts(a)), runTotals(ctx.db, a.portal.id, run.id)]);
     const count = suppress(a, c.count);
     return {
@@ -235,6 +290,7 @@ export function createUiRouter(ctx: UiContext): Router {
       share: count === null || !t.count ? null : c.count / t.count,
       revenueShare: count === null || !t.revenue ? null : c.revenue / t.revenue,
       revenue: a.session.a ? c.revenue : null,
+      scope: 'portal',
     };
   }));
 
@@ -242,17 +298,51 @@ export function createUiRouter(ctx: UiContext): Router {
     const a = authed(req);
     const q = parse(listSchema, req.body);
     const run = await runOr404(a);
-    const rows = await pageSegment(ctx.db, a.portal.id, run.id, q.filter, opts(a), {
-      sort: q.sort, dir: q.dir, limit: q.pageSize, offset: (q.page - 1) * q.pageSize,
-    });
-    const v = await visibleRows(req, a, rows);
-    return { page: q.page, pageSize: q.pageSize, rows: v.rows, hiddenOnPage: v.hidden };
+    const from = (q.page - 1) * q.pageSize;
+    if (a.session.a) {
+      const rows = await pageSegment(ctx.db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: q.pageSize, offset: from });
+      return { page: q.page, pageSize: q.pageSize, rows, hiddenOnPage: 0 };
+    }
+    // A page of the rows this user sees, in the requested order: read the sorted segment in
+    // chunks and keep the visible rows until the page is filled. Hidden rows leave no trace
+    // (no short pages, no gaps, no hidden count).
+    const v = await visibility(req, a);
+    const need = from + q.pageSize;
+    const got: ListRow[] = [];
+    let offset = 0;
+    let exhausted = false;
+    while (got.length < need && offset < SCAN_LIMIT) {
+      const rows = await pageSegment(ctx.db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: SCAN_CHUNK, offset });
+      offset += rows.length;
+      got.push(...(await keepVisible(a, v, rows)));
+      if (rows.length < SCAN_CHUNK) {
+        exhausted = true;
+        break;
+      }
+    }
+    return {
+      page: q.page, pageSize: q.pageSize, rows: got.slice(from, need), hiddenOnPage: 0,
+      more: got.length > need || (!exhausted && got.length >= need),
+      /** true when the scan limit stopped before the page could be filled */
+      truncated: !exhausted && got.length < need,
+    };
   }));
 
   api.post('/segments/quality', wrap(async (req) => {
     const a = authed(req);
     const { filter } = parse(filterBody, req.body);
     const run = await runOr404(a);
+    const v = a.session.a ? null : await visibility(req, a);
+    if (v?.set) {
+      // the shares computable from the visible rows; deal figures need the whole segment
+      const [c, t] = await Promise.all([visibleSums(a, run.id, filter, v.set), visibleSums(a, run.id, ALL, v.set)]);
+      if (c.count < MIN_GROUP) return { suppressed: true, size: null };
+      return {
+        size: c.count, emailShare: c.email / c.count, phoneShare: c.phone / c.count, reachableShare: c.reach / c.count,
+        revenue: null, revenueShare: t.revenue ? c.revenue / t.revenue : 0, openDeals: null, openDealsValue: null, winRate90: null,
+        scope: 'visible',
+      };
+    }
     const q = await segmentQuality(ctx.db, a.portal.id, run.id, filter, opts(a));
     if (!a.session.a && q.size < MIN_GROUP) return { suppressed: true, size: null };
     return a.session.a ? q : { ...q, revenue: null, openDealsValue: null };
@@ -262,14 +352,14 @@ export function createUiRouter(ctx: UiContext): Router {
     const a = authed(req);
     const { filter } = parse(filterBody, req.body);
     const run = await runOr404(a);
-    if (!a.session.a) await userToken(req, a);
+    const v = a.session.a ? null : await visibility(req, a);
     res.status(200).set({
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="segment-${new Date().toISOString().slice(0, 10)}.csv"`,
     });
     res.write('\uFEFF' + CSV_COLUMNS.map(([, h]) => csvCell(h)).join(',') + '\r\n');
     for await (const batch of iterateSegment(ctx.db, a.portal.id, run.id, filter, opts(a))) {
-      const { rows } = await visibleRows(req, a, batch);
+      const rows = v ? await keepVisible(a, v, batch) : batch;
       res.write(rows.map((row) => CSV_COLUMNS.map(([k]) => csvCell(row[k])).join(',')).join('\r\n') + (rows.length ? '\r\n' : ''));
     }
     res.end();
