@@ -337,14 +337,29 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
       const r = await fetch(`${origin}/api/ui${p}`, { method, headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
       expect(r.status, `${method} ${p}`).toBe(403);
     }
-    // the list is filtered through the user's own crm.contact.list (the emulator grants all)
+    // the list is filtered through the user's own crm.contact.list: the head of sales
+    // (department + subdepartments) sees the sales team's contacts, not the owner's
     await f.evaluate(() => { location.hash = '#/segments'; });
     await f.waitForFunction(() => document.querySelectorAll('[data-role="list"] tbody tr[data-contact]').length > 0, undefined, { timeout: 15_000 });
     expect(await f.locator('[data-role="hidden-note"]').count()).toBe(0);
+    const headIds = (await f.locator('[data-role="list"] tbody tr[data-contact]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-contact')))));
+    expect(headIds.every((id) => emu.portal.contacts.get(id)!.assignedById !== 1)).toBe(true);
     await shot(page, 'segments-non-admin');
     // no session → 401
     expect((await fetch(`${origin}/api/ui/meta`)).status).toBe(401);
     await page.close();
+
+    // a sales manager (own records only) sees only their own contacts: none of another manager's
+    const page3 = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page3.goto(`${emu.url}app/${clientId}?user=3`);
+    const f3 = await ready(page3);
+    await f3.evaluate(() => { location.hash = '#/segments'; });
+    await f3.waitForFunction(() => document.querySelectorAll('[data-role="list"] tbody tr[data-contact]').length > 0, undefined, { timeout: 15_000 });
+    const ids3 = await f3.locator('[data-role="list"] tbody tr[data-contact]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-contact'))));
+    const own3 = [...emu.portal.contacts.values()].filter((c) => c.assignedById === 3).length;
+    expect(ids3.length).toBe(Math.min(25, own3));
+    expect(ids3.map((id) => emu.portal.contacts.get(id)!.assignedById)).toEqual(ids3.map(() => 3));
+    await page3.close();
   });
 
   it('the portal language picks the UI language (ru, ua)', async () => {
