@@ -28,6 +28,10 @@
  *
  * Contacts without purchases carry only LIFECYCLE, and only when it says something
  * (in negotiation, refused); every other field is empty for them.
+ *
+ * SAVED (the highest-priority saved segment) does not come from the labels: desiredValues leaves
+ * it null and the write-back sets it per contact when the portal's option is on, or drops it from
+ * the desired values when off (then it is never written nor cleared; see saved-segment.ts).
  */
 import { loadManifest, type FieldManifest } from '../../manifest/index.js';
 import type { ContactLabel } from '../store/scores.js';
@@ -63,6 +67,8 @@ export const F = {
   P_ALIVE: 'UF_CRM_SEG_P_ALIVE',
   PREV_SEGMENT: 'UF_CRM_SEG_PREV_SEGMENT',
   CHANGED_AT: 'UF_CRM_SEG_CHANGED_AT',
+  /** the highest-priority saved segment: not set here (null); write.ts fills it in or leaves it out (saved-segment.ts) */
+  SAVED: 'UF_CRM_SEG_SAVED',
 } as const;
 
 let fieldDefs: Map<string, FieldManifest> | undefined;

@@ -28,8 +28,9 @@ import { readSavedSegments, type SavedSegment } from '../server/ui-api/settings.
 import { compilePredicate, Params, type SegmentFilter } from '../server/ui-api/filter.js';
 import { savedSegmentAssignments } from '../server/ui-api/queries.js';
 import type { FieldRegistry, ItemDef } from './fields.js';
+import { F } from './diff.js';
 
-export const SAVED_FIELD = 'UF_CRM_SEG_SAVED';
+export const SAVED_FIELD = F.SAVED;
 
 export interface SavedSegmentConfig {
   /** settings.segmentField.enabled */
