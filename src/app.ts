@@ -84,6 +84,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     limiter: opts.limiter,
     ...(opts.uiDist ? { uiDist: opts.uiDist } : {}),
     ...(runNow ? { runNow } : {}),
+    ...(workers ? { writeBackNow: async (portalId: number) => void (await workers.enqueue.writeback(portalId)) } : {}),
     ...(workers ? { onInstalled: async (portalId: number) => void (await workers.enqueue.sync(portalId, 'full', true)) } : {}),
   };
   const app = createServer(deps);

@@ -9,6 +9,7 @@ import { createEventsRouter } from './events.js';
 import { createInstallRouter } from './install.js';
 import { createPagesRouter } from './pages.js';
 import { createUiRouter, type UiContext } from './ui-api/serve.js';
+import { clearSavedSegmentField } from '../writeback/saved-segment.js';
 
 export type { ServerDeps } from './deps.js';
 
@@ -18,6 +19,8 @@ export function uiContext(deps: ServerDeps): UiContext {
     db: deps.db,
     config: deps.config,
     ...(deps.runNow ? { runNow: deps.runNow } : {}),
+    ...(deps.writeBackNow ? { writeBackNow: deps.writeBackNow } : {}),
+    clearSavedField: (portalId) => clearSavedSegmentField(deps.clientFor(portalId), deps.db, portalId),
     ...(deps.uiDist ? { uiDist: deps.uiDist } : {}),
     log: (level, msg, extra) => deps.log[level](msg, extra),
   };

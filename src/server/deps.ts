@@ -24,6 +24,8 @@ export interface ServerDeps {
   onInstalled?: (portalId: number) => Promise<void>;
   /** "Run now" from the UI's sync page: queue sync + score + write-back for a portal. */
   runNow?: (portalId: number) => Promise<{ started: boolean; runId?: number; message?: string }>;
+  /** Queue a write-back now (saved segments changed while the segment field is on). */
+  writeBackNow?: (portalId: number) => Promise<void>;
   /** Where the built UI lives (default <repo>/ui/dist); tests may point elsewhere. */
   uiDist?: string;
   /** Limiter options for one-off clients (install token check); the emulator's time scale. */

@@ -34,6 +34,8 @@ import {
 } from '../../src/store/index.js';
 import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
+import { runWriteBack } from '../../src/writeback/write.js';
+import { SAVED_FIELD } from '../../src/writeback/saved-segment.js';
 import { readUiSettings } from '../../src/server/ui-api/settings.js';
 import { signSession, verifySession } from '../../src/server/ui-api/session.js';
 import { rulesFromSettings } from '../../src/automation/rules.js';
@@ -323,6 +325,49 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     await page.close();
   });
 
+  it('saved-segment field: written by the write-back while on; off + "clear" empties it on every contact (admin only, 409 while on)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    const session = await f.evaluate(() => (window as unknown as { __SEG_BOOT: { session: string } }).__SEG_BOOT.session);
+    const ui = async (method: string, p: string, body?: unknown) => {
+      const r = await fetch(`${origin}/api/ui${p}`, { method, headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
+      return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+    };
+    const holding = () => [...emu.portal.contacts.values()].filter((c) => {
+      const v = c.uf[SAVED_FIELD];
+      return v !== undefined && v !== null && v !== '' && v !== false && v !== 0;
+    }).length;
+    // an admin saves a segment and turns the field on; the write-back (the app's own, against the emulator) fills it
+    expect((await ui('PUT', '/saved', { id: 'e2e-sleepers', name: 'Sleepers', priority: 5, filter: { all: [{ field: 'sleeping', value: true }] } })).status).toBe(200);
+    const cur = (await ui('GET', '/settings')).json.settings as Record<string, unknown>;
+    expect((await ui('PUT', '/settings', { settings: { ...cur, segmentField: { enabled: true } } })).status).toBe(200);
+    const client = clientForPortal(db, portalId, { clientId, clientSecret: 'ui-test-secret' });
+    await runWriteBack(db, portalId, client);
+    const sleepers = await sqlCount('l.sleeping');
+    expect(sleepers).toBeGreaterThan(0);
+    expect(holding()).toBe(sleepers);
+    // clearing while the option is on would be undone by the next write-back: refused
+    const on = await ui('POST', '/saved-field/clear', {});
+    expect(on.status).toBe(409);
+    expect(on.json.error).toBe('FIELD_ENABLED');
+    // the admin turns it off in the settings page, saves, and clears
+    await f.locator('[data-nav="settings"]').click();
+    await f.waitForSelector('[data-role="segment-field"]');
+    expect(await f.locator('[data-action="clear-field"]').count()).toBe(0);
+    await f.locator('[data-role="segment-field"]').uncheck();
+    await f.locator('[data-action="save-settings"]').click();
+    await f.waitForSelector('text=Settings saved');
+    await f.locator('[data-action="clear-field"]').click();
+    await f.waitForSelector(`[data-role="clear-field-status"]:has-text("Field cleared on ${sleepers.toLocaleString('en-US')} contacts.")`, { timeout: 60_000 });
+    expect(holding()).toBe(0);
+    // nothing left to clear (a manager gets 403: see the non-admin test)
+    await ui('POST', '/saved-field/clear', {});
+    for (let i = 0; i < 50 && ((await ui('GET', '/saved-field/clear')).json.status as { running: boolean }).running; i++) await page.waitForTimeout(100);
+    expect((await ui('GET', '/saved-field/clear')).json.status).toMatchObject({ running: false, cleared: 0, failed: 0 });
+    await page.close();
+  });
+
   it('a non-admin is refused settings (UI and API 403) and sees the segments list', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${emu.url}app/${clientId}?user=2`);
@@ -333,7 +378,7 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     await f.waitForSelector('[data-role="forbidden"]');
     await shot(page, 'settings-non-admin');
     const session = await f.evaluate(() => (window as unknown as { __SEG_BOOT: { session: string } }).__SEG_BOOT.session);
-    for (const [method, p, body] of [['GET', '/settings', undefined], ['PUT', '/settings', { settings: {} }], ['POST', '/settings/preview', { scoring: {} }], ['POST', '/sync/run', {}]] as const) {
+    for (const [method, p, body] of [['GET', '/settings', undefined], ['PUT', '/settings', { settings: {} }], ['POST', '/settings/preview', { scoring: {} }], ['POST', '/sync/run', {}], ['POST', '/saved-field/clear', {}]] as const) {
       const r = await fetch(`${origin}/api/ui${p}`, { method, headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
       expect(r.status, `${method} ${p}`).toBe(403);
     }

@@ -55,6 +55,10 @@ export interface UiContext {
   verifier?: PortalUserVerifier;
   /** "Run now" on the sync page: start sync + score in the background for this portal */
   runNow?: (portalId: number) => Promise<RunNowResult>;
+  /** queue a write-back now (saved segments changed while the segment field is on) */
+  writeBackNow?: (portalId: number) => Promise<void>;
+  /** empty UF_CRM_SEG_SAVED on every contact that holds a value (src/writeback/saved-segment.ts) */
+  clearSavedField?: (portalId: number) => Promise<{ cleared: number; failed: number }>;
   /** where the built UI lives (default <repo>/ui/dist) */
   uiDist?: string;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
@@ -376,7 +380,7 @@ export function createUiRouter(ctx: UiContext): Router {
     list.push(seg);
     list.sort((x, y) => y.priority - x.priority);
     await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
-    return { saved: list };
+    return { saved: list, writeBack: savedChanged(a.portal) };
   }));
 
   api.delete('/saved/:id', wrap(async (req) => {
@@ -384,7 +388,49 @@ export function createUiRouter(ctx: UiContext): Router {
     requireAdmin(a);
     const list = readSavedSegments(a.portal.settings).filter((s) => s.id !== req.params.id);
     await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
-    return { saved: list };
+    return { saved: list, writeBack: savedChanged(a.portal) };
+  }));
+
+  /**
+   * Saved segments changed: with the segment field on, queue a write-back so the CRM field follows
+   * now rather than at the next cycle (the write-back diffs, so only moved contacts are written).
+   */
+  function savedChanged(portal: Portal): boolean {
+    if (!readUiSettings(portal.settings).segmentField.enabled || !ctx.writeBackNow) return false;
+    ctx.writeBackNow(portal.id).catch((err: unknown) => ctx.log?.('warn', 'write-back not queued', { portalId: portal.id, error: (err as Error).message }));
+    return true;
+  }
+
+  /**
+   * POST /saved-field/clear (admins): empty the saved-segment field on every contact holding a
+   * value, in the background. Only while the option is off (else the next write-back refills it):
+   * 409. One clear per portal at a time: 409 while one runs. GET shows the last result.
+   */
+  const clearing = new Map<number, { running: boolean; cleared?: number; failed?: number; error?: string; at: string }>();
+  api.get('/saved-field/clear', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    return { status: clearing.get(a.portal.id) ?? null };
+  }));
+  api.post('/saved-field/clear', wrap(async (req, res) => {
+    const a = authed(req);
+    requireAdmin(a);
+    if (!ctx.clearSavedField) throw new HttpError(501, 'NOT_AVAILABLE', 'clearing is not available in this server');
+    if (readUiSettings(a.portal.settings).segmentField.enabled) {
+      throw new HttpError(409, 'FIELD_ENABLED', 'turn off "write the highest-priority saved segment to a contact field" and save first; otherwise the next write-back fills the field again');
+    }
+    if (clearing.get(a.portal.id)?.running) throw new HttpError(409, 'ALREADY_RUNNING', 'the field is being cleared already');
+    const portalId = a.portal.id;
+    clearing.set(portalId, { running: true, at: new Date().toISOString() });
+    ctx.clearSavedField(portalId).then(
+      (r) => clearing.set(portalId, { running: false, ...r, at: new Date().toISOString() }),
+      (err: unknown) => {
+        clearing.set(portalId, { running: false, error: (err as Error).message, at: new Date().toISOString() });
+        ctx.log?.('warn', 'saved-segment field clear failed', { portalId, error: (err as Error).message });
+      },
+    );
+    res.status(202);
+    return { started: true };
   }));
 
   api.get('/contacts/:id', wrap(async (req) => {
@@ -443,9 +489,13 @@ export function createUiRouter(ctx: UiContext): Router {
     requireAdmin(a);
     const r = portalUiSettingsSchema.safeParse(req.body?.settings);
     if (!r.success) throw new HttpError(400, 'INVALID_SETTINGS', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const wasOn = readUiSettings(a.portal.settings).segmentField.enabled;
     await updatePortalSettings(ctx.db, a.portal.id, { ...r.data });
     ctx.log?.('info', 'ui settings saved', { portalId: a.portal.id, userId: a.session.u });
-    return { settings: r.data };
+    // the segment field just turned on: write it now rather than at the next cycle
+    const writeBack = !wasOn && r.data.segmentField.enabled && !!ctx.writeBackNow;
+    if (writeBack) ctx.writeBackNow!(a.portal.id).catch((err: unknown) => ctx.log?.('warn', 'write-back not queued', { portalId: a.portal.id, error: (err as Error).message }));
+    return { settings: r.data, writeBack };
   }));
 
   api.get('/sync', wrap(async (req) => {
