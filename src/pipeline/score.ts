@@ -15,7 +15,7 @@
  *    over. The first run sets neither (nothing changed yet).
  */
 import type { Db } from '../store/db.js';
-import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, type ContactLabelInput } from '../store/scores.js';
+import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, vacuumLabelFacts, type ContactLabelInput } from '../store/scores.js';
 import { getSections, type Contact } from '../store/crm.js';
 import { getPortal } from '../store/portals.js';
 import {
@@ -303,6 +303,8 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
     await finishScoreRun(db, portalId, sr.id, { status: 'failed' }).catch(() => {});
     throw err;
   }
+  // the finish rebuilt the portal's count tables (label_facts, label_cube) for this run
+  await vacuumLabelFacts(db, portalId).catch((err: Error) => console.warn(`[scoring] VACUUM label_facts: ${err.message}`));
   const t3 = performance.now();
   return {
     runId: sr.id, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,

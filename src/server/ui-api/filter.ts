@@ -6,6 +6,10 @@
  *
  * A filter: { all: [conditions...] (AND), any?: [conditions...] (OR group), exclude?: filter }.
  * `exclude` gives "A minus B": rows matching A and not B.
+ *
+ * Two more targets serve counts (compileCount; tables of migration 005): label_cube when the
+ * filter uses only cube dimensions (segment, lifecycle, RFM cell, R/F/M, sleeping), else
+ * label_facts (the run's label columns plus the contact's own filter columns, no join).
  */
 import { z } from 'zod';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../scoring/index.js';
@@ -89,6 +93,11 @@ export class Params {
 export interface CompileOptions {
   /** saved segments by id, for `saved` references (their filters are inlined) */
   saved?: ReadonlyMap<string, SegmentFilter>;
+  /**
+   * 'labels' (default): contact_labels l joined to contacts c. 'facts': label_facts l alone
+   * (contact fields read from l's copies; see compileCount).
+   */
+  target?: 'labels' | 'facts';
 }
 
 export class FilterError extends Error {
@@ -97,19 +106,45 @@ export class FilterError extends Error {
 
 /** Does the compiled predicate need the contacts join? */
 export function needsContacts(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>, depth = 0): boolean {
-  if (depth > 5) return false;
-  const conds = [...f.all, ...(f.any ?? [])];
-  for (const c of conds) {
-    if (['source', 'responsible', 'city', 'uf', 'has_email', 'has_phone', 'reachable'].includes(c.field)) return true;
-    if (c.field === 'saved') {
-      const s = saved?.get(c.id);
-      if (s && needsContacts(s, saved, depth + 1)) return true;
-    }
-  }
-  return f.exclude ? needsContacts(f.exclude, saved, depth + 1) : false;
+  return someCondition(f, saved, (c) => CONTACT_FIELDS.has(c.field), depth);
 }
 
+const CONTACT_FIELDS: ReadonlySet<string> = new Set(['source', 'responsible', 'city', 'uf', 'has_email', 'has_phone', 'reachable']);
+/** Columns of label_cube a condition may use: then the count is a sum over the cube's cells. */
+const CUBE_RANGE_KEYS: ReadonlySet<string> = new Set(['r', 'f', 'm']);
+const onCube = (c: Condition) =>
+  c.field === 'segment' || c.field === 'lifecycle' || c.field === 'rfm' || c.field === 'sleeping' || (c.field === 'range' && CUBE_RANGE_KEYS.has(c.key));
+
+/** Can label_cube answer the filter (every condition, saved ones and exclusions included, on cube columns)? */
+export function cubeAnswers(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>): boolean {
+  return !someCondition(f, saved, (c) => !onCube(c));
+}
+
+/** Does any condition (saved references followed, exclusions included) satisfy pred? */
+function someCondition(f: SegmentFilter, saved: ReadonlyMap<string, SegmentFilter> | undefined, pred: (c: Condition) => boolean, depth = 0): boolean {
+  if (depth > 5) return false;
+  for (const c of [...f.all, ...(f.any ?? [])]) {
+    if (c.field === 'saved') {
+      const s = saved?.get(c.id);
+      if (s && someCondition(s, saved, pred, depth + 1)) return true;
+    } else if (pred(c)) return true;
+  }
+  return f.exclude ? someCondition(f.exclude, saved, pred, depth + 1) : false;
+}
+
+/**
+ * label_facts.uf keeps a contact's UF_CRM_* values without null, "" and [] (migration 005). The
+ * filters read it like contacts.uf, except where an empty value could match: eq "" or "[]", and
+ * contains a part of "[]" (the text of an empty array). Those read contacts.uf.
+ */
+const ufNeedsContacts = (c: Extract<Condition, { field: 'uf' }>) =>
+  (c.op === 'eq' && (c.value === '' || c.value === '[]')) || (c.op === 'contains' && c.value !== undefined && '[]'.includes(c.value));
+
 function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
+  if (opts.target === 'facts') {
+    const sql = compileFactsCondition(c, ps);
+    if (sql !== null) return sql;
+  }
   switch (c.field) {
     case 'segment':
       return `l.segment = ANY(${ps.p(c.values)}::text[])`;
@@ -141,14 +176,8 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     case 'city':
       if (c.op === 'in') return `lower(c.city) = ANY(${ps.p(c.values.map((v) => v.toLowerCase()))}::text[])`;
       return `(${c.values.map((v) => `c.city ILIKE ${ps.p(`%${escapeLike(v)}%`)}`).join(' OR ')})`;
-    case 'uf': {
-      const key = ps.p(c.key);
-      if (c.op === 'empty') return `(c.uf->>${key} IS NULL OR c.uf->>${key} = '' OR c.uf->${key} = '[]'::jsonb)`;
-      if (c.op === 'not_empty') return `(c.uf->>${key} IS NOT NULL AND c.uf->>${key} <> '' AND c.uf->${key} <> '[]'::jsonb)`;
-      if (c.value === undefined) throw new FilterError(`uf ${c.key}: value required for ${c.op}`);
-      if (c.op === 'eq') return `(c.uf->>${key} = ${ps.p(c.value)} OR c.uf->${key} @> ${ps.p(JSON.stringify([c.value]))}::jsonb)`;
-      return `c.uf->>${key} ILIKE ${ps.p(`%${escapeLike(c.value)}%`)}`;
-    }
+    case 'uf':
+      return ufPredicate(c, ps, 'c.uf');
     case 'has_email':
       return c.value ? 'c.has_email' : 'NOT c.has_email';
     case 'has_phone':
@@ -162,6 +191,67 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
       return `(${compilePredicate(s, ps, opts, depth + 1)})`;
     }
   }
+}
+
+/** Contact-field conditions over label_facts l (null: same SQL as over contact_labels). */
+function compileFactsCondition(c: Condition, ps: Params): string | null {
+  switch (c.field) {
+    case 'source':
+      return `l.source_id = ANY(${ps.p(c.values)}::text[])`;
+    case 'responsible':
+      return `l.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
+    case 'city':
+      if (c.op === 'in') return `l.city_lc = ANY(${ps.p(c.values.map((v) => v.toLowerCase()))}::text[])`;
+      // city ILIKE p is lower(city) LIKE lower(p) (PostgreSQL's own definition); city_lc = lower(city)
+      return `(${c.values.map((v) => `l.city_lc LIKE lower(${ps.p(`%${escapeLike(v)}%`)}::text)`).join(' OR ')})`;
+    case 'uf': {
+      if (ufNeedsContacts(c)) {
+        return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${ufPredicate(c, ps, 'c.uf')})`;
+      }
+      const exact = ufPredicate(c, ps, 'l.uf');
+      // a superset the GIN index on label_facts.uf can find, ANDed with the exact test
+      if (c.op === 'not_empty') return `(l.uf ? ${ps.p(c.key)} AND ${exact})`;
+      if (c.op === 'eq' && c.value !== undefined) {
+        const candidates = ufEqCandidates(c.key, c.value).map((j) => `l.uf @> ${ps.p(j)}::jsonb`);
+        return `((${candidates.join(' OR ')}) AND ${exact})`;
+      }
+      return exact;
+    }
+    case 'has_email':
+      return c.value ? 'l.has_email' : 'NOT l.has_email';
+    case 'has_phone':
+      return c.value ? 'l.has_phone' : 'NOT l.has_phone';
+    case 'reachable':
+      return c.value ? '(l.has_email OR l.has_phone)' : 'NOT (l.has_email OR l.has_phone)';
+    default:
+      return null;
+  }
+}
+
+/**
+ * JSON objects one of which label_facts.uf contains whenever uf->>key = value or uf->key holds
+ * value as an element: the value as a string, as an array element, and as the JSON value it spells
+ * (a number, boolean, array or object, whose text ->> gives).
+ */
+function ufEqCandidates(key: string, value: string): string[] {
+  const out = [JSON.stringify({ [key]: value }), JSON.stringify({ [key]: [value] })];
+  try {
+    const v: unknown = JSON.parse(value);
+    // verbatim, so PostgreSQL reads the number at full precision
+    if (typeof v !== 'string' && v !== null) out.push(`{${JSON.stringify(key)}:${value}}`);
+  } catch {
+    /* not JSON: only the string forms */
+  }
+  return out;
+}
+
+function ufPredicate(c: Extract<Condition, { field: 'uf' }>, ps: Params, uf: string): string {
+  const key = ps.p(c.key);
+  if (c.op === 'empty') return `(${uf}->>${key} IS NULL OR ${uf}->>${key} = '' OR ${uf}->${key} = '[]'::jsonb)`;
+  if (c.op === 'not_empty') return `(${uf}->>${key} IS NOT NULL AND ${uf}->>${key} <> '' AND ${uf}->${key} <> '[]'::jsonb)`;
+  if (c.value === undefined) throw new FilterError(`uf ${c.key}: value required for ${c.op}`);
+  if (c.op === 'eq') return `(${uf}->>${key} = ${ps.p(c.value)} OR ${uf}->${key} @> ${ps.p(JSON.stringify([c.value]))}::jsonb)`;
+  return `${uf}->>${key} ILIKE ${ps.p(`%${escapeLike(c.value)}%`)}`;
 }
 
 function escapeLike(s: string): string {
@@ -181,6 +271,45 @@ export interface CompiledQuery {
   fromWhere: string;
   params: unknown[];
   joinsContacts: boolean;
+}
+
+export interface CompiledCount {
+  /** one statement: tracked (label_facts_run holds the run), count, revenue */
+  sql: string;
+  params: unknown[];
+  source: 'cube' | 'facts';
+}
+
+/** Revenue of a label row (also label_facts), summed for counts: M, the total purchase value. */
+export const REVENUE_SQL = `COALESCE(l.monetary, 0)`;
+
+/**
+ * The live count (count + revenue) over the tables of migration 005. Only valid when `tracked`
+ * comes back true (the run is the one label_facts_run holds for the portal); else count over
+ * compileFilter (contact_labels joined to contacts).
+ */
+export function compileCount(portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions = {}): CompiledCount {
+  const ps = new Params([portalId, runId]);
+  const tracked = 'EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2) AS tracked';
+  if (cubeAnswers(f, opts.saved)) {
+    const pred = compilePredicate(f, ps, { ...opts, target: 'labels' });
+    return {
+      sql: `SELECT ${tracked}, COALESCE(sum(l.n), 0)::int AS count, COALESCE(sum(l.revenue), 0)::float8 AS revenue
+              FROM label_cube l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${pred}`,
+      params: ps.values,
+      source: 'cube',
+    };
+  }
+  const pred = compilePredicate(f, ps, { ...opts, target: 'facts' });
+  // as the inner join with contacts did: a label whose contact is gone never matches a filter on contact fields
+  const guard = needsContacts(f, opts.saved) ? 'l.has_contact AND ' : '';
+  return {
+    // label_facts holds the tracked run only (one partition per portal)
+    sql: `SELECT ${tracked}, count(*)::int AS count, COALESCE(sum(${REVENUE_SQL}), 0)::float8 AS revenue
+            FROM label_facts l WHERE l.portal_id = $1 AND ${guard}${pred}`,
+    params: ps.values,
+    source: 'facts',
+  };
 }
 
 /** FROM/WHERE over one score run of one portal. `forceContacts` adds the join even when unneeded. */

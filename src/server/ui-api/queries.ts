@@ -6,14 +6,16 @@
 import type { Db } from '../../store/index.js';
 import { iterateContactBatches, latestScoreRun, type ScoreRun } from '../../store/index.js';
 import { scorePortal, scoringSettingsSchema, type CustomerInput, type ScoringSettings } from '../../scoring/index.js';
-import { compileFilter, compilePredicate, needsContacts, Params, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn } from './filter.js';
+import {
+  compileCount, compileFilter, compilePredicate, needsContacts, Params, REVENUE_SQL, SORT_COLUMNS,
+  type CompileOptions, type SegmentFilter, type SortColumn,
+} from './filter.js';
 
 /**
  * Revenue of a contact in the run = M (total purchase value in base currency with the default
- * `rfm.monetary: 'total'`). A plain column (not extra->>'revenue') so the proposed covering index
- * (bench/query.ts, PROPOSED_INDEX) can answer counts + revenue with index-only scans.
+ * `rfm.monetary: 'total'`), a plain column (label_cube sums it per cell, label_facts copies it).
  */
-export const REVENUE_SQL = `COALESCE(l.monetary, 0)`;
+export { REVENUE_SQL };
 
 export interface ListRow {
   id: number;
@@ -42,22 +44,27 @@ const ROW_SELECT = `l.contact_id AS id,
   l.recency_days AS "recencyDays", l.frequency, l.lifecycle, l.sleeping, l.interests,
   c.has_email AS "hasEmail", c.has_phone AS "hasPhone", c.city, c.source_id AS "sourceId", c.assigned_by_id AS "assignedById"`;
 
+/**
+ * The filter builder's live count: contacts of the run matching f, and their revenue. Answered
+ * from label_cube (filters on segment / lifecycle / RFM / R, F, M / sleeping only) or label_facts
+ * (migration 005), which hold the portal's latest done run; for any other run (or before the
+ * first tracked one) from contact_labels joined to contacts. Same numbers either way.
+ */
 export async function countSegment(db: Db, portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions) {
+  const c = compileCount(portalId, runId, f, opts);
+  const { rows } = await db.query<{ tracked: boolean; count: number; revenue: number }>(c.sql, c.params);
+  if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
   const q = compileFilter(portalId, runId, f, opts);
-  const { rows } = await db.query<{ count: number; revenue: number }>(
+  const { rows: slow } = await db.query<{ count: number; revenue: number }>(
     `SELECT count(*)::int AS count, COALESCE(sum(${REVENUE_SQL}), 0)::float8 AS revenue ${q.fromWhere}`,
     q.params,
   );
-  return rows[0] ?? { count: 0, revenue: 0 };
+  return slow[0] ?? { count: 0, revenue: 0 };
 }
 
-/** Totals of the run (for shares). */
+/** Totals of the run (for shares): from label_cube when it holds the run, else from contact_labels. */
 export async function runTotals(db: Db, portalId: number, runId: number) {
-  const { rows } = await db.query<{ count: number; revenue: number }>(
-    `SELECT count(*)::int AS count, COALESCE(sum(${REVENUE_SQL}), 0)::float8 AS revenue FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2`,
-    [portalId, runId],
-  );
-  return rows[0] ?? { count: 0, revenue: 0 };
+  return countSegment(db, portalId, runId, { all: [] }, {});
 }
 
 export interface PageRequest {

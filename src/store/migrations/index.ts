@@ -2,6 +2,7 @@ import * as m001 from './001_init.js';
 import * as m002 from './002_scoring.js';
 import * as m003 from './003_writeback.js';
 import * as m004 from './004_jobs.js';
+import * as m005 from './005_label_facts.js';
 
 export interface Migration {
   version: number;
@@ -15,4 +16,5 @@ export const migrations: readonly Migration[] = [
   { version: 2, ...m002 },
   { version: 3, ...m003 },
   { version: 4, ...m004 },
+  { version: 5, ...m005 },
 ];
