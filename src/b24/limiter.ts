@@ -50,7 +50,13 @@ export interface LimiterOptions {
   safetyMargin?: number;
   /** Per-method operating budget per 10 minutes, portal seconds (default 480). */
   operatingLimitSec?: number;
-  /** Fraction of the operating budget kept free (default 0.1). */
+  /**
+   * Fraction of the operating budget kept free (default 0.01). Small on purpose: the budget is
+   * per app × method, so only this app's own other processes share it (their time shows up
+   * in the reported sum and is mirrored as foreign); an overshoot costs a 429 on the calls
+   * past the limit (not charged) and a wait for the reset that was due anyway. A big sync
+   * needs nearly all of each window (bench: both product-row methods at ~95% of 2 × 480 s).
+   */
   operatingMargin?: number;
   /** Operating seconds assumed per call before we have measured the method (default 0.2). */
   defaultCallCost?: number;
@@ -126,7 +132,7 @@ export class Limiter {
     this.drainPerSec = opts.drainPerSec ?? plan.drainPerSec;
     this.threshold = Math.max(1, Math.floor(this.burst * (1 - (opts.safetyMargin ?? 0.2))));
     this.opLimit = opts.operatingLimitSec ?? 480;
-    this.opSafe = this.opLimit * (1 - (opts.operatingMargin ?? 0.1));
+    this.opSafe = this.opLimit * (1 - (opts.operatingMargin ?? 0.01));
     this.defaultCost = opts.defaultCallCost ?? 0.2;
     this.bucketSec = opts.operatingBucketSec ?? 60;
     this.windowSec = (opts.operatingWindowSec ?? 600) + (opts.expiryPadSec ?? 2);

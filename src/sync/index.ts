@@ -275,7 +275,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncSu
     crmStartedAt = now().getTime();
     const streams: Array<[string, () => Promise<void>]> = [
       ['deals', () => runEntityStream(ctx, 'deals', toBase)],
-      ['productRows', () => runProductRowStream(ctx, productSection, opts.productRowBlock ?? 4000)],
+      ['productRows', () => runProductRowStream(ctx, productSection, opts.productRowBlock ?? 20000)],
       ['contacts', () => runEntityStream(ctx, 'contacts', toBase)],
       ['companies', () => runEntityStream(ctx, 'companies', toBase)],
     ];

@@ -28,7 +28,7 @@ export interface SyncOptions {
   staleAfterSec?: number;
   /** Set false to never resume an interrupted run (start a fresh one instead). Default true. */
   resume?: boolean;
-  /** Deals per product-row work block (default 4000). */
+  /** Deals per product-row block, the unit of its commits (default 20000). */
   productRowBlock?: number;
 }
 

@@ -113,7 +113,7 @@ eachDb('sync: full, incremental, faults', (getDb) => {
   it('503/429 faults at a rate: the run completes with an identical store', async () => {
     const db = getDb();
     const reference = await dumpCrm(db, pid);
-    await axios.post(`${tp.emu.url}_emulator/faults`, { spec: '503=0.08,429=0.04,500=0.02,seed=5' });
+    await axios.post(`${tp.emu.url}_emulator/faults`, { spec: '503=0.2,429=0.1,500=0.02,seed=5' });
     try {
       const pid2 = await createPortalRow(db);
       const s = await runSync({ db, portalId: pid2, client: makeClient(tp.tokens, TS) }, { kind: 'full' });

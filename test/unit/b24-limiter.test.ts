@@ -64,7 +64,7 @@ describe('leaky bucket mirror', () => {
 describe('operating budget mirror', () => {
   it('charges estimates and learns the per-call cost from the reported processing time', () => {
     const clock = fakeClock();
-    const l = new Limiter({ clock, defaultCallCost: 0.5 });
+    const l = new Limiter({ clock, defaultCallCost: 0.5, operatingMargin: 0.1 });
     l.syncPortalClock(1000, clock.t);
     const est = l.chargeEstimate('crm.deal.list', 50);
     expect(est).toBe(25);
@@ -77,7 +77,7 @@ describe('operating budget mirror', () => {
 
   it('time reported by the portal that is not ours (another process) is not mistaken for our cost', () => {
     const clock = fakeClock();
-    const l = new Limiter({ clock, defaultCallCost: 0.1 });
+    const l = new Limiter({ clock, defaultCallCost: 0.1, operatingMargin: 0.1 });
     l.syncPortalClock(1000, clock.t);
     const est = l.chargeEstimate('crm.deal.list', 1);
     l.observeOperating('crm.deal.list', { calls: 1, estimated: est, measuredCost: 0.1, operating: 300, resetAt: 1500 });
@@ -110,7 +110,7 @@ describe('operating budget mirror', () => {
 
   it('foreign operating time (another process) is assumed to leave at operating_reset_at', async () => {
     const clock = fakeClock();
-    const l = new Limiter({ clock, defaultCallCost: 0.1 });
+    const l = new Limiter({ clock, defaultCallCost: 0.1, operatingMargin: 0.1 });
     l.syncPortalClock(5_000, clock.t);
     l.observeOperating('crm.item.list', { calls: 0, estimated: 0, operating: 470, resetAt: 5_030 });
     expect(l.capacity('crm.item.list')).toBe(0);
