@@ -137,7 +137,7 @@ const filters: Record<string, unknown> = {
   'city ∈ {Berlin, Kyiv} + reachable': { all: [{ field: 'city', op: 'in', values: ['Berlin', 'Kyiv'] }, { field: 'reachable', value: true }] },
   'city contains "ber"': { all: [{ field: 'city', op: 'contains', values: ['ber'] }] },
   'responsible ∈ {3, 7}': { all: [{ field: 'responsible', values: [3, 7] }] },
-  'has phone + segment at_risk': { all: [{ field: 'has_phone', value: true }, { field: 'segment', values: ['at_risk'] }] },
+  'has phone + segment cant_lose': { all: [{ field: 'has_phone', value: true }, { field: 'segment', values: ['cant_lose'] }] },
   'source ∈ {WEB, CALL}, no email': { all: [{ field: 'source', values: ['WEB', 'CALL'] }, { field: 'has_email', value: false }] },
   'segment minus source WEB': { all: [{ field: 'segment', values: ['loyal'] }], exclude: { all: [{ field: 'source', values: ['WEB'] }] } },
   'UF_CRM_TIER = gold': { all: [{ field: 'uf', key: 'UF_CRM_TIER', op: 'eq', value: 'gold' }] },

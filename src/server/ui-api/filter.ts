@@ -133,9 +133,10 @@ function someCondition(f: SegmentFilter, saved: ReadonlyMap<string, SegmentFilte
 }
 
 /**
- * label_facts.uf keeps a contact's UF_CRM_* values without null, "" and [] (migration 005). The
- * filters read it like contacts.uf, except where an empty value could match: eq "" or "[]", and
- * contains a part of "[]" (the text of an empty array). Those read contacts.uf.
+ * label_facts keeps a contact's UF_CRM_* values without null, "" and [] (migration 005), as bits
+ * (ukeys, uvals) and uf_rest. The filters answer the same on those as on contacts.uf, except where
+ * an empty value could match: eq "" or "[]", and contains a part of "[]" (the text of an empty
+ * array). Those read contacts.uf.
  */
 const ufNeedsContacts = (c: Extract<Condition, { field: 'uf' }>) =>
   (c.op === 'eq' && (c.value === '' || c.value === '[]')) || (c.op === 'contains' && c.value !== undefined && '[]'.includes(c.value));
@@ -193,29 +194,62 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
   }
 }
 
-/** Contact-field conditions over label_facts l (null: same SQL as over contact_labels). */
+/**
+ * The codes of values in one of the portal's code dictionaries (label_facts_run.segs, lcs, srcs,
+ * cities; code = position), as an array: searched once per query.
+ */
+const codesOf = (dict: string, values: string) =>
+  `(SELECT array_agg(d.o::smallint) FROM label_facts_run t, unnest(t.${dict}) WITH ORDINALITY d(v, o) WHERE t.portal_id = $1 AND d.v = ANY(${values}))::smallint[]`;
+/** A coded column (0: no code, the value then in <col>_rest) equal to one of values. */
+const codedIn = (col: string, dict: string, values: string) =>
+  `(COALESCE(l.${col} = ANY(${codesOf(dict, values)}), false) OR (l.${col} = 0 AND COALESCE(l.${col}_rest = ANY(${values}), false)))`;
+
+/** Conditions over label_facts l that differ from contact_labels / contacts (null: same SQL). */
 function compileFactsCondition(c: Condition, ps: Params): string | null {
   switch (c.field) {
+    case 'segment':
+      return codedIn('seg', 'segs', `${ps.p(c.values)}::text[]`);
+    case 'lifecycle':
+      return codedIn('lc', 'lcs', `${ps.p(c.values)}::text[]`);
     case 'source':
-      return `l.source_id = ANY(${ps.p(c.values)}::text[])`;
+      return codedIn('src', 'srcs', `${ps.p(c.values)}::text[]`);
     case 'responsible':
       return `l.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
-    case 'city':
-      if (c.op === 'in') return `l.city_lc = ANY(${ps.p(c.values.map((v) => v.toLowerCase()))}::text[])`;
-      // city ILIKE p is lower(city) LIKE lower(p) (PostgreSQL's own definition); city_lc = lower(city)
-      return `(${c.values.map((v) => `l.city_lc LIKE lower(${ps.p(`%${escapeLike(v)}%`)}::text)`).join(' OR ')})`;
+    case 'city': {
+      if (c.op === 'in') return codedIn('city', 'cities', `${ps.p(c.values.map((v) => v.toLowerCase()))}::text[]`);
+      // city ILIKE p is lower(city) LIKE lower(p) (PostgreSQL's own definition); the dictionary holds lower(city)
+      const like = (col: string) => c.values.map((v) => `${col} LIKE lower(${ps.p(`%${escapeLike(v)}%`)}::text)`).join(' OR ');
+      // the matching cities can be many: a hashed subplan, not an array
+      return `(l.city IN (SELECT d.o FROM label_facts_run t, unnest(t.cities) WITH ORDINALITY d(v, o) WHERE t.portal_id = $1 AND (${like('d.v')}))
+        OR (l.city = 0 AND COALESCE(${like('l.city_rest')}, false)))`;
+    }
+    case 'interests': {
+      // tags with a bit in the portal's dictionary are tested on imask, the others on interests_rest
+      const tags = ps.p(c.values);
+      const bits = `(SELECT label_facts_bits(t.itags, ${tags}::text[]) FROM label_facts_run t WHERE t.portal_id = $1)`;
+      const rest = `(SELECT label_facts_rest(t.itags, ${tags}::text[]) FROM label_facts_run t WHERE t.portal_id = $1)`;
+      if (c.mode === 'all') return `((l.imask & ${bits}) = ${bits} AND (${rest} IS NULL OR COALESCE(l.interests_rest @> ${rest}, false)))`;
+      return `((l.imask & ${bits}) <> 0 OR (${rest} IS NOT NULL AND COALESCE(l.interests_rest && ${rest}, false)))`;
+    }
     case 'uf': {
       if (ufNeedsContacts(c)) {
         return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${ufPredicate(c, ps, 'c.uf')})`;
       }
-      const exact = ufPredicate(c, ps, 'l.uf');
-      // a superset the GIN index on label_facts.uf can find, ANDed with the exact test
-      if (c.op === 'not_empty') return `(l.uf ? ${ps.p(c.key)} AND ${exact})`;
-      if (c.op === 'eq' && c.value !== undefined) {
-        const candidates = ufEqCandidates(c.key, c.value).map((j) => `l.uf @> ${ps.p(j)}::jsonb`);
-        return `((${candidates.join(' OR ')}) AND ${exact})`;
-      }
-      return exact;
+      // the key's bit in the portal's dictionary (0: none, then its values are all in uf_rest)
+      const key = ps.p(c.key);
+      const kbit = `(SELECT label_facts_bits(t.ukeys, ARRAY[${key}::text]) FROM label_facts_run t WHERE t.portal_id = $1)`;
+      // label_facts keeps non-empty values only: having the key is not_empty
+      const has = `(CASE WHEN ${kbit} <> 0 THEN (l.ukeys & ${kbit}) <> 0 ELSE COALESCE(l.uf_rest ? ${key}, false) END)`;
+      if (c.op === 'not_empty') return has;
+      if (c.op === 'empty') return `NOT ${has}`;
+      if (c.value === undefined) throw new FilterError(`uf ${c.key}: value required for ${c.op}`);
+      // the dictionary's values that match (searched once), or a value kept in uf_rest
+      const vbits = c.op === 'eq'
+        ? `(SELECT label_facts_bits(t.uvals, ARRAY[${key}::text || chr(31) || ${ps.p(c.value)}::text]) FROM label_facts_run t WHERE t.portal_id = $1)`
+        : `(SELECT COALESCE(bit_or(1::bigint << (d.o - 1)::int), 0) FROM label_facts_run t, unnest(t.uvals) WITH ORDINALITY d(p, o)
+             WHERE t.portal_id = $1 AND left(d.p, length(${key}::text) + 1) = ${key}::text || chr(31)
+               AND substr(d.p, length(${key}::text) + 2) ILIKE ${ps.p(`%${escapeLike(c.value)}%`)}::text)`;
+      return `((l.uvals & ${vbits}) <> 0 OR (l.uf_rest IS NOT NULL AND COALESCE(${ufPredicate(c, ps, 'l.uf_rest')}, false)))`;
     }
     case 'has_email':
       return c.value ? 'l.has_email' : 'NOT l.has_email';
@@ -226,23 +260,6 @@ function compileFactsCondition(c: Condition, ps: Params): string | null {
     default:
       return null;
   }
-}
-
-/**
- * JSON objects one of which label_facts.uf contains whenever uf->>key = value or uf->key holds
- * value as an element: the value as a string, as an array element, and as the JSON value it spells
- * (a number, boolean, array or object, whose text ->> gives).
- */
-function ufEqCandidates(key: string, value: string): string[] {
-  const out = [JSON.stringify({ [key]: value }), JSON.stringify({ [key]: [value] })];
-  try {
-    const v: unknown = JSON.parse(value);
-    // verbatim, so PostgreSQL reads the number at full precision
-    if (typeof v !== 'string' && v !== null) out.push(`{${JSON.stringify(key)}:${value}}`);
-  } catch {
-    /* not JSON: only the string forms */
-  }
-  return out;
 }
 
 function ufPredicate(c: Extract<Condition, { field: 'uf' }>, ps: Params, uf: string): string {
@@ -305,7 +322,7 @@ export function compileCount(portalId: number, runId: number, f: SegmentFilter, 
   const guard = needsContacts(f, opts.saved) ? 'l.has_contact AND ' : '';
   return {
     // label_facts holds the tracked run only (one partition per portal)
-    sql: `SELECT ${tracked}, count(*)::int AS count, COALESCE(sum(${REVENUE_SQL}), 0)::float8 AS revenue
+    sql: `SELECT ${tracked}, count(*)::int AS count, COALESCE(sum(l.monetary), 0)::float8 AS revenue
             FROM label_facts l WHERE l.portal_id = $1 AND ${guard}${pred}`,
     params: ps.values,
     source: 'facts',

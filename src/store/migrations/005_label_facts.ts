@@ -7,20 +7,28 @@
  * the portal's latest done run (the one the UI counts) and triggers keep them in step, so every
  * writer (full scoring run, event rescoring, sync, raw SQL) keeps them right:
  *
- *  - label_facts_run (portal_id → run_id, partition): which run label_facts / label_cube hold.
- *    A run is tracked when it becomes the portal's latest 'done' run (created done, or finished
- *    as done): label_facts_rebuild() then builds the portal's rows from contact_labels. Deleting
- *    the run (cascade) or moving it out of 'done' drops them.
+ *  - label_facts_run (portal_id → run_id, partition, dictionaries): which run label_facts and
+ *    label_cube hold. A run is tracked when it becomes the portal's latest 'done' run (created
+ *    done, or finished as done): label_facts_rebuild() then builds the portal's rows from
+ *    contact_labels. Deleting the run (cascade) or moving it out of 'done' drops them.
  *  - label_facts, partitioned by portal: one narrow row per labelled contact with the label
  *    columns the filters use (monetary and clv as float8: the filters compare them as float8
  *    anyway) and the contact's own filter columns (source, responsible, lower(city), has
  *    email/phone, its UF_CRM_* values without empty ones), plus has_contact (false when the
  *    contact row is gone: filters on contact fields then skip the label, as the join did).
- *    Triggers on contact_labels write the label part, triggers on contacts the contact part.
- *    A rebuild fills a new table, indexes and analyzes it, then swaps it in for the portal's old
- *    partition (dropped): the table is always exactly the run's size (deleting and re-inserting a
- *    million rows in place would leave the table half empty pages, and a scan reads them all) and
- *    a count scans its portal's partition only.
+ *    Interests and UF values are also bits: label_facts_run.itags / ukeys / uvals list the
+ *    portal's (up to) 63 most common interest tags, non-empty UF_CRM_* keys and UF values (key and
+ *    value text), bit i = element i + 1. imask holds a contact's tags that have a bit
+ *    (interests_rest the others), ukeys its non-empty keys that have one, uvals its values that
+ *    have one (uf_rest the others). A filter on those is an integer test instead of an array or
+ *    jsonb operator per row (those copy and parse every value); the dictionaries themselves are
+ *    searched once per query (e.g. which values contain "ilv"). Tags and values met after the
+ *    rebuild have no bit and are tested on interests_rest / uf_rest, so the answer is exact.
+ *    Triggers on contact_labels write the label part, triggers on contacts the contact part. A
+ *    rebuild fills a new table, analyzes it and swaps it in for the portal's old partition
+ *    (dropped): the table is always exactly the run's size (deleting and re-inserting a million
+ *    rows in place leaves the table half empty pages, and a scan reads them all), and a count
+ *    scans its portal's partition only.
  *  - label_cube: count and revenue (sum of monetary, numeric, exact) per combination of segment,
  *    lifecycle, RFM cell, R, F, M and sleeping: filters on those alone (and the run totals) are
  *    sums over at most a few thousand rows. Kept by the contact_labels triggers (deltas).
@@ -32,30 +40,77 @@ export const name = 'label_facts';
 
 /** label_facts columns, in table order: fixed-width NOT NULL first (cheap to read in a scan). */
 const FACT_COLS = [
-  'contact_id', 'portal_id', 'sleeping', 'has_contact', 'has_email', 'has_phone',
+  'contact_id', 'portal_id', 'sleeping', 'has_contact', 'has_email', 'has_phone', 'imask', 'ukeys', 'uvals',
+  'seg', 'lc', 'src', 'city',
   'monetary', 'p_alive', 'clv', 'assigned_by_id', 'recency_days', 'frequency', 'last_purchase', 'r', 'f', 'm',
-  'segment', 'lifecycle', 'rfm', 'source_id', 'city_lc', 'interests', 'uf',
+  'rfm', 'seg_rest', 'lc_rest', 'src_rest', 'city_rest', 'interests_rest', 'uf_rest',
 ];
-/** The label part (from a contact_labels row aliased l). */
-const LABEL_PART: Record<string, string> = {
-  contact_id: 'l.contact_id', portal_id: 'l.portal_id', sleeping: 'l.sleeping',
-  monetary: 'l.monetary::float8', p_alive: 'l.p_alive', clv: 'l.clv::float8', recency_days: 'l.recency_days',
-  frequency: 'l.frequency', last_purchase: 'l.last_purchase', r: 'l.r', f: 'l.f', m: 'l.m', segment: 'l.segment',
-  lifecycle: 'l.lifecycle', rfm: 'l.rfm', interests: `NULLIF(l.interests, '{}')`,
-};
-/** The contact part (from a contacts row aliased c; NULL / false when there is none). */
-const CONTACT_PART: Record<string, string> = {
-  has_contact: 'c.id IS NOT NULL', has_email: 'COALESCE(c.has_email, false)', has_phone: 'COALESCE(c.has_phone, false)',
-  assigned_by_id: 'c.assigned_by_id', source_id: 'c.source_id', city_lc: 'lower(c.city)', uf: 'label_facts_uf(c.uf)',
-};
-const factSelect = FACT_COLS.map((c) => LABEL_PART[c] ?? CONTACT_PART[c]!).join(', ');
-const labelCols = Object.keys(LABEL_PART).filter((c) => !['contact_id', 'portal_id'].includes(c));
-const contactCols = Object.keys(CONTACT_PART);
-/** Secondary indexes of every partition (built after the fill; ATTACH adopts them). */
-const FACT_INDEXES = [
-  ['interests', 'USING gin (interests)'],
-  ['uf', 'USING gin (uf)'],
+
+/** SQL expressions of a portal's dictionaries (label_facts_run columns) where the facts are written. */
+interface Dicts { itags: string; ukeys: string; uvals: string; segs: string; lcs: string; srcs: string; cities: string }
+const DICT_NAMES = ['itags', 'ukeys', 'uvals', 'segs', 'lcs', 'srcs', 'cities'] as const;
+const dictsOf = (prefix: string): Dicts => Object.fromEntries(DICT_NAMES.map((n) => [n, `${prefix}${n}`])) as unknown as Dicts;
+
+/**
+ * The code of a value in a dictionary (position, 0 when absent or NULL) and the value when it has
+ * none. The dictionaries are short (at most 255) and most common first: the search stops early.
+ */
+const coded = (dict: string, v: string): [string, string] => [
+  `COALESCE(array_position(${dict}, ${v}), 0)::smallint`,
+  `CASE WHEN ${v} IS NOT NULL AND NOT (${v} = ANY(${dict})) THEN ${v} END`,
 ];
+
+/** The label part, from a contact_labels row l and the interests' bits ib (see ibits). */
+const labelPart = (d: Dicts): Record<string, string> => {
+  const [seg, segRest] = coded(d.segs, 'l.segment');
+  const [lc, lcRest] = coded(d.lcs, 'l.lifecycle');
+  return {
+    contact_id: 'l.contact_id', portal_id: 'l.portal_id', sleeping: 'l.sleeping', imask: 'COALESCE(ib.imask, 0)',
+    seg, lc, monetary: 'l.monetary::float8', p_alive: 'l.p_alive', clv: 'l.clv::float8', recency_days: 'l.recency_days',
+    frequency: 'l.frequency', last_purchase: 'l.last_purchase', r: 'l.r', f: 'l.f', m: 'l.m', rfm: 'l.rfm',
+    seg_rest: segRest, lc_rest: lcRest, interests_rest: 'ib.rest',
+  };
+};
+/** The contact part, from a contacts row c (NULL when none) and its UF values u (see contactJoins). */
+const contactPart = (d: Dicts): Record<string, string> => {
+  const [src, srcRest] = coded(d.srcs, 'c.source_id');
+  const [city, cityRest] = coded(d.cities, 'lower(c.city)');
+  return {
+    has_contact: 'c.id IS NOT NULL', has_email: 'COALESCE(c.has_email, false)', has_phone: 'COALESCE(c.has_phone, false)',
+    ukeys: 'COALESCE(u.ukeys, 0)', uvals: 'COALESCE(u.uvals, 0)', src, city, assigned_by_id: 'c.assigned_by_id',
+    src_rest: srcRest, city_rest: cityRest, uf_rest: 'u.rest',
+  };
+};
+const factSelect = (d: Dicts) => {
+  const lp = labelPart(d);
+  const cp = contactPart(d);
+  return FACT_COLS.map((c) => lp[c] ?? cp[c]!).join(', ');
+};
+const labelCols = Object.keys(labelPart(dictsOf(''))).filter((c) => !['contact_id', 'portal_id'].includes(c));
+const contactCols = Object.keys(contactPart(dictsOf('')));
+
+/** A UF value as a dictionary entry: key, U+001F, the value's text (what ->> gives). */
+const pair = (k: string, v: string) => `${k} || chr(31) || (${v} #>> '{}')`;
+/** A UF value a pair bit can stand for: a string, number or boolean. */
+const scalar = (v: string) => `jsonb_typeof(${v}) IN ('string', 'number', 'boolean')`;
+/** Non-empty UF_CRM_* values only (null, "" and [] never match a filter the way they are kept). */
+const KEEP = `left(e.key, 7) = 'UF_CRM_' AND e.value NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb)`;
+/**
+ * The join for the contact part of contact c: u(ukeys, uvals, rest) = the bits of its non-empty UF
+ * keys, of its UF values that are dictionary pairs, and the values that are not (NULL when none).
+ */
+const contactJoins = (d: Dicts) => `LEFT JOIN LATERAL (
+      SELECT COALESCE(bit_or(1::bigint << (array_position(${d.ukeys}, e.key) - 1)) FILTER (WHERE e.key = ANY(${d.ukeys})), 0) AS ukeys,
+             COALESCE(bit_or(1::bigint << (array_position(${d.uvals}, ${pair('e.key', 'e.value')}) - 1))
+               FILTER (WHERE ${scalar('e.value')} AND ${pair('e.key', 'e.value')} = ANY(${d.uvals})), 0) AS uvals,
+             jsonb_object_agg(e.key, e.value) FILTER (WHERE NOT (${scalar('e.value')} AND ${pair('e.key', 'e.value')} = ANY(${d.uvals}))) AS rest
+        FROM jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
+       WHERE ${KEEP}) u ON true`;
+/** The bits and the rest of l.interests in the dictionary, as ib(imask, rest). */
+const ibits = (d: Dicts) => `LATERAL (SELECT label_facts_bits(${d.itags}, l.interests) AS imask, label_facts_rest(${d.itags}, l.interests) AS rest) ib`;
+const TR = dictsOf('tr.');
+/** in label_facts_rebuild's INSERT: EXECUTE ... USING portal, run, then the dictionaries in DICT_NAMES order */
+const REBUILD = Object.fromEntries(DICT_NAMES.map((n, i) => [n, `$${i + 3}`])) as unknown as Dicts;
 
 const CUBE_DIMS = ['portal_id', 'run_id', 'segment', 'lifecycle', 'rfm', 'r', 'f', 'm', 'sleeping'];
 const dims = (alias: string) => CUBE_DIMS.map((d) => `${alias}.${d}`).join(', ');
@@ -69,9 +124,10 @@ const cubeApply = (parts: string[]) => `INSERT INTO label_cube (${CUBE_DIMS.join
        GROUP BY ${CUBE_DIMS.join(', ')} HAVING sum(dn) <> 0 OR sum(drev) <> 0
       ON CONFLICT (${CUBE_DIMS.join(', ')}) DO UPDATE SET n = label_cube.n + EXCLUDED.n, revenue = label_cube.revenue + EXCLUDED.revenue;
       DELETE FROM label_cube WHERE portal_id = tr.portal_id AND n = 0`;
-/** the tracked (portal, run) pairs a transition table touches */
+/** the tracked (portal, run) pairs a transition table touches, with the portal's dictionaries */
 const trackedIn = (table: string) =>
-  `SELECT t.portal_id, t.run_id FROM label_facts_run t WHERE (t.portal_id, t.run_id) IN (SELECT DISTINCT portal_id, run_id FROM ${table})`;
+  `SELECT t.portal_id, t.run_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
+          WHERE (t.portal_id, t.run_id) IN (SELECT DISTINCT portal_id, run_id FROM ${table})`;
 
 export const sql = /* sql */ `
 CREATE TABLE label_facts_run (
@@ -79,6 +135,16 @@ CREATE TABLE label_facts_run (
   run_id     bigint NOT NULL,
   -- the portal's partition of label_facts
   tbl        text NOT NULL,
+  -- bit dictionaries (bit i = element i + 1, at most 63 each): interest tags, UF_CRM_* keys, and
+  -- UF values as key || chr(31) || value text
+  itags      text[] NOT NULL DEFAULT '{}',
+  ukeys      text[] NOT NULL DEFAULT '{}',
+  uvals      text[] NOT NULL DEFAULT '{}',
+  -- code dictionaries (code = position): segments, lifecycles, sources, lower(city)
+  segs       text[] NOT NULL DEFAULT '{}',
+  lcs        text[] NOT NULL DEFAULT '{}',
+  srcs       text[] NOT NULL DEFAULT '{}',
+  cities     text[] NOT NULL DEFAULT '{}',
   built_at   timestamptz NOT NULL DEFAULT now(),
   FOREIGN KEY (portal_id, run_id) REFERENCES score_runs (portal_id, id) ON DELETE CASCADE
 );
@@ -92,6 +158,17 @@ CREATE TABLE label_facts (
   has_contact     boolean NOT NULL,
   has_email       boolean NOT NULL,
   has_phone       boolean NOT NULL,
+  -- interests with a bit in label_facts_run.itags
+  imask           bigint NOT NULL,
+  -- non-empty UF_CRM_* keys with a bit in label_facts_run.ukeys
+  ukeys           bigint NOT NULL,
+  -- UF values with a bit in label_facts_run.uvals
+  uvals           bigint NOT NULL,
+  -- codes in label_facts_run.segs / lcs / srcs / cities; 0: none, or the value in *_rest
+  seg             smallint NOT NULL,
+  lc              smallint NOT NULL,
+  src             smallint NOT NULL,
+  city            smallint NOT NULL,
   monetary        double precision,
   p_alive         double precision,
   clv             double precision,
@@ -102,19 +179,18 @@ CREATE TABLE label_facts (
   r               smallint,
   f               smallint,
   m               smallint,
-  segment         text,
-  lifecycle       text,
   rfm             text,
-  source_id       text,
-  -- lower(contacts.city)
-  city_lc         text,
-  -- NULL when empty
-  interests       text[],
-  -- the contact's UF_CRM_* values without null, "" and []; NULL when none (label_facts_uf)
-  uf              jsonb,
+  -- segment, lifecycle, source, lower(city) when they have no code (met after the rebuild)
+  seg_rest        text,
+  lc_rest         text,
+  src_rest        text,
+  city_rest       text,
+  -- interests without a bit; NULL when none
+  interests_rest  text[],
+  -- the contact's non-empty UF_CRM_* values that have no bit in uvals; NULL when none
+  uf_rest         jsonb,
   PRIMARY KEY (portal_id, contact_id)
 ) PARTITION BY LIST (portal_id);
-${FACT_INDEXES.map(([n, def]) => `CREATE INDEX label_facts_${n} ON label_facts ${def};`).join('\n')}
 
 CREATE TABLE label_cube (
   portal_id  integer NOT NULL,
@@ -131,29 +207,68 @@ CREATE TABLE label_cube (
 );
 CREATE UNIQUE INDEX label_cube_cell ON label_cube (${CUBE_DIMS.join(', ')}) NULLS NOT DISTINCT;
 
--- UF_CRM_* values that are not empty (null, "" and [] dropped); NULL when none is left. The
--- filters' empty / not_empty / eq / contains answer the same on this as on contacts.uf, except eq
--- "" or "[]" and contains a part of "[]", which the compiler sends to contacts.uf.
-CREATE FUNCTION label_facts_uf(u jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-  SELECT CASE WHEN u IS NULL OR jsonb_typeof(u) <> 'object' OR u = '{}'::jsonb THEN NULL ELSE
-    (SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(u) e
-      WHERE e.key LIKE 'UF\\_CRM\\_%' AND e.value NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb)) END
+-- the bits of the names found in dict (bit i = element i + 1); 0 when none
+CREATE FUNCTION label_facts_bits(dict text[], names text[]) RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT COALESCE(bit_or(1::bigint << (array_position(dict, n) - 1)), 0) FROM unnest(names) n WHERE n = ANY(dict)
+$f$;
+-- the names not in dict; NULL when none
+CREATE FUNCTION label_facts_rest(dict text[], names text[]) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+  SELECT NULLIF(ARRAY(SELECT n FROM unnest(names) n WHERE NOT (n = ANY(COALESCE(dict, '{}')))), '{}')
 $f$;
 
--- Builds the portal's facts of run r in a new table (filled, indexed, analyzed), swaps it in for
--- the old partition, tracks r and rebuilds the cube.
+-- Builds the portal's facts of run rebuild_run in a new table (dictionaries, fill, analyze), swaps
+-- it in for the old partition, tracks the run and rebuilds its cube.
 CREATE FUNCTION label_facts_rebuild(rebuild_portal integer, rebuild_run bigint) RETURNS void LANGUAGE plpgsql AS $f$
 DECLARE
   tbl text := format('label_facts_%s_%s', rebuild_portal, nextval('label_facts_seq'));
+  itags text[];
+  ukeys text[];
+  uvals text[];
+  segs text[];
+  lcs text[];
+  srcs text[];
+  cities text[];
   stale text;
 BEGIN
+  -- one pass over a million rows: compiling it (JIT) costs more than it saves; the contacts join
+  -- hashes the portal's contacts in memory
+  PERFORM set_config('jit', 'off', true);
+  PERFORM set_config('work_mem', '256MB', true);
+  -- the 63 most common interest tags of the run, and non-empty UF_CRM_* keys of (a sample of) its contacts
+  SELECT COALESCE(array_agg(tag ORDER BY n DESC, tag), '{}') INTO itags FROM (
+    SELECT t.tag, count(*) AS n FROM contact_labels l, unnest(l.interests) t(tag)
+     WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT 63) s;
+  SELECT COALESCE(array_agg(key ORDER BY n DESC, key), '{}') INTO ukeys FROM (
+    SELECT e.key, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
+           jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
+     WHERE ${KEEP} GROUP BY e.key ORDER BY n DESC, e.key LIMIT 63) s;
+  -- the 63 most common values of those keys
+  SELECT COALESCE(array_agg(p ORDER BY n DESC, p), '{}') INTO uvals FROM (
+    SELECT ${pair('e.key', 'e.value')} AS p, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
+           jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
+     WHERE ${KEEP} AND e.key = ANY(ukeys) AND ${scalar('e.value')} GROUP BY 1 ORDER BY n DESC, 1 LIMIT 63) s;
+  SELECT COALESCE(array_agg(DISTINCT l.segment) FILTER (WHERE l.segment IS NOT NULL), '{}'),
+         COALESCE(array_agg(DISTINCT l.lifecycle) FILTER (WHERE l.lifecycle IS NOT NULL), '{}')
+    INTO segs, lcs FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run;
+  -- the 255 most common sources and cities, most common first (rarer ones stay text in *_rest)
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO srcs FROM (
+    SELECT c.source_id AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.source_id IS NOT NULL
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 255) s;
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO cities FROM (
+    SELECT lower(c.city) AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.city IS NOT NULL
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 255) s;
   EXECUTE format('CREATE TABLE %I (LIKE label_facts INCLUDING DEFAULTS)', tbl);
+  -- interests' bits once per distinct set (a few thousand), not once per contact
   EXECUTE format($q$INSERT INTO %I (${FACT_COLS.join(', ')})
-    SELECT ${factSelect}
-      FROM contact_labels l LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-     WHERE l.portal_id = $1 AND l.run_id = $2$q$, tbl) USING rebuild_portal, rebuild_run;
+    WITH sets AS (SELECT DISTINCT l.interests FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2),
+         bits AS (SELECT s.interests, label_facts_bits(${REBUILD.itags}, s.interests) AS imask, label_facts_rest(${REBUILD.itags}, s.interests) AS rest FROM sets s)
+    SELECT ${factSelect(REBUILD)}
+      FROM contact_labels l
+      JOIN bits ib ON ib.interests = l.interests
+      LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+      ${contactJoins(REBUILD)}
+     WHERE l.portal_id = $1 AND l.run_id = $2$q$, tbl) USING rebuild_portal, rebuild_run, ${DICT_NAMES.join(', ')};
   EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (portal_id, contact_id), ADD CHECK (portal_id = %s)', tbl, rebuild_portal);
-${FACT_INDEXES.map(([, def]) => `  EXECUTE format('CREATE INDEX ON %I ${def}', tbl);`).join('\n')}
   EXECUTE format('ANALYZE %I', tbl);
   DELETE FROM label_facts_run WHERE portal_id = rebuild_portal;
   -- a partition left without its label_facts_run row (TRUNCATE skips triggers) goes too
@@ -163,7 +278,7 @@ ${FACT_INDEXES.map(([, def]) => `  EXECUTE format('CREATE INDEX ON %I ${def}', t
     EXECUTE format('DROP TABLE %I', stale);
   END LOOP;
   EXECUTE format('ALTER TABLE label_facts ATTACH PARTITION %I FOR VALUES IN (%s)', tbl, rebuild_portal);
-  INSERT INTO label_facts_run (portal_id, run_id, tbl) VALUES (rebuild_portal, rebuild_run, tbl);
+  INSERT INTO label_facts_run (portal_id, run_id, tbl, ${DICT_NAMES.join(', ')}) VALUES (rebuild_portal, rebuild_run, tbl, ${DICT_NAMES.join(', ')});
   DELETE FROM label_cube WHERE portal_id = rebuild_portal;
   INSERT INTO label_cube (${CUBE_DIMS.join(', ')}, n, revenue)
   SELECT ${dims('l')}, count(*), sum(COALESCE(l.monetary, 0))
@@ -211,8 +326,11 @@ DECLARE tr record;
 BEGIN
   FOR tr IN ${trackedIn('new_rows')} LOOP
     INSERT INTO label_facts (${FACT_COLS.join(', ')})
-    SELECT ${factSelect}
-      FROM new_rows l LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+    SELECT ${factSelect(TR)}
+      FROM new_rows l
+      CROSS JOIN ${ibits(TR)}
+      LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+      ${contactJoins(TR)}
      WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
     ON CONFLICT (portal_id, contact_id) DO UPDATE SET ${FACT_COLS.filter((c) => !['portal_id', 'contact_id'].includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')};
     ${cubeApply([cubeRows('new_rows', '1')])};
@@ -224,8 +342,8 @@ CREATE FUNCTION label_facts_labels_upd() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE tr record;
 BEGIN
   FOR tr IN ${trackedIn('new_rows')} LOOP
-    UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${LABEL_PART[c]}`).join(', ')}
-      FROM new_rows l
+    UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart(TR)[c]}`).join(', ')}
+      FROM new_rows l CROSS JOIN ${ibits(TR)}
      WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
     ${cubeApply([cubeRows('new_rows', '1'), cubeRows('old_rows', '-1')])};
   END LOOP;
@@ -252,13 +370,14 @@ CREATE TRIGGER label_facts_labels_del AFTER DELETE ON contact_labels
 
 -- contacts → label_facts (contact part) of tracked portals. Only rows whose values differ are written.
 CREATE FUNCTION label_facts_contacts_set() RETURNS trigger LANGUAGE plpgsql AS $f$
-DECLARE p integer;
+DECLARE tr record;
 BEGIN
-  FOR p IN SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows) LOOP
-    UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${CONTACT_PART[c]}`).join(', ')}
-      FROM new_rows c
-     WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id
-       AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => CONTACT_PART[c]).join(', ')});
+  FOR tr IN SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
+             WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows) LOOP
+    UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${contactPart(TR)[c]}`).join(', ')}
+      FROM new_rows c ${contactJoins(TR)}
+     WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
+       AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => contactPart(TR)[c]).join(', ')});
   END LOOP;
   RETURN NULL;
 END
@@ -267,8 +386,8 @@ CREATE FUNCTION label_facts_contacts_del() RETURNS trigger LANGUAGE plpgsql AS $
 DECLARE p integer;
 BEGIN
   FOR p IN SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows) LOOP
-    UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, assigned_by_id = NULL,
-           source_id = NULL, city_lc = NULL, uf = NULL
+    UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, src = 0, city = 0,
+           assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL
       FROM old_rows c
      WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;
   END LOOP;
