@@ -195,14 +195,15 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
 }
 
 /**
- * The codes of values in one of the portal's code dictionaries (label_facts_run.segs, lcs, srcs,
- * cities; code = position), as an array: searched once per query.
+ * The bits (bit = code) of the entries of one of the portal's code dictionaries (label_facts_run
+ * segs, lcs, srcs, cities; code = position, at most 63) that satisfy cond: searched once per query.
  */
-const codesOf = (dict: string, values: string) =>
-  `(SELECT array_agg(d.o::smallint) FROM label_facts_run t, unnest(t.${dict}) WITH ORDINALITY d(v, o) WHERE t.portal_id = $1 AND d.v = ANY(${values}))::smallint[]`;
-/** A coded column (0: no code, the value then in <col>_rest) equal to one of values. */
-const codedIn = (col: string, dict: string, values: string) =>
-  `(COALESCE(l.${col} = ANY(${codesOf(dict, values)}), false) OR (l.${col} = 0 AND COALESCE(l.${col}_rest = ANY(${values}), false)))`;
+const codeBits = (dict: string, cond: (v: string) => string) =>
+  `(SELECT COALESCE(bit_or(1::bigint << d.o::int), 0) FROM label_facts_run t, unnest(t.${dict}) WITH ORDINALITY d(v, o) WHERE t.portal_id = $1 AND ${cond('d.v')})`;
+/** A coded column (0: no code, the value then in <col>_rest) whose value satisfies cond. */
+const coded = (col: string, dict: string, cond: (v: string) => string) =>
+  `(((1::bigint << l.${col}) & ${codeBits(dict, cond)}) <> 0 OR (l.${col} = 0 AND COALESCE(${cond(`l.${col}_rest`)}, false)))`;
+const codedIn = (col: string, dict: string, values: string) => coded(col, dict, (v) => `${v} = ANY(${values})`);
 
 /** Conditions over label_facts l that differ from contact_labels / contacts (null: same SQL). */
 function compileFactsCondition(c: Condition, ps: Params): string | null {
@@ -218,10 +219,8 @@ function compileFactsCondition(c: Condition, ps: Params): string | null {
     case 'city': {
       if (c.op === 'in') return codedIn('city', 'cities', `${ps.p(c.values.map((v) => v.toLowerCase()))}::text[]`);
       // city ILIKE p is lower(city) LIKE lower(p) (PostgreSQL's own definition); the dictionary holds lower(city)
-      const like = (col: string) => c.values.map((v) => `${col} LIKE lower(${ps.p(`%${escapeLike(v)}%`)}::text)`).join(' OR ');
-      // the matching cities can be many: a hashed subplan, not an array
-      return `(l.city IN (SELECT d.o FROM label_facts_run t, unnest(t.cities) WITH ORDINALITY d(v, o) WHERE t.portal_id = $1 AND (${like('d.v')}))
-        OR (l.city = 0 AND COALESCE(${like('l.city_rest')}, false)))`;
+      const patterns = c.values.map((v) => ps.p(`%${escapeLike(v)}%`));
+      return coded('city', 'cities', (v) => `(${patterns.map((p) => `${v} LIKE lower(${p}::text)`).join(' OR ')})`);
     }
     case 'interests': {
       // tags with a bit in the portal's dictionary are tested on imask, the others on interests_rest

@@ -53,7 +53,8 @@ const dictsOf = (prefix: string): Dicts => Object.fromEntries(DICT_NAMES.map((n)
 
 /**
  * The code of a value in a dictionary (position, 0 when absent or NULL) and the value when it has
- * none. The dictionaries are short (at most 255) and most common first: the search stops early.
+ * none. The dictionaries are short (at most 63, so a filter tests a code as a bit) and most common
+ * first: the search stops early.
  */
 const coded = (dict: string, v: string): [string, string] => [
   `COALESCE(array_position(${dict}, ${v}), 0)::smallint`,
@@ -140,7 +141,7 @@ CREATE TABLE label_facts_run (
   itags      text[] NOT NULL DEFAULT '{}',
   ukeys      text[] NOT NULL DEFAULT '{}',
   uvals      text[] NOT NULL DEFAULT '{}',
-  -- code dictionaries (code = position): segments, lifecycles, sources, lower(city)
+  -- code dictionaries (code = position, at most 63 each): segments, lifecycles, sources, lower(city)
   segs       text[] NOT NULL DEFAULT '{}',
   lcs        text[] NOT NULL DEFAULT '{}',
   srcs       text[] NOT NULL DEFAULT '{}',
@@ -247,16 +248,20 @@ BEGIN
     SELECT ${pair('e.key', 'e.value')} AS p, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
            jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
      WHERE ${KEEP} AND e.key = ANY(ukeys) AND ${scalar('e.value')} GROUP BY 1 ORDER BY n DESC, 1 LIMIT 63) s;
-  SELECT COALESCE(array_agg(DISTINCT l.segment) FILTER (WHERE l.segment IS NOT NULL), '{}'),
-         COALESCE(array_agg(DISTINCT l.lifecycle) FILTER (WHERE l.lifecycle IS NOT NULL), '{}')
-    INTO segs, lcs FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run;
-  -- the 255 most common sources and cities, most common first (rarer ones stay text in *_rest)
+  -- the 63 most common segments, lifecycles, sources and cities, most common first (rarer ones
+  -- stay text in *_rest)
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO segs FROM (
+    SELECT l.segment AS v, count(*) AS n FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run
+       AND l.segment IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO lcs FROM (
+    SELECT l.lifecycle AS v, count(*) AS n FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run
+       AND l.lifecycle IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
   SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO srcs FROM (
     SELECT c.source_id AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.source_id IS NOT NULL
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 255) s;
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
   SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO cities FROM (
     SELECT lower(c.city) AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.city IS NOT NULL
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 255) s;
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
   EXECUTE format('CREATE TABLE %I (LIKE label_facts INCLUDING DEFAULTS)', tbl);
   -- interests' bits once per distinct set (a few thousand), not once per contact
   EXECUTE format($q$INSERT INTO %I (${FACT_COLS.join(', ')})
