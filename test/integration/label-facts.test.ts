@@ -285,6 +285,30 @@ eachDb('label_facts / label_cube', (getDb) => {
     expect(await tracked(db, a)).toBe(run3);
   });
 
+  it('a failure in the count tables never fails the write: the portal counts from the join until the next rebuild', async () => {
+    const db = getDb();
+    const run5 = (await createScoreRun(db, a, { asOf: new Date('2026-11-03T00:00:00Z'), status: 'running' })).id;
+    await insertContactLabels(db, a, run5, ids.map((i) => label(i, 6)));
+    // the rebuild's new table name is taken: the rebuild fails inside the finish, the finish does not
+    const { rows: seq } = await db.query<{ next: number }>(`SELECT last_value + 1 AS next FROM label_facts_seq`);
+    await db.exec(`CREATE TABLE label_facts_${a}_${seq[0]!.next} (x int)`);
+    await finishScoreRun(db, a, run5, { status: 'done' });
+    await db.exec(`DROP TABLE label_facts_${a}_${seq[0]!.next}`);
+    expect(await tracked(db, a)).toBeNull();
+    await expectSame(db, a, run5, 'run 5, rebuild failed');
+    const run6 = (await createScoreRun(db, a, { asOf: new Date('2026-11-04T00:00:00Z'), status: 'running' })).id;
+    await insertContactLabels(db, a, run6, ids.map((i) => label(i, 7)));
+    await finishScoreRun(db, a, run6, { status: 'done' });
+    expect(await tracked(db, a)).toBe(run6);
+    // rescoring while the maintenance fails (a constraint the new rows break): the labels are
+    // written, the portal is untracked
+    const { rows: t } = await db.query<{ tbl: string }>(`SELECT tbl FROM label_facts_run WHERE portal_id = $1`, [a]);
+    await db.exec(`ALTER TABLE ${t[0]!.tbl} ADD CONSTRAINT no_writes CHECK (contact_id < 0) NOT VALID`);
+    await insertContactLabels(db, a, run6, ids.slice(0, 20).map((i) => label(i, 8)));
+    expect(await tracked(db, a)).toBeNull();
+    await expectSame(db, a, run6, 'run 6, rescoring after a failure');
+  });
+
   it('deleting a portal\'s data leaves the other portal\'s count tables alone', async () => {
     const db = getDb();
     await deletePortalData(db, a);

@@ -292,6 +292,16 @@ BEGIN
 END
 $f$;
 
+-- Keeping the count tables in step failed (a bug, a lock timeout...): the portal is untracked, so
+-- its counts come from the join over contact_labels until the next full run rebuilds them. The
+-- write that fired the trigger (scoring, rescoring, sync) goes on; a warning is logged.
+CREATE FUNCTION label_facts_giveup(p integer, why text) RETURNS void LANGUAGE plpgsql AS $f$
+BEGIN
+  RAISE WARNING 'label_facts: portal % counts fall back to contact_labels: %', p, why;
+  DELETE FROM label_facts_run WHERE portal_id = p;
+END
+$f$;
+
 -- score_runs: a run that becomes the portal's latest 'done' run is tracked (rebuild); a tracked
 -- run that leaves 'done' is untracked.
 CREATE FUNCTION label_facts_track() RETURNS trigger LANGUAGE plpgsql AS $f$
@@ -304,7 +314,13 @@ BEGIN
   IF TG_OP = 'UPDATE' AND OLD.status = 'done' THEN RETURN NULL; END IF;
   SELECT id INTO latest FROM score_runs WHERE portal_id = NEW.portal_id AND status = 'done'
    ORDER BY created_at DESC, id DESC LIMIT 1;
-  IF latest = NEW.id THEN PERFORM label_facts_rebuild(NEW.portal_id, NEW.id); END IF;
+  IF latest = NEW.id THEN
+    BEGIN
+      PERFORM label_facts_rebuild(NEW.portal_id, NEW.id);
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM label_facts_giveup(NEW.portal_id, SQLERRM);
+    END;
+  END IF;
   RETURN NULL;
 END
 $f$;
@@ -330,15 +346,19 @@ CREATE FUNCTION label_facts_labels_ins() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE tr record;
 BEGIN
   FOR tr IN ${trackedIn('new_rows')} LOOP
-    INSERT INTO label_facts (${FACT_COLS.join(', ')})
-    SELECT ${factSelect(TR)}
-      FROM new_rows l
-      CROSS JOIN ${ibits(TR)}
-      LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-      ${contactJoins(TR)}
-     WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
-    ON CONFLICT (portal_id, contact_id) DO UPDATE SET ${FACT_COLS.filter((c) => !['portal_id', 'contact_id'].includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')};
-    ${cubeApply([cubeRows('new_rows', '1')])};
+    BEGIN
+      INSERT INTO label_facts (${FACT_COLS.join(', ')})
+      SELECT ${factSelect(TR)}
+        FROM new_rows l
+        CROSS JOIN ${ibits(TR)}
+        LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+        ${contactJoins(TR)}
+       WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
+      ON CONFLICT (portal_id, contact_id) DO UPDATE SET ${FACT_COLS.filter((c) => !['portal_id', 'contact_id'].includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')};
+      ${cubeApply([cubeRows('new_rows', '1')])};
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
+    END;
   END LOOP;
   RETURN NULL;
 END
@@ -347,10 +367,14 @@ CREATE FUNCTION label_facts_labels_upd() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE tr record;
 BEGIN
   FOR tr IN ${trackedIn('new_rows')} LOOP
-    UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart(TR)[c]}`).join(', ')}
-      FROM new_rows l CROSS JOIN ${ibits(TR)}
-     WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
-    ${cubeApply([cubeRows('new_rows', '1'), cubeRows('old_rows', '-1')])};
+    BEGIN
+      UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart(TR)[c]}`).join(', ')}
+        FROM new_rows l CROSS JOIN ${ibits(TR)}
+       WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
+      ${cubeApply([cubeRows('new_rows', '1'), cubeRows('old_rows', '-1')])};
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
+    END;
   END LOOP;
   RETURN NULL;
 END
@@ -359,9 +383,13 @@ CREATE FUNCTION label_facts_labels_del() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE tr record;
 BEGIN
   FOR tr IN ${trackedIn('old_rows')} LOOP
-    DELETE FROM label_facts l0 USING old_rows l
-     WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
-    ${cubeApply([cubeRows('old_rows', '-1')])};
+    BEGIN
+      DELETE FROM label_facts l0 USING old_rows l
+       WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
+      ${cubeApply([cubeRows('old_rows', '-1')])};
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
+    END;
   END LOOP;
   RETURN NULL;
 END
@@ -379,10 +407,14 @@ DECLARE tr record;
 BEGIN
   FOR tr IN SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
              WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows) LOOP
-    UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${contactPart(TR)[c]}`).join(', ')}
-      FROM new_rows c ${contactJoins(TR)}
-     WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
-       AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => contactPart(TR)[c]).join(', ')});
+    BEGIN
+      UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${contactPart(TR)[c]}`).join(', ')}
+        FROM new_rows c ${contactJoins(TR)}
+       WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
+         AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => contactPart(TR)[c]).join(', ')});
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
+    END;
   END LOOP;
   RETURN NULL;
 END
@@ -391,10 +423,14 @@ CREATE FUNCTION label_facts_contacts_del() RETURNS trigger LANGUAGE plpgsql AS $
 DECLARE p integer;
 BEGIN
   FOR p IN SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows) LOOP
-    UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, src = 0, city = 0,
-           assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL
-      FROM old_rows c
-     WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;
+    BEGIN
+      UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, src = 0, city = 0,
+             assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL
+        FROM old_rows c
+       WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM label_facts_giveup(p, SQLERRM);
+    END;
   END LOOP;
   RETURN NULL;
 END
