@@ -52,19 +52,20 @@ const DICT_NAMES = ['itags', 'ukeys', 'uvals', 'segs', 'lcs', 'srcs', 'cities'] 
 const dictsOf = (prefix: string): Dicts => Object.fromEntries(DICT_NAMES.map((n) => [n, `${prefix}${n}`])) as unknown as Dicts;
 
 /**
- * The code of a value in a dictionary (position, 0 when absent or NULL) and the value when it has
- * none. The dictionaries are short (at most 63, so a filter tests a code as a bit) and most common
- * first: the search stops early.
+ * The code of a value (position in its dictionary, at most 63 so a filter tests a code as a bit;
+ * 0 when absent or NULL) found by the join `alias` (see codeJoin), and the value when it has none.
  */
-const coded = (dict: string, v: string): [string, string] => [
-  `COALESCE(array_position(${dict}, ${v}), 0)::smallint`,
-  `CASE WHEN ${v} IS NOT NULL AND NOT (${v} = ANY(${dict})) THEN ${v} END`,
-];
+const coded = (alias: string, v: string): [string, string] => [`COALESCE(${alias}.o, 0)::smallint`, `CASE WHEN ${alias}.o IS NULL THEN ${v} END`];
+/** a hash join from a value to its code: alias(v, o) */
+const codeJoin = (dict: string, alias: string, v: string) => `LEFT JOIN unnest(${dict}) WITH ORDINALITY ${alias}(v, o) ON ${alias}.v = ${v}`;
+/** the joins of the label part: the codes of segment and lifecycle */
+const labelJoins = (d: Dicts) => `${codeJoin(d.segs, 'sg', 'l.segment')}
+      ${codeJoin(d.lcs, 'lg', 'l.lifecycle')}`;
 
 /** The label part, from a contact_labels row l and the interests' bits ib (see ibits). */
-const labelPart = (d: Dicts): Record<string, string> => {
-  const [seg, segRest] = coded(d.segs, 'l.segment');
-  const [lc, lcRest] = coded(d.lcs, 'l.lifecycle');
+const labelPart = (): Record<string, string> => {
+  const [seg, segRest] = coded('sg', 'l.segment');
+  const [lc, lcRest] = coded('lg', 'l.lifecycle');
   return {
     contact_id: 'l.contact_id', portal_id: 'l.portal_id', sleeping: 'l.sleeping', imask: 'COALESCE(ib.imask, 0)',
     seg, lc, monetary: 'l.monetary::float8', p_alive: 'l.p_alive', clv: 'l.clv::float8', recency_days: 'l.recency_days',
@@ -72,23 +73,23 @@ const labelPart = (d: Dicts): Record<string, string> => {
     seg_rest: segRest, lc_rest: lcRest, interests_rest: 'ib.rest',
   };
 };
-/** The contact part, from a contacts row c (NULL when none) and its UF values u (see contactJoins). */
-const contactPart = (d: Dicts): Record<string, string> => {
-  const [src, srcRest] = coded(d.srcs, 'c.source_id');
-  const [city, cityRest] = coded(d.cities, 'lower(c.city)');
+/** The contact part, from a contacts row c (NULL when none), its UF values u and codes (see contactJoins). */
+const contactPart = (): Record<string, string> => {
+  const [src, srcRest] = coded('sr', 'c.source_id');
+  const [city, cityRest] = coded('ct', 'ct.lc');
   return {
     has_contact: 'c.id IS NOT NULL', has_email: 'COALESCE(c.has_email, false)', has_phone: 'COALESCE(c.has_phone, false)',
     ukeys: 'COALESCE(u.ukeys, 0)', uvals: 'COALESCE(u.uvals, 0)', src, city, assigned_by_id: 'c.assigned_by_id',
     src_rest: srcRest, city_rest: cityRest, uf_rest: 'u.rest',
   };
 };
-const factSelect = (d: Dicts) => {
-  const lp = labelPart(d);
-  const cp = contactPart(d);
+const factSelect = () => {
+  const lp = labelPart();
+  const cp = contactPart();
   return FACT_COLS.map((c) => lp[c] ?? cp[c]!).join(', ');
 };
-const labelCols = Object.keys(labelPart(dictsOf(''))).filter((c) => !['contact_id', 'portal_id'].includes(c));
-const contactCols = Object.keys(contactPart(dictsOf('')));
+const labelCols = Object.keys(labelPart()).filter((c) => !['contact_id', 'portal_id'].includes(c));
+const contactCols = Object.keys(contactPart());
 
 /** A UF value as a dictionary entry: key, U+001F, the value's text (what ->> gives). */
 const pair = (k: string, v: string) => `${k} || chr(31) || (${v} #>> '{}')`;
@@ -97,16 +98,21 @@ const scalar = (v: string) => `jsonb_typeof(${v}) IN ('string', 'number', 'boole
 /** Non-empty UF_CRM_* values only (null, "" and [] never match a filter the way they are kept). */
 const KEEP = `left(e.key, 7) = 'UF_CRM_' AND e.value NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb)`;
 /**
- * The join for the contact part of contact c: u(ukeys, uvals, rest) = the bits of its non-empty UF
- * keys, of its UF values that are dictionary pairs, and the values that are not (NULL when none).
+ * The joins for the contact part of contact c: u(ukeys, uvals, rest) = the bits of its non-empty
+ * UF keys, of its UF values that are dictionary pairs, and the values that are not (NULL when
+ * none); sr = the code of its source; ct(lc, o) = lower(city) and its code. lower() follows the
+ * collation and is dear on a million rows: the rebuild joins ct from its distinct cities instead.
  */
-const contactJoins = (d: Dicts) => `LEFT JOIN LATERAL (
-      SELECT COALESCE(bit_or(1::bigint << (array_position(${d.ukeys}, e.key) - 1)) FILTER (WHERE e.key = ANY(${d.ukeys})), 0) AS ukeys,
-             COALESCE(bit_or(1::bigint << (array_position(${d.uvals}, ${pair('e.key', 'e.value')}) - 1))
-               FILTER (WHERE ${scalar('e.value')} AND ${pair('e.key', 'e.value')} = ANY(${d.uvals})), 0) AS uvals,
-             jsonb_object_agg(e.key, e.value) FILTER (WHERE NOT (${scalar('e.value')} AND ${pair('e.key', 'e.value')} = ANY(${d.uvals}))) AS rest
-        FROM jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
-       WHERE ${KEEP}) u ON true`;
+const contactJoins = (d: Dicts, cityJoin = `LEFT JOIN LATERAL (SELECT lower(c.city) AS lc, array_position(${d.cities}, lower(c.city)) AS o) ct ON true`) => `LEFT JOIN LATERAL (
+      SELECT COALESCE(bit_or(1::bigint << (x.kp - 1)) FILTER (WHERE x.kp IS NOT NULL), 0) AS ukeys,
+             COALESCE(bit_or(1::bigint << (x.vp - 1)) FILTER (WHERE x.vp IS NOT NULL), 0) AS uvals,
+             jsonb_object_agg(x.key, x.value) FILTER (WHERE x.vp IS NULL) AS rest
+        FROM (SELECT e.key, e.value, array_position(${d.ukeys}, e.key) AS kp,
+                     CASE WHEN ${scalar('e.value')} THEN array_position(${d.uvals}, ${pair('e.key', 'e.value')}) END AS vp
+                FROM jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
+               WHERE ${KEEP}) x) u ON true
+      ${codeJoin(d.srcs, 'sr', 'c.source_id')}
+      ${cityJoin}`;
 /** The bits and the rest of l.interests in the dictionary, as ib(imask, rest). */
 const ibits = (d: Dicts) => `LATERAL (SELECT label_facts_bits(${d.itags}, l.interests) AS imask, label_facts_rest(${d.itags}, l.interests) AS rest) ib`;
 const TR = dictsOf('tr.');
@@ -266,12 +272,15 @@ BEGIN
   -- interests' bits once per distinct set (a few thousand), not once per contact
   EXECUTE format($q$INSERT INTO %I (${FACT_COLS.join(', ')})
     WITH sets AS (SELECT DISTINCT l.interests FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2),
+         cmap AS (SELECT x.city, lower(x.city) AS lc, array_position(${REBUILD.cities}, lower(x.city)) AS o
+                    FROM (SELECT DISTINCT c.city FROM contacts c WHERE c.portal_id = $1) x),
          bits AS (SELECT s.interests, label_facts_bits(${REBUILD.itags}, s.interests) AS imask, label_facts_rest(${REBUILD.itags}, s.interests) AS rest FROM sets s)
-    SELECT ${factSelect(REBUILD)}
+    SELECT ${factSelect()}
       FROM contact_labels l
       JOIN bits ib ON ib.interests = l.interests
+      ${labelJoins(REBUILD)}
       LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-      ${contactJoins(REBUILD)}
+      ${contactJoins(REBUILD, 'LEFT JOIN cmap ct ON ct.city = c.city')}
      WHERE l.portal_id = $1 AND l.run_id = $2$q$, tbl) USING rebuild_portal, rebuild_run, ${DICT_NAMES.join(', ')};
   EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (portal_id, contact_id), ADD CHECK (portal_id = %s)', tbl, rebuild_portal);
   EXECUTE format('ANALYZE %I', tbl);
@@ -348,9 +357,10 @@ BEGIN
   FOR tr IN ${trackedIn('new_rows')} LOOP
     BEGIN
       INSERT INTO label_facts (${FACT_COLS.join(', ')})
-      SELECT ${factSelect(TR)}
+      SELECT ${factSelect()}
         FROM new_rows l
         CROSS JOIN ${ibits(TR)}
+        ${labelJoins(TR)}
         LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
         ${contactJoins(TR)}
        WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
@@ -368,8 +378,9 @@ DECLARE tr record;
 BEGIN
   FOR tr IN ${trackedIn('new_rows')} LOOP
     BEGIN
-      UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart(TR)[c]}`).join(', ')}
+      UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart()[c]}`).join(', ')}
         FROM new_rows l CROSS JOIN ${ibits(TR)}
+        ${labelJoins(TR)}
        WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
       ${cubeApply([cubeRows('new_rows', '1'), cubeRows('old_rows', '-1')])};
     EXCEPTION WHEN OTHERS THEN
@@ -408,10 +419,10 @@ BEGIN
   FOR tr IN SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
              WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows) LOOP
     BEGIN
-      UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${contactPart(TR)[c]}`).join(', ')}
+      UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${contactPart()[c]}`).join(', ')}
         FROM new_rows c ${contactJoins(TR)}
        WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
-         AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => contactPart(TR)[c]).join(', ')});
+         AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => contactPart()[c]).join(', ')});
     EXCEPTION WHEN OTHERS THEN
       PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
     END;
