@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { vacuumLabelFacts, createScoreRun, finishScoreRun, openStore, type Db } from '../src/store/index.js';
 import { countSegment, runTotals } from '../src/server/ui-api/queries.js';
-import { compileCount, compileFilter, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../src/server/ui-api/filter.js';
+import { compileFilter, cubeAnswers, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../src/server/ui-api/filter.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -189,7 +189,7 @@ for (const [name, raw] of Object.entries(filters)) {
     if (!ok) mismatches++;
     check = ok ? 'yes' : `NO (join: ${rows[0]!.count}, ${rows[0]!.revenue})`;
   }
-  const from = compileCount(portalId, runId, f, opts).source;
+  const from = cubeAnswers(f, saved) ? 'cube' : 'facts';
   console.log(name.padEnd(34), from.padEnd(6), count.toLocaleString().padStart(9), pct(ms, 50).toFixed(1).padStart(8), p95.toFixed(1).padStart(8), '', check);
 }
 console.log(`\nworst p95: ${worst.toFixed(1)} ms (target < 100 ms); load average ${load0.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end`);

@@ -196,3 +196,29 @@ export async function vacuumLabelFacts(db: Db, portalId: number): Promise<void> 
   if (tbl && /^label_facts_\d+_\d+$/.test(tbl)) await db.exec(`VACUUM ${tbl}`);
   await db.exec('VACUUM (ANALYZE) label_cube');
 }
+
+/**
+ * A portal's count-table dictionaries (label_facts_run, migration 005): the run label_facts holds,
+ * its partition, and the values behind its codes (segs, lcs, srcs, cities: code = position) and bits
+ * (itags, ukeys, uvals: bit = position - 1). Fixed until the next rebuild, which renames the
+ * partition: a query compiled with them checks `tbl` in the same statement.
+ */
+export interface FactsDicts {
+  runId: number;
+  tbl: string;
+  itags: string[];
+  ukeys: string[];
+  uvals: string[];
+  segs: string[];
+  lcs: string[];
+  srcs: string[];
+  cities: string[];
+}
+
+export async function readFactsDicts(db: Db, portalId: number): Promise<FactsDicts | null> {
+  const { rows } = await db.query<FactsDicts>(
+    `SELECT run_id AS "runId", tbl, itags, ukeys, uvals, segs, lcs, srcs, cities FROM label_facts_run WHERE portal_id = $1`,
+    [portalId],
+  );
+  return rows[0] ?? null;
+}

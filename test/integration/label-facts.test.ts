@@ -7,8 +7,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  createScoreRun, deleteContacts, deletePortalData, finishScoreRun, insertContactLabels, upsertContacts, vacuumLabelFacts,
-  type ContactInput, type ContactLabelInput, type Db,
+  createScoreRun, deleteContacts, deletePortalData, finishScoreRun, insertContactLabels, readFactsDicts, upsertContacts, vacuumLabelFacts,
+  type ContactInput, type ContactLabelInput, type Db, type FactsDicts,
 } from '../../src/store/index.js';
 import { countSegment, runTotals } from '../../src/server/ui-api/queries.js';
 import {
@@ -151,7 +151,7 @@ async function expectSame(db: Db, portalId: number, runId: number, where: string
     expect(got.count, what).toBe(want.count);
     expect(got.revenue, what).toBeCloseTo(want.revenue, 6);
     if (fast) {
-      const c = compileCount(portalId, runId, filter, opts);
+      const c = compileCount(portalId, runId, filter, opts, (await readFactsDicts(db, portalId))!);
       const { rows } = await db.query<{ tracked: boolean; count: number }>(c.sql, c.params);
       expect(rows[0]!.tracked, what).toBe(true);
       expect(rows[0]!.count, what).toBe(want.count);
@@ -181,7 +181,8 @@ describe('count compiler', () => {
     expect(cubeAnswers(f({ all: [{ field: 'saved', id: 'rich' }] }), saved)).toBe(false);
     expect(cubeAnswers(f({ all: [{ field: 'range', key: 'monetary', min: 1 }] }))).toBe(false);
     expect(cubeAnswers(f({ all: [], exclude: { all: [{ field: 'has_email', value: true }] } }))).toBe(false);
-    const c = compileCount(1, 2, f({ all: [{ field: 'uf', key: 'UF_CRM_X', op: 'eq', value: "x'; drop table contacts; --" }, { field: 'city', op: 'contains', values: ["o'hara"] }] }));
+    const dicts: FactsDicts = { runId: 2, tbl: 'label_facts_1_9', itags: [], ukeys: [], uvals: [], segs: [], lcs: [], srcs: [], cities: [] };
+    const c = compileCount(1, 2, f({ all: [{ field: 'uf', key: 'UF_CRM_X', op: 'eq', value: "x'; drop table contacts; --" }, { field: 'city', op: 'contains', values: ["o'hara"] }] }), {}, dicts);
     expect(c.source).toBe('facts');
     expect(c.sql).not.toMatch(/drop table|o'hara|UF_CRM_X/i);
     expect(c.sql).toContain('l.has_contact AND');

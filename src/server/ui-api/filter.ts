@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../scoring/index.js';
+import type { FactsDicts } from '../../store/scores.js';
 
 const num = z.number().finite();
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
@@ -95,9 +96,11 @@ export interface CompileOptions {
   saved?: ReadonlyMap<string, SegmentFilter>;
   /**
    * 'labels' (default): contact_labels l joined to contacts c. 'facts': label_facts l alone
-   * (contact fields read from l's copies; see compileCount).
+   * (contact fields read from l's copies, coded with `dicts`; see compileCount).
    */
   target?: 'labels' | 'facts';
+  /** the portal's count-table dictionaries, for target 'facts' */
+  dicts?: FactsDicts;
 }
 
 export class FilterError extends Error {
@@ -143,7 +146,8 @@ const ufNeedsContacts = (c: Extract<Condition, { field: 'uf' }>) =>
 
 function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
   if (opts.target === 'facts') {
-    const sql = compileFactsCondition(c, ps);
+    if (!opts.dicts) throw new Error('compile for label_facts without its dictionaries');
+    const sql = compileFactsCondition(c, ps, opts.dicts);
     if (sql !== null) return sql;
   }
   switch (c.field) {
@@ -194,61 +198,87 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
   }
 }
 
+/** int8 (as text, for a bind parameter) with the given bits set; bit 63 is the sign bit. */
+const bitsOf = (bits: number[]) => BigInt.asIntN(64, bits.reduce((m, b) => m | (1n << BigInt(b)), 0n)).toString();
+
 /**
- * The bits (bit = code) of the entries of one of the portal's code dictionaries (label_facts_run
- * segs, lcs, srcs, cities; code = position, at most 63) that satisfy cond: searched once per query.
+ * A coded column: label_facts.<col> holds the value's position in the dictionary (at most 63), or
+ * 0 and the value in <col>_rest when it had none (met after the rebuild). Values in the dictionary
+ * are matched on the code (constants: the planner sees them; seg has an index), the others on
+ * <col>_rest.
  */
-const codeBits = (dict: string, cond: (v: string) => string) =>
+function codedIn(ps: Params, col: string, dict: readonly string[], values: readonly string[]): string {
+  const codes = [...new Set(values.map((v) => dict.indexOf(v) + 1).filter((n) => n > 0))];
+  const rest = values.filter((v) => !dict.includes(v));
+  const arms: string[] = [];
+  if (codes.length) arms.push(`l.${col} = ANY(${ps.p(codes)}::smallint[])`);
+  if (rest.length) arms.push(`(l.${col} = 0 AND COALESCE(l.${col}_rest = ANY(${ps.p(rest)}::text[]), false))`);
+  return arms.length ? `(${arms.join(' OR ')})` : 'FALSE';
+}
+
+/** The bits (bit = code) of the dictionary entries that satisfy cond, found in SQL once per query. */
+const codeBitsWhere = (dict: string, cond: (v: string) => string) =>
   `(SELECT COALESCE(bit_or(1::bigint << d.o::int), 0) FROM label_facts_run t, unnest(t.${dict}) WITH ORDINALITY d(v, o) WHERE t.portal_id = $1 AND ${cond('d.v')})`;
-/** A coded column (0: no code, the value then in <col>_rest) whose value satisfies cond. */
-const coded = (col: string, dict: string, cond: (v: string) => string) =>
-  `(((1::bigint << l.${col}) & ${codeBits(dict, cond)}) <> 0 OR (l.${col} = 0 AND COALESCE(${cond(`l.${col}_rest`)}, false)))`;
-const codedIn = (col: string, dict: string, values: string) => coded(col, dict, (v) => `${v} = ANY(${values})`);
 
 /** Conditions over label_facts l that differ from contact_labels / contacts (null: same SQL). */
-function compileFactsCondition(c: Condition, ps: Params): string | null {
+function compileFactsCondition(c: Condition, ps: Params, d: FactsDicts): string | null {
   switch (c.field) {
     case 'segment':
-      return codedIn('seg', 'segs', `${ps.p(c.values)}::text[]`);
+      return codedIn(ps, 'seg', d.segs, c.values);
     case 'lifecycle':
-      return codedIn('lc', 'lcs', `${ps.p(c.values)}::text[]`);
+      return codedIn(ps, 'lc', d.lcs, c.values);
     case 'source':
-      return codedIn('src', 'srcs', `${ps.p(c.values)}::text[]`);
+      return codedIn(ps, 'src', d.srcs, c.values);
     case 'responsible':
       return `l.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
     case 'city': {
-      if (c.op === 'in') return codedIn('city', 'cities', `${ps.p(c.values.map((v) => v.toLowerCase()))}::text[]`);
-      // city ILIKE p is lower(city) LIKE lower(p) (PostgreSQL's own definition); the dictionary holds lower(city)
+      // the dictionary holds lower(city); 'in' values are lower-cased here, as over contacts
+      if (c.op === 'in') return codedIn(ps, 'city', d.cities, c.values.map((v) => v.toLowerCase()));
+      // city ILIKE p is lower(city) LIKE lower(p) (PostgreSQL's own definition)
       const patterns = c.values.map((v) => ps.p(`%${escapeLike(v)}%`));
-      return coded('city', 'cities', (v) => `(${patterns.map((p) => `${v} LIKE lower(${p}::text)`).join(' OR ')})`);
+      const like = (v: string) => `(${patterns.map((p) => `${v} LIKE lower(${p}::text)`).join(' OR ')})`;
+      return `(((1::bigint << l.city) & ${codeBitsWhere('cities', like)}) <> 0 OR (l.city = 0 AND COALESCE(${like('l.city_rest')}, false)))`;
     }
     case 'interests': {
       // tags with a bit in the portal's dictionary are tested on imask, the others on interests_rest
-      const tags = ps.p(c.values);
-      const bits = `(SELECT label_facts_bits(t.itags, ${tags}::text[]) FROM label_facts_run t WHERE t.portal_id = $1)`;
-      const rest = `(SELECT label_facts_rest(t.itags, ${tags}::text[]) FROM label_facts_run t WHERE t.portal_id = $1)`;
-      if (c.mode === 'all') return `((l.imask & ${bits}) = ${bits} AND (${rest} IS NULL OR COALESCE(l.interests_rest @> ${rest}, false)))`;
-      return `((l.imask & ${bits}) <> 0 OR (${rest} IS NOT NULL AND COALESCE(l.interests_rest && ${rest}, false)))`;
+      const bits = [...new Set(c.values.map((v) => d.itags.indexOf(v)).filter((n) => n >= 0))];
+      const rest = [...new Set(c.values.filter((v) => !d.itags.includes(v)))];
+      const mask = bits.length ? ps.p(bitsOf(bits)) : null;
+      const r = rest.length ? ps.p(rest) : null;
+      if (c.mode === 'all') {
+        const parts = [mask ? `(l.imask & ${mask}::bigint) = ${mask}::bigint` : null, r ? `COALESCE(l.interests_rest @> ${r}::text[], false)` : null];
+        return `(${parts.filter(Boolean).join(' AND ')})`;
+      }
+      const parts = [mask ? `(l.imask & ${mask}::bigint) <> 0` : null, r ? `COALESCE(l.interests_rest && ${r}::text[], false)` : null];
+      return `(${parts.filter(Boolean).join(' OR ')})`;
     }
     case 'uf': {
       if (ufNeedsContacts(c)) {
         return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${ufPredicate(c, ps, 'c.uf')})`;
       }
-      // the key's bit in the portal's dictionary (0: none, then its values are all in uf_rest)
-      const key = ps.p(c.key);
-      const kbit = `(SELECT label_facts_bits(t.ukeys, ARRAY[${key}::text]) FROM label_facts_run t WHERE t.portal_id = $1)`;
-      // label_facts keeps non-empty values only: having the key is not_empty
-      const has = `(CASE WHEN ${kbit} <> 0 THEN (l.ukeys & ${kbit}) <> 0 ELSE COALESCE(l.uf_rest ? ${key}, false) END)`;
-      if (c.op === 'not_empty') return has;
-      if (c.op === 'empty') return `NOT ${has}`;
+      // label_facts keeps non-empty values only: having the key is not_empty. A key with a bit is
+      // tested on ukeys; the values of a key without one are all in uf_rest.
+      if (c.op === 'not_empty' || c.op === 'empty') {
+        const kbit = d.ukeys.indexOf(c.key);
+        const has = kbit >= 0 ? `((l.ukeys & ${ps.p(bitsOf([kbit]))}::bigint) <> 0)` : `COALESCE(l.uf_rest ? ${ps.p(c.key)}::text, false)`;
+        return c.op === 'not_empty' ? has : `NOT ${has}`;
+      }
       if (c.value === undefined) throw new FilterError(`uf ${c.key}: value required for ${c.op}`);
-      // the dictionary's values that match (searched once), or a value kept in uf_rest
-      const vbits = c.op === 'eq'
-        ? `(SELECT label_facts_bits(t.uvals, ARRAY[${key}::text || chr(31) || ${ps.p(c.value)}::text]) FROM label_facts_run t WHERE t.portal_id = $1)`
-        : `(SELECT COALESCE(bit_or(1::bigint << (d.o - 1)::int), 0) FROM label_facts_run t, unnest(t.uvals) WITH ORDINALITY d(p, o)
+      // the dictionary's values that match (eq: looked up here; contains: searched in SQL once), or a value kept in uf_rest
+      let vbits: string;
+      if (c.op === 'eq') {
+        const vbit = d.uvals.indexOf(`${c.key}\u001f${c.value}`);
+        vbits = `${ps.p(vbit >= 0 ? bitsOf([vbit]) : '0')}::bigint`;
+      } else {
+        const key = ps.p(c.key);
+        vbits = `(SELECT COALESCE(bit_or(1::bigint << (d.o - 1)::int), 0) FROM label_facts_run t, unnest(t.uvals) WITH ORDINALITY d(p, o)
              WHERE t.portal_id = $1 AND left(d.p, length(${key}::text) + 1) = ${key}::text || chr(31)
                AND substr(d.p, length(${key}::text) + 2) ILIKE ${ps.p(`%${escapeLike(c.value)}%`)}::text)`;
-      return `((l.uvals & ${vbits}) <> 0 OR (l.uf_rest IS NOT NULL AND COALESCE(${ufPredicate(c, ps, 'l.uf_rest')}, false)))`;
+      }
+      // uf_rest is read only where it holds this key's value (urest), or for a key without a bit
+      const kbit = d.ukeys.indexOf(c.key);
+      const inRest = kbit >= 0 ? `(l.urest & ${ps.p(bitsOf([kbit]))}::bigint) <> 0` : 'l.uf_rest IS NOT NULL';
+      return `((l.uvals & ${vbits}) <> 0 OR (${inRest} AND COALESCE(${ufPredicate(c, ps, 'l.uf_rest')}, false)))`;
     }
     case 'has_email':
       return c.value ? 'l.has_email' : 'NOT l.has_email';
@@ -300,28 +330,33 @@ export interface CompiledCount {
 export const REVENUE_SQL = `COALESCE(l.monetary, 0)`;
 
 /**
- * The live count (count + revenue) over the tables of migration 005. Only valid when `tracked`
- * comes back true (the run is the one label_facts_run holds for the portal); else count over
- * compileFilter (contact_labels joined to contacts).
+ * The live count (count + revenue) over the tables of migration 005: label_cube when it can answer
+ * (no dictionaries needed), else label_facts coded with the portal's dictionaries `dicts`. Only
+ * valid when `tracked` comes back true (label_facts_run still holds the run, and for label_facts
+ * the same partition the dictionaries belong to); else count over compileFilter (contact_labels
+ * joined to contacts).
  */
-export function compileCount(portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions = {}): CompiledCount {
+export function compileCount(portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions = {}, dicts?: FactsDicts): CompiledCount {
   const ps = new Params([portalId, runId]);
-  const tracked = 'EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2) AS tracked';
   if (cubeAnswers(f, opts.saved)) {
     const pred = compilePredicate(f, ps, { ...opts, target: 'labels' });
     return {
-      sql: `SELECT ${tracked}, COALESCE(sum(l.n), 0)::int AS count, COALESCE(sum(l.revenue), 0)::float8 AS revenue
+      sql: `SELECT EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2) AS tracked,
+                   COALESCE(sum(l.n), 0)::int AS count, COALESCE(sum(l.revenue), 0)::float8 AS revenue
               FROM label_cube l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${pred}`,
       params: ps.values,
       source: 'cube',
     };
   }
-  const pred = compilePredicate(f, ps, { ...opts, target: 'facts' });
+  if (!dicts) throw new Error('compileCount: this filter needs label_facts and its dictionaries (readFactsDicts)');
+  const tbl = ps.p(dicts.tbl);
+  const pred = compilePredicate(f, ps, { ...opts, target: 'facts', dicts });
   // as the inner join with contacts did: a label whose contact is gone never matches a filter on contact fields
   const guard = needsContacts(f, opts.saved) ? 'l.has_contact AND ' : '';
   return {
     // label_facts holds the tracked run only (one partition per portal)
-    sql: `SELECT ${tracked}, count(*)::int AS count, COALESCE(sum(l.monetary), 0)::float8 AS revenue
+    sql: `SELECT EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2 AND t.tbl = ${tbl}) AS tracked,
+                 count(*)::int AS count, COALESCE(sum(l.monetary), 0)::float8 AS revenue
             FROM label_facts l WHERE l.portal_id = $1 AND ${guard}${pred}`,
     params: ps.values,
     source: 'facts',

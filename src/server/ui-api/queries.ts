@@ -4,10 +4,10 @@
  * through filter.ts.
  */
 import type { Db } from '../../store/index.js';
-import { iterateContactBatches, latestScoreRun, type ScoreRun } from '../../store/index.js';
+import { iterateContactBatches, latestScoreRun, readFactsDicts, type FactsDicts, type ScoreRun } from '../../store/index.js';
 import { scorePortal, scoringSettingsSchema, type CustomerInput, type ScoringSettings } from '../../scoring/index.js';
 import {
-  compileCount, compileFilter, compilePredicate, needsContacts, Params, REVENUE_SQL, SORT_COLUMNS,
+  compileCount, compileFilter, compilePredicate, cubeAnswers, needsContacts, Params, REVENUE_SQL, SORT_COLUMNS,
   type CompileOptions, type SegmentFilter, type SortColumn,
 } from './filter.js';
 
@@ -45,15 +45,40 @@ const ROW_SELECT = `l.contact_id AS id,
   c.has_email AS "hasEmail", c.has_phone AS "hasPhone", c.city, c.source_id AS "sourceId", c.assigned_by_id AS "assignedById"`;
 
 /**
+ * The portals' count-table dictionaries, per database handle: read once, then checked by every
+ * query compiled with them (its `tracked` is false once a rebuild has replaced them, and they are
+ * read again).
+ */
+const dictsCache = new WeakMap<Db, Map<number, FactsDicts>>();
+
+/**
  * The filter builder's live count: contacts of the run matching f, and their revenue. Answered
  * from label_cube (filters on segment / lifecycle / RFM / R, F, M / sleeping only) or label_facts
  * (migration 005), which hold the portal's latest done run; for any other run (or before the
  * first tracked one) from contact_labels joined to contacts. Same numbers either way.
  */
 export async function countSegment(db: Db, portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions) {
-  const c = compileCount(portalId, runId, f, opts);
-  const { rows } = await db.query<{ tracked: boolean; count: number; revenue: number }>(c.sql, c.params);
-  if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
+  type Row = { tracked: boolean; count: number; revenue: number };
+  if (cubeAnswers(f, opts.saved)) {
+    const c = compileCount(portalId, runId, f, opts);
+    const { rows } = await db.query<Row>(c.sql, c.params);
+    if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
+  } else {
+    let cache = dictsCache.get(db);
+    if (!cache) dictsCache.set(db, (cache = new Map()));
+    for (let attempt = 0; attempt < 2; attempt++) {
+      let dicts = cache.get(portalId);
+      if (!dicts || dicts.runId !== runId || attempt > 0) {
+        dicts = (await readFactsDicts(db, portalId)) ?? undefined;
+        if (dicts) cache.set(portalId, dicts);
+        else cache.delete(portalId);
+      }
+      if (!dicts || dicts.runId !== runId) break;
+      const c = compileCount(portalId, runId, f, opts, dicts);
+      const { rows } = await db.query<Row>(c.sql, c.params);
+      if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
+    }
+  }
   const q = compileFilter(portalId, runId, f, opts);
   const { rows: slow } = await db.query<{ count: number; revenue: number }>(
     `SELECT count(*)::int AS count, COALESCE(sum(${REVENUE_SQL}), 0)::float8 AS revenue ${q.fromWhere}`,
