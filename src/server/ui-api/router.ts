@@ -28,7 +28,7 @@ import { FilterError, SORT_COLUMNS, segmentFilterSchema, type CompileOptions, ty
 import { lifecycleLabel, segmentLabel, uiLang, UI_LANGS, type UiLang } from './labels.js';
 import { PortalAuthError, PortalUserVerifier } from './portal-user.js';
 import {
-  contactCard, countSegment, dashboard, iterateSegment, pageSegment, previewSettings, runTotals, segmentQuality,
+  contactCard, countSegment, dashboard, iterateSegment, visibleSegmentSums, pageSegment, previewSettings, runTotals, segmentQuality,
   type ListRow,
 } from './queries.js';
 import { latestScoreRun } from '../../store/index.js';
@@ -188,25 +188,9 @@ export function createUiRouter(ctx: UiContext): Router {
     return rows.filter((x) => ok.has(x.id));
   };
 
-  /** Count and revenue of the filter's rows the user sees (only with a known visible set). */
-  const visibleSums = async (a: Authed, runId: number, filter: SegmentFilter, set: ReadonlySet<number>) => {
-    let count = 0;
-    let revenue = 0;
-    let email = 0;
-    let phone = 0;
-    let reach = 0;
-    for await (const batch of iterateSegment(ctx.db, a.portal.id, runId, filter, opts(a))) {
-      for (const r of batch) {
-        if (!set.has(r.id)) continue;
-        count++;
-        revenue += r.monetary ?? 0;
-        if (r.hasEmail) email++;
-        if (r.hasPhone) phone++;
-        if (r.hasEmail || r.hasPhone) reach++;
-      }
-    }
-    return { count, revenue, email, phone, reach };
-  };
+  /** Count and revenue of the filter's rows the user sees (only with a known visible set): one SQL aggregate over those ids. */
+  const visibleSums = (a: Authed, runId: number, filter: SegmentFilter, set: ReadonlySet<number>) =>
+    visibleSegmentSums(ctx.db, a.portal.id, runId, filter, opts(a), [...set]);
 
   const suppress = (a: Authed, n: number): number | null => (a.session.a || n >= MIN_GROUP ? n : null);
   const ALL: SegmentFilter = { all: [] };
