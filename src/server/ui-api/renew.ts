@@ -14,11 +14,10 @@
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { getPortalByMemberId } from '../../store/index.js';
-import { uiLang } from './labels.js';
+import { openPortalSession } from './open-session.js';
 import { PortalAuthError } from './portal-user.js';
-import { verifierOf, type UiContext } from './router.js';
-import { resolveSessionSecret, signSession, SESSION_TTL_SECONDS } from './session.js';
+import type { UiContext } from './router.js';
+import { SESSION_TTL_SECONDS } from './session.js';
 
 const renewSchema = z.object({
   member_id: z.string().min(1).max(64),
@@ -36,23 +35,19 @@ export function createSessionRenewRouter(ctx: UiContext): Router {
       return;
     }
     void (async () => {
-      const portal = await getPortalByMemberId(ctx.db, body.data.member_id);
-      if (!portal || portal.status === 'uninstalled') {
+      const opened = await openPortalSession(ctx, body.data.member_id, body.data.auth_id, body.data.lang);
+      if (opened.kind === 'not_installed') {
         res.status(403).json({ error: 'NOT_INSTALLED', message: 'this portal has not installed the app' });
         return;
       }
-      let user;
-      try {
-        user = await verifierOf(ctx).verify(portal, body.data.auth_id);
-      } catch (err) {
+      if (opened.kind === 'refused') {
+        const err = opened.error;
         if (!(err instanceof PortalAuthError)) throw err;
-        ctx.log?.('warn', 'ui session renewal refused', { portalId: portal.id, code: err.code });
+        ctx.log?.('warn', 'ui session renewal refused', { portalId: opened.portal.id, code: err.code });
         res.status(err.status).json({ error: err.code, message: 'the portal did not accept this access token' });
         return;
       }
-      const lang = uiLang(body.data.lang ?? portal.language);
-      const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
-      const session = signSession(secret, { p: portal.id, m: portal.memberId, u: user.userId, a: user.isAdmin, l: lang });
+      const { user, lang, session } = opened;
       res.json({ session, userId: user.userId, isAdmin: user.isAdmin, lang, expiresIn: SESSION_TTL_SECONDS });
     })().catch(next);
   });

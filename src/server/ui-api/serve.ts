@@ -16,11 +16,9 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Request, Response } from 'express';
-import { getPortalByMemberId } from '../../store/index.js';
-import { uiLang } from './labels.js';
+import { openPortalSession } from './open-session.js';
 import { PortalAuthError } from './portal-user.js';
-import { DEFAULT_UI_DIST, verifierOf, type UiContext } from './router.js';
-import { resolveSessionSecret, signSession } from './session.js';
+import { DEFAULT_UI_DIST, type UiContext } from './router.js';
 
 import express, { type Router } from 'express';
 import { createUiRouter as createUiApiRouter } from './router.js';
@@ -88,16 +86,14 @@ export async function renderAppPage(req: Request, res: Response, ctx: UiContext)
   if (!memberId || !authId) {
     return errorPage(res, 400, 'Open this app from your Bitrix24', 'The page must be opened by Bitrix24 (it posts the portal and user data).');
   }
-  const portal = await getPortalByMemberId(ctx.db, memberId);
-  if (!portal || portal.status === 'uninstalled') return errorPage(res, 403, 'App not installed', 'This portal has not installed the app.');
-  let user;
-  try {
-    user = await verifierOf(ctx).verify(portal, authId);
-  } catch (err) {
-    const e = err as PortalAuthError;
-    ctx.log?.('warn', 'ui auth refused', { portalId: portal.id, code: e.code });
+  const opened = await openPortalSession(ctx, memberId, authId, field(req.query, 'LANG') ?? field(body, 'LANG'));
+  if (opened.kind === 'not_installed') return errorPage(res, 403, 'App not installed', 'This portal has not installed the app.');
+  if (opened.kind === 'refused') {
+    const e = opened.error as PortalAuthError;
+    ctx.log?.('warn', 'ui auth refused', { portalId: opened.portal.id, code: e.code });
     return errorPage(res, e instanceof PortalAuthError ? e.status : 401, 'Could not verify your session', 'Please reload the page in Bitrix24.');
   }
+  const { portal, user, lang, session } = opened;
   let placementOptions: Record<string, unknown> = {};
   const rawOpts = field(body, 'PLACEMENT_OPTIONS');
   if (rawOpts) {
@@ -108,9 +104,6 @@ export async function renderAppPage(req: Request, res: Response, ctx: UiContext)
       /* ignore malformed options */
     }
   }
-  const lang = uiLang(field(req.query, 'LANG') ?? field(body, 'LANG') ?? portal.language);
-  const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
-  const session = signSession(secret, { p: portal.id, m: portal.memberId, u: user.userId, a: user.isAdmin, l: lang });
   const origin = portalOrigin(portal);
   const boot: BootData = {
     session,
