@@ -184,11 +184,9 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     case 'uf':
       return ufPredicate(c, ps, 'c.uf');
     case 'has_email':
-      return c.value ? 'c.has_email' : 'NOT c.has_email';
     case 'has_phone':
-      return c.value ? 'c.has_phone' : 'NOT c.has_phone';
     case 'reachable':
-      return c.value ? '(c.has_email OR c.has_phone)' : 'NOT (c.has_email OR c.has_phone)';
+      return reachPredicate(c.field, c.value, 'c');
     case 'saved': {
       const s = opts.saved?.get(c.id);
       if (!s) throw new FilterError(`saved segment ${c.id} not found`);
@@ -281,14 +279,18 @@ function compileFactsCondition(c: Condition, ps: Params, d: FactsDicts): string 
       return `((l.uvals & ${vbits}) <> 0 OR (${inRest} AND COALESCE(${ufPredicate(c, ps, 'l.uf_rest')}, false)))`;
     }
     case 'has_email':
-      return c.value ? 'l.has_email' : 'NOT l.has_email';
     case 'has_phone':
-      return c.value ? 'l.has_phone' : 'NOT l.has_phone';
     case 'reachable':
-      return c.value ? '(l.has_email OR l.has_phone)' : 'NOT (l.has_email OR l.has_phone)';
+      return reachPredicate(c.field, c.value, 'l');
     default:
       return null;
   }
+}
+
+/** has email / has phone / reachable (either) on a row that carries the contact's has_email and has_phone (alias c or l). */
+function reachPredicate(field: 'has_email' | 'has_phone' | 'reachable', value: boolean, alias: 'c' | 'l'): string {
+  const p = field === 'reachable' ? `(${alias}.has_email OR ${alias}.has_phone)` : `${alias}.${field}`;
+  return value ? p : `NOT ${p}`;
 }
 
 function ufPredicate(c: Extract<Condition, { field: 'uf' }>, ps: Params, uf: string): string {
