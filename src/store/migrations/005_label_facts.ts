@@ -138,6 +138,25 @@ const trackedIn = (table: string) =>
   `SELECT t.portal_id, t.run_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
           WHERE (t.portal_id, t.run_id) IN (SELECT DISTINCT portal_id, run_id FROM ${table})`;
 
+/**
+ * A statement-level trigger function: for each tracked portal the transition table touches
+ * (`loop`, the FOR query; the loop variable is `tr` record or `p` portal id), run `body`; an
+ * error gives the portal up (label_facts_giveup) instead of failing the write.
+ */
+const perTrackedPortal = (fn: string, v: 'tr' | 'p', loop: string, body: string) => `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE ${v === 'tr' ? 'tr record' : 'p integer'};
+BEGIN
+  FOR ${v} IN ${loop} LOOP
+    BEGIN
+      ${body}
+    EXCEPTION WHEN OTHERS THEN
+      PERFORM label_facts_giveup(${v === 'tr' ? 'tr.portal_id' : 'p'}, SQLERRM);
+    END;
+  END LOOP;
+  RETURN NULL;
+END
+$f$;`;
+
 export const sql = /* sql */ `
 CREATE TABLE label_facts_run (
   portal_id  integer PRIMARY KEY,
@@ -359,12 +378,7 @@ CREATE TRIGGER label_facts_untrack AFTER DELETE ON label_facts_run
   FOR EACH ROW EXECUTE FUNCTION label_facts_untrack();
 
 -- contact_labels → label_facts (label part) and label_cube, for tracked runs only.
-CREATE FUNCTION label_facts_labels_ins() RETURNS trigger LANGUAGE plpgsql AS $f$
-DECLARE tr record;
-BEGIN
-  FOR tr IN ${trackedIn('new_rows')} LOOP
-    BEGIN
-      INSERT INTO label_facts (${FACT_COLS.join(', ')})
+${perTrackedPortal('label_facts_labels_ins', 'tr', trackedIn('new_rows'), `INSERT INTO label_facts (${FACT_COLS.join(', ')})
       SELECT ${factSelect()}
         FROM new_rows l
         CROSS JOIN ${ibits(TR)}
@@ -373,46 +387,15 @@ BEGIN
         ${contactJoins(TR)}
        WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
       ON CONFLICT (portal_id, contact_id) DO UPDATE SET ${FACT_COLS.filter((c) => !['portal_id', 'contact_id'].includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')};
-      ${cubeApply([cubeRows('new_rows', '1')])};
-    EXCEPTION WHEN OTHERS THEN
-      PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
-    END;
-  END LOOP;
-  RETURN NULL;
-END
-$f$;
-CREATE FUNCTION label_facts_labels_upd() RETURNS trigger LANGUAGE plpgsql AS $f$
-DECLARE tr record;
-BEGIN
-  FOR tr IN ${trackedIn('new_rows')} LOOP
-    BEGIN
-      UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart()[c]}`).join(', ')}
+      ${cubeApply([cubeRows('new_rows', '1')])};`)}
+${perTrackedPortal('label_facts_labels_upd', 'tr', trackedIn('new_rows'), `UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart()[c]}`).join(', ')}
         FROM new_rows l CROSS JOIN ${ibits(TR)}
         ${labelJoins(TR)}
        WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
-      ${cubeApply([cubeRows('new_rows', '1'), cubeRows('old_rows', '-1')])};
-    EXCEPTION WHEN OTHERS THEN
-      PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
-    END;
-  END LOOP;
-  RETURN NULL;
-END
-$f$;
-CREATE FUNCTION label_facts_labels_del() RETURNS trigger LANGUAGE plpgsql AS $f$
-DECLARE tr record;
-BEGIN
-  FOR tr IN ${trackedIn('old_rows')} LOOP
-    BEGIN
-      DELETE FROM label_facts l0 USING old_rows l
+      ${cubeApply([cubeRows('new_rows', '1'), cubeRows('old_rows', '-1')])};`)}
+${perTrackedPortal('label_facts_labels_del', 'tr', trackedIn('old_rows'), `DELETE FROM label_facts l0 USING old_rows l
        WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
-      ${cubeApply([cubeRows('old_rows', '-1')])};
-    EXCEPTION WHEN OTHERS THEN
-      PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
-    END;
-  END LOOP;
-  RETURN NULL;
-END
-$f$;
+      ${cubeApply([cubeRows('old_rows', '-1')])};`)}
 CREATE TRIGGER label_facts_labels_ins AFTER INSERT ON contact_labels
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION label_facts_labels_ins();
 CREATE TRIGGER label_facts_labels_upd AFTER UPDATE ON contact_labels
@@ -421,39 +404,15 @@ CREATE TRIGGER label_facts_labels_del AFTER DELETE ON contact_labels
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION label_facts_labels_del();
 
 -- contacts → label_facts (contact part) of tracked portals. Only rows whose values differ are written.
-CREATE FUNCTION label_facts_contacts_set() RETURNS trigger LANGUAGE plpgsql AS $f$
-DECLARE tr record;
-BEGIN
-  FOR tr IN SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
-             WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows) LOOP
-    BEGIN
-      UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${contactPart()[c]}`).join(', ')}
+${perTrackedPortal('label_facts_contacts_set', 'tr', `SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
+             WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows)`, `UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${contactPart()[c]}`).join(', ')}
         FROM new_rows c ${contactJoins(TR)}
        WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
-         AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => contactPart()[c]).join(', ')});
-    EXCEPTION WHEN OTHERS THEN
-      PERFORM label_facts_giveup(tr.portal_id, SQLERRM);
-    END;
-  END LOOP;
-  RETURN NULL;
-END
-$f$;
-CREATE FUNCTION label_facts_contacts_del() RETURNS trigger LANGUAGE plpgsql AS $f$
-DECLARE p integer;
-BEGIN
-  FOR p IN SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows) LOOP
-    BEGIN
-      UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, urest = 0, src = 0, city = 0,
+         AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => contactPart()[c]).join(', ')});`)}
+${perTrackedPortal('label_facts_contacts_del', 'p', `SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows)`, `UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, urest = 0, src = 0, city = 0,
              assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL
         FROM old_rows c
-       WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;
-    EXCEPTION WHEN OTHERS THEN
-      PERFORM label_facts_giveup(p, SQLERRM);
-    END;
-  END LOOP;
-  RETURN NULL;
-END
-$f$;
+       WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;`)}
 CREATE TRIGGER label_facts_contacts_ins AFTER INSERT ON contacts
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION label_facts_contacts_set();
 CREATE TRIGGER label_facts_contacts_upd AFTER UPDATE ON contacts
