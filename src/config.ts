@@ -12,10 +12,20 @@
  *   DATA_DIR                PGlite directory (default ./data)
  *   SESSION_SECRET          for the UI's sessions (later); ≥ 32 characters, required in production
  *   LOG_LEVEL               debug | info | warn | error (default info)
- *   OAUTH_SERVER_ENDPOINTS  comma list of accepted `server_endpoint`s (where refresh requests,
- *                           which carry CLIENT_SECRET, are sent). Default https://oauth.bitrix.info/rest/
- *   ALLOW_DEV_PORTALS       1/0: accept http:// portals and an OAuth server on the portal's own host
- *                           (the local emulator). Default 1 unless NODE_ENV=production
+ *   OAUTH_SERVER_ENDPOINTS  comma list of the accepted OAuth servers (their REST base, the
+ *                           `server_endpoint` of install payloads). Every install is proven there
+ *                           (a refresh with CLIENT_SECRET) before anything else happens, and nothing
+ *                           else is ever trusted to vouch for a portal. Default
+ *                           https://oauth.bitrix.info/rest/ (the only one in production, where every
+ *                           entry must be https). Development: the demo adds the emulator's.
+ *   APP_CODE                the app's code as the portal's `app.info` names it (CODE): a UI session
+ *                           opens only for a user token of the app with this code, or whose code is
+ *                           CLIENT_ID (a local app's code is its client_id). Default: manifest app.code
+ *   ALLOW_DEV_PORTALS       1/0: accept http:// portals (the local emulator). Default 1 unless
+ *                           NODE_ENV=production
+ *   TRUST_PROXY             which proxies may set X-Forwarded-For (express "trust proxy"): the
+ *                           client address the rate limits count by. Default loopback; behind a
+ *                           proxy on another host name its address/subnet or the hop count
  */
 import { z } from 'zod';
 import { parseTokenKey } from './store/crypto.js';
@@ -58,6 +68,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   OAUTH_SERVER_ENDPOINTS: z.string().default('https://oauth.bitrix.info/rest/'),
   ALLOW_DEV_PORTALS: boolish.optional(),
+  TRUST_PROXY: z.string().trim().min(1).default('loopback'),
+  APP_CODE: z.string().trim().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'letters, digits, _ . - only').optional(),
 });
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -74,10 +86,14 @@ export interface AppConfig {
   dataDir: string;
   sessionSecret?: string;
   logLevel: LogLevel;
-  /** Accepted OAuth `server_endpoint`s, normalised with a trailing slash. */
+  /** Accepted OAuth servers (REST base, the `server_endpoint` of installs), normalised with a trailing slash. */
   oauthServerEndpoints: string[];
-  /** http portals and portal-hosted OAuth servers (the emulator) are accepted. */
+  /** http:// portals are accepted (the local emulator). */
   allowDevPortals: boolean;
+  /** The app's code in `app.info` (besides clientId); undefined = the manifest's app.code. */
+  appCode?: string;
+  /** express "trust proxy": false, a hop count, or addresses/subnets/names (loopback). */
+  trustProxy: boolean | number | string;
 }
 
 /** Parses the environment; throws ConfigError listing every bad variable by name. */
@@ -109,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const endpoints = e.OAUTH_SERVER_ENDPOINTS.split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of endpoints) {
     if (!httpUrl.safeParse(s).success) problems.push(`OAUTH_SERVER_ENDPOINTS: "${s}" is not an absolute http(s) URL`);
+    else if (production && !s.startsWith('https://')) problems.push(`OAUTH_SERVER_ENDPOINTS: "${s}" must be https in production`);
   }
   if (problems.length) throw new ConfigError(`invalid environment:\n  ${problems.join('\n  ')}`);
   const port = overrides.port ?? e.PORT;
@@ -125,6 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: e.LOG_LEVEL,
     oauthServerEndpoints: endpoints.map((s) => `${s.replace(/\/+$/, '')}/`),
     allowDevPortals: e.ALLOW_DEV_PORTALS ?? !production,
+    trustProxy: /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
+    ...(e.APP_CODE ? { appCode: e.APP_CODE } : {}),
     ...overrides,
   };
 }

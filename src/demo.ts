@@ -304,7 +304,11 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
   try {
     app = await startApp({
       db: o.db,
-      config: { port: o.port, host: '127.0.0.1', clientId: creds.clientId, clientSecret: creds.clientSecret, dataDir: path.join(o.dataDir, 'pglite'), logLevel: 'warn' },
+      config: {
+        port: o.port, host: '127.0.0.1', clientId: creds.clientId, clientSecret: creds.clientSecret, dataDir: path.join(o.dataDir, 'pglite'), logLevel: 'warn',
+        // the emulator is the OAuth server of its portal: installs are proven there
+        oauthServerEndpoints: [`${emuUrl.replace(/\/+$/, '')}/rest/`],
+      },
       limiter: { timeScale },
       // --once: no job workers (the cycle runs here); serving: workers process events and schedules.
       workers: o.once ? false : { debounceSec: 5 },

@@ -91,6 +91,8 @@ export async function refreshAccessToken(p: RefreshParams): Promise<RefreshedTok
     params: { grant_type: 'refresh_token', client_id: p.clientId, client_secret: p.clientSecret, refresh_token: p.refreshToken },
     timeout: p.timeoutMs ?? 30_000,
     validateStatus: () => true,
+    // the token URL is an accepted OAuth server; a redirect would send the secret elsewhere
+    maxRedirects: 0,
     headers: { Accept: 'application/json', 'User-Agent': 'b24-segments/0.1' },
   });
   const body: unknown = res.data;

@@ -53,9 +53,14 @@ export interface EventDeliveryOptions {
   protocol?: 'http' | 'https';
 }
 
-/** `http://<portal.domain>/rest/`: both the REST base and our OAuth server's REST base. */
+/** `http://<portal.domain>/rest/`: the portal's REST base. */
 export function clientEndpoint(portal: Portal, protocol: 'http' | 'https' = 'http'): string {
   return `${protocol}://${portal.domain}/rest/`;
+}
+
+/** The OAuth server's REST base the portal names (`portal.serverEndpoint`, else its own REST base). */
+export function serverEndpoint(portal: Portal, protocol: 'http' | 'https' = 'http'): string {
+  return portal.serverEndpoint ?? clientEndpoint(portal, protocol);
 }
 
 /** The `auth[...]` block of an event POST (reference §1.3 / §10). Scopes comma-separated. */
@@ -75,7 +80,7 @@ export function eventAuth(
     auth.scope = app.scopes.join(',');
   }
   auth.domain = portal.domain;
-  auth.server_endpoint = ep;
+  auth.server_endpoint = serverEndpoint(portal, opts.protocol);
   if (tok) auth.status = app.status;
   auth.client_endpoint = ep;
   auth.member_id = portal.memberId;

@@ -30,6 +30,12 @@ export interface PortalOptions {
   /** Language of the portal (LANG for the frame, LANGUAGE_ID in events). */
   language?: string;
   timeZone?: string;
+  /**
+   * `server_endpoint` the portal hands out (install events, app pages, OAuth answers): the REST
+   * base of the OAuth server. Default null: the emulator's own `/rest/` (its OAuth server is
+   * served on its own host). A real portal names `https://oauth.bitrix.info/rest/`.
+   */
+  serverEndpoint?: string | null;
 }
 
 type Table = 'contact' | 'company' | 'deal' | 'productRow' | 'product' | 'section' | 'status' | 'userField'
@@ -45,6 +51,8 @@ export class Portal {
   accessTokenTtl: number;
   language: string;
   timeZone: string;
+  /** See PortalOptions.serverEndpoint. */
+  serverEndpoint: string | null;
 
   // CRM data
   readonly contacts = new Map<number, ContactRec>();
@@ -93,6 +101,7 @@ export class Portal {
     this.accessTokenTtl = opts.accessTokenTtl ?? 3600;
     this.language = opts.language ?? 'en';
     this.timeZone = opts.timeZone ?? 'UTC';
+    this.serverEndpoint = opts.serverEndpoint ?? null;
   }
 
   /** Next ID of a table (1, 2, ...). */

@@ -22,6 +22,7 @@ export function uiContext(deps: ServerDeps): UiContext {
     ...(deps.writeBackNow ? { writeBackNow: deps.writeBackNow } : {}),
     clearSavedField: (portalId) => clearSavedSegmentField(deps.clientFor(portalId), deps.db, portalId),
     ...(deps.uiDist ? { uiDist: deps.uiDist } : {}),
+    ...(deps.rateLimits ? { rateLimits: deps.rateLimits } : {}),
     log: (level, msg, extra) => deps.log[level](msg, extra),
   };
 }
@@ -29,7 +30,7 @@ export function uiContext(deps: ServerDeps): UiContext {
 export function createServer(deps: ServerDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.config.trustProxy);
   // Access log: method, path (no query: it may carry launch parameters), status, time. Never bodies.
   app.use((req, res, next) => {
     const t0 = performance.now();

@@ -6,6 +6,8 @@ import type { LimiterOptions } from '../b24/limiter.js';
 import type { Db } from '../store/db.js';
 import type { CrmEventSink } from './event-queue.js';
 import type { Logger } from './log.js';
+import type { RefreshFn } from './install-proof.js';
+import type { EndpointLimits, LimitedEndpoint } from './rate-limit.js';
 
 export interface ServerDeps {
   db: Db;
@@ -30,4 +32,8 @@ export interface ServerDeps {
   uiDist?: string;
   /** Limiter options for one-off clients (install token check); the emulator's time scale. */
   limiter?: LimiterOptions;
+  /** The OAuth refresh call used to prove installs (default: the real GET; tests count calls). */
+  oauthRefresh?: RefreshFn;
+  /** Overrides of the rate limits (src/server/rate-limit.ts DEFAULT_LIMITS). */
+  rateLimits?: Partial<Record<LimitedEndpoint, EndpointLimits>>;
 }

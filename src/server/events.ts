@@ -19,11 +19,13 @@ import { uninstallPortal, verifyApplicationToken } from '../store/portals.js';
 import { formParser, jsonParser, sendJsonError, zodReason } from './body.js';
 import type { ServerDeps } from './deps.js';
 import { handleInstallEvent } from './install.js';
+import { memberIdOf, rateLimit } from './rate-limit.js';
 import { CRM_EVENT_RE, crmEventDataSchema, eventEnvelopeSchema, uninstallDataSchema } from './schemas.js';
 
 export function createEventsRouter(deps: ServerDeps): Router {
   const r = express.Router();
-  r.post(deps.manifest.app.events.handler, formParser, jsonParser, async (req, res, next) => {
+  const limit = rateLimit({ db: deps.db, log: deps.log, endpoint: 'events', limits: deps.rateLimits, memberOf: memberIdOf });
+  r.post(deps.manifest.app.events.handler, formParser, jsonParser, limit, async (req, res, next) => {
     try {
       const body = (req.body ?? {}) as Record<string, unknown>;
       if (typeof body.event === 'string' && body.event.toUpperCase() === 'ONAPPINSTALL') return await handleInstallEvent(deps, req, res);

@@ -1,46 +1,49 @@
 /**
- * Install, both documented ways (reference §1.2-§1.4), at `POST /install`:
+ * Install, both documented ways, at `POST /install`
+ * (https://apidocs.bitrix24.com/settings/app-installation/mass-market-apps/index.html):
  *
  *  (a) install callback: ONAPPINSTALL, form-encoded `event=ONAPPINSTALL&auth[...]` with a
- *      refresh token — store, register, answer 200 JSON. (Also accepted at /events.)
+ *      refresh token, answered with 200 JSON. (Also accepted at /events.)
  *  (b) installer page: the portal opens the URL in an iframe for the admin with query
  *      DOMAIN/PROTOCOL/LANG/APP_SID and body AUTH_ID, AUTH_EXPIRES, REFRESH_ID, SERVER_ENDPOINT,
- *      APPLICATION_TOKEN, member_id, ... — store, register, answer an HTML page that calls
+ *      APPLICATION_TOKEN, member_id, ...; answered with an HTML page that calls
  *      `installFinish()` through the official SDK (its UMD build, served by us).
  *  Told apart by the `event` field.
  *
- * Before anything is stored:
- *  - the payload is validated (zod) → 400 `{error, reason}`;
- *  - client_endpoint must be on the portal's own host (auth[domain]); server_endpoint (where
- *    refreshes send CLIENT_SECRET) must be an accepted OAuth server (OAUTH_SERVER_ENDPOINTS;
- *    with ALLOW_DEV_PORTALS also the portal's own host, as the emulator serves OAuth there);
- *  - the access token is proven on the portal with one `app.info` call: a forged install for
- *    someone else's member_id/domain cannot pass it → 401.
- * Then: upsert the portal (tokens encrypted, application_token as HMAC) as 'installing',
- * register placements/events idempotently, mark 'active'. Installs of one member_id are
- * serialised in this process.
+ * Order (nothing is stored, and no request goes anywhere, before step 2 succeeds):
+ *  1. the payload is validated (zod) → 400 `{error, reason}`; server_endpoint must be an accepted
+ *     OAuth server and client_endpoint the REST base of the payload's domain → 400;
+ *  2. proof (./install-proof.ts): one refresh grant at that OAuth server with our client_id and
+ *     secret; the portal's member_id and client_endpoint come from its answer → 401 on refusal or
+ *     mismatch, 502 when it cannot be reached;
+ *  3. an installed member_id whose domain differs from the stored one is a portal rename: accepted
+ *     when the OAuth server is not hosted by the portal itself (oauth.bitrix.info vouches for
+ *     every portal), refused (401) when it is (the emulator vouches only for itself);
+ *  4. placements, events bound on the proven client_endpoint with the proven tokens (in memory);
+ *  5. one statement stores the portal (tokens encrypted, application_token as HMAC), active;
+ *  6. the contact fields are registered (their failure is retried by the write-back), the first
+ *     cycle is queued.
+ * A failure in 1-4 leaves the store exactly as it was. Installs of one member_id are serialised
+ * in this process.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import express, { type Request, type Response, type Router } from 'express';
+import { MemoryTokenSource, refreshAccessToken, tokenUrl } from '../b24/auth.js';
 import { B24Client } from '../b24/client.js';
-import { B24Error, B24NetworkError } from '../b24/errors.js';
-import type { AccessToken, TokenSource } from '../b24/auth.js';
-import { setPortalStatus, upsertPortalOnInstall, type Portal } from '../store/portals.js';
+import { getPortalByMemberId, upsertPortalOnInstall, type Portal } from '../store/portals.js';
 import { formParser, jsonParser, sendJsonError, zodReason } from './body.js';
 import type { ServerDeps } from './deps.js';
 import { esc, portalOrigin, sendPage } from './html.js';
+import { InstallRejected, proveInstall, type ProvenInstall } from './install-proof.js';
+import { memberIdOf, rateLimit } from './rate-limit.js';
 import { registerApp, type RegisterReport } from './register.js';
 import { registerFields } from '../writeback/fields.js';
 import { installEventSchema, installPageSchema } from './schemas.js';
 
-export class InstallRejected extends Error {
-  override name = 'InstallRejected';
-  constructor(public readonly status: number, public readonly code: string, reason: string) {
-    super(reason);
-  }
-}
+export { InstallRejected } from './install-proof.js';
 
+/** What an install payload offers: nothing here is trusted before the proof. */
 export interface InstallInput {
   memberId: string;
   domain: string;
@@ -59,56 +62,6 @@ export interface InstallResult {
   report: RegisterReport;
 }
 
-/** A token used once, never refreshed (the install-time proof call). */
-class OneShotTokens implements TokenSource {
-  constructor(private readonly t: AccessToken) {}
-  async get(): Promise<AccessToken> {
-    return this.t;
-  }
-  async refresh(): Promise<AccessToken> {
-    throw new InstallRejected(401, 'TOKEN_REJECTED', 'the portal rejected the access token of the install request');
-  }
-}
-
-const hostOf = (u: URL) => `${u.hostname}${u.port ? `:${u.port}` : ''}`.toLowerCase();
-const stripDefaultPort = (host: string, scheme: string) => host.replace(scheme === 'https:' ? /:443$/ : /:80$/, '');
-
-export function checkEndpoints(deps: ServerDeps, i: Pick<InstallInput, 'domain' | 'clientEndpoint' | 'serverEndpoint'>): void {
-  const cfg = deps.config;
-  const ce = new URL(i.clientEndpoint);
-  if (ce.protocol !== 'https:' && !cfg.allowDevPortals) throw new InstallRejected(400, 'INSECURE_PORTAL', 'client_endpoint must be https');
-  const domain = stripDefaultPort(i.domain.toLowerCase(), ce.protocol);
-  if (stripDefaultPort(hostOf(ce), ce.protocol) !== domain) {
-    throw new InstallRejected(400, 'ENDPOINT_MISMATCH', 'client_endpoint is not on the portal domain');
-  }
-  const se = new URL(i.serverEndpoint);
-  const norm = `${i.serverEndpoint.replace(/\/+$/, '')}/`;
-  const allowed = cfg.oauthServerEndpoints.includes(norm)
-    || (cfg.allowDevPortals && stripDefaultPort(hostOf(se), se.protocol) === domain);
-  if (!allowed) throw new InstallRejected(400, 'OAUTH_SERVER_NOT_ALLOWED', 'server_endpoint is not an accepted OAuth server (OAUTH_SERVER_ENDPOINTS)');
-}
-
-/** One `app.info` with the offered token on the offered portal. */
-async function proveToken(deps: ServerDeps, i: InstallInput): Promise<void> {
-  const client = new B24Client({
-    tokens: new OneShotTokens({ accessToken: i.accessToken, clientEndpoint: i.clientEndpoint, expiresAt: Number.POSITIVE_INFINITY }),
-    limiter: { ...deps.limiter },
-    maxRetries: 1,
-    retryBaseMs: 200,
-    timeoutMs: 15_000,
-  });
-  try {
-    await client.call('app.info');
-  } catch (e) {
-    if (e instanceof InstallRejected) throw e;
-    if (e instanceof B24NetworkError) throw new InstallRejected(502, 'PORTAL_UNREACHABLE', `the portal did not answer (${e.causeCode})`);
-    if (e instanceof B24Error && (e.status === 401 || e.status === 403)) {
-      throw new InstallRejected(401, 'TOKEN_REJECTED', `the portal rejected the access token (${e.code || e.status})`);
-    }
-    throw e;
-  }
-}
-
 const locks = new Map<string, Promise<unknown>>();
 
 /** Runs fn after any install of the same member_id in this process finished. */
@@ -123,37 +76,77 @@ async function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Step 3: a proven install of an installed member_id on another domain. */
+async function checkDomainChange(deps: ServerDeps, p: ProvenInstall): Promise<void> {
+  const stored = await getPortalByMemberId(deps.db, p.memberId);
+  if (!stored || stored.domain.toLowerCase() === p.domain) return;
+  if (p.portalHosted) {
+    throw new InstallRejected(401, 'DOMAIN_CHANGE_UNPROVEN', 'this member_id is installed on another domain, and a portal-hosted OAuth server cannot prove a move');
+  }
+  deps.log.warn('install: portal domain changed', { memberId: p.memberId, from: stored.domain, to: p.domain });
+}
+
+/** A client on the proven endpoint with the proven tokens, kept in memory until the install is stored. */
+function provenClient(deps: ServerDeps, p: ProvenInstall): { client: B24Client; tokens: () => { accessToken: string; refreshToken: string; expiresAt: Date } } {
+  let current = { accessToken: p.accessToken, refreshToken: p.refreshToken, expiresAt: p.expiresAt };
+  const tokens = new MemoryTokenSource({
+    accessToken: p.accessToken,
+    refreshToken: p.refreshToken,
+    clientEndpoint: p.clientEndpoint,
+    expiresAt: p.expiresAt.getTime(),
+    clientId: deps.config.clientId,
+    clientSecret: deps.config.clientSecret,
+    oauthUrl: tokenUrl({ serverEndpoint: p.serverEndpoint }),
+    refreshFn: refreshAccessToken,
+    onRefresh: (t) => {
+      current = { accessToken: t.accessToken, refreshToken: t.refreshToken, expiresAt: new Date(t.expiresAt) };
+    },
+  });
+  const client = new B24Client({ tokens, limiter: { ...deps.limiter }, maxRetries: 3, timeoutMs: 30_000 });
+  return { client, tokens: () => current };
+}
+
 export async function performInstall(deps: ServerDeps, input: InstallInput, source: 'callback' | 'page'): Promise<InstallResult> {
-  checkEndpoints(deps, input);
-  await proveToken(deps, input);
   return serialised(input.memberId, async () => {
-    const portal = await upsertPortalOnInstall(deps.db, {
-      memberId: input.memberId,
-      domain: input.domain,
-      clientEndpoint: input.clientEndpoint,
-      serverEndpoint: input.serverEndpoint,
-      accessToken: input.accessToken,
-      refreshToken: input.refreshToken,
-      expiresAt: input.expiresAt,
-      applicationToken: input.applicationToken,
-      scope: input.scope,
-      language: input.language,
-      status: 'installing',
-    });
-    const fields = deps.registerFields === false
-      ? undefined
-      : async (client: Parameters<typeof registerFields>[0]) => {
-        const r = await registerFields(client, deps.db, portal.id, { manifest: deps.manifest });
-        return { created: r.created, existing: r.existing, errors: r.errors };
-      };
-    const report = await registerApp(deps.clientFor(portal.id), deps.manifest, deps.config.publicUrl, fields);
-    if (report.fields.errors?.length) deps.log.warn('install: contact fields incomplete', { portalId: portal.id, errors: report.fields.errors });
+    const proven = await proveInstall({ config: deps.config, refreshFn: deps.oauthRefresh }, input);
+    await checkDomainChange(deps, proven);
+    const { client, tokens } = provenClient(deps, proven);
+    let report: RegisterReport;
+    try {
+      report = await registerApp(client, deps.manifest, deps.config.publicUrl);
+    } catch (e) {
+      deps.log.error('install: registration failed', { memberId: proven.memberId, error: e instanceof Error ? e.message : String(e) });
+      throw new InstallRejected(502, 'REGISTRATION_FAILED', `the portal refused the registration calls: ${e instanceof Error ? e.message : String(e)}`);
+    }
     const failed = Object.keys(report.errors).length;
     if (failed) {
-      deps.log.error('install: registration incomplete', { portalId: portal.id, memberId: portal.memberId, errors: report.errors });
+      deps.log.error('install: registration incomplete', { memberId: proven.memberId, errors: report.errors });
       throw new InstallRejected(502, 'REGISTRATION_FAILED', `${failed} placement/event bindings failed: ${Object.values(report.errors).join('; ')}`);
     }
-    await setPortalStatus(deps.db, portal.id, 'active');
+    const t = tokens();
+    const portal = await upsertPortalOnInstall(deps.db, {
+      memberId: proven.memberId,
+      domain: proven.domain,
+      clientEndpoint: proven.clientEndpoint,
+      serverEndpoint: proven.serverEndpoint,
+      accessToken: t.accessToken,
+      refreshToken: t.refreshToken,
+      expiresAt: t.expiresAt,
+      applicationToken: input.applicationToken,
+      scope: proven.scope ?? input.scope,
+      language: input.language,
+      status: 'active',
+    });
+    if (deps.registerFields !== false) {
+      try {
+        const r = await registerFields(deps.clientFor(portal.id), deps.db, portal.id, { manifest: deps.manifest });
+        report.fields = { created: r.created, existing: r.existing, errors: r.errors };
+        if (r.errors.length) deps.log.warn('install: contact fields incomplete', { portalId: portal.id, errors: r.errors });
+      } catch (e) {
+        report.fields = { created: [], existing: [], errors: [e instanceof Error ? e.message : String(e)] };
+        deps.log.warn('install: contact fields not registered; the write-back retries', { portalId: portal.id, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
     deps.log.info('install: portal registered', {
       source, portalId: portal.id, memberId: portal.memberId, domain: portal.domain,
       placementsBound: report.placements.bound.length, placementsUnbound: report.placements.unbound.length,
@@ -165,7 +158,7 @@ export async function performInstall(deps: ServerDeps, input: InstallInput, sour
       await deps.onInstalled(portal.id).catch((e: unknown) =>
         deps.log.error('install: could not queue the first cycle', { portalId: portal.id, error: e instanceof Error ? e.message : String(e) }));
     }
-    return { portal: { ...portal, status: 'active' }, report };
+    return { portal, report };
   });
 }
 
@@ -267,7 +260,8 @@ export function createInstallRouter(deps: ServerDeps): Router {
     res.sendFile(sdkUmdPath(), { headers: { 'Content-Type': 'text/javascript; charset=utf-8' } });
   });
   const route = deps.manifest.app.pages.install;
-  r.post(route, formParser, jsonParser, async (req, res) => {
+  const limit = rateLimit({ db: deps.db, log: deps.log, endpoint: 'install', limits: deps.rateLimits, memberOf: memberIdOf });
+  r.post(route, formParser, jsonParser, limit, async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     if (typeof body.event === 'string') {
       if (body.event.toUpperCase() !== 'ONAPPINSTALL') return sendJsonError(res, 400, 'BAD_INSTALL_PAYLOAD', `event: expected ONAPPINSTALL at the install URL`);

@@ -98,6 +98,7 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     const config = loadConfig({}, {
       port: 0, host: '127.0.0.1', clientId, clientSecret: 'ui-test-secret', dataDir: 'memory://', logLevel: 'warn',
       sessionSecret: 'ui-test-session-secret-0123456789abcdef',
+      oauthServerEndpoints: [`${emu.url}rest/`],
     });
     const log = createLogger('warn');
     const deps = {
@@ -454,10 +455,14 @@ describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + 
     const bad = await post({ member_id: was.m });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { message: string }).message).toMatch(/auth_id/);
-    expect((await post({ member_id: 'no-such-member', auth_id: 'x'.repeat(32) })).status).toBe(403);
+    // an unknown member_id and a known one with a bad token get the same answer (no enumeration)
+    const unknown = await post({ member_id: 'no-such-member', auth_id: 'x'.repeat(32) });
+    expect(unknown.status).toBe(401);
     const forged = await post({ member_id: was.m, auth_id: 'forged-token-0123456789' });
     expect(forged.status).toBe(401);
-    expect(JSON.stringify(await forged.json())).not.toContain('forged-token');
+    const forgedBody = await forged.text();
+    expect(forgedBody).toBe(await unknown.text());
+    expect(forgedBody).not.toContain('forged-token');
   });
 
   it('run now (admin) starts the background pipeline', async () => {

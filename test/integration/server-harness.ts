@@ -29,13 +29,17 @@ export interface TestApp {
   clientSecret: string;
 }
 
-export async function startTestApp(db: Db): Promise<TestApp> {
+/** The OAuth server of an emulated portal (its REST base): what the app must accept to prove its installs. */
+export const oauthOf = (emu: RunningEmulator): string => `${emu.url}rest/`;
+
+/** The app, accepting the OAuth servers of `accept` (the emulated portals it will be installed on). */
+export async function startTestApp(db: Db, o: { accept: RunningEmulator[]; config?: Partial<RunningApp['config']> }): Promise<TestApp> {
   const clientId = `local.${randomBytes(7).toString('hex')}.${randomBytes(4).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('hex');
   const app = await startApp({
     db,
     env: {},
-    config: { port: 0, host: '127.0.0.1', clientId, clientSecret, logLevel: 'error' },
+    config: { port: 0, host: '127.0.0.1', clientId, clientSecret, logLevel: 'error', oauthServerEndpoints: o.accept.map(oauthOf), ...o.config },
     log: silentLogger,
     // These tests pin the server-only pages (status page after the APPLICATION_TOKEN check); the
     // Vue UI served after a real AUTH_ID check is covered by test/e2e/ui-app.test.ts.

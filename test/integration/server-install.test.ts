@@ -6,6 +6,7 @@ import type { RunningEmulator } from '../../src/emulator/server.js';
 import { admin, countPortals, installCallback, portalRow, postForm, startPortal, startTestApp, type Installed, type TestApp } from './server-harness.js';
 import { MemoryCrmEventQueue } from '../../src/server/event-queue.js';
 import { loadManifest } from '../../manifest/index.js';
+import { issueTokens } from '../../src/emulator/tokens.js';
 
 const manifestFields = new Set(loadManifest().fields.fields.map((f) => f.name));
 
@@ -18,7 +19,7 @@ eachDb('server install / events / pages', (getDb) => {
 
   beforeAll(async () => {
     emu = await startPortal({ contacts: 20 });
-    t = await startTestApp(getDb());
+    t = await startTestApp(getDb(), { accept: [emu] });
   });
   afterAll(async () => {
     await t?.app.close();
@@ -59,9 +60,15 @@ eachDb('server install / events / pages', (getDb) => {
     expect(ourFields()).toEqual([...manifestFields].sort());
   });
 
-  it('reinstall is idempotent: the same ONAPPINSTALL again binds nothing new; a stale handler is unbound', async () => {
+  /** ONAPPINSTALL as the portal sends it on a reinstall: the same portal and app, fresh tokens of the installing admin. */
+  const freshPayload = () => {
+    const tok = issueTokens(emu.portal, t.clientId, 1);
+    return { ...inst.payload, auth: { ...inst.payload.auth, access_token: tok.accessToken, refresh_token: tok.refreshToken } };
+  };
+
+  it('reinstall is idempotent: a new ONAPPINSTALL binds nothing new; a stale handler is unbound', async () => {
     const before = bindings();
-    const again = await postForm(t.http, '/install', inst.payload);
+    const again = await postForm(t.http, '/install', freshPayload());
     expect(again.status).toBe(200);
     expect(again.data.report.placements.bound).toEqual([]);
     expect(again.data.report.events.bound).toEqual([]);
@@ -73,7 +80,7 @@ eachDb('server install / events / pages', (getDb) => {
     await client.call('placement.bind', { PLACEMENT: 'CRM_CONTACT_DETAIL_TAB', HANDLER: 'http://old.example.com/placement/contact-tab', TITLE: 'old' });
     await client.call('event.bind', { event: 'ONCRMDEALUPDATE', handler: 'http://old.example.com/events' });
     expect(bindings().placements).toHaveLength(3);
-    const third = await postForm(t.http, '/install', inst.payload);
+    const third = await postForm(t.http, '/install', freshPayload());
     expect(third.status).toBe(200);
     expect(third.data.report.placements.unbound).toEqual(['CRM_CONTACT_DETAIL_TAB http://old.example.com/placement/contact-tab']);
     expect(third.data.report.events.unbound).toEqual(['ONCRMDEALUPDATE http://old.example.com/events']);

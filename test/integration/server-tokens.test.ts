@@ -13,7 +13,7 @@ import { refreshAccessToken, type RefreshParams } from '../../src/b24/auth.js';
 import { B24Client } from '../../src/b24/client.js';
 import { PortalNeedsReauthError, StoreTokenSource } from '../../src/b24/store-tokens.js';
 import type { RunningEmulator } from '../../src/emulator/server.js';
-import { admin, installCallback, portalRow, postForm, startPortal, startTestApp, type Installed, type TestApp } from './server-harness.js';
+import { admin, installCallback, oauthOf, portalRow, postForm, startPortal, startTestApp, type Installed, type TestApp } from './server-harness.js';
 
 setTokenCipher(createTokenCipher(randomBytes(32)));
 
@@ -27,7 +27,7 @@ eachDb('server tokens', (getDb, ctx) => {
 
   beforeAll(async () => {
     emu = await startPortal({ accessTokenTtl: 600 });
-    t = await startTestApp(getDb());
+    t = await startTestApp(getDb(), { accept: [emu] });
     inst = await installCallback(emu, t);
     portalId = Number((await portalRow(getDb(), inst.memberId))!.id);
     // A second handle on the same database, as another process would have.
@@ -99,6 +99,7 @@ eachDb('server tokens', (getDb, ctx) => {
 
   it('two portals side by side (two emulators, one app) stay apart', async () => {
     const emuB = await startPortal({ contacts: 5, seed: 3 });
+    t.app.config.oauthServerEndpoints.push(oauthOf(emuB)); // the app accepts portal B's OAuth server too
     try {
       const instB = await installCallback(emuB, t);
       expect(instB.memberId).not.toBe(inst.memberId);

@@ -15,7 +15,7 @@ eachDb('installer page', (getDb) => {
   let t: TestApp;
   beforeAll(async () => {
     emu = await startPortal();
-    t = await startTestApp(getDb());
+    t = await startTestApp(getDb(), { accept: [emu] });
   });
   afterAll(async () => {
     await t?.app.close();

@@ -24,6 +24,7 @@ import { decodeCommand } from '../../src/b24/batch-encoding.js';
 
 const SECRET = 'integration-session-secret-0123456789';
 const ENDPOINT = 'http://portal.test:8080/rest/';
+const APP_CODE = 'local.uiauth.0001';
 const SEGS = ['champions', 'loyal', 'at_risk', 'lost', 'new'];
 const N = 120;
 
@@ -48,7 +49,7 @@ function fakePortal() {
     if (!url.startsWith(ENDPOINT)) return reply(404, { error: 'NOT_FOUND' });
     if (!u) return reply(401, { error: 'invalid_token', error_description: 'The access token provided is invalid.' });
     if (method === 'profile') return reply(200, { result: { ...u, NAME: 'U', LAST_NAME: u.ID } });
-    if (method === 'app.info') return reply(200, { result: { INSTALLED: true } });
+    if (method === 'app.info') return reply(200, { result: { INSTALLED: true, CODE: APP_CODE } });
     const contactList = (params: { filter?: { '@ID'?: unknown }; start?: unknown }) => {
       const asked = params.filter?.['@ID'];
       const ids = asked !== undefined ? Object.values(asked as Record<string, unknown>).map(Number) : Array.from({ length: N }, (_, i) => i + 1);
@@ -138,7 +139,7 @@ eachDb('ui api', (getDb) => {
     })));
     const dist = mkdtempSync(path.join(os.tmpdir(), 'ui-dist-'));
     writeFileSync(path.join(dist, 'index.html'), '<!doctype html><html lang="en"><head><title>t</title></head><body><div id="app"></div></body></html>');
-    ctx = { db, config: { sessionSecret: SECRET, production: false }, verifier: new PortalUserVerifier(fp.fetchImpl), uiDist: dist };
+    ctx = { db, config: { sessionSecret: SECRET, production: false, clientId: APP_CODE }, verifier: new PortalUserVerifier([APP_CODE], fp.fetchImpl), uiDist: dist };
     const app = express();
     app.use(createUiRouter(ctx));
     app.post('/app', express.urlencoded({ extended: true }), (req, res, next) => void renderAppPage(req, res, ctx).catch(next));

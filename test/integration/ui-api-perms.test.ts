@@ -94,7 +94,7 @@ eachDb('ui api with emulator CRM permissions', (getDb) => {
     const dist = mkdtempSync(path.join(os.tmpdir(), 'ui-dist-'));
     writeFileSync(path.join(dist, 'index.html'), '<!doctype html><html><body></body></html>');
     // verdicts are cached per token for a minute (as in production): a role change shows with the next token
-    const ctx: UiContext = { db, config: { sessionSecret: SECRET, production: false }, verifier: new PortalUserVerifier(fetch as never), uiDist: dist };
+    const ctx: UiContext = { db, config: { sessionSecret: SECRET, production: false, clientId: CLIENT }, verifier: new PortalUserVerifier([CLIENT], fetch as never), uiDist: dist };
     const app = express();
     app.use(createUiRouter(ctx));
     server = await new Promise<Server>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });

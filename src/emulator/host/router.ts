@@ -125,7 +125,7 @@ export function createHostRouter(portal: Portal, _opts: HostRouterOptions = {}):
       AUTH_ID: tok.accessToken,
       AUTH_EXPIRES: authExpires,
       REFRESH_ID: tok.refreshToken,
-      SERVER_ENDPOINT: ep,
+      SERVER_ENDPOINT: portal.serverEndpoint ?? ep,
       APPLICATION_TOKEN: app.applicationToken,
       APPLICATION_SCOPE: app.scopes.join(','),
       member_id: portal.memberId,

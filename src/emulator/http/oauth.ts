@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import { clientEndpoint } from '../events.js';
+import { clientEndpoint, serverEndpoint } from '../events.js';
 import type { TokenRec } from '../model.js';
 import type { Portal } from '../portal.js';
 import { issueTokens, refreshTokens } from '../tokens.js';
@@ -53,7 +53,7 @@ export function tokenResponse(rt: Runtime, tok: TokenRec, withUser: boolean): Re
     expires_in: portal.accessTokenTtl,
     scope: app?.scopes.join(',') ?? '',
     domain: rt.oauthDomain,
-    server_endpoint: ep,
+    server_endpoint: serverEndpoint(portal, rt.delivery.protocol),
     status: app?.status ?? 'L',
     client_endpoint: ep,
     member_id: portal.memberId,

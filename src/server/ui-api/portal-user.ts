@@ -106,10 +106,18 @@ interface CacheEntry {
   user: PortalUser;
 }
 
-/** Verifies AUTH_IDs (profile + app.info), caching each verdict briefly (default 60 s). */
+/**
+ * Verifies AUTH_IDs (profile + app.info), caching each verdict briefly (default 60 s).
+ *
+ * `appCodes`: the codes of THIS app. The portal's `app.info`, called with a user's token, names the
+ * app the token was issued to (`CODE`; https://apidocs.bitrix24.com/api-reference/common/system/app-info.html):
+ * a local app's code is its client_id, a Market app's the code of its card. A token of any other
+ * app installed on the same portal is refused (401 FOREIGN_APP_TOKEN), whatever its user may do.
+ */
 export class PortalUserVerifier {
   private cache = new Map<string, CacheEntry>();
   constructor(
+    private readonly appCodes: readonly string[],
     private readonly fetchImpl: FetchLike = fetch as unknown as FetchLike,
     private readonly ttlMs = 60_000,
     private readonly now: () => number = Date.now,
@@ -129,8 +137,11 @@ export class PortalUserVerifier {
     const [profile, info] = await Promise.all([
       call(this.fetchImpl, endpoint, 'profile', authId) as Promise<{ ID?: string | number; ADMIN?: boolean | string; NAME?: string; LAST_NAME?: string }>,
       // app.info with the user's token proves the token was issued to an app context on this portal
-      call(this.fetchImpl, endpoint, 'app.info', authId) as Promise<{ INSTALLED?: boolean | string }>,
+      call(this.fetchImpl, endpoint, 'app.info', authId) as Promise<{ INSTALLED?: boolean | string; CODE?: unknown }>,
     ]);
+    if (typeof info?.CODE !== 'string' || !this.appCodes.includes(info.CODE)) {
+      throw new PortalAuthError('FOREIGN_APP_TOKEN', 'the access token was not issued to this app', 401);
+    }
     const userId = Number(profile?.ID);
     if (!Number.isSafeInteger(userId) || userId <= 0) throw new PortalAuthError('BAD_PROFILE', 'profile has no user ID', 502);
     if (info && (info.INSTALLED === false || info.INSTALLED === 'N')) throw new PortalAuthError('NOT_INSTALLED', 'the app is not installed on this portal', 403);

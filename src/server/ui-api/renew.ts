@@ -9,13 +9,16 @@
  * the token's own user, admin as the portal says now. The old session is not needed (an expired
  * or forged one proves nothing either way).
  *
- * Errors: 400 BAD_REQUEST (body), 403 NOT_INSTALLED (unknown or uninstalled portal), 401 (the
- * portal does not accept the token), as JSON { error, message }.
+ * Errors, as JSON { error, message }: 400 BAD_REQUEST (body); 401 UNAUTHORIZED, one answer for an
+ * unknown or uninstalled member_id and for a token the portal refuses or that belongs to another
+ * app (so the endpoint does not tell which member_ids are installed); 502 when the portal cannot
+ * be asked.
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { openPortalSession } from './open-session.js';
 import { PortalAuthError } from './portal-user.js';
+import { memberIdOf, rateLimit } from '../rate-limit.js';
 import type { UiContext } from './router.js';
 import { SESSION_TTL_SECONDS } from './session.js';
 
@@ -25,9 +28,17 @@ const renewSchema = z.object({
   lang: z.string().max(8).optional(),
 });
 
+/** The one answer for every refused renewal (unknown portal, bad token, another app's token). */
+export const UNAUTHORIZED = { error: 'UNAUTHORIZED', message: 'no session for this portal and access token' } as const;
+
 export function createSessionRenewRouter(ctx: UiContext): Router {
   const r = express.Router();
-  r.post('/api/ui/session', express.json({ limit: '4kb' }), (req, res, next) => {
+  const log = (level: 'info' | 'warn' | 'error') => (msg: string, extra?: Record<string, unknown>) => ctx.log?.(level, msg, extra);
+  const limit = rateLimit({
+    db: ctx.db, endpoint: 'session', limits: ctx.rateLimits, memberOf: memberIdOf,
+    log: { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') },
+  });
+  r.post('/api/ui/session', express.json({ limit: '4kb' }), limit, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     const body = renewSchema.safeParse(req.body);
     if (!body.success) {
@@ -36,15 +47,14 @@ export function createSessionRenewRouter(ctx: UiContext): Router {
     }
     void (async () => {
       const opened = await openPortalSession(ctx, body.data.member_id, body.data.auth_id, body.data.lang);
-      if (opened.kind === 'not_installed') {
-        res.status(403).json({ error: 'NOT_INSTALLED', message: 'this portal has not installed the app' });
-        return;
-      }
+      const refuse = () => void res.status(401).json(UNAUTHORIZED);
+      if (opened.kind === 'not_installed') return refuse();
       if (opened.kind === 'refused') {
         const err = opened.error;
         if (!(err instanceof PortalAuthError)) throw err;
         ctx.log?.('warn', 'ui session renewal refused', { portalId: opened.portal.id, code: err.code });
-        res.status(err.status).json({ error: err.code, message: 'the portal did not accept this access token' });
+        if (err.status === 401 || err.status === 403) return refuse();
+        res.status(err.status).json({ error: err.code, message: 'the portal could not be asked about this access token' });
         return;
       }
       const { user, lang, session } = opened;

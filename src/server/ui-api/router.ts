@@ -22,6 +22,8 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { AppConfig } from '../../config.js';
+import { loadManifest } from '../../../manifest/index.js';
+import type { EndpointLimits, LimitedEndpoint } from '../rate-limit.js';
 import { getPortal, latestSyncRun, listSyncRuns, updatePortalSettings, type Db, type Portal } from '../../store/index.js';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../scoring/index.js';
 import { FilterError, SORT_COLUMNS, segmentFilterSchema, type CompileOptions, type SegmentFilter } from './filter.js';
@@ -50,7 +52,7 @@ export interface RunNowResult {
 
 export interface UiContext {
   db: Db;
-  config: Pick<AppConfig, 'sessionSecret' | 'production'>;
+  config: Pick<AppConfig, 'sessionSecret' | 'production' | 'clientId' | 'appCode'>;
   /** defaults to a shared verifier over global fetch */
   verifier?: PortalUserVerifier;
   /** "Run now" on the sync page: start sync + score in the background for this portal */
@@ -61,14 +63,24 @@ export interface UiContext {
   clearSavedField?: (portalId: number) => Promise<{ cleared: number; failed: number }>;
   /** where the built UI lives (default <repo>/ui/dist) */
   uiDist?: string;
+  /** overrides of the rate limits (src/server/rate-limit.ts); POST /api/ui/session is limited */
+  rateLimits?: Partial<Record<LimitedEndpoint, EndpointLimits>>;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
 export const DEFAULT_UI_DIST = path.resolve(new URL('.', import.meta.url).pathname, '../../../ui/dist');
 
-const sharedVerifier = new PortalUserVerifier();
+/** The codes `app.info` gives for this app: the client_id (local apps) and APP_CODE (default: the manifest's app code). */
+export function appCodesOf(config: Pick<AppConfig, 'clientId' | 'appCode'>): string[] {
+  return [config.clientId, config.appCode ?? loadManifest().app.code];
+}
+
+const verifiers = new WeakMap<UiContext, PortalUserVerifier>();
 export function verifierOf(ctx: UiContext): PortalUserVerifier {
-  return ctx.verifier ?? sharedVerifier;
+  if (ctx.verifier) return ctx.verifier;
+  let v = verifiers.get(ctx);
+  if (!v) verifiers.set(ctx, (v = new PortalUserVerifier(appCodesOf(ctx.config))));
+  return v;
 }
 
 interface Authed {

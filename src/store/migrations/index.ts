@@ -3,6 +3,7 @@ import * as m002 from './002_scoring.js';
 import * as m003 from './003_writeback.js';
 import * as m004 from './004_jobs.js';
 import * as m005 from './005_label_facts.js';
+import * as m006 from './006_rate_limits.js';
 
 export interface Migration {
   version: number;
@@ -17,4 +18,5 @@ export const migrations: readonly Migration[] = [
   { version: 3, ...m003 },
   { version: 4, ...m004 },
   { version: 5, ...m005 },
+  { version: 6, ...m006 },
 ];
