@@ -43,6 +43,8 @@ export interface StartAppOptions {
    * events go to `events` (or an in-memory queue).
    */
   workers?: boolean | Omit<StartWorkersOptions, 'db' | 'clientFor' | 'log'>;
+  /** Overrides of the HTTP rate limits (src/server/rate-limit.ts). */
+  rateLimits?: ServerDeps['rateLimits'];
 }
 
 export interface RunningApp {
@@ -82,6 +84,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     clientFor,
     forgetClient: (portalId) => forgetPortalClient(db, portalId),
     limiter: opts.limiter,
+    ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
     ...(opts.uiDist ? { uiDist: opts.uiDist } : {}),
     ...(runNow ? { runNow } : {}),
     ...(workers ? { writeBackNow: async (portalId: number) => void (await workers.enqueue.writeback(portalId)) } : {}),

@@ -8,8 +8,11 @@
  * The one exception is ONAPPINSTALL (the install callback may be configured here too): it
  * carries the token being installed and goes to the install logic, which proves it on the portal.
  *
- *  - ONAPPUNINSTALL: `data[CLEAN]=1` deletes the portal and all its data; `0` keeps the data,
- *    marks the portal 'uninstalled' and deletes its tokens (a reinstall sees the data again).
+ *  - ONAPPUNINSTALL: first confirmed with the portal (./uninstall-proof.ts: the application_token
+ *    is known to every user who opens the app, so it alone proves nothing): still installed → 401
+ *    UNINSTALL_UNPROVEN, portal unreachable → 503, nothing changes. Confirmed: `data[CLEAN]=1`
+ *    deletes the portal and all its data; `0` keeps the data, marks the portal 'uninstalled' and
+ *    deletes its tokens (a reinstall sees the data again).
  *  - ONCRMDEAL{ADD,UPDATE,DELETE}, ONCRMCONTACT{ADD,UPDATE,DELETE}: 200 at once, the record
  *    id goes to `deps.events.enqueueCrmEvent(portalId, event, id)` (see event-queue.ts).
  *  - Anything else authenticated: 200 `{ok:true, ignored:true}` (Bitrix does not retry).
@@ -20,6 +23,7 @@ import { formParser, jsonParser, sendJsonError, zodReason } from './body.js';
 import type { ServerDeps } from './deps.js';
 import { handleInstallEvent } from './install.js';
 import { memberIdOf, rateLimit } from './rate-limit.js';
+import { checkUninstalled } from './uninstall-proof.js';
 import { CRM_EVENT_RE, crmEventDataSchema, eventEnvelopeSchema, uninstallDataSchema } from './schemas.js';
 
 export function createEventsRouter(deps: ServerDeps): Router {
@@ -49,6 +53,13 @@ export function createEventsRouter(deps: ServerDeps): Router {
         const d = uninstallDataSchema.safeParse(data ?? {});
         if (!d.success) return sendJsonError(res, 400, 'BAD_EVENT', zodReason(d.error));
         const clean = d.data.CLEAN === '1';
+        const verdict = await checkUninstalled(deps, portal);
+        if (verdict !== 'confirmed') {
+          deps.log.warn('events: uninstall not confirmed by the portal', { portalId: portal.id, verdict });
+          return verdict === 'still_installed'
+            ? sendJsonError(res, 401, 'UNINSTALL_UNPROVEN', 'the portal still answers this app as installed')
+            : sendJsonError(res, 503, 'UNINSTALL_UNCONFIRMED', 'the portal could not be asked; nothing was changed');
+        }
         await uninstallPortal(deps.db, portal.id, { clean });
         deps.forgetClient(portal.id);
         deps.log.info('events: portal uninstalled', { portalId: portal.id, memberId: portal.memberId, clean });

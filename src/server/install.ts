@@ -19,7 +19,9 @@
  *  3. an installed member_id whose domain differs from the stored one is a portal rename: accepted
  *     when the OAuth server is not hosted by the portal itself (oauth.bitrix.info vouches for
  *     every portal), refused (401) when it is (the emulator vouches only for itself);
- *  4. placements, events bound on the proven client_endpoint with the proven tokens (in memory);
+ *  4. the tokens must be an administrator's (`profile` ADMIN, else 403: every user who opens the
+ *     app gets a refresh token of it); placements and events are bound on the proven
+ *     client_endpoint with the proven tokens (kept in memory);
  *  5. one statement stores the portal (tokens encrypted, application_token as HMAC), active;
  *  6. the contact fields are registered (their failure is retried by the write-back), the first
  *     cycle is queued.
@@ -86,6 +88,25 @@ async function checkDomainChange(deps: ServerDeps, p: ProvenInstall): Promise<vo
   deps.log.warn('install: portal domain changed', { memberId: p.memberId, from: stored.domain, to: p.domain });
 }
 
+/**
+ * The install's tokens must be an administrator's: an app page gives every user who opens it a
+ * refresh token of this app, and such a user must not be able to "reinstall" the portal with
+ * their own tokens and an application_token of their choice.
+ */
+async function requireAdmin(deps: ServerDeps, client: B24Client, p: ProvenInstall): Promise<void> {
+  let me: { ADMIN?: unknown } | null;
+  try {
+    me = (await client.call('profile')) as { ADMIN?: unknown } | null;
+  } catch (e) {
+    throw new InstallRejected(502, 'REGISTRATION_FAILED', `the portal did not answer profile: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const admin = me?.ADMIN === true || me?.ADMIN === 'Y' || me?.ADMIN === 'true' || me?.ADMIN === 1;
+  if (!admin) {
+    deps.log.warn('install: refused, not an administrator', { memberId: p.memberId, userId: p.userId });
+    throw new InstallRejected(403, 'NOT_ADMIN', 'only a portal administrator can install the app');
+  }
+}
+
 /** A client on the proven endpoint with the proven tokens, kept in memory until the install is stored. */
 function provenClient(deps: ServerDeps, p: ProvenInstall): { client: B24Client; tokens: () => { accessToken: string; refreshToken: string; expiresAt: Date } } {
   let current = { accessToken: p.accessToken, refreshToken: p.refreshToken, expiresAt: p.expiresAt };
@@ -111,6 +132,7 @@ export async function performInstall(deps: ServerDeps, input: InstallInput, sour
     const proven = await proveInstall({ config: deps.config, refreshFn: deps.oauthRefresh }, input);
     await checkDomainChange(deps, proven);
     const { client, tokens } = provenClient(deps, proven);
+    await requireAdmin(deps, client, proven);
     let report: RegisterReport;
     try {
       report = await registerApp(client, deps.manifest, deps.config.publicUrl);

@@ -10,7 +10,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/server.j
 import { Portal } from '../../src/emulator/portal.js';
 import { PortalClock } from '../../src/emulator/clock.js';
 import { generatePortal } from '../../src/emulator/generator.js';
-import { startApp, type RunningApp } from '../../src/app.js';
+import { startApp, type RunningApp, type StartAppOptions } from '../../src/app.js';
 import { silentLogger } from '../../src/server/log.js';
 import type { Db } from '../../src/store/index.js';
 
@@ -33,7 +33,10 @@ export interface TestApp {
 export const oauthOf = (emu: RunningEmulator): string => `${emu.url}rest/`;
 
 /** The app, accepting the OAuth servers of `accept` (the emulated portals it will be installed on). */
-export async function startTestApp(db: Db, o: { accept: RunningEmulator[]; config?: Partial<RunningApp['config']> }): Promise<TestApp> {
+export async function startTestApp(
+  db: Db,
+  o: { accept: RunningEmulator[]; config?: Partial<RunningApp['config']>; uiDist?: string; rateLimits?: StartAppOptions['rateLimits'] },
+): Promise<TestApp> {
   const clientId = `local.${randomBytes(7).toString('hex')}.${randomBytes(4).toString('hex')}`;
   const clientSecret = randomBytes(24).toString('hex');
   const app = await startApp({
@@ -43,7 +46,8 @@ export async function startTestApp(db: Db, o: { accept: RunningEmulator[]; confi
     log: silentLogger,
     // These tests pin the server-only pages (status page after the APPLICATION_TOKEN check); the
     // Vue UI served after a real AUTH_ID check is covered by test/e2e/ui-app.test.ts.
-    uiDist: '/nonexistent/ui-dist',
+    uiDist: o.uiDist ?? '/nonexistent/ui-dist',
+    ...(o.rateLimits ? { rateLimits: o.rateLimits } : {}),
     // Server behaviour only: CRM events land in the in-memory queue the tests inspect.
     workers: false,
   });
