@@ -226,6 +226,15 @@ describe('OAuth server', () => {
     expect(viaPost.headers.get('access-control-allow-origin')).toBe('*');
   });
 
+  it('names the OAuth server the portal is set up with (portal.serverEndpoint) as server_endpoint, as a real portal names oauth.bitrix.info', async () => {
+    const s = await setup();
+    s.portal.serverEndpoint = 'https://oauth.bitrix.info/rest/';
+    const r = await getJson(`${s.emu.url}oauth/token/?grant_type=refresh_token&client_id=${s.clientId}&client_secret=${s.clientSecret}&refresh_token=${s.refresh}`);
+    expect(r.status).toBe(200);
+    expect(r.body.server_endpoint).toBe('https://oauth.bitrix.info/rest/');
+    expect(r.body.client_endpoint).toBe(s.rest);
+  });
+
   it('answers invalid_client for a wrong secret or unknown client, invalid_request for missing fields', async () => {
     const s = await setup();
     const bad = await getJson(`${s.emu.url}oauth/token/?grant_type=refresh_token&client_id=${s.clientId}&client_secret=WRONG&refresh_token=${s.refresh}`);
