@@ -1,0 +1,91 @@
+// ESLint (flat config): typescript-eslint and eslint-plugin-vue, Prettier for layout
+// (eslint-config-prettier turns off the rules it owns), and the direction of imports between the
+// folders of src/ (eslint-plugin-boundaries): data flows portal → b24 → sync → store → scoring →
+// writeback / UI API, and only entry points (demo, CLI, bench, tests) may import the emulator.
+import js from '@eslint/js';
+import boundaries from 'eslint-plugin-boundaries';
+import prettier from 'eslint-config-prettier';
+import vue from 'eslint-plugin-vue';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+/** src/<folder> → the folders it may import (besides itself, manifest/ and packages). */
+const LAYERS = {
+  scoring: [],
+  settings: ['scoring'],
+  segments: ['scoring', 'settings'],
+  store: ['scoring', 'settings', 'segments'],
+  b24: ['store'],
+  sync: ['b24', 'store'],
+  pipeline: ['store', 'scoring', 'settings', 'segments'],
+  writeback: ['b24', 'store', 'scoring', 'settings', 'segments'],
+  automation: ['b24', 'store', 'scoring', 'settings', 'segments'],
+  events: ['b24', 'sync', 'store', 'scoring', 'settings', 'segments', 'pipeline', 'writeback', 'automation'],
+  jobs: ['b24', 'sync', 'store', 'scoring', 'settings', 'segments', 'pipeline', 'writeback', 'automation', 'events'],
+  server: ['b24', 'store', 'scoring', 'settings', 'segments', 'writeback', 'automation', 'config'],
+  emulator: [],
+};
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules/**', 'ui/dist/**', 'data/**', 'dist/**', '**/*.d.ts', 'bench/out/**', 'test/e2e/screenshots/**',
+      'src/emulator/host/assets/**',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...vue.configs['flat/recommended'],
+  {
+    files: ['**/*.vue'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.vue'], sourceType: 'module' } },
+  },
+  {
+    languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-empty': ['error', { allowEmptyCatch: true }],
+      // a hint, not a law: functions longer than a screen are worth a second look
+      'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    files: ['ui/src/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
+    files: ['test/**', 'bench/**'],
+    rules: { 'max-lines-per-function': 'off' },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'import/resolver': { typescript: { project: './tsconfig.json' } },
+      'boundaries/include': ['src/**/*.ts', 'manifest/**/*.ts'],
+      'boundaries/elements': [
+        ...Object.keys(LAYERS).map((l) => ({ type: l, pattern: `src/${l}`, mode: 'folder' })),
+        { type: 'config', pattern: 'src/config.ts', mode: 'file' },
+        { type: 'manifest', pattern: 'manifest', mode: 'folder' },
+        // composition roots and entry points: they wire everything together
+        { type: 'entry', pattern: ['src/app.ts', 'src/demo.ts', 'src/portal-clients.ts'], mode: 'file' },
+      ],
+    },
+    rules: {
+      'boundaries/dependencies': ['error', {
+        default: 'disallow',
+        policies: [
+          ...Object.entries(LAYERS).map(([from, to]) => ({
+            from: { element: { type: from } },
+            allow: { to: { element: { types: { anyOf: [from, 'manifest', ...to] } } } },
+          })),
+          { from: { element: { type: 'config' } }, allow: { to: { element: { types: { anyOf: ['store'] } } } } },
+          { from: { element: { type: 'manifest' } }, allow: { to: { element: { types: { anyOf: ['manifest'] } } } } },
+          { from: { element: { type: 'entry' } }, allow: { to: { element: { types: { anyOf: [...Object.keys(LAYERS), 'config', 'manifest', 'entry'] } } } } },
+        ],
+      }],
+    },
+  },
+  prettier,
+);
