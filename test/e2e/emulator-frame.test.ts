@@ -10,7 +10,7 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { generatePortal } from '../../src/emulator/generator.js';
 import { Portal } from '../../src/emulator/portal.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
-import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
+import { launchBrowser } from './helpers/browser.js';
 import { startTestApp, type TestApp } from './helpers/frame-test-app.js';
 
 const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
@@ -24,7 +24,7 @@ interface AppState {
 }
 interface LogEntry { command: string; params?: unknown; appSid?: string; placement?: string; rejected?: string }
 
-describe.skipIf(!chromiumAvailable())('host page + real B24Frame in chromium', () => {
+describe('host page + real B24Frame in chromium', () => {
   let emu: RunningEmulator;
   let testApp: TestApp;
   let browser: Browser;

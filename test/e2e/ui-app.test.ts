@@ -39,7 +39,7 @@ import { SAVED_FIELD } from '../../src/writeback/saved-segment.js';
 import { readUiSettings } from '../../src/server/ui-api/settings.js';
 import { signSession, verifySession } from '../../src/server/ui-api/session.js';
 import { rulesFromSettings } from '../../src/automation/rules.js';
-import { chromiumAvailable, launchBrowser } from './helpers/browser.js';
+import { launchBrowser } from './helpers/browser.js';
 import { ensureUiBuilt } from '../../src/server/ui-api/ensure-built.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -48,7 +48,7 @@ const SHOTS = new URL(process.env.UPDATE_README_SHOTS ? './screenshots/ui/' : '.
 
 interface LogEntry { command: string; params?: Record<string, unknown>; appSid?: string }
 
-describe.skipIf(!chromiumAvailable())('UI in the portal frame (emulator + app + chromium)', () => {
+describe('UI in the portal frame (emulator + app + chromium)', () => {
   let emu: RunningEmulator;
   let db: Db;
   let server: Server;

@@ -12,8 +12,8 @@
  *  - postgres: `CREATE DATABASE b24seg_test_<random>` on DATABASE_URL, else
  *              postgres://postgres@127.0.0.1:5432/test; dropped (WITH FORCE) afterwards,
  *              so parallel test files never collide.
- * No reachable PostgreSQL: the postgres block FAILS when CI is set, else it is skipped
- * with a console note. TEST_DB_KINDS=pglite (or postgres) limits the kinds run.
+ * No reachable PostgreSQL: the postgres block FAILS (never a silent skip). TEST_DB_KINDS=pglite
+ * (or postgres) limits the kinds run, by name.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -48,7 +48,7 @@ export const postgresUnavailable: string | null = await probePostgres();
 
 const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 
-function kindsWanted(): DbKind[] {
+export function kindsWanted(): DbKind[] {
   const v = (process.env.TEST_DB_KINDS ?? '').trim();
   if (!v || v === 'both' || v === 'all') return ['pglite', 'postgres'];
   return v.split(',').map((s) => s.trim()).filter((s): s is DbKind => s === 'pglite' || s === 'postgres');
@@ -168,20 +168,14 @@ export interface EachDbContext {
 export function eachDb(name: string, fn: (getDb: () => Db, ctx: EachDbContext) => void): void {
   for (const kind of kindsWanted()) {
     if (kind === 'postgres' && postgresUnavailable) {
+      // never a silent skip: without a server the PostgreSQL run fails (npm test's pretest,
+      // scripts/test-prereqs.mjs, installs one or says how; TEST_DB_KINDS=pglite opts out by name)
       const why = `PostgreSQL not reachable at ${redact(POSTGRES_URL)} (${postgresUnavailable})`;
-      if (IN_CI) {
-        describe(`${name} [postgres]`, () => {
-          it('needs a PostgreSQL server in CI', () => {
-            throw new Error(`${why}. CI must provide it (.ci/system-deps starts it).`);
-          });
+      describe(`${name} [postgres]`, () => {
+        it('needs a PostgreSQL server', () => {
+          throw new Error(`${why}. Start one (see scripts/test-prereqs.mjs) or run TEST_DB_KINDS=pglite.`);
         });
-      } else {
-        if (!warned) {
-          warned = true;
-          console.warn(`[test/helpers/db] ${why}: skipping the PostgreSQL runs. Set DATABASE_URL or start the server.`);
-        }
-        describe.skip(`${name} [postgres] (skipped: no PostgreSQL)`, () => fn(() => undefined as unknown as Db, { kind, url: () => undefined }));
-      }
+      });
       continue;
     }
     describe(`${name} [${kind}]`, () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { migrate, migrations, openDb, openStore, resolveDbTarget, type Db } from '../../src/store/index.js';
-import { createTestDb, eachDb, postgresUnavailable } from '../helpers/db.js';
+import { createTestDb, eachDb, kindsWanted } from '../helpers/db.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -169,7 +169,7 @@ eachDb('Db adapter', (getDb, { kind }) => {
   });
 });
 
-describe.skipIf(!!postgresUnavailable)('PostgreSQL: separate processes migrating at once', () => {
+describe.runIf(kindsWanted().includes('postgres'))('PostgreSQL: separate processes migrating at once', () => {
   it('three pools racing on a fresh database apply everything exactly once', async () => {
     // A fresh database without the schema: create one, then drop its tables to start empty.
     const t = await createTestDb('postgres');

@@ -11,17 +11,8 @@ export const launchOptions: LaunchOptions = {
     '--disable-component-update', '--disable-sync'],
 };
 
-/**
- * true when Chromium is installed. Outside CI a missing browser skips the browser tests with a
- * note; in CI (`CI` set) it fails them: `.ci/system-deps` must have installed it.
- */
-export function chromiumAvailable(): boolean {
-  if (existsSync(CHROMIUM_PATH)) return true;
-  if (process.env.CI) throw new Error(`Chromium not found at ${CHROMIUM_PATH}; CI installs it with .ci/system-deps (apt-get install chromium)`);
-  console.warn(`browser tests skipped: no Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
-  return false;
-}
-
+/** Launches Chromium; without it the browser tests fail (never skip): `npm test`'s pretest installs it or says how. */
 export function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) throw new Error(`Chromium not found at ${CHROMIUM_PATH}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   return chromium.launch(launchOptions);
 }
