@@ -9,8 +9,12 @@ import vue from 'eslint-plugin-vue';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-/** src/<folder> → the folders it may import (besides itself, manifest/ and packages). */
+/**
+ * src/<folder> → the folders it may import (besides itself, manifest/, packages, and src/bitrix:
+ * pure facts of the Bitrix24 REST API — naming rules, formats — that the app and the emulator share).
+ */
 const LAYERS = {
+  bitrix: [],
   scoring: [],
   settings: ['scoring'],
   segments: ['scoring', 'settings'],
@@ -78,7 +82,7 @@ export default tseslint.config(
         policies: [
           ...Object.entries(LAYERS).map(([from, to]) => ({
             from: { element: { type: from } },
-            allow: { to: { element: { types: { anyOf: [from, 'manifest', ...to] } } } },
+            allow: { to: { element: { types: { anyOf: [from, 'manifest', 'bitrix', ...to] } } } },
           })),
           { from: { element: { type: 'config' } }, allow: { to: { element: { types: { anyOf: ['store'] } } } } },
           { from: { element: { type: 'manifest' } }, allow: { to: { element: { types: { anyOf: ['manifest'] } } } } },
