@@ -24,7 +24,11 @@ import { z } from 'zod';
 import type { AppConfig } from '../../config.js';
 import { getPortal, latestSyncRun, listSyncRuns, updatePortalSettings, type Db, type Portal } from '../../store/index.js';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../scoring/index.js';
-import { FilterError, SORT_COLUMNS, segmentFilterSchema, type CompileOptions, type SegmentFilter } from './filter.js';
+import {
+  checkFilterBounds, FILTER_TOO_LARGE, FilterCycleError, FilterError, FilterTooLargeError, SORT_COLUMNS, segmentFilterSchema,
+  type CompileOptions, type SegmentFilter,
+} from './filter.js';
+import { MAX_SAVED_SEGMENTS, UI_BODY_LIMIT } from './limits.js';
 import { lifecycleLabel, segmentLabel, uiLang, UI_LANGS, type UiLang } from './labels.js';
 import { PortalAuthError, PortalUserVerifier } from './portal-user.js';
 import {
@@ -105,7 +109,12 @@ const filterBody = z.object({ filter: segmentFilterSchema });
 
 function parse<T>(schema: z.ZodType<T>, v: unknown): T {
   const r = schema.safeParse(v);
-  if (!r.success) throw new HttpError(400, 'BAD_REQUEST', r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  if (!r.success) {
+    // a filter nested past MAX_FILTER_DEPTH is refused by the schema before it recurses
+    const big = r.error.issues.find((i) => (i as { params?: { error?: unknown } }).params?.error === FILTER_TOO_LARGE);
+    if (big) throw new HttpError(400, FILTER_TOO_LARGE, big.message);
+    throw new HttpError(400, 'BAD_REQUEST', r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  }
   return r.data;
 }
 
@@ -134,7 +143,7 @@ export function createUiRouter(ctx: UiContext): Router {
   r.use('/ui/assets', (_req, res) => void res.status(404).type('text').send('not found'));
 
   const api = express.Router();
-  api.use(express.json({ limit: '256kb' }));
+  api.use(express.json({ limit: UI_BODY_LIMIT }));
   api.use((req: AReq, res, next) => {
     res.set('Cache-Control', 'no-store');
     const h = req.get('authorization') ?? '';
@@ -251,10 +260,15 @@ export function createUiRouter(ctx: UiContext): Router {
   }));
 
   const opts = (a: Authed): CompileOptions => ({ saved: savedMap(a.portal) });
+  /** The filter's expansion is within the limits (limits.ts); checked before any other work. */
+  const bounded = (a: Authed, filter: SegmentFilter): SegmentFilter => {
+    checkFilterBounds(filter, savedMap(a.portal));
+    return filter;
+  };
 
   api.post('/segments/count', wrap(async (req) => {
     const a = authed(req);
-    const { filter } = parse(filterBody, req.body);
+    const filter = bounded(a, parse(filterBody, req.body).filter);
     const run = await runOr404(a);
     const v = a.session.a ? null : await visibility(req, a);
     if (v?.set) {
@@ -285,6 +299,7 @@ export function createUiRouter(ctx: UiContext): Router {
   api.post('/segments/list', wrap(async (req) => {
     const a = authed(req);
     const q = parse(listSchema, req.body);
+    bounded(a, q.filter);
     const run = await runOr404(a);
     const from = (q.page - 1) * q.pageSize;
     if (a.session.a) {
@@ -318,7 +333,7 @@ export function createUiRouter(ctx: UiContext): Router {
 
   api.post('/segments/quality', wrap(async (req) => {
     const a = authed(req);
-    const { filter } = parse(filterBody, req.body);
+    const filter = bounded(a, parse(filterBody, req.body).filter);
     const run = await runOr404(a);
     const v = a.session.a ? null : await visibility(req, a);
     if (v?.set) {
@@ -338,7 +353,7 @@ export function createUiRouter(ctx: UiContext): Router {
 
   api.post('/segments/export', wrap(async (req, res) => {
     const a = authed(req);
-    const { filter } = parse(filterBody, req.body);
+    const filter = bounded(a, parse(filterBody, req.body).filter);
     const run = await runOr404(a);
     const v = a.session.a ? null : await visibility(req, a);
     res.status(200).set({
@@ -360,8 +375,28 @@ export function createUiRouter(ctx: UiContext): Router {
     const a = authed(req);
     requireAdmin(a);
     const seg = parse(savedSegmentSchema, req.body);
-    const list = readSavedSegments(a.portal.settings).filter((s) => s.id !== seg.id);
+    const before = readSavedSegments(a.portal.settings);
+    const list = before.filter((s) => s.id !== seg.id);
+    if (list.length === before.length && list.length >= MAX_SAVED_SEGMENTS) {
+      throw new HttpError(400, 'TOO_MANY_SAVED_SEGMENTS', `a portal keeps at most ${MAX_SAVED_SEGMENTS} saved segments (limit ${MAX_SAVED_SEGMENTS}); delete one first`);
+    }
     list.push(seg);
+    // The new segment must be within the limits once its references are inlined, and must not
+    // push a segment that refers to it over them (or into a cycle). Segments that were already
+    // unusable before this change (e.g. stored before the limits) do not block it.
+    const oldMap = new Map(before.map((s) => [s.id, s.filter]));
+    const newMap = new Map(list.map((s) => [s.id, s.filter]));
+    checkFilterBounds(seg.filter, newMap, { what: `saved segment "${seg.id}"`, selfId: seg.id });
+    for (const s of list) {
+      if (s === seg) continue;
+      let okBefore = true;
+      try {
+        checkFilterBounds(s.filter, oldMap, { selfId: s.id });
+      } catch {
+        okBefore = false;
+      }
+      if (okBefore) checkFilterBounds(s.filter, newMap, { what: `saved segment "${s.id}" (which refers to "${seg.id}")`, selfId: s.id });
+    }
     list.sort((x, y) => y.priority - x.priority);
     await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
     return { saved: list, writeBack: savedChanged(a.portal) };
@@ -511,6 +546,8 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof HttpError) return void res.status(err.status).json({ error: err.code, message: err.message });
     if (err instanceof PortalAuthError) return void res.status(err.status).json({ error: err.code, message: err.message });
+    if (err instanceof FilterTooLargeError) return void res.status(400).json({ error: FILTER_TOO_LARGE, message: err.message });
+    if (err instanceof FilterCycleError) return void res.status(400).json({ error: 'FILTER_CYCLE', message: err.message });
     if (err instanceof FilterError) return void res.status(400).json({ error: 'BAD_FILTER', message: err.message });
     if (err instanceof z.ZodError) return void res.status(400).json({ error: 'BAD_REQUEST', message: err.message });
     if ((err as { type?: string }).type === 'entity.parse.failed') return void res.status(400).json({ error: 'BAD_JSON', message: 'invalid JSON' });
