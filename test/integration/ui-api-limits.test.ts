@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eachDb } from '../helpers/db.js';
 import { updatePortalSettings, type Db } from '../../src/store/index.js';
-import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_SAVED_SEGMENTS } from '../../src/server/ui-api/limits.js';
+import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_SAVED_SEGMENTS, UI_BODY_LIMIT_BYTES } from '../../src/server/ui-api/limits.js';
 import { seedPortal, startUiServer, storedSettings, type UiTestServer } from './helpers/ui-server.js';
 
 const SEGS = ['champions', 'loyal', 'at_risk', 'lost', 'new'] as const;
@@ -246,5 +246,76 @@ eachDb('ui api filter limits', (getDb) => {
     expect(minus.status).toBe(400);
     expect(minus.json).toEqual(tooDeep('filter'));
     await updatePortalSettings(getDb(), p.portalId, { savedSegments: [] });
+  });
+
+  /** The log lines about one request path since `from`. */
+  const linesFor = (from: number, path: string) => srv.logs.slice(from).filter((l) => l.path === path);
+  const USER_TOKEN = 'user-access-token-must-never-be-logged';
+
+  it('an oversize body is 413 PAYLOAD_TOO_LARGE, malformed JSON 400 BAD_JSON (also on /api/ui/session); each is ONE log line without a stack or token', async () => {
+    const big = JSON.stringify({ filter: { all: [] }, pad: 'x'.repeat(UI_BODY_LIMIT_BYTES + 1000) });
+    const before = await settingsNow();
+    const cases: Array<[string, string, string, number, Record<string, unknown>]> = [
+      ['POST', '/api/ui/segments/count', big, 413, { error: 'PAYLOAD_TOO_LARGE', message: `request body larger than 256kb (limit ${UI_BODY_LIMIT_BYTES} bytes)` }],
+      ['PUT', '/api/ui/saved', JSON.stringify({ id: 'big', name: 'big', filter: { all: [] }, pad: 'x'.repeat(UI_BODY_LIMIT_BYTES) }), 413,
+        { error: 'PAYLOAD_TOO_LARGE', message: `request body larger than 256kb (limit ${UI_BODY_LIMIT_BYTES} bytes)` }],
+      ['POST', '/api/ui/segments/count', '{"filter": {"all": [', 400, { error: 'BAD_JSON', message: 'the request body is not valid JSON' }],
+      ['PUT', '/api/ui/saved', '{"id": "x", ', 400, { error: 'BAD_JSON', message: 'the request body is not valid JSON' }],
+      ['POST', '/api/ui/session', JSON.stringify({ member_id: 'm', auth_id: 'x'.repeat(5000) }), 413,
+        { error: 'PAYLOAD_TOO_LARGE', message: 'request body larger than 4kb (limit 4096 bytes)' }],
+      ['POST', '/api/ui/session', '{"member_id": ', 400, { error: 'BAD_JSON', message: 'the request body is not valid JSON' }],
+    ];
+    for (const [method, path, rawBody, status, body] of cases) {
+      const from = srv.logs.length;
+      const r = await srv.call(method, path, { session: admin, rawBody, headers: { 'X-B24-Auth': USER_TOKEN } });
+      expect(r.status, `${method} ${path}`).toBe(status);
+      expect(r.json, `${method} ${path}`).toEqual(body);
+      await new Promise((res) => setTimeout(res, 20)); // the access log writes on 'finish'
+      const lines = linesFor(from, path);
+      expect(lines, `${method} ${path}`).toEqual([{ t: expect.any(String), level: 'info', msg: 'ui api: refused', method, path, status, error: body.error }]);
+    }
+    expect(await settingsNow()).toEqual(before);
+    const raw = srv.raw.join('\n');
+    expect(raw).not.toMatch(/\bat .*\(.*:\d+:\d+\)|\\n\s+at /);
+    expect(raw).not.toContain(USER_TOKEN);
+    expect(raw).not.toContain(admin);
+  });
+
+  it('client errors from the API (bad filter, no session, forbidden) log at most one line, without a stack', async () => {
+    for (const [path, session, status] of [
+      ['/api/ui/segments/count', admin, 400], ['/api/ui/segments/count', '', 401], ['/api/ui/settings', mgr, 403], ['/api/ui/nope', admin, 404],
+    ] as const) {
+      const from = srv.logs.length;
+      const method = path === '/api/ui/settings' ? 'GET' : 'POST';
+      const body = method === 'POST' ? { filter: { all: [{ field: 'nope' }] } } : undefined;
+      const r = await srv.call(method, path, { session, body, headers: { 'X-B24-Auth': USER_TOKEN } });
+      expect(r.status, path).toBe(status);
+      await new Promise((res) => setTimeout(res, 20));
+      const lines = srv.logs.slice(from).filter((l) => l.path === path);
+      expect(lines.length, path).toBeLessThanOrEqual(1);
+      for (const l of lines) expect(l.stack, path).toBeUndefined();
+    }
+    expect(srv.raw.join('\n')).not.toContain(USER_TOKEN);
+  });
+
+  it('a real failure is a 500 INTERNAL logged once at error with its stack (and still no token)', async () => {
+    const db = getDb();
+    await db.exec('ALTER TABLE score_runs RENAME TO score_runs_gone');
+    try {
+      const from = srv.logs.length;
+      const r = await srv.call('GET', '/api/ui/meta', { session: admin, headers: { 'X-B24-Auth': USER_TOKEN } });
+      expect(r.status).toBe(500);
+      expect(r.json).toEqual({ error: 'INTERNAL', message: 'internal error' });
+      await new Promise((res) => setTimeout(res, 20));
+      const lines = linesFor(from, '/api/ui/meta');
+      expect(lines.length).toBe(1);
+      expect(lines[0]).toMatchObject({ level: 'error', msg: 'ui api error', method: 'GET', status: 500, portalId: p.portalId });
+      expect(String(lines[0]!.error)).toMatch(/score_runs/);
+      expect(String(lines[0]!.stack)).toMatch(/\n\s+at /);
+      expect(srv.raw.join('\n')).not.toContain(USER_TOKEN);
+      expect(srv.raw.join('\n')).not.toContain(admin);
+    } finally {
+      await db.exec('ALTER TABLE score_runs_gone RENAME TO score_runs');
+    }
   });
 });

@@ -28,6 +28,7 @@ import {
   checkFilterBounds, FILTER_TOO_LARGE, FilterCycleError, FilterError, FilterTooLargeError, SORT_COLUMNS, segmentFilterSchema,
   type CompileOptions, type SegmentFilter,
 } from './filter.js';
+import { bodyFault, type Answer } from './errors.js';
 import { MAX_SAVED_SEGMENTS, UI_BODY_LIMIT } from './limits.js';
 import { lifecycleLabel, segmentLabel, uiLang, UI_LANGS, type UiLang } from './labels.js';
 import { PortalAuthError, PortalUserVerifier } from './portal-user.js';
@@ -543,17 +544,35 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use((req, res) => {
     res.status(404).json({ error: 'NOT_FOUND', message: `no ${req.method} ${req.path}` });
   });
-  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof HttpError) return void res.status(err.status).json({ error: err.code, message: err.message });
-    if (err instanceof PortalAuthError) return void res.status(err.status).json({ error: err.code, message: err.message });
-    if (err instanceof FilterTooLargeError) return void res.status(400).json({ error: FILTER_TOO_LARGE, message: err.message });
-    if (err instanceof FilterCycleError) return void res.status(400).json({ error: 'FILTER_CYCLE', message: err.message });
-    if (err instanceof FilterError) return void res.status(400).json({ error: 'BAD_FILTER', message: err.message });
-    if (err instanceof z.ZodError) return void res.status(400).json({ error: 'BAD_REQUEST', message: err.message });
-    if ((err as { type?: string }).type === 'entity.parse.failed') return void res.status(400).json({ error: 'BAD_JSON', message: 'invalid JSON' });
-    ctx.log?.('error', 'ui api error', { err: String((err as Error)?.stack ?? err) });
+  /**
+   * Errors. Known ones (the client's fault, the portal's refusal, a cancelled query) are answered
+   * with their status and logged as ONE line without a stack: 4xx at info, 5xx at warn. Anything
+   * else is a 500, logged at error with its stack. Never a body, a header or a token; the line
+   * replaces the access log's (res.locals.logged).
+   */
+  const known = (err: unknown): Answer | null => {
+    if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
+    if (err instanceof PortalAuthError) return { status: err.status, code: err.code, message: err.message };
+    if (err instanceof FilterTooLargeError) return { status: 400, code: FILTER_TOO_LARGE, message: err.message };
+    if (err instanceof FilterCycleError) return { status: 400, code: 'FILTER_CYCLE', message: err.message };
+    if (err instanceof FilterError) return { status: 400, code: 'BAD_FILTER', message: err.message };
+    if (err instanceof z.ZodError) return { status: 400, code: 'BAD_REQUEST', message: err.message };
+    return bodyFault(err);
+  };
+  api.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const where = { method: req.method, path: req.originalUrl.split('?')[0], portalId: (req as AReq).ui?.portal.id };
+    res.locals.logged = true;
+    const k = known(err);
+    if (k) {
+      ctx.log?.(k.status >= 500 ? 'warn' : 'info', 'ui api: refused', { ...where, status: k.status, error: k.code });
+      if (!res.headersSent) return void res.status(k.status).json({ error: k.code, message: k.message });
+      return void res.destroy();
+    }
+    const e = err as Error | undefined;
+    ctx.log?.('error', 'ui api error', { ...where, status: 500, error: String(e?.message ?? err), stack: e?.stack });
     if (!res.headersSent) res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
-    else res.end();
+    // a stream already under way (CSV): cut it, so the client sees a failed download, not a short file
+    else res.destroy();
   });
   r.use('/api/ui', api);
   return r;

@@ -42,7 +42,7 @@ export interface UiTestServer {
   /** the raw lines */
   raw: string[];
   session(portalId: number, memberId: string, o?: { admin?: boolean; user?: number }): string;
-  call(method: string, p: string, o?: { session?: string; body?: unknown; rawBody?: string; contentType?: string }): Promise<UiReply>;
+  call(method: string, p: string, o?: { session?: string; body?: unknown; rawBody?: string; contentType?: string; headers?: Record<string, string> }): Promise<UiReply>;
   close(): Promise<void>;
 }
 
@@ -77,7 +77,7 @@ export async function startUiServer(db: Db): Promise<UiTestServer> {
     raw,
     session: (portalId, memberId, s = {}) => signSession(UI_TEST_SECRET, { p: portalId, m: memberId, u: s.user ?? (s.admin ? 1 : 2), a: !!s.admin, l: 'en' }),
     async call(method, p, c = {}) {
-      const headers: Record<string, string> = { 'Content-Type': c.contentType ?? 'application/json' };
+      const headers: Record<string, string> = { 'Content-Type': c.contentType ?? 'application/json', ...c.headers };
       if (c.session) headers.Authorization = `Bearer ${c.session}`;
       const body = c.rawBody !== undefined ? c.rawBody : c.body === undefined ? undefined : JSON.stringify(c.body);
       const r = await fetch(`${base}${p}`, { method, headers, body });
