@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eachDb } from '../helpers/db.js';
 import { updatePortalSettings, type Db } from '../../src/store/index.js';
-import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_SAVED_SEGMENTS, UI_BODY_LIMIT_BYTES } from '../../src/server/ui-api/limits.js';
+import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_VALUES, MAX_SAVED_SEGMENTS, UI_BODY_LIMIT_BYTES } from '../../src/server/ui-api/limits.js';
 import { seedPortal, startUiServer, storedSettings, type UiTestServer } from './helpers/ui-server.js';
 
 const SEGS = ['champions', 'loyal', 'at_risk', 'lost', 'new'] as const;
@@ -134,6 +134,33 @@ eachDb('ui api filter limits', (getDb) => {
     expect(ok.json.count).toBe(await sql(p, 'l.recency_days BETWEEN 0 AND 1000'));
     expect(ok.json.count).toBe(N);
     await updatePortalSettings(getDb(), p.portalId, { savedSegments: [] });
+  });
+
+  it(`more than ${MAX_FILTER_VALUES} values (e.g. text patterns) after inlining is 400 FILTER_TOO_LARGE, inline or through a saved segment`, async () => {
+    const patterns = (k: number) => ({ field: 'city', op: 'contains', values: Array.from({ length: 100 }, (_, i) => `no-city-${k}-${i}`) });
+    const tooBig = { all: Array.from({ length: MAX_FILTER_VALUES / 100 + 1 }, (_, k) => patterns(k)) };
+    const want = {
+      error: 'FILTER_TOO_LARGE',
+      message: `filter too large: more than ${MAX_FILTER_VALUES} values in its conditions once saved segments are inlined (limit ${MAX_FILTER_VALUES} values)`,
+    };
+    for (const path of ['/segments/count', '/segments/list', '/segments/quality', '/segments/export']) {
+      const r = await A('POST', path, { filter: tooBig });
+      expect(r.status, path).toBe(400);
+      expect(r.json, path).toEqual(want);
+    }
+    // exactly at the limit it runs (and matches no one)
+    const at = { all: Array.from({ length: MAX_FILTER_VALUES / 100 }, (_, k) => patterns(k)) };
+    const ok = await A('POST', '/segments/count', { filter: at });
+    expect(ok.status).toBe(200);
+    expect(ok.json.count).toBe(0);
+    // saved: 600 values, then a filter using it twice
+    expect((await A('PUT', '/saved', { id: 'patterns', name: 'p', filter: { all: [0, 1, 2, 3, 4, 5].map(patterns) } })).status).toBe(200);
+    const before = await settingsNow();
+    const twice = await A('PUT', '/saved', { id: 'twice', name: 't', filter: { all: [{ field: 'saved', id: 'patterns' }, { field: 'saved', id: 'patterns' }] } });
+    expect(twice.status).toBe(400);
+    expect(twice.json).toEqual({ ...want, message: want.message.replace(/^filter/, 'saved segment "twice"') });
+    expect(await settingsNow()).toEqual(before);
+    await A('DELETE', '/saved/patterns');
   });
 
   it('a saved segment cannot reach itself: 400 FILTER_CYCLE (directly or through others), nothing stored; a stored cycle is a 400 too', async () => {

@@ -14,7 +14,7 @@
 import { z } from 'zod';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../scoring/index.js';
 import type { FactsDicts } from '../../store/scores.js';
-import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH } from './limits.js';
+import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_VALUES } from './limits.js';
 
 const num = z.number().finite();
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
@@ -143,10 +143,10 @@ export class FilterError extends Error {
   override name = 'FilterError';
 }
 
-/** The filter's expansion is over MAX_FILTER_CONDITIONS or MAX_FILTER_DEPTH (400 FILTER_TOO_LARGE). */
+/** The filter's expansion is over MAX_FILTER_CONDITIONS, MAX_FILTER_VALUES or MAX_FILTER_DEPTH (400 FILTER_TOO_LARGE). */
 export class FilterTooLargeError extends FilterError {
   override name = 'FilterTooLargeError';
-  constructor(readonly limit: 'conditions' | 'depth', readonly max: number, message: string) {
+  constructor(readonly limit: 'conditions' | 'values' | 'depth', readonly max: number, message: string) {
     super(message);
   }
 }
@@ -163,10 +163,15 @@ export interface BoundsOptions {
   selfId?: string;
 }
 
+/** What a condition weighs against MAX_FILTER_VALUES: its list's length, else 1. */
+export function conditionValues(c: Condition): number {
+  return 'values' in c && Array.isArray(c.values) ? c.values.length : 1;
+}
+
 /**
  * Visits the filter's conditions as the compiler expands them (saved references inlined,
  * exclusions included) until `visit` returns true, within the bounds: throws FilterTooLargeError
- * at the first condition past MAX_FILTER_CONDITIONS or level past MAX_FILTER_DEPTH,
+ * at the first condition past MAX_FILTER_CONDITIONS or MAX_FILTER_VALUES or level past MAX_FILTER_DEPTH,
  * FilterCycleError when a saved segment reaches itself, FilterError for an unknown saved
  * segment. So any walk costs at most MAX_FILTER_CONDITIONS steps, whatever the saved segments hold.
  */
@@ -178,6 +183,7 @@ function walkBounded(
 ): boolean {
   const what = o.what ?? 'filter';
   let n = 0;
+  let values = 0;
   const path: string[] = o.selfId ? [o.selfId] : [];
   const go = (g: SegmentFilter, depth: number): boolean => {
     if (depth > MAX_FILTER_DEPTH) {
@@ -188,6 +194,10 @@ function walkBounded(
       if (++n > MAX_FILTER_CONDITIONS) {
         throw new FilterTooLargeError('conditions', MAX_FILTER_CONDITIONS,
           `${what} too large: more than ${MAX_FILTER_CONDITIONS} conditions once saved segments are inlined (limit ${MAX_FILTER_CONDITIONS} conditions)`);
+      }
+      if ((values += conditionValues(c)) > MAX_FILTER_VALUES) {
+        throw new FilterTooLargeError('values', MAX_FILTER_VALUES,
+          `${what} too large: more than ${MAX_FILTER_VALUES} values in its conditions once saved segments are inlined (limit ${MAX_FILTER_VALUES} values)`);
       }
       if (c.field === 'saved') {
         if (path.includes(c.id)) throw new FilterCycleError(`saved segment cycle: ${[...path.slice(path.indexOf(c.id)), c.id].join(' → ')}`);
@@ -205,8 +215,8 @@ function walkBounded(
 }
 
 /**
- * Checks that the filter, with its saved references inlined, is within MAX_FILTER_CONDITIONS and
- * MAX_FILTER_DEPTH, has no cycle and refers only to known saved segments (throws otherwise).
+ * Checks that the filter, with its saved references inlined, is within MAX_FILTER_CONDITIONS,
+ * MAX_FILTER_VALUES and MAX_FILTER_DEPTH, has no cycle and refers only to known saved segments (throws otherwise).
  * Every compile entry point calls it; the router calls it first to answer before any other work.
  */
 export function checkFilterBounds(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>, o: BoundsOptions = {}): void {

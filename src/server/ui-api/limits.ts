@@ -8,6 +8,13 @@
  *    is the size of its expansion. 400 is ten full `all` lists (40 each) and leaves room for
  *    saved segments built from saved segments, while three segments that reference the next 40
  *    times (40³ = 64,000 conditions, ~9 s to compile and plan) are refused at once.
+ *  - MAX_FILTER_VALUES: the values inside the conditions (list entries, text patterns), after
+ *    inlining. The condition cap alone still let 396 conditions of 100 `city contains` patterns
+ *    each through: 38,700 LIKE / ILIKE per row, 11.7 s for PostgreSQL just to plan it over the
+ *    count tables (measured, 15 on 2 cores) and ~6 ms per contact to run. Per-row work and
+ *    planning grow with the number of values, not of conditions. 1000 still takes a full filter
+ *    the builder can make (RFM cells 125, responsibles 200, sources 100, cities 100, interests 50)
+ *    with room for saved segments.
  *  - MAX_FILTER_DEPTH: one level per `exclude` and per saved reference followed. The UI builds
  *    depth 1 or 2 ("A minus saved B", B referring to C); 8 keeps a generous margin. The same
  *    constant bounds the compiler and the join decision (needsContacts), so every filter within
@@ -26,6 +33,8 @@
 
 /** Conditions in a filter after inlining its saved-segment references (references count too). */
 export const MAX_FILTER_CONDITIONS = 400;
+/** Values in a filter after inlining: the entries of list conditions; any other condition counts 1. */
+export const MAX_FILTER_VALUES = 1000;
 /** Nesting: `exclude` levels plus saved references followed, on any path from the top filter. */
 export const MAX_FILTER_DEPTH = 8;
 /** Saved segments one portal can keep. */
