@@ -22,6 +22,7 @@ export function uiContext(deps: ServerDeps): UiContext {
     ...(deps.writeBackNow ? { writeBackNow: deps.writeBackNow } : {}),
     clearSavedField: (portalId) => clearSavedSegmentField(deps.clientFor(portalId), deps.db, portalId),
     ...(deps.uiDist ? { uiDist: deps.uiDist } : {}),
+    ...(deps.uiStatementTimeoutMs ? { statementTimeoutMs: deps.uiStatementTimeoutMs } : {}),
     log: (level, msg, extra) => deps.log[level](msg, extra),
   };
 }

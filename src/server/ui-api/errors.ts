@@ -26,3 +26,8 @@ export function bodyFault(err: unknown, limit: { text: string; bytes: number } =
   if (e.type === 'entity.parse.failed') return { status: 400, code: 'BAD_JSON', message: 'the request body is not valid JSON' };
   return { status, code: 'BAD_REQUEST', message: `unreadable request body (${e.type})` };
 }
+
+/** PostgreSQL cancelled the statement (SQLSTATE 57014: statement_timeout, or a cancel request). */
+export function isQueryTimeout(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { code?: unknown }).code === '57014';
+}

@@ -28,8 +28,8 @@ import {
   checkFilterBounds, FILTER_TOO_LARGE, FilterCycleError, FilterError, FilterTooLargeError, SORT_COLUMNS, segmentFilterSchema,
   type CompileOptions, type SegmentFilter,
 } from './filter.js';
-import { bodyFault, type Answer } from './errors.js';
-import { MAX_SAVED_SEGMENTS, UI_BODY_LIMIT } from './limits.js';
+import { bodyFault, isQueryTimeout, type Answer } from './errors.js';
+import { MAX_SAVED_SEGMENTS, UI_BODY_LIMIT, UI_STATEMENT_TIMEOUT_MS } from './limits.js';
 import { lifecycleLabel, segmentLabel, uiLang, UI_LANGS, type UiLang } from './labels.js';
 import { PortalAuthError, PortalUserVerifier } from './portal-user.js';
 import {
@@ -66,6 +66,8 @@ export interface UiContext {
   clearSavedField?: (portalId: number) => Promise<{ cleared: number; failed: number }>;
   /** where the built UI lives (default <repo>/ui/dist) */
   uiDist?: string;
+  /** statement timeout of the API's database work, ms (default UI_STATEMENT_TIMEOUT_MS; PostgreSQL only, see Db.withStatementTimeout) */
+  statementTimeoutMs?: number;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -152,6 +154,9 @@ export const CSV_COLUMNS: Array<[keyof ListRow, string]> = [
 
 export function createUiRouter(ctx: UiContext): Router {
   const r = express.Router();
+  // Every statement the API runs is bounded (PostgreSQL: cancelled by the server; 503 QUERY_TIMEOUT).
+  const timeoutMs = ctx.statementTimeoutMs ?? UI_STATEMENT_TIMEOUT_MS;
+  const db = ctx.db.withStatementTimeout(timeoutMs);
   const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
   const verifier = verifierOf(ctx);
   const dist = ctx.uiDist ?? DEFAULT_UI_DIST;
@@ -170,7 +175,7 @@ export function createUiRouter(ctx: UiContext): Router {
       res.status(401).json({ error: 'NO_SESSION', message: `session ${s}` });
       return;
     }
-    getPortal(ctx.db, s.p)
+    getPortal(db, s.p)
       .then((portal) => {
         if (!portal || portal.memberId !== s.m || portal.status === 'uninstalled') {
           res.status(401).json({ error: 'NO_SESSION', message: 'portal not found or uninstalled' });
@@ -216,7 +221,7 @@ export function createUiRouter(ctx: UiContext): Router {
 
   /** Count and revenue of the filter's rows the user sees (only with a known visible set): one SQL aggregate over those ids. */
   const visibleSums = (a: Authed, runId: number, filter: SegmentFilter, set: ReadonlySet<number>) =>
-    visibleSegmentSums(ctx.db, a.portal.id, runId, filter, opts(a), [...set]);
+    visibleSegmentSums(db, a.portal.id, runId, filter, opts(a), [...set]);
 
   const suppress = (a: Authed, n: number): number | null => (a.session.a || n >= MIN_GROUP ? n : null);
   const ALL: SegmentFilter = { all: [] };
@@ -225,7 +230,7 @@ export function createUiRouter(ctx: UiContext): Router {
     new Map(readSavedSegments(portal.settings).map((s) => [s.id, s.filter]));
 
   const runOr404 = async (a: Authed) => {
-    const run = await latestScoreRun(ctx.db, a.portal.id);
+    const run = await latestScoreRun(db, a.portal.id);
     if (!run) throw new HttpError(409, 'NOT_SCORED', 'no scoring run yet: run the sync first');
     return run;
   };
@@ -237,24 +242,24 @@ export function createUiRouter(ctx: UiContext): Router {
 
   api.get('/meta', wrap(async (req) => {
     const a = authed(req);
-    const run = await latestScoreRun(ctx.db, a.portal.id);
+    const run = await latestScoreRun(db, a.portal.id);
     const P = [a.portal.id];
     const [interests, sources, responsibles, cities, ufKeys] = await Promise.all([
       run
-        ? ctx.db.query<{ tag: string; name: string | null }>(
+        ? db.query<{ tag: string; name: string | null }>(
             `SELECT t.tag, max(l.extra->'interestNames'->>t.tag) AS name
                FROM contact_labels l, unnest(l.interests) AS t(tag)
               WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY t.tag HAVING count(*) >= $3 ORDER BY 2, 1 LIMIT 500`,
             [a.portal.id, run.id, a.session.a ? 0 : MIN_GROUP],
           )
         : { rows: [] },
-      ctx.db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, P),
-      ctx.db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, P),
-      ctx.db.query<{ v: string; n: number }>(
+      db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, P),
+      db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, P),
+      db.query<{ v: string; n: number }>(
         `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> '' GROUP BY 1 HAVING count(*) >= $2 ORDER BY 2 DESC LIMIT 100`,
         [a.portal.id, a.session.a ? 0 : MIN_GROUP],
       ),
-      ctx.db.query<{ v: string }>(
+      db.query<{ v: string }>(
         `SELECT DISTINCT jsonb_object_keys(uf) AS v FROM (SELECT uf FROM contacts WHERE portal_id = $1 LIMIT 2000) s ORDER BY 1`,
         P,
       ),
@@ -301,7 +306,7 @@ export function createUiRouter(ctx: UiContext): Router {
         scope: 'visible',
       };
     }
-    const [c, t] = await Promise.all([countSegment(ctx.db, a.portal.id, run.id, filter, opts(a)), runTotals(ctx.db, a.portal.id, run.id)]);
+    const [c, t] = await Promise.all([countSegment(db, a.portal.id, run.id, filter, opts(a)), runTotals(db, a.portal.id, run.id)]);
     const count = suppress(a, c.count);
     return {
       count,
@@ -320,7 +325,7 @@ export function createUiRouter(ctx: UiContext): Router {
     const run = await runOr404(a);
     const from = (q.page - 1) * q.pageSize;
     if (a.session.a) {
-      const rows = await pageSegment(ctx.db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: q.pageSize, offset: from });
+      const rows = await pageSegment(db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: q.pageSize, offset: from });
       return { page: q.page, pageSize: q.pageSize, rows, hiddenOnPage: 0 };
     }
     // A page of the rows this user sees, in the requested order: read the sorted segment in
@@ -332,7 +337,7 @@ export function createUiRouter(ctx: UiContext): Router {
     let offset = 0;
     let exhausted = false;
     while (got.length < need && offset < SCAN_LIMIT) {
-      const rows = await pageSegment(ctx.db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: SCAN_CHUNK, offset });
+      const rows = await pageSegment(db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: SCAN_CHUNK, offset });
       offset += rows.length;
       got.push(...(await keepVisible(a, v, rows)));
       if (rows.length < SCAN_CHUNK) {
@@ -363,7 +368,7 @@ export function createUiRouter(ctx: UiContext): Router {
         scope: 'visible',
       };
     }
-    const q = await segmentQuality(ctx.db, a.portal.id, run.id, filter, opts(a));
+    const q = await segmentQuality(db, a.portal.id, run.id, filter, opts(a));
     if (!a.session.a && q.size < MIN_GROUP) return { suppressed: true, size: null };
     return a.session.a ? q : { ...q, revenue: null, openDealsValue: null };
   }));
@@ -373,13 +378,17 @@ export function createUiRouter(ctx: UiContext): Router {
     const filter = bounded(a, parse(filterBody, req.body).filter);
     const run = await runOr404(a);
     const v = a.session.a ? null : await visibility(req, a);
+    // the first batch runs before anything is sent, so a refused or cancelled query is still a
+    // JSON error (a later one cuts the stream: see the error handler)
+    const batches = iterateSegment(db, a.portal.id, run.id, filter, opts(a));
+    let next = await batches.next();
     res.status(200).set({
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="segment-${new Date().toISOString().slice(0, 10)}.csv"`,
     });
     res.write('\uFEFF' + CSV_COLUMNS.map(([, h]) => csvCell(h)).join(',') + '\r\n');
-    for await (const batch of iterateSegment(ctx.db, a.portal.id, run.id, filter, opts(a))) {
-      const rows = v ? await keepVisible(a, v, batch) : batch;
+    for (; !next.done; next = await batches.next()) {
+      const rows = v ? await keepVisible(a, v, next.value) : next.value;
       res.write(rows.map((row) => CSV_COLUMNS.map(([k]) => csvCell(row[k])).join(',')).join('\r\n') + (rows.length ? '\r\n' : ''));
     }
     res.end();
@@ -415,7 +424,7 @@ export function createUiRouter(ctx: UiContext): Router {
       if (okBefore) checkFilterBounds(s.filter, newMap, { what: `saved segment "${s.id}" (which refers to "${seg.id}")`, selfId: s.id });
     }
     list.sort((x, y) => y.priority - x.priority);
-    await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
+    await updatePortalSettings(db, a.portal.id, { savedSegments: list });
     return { saved: list, writeBack: savedChanged(a.portal) };
   }));
 
@@ -423,7 +432,7 @@ export function createUiRouter(ctx: UiContext): Router {
     const a = authed(req);
     requireAdmin(a);
     const list = readSavedSegments(a.portal.settings).filter((s) => s.id !== req.params.id);
-    await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
+    await updatePortalSettings(db, a.portal.id, { savedSegments: list });
     return { saved: list, writeBack: savedChanged(a.portal) };
   }));
 
@@ -478,7 +487,7 @@ export function createUiRouter(ctx: UiContext): Router {
       const ok = await verifier.visibleContactIds(a.portal, token, [id]);
       if (!ok.has(id)) throw new HttpError(403, 'ACCESS_DENIED', 'your CRM permissions do not include this contact');
     }
-    const card = await contactCard(ctx.db, a.portal.id, id);
+    const card = await contactCard(db, a.portal.id, id);
     return {
       ...card,
       segmentText: card.label?.segment ? segmentLabel(card.label.segment, a.lang) : null,
@@ -488,7 +497,7 @@ export function createUiRouter(ctx: UiContext): Router {
 
   api.get('/dashboard', wrap(async (req) => {
     const a = authed(req);
-    const d = await dashboard(ctx.db, a.portal.id);
+    const d = await dashboard(db, a.portal.id);
     if (a.session.a) return { ...d, suppressedBelow: null };
     // non-admins: groups under MIN_GROUP are withheld; absolute revenue is withheld
     const s = (n: number) => suppress(a, n);
@@ -517,7 +526,7 @@ export function createUiRouter(ctx: UiContext): Router {
     const body = parse(z.object({ scoring: z.unknown() }), req.body);
     const draft = portalUiSettingsSchema.shape.scoring.safeParse(body.scoring);
     if (!draft.success) throw new HttpError(400, 'INVALID_SETTINGS', draft.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return previewSettings(ctx.db, a.portal.id, draft.data);
+    return previewSettings(db, a.portal.id, draft.data);
   }));
 
   api.put('/settings', wrap(async (req) => {
@@ -526,7 +535,7 @@ export function createUiRouter(ctx: UiContext): Router {
     const r = portalUiSettingsSchema.safeParse(req.body?.settings);
     if (!r.success) throw new HttpError(400, 'INVALID_SETTINGS', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const wasOn = readUiSettings(a.portal.settings).segmentField.enabled;
-    await updatePortalSettings(ctx.db, a.portal.id, { ...r.data });
+    await updatePortalSettings(db, a.portal.id, { ...r.data });
     ctx.log?.('info', 'ui settings saved', { portalId: a.portal.id, userId: a.session.u });
     // the segment field just turned on: write it now rather than at the next cycle
     const writeBack = !wasOn && r.data.segmentField.enabled && !!ctx.writeBackNow;
@@ -537,9 +546,9 @@ export function createUiRouter(ctx: UiContext): Router {
   api.get('/sync', wrap(async (req) => {
     const a = authed(req);
     const [current, runs, score] = await Promise.all([
-      latestSyncRun(ctx.db, a.portal.id, { status: 'running' }),
-      listSyncRuns(ctx.db, a.portal.id, 10),
-      latestScoreRun(ctx.db, a.portal.id),
+      latestSyncRun(db, a.portal.id, { status: 'running' }),
+      listSyncRuns(db, a.portal.id, 10),
+      latestScoreRun(db, a.portal.id),
     ]);
     const strip = <T extends { checkpoint?: unknown }>(x: T) => ({ ...x, checkpoint: undefined });
     return {
@@ -573,6 +582,9 @@ export function createUiRouter(ctx: UiContext): Router {
     if (err instanceof FilterCycleError) return { status: 400, code: 'FILTER_CYCLE', message: err.message };
     if (err instanceof FilterError) return { status: 400, code: 'BAD_FILTER', message: err.message };
     if (err instanceof z.ZodError) return { status: 400, code: 'BAD_REQUEST', message: err.message };
+    if (isQueryTimeout(err)) {
+      return { status: 503, code: 'QUERY_TIMEOUT', message: `the database query ran longer than ${timeoutMs} ms and was cancelled (limit ${timeoutMs} ms); narrow the filter or try again later` };
+    }
     return bodyFault(err);
   };
   api.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

@@ -46,7 +46,7 @@ export interface UiTestServer {
   close(): Promise<void>;
 }
 
-export async function startUiServer(db: Db): Promise<UiTestServer> {
+export async function startUiServer(db: Db, o: { uiStatementTimeoutMs?: number } = {}): Promise<UiTestServer> {
   const raw: string[] = [];
   const logs: LogLine[] = [];
   const log = createLogger('debug', (line) => {
@@ -66,6 +66,7 @@ export async function startUiServer(db: Db): Promise<UiTestServer> {
     },
     forgetClient: () => {},
     uiDist: dist,
+    ...(o.uiStatementTimeoutMs !== undefined ? { uiStatementTimeoutMs: o.uiStatementTimeoutMs } : {}),
   });
   const server = await new Promise<Server>((r) => {
     const s = app.listen(0, '127.0.0.1', () => r(s));
