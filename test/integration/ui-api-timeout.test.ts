@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eachDb } from '../helpers/db.js';
 import { seedSyntheticPortal, worstCaseFilter, type SeededPortal } from '../../bench/lib/ui-load.js';
 import { startUiServer, type UiTestServer } from './helpers/ui-server.js';
+import { UI_PORTAL_RUNNING, UI_PORTAL_WAITING } from '../../src/server/ui-api/limits.js';
 
 const TIMEOUT_MS = 250;
 
@@ -113,5 +114,43 @@ eachDb('ui api statement timeout', (getDb, { kind }) => {
     }
     // every probe was answered while A's count was still running
     expect(order.indexOf('A')).toBe(order.length - 1);
+  });
+
+  it(`one portal runs at most ${UI_PORTAL_RUNNING} heavy requests at once with ${UI_PORTAL_WAITING} waiting; more are 429, and other portals and /healthz still answer`, async () => {
+    const sa = slow.session(a.portalId, a.memberId, { admin: true });
+    const sb = slow.session(b.portalId, b.memberId, { admin: true });
+    const burst = UI_PORTAL_RUNNING + UI_PORTAL_WAITING + 2;
+    const all = Array.from({ length: burst }, () => slow.call('POST', '/api/ui/segments/count', { session: sa, body: { filter: worst } }));
+    for (const x of all) x.catch(() => {});
+    for (let i = 0; i < 250 && (await active(100)) === 0; i++) await new Promise((res) => setTimeout(res, 20));
+    let most = 0;
+    for (let i = 0; i < 5; i++) {
+      most = Math.max(most, await active(100));
+      expect((await slow.call('GET', '/healthz')).status).toBe(200);
+      const c = await slow.call('POST', '/api/ui/segments/count', { session: sb, body: { filter: { all: [{ field: 'segment', values: ['loyal'] }] } } });
+      expect(c.status).toBe(200);
+    }
+    // only A's worst-case counts run for 100 ms or more: never more than its slots
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(UI_PORTAL_RUNNING);
+    const got = await Promise.all(all);
+    const refused = got.filter((r) => r.status === 429);
+    expect(refused.length).toBe(2);
+    for (const r of refused) {
+      expect(r.json).toEqual({
+        error: 'TOO_MANY_REQUESTS',
+        message: `this portal already has ${UI_PORTAL_RUNNING} requests running and ${UI_PORTAL_WAITING} waiting (limit ${UI_PORTAL_RUNNING} running, ${UI_PORTAL_WAITING} waiting); try again shortly`,
+      });
+      expect(r.headers.get('retry-after')).toBe('1');
+    }
+    for (const r of got.filter((x) => x.status !== 429)) {
+      expect([200, 503]).toContain(r.status);
+      if (r.status === 200) expect(r.json.count).toBe(30_000);
+      else expect(r.json.error).toBe('QUERY_TIMEOUT');
+    }
+    // the slots came back: the portal counts again
+    const after = await slow.call('POST', '/api/ui/segments/count', { session: sa, body: { filter: { all: [] } } });
+    expect(after.status).toBe(200);
+    expect(after.json.count).toBe(30_000);
   });
 });

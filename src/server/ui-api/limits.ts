@@ -27,6 +27,11 @@
  *    a page, a quality figure or a CSV batch takes well under a second. 5 s is far above what a
  *    legitimate request needs and short enough that a pathological one cannot hold a core for
  *    long. PGlite cannot cancel a statement (store/db.ts, withStatementTimeout).
+ *  - UI_PORTAL_RUNNING / UI_PORTAL_WAITING: the heavy requests (filters, dashboard, preview) one
+ *    portal may have doing database work at once, and queued behind them; more are 429. The UI
+ *    sends one count, one page and one quality request per filter change, and a second tab
+ *    doubles that; 2 running keep one portal to 2 of the bounded pool's connections (10), so
+ *    other portals' requests find a free one. 8 waiting absorb a burst of clicks.
  *  - UI_BODY_LIMIT: request bodies of /api/ui (a filter, a saved segment, settings) are a few KB;
  *    a larger body is refused with 413 before it is parsed.
  */
@@ -41,6 +46,10 @@ export const MAX_FILTER_DEPTH = 8;
 export const MAX_SAVED_SEGMENTS = 100;
 /** PostgreSQL statement_timeout for the UI API's database work, ms. */
 export const UI_STATEMENT_TIMEOUT_MS = 5_000;
+/** Heavy UI requests of one portal running at once (portal-gate.ts). */
+export const UI_PORTAL_RUNNING = 2;
+/** ... and queued behind them before further ones are answered 429. */
+export const UI_PORTAL_WAITING = 8;
 /** Largest /api/ui request body (express.json limit). */
 export const UI_BODY_LIMIT = '256kb';
 export const UI_BODY_LIMIT_BYTES = 256 * 1024;

@@ -29,7 +29,8 @@ import {
   type CompileOptions, type SegmentFilter,
 } from './filter.js';
 import { bodyFault, isQueryTimeout, type Answer } from './errors.js';
-import { MAX_SAVED_SEGMENTS, UI_BODY_LIMIT, UI_STATEMENT_TIMEOUT_MS } from './limits.js';
+import { MAX_SAVED_SEGMENTS, UI_BODY_LIMIT, UI_PORTAL_RUNNING, UI_PORTAL_WAITING, UI_STATEMENT_TIMEOUT_MS } from './limits.js';
+import { PortalGate } from './portal-gate.js';
 import { lifecycleLabel, segmentLabel, uiLang, UI_LANGS, type UiLang } from './labels.js';
 import { PortalAuthError, PortalUserVerifier } from './portal-user.js';
 import {
@@ -68,6 +69,8 @@ export interface UiContext {
   uiDist?: string;
   /** statement timeout of the API's database work, ms (default UI_STATEMENT_TIMEOUT_MS; PostgreSQL only, see Db.withStatementTimeout) */
   statementTimeoutMs?: number;
+  /** per-portal admission of heavy requests (default: UI_PORTAL_RUNNING running, UI_PORTAL_WAITING waiting) */
+  gate?: PortalGate;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -185,6 +188,26 @@ export function createUiRouter(ctx: UiContext): Router {
         next();
       })
       .catch(next);
+  });
+
+  // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots (portal-gate.ts); the
+  // slot is given back when the response is done or the client goes away.
+  const gate = ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING);
+  api.use(['/segments', '/dashboard', '/settings/preview'], (req: AReq, res, next) => {
+    const a = req.ui;
+    if (!a) return next();
+    const entered = gate.enter(a.portal.id);
+    if (!entered) {
+      res.set('Retry-After', '1');
+      return next(new HttpError(429, 'TOO_MANY_REQUESTS',
+        `this portal already has ${gate.maxRunning} requests running and ${gate.maxWaiting} waiting (limit ${gate.maxRunning} running, ${gate.maxWaiting} waiting); try again shortly`));
+    }
+    void entered.then((release) => {
+      if (res.writableFinished || res.destroyed) return release();
+      res.once('close', release);
+      res.once('finish', release);
+      next();
+    });
   });
 
   const wrap = (fn: (req: AReq, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
