@@ -518,22 +518,34 @@ export function createUiRouter(ctx: UiContext): Router {
     };
   }));
 
+  /**
+   * The dashboard. Admins get every figure. A non-admin (e.g. a head of sales) gets counts (groups
+   * under MIN_GROUP withheld) and SHARES of revenue (revenueShare = the group's revenue / the run's
+   * total, 0..1), never an amount of money: no absolute or average revenue, and the value
+   * histogram's band edges (amounts; the top edge is the largest customer's revenue) become null,
+   * leaving the band number and its count. The non-admin payload is built field by field, so a
+   * figure added to `dashboard()` later stays admin-only until it is added here.
+   */
   api.get('/dashboard', wrap(async (req) => {
     const a = authed(req);
     const d = await dashboard(db, a.portal.id);
     if (a.session.a) return { ...d, suppressedBelow: null };
-    // non-admins: groups under MIN_GROUP are withheld; absolute revenue is withheld
     const s = (n: number) => suppress(a, n);
     return {
-      ...d,
-      suppressedBelow: MIN_GROUP,
+      run: d.run,
+      previousRun: d.previousRun,
       totals: { count: d.totals.count, revenue: null },
-      heatmap: d.heatmap.map((h) => ({ ...h, count: s(h.count), revenue: s(h.count) === null ? null : h.revenue, avgM: s(h.count) === null ? null : h.avgM })),
-      segments: d.segments.map((x) => ({ ...x, count: s(x.count), revenue: s(x.count) === null ? null : x.revenue })),
+      heatmap: d.heatmap.map((h) => ({
+        r: h.r, f: h.f, count: s(h.count), revenue: null, avgM: null, revenueShare: s(h.count) === null ? null : h.revenueShare,
+      })),
+      segments: d.segments.map((x) => ({ segment: x.segment, count: s(x.count), revenue: null, revenueShare: s(x.count) === null ? null : x.revenueShare })),
       movement: d.movement.filter((m) => m.count >= MIN_GROUP),
+      history: d.history.map((h) => ({ runId: h.runId, asOf: h.asOf, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
+      alerts: d.alerts,
       sources: d.sources.filter((m) => m.count >= MIN_GROUP),
-      valueHistogram: d.valueHistogram.map((h) => ({ ...h, count: s(h.count) })),
-      history: d.history.map((h) => ({ ...h, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
+      valueHistogram: d.valueHistogram.map((h) => ({ bin: h.bin, from: null, to: null, count: s(h.count) })),
+      concentration: d.concentration,
+      suppressedBelow: MIN_GROUP,
     };
   }));
 
