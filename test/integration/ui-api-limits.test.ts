@@ -226,6 +226,19 @@ eachDb('ui api filter limits', (getDb) => {
       expect(s.json).toEqual(want);
       expect(await settingsNow()).toEqual(before);
     }
+    // stored before the check: that segment is left out, the others stay
+    let deepStored: Record<string, unknown> = { all: [] };
+    for (let i = 0; i < 1000; i++) deepStored = { all: [], exclude: deepStored };
+    await updatePortalSettings(getDb(), p.portalId, {
+      savedSegments: [
+        { id: 'ok', name: 'ok', priority: 0, filter: { all: [{ field: 'segment', values: ['lost'] }] } },
+        { id: 'deep', name: 'deep', priority: 0, filter: deepStored },
+      ],
+    });
+    expect((await A('GET', '/saved')).json).toEqual({ saved: [{ id: 'ok', name: 'ok', priority: 0, filter: { all: [{ field: 'segment', values: ['lost'] }] } }] });
+    const viaDeep = await A('POST', '/segments/count', { filter: { all: [{ field: 'saved', id: 'deep' }] } });
+    expect(viaDeep.json).toEqual({ error: 'BAD_FILTER', message: 'saved segment deep not found' });
+    await updatePortalSettings(getDb(), p.portalId, { savedSegments: [] });
     // one past the limit, the smallest refusal
     const r = await A('POST', '/segments/count', { filter: nested(MAX_FILTER_DEPTH + 1, [], [{ field: 'city', op: 'in', values: ['Berlin'] }]) });
     expect(r.json).toEqual({ error: 'FILTER_TOO_LARGE', message: `filter too large: exclude is nested ${MAX_FILTER_DEPTH + 1} levels deep (limit ${MAX_FILTER_DEPTH} levels)` });
