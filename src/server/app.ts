@@ -23,6 +23,7 @@ export function uiContext(deps: ServerDeps): UiContext {
     clearSavedField: (portalId) => clearSavedSegmentField(deps.clientFor(portalId), deps.db, portalId),
     ...(deps.uiDist ? { uiDist: deps.uiDist } : {}),
     ...(deps.rateLimits ? { rateLimits: deps.rateLimits } : {}),
+    ...(deps.uiStatementTimeoutMs ? { statementTimeoutMs: deps.uiStatementTimeoutMs } : {}),
     log: (level, msg, extra) => deps.log[level](msg, extra),
   };
 }
@@ -32,9 +33,12 @@ export function createServer(deps: ServerDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.config.trustProxy);
   // Access log: method, path (no query: it may carry launch parameters), status, time. Never bodies.
+  // Skipped where a handler already logged its one line about the request (res.locals.logged).
   app.use((req, res, next) => {
     const t0 = performance.now();
-    res.on('finish', () => deps.log.debug('http', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - t0) }));
+    res.on('finish', () => {
+      if (!res.locals.logged) deps.log.debug('http', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(performance.now() - t0) });
+    });
     next();
   });
   app.get('/healthz', async (_req, res) => {

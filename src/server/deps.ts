@@ -30,6 +30,8 @@ export interface ServerDeps {
   writeBackNow?: (portalId: number) => Promise<void>;
   /** Where the built UI lives (default <repo>/ui/dist); tests may point elsewhere. */
   uiDist?: string;
+  /** Statement timeout of the UI API's database work, ms (default UI_STATEMENT_TIMEOUT_MS, src/server/ui-api/limits.ts). */
+  uiStatementTimeoutMs?: number;
   /** Limiter options for one-off clients (install token check); the emulator's time scale. */
   limiter?: LimiterOptions;
   /** The OAuth refresh call used to prove installs (default: the real GET; tests count calls). */

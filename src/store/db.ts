@@ -30,6 +30,22 @@ export interface Db {
    * Nested calls on `tx` become SAVEPOINTs.
    */
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * A handle on the same database whose every statement is bounded by `ms` milliseconds (the UI
+   * API's queries; src/server/ui-api/limits.ts). The same handle for the same `ms`.
+   *
+   *  - PostgreSQL: a second pool (same size, application_name "b24seg-bounded") whose connections
+   *    start with `statement_timeout = ms`: the server cancels a statement that runs longer and it
+   *    fails with SQLSTATE 57014 (query_canceled). Its own pool also means bounded work never
+   *    takes the connections the workers and /healthz use.
+   *  - PGlite: the same handle; NOTHING is bounded. PGlite runs PostgreSQL single-threaded in
+   *    WASM with one connection and no timer interrupt: `SET statement_timeout` is accepted and
+   *    ignored (a 22 s statement under a 200 ms timeout runs its 22 s), a running statement cannot
+   *    be cancelled, and every other query of the process waits for it. What bounds work there is
+   *    the size of what may be asked (the filter limits). Serve several tenants on PostgreSQL.
+   *  - A transaction handle: throws (open the transaction on the bounded handle instead).
+   */
+  withStatementTimeout(ms: number): Db;
   close(): Promise<void>;
   readonly kind: DbKind;
 }
@@ -97,6 +113,9 @@ function pgClientDb(client: Queryable, depth: number): Db {
     async transaction<T>(fn: (tx: Db) => Promise<T>) {
       return savepoint(db, depth, fn, pgClientDb(client, depth + 1));
     },
+    withStatementTimeout(): Db {
+      throw new Error('withStatementTimeout() called on a transaction handle');
+    },
     async close() {
       throw new Error('close() called on a transaction handle');
     },
@@ -104,11 +123,55 @@ function pgClientDb(client: Queryable, depth: number): Db {
   return db;
 }
 
-function openPostgres(connectionString: string, poolMax: number): Db {
-  const pool = new pg.Pool({ connectionString, max: poolMax, types: pgTypes });
+function checkTimeout(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new RangeError(`statement timeout must be a positive integer of ms, got ${ms}`);
+}
+
+function newPool(connectionString: string, poolMax: number, statementTimeoutMs?: number): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString, max: poolMax, types: pgTypes,
+    ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs, application_name: 'b24seg-bounded' } : {}),
+  });
   // An idle client erroring (server restart) must not crash the process.
   pool.on('error', (err) => console.error('[store] idle PostgreSQL client error:', err.message));
+  return pool;
+}
+
+function openPostgres(connectionString: string, poolMax: number): Db {
+  const pool = newPool(connectionString, poolMax);
+  /** withStatementTimeout: one pool per timeout, ended with the main pool */
+  const bounded = new Map<number, { pool: pg.Pool; db: Db }>();
   const db: DbWithInternal = {
+    ...poolDb(pool),
+    withStatementTimeout(ms: number): Db {
+      checkTimeout(ms);
+      let b = bounded.get(ms);
+      if (!b) {
+        const p = newPool(connectionString, poolMax, ms);
+        const bdb: Db = {
+          ...poolDb(p),
+          withStatementTimeout: (m: number) => db.withStatementTimeout(m),
+          async close() {
+            throw new Error('close() called on a bounded handle: close the Db returned by openDb()');
+          },
+        };
+        bounded.set(ms, (b = { pool: p, db: bdb }));
+      }
+      return b.db;
+    },
+    async close() {
+      const pools = [pool, ...[...bounded.values()].map((b) => b.pool)];
+      bounded.clear();
+      await Promise.all(pools.map((p) => p.end()));
+    },
+    [INTERNAL]: { connectionString },
+  };
+  return db;
+}
+
+/** query / exec / transaction over a pg Pool. */
+function poolDb(pool: pg.Pool): Pick<Db, 'kind' | 'query' | 'exec' | 'transaction'> {
+  return {
     kind: 'postgres',
     async query<T>(sql: string, params?: unknown[]) {
       const r = await pool.query(sql, params);
@@ -138,12 +201,7 @@ function openPostgres(connectionString: string, poolMax: number): Db {
         client.release(broken);
       }
     },
-    async close() {
-      await pool.end();
-    },
-    [INTERNAL]: { connectionString },
   };
-  return db;
 }
 
 // ---- PGlite adapter ------------------------------------------------------------------
@@ -162,6 +220,9 @@ function pgliteTxDb(tx: PgliteQueryable, depth: number): Db {
     },
     async transaction<T>(fn: (tx: Db) => Promise<T>) {
       return savepoint(db, depth, fn, pgliteTxDb(tx, depth + 1));
+    },
+    withStatementTimeout(): Db {
+      throw new Error('withStatementTimeout() called on a transaction handle');
     },
     async close() {
       throw new Error('close() called on a transaction handle');
@@ -198,6 +259,11 @@ async function openPglite(dataDir: string, loadDataDir?: Blob): Promise<Db> {
     },
     async transaction<T>(fn: (tx: Db) => Promise<T>) {
       return pglite.transaction((tx) => fn(pgliteTxDb(tx, 1)));
+    },
+    // PGlite cannot cancel a running statement (see Db.withStatementTimeout): the same handle
+    withStatementTimeout(ms: number): Db {
+      checkTimeout(ms);
+      return db;
     },
     async close() {
       if (!pglite.closed) await pglite.close();

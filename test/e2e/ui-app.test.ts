@@ -383,6 +383,13 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
       const r = await fetch(`${origin}/api/ui${p}`, { method, headers: { Authorization: `Bearer ${session}`, 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
       expect(r.status, `${method} ${p}`).toBe(403);
     }
+    // the dashboard shows a non-admin shares of revenue where an admin sees amounts (the API sends none)
+    await f.evaluate(() => { location.hash = '#/dashboard'; });
+    await f.waitForSelector('[data-chart="heatmap"] canvas', { timeout: 15_000 });
+    await f.waitForSelector('[data-role="value-bands-note"]');
+    await f.getByRole('button', { name: 'Revenue share' }).click();
+    expect(await f.locator('[data-page="dashboard"]').innerText()).not.toMatch(/null|NaN|undefined/);
+    await shot(page, 'dashboard-non-admin');
     // the list is filtered through the user's own crm.contact.list: the head of sales
     // (department + subdepartments) sees the sales team's contacts, not the owner's
     await f.evaluate(() => { location.hash = '#/segments'; });

@@ -60,7 +60,7 @@ describe('filter AST', () => {
     const q = compileFilter(1, 1, { all: [], exclude: { all: [{ field: 'saved', id: 'vip' }] } }, { saved });
     expect(q.params).toContainEqual(['champions']);
     expect(() => compileFilter(1, 1, { all: [{ field: 'saved', id: 'nope' }] }, { saved })).toThrow(/not found/);
-    expect(() => compileFilter(1, 1, { all: [{ field: 'saved', id: 'loop' }] }, { saved })).toThrow(/deeply/);
+    expect(() => compileFilter(1, 1, { all: [{ field: 'saved', id: 'loop' }] }, { saved })).toThrow(/saved segment cycle: loop → loop/);
   });
 });
 

@@ -14,6 +14,7 @@
 import { z } from 'zod';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../scoring/index.js';
 import type { FactsDicts } from '../../store/scores.js';
+import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_VALUES } from './limits.js';
 
 const num = z.number().finite();
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
@@ -52,13 +53,48 @@ export interface SegmentFilter {
   exclude?: SegmentFilter;
 }
 
-export const segmentFilterSchema: z.ZodType<SegmentFilter> = z.lazy(() =>
+/**
+ * How deep `exclude` nests in a raw (not yet validated) value, counted iteratively, so a body
+ * nested thousands of levels deep is measured without recursion.
+ */
+export function rawExcludeDepth(v: unknown): number {
+  let depth = 0;
+  let cur = v;
+  for (;;) {
+    if (!cur || typeof cur !== 'object' || Array.isArray(cur)) return depth;
+    const next = (cur as { exclude?: unknown }).exclude;
+    if (next === undefined || next === null) return depth;
+    depth++;
+    cur = next;
+  }
+}
+
+/** zod issue params that make the router answer 400 FILTER_TOO_LARGE instead of BAD_REQUEST. */
+export const FILTER_TOO_LARGE = 'FILTER_TOO_LARGE';
+
+const filterObjectSchema: z.ZodType<SegmentFilter> = z.lazy(() =>
   z.object({
     all: z.array(conditionSchema).max(40).default([]),
     any: z.array(conditionSchema).max(40).optional(),
-    exclude: segmentFilterSchema.optional(),
+    exclude: filterObjectSchema.optional(),
   }),
 ) as unknown as z.ZodType<SegmentFilter>;
+
+/**
+ * A filter. The `exclude` nesting is measured (iteratively) before the recursive schema runs, so
+ * a deeply nested body is refused with a message naming the limit instead of exhausting the stack.
+ */
+export const segmentFilterSchema: z.ZodType<SegmentFilter> = z.preprocess((v, ctx) => {
+  const depth = rawExcludeDepth(v);
+  if (depth > MAX_FILTER_DEPTH) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `filter too large: exclude is nested ${depth} levels deep (limit ${MAX_FILTER_DEPTH} levels)`,
+      params: { error: FILTER_TOO_LARGE },
+    });
+  }
+  return v;
+}, filterObjectSchema) as unknown as z.ZodType<SegmentFilter>;
 
 export const SORT_COLUMNS = {
   id: 'l.contact_id',
@@ -107,9 +143,89 @@ export class FilterError extends Error {
   override name = 'FilterError';
 }
 
-/** Does the compiled predicate need the contacts join? */
-export function needsContacts(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>, depth = 0): boolean {
-  return someCondition(f, saved, (c) => CONTACT_FIELDS.has(c.field), depth);
+/** The filter's expansion is over MAX_FILTER_CONDITIONS, MAX_FILTER_VALUES or MAX_FILTER_DEPTH (400 FILTER_TOO_LARGE). */
+export class FilterTooLargeError extends FilterError {
+  override name = 'FilterTooLargeError';
+  constructor(readonly limit: 'conditions' | 'values' | 'depth', readonly max: number, message: string) {
+    super(message);
+  }
+}
+
+/** A saved segment reaches itself through its references (400 FILTER_CYCLE). */
+export class FilterCycleError extends FilterError {
+  override name = 'FilterCycleError';
+}
+
+export interface BoundsOptions {
+  /** how the filter is named in messages (default "filter") */
+  what?: string;
+  /** the filter is the saved segment with this id: a reference back to it is a cycle */
+  selfId?: string;
+}
+
+/** What a condition weighs against MAX_FILTER_VALUES: its list's length, else 1. */
+export function conditionValues(c: Condition): number {
+  return 'values' in c && Array.isArray(c.values) ? c.values.length : 1;
+}
+
+/**
+ * Visits the filter's conditions as the compiler expands them (saved references inlined,
+ * exclusions included) until `visit` returns true, within the bounds: throws FilterTooLargeError
+ * at the first condition past MAX_FILTER_CONDITIONS or MAX_FILTER_VALUES or level past MAX_FILTER_DEPTH,
+ * FilterCycleError when a saved segment reaches itself, FilterError for an unknown saved
+ * segment. So any walk costs at most MAX_FILTER_CONDITIONS steps, whatever the saved segments hold.
+ */
+function walkBounded(
+  f: SegmentFilter,
+  saved: ReadonlyMap<string, SegmentFilter> | undefined,
+  visit: (c: Condition) => boolean,
+  o: BoundsOptions = {},
+): boolean {
+  const what = o.what ?? 'filter';
+  let n = 0;
+  let values = 0;
+  const path: string[] = o.selfId ? [o.selfId] : [];
+  const go = (g: SegmentFilter, depth: number): boolean => {
+    if (depth > MAX_FILTER_DEPTH) {
+      throw new FilterTooLargeError('depth', MAX_FILTER_DEPTH,
+        `${what} too large: nested more than ${MAX_FILTER_DEPTH} levels deep, counting exclusions and saved segments inlined (limit ${MAX_FILTER_DEPTH} levels)`);
+    }
+    for (const c of g.any ? [...g.all, ...g.any] : g.all) {
+      if (++n > MAX_FILTER_CONDITIONS) {
+        throw new FilterTooLargeError('conditions', MAX_FILTER_CONDITIONS,
+          `${what} too large: more than ${MAX_FILTER_CONDITIONS} conditions once saved segments are inlined (limit ${MAX_FILTER_CONDITIONS} conditions)`);
+      }
+      if ((values += conditionValues(c)) > MAX_FILTER_VALUES) {
+        throw new FilterTooLargeError('values', MAX_FILTER_VALUES,
+          `${what} too large: more than ${MAX_FILTER_VALUES} values in its conditions once saved segments are inlined (limit ${MAX_FILTER_VALUES} values)`);
+      }
+      if (c.field === 'saved') {
+        if (path.includes(c.id)) throw new FilterCycleError(`saved segment cycle: ${[...path.slice(path.indexOf(c.id)), c.id].join(' → ')}`);
+        const s = saved?.get(c.id);
+        if (!s) throw new FilterError(`saved segment ${c.id} not found`);
+        path.push(c.id);
+        const hit = go(s, depth + 1);
+        path.pop();
+        if (hit) return true;
+      } else if (visit(c)) return true;
+    }
+    return g.exclude ? go(g.exclude, depth + 1) : false;
+  };
+  return go(f, 0);
+}
+
+/**
+ * Checks that the filter, with its saved references inlined, is within MAX_FILTER_CONDITIONS,
+ * MAX_FILTER_VALUES and MAX_FILTER_DEPTH, has no cycle and refers only to known saved segments (throws otherwise).
+ * Every compile entry point calls it; the router calls it first to answer before any other work.
+ */
+export function checkFilterBounds(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>, o: BoundsOptions = {}): void {
+  walkBounded(f, saved, () => false, o);
+}
+
+/** Does the compiled predicate need the contacts join? Follows the filter exactly as deep as the compiler. */
+export function needsContacts(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>): boolean {
+  return someCondition(f, saved, (c) => CONTACT_FIELDS.has(c.field));
 }
 
 const CONTACT_FIELDS: ReadonlySet<string> = new Set(['source', 'responsible', 'city', 'uf', 'has_email', 'has_phone', 'reachable']);
@@ -123,16 +239,13 @@ export function cubeAnswers(f: SegmentFilter, saved?: ReadonlyMap<string, Segmen
   return !someCondition(f, saved, (c) => !onCube(c));
 }
 
-/** Does any condition (saved references followed, exclusions included) satisfy pred? */
-function someCondition(f: SegmentFilter, saved: ReadonlyMap<string, SegmentFilter> | undefined, pred: (c: Condition) => boolean, depth = 0): boolean {
-  if (depth > 5) return false;
-  for (const c of [...f.all, ...(f.any ?? [])]) {
-    if (c.field === 'saved') {
-      const s = saved?.get(c.id);
-      if (s && someCondition(s, saved, pred, depth + 1)) return true;
-    } else if (pred(c)) return true;
-  }
-  return f.exclude ? someCondition(f.exclude, saved, pred, depth + 1) : false;
+/**
+ * Does any condition (saved references followed, exclusions included) satisfy pred? Walks the
+ * same expansion, to the same depth, as compilePredicate (walkBounded: never a silent cut-off,
+ * which once let the join decision miss a contact field the compiler did emit).
+ */
+function someCondition(f: SegmentFilter, saved: ReadonlyMap<string, SegmentFilter> | undefined, pred: (c: Condition) => boolean): boolean {
+  return walkBounded(f, saved, pred);
 }
 
 /**
@@ -190,8 +303,9 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     case 'saved': {
       const s = opts.saved?.get(c.id);
       if (!s) throw new FilterError(`saved segment ${c.id} not found`);
-      if (depth >= 4) throw new FilterError('saved segments nest too deeply');
-      return `(${compilePredicate(s, ps, opts, depth + 1)})`;
+      // checkFilterBounds (compilePredicate) has walked this expansion already: never reached
+      if (depth >= MAX_FILTER_DEPTH) throw new FilterTooLargeError('depth', MAX_FILTER_DEPTH, `filter too large (limit ${MAX_FILTER_DEPTH} levels)`);
+      return `(${predicate(s, ps, opts, depth + 1)})`;
     }
   }
 }
@@ -306,11 +420,20 @@ function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }
 
-/** The WHERE predicate (without portal/run conditions) for a validated filter. */
-export function compilePredicate(f: SegmentFilter, ps: Params, opts: CompileOptions = {}, depth = 0): string {
+/**
+ * The WHERE predicate (without portal/run conditions) for a validated filter. Checks the bounds
+ * first (checkFilterBounds): a filter over them throws before anything is compiled.
+ */
+export function compilePredicate(f: SegmentFilter, ps: Params, opts: CompileOptions = {}): string {
+  checkFilterBounds(f, opts.saved);
+  return predicate(f, ps, opts, 0);
+}
+
+function predicate(f: SegmentFilter, ps: Params, opts: CompileOptions, depth: number): string {
+  if (depth > MAX_FILTER_DEPTH) throw new FilterTooLargeError('depth', MAX_FILTER_DEPTH, `filter too large (limit ${MAX_FILTER_DEPTH} levels)`);
   const parts = f.all.map((c) => `(${compileCondition(c, ps, opts, depth)})`);
   if (f.any && f.any.length) parts.push(`(${f.any.map((c) => `(${compileCondition(c, ps, opts, depth)})`).join(' OR ')})`);
-  if (f.exclude) parts.push(`NOT COALESCE((${compilePredicate(f.exclude, ps, opts, depth + 1)}), FALSE)`);
+  if (f.exclude) parts.push(`NOT COALESCE((${predicate(f.exclude, ps, opts, depth + 1)}), FALSE)`);
   return parts.length ? parts.join(' AND ') : 'TRUE';
 }
 

@@ -207,13 +207,15 @@ export interface Dashboard {
   run: { id: number; asOf: string; scale: number } | null;
   previousRun: { id: number; asOf: string } | null;
   totals: { count: number; revenue: number };
-  heatmap: Array<{ r: number; f: number; count: number; revenue: number; avgM: number }>;
-  segments: Array<{ segment: string; count: number; revenue: number }>;
+  /** revenueShare: the cell's revenue / the run's total revenue (0..1; 0 when there is none) */
+  heatmap: Array<{ r: number; f: number; count: number; revenue: number; avgM: number; revenueShare: number }>;
+  segments: Array<{ segment: string; count: number; revenue: number; revenueShare: number }>;
   movement: Array<{ from: string | null; to: string; count: number }>;
   history: Array<{ runId: number; asOf: string; sizes: Record<string, number> }>;
   alerts: Array<{ segment: string; from: number; to: number; change: number }>;
   sources: Array<{ segment: string; source: string | null; count: number }>;
-  valueHistogram: Array<{ from: number; to: number; count: number }>;
+  /** log-spaced bands of revenue per buyer, bin 1 (lowest) to 12; from / to are amounts */
+  valueHistogram: Array<{ bin: number; from: number; to: number; count: number }>;
   concentration: Array<{ topShare: number; revenueShare: number }>;
 }
 
@@ -314,6 +316,7 @@ export async function dashboard(db: Db, portalId: number): Promise<Dashboard> {
       if (Math.abs(y - x) >= ALERT_ABSOLUTE && Math.abs(change) >= ALERT_RELATIVE) alerts.push({ segment: seg, from: x, to: y, change });
     }
   }
+  const share = (revenue: number) => (totals.revenue ? revenue / totals.revenue : 0);
   // revenue concentration: share held by the top 1/5/10/20/50 %
   const total = conc.rows.reduce((s, r) => s + r.revenue, 0);
   const concentration = [1, 5, 10, 20, 50].map((p) => ({
@@ -324,13 +327,13 @@ export async function dashboard(db: Db, portalId: number): Promise<Dashboard> {
     run: { id: run.id, asOf: iso(run.asOf), scale: runScale(run) },
     previousRun: prev ? { id: prev.id, asOf: iso(prev.asOf) } : null,
     totals,
-    heatmap: heat.rows,
-    segments: segs.rows,
+    heatmap: heat.rows.map((h) => ({ ...h, revenueShare: share(h.revenue) })),
+    segments: segs.rows.map((x) => ({ ...x, revenueShare: share(x.revenue) })),
     movement,
     history,
     alerts,
     sources: sources.rows,
-    valueHistogram: hist.rows.map((h) => ({ from: h.lo, to: h.hi, count: h.count })),
+    valueHistogram: hist.rows.map((h) => ({ bin: h.b, from: h.lo, to: h.hi, count: h.count })),
     concentration,
   };
 }

@@ -9,18 +9,21 @@
  * the token's own user, admin as the portal says now. The old session is not needed (an expired
  * or forged one proves nothing either way).
  *
- * Errors, as JSON { error, message }: 400 BAD_REQUEST (body); 401 UNAUTHORIZED, one answer for an
- * unknown or uninstalled member_id and for a token the portal refuses or that belongs to another
- * app (so the endpoint does not tell which member_ids are installed); 502 when the portal cannot
- * be asked.
+ * Errors, as JSON { error, message }: 400 BAD_REQUEST (body), 400 BAD_JSON (malformed JSON), 413
+ * PAYLOAD_TOO_LARGE (body over 4 KB); 401 UNAUTHORIZED, one answer for an unknown or uninstalled
+ * member_id and for a token the portal refuses or that belongs to another app (so the endpoint does
+ * not tell which member_ids are installed); 502 when the portal cannot be asked.
  */
-import express, { type Router } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { bodyFault } from './errors.js';
 import { z } from 'zod';
 import { openPortalSession } from './open-session.js';
 import { PortalAuthError } from './portal-user.js';
 import { memberIdOf, rateLimit } from '../rate-limit.js';
 import type { UiContext } from './router.js';
 import { SESSION_TTL_SECONDS } from './session.js';
+
+const RENEW_BODY_LIMIT = { text: '4kb', bytes: 4 * 1024 };
 
 const renewSchema = z.object({
   member_id: z.string().min(1).max(64),
@@ -38,7 +41,7 @@ export function createSessionRenewRouter(ctx: UiContext): Router {
     db: ctx.db, endpoint: 'session', limits: ctx.rateLimits, memberOf: memberIdOf,
     log: { debug: () => {}, info: log('info'), warn: log('warn'), error: log('error') },
   });
-  r.post('/api/ui/session', express.json({ limit: '4kb' }), limit, (req, res, next) => {
+  r.post('/api/ui/session', express.json({ limit: RENEW_BODY_LIMIT.text }), limit, (req, res, next) => {
     res.set('Cache-Control', 'no-store');
     const body = renewSchema.safeParse(req.body);
     if (!body.success) {
@@ -60,6 +63,14 @@ export function createSessionRenewRouter(ctx: UiContext): Router {
       const { user, lang, session } = opened;
       res.json({ session, userId: user.userId, isAdmin: user.isAdmin, lang, expiresIn: SESSION_TTL_SECONDS });
     })().catch(next);
+  });
+  // an unreadable body: one log line, no stack (other errors go on to the app's handler)
+  r.use('/api/ui/session', (err: unknown, req: Request, res: Response, next: NextFunction) => {
+    const k = bodyFault(err, RENEW_BODY_LIMIT);
+    if (!k) return next(err);
+    res.locals.logged = true;
+    ctx.log?.('info', 'ui api: refused', { method: req.method, path: req.originalUrl.split('?')[0], status: k.status, error: k.code });
+    res.set('Cache-Control', 'no-store').status(k.status).json({ error: k.code, message: k.message });
   });
   return r;
 }

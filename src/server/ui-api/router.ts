@@ -26,7 +26,13 @@ import { loadManifest } from '../../../manifest/index.js';
 import type { EndpointLimits, LimitedEndpoint } from '../rate-limit.js';
 import { getPortal, latestSyncRun, listSyncRuns, updatePortalSettings, type Db, type Portal } from '../../store/index.js';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../scoring/index.js';
-import { FilterError, SORT_COLUMNS, segmentFilterSchema, type CompileOptions, type SegmentFilter } from './filter.js';
+import {
+  checkFilterBounds, FILTER_TOO_LARGE, FilterCycleError, FilterError, FilterTooLargeError, SORT_COLUMNS, segmentFilterSchema,
+  type CompileOptions, type SegmentFilter,
+} from './filter.js';
+import { bodyFault, isQueryTimeout, type Answer } from './errors.js';
+import { MAX_SAVED_SEGMENTS, UI_BODY_LIMIT, UI_PORTAL_RUNNING, UI_PORTAL_WAITING, UI_STATEMENT_TIMEOUT_MS } from './limits.js';
+import { PortalGate } from './portal-gate.js';
 import { lifecycleLabel, segmentLabel, uiLang, UI_LANGS, type UiLang } from './labels.js';
 import { PortalAuthError, PortalUserVerifier } from './portal-user.js';
 import {
@@ -65,6 +71,10 @@ export interface UiContext {
   uiDist?: string;
   /** overrides of the rate limits (src/server/rate-limit.ts); POST /api/ui/session is limited */
   rateLimits?: Partial<Record<LimitedEndpoint, EndpointLimits>>;
+  /** statement timeout of the API's database work, ms (default UI_STATEMENT_TIMEOUT_MS; PostgreSQL only, see Db.withStatementTimeout) */
+  statementTimeoutMs?: number;
+  /** per-portal admission of heavy requests (default: UI_PORTAL_RUNNING running, UI_PORTAL_WAITING waiting) */
+  gate?: PortalGate;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>) => void;
 }
 
@@ -117,15 +127,36 @@ const filterBody = z.object({ filter: segmentFilterSchema });
 
 function parse<T>(schema: z.ZodType<T>, v: unknown): T {
   const r = schema.safeParse(v);
-  if (!r.success) throw new HttpError(400, 'BAD_REQUEST', r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  if (!r.success) {
+    // a filter nested past MAX_FILTER_DEPTH is refused by the schema before it recurses
+    const big = r.error.issues.find((i) => (i as { params?: { error?: unknown } }).params?.error === FILTER_TOO_LARGE);
+    if (big) throw new HttpError(400, FILTER_TOO_LARGE, big.message);
+    throw new HttpError(400, 'BAD_REQUEST', r.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
+  }
   return r.data;
 }
+
+/**
+ * Spreadsheet formula injection. A spreadsheet runs a cell as a formula when its text starts with
+ * = + - @; Excel and LibreOffice also skip leading whitespace before one on some import paths
+ * (space, tab, CR, LF, no-break and other Unicode spaces, zero-width characters), and a cell
+ * that starts with a tab or CR is a formula vector of its own (OWASP "CSV injection"). The
+ * full-width forms (＝ ＋ － ＠) count as well: some CJK setups read them as the ASCII signs.
+ * Such a cell gets a leading ' (the spreadsheet shows it as text and runs nothing).
+ *
+ * One exception keeps negative amounts readable: a cell that is exactly a decimal number
+ * ("-12.5", "-3e-7": our revenue / CLV / P(alive) columns, or a CRM value that is only a number)
+ * is written as is. After the sign it has only digits, a point and an exponent: no operator,
+ * reference or function, so there is nothing to run, and spreadsheets read it as the number.
+ * Anything else starting with "-" (e.g. "-2+3", " -5") is neutralised.
+ */
+const FORMULA_START = /^(?:[\t\r\n]|[\s\u00A0\u1680\u180E\u2000-\u200F\u2028-\u202F\u205F-\u2064\u3000\uFEFF]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20])/;
+const PLAIN_NUMBER = /^-\d+(?:\.\d+)?(?:e[+-]?\d+)?$/i;
 
 const csvCell = (v: unknown): string => {
   if (v === null || v === undefined) return '';
   let s = Array.isArray(v) ? v.join('|') : String(v);
-  // neutralise spreadsheet formulas
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  if (FORMULA_START.test(s) && !PLAIN_NUMBER.test(s)) s = `'${s}`;
   return /[",\n\r;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
@@ -138,6 +169,9 @@ export const CSV_COLUMNS: Array<[keyof ListRow, string]> = [
 
 export function createUiRouter(ctx: UiContext): Router {
   const r = express.Router();
+  // Every statement the API runs is bounded (PostgreSQL: cancelled by the server; 503 QUERY_TIMEOUT).
+  const timeoutMs = ctx.statementTimeoutMs ?? UI_STATEMENT_TIMEOUT_MS;
+  const db = ctx.db.withStatementTimeout(timeoutMs);
   const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
   const verifier = verifierOf(ctx);
   const dist = ctx.uiDist ?? DEFAULT_UI_DIST;
@@ -146,7 +180,7 @@ export function createUiRouter(ctx: UiContext): Router {
   r.use('/ui/assets', (_req, res) => void res.status(404).type('text').send('not found'));
 
   const api = express.Router();
-  api.use(express.json({ limit: '256kb' }));
+  api.use(express.json({ limit: UI_BODY_LIMIT }));
   api.use((req: AReq, res, next) => {
     res.set('Cache-Control', 'no-store');
     const h = req.get('authorization') ?? '';
@@ -156,7 +190,7 @@ export function createUiRouter(ctx: UiContext): Router {
       res.status(401).json({ error: 'NO_SESSION', message: `session ${s}` });
       return;
     }
-    getPortal(ctx.db, s.p)
+    getPortal(db, s.p)
       .then((portal) => {
         if (!portal || portal.memberId !== s.m || portal.status === 'uninstalled') {
           res.status(401).json({ error: 'NO_SESSION', message: 'portal not found or uninstalled' });
@@ -166,6 +200,26 @@ export function createUiRouter(ctx: UiContext): Router {
         next();
       })
       .catch(next);
+  });
+
+  // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots (portal-gate.ts); the
+  // slot is given back when the response is done or the client goes away.
+  const gate = ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING);
+  api.use(['/segments', '/dashboard', '/settings/preview'], (req: AReq, res, next) => {
+    const a = req.ui;
+    if (!a) return next();
+    const entered = gate.enter(a.portal.id);
+    if (!entered) {
+      res.set('Retry-After', '1');
+      return next(new HttpError(429, 'TOO_MANY_REQUESTS',
+        `this portal already has ${gate.maxRunning} requests running and ${gate.maxWaiting} waiting (limit ${gate.maxRunning} running, ${gate.maxWaiting} waiting); try again shortly`));
+    }
+    void entered.then((release) => {
+      if (res.writableFinished || res.destroyed) return release();
+      res.once('close', release);
+      res.once('finish', release);
+      next();
+    });
   });
 
   const wrap = (fn: (req: AReq, res: Response) => Promise<unknown>) => (req: Request, res: Response, next: NextFunction) => {
@@ -202,7 +256,7 @@ export function createUiRouter(ctx: UiContext): Router {
 
   /** Count and revenue of the filter's rows the user sees (only with a known visible set): one SQL aggregate over those ids. */
   const visibleSums = (a: Authed, runId: number, filter: SegmentFilter, set: ReadonlySet<number>) =>
-    visibleSegmentSums(ctx.db, a.portal.id, runId, filter, opts(a), [...set]);
+    visibleSegmentSums(db, a.portal.id, runId, filter, opts(a), [...set]);
 
   const suppress = (a: Authed, n: number): number | null => (a.session.a || n >= MIN_GROUP ? n : null);
   const ALL: SegmentFilter = { all: [] };
@@ -211,7 +265,7 @@ export function createUiRouter(ctx: UiContext): Router {
     new Map(readSavedSegments(portal.settings).map((s) => [s.id, s.filter]));
 
   const runOr404 = async (a: Authed) => {
-    const run = await latestScoreRun(ctx.db, a.portal.id);
+    const run = await latestScoreRun(db, a.portal.id);
     if (!run) throw new HttpError(409, 'NOT_SCORED', 'no scoring run yet: run the sync first');
     return run;
   };
@@ -223,24 +277,24 @@ export function createUiRouter(ctx: UiContext): Router {
 
   api.get('/meta', wrap(async (req) => {
     const a = authed(req);
-    const run = await latestScoreRun(ctx.db, a.portal.id);
+    const run = await latestScoreRun(db, a.portal.id);
     const P = [a.portal.id];
     const [interests, sources, responsibles, cities, ufKeys] = await Promise.all([
       run
-        ? ctx.db.query<{ tag: string; name: string | null }>(
+        ? db.query<{ tag: string; name: string | null }>(
             `SELECT t.tag, max(l.extra->'interestNames'->>t.tag) AS name
                FROM contact_labels l, unnest(l.interests) AS t(tag)
               WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY t.tag HAVING count(*) >= $3 ORDER BY 2, 1 LIMIT 500`,
             [a.portal.id, run.id, a.session.a ? 0 : MIN_GROUP],
           )
         : { rows: [] },
-      ctx.db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, P),
-      ctx.db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, P),
-      ctx.db.query<{ v: string; n: number }>(
+      db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, P),
+      db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, P),
+      db.query<{ v: string; n: number }>(
         `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> '' GROUP BY 1 HAVING count(*) >= $2 ORDER BY 2 DESC LIMIT 100`,
         [a.portal.id, a.session.a ? 0 : MIN_GROUP],
       ),
-      ctx.db.query<{ v: string }>(
+      db.query<{ v: string }>(
         `SELECT DISTINCT jsonb_object_keys(uf) AS v FROM (SELECT uf FROM contacts WHERE portal_id = $1 LIMIT 2000) s ORDER BY 1`,
         P,
       ),
@@ -263,10 +317,15 @@ export function createUiRouter(ctx: UiContext): Router {
   }));
 
   const opts = (a: Authed): CompileOptions => ({ saved: savedMap(a.portal) });
+  /** The filter's expansion is within the limits (limits.ts); checked before any other work. */
+  const bounded = (a: Authed, filter: SegmentFilter): SegmentFilter => {
+    checkFilterBounds(filter, savedMap(a.portal));
+    return filter;
+  };
 
   api.post('/segments/count', wrap(async (req) => {
     const a = authed(req);
-    const { filter } = parse(filterBody, req.body);
+    const filter = bounded(a, parse(filterBody, req.body).filter);
     const run = await runOr404(a);
     const v = a.session.a ? null : await visibility(req, a);
     if (v?.set) {
@@ -282,7 +341,7 @@ export function createUiRouter(ctx: UiContext): Router {
         scope: 'visible',
       };
     }
-    const [c, t] = await Promise.all([countSegment(ctx.db, a.portal.id, run.id, filter, opts(a)), runTotals(ctx.db, a.portal.id, run.id)]);
+    const [c, t] = await Promise.all([countSegment(db, a.portal.id, run.id, filter, opts(a)), runTotals(db, a.portal.id, run.id)]);
     const count = suppress(a, c.count);
     return {
       count,
@@ -297,10 +356,11 @@ export function createUiRouter(ctx: UiContext): Router {
   api.post('/segments/list', wrap(async (req) => {
     const a = authed(req);
     const q = parse(listSchema, req.body);
+    bounded(a, q.filter);
     const run = await runOr404(a);
     const from = (q.page - 1) * q.pageSize;
     if (a.session.a) {
-      const rows = await pageSegment(ctx.db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: q.pageSize, offset: from });
+      const rows = await pageSegment(db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: q.pageSize, offset: from });
       return { page: q.page, pageSize: q.pageSize, rows, hiddenOnPage: 0 };
     }
     // A page of the rows this user sees, in the requested order: read the sorted segment in
@@ -312,7 +372,7 @@ export function createUiRouter(ctx: UiContext): Router {
     let offset = 0;
     let exhausted = false;
     while (got.length < need && offset < SCAN_LIMIT) {
-      const rows = await pageSegment(ctx.db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: SCAN_CHUNK, offset });
+      const rows = await pageSegment(db, a.portal.id, run.id, q.filter, opts(a), { sort: q.sort, dir: q.dir, limit: SCAN_CHUNK, offset });
       offset += rows.length;
       got.push(...(await keepVisible(a, v, rows)));
       if (rows.length < SCAN_CHUNK) {
@@ -330,7 +390,7 @@ export function createUiRouter(ctx: UiContext): Router {
 
   api.post('/segments/quality', wrap(async (req) => {
     const a = authed(req);
-    const { filter } = parse(filterBody, req.body);
+    const filter = bounded(a, parse(filterBody, req.body).filter);
     const run = await runOr404(a);
     const v = a.session.a ? null : await visibility(req, a);
     if (v?.set) {
@@ -343,23 +403,27 @@ export function createUiRouter(ctx: UiContext): Router {
         scope: 'visible',
       };
     }
-    const q = await segmentQuality(ctx.db, a.portal.id, run.id, filter, opts(a));
+    const q = await segmentQuality(db, a.portal.id, run.id, filter, opts(a));
     if (!a.session.a && q.size < MIN_GROUP) return { suppressed: true, size: null };
     return a.session.a ? q : { ...q, revenue: null, openDealsValue: null };
   }));
 
   api.post('/segments/export', wrap(async (req, res) => {
     const a = authed(req);
-    const { filter } = parse(filterBody, req.body);
+    const filter = bounded(a, parse(filterBody, req.body).filter);
     const run = await runOr404(a);
     const v = a.session.a ? null : await visibility(req, a);
+    // the first batch runs before anything is sent, so a refused or cancelled query is still a
+    // JSON error (a later one cuts the stream: see the error handler)
+    const batches = iterateSegment(db, a.portal.id, run.id, filter, opts(a));
+    let next = await batches.next();
     res.status(200).set({
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="segment-${new Date().toISOString().slice(0, 10)}.csv"`,
     });
     res.write('\uFEFF' + CSV_COLUMNS.map(([, h]) => csvCell(h)).join(',') + '\r\n');
-    for await (const batch of iterateSegment(ctx.db, a.portal.id, run.id, filter, opts(a))) {
-      const rows = v ? await keepVisible(a, v, batch) : batch;
+    for (; !next.done; next = await batches.next()) {
+      const rows = v ? await keepVisible(a, v, next.value) : next.value;
       res.write(rows.map((row) => CSV_COLUMNS.map(([k]) => csvCell(row[k])).join(',')).join('\r\n') + (rows.length ? '\r\n' : ''));
     }
     res.end();
@@ -372,10 +436,30 @@ export function createUiRouter(ctx: UiContext): Router {
     const a = authed(req);
     requireAdmin(a);
     const seg = parse(savedSegmentSchema, req.body);
-    const list = readSavedSegments(a.portal.settings).filter((s) => s.id !== seg.id);
+    const before = readSavedSegments(a.portal.settings);
+    const list = before.filter((s) => s.id !== seg.id);
+    if (list.length === before.length && list.length >= MAX_SAVED_SEGMENTS) {
+      throw new HttpError(400, 'TOO_MANY_SAVED_SEGMENTS', `a portal keeps at most ${MAX_SAVED_SEGMENTS} saved segments (limit ${MAX_SAVED_SEGMENTS}); delete one first`);
+    }
     list.push(seg);
+    // The new segment must be within the limits once its references are inlined, and must not
+    // push a segment that refers to it over them (or into a cycle). Segments that were already
+    // unusable before this change (e.g. stored before the limits) do not block it.
+    const oldMap = new Map(before.map((s) => [s.id, s.filter]));
+    const newMap = new Map(list.map((s) => [s.id, s.filter]));
+    checkFilterBounds(seg.filter, newMap, { what: `saved segment "${seg.id}"`, selfId: seg.id });
+    for (const s of list) {
+      if (s === seg) continue;
+      let okBefore = true;
+      try {
+        checkFilterBounds(s.filter, oldMap, { selfId: s.id });
+      } catch {
+        okBefore = false;
+      }
+      if (okBefore) checkFilterBounds(s.filter, newMap, { what: `saved segment "${s.id}" (which refers to "${seg.id}")`, selfId: s.id });
+    }
     list.sort((x, y) => y.priority - x.priority);
-    await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
+    await updatePortalSettings(db, a.portal.id, { savedSegments: list });
     return { saved: list, writeBack: savedChanged(a.portal) };
   }));
 
@@ -383,7 +467,7 @@ export function createUiRouter(ctx: UiContext): Router {
     const a = authed(req);
     requireAdmin(a);
     const list = readSavedSegments(a.portal.settings).filter((s) => s.id !== req.params.id);
-    await updatePortalSettings(ctx.db, a.portal.id, { savedSegments: list });
+    await updatePortalSettings(db, a.portal.id, { savedSegments: list });
     return { saved: list, writeBack: savedChanged(a.portal) };
   }));
 
@@ -438,7 +522,7 @@ export function createUiRouter(ctx: UiContext): Router {
       const ok = await verifier.visibleContactIds(a.portal, token, [id]);
       if (!ok.has(id)) throw new HttpError(403, 'ACCESS_DENIED', 'your CRM permissions do not include this contact');
     }
-    const card = await contactCard(ctx.db, a.portal.id, id);
+    const card = await contactCard(db, a.portal.id, id);
     return {
       ...card,
       segmentText: card.label?.segment ? segmentLabel(card.label.segment, a.lang) : null,
@@ -446,22 +530,34 @@ export function createUiRouter(ctx: UiContext): Router {
     };
   }));
 
+  /**
+   * The dashboard. Admins get every figure. A non-admin (e.g. a head of sales) gets counts (groups
+   * under MIN_GROUP withheld) and SHARES of revenue (revenueShare = the group's revenue / the run's
+   * total, 0..1), never an amount of money: no absolute or average revenue, and the value
+   * histogram's band edges (amounts; the top edge is the largest customer's revenue) become null,
+   * leaving the band number and its count. The non-admin payload is built field by field, so a
+   * figure added to `dashboard()` later stays admin-only until it is added here.
+   */
   api.get('/dashboard', wrap(async (req) => {
     const a = authed(req);
-    const d = await dashboard(ctx.db, a.portal.id);
+    const d = await dashboard(db, a.portal.id);
     if (a.session.a) return { ...d, suppressedBelow: null };
-    // non-admins: groups under MIN_GROUP are withheld; absolute revenue is withheld
     const s = (n: number) => suppress(a, n);
     return {
-      ...d,
-      suppressedBelow: MIN_GROUP,
+      run: d.run,
+      previousRun: d.previousRun,
       totals: { count: d.totals.count, revenue: null },
-      heatmap: d.heatmap.map((h) => ({ ...h, count: s(h.count), revenue: s(h.count) === null ? null : h.revenue, avgM: s(h.count) === null ? null : h.avgM })),
-      segments: d.segments.map((x) => ({ ...x, count: s(x.count), revenue: s(x.count) === null ? null : x.revenue })),
+      heatmap: d.heatmap.map((h) => ({
+        r: h.r, f: h.f, count: s(h.count), revenue: null, avgM: null, revenueShare: s(h.count) === null ? null : h.revenueShare,
+      })),
+      segments: d.segments.map((x) => ({ segment: x.segment, count: s(x.count), revenue: null, revenueShare: s(x.count) === null ? null : x.revenueShare })),
       movement: d.movement.filter((m) => m.count >= MIN_GROUP),
+      history: d.history.map((h) => ({ runId: h.runId, asOf: h.asOf, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
+      alerts: d.alerts,
       sources: d.sources.filter((m) => m.count >= MIN_GROUP),
-      valueHistogram: d.valueHistogram.map((h) => ({ ...h, count: s(h.count) })),
-      history: d.history.map((h) => ({ ...h, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
+      valueHistogram: d.valueHistogram.map((h) => ({ bin: h.bin, from: null, to: null, count: s(h.count) })),
+      concentration: d.concentration,
+      suppressedBelow: MIN_GROUP,
     };
   }));
 
@@ -477,7 +573,7 @@ export function createUiRouter(ctx: UiContext): Router {
     const body = parse(z.object({ scoring: z.unknown() }), req.body);
     const draft = portalUiSettingsSchema.shape.scoring.safeParse(body.scoring);
     if (!draft.success) throw new HttpError(400, 'INVALID_SETTINGS', draft.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    return previewSettings(ctx.db, a.portal.id, draft.data);
+    return previewSettings(db, a.portal.id, draft.data);
   }));
 
   api.put('/settings', wrap(async (req) => {
@@ -486,7 +582,7 @@ export function createUiRouter(ctx: UiContext): Router {
     const r = portalUiSettingsSchema.safeParse(req.body?.settings);
     if (!r.success) throw new HttpError(400, 'INVALID_SETTINGS', r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     const wasOn = readUiSettings(a.portal.settings).segmentField.enabled;
-    await updatePortalSettings(ctx.db, a.portal.id, { ...r.data });
+    await updatePortalSettings(db, a.portal.id, { ...r.data });
     ctx.log?.('info', 'ui settings saved', { portalId: a.portal.id, userId: a.session.u });
     // the segment field just turned on: write it now rather than at the next cycle
     const writeBack = !wasOn && r.data.segmentField.enabled && !!ctx.writeBackNow;
@@ -497,9 +593,9 @@ export function createUiRouter(ctx: UiContext): Router {
   api.get('/sync', wrap(async (req) => {
     const a = authed(req);
     const [current, runs, score] = await Promise.all([
-      latestSyncRun(ctx.db, a.portal.id, { status: 'running' }),
-      listSyncRuns(ctx.db, a.portal.id, 10),
-      latestScoreRun(ctx.db, a.portal.id),
+      latestSyncRun(db, a.portal.id, { status: 'running' }),
+      listSyncRuns(db, a.portal.id, 10),
+      latestScoreRun(db, a.portal.id),
     ]);
     const strip = <T extends { checkpoint?: unknown }>(x: T) => ({ ...x, checkpoint: undefined });
     return {
@@ -520,15 +616,38 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use((req, res) => {
     res.status(404).json({ error: 'NOT_FOUND', message: `no ${req.method} ${req.path}` });
   });
-  api.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof HttpError) return void res.status(err.status).json({ error: err.code, message: err.message });
-    if (err instanceof PortalAuthError) return void res.status(err.status).json({ error: err.code, message: err.message });
-    if (err instanceof FilterError) return void res.status(400).json({ error: 'BAD_FILTER', message: err.message });
-    if (err instanceof z.ZodError) return void res.status(400).json({ error: 'BAD_REQUEST', message: err.message });
-    if ((err as { type?: string }).type === 'entity.parse.failed') return void res.status(400).json({ error: 'BAD_JSON', message: 'invalid JSON' });
-    ctx.log?.('error', 'ui api error', { err: String((err as Error)?.stack ?? err) });
+  /**
+   * Errors. Known ones (the client's fault, the portal's refusal, a cancelled query) are answered
+   * with their status and logged as ONE line without a stack: 4xx at info, 5xx at warn. Anything
+   * else is a 500, logged at error with its stack. Never a body, a header or a token; the line
+   * replaces the access log's (res.locals.logged).
+   */
+  const known = (err: unknown): Answer | null => {
+    if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
+    if (err instanceof PortalAuthError) return { status: err.status, code: err.code, message: err.message };
+    if (err instanceof FilterTooLargeError) return { status: 400, code: FILTER_TOO_LARGE, message: err.message };
+    if (err instanceof FilterCycleError) return { status: 400, code: 'FILTER_CYCLE', message: err.message };
+    if (err instanceof FilterError) return { status: 400, code: 'BAD_FILTER', message: err.message };
+    if (err instanceof z.ZodError) return { status: 400, code: 'BAD_REQUEST', message: err.message };
+    if (isQueryTimeout(err)) {
+      return { status: 503, code: 'QUERY_TIMEOUT', message: `the database query ran longer than ${timeoutMs} ms and was cancelled (limit ${timeoutMs} ms); narrow the filter or try again later` };
+    }
+    return bodyFault(err);
+  };
+  api.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const where = { method: req.method, path: req.originalUrl.split('?')[0], portalId: (req as AReq).ui?.portal.id };
+    res.locals.logged = true;
+    const k = known(err);
+    if (k) {
+      ctx.log?.(k.status >= 500 ? 'warn' : 'info', 'ui api: refused', { ...where, status: k.status, error: k.code });
+      if (!res.headersSent) return void res.status(k.status).json({ error: k.code, message: k.message });
+      return void res.destroy();
+    }
+    const e = err as Error | undefined;
+    ctx.log?.('error', 'ui api error', { ...where, status: 500, error: String(e?.message ?? err), stack: e?.stack });
     if (!res.headersSent) res.status(500).json({ error: 'INTERNAL', message: 'internal error' });
-    else res.end();
+    // a stream already under way (CSV): cut it, so the client sees a failed download, not a short file
+    else res.destroy();
   });
   r.use('/api/ui', api);
   return r;

@@ -51,8 +51,16 @@ export function readUiSettings(stored: Record<string, unknown>): PortalUiSetting
   return r.success ? r.data : portalUiSettingsSchema.parse({});
 }
 
+/**
+ * The stored saved segments that are valid now, in stored order. One at a time: a segment stored
+ * before a check existed (e.g. `exclude` nested past MAX_FILTER_DEPTH) is left out on its own
+ * instead of taking the others with it.
+ */
 export function readSavedSegments(stored: Record<string, unknown>): SavedSegment[] {
   const raw = stored?.['savedSegments'];
-  const r = z.array(savedSegmentSchema).safeParse(Array.isArray(raw) ? raw : []);
-  return r.success ? r.data : [];
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((x) => {
+    const r = savedSegmentSchema.safeParse(x);
+    return r.success ? [r.data] : [];
+  });
 }
