@@ -15,10 +15,10 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PortalClock } from './clock.js';
-import { FaultSpecError, parseFaultSpec } from './faults.js';
+import { FaultSpecError, parseFaultSpec, type FaultConfig } from './faults.js';
 import { generatePortal } from './generator.js';
 import { Portal } from './portal.js';
-import { startEmulator } from './server.js';
+import { startEmulator, type RunningEmulator } from './server.js';
 import { loadPortal, savePortal } from './state.js';
 import { parseLevel } from './perms.js';
 import type { CrmPermLevel } from './model.js';
@@ -41,11 +41,26 @@ function int(name: string, v: string | undefined, min: number, max: number): num
   return n;
 }
 
-async function main(): Promise<void> {
-  let values;
+interface CliOptions {
+  port: number;
+  host: string | undefined;
+  contacts: number | undefined;
+  deals: number | undefined;
+  seed: number;
+  ttl: number | undefined;
+  timeScale: number;
+  plan: 'standard' | 'enterprise';
+  faults: FaultConfig | undefined;
+  statePath: string | null;
+  latency: boolean;
+  managerAccess: CrmPermLevel | undefined;
+  headAccess: CrmPermLevel | undefined;
+}
+
+function parseFlags(argv: string[]) {
   try {
-    ({ values } = parseArgs({
-      args: process.argv.slice(2),
+    return parseArgs({
+      args: argv,
       strict: true,
       allowPositionals: false,
       options: {
@@ -64,14 +79,23 @@ async function main(): Promise<void> {
         'head-access': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
-    }));
+    }).values;
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));
   }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+}
+
+function level(name: string, v: string | undefined): CrmPermLevel | undefined {
+  if (v === undefined) return undefined;
+  const l = parseLevel(v);
+  if (l === null) fail(`--${name} must be one of X, O, F, D, A, none; got "${v}"`);
+  return l;
+}
+
+/** The checked options, or null for --help; exits with code 2 on the first bad flag. */
+function parseCli(argv: string[]): CliOptions | null {
+  const values = parseFlags(argv);
+  if (values.help) return null;
   const port = int('port', values.port, 0, 65535) ?? 7777;
   const contacts = int('contacts', values.contacts, 0, 10_000_000);
   const deals = int('deals', values.deals, 0, 50_000_000);
@@ -93,35 +117,35 @@ async function main(): Promise<void> {
     }
   }
   const statePath = values.state ?? null;
-  const level = (name: string, v: string | undefined): CrmPermLevel | undefined => {
-    if (v === undefined) return undefined;
-    const l = parseLevel(v);
-    if (l === null) fail(`--${name} must be one of X, O, F, D, A, none; got "${v}"`);
-    return l;
-  };
   const managerAccess = level('manager-access', values['manager-access']);
   const headAccess = level('head-access', values['head-access']);
+  return {
+    port, host: values.host, contacts, deals, seed, ttl, timeScale, plan, faults, statePath, latency: values.latency,
+    managerAccess, headAccess,
+  };
+}
 
+/** The portal from the state file when it exists, else a fresh one, generated when asked. */
+async function preparePortal(o: CliOptions): Promise<Portal> {
   let portal: Portal;
-  if (statePath && existsSync(statePath)) {
+  if (o.statePath && existsSync(o.statePath)) {
     const t0 = performance.now();
-    portal = await loadPortal(statePath, { timeScale });
-    process.stderr.write(`emulator: loaded ${statePath} (${portal.contacts.size} contacts, ${portal.deals.size} deals) in ${Math.round(performance.now() - t0)} ms\n`);
+    portal = await loadPortal(o.statePath, { timeScale: o.timeScale });
+    process.stderr.write(`emulator: loaded ${o.statePath} (${portal.contacts.size} contacts, ${portal.deals.size} deals) in ${Math.round(performance.now() - t0)} ms\n`);
   } else {
-    portal = new Portal({ plan, accessTokenTtl: ttl, clock: new PortalClock(Date.now(), timeScale) });
-    if (contacts !== undefined || deals !== undefined) {
+    portal = new Portal({ plan: o.plan, accessTokenTtl: o.ttl, clock: new PortalClock(Date.now(), o.timeScale) });
+    if (o.contacts !== undefined || o.deals !== undefined) {
       const t0 = performance.now();
-      const s = generatePortal(portal, { contacts: contacts ?? 0, seed, deals, managerAccess, headAccess });
-      process.stderr.write(`emulator: generated ${s.contacts} contacts, ${s.companies} companies, ${s.deals} deals (seed ${seed}) in ${Math.round(performance.now() - t0)} ms\n`);
+      const s = generatePortal(portal, { contacts: o.contacts ?? 0, seed: o.seed, deals: o.deals, managerAccess: o.managerAccess, headAccess: o.headAccess });
+      process.stderr.write(`emulator: generated ${s.contacts} contacts, ${s.companies} companies, ${s.deals} deals (seed ${o.seed}) in ${Math.round(performance.now() - t0)} ms\n`);
     }
   }
-  if (ttl !== undefined) portal.accessTokenTtl = ttl;
+  if (o.ttl !== undefined) portal.accessTokenTtl = o.ttl;
+  return portal;
+}
 
-  const emu = await startEmulator({
-    port, host: values.host, portal, plan, faults, statePath, simulateLatency: values.latency,
-  });
-  process.stdout.write(`Emulator: ${emu.url}\nWebhook: ${emu.webhookUrl}\n`);
-
+/** On SIGINT/SIGTERM: save the state (with --state), close the server, exit. */
+function stopOnSignals(portal: Portal, emu: RunningEmulator, statePath: string | null): void {
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -139,6 +163,20 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function main(): Promise<void> {
+  const o = parseCli(process.argv.slice(2));
+  if (!o) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const portal = await preparePortal(o);
+  const emu = await startEmulator({
+    port: o.port, host: o.host, portal, plan: o.plan, faults: o.faults, statePath: o.statePath, simulateLatency: o.latency,
+  });
+  process.stdout.write(`Emulator: ${emu.url}\nWebhook: ${emu.webhookUrl}\n`);
+  stopOnSignals(portal, emu, o.statePath);
 }
 
 main().catch((e: unknown) => {

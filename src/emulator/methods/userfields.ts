@@ -1,7 +1,7 @@
 /** crm.{contact,company,deal}.userfield.add/list/get/update/delete (reference §8). */
 import type { LangMap, UserFieldEnumItem, UserFieldRec } from '../model.js';
 import type { Portal } from '../portal.js';
-import { RestError, type CallContext, type Params } from '../types.js';
+import { RestError, type CallContext, type MethodResult, type Params } from '../types.js';
 import { UF_ENTITY, type EntityKind } from './schema.js';
 import { def, isObj, list, param, truthyYN, yn, type Def } from './util.js';
 
@@ -99,127 +99,140 @@ function findUf(ctx: CallContext, kind: EntityKind, params: Params): UserFieldRe
   return uf;
 }
 
+/** `crm.<kind>.userfield.add`: a new UF_CRM_* field (§8.1); labels default to LABEL. */
+function addUserField(ctx: CallContext, kind: EntityKind, params: Params): MethodResult {
+  const p = ctx.portal;
+  const entityId = UF_ENTITY[kind];
+  const f = param(params, 'fields');
+  if (!isObj(f)) throw new RestError('', "The 'FIELD_NAME' field is not found\nThe 'USER_TYPE_ID' field is not found", 400);
+  const missing: string[] = [];
+  if (!f['FIELD_NAME']) missing.push("The 'FIELD_NAME' field is not found");
+  if (!f['USER_TYPE_ID']) missing.push("The 'USER_TYPE_ID' field is not found");
+  if (missing.length) throw new RestError('', missing.join('\n'), 400);
+  const type = String(f['USER_TYPE_ID']);
+  if (!TYPES.has(type) && !type.startsWith('rest_')) throw new RestError('ERROR_CORE', `Unknown user field type: ${type}`, 400);
+  const name = normaliseFieldName(String(f['FIELD_NAME']));
+  if ([...p.userFields.values()].some((u) => u.entityId === entityId && u.fieldName === name)) {
+    throw new RestError('ERROR_CORE', `A field with the name ${name} already exists`, 400);
+  }
+  const multiple = truthyYN(f['MULTIPLE'], false);
+  if (multiple && type === 'boolean') throw new RestError('ERROR_CORE', 'A field of type boolean cannot be multiple', 400);
+  const label = typeof f['LABEL'] === 'string' ? f['LABEL'] : isObj(f['LABEL']) ? String(Object.values(f['LABEL'])[0] ?? '') : '';
+  const uf: UserFieldRec = {
+    id: p.nextId('userField'), entityId, fieldName: name, userTypeId: type,
+    xmlId: f['XML_ID'] !== undefined ? String(f['XML_ID']) : null,
+    sort: Number(f['SORT'] ?? 100) || 100, multiple, mandatory: truthyYN(f['MANDATORY'], false),
+    showFilter: showFilter(f['SHOW_FILTER']), showInList: truthyYN(f['SHOW_IN_LIST'], false),
+    editInList: truthyYN(f['EDIT_IN_LIST'], true), isSearchable: truthyYN(f['IS_SEARCHABLE'], false),
+    settings: defaultSettings(type, f['SETTINGS']),
+    editFormLabel: {}, listColumnLabel: {}, listFilterLabel: {}, errorMessage: {}, helpMessage: {},
+    list: [], createdByApp: ctx.auth.clientId,
+  };
+  for (const k of LABELS) {
+    const fb = k === 'ERROR_MESSAGE' || k === 'HELP_MESSAGE' ? '' : label;
+    uf[LABEL_PROP[k]] = langMap(p, f[k] ?? (isObj(f['LABEL']) && fb ? f['LABEL'] : undefined), fb);
+  }
+  if (type === 'enumeration') addItems(p, uf, f['LIST']);
+  p.userFields.set(uf.id, uf);
+  return { result: uf.id };
+}
+
+/** `crm.<kind>.userfield.list`: filter by any rendered field (LANG picks one label language), order by rendered values. */
+function listUserFields(ctx: CallContext, kind: EntityKind, params: Params): MethodResult {
+  const p = ctx.portal;
+  const entityId = UF_ENTITY[kind];
+  const fl = param(params, 'filter');
+  const filter = isObj(fl) ? fl : {};
+  const lang = filter['LANG'] !== undefined ? String(filter['LANG']) : null;
+  let rows = [...p.userFields.values()].filter((u) => u.entityId === entityId);
+  for (const [k, v] of Object.entries(filter)) {
+    if (k.toUpperCase() === 'LANG') continue;
+    rows = rows.filter((u) => {
+      const r = render(u, null);
+      const have = r[k.toUpperCase()];
+      return have !== undefined && String(have) === String(v);
+    });
+  }
+  const ord = param(params, 'order');
+  const order = isObj(ord) ? Object.entries(ord) : [['SORT', 'ASC'], ['ID', 'ASC']];
+  rows.sort((a, b) => {
+    for (const [k, d] of order) {
+      const ra = render(a, null)[String(k).toUpperCase()];
+      const rb = render(b, null)[String(k).toUpperCase()];
+      const na = Number(ra);
+      const nb = Number(rb);
+      const c = !Number.isNaN(na) && !Number.isNaN(nb) ? na - nb : String(ra).localeCompare(String(rb));
+      if (c) return String(d).toUpperCase() === 'DESC' ? -c : c;
+    }
+    return 0;
+  });
+  const out = rows.map((u) => render(u, lang));
+  return list(out, out.length, undefined);
+}
+
+/** `crm.<kind>.userfield.update`: changes a copy, applied only when every check passed. */
+function updateUserField(ctx: CallContext, kind: EntityKind, params: Params): MethodResult {
+  const p = ctx.portal;
+  const uf = findUf(ctx, kind, params);
+  const f = param(params, 'fields');
+  if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array", 400);
+  const next: UserFieldRec = structuredClone(uf);
+  if (f['MANDATORY'] !== undefined) next.mandatory = truthyYN(f['MANDATORY'], false);
+  if (f['SHOW_FILTER'] !== undefined) next.showFilter = showFilter(f['SHOW_FILTER']);
+  if (f['XML_ID'] !== undefined) next.xmlId = String(f['XML_ID']);
+  if (f['SORT'] !== undefined) next.sort = Number(f['SORT']) || next.sort;
+  if (f['SHOW_IN_LIST'] !== undefined) next.showInList = truthyYN(f['SHOW_IN_LIST'], false);
+  if (f['EDIT_IN_LIST'] !== undefined) next.editInList = truthyYN(f['EDIT_IN_LIST'], true);
+  if (f['IS_SEARCHABLE'] !== undefined) next.isSearchable = truthyYN(f['IS_SEARCHABLE'], false);
+  if (isObj(f['SETTINGS'])) next.settings = { ...next.settings, ...f['SETTINGS'] };
+  for (const k of LABELS) if (f[k] !== undefined) next[LABEL_PROP[k]] = langMap(p, f[k], ''); // overwrite: omitted languages → ''
+  if (f['LIST'] !== undefined && next.userTypeId === 'enumeration') updateItems(p, next, f['LIST']);
+  Object.assign(uf, next);
+  return { result: true };
+}
+
+/** LIST of an update: items with an ID are changed (or deleted with DEL=Y), items without one are added. */
+function updateItems(p: Portal, next: UserFieldRec, given: unknown): void {
+  const items = Array.isArray(given) ? given : isObj(given) ? Object.values(given) : [];
+  const fresh: unknown[] = [];
+  for (const it of items) {
+    if (!isObj(it)) continue;
+    if (it['ID'] === undefined || it['ID'] === '') { fresh.push(it); continue; }
+    const idx = next.list.findIndex((x) => x.id === Number(it['ID']));
+    if (idx < 0) continue;
+    if (truthyYN(it['DEL'], false)) { next.list.splice(idx, 1); continue; }
+    const cur = next.list[idx]!;
+    if (it['VALUE'] !== undefined) cur.value = String(it['VALUE']);
+    if (it['SORT'] !== undefined) cur.sort = Number(it['SORT']) || cur.sort;
+    if (it['DEF'] !== undefined) cur.def = truthyYN(it['DEF'], false);
+    if (it['XML_ID'] !== undefined) {
+      const xml = String(it['XML_ID']);
+      if (next.list.some((x) => x !== cur && x.xmlId === xml)) throw xmlDup(xml);
+      cur.xmlId = xml;
+    }
+  }
+  addItems(p, next, fresh);
+}
+
+/** `crm.<kind>.userfield.delete`: the field and its values on every record. */
+function deleteUserField(ctx: CallContext, kind: EntityKind, params: Params): MethodResult {
+  const p = ctx.portal;
+  const uf = findUf(ctx, kind, params);
+  p.userFields.delete(uf.id);
+  const tbl = kind === 'contact' ? p.contacts : kind === 'company' ? p.companies : p.deals;
+  for (const r of tbl.values()) delete r.uf[uf.fieldName];
+  return { result: true };
+}
+
 function methodsFor(kind: EntityKind): Def[] {
   const pre = `crm.${kind}.userfield`;
-  const entityId = UF_ENTITY[kind];
+  const admin = { adminOnly: true, adminMessage: 'Access denied' };
   return [
-    def(`${pre}.add`, 'crm', 'write', (ctx, params) => {
-      const p = ctx.portal;
-      const f = param(params, 'fields');
-      if (!isObj(f)) throw new RestError('', "The 'FIELD_NAME' field is not found\nThe 'USER_TYPE_ID' field is not found", 400);
-      const missing: string[] = [];
-      if (!f['FIELD_NAME']) missing.push("The 'FIELD_NAME' field is not found");
-      if (!f['USER_TYPE_ID']) missing.push("The 'USER_TYPE_ID' field is not found");
-      if (missing.length) throw new RestError('', missing.join('\n'), 400);
-      const type = String(f['USER_TYPE_ID']);
-      if (!TYPES.has(type) && !type.startsWith('rest_')) throw new RestError('ERROR_CORE', `Unknown user field type: ${type}`, 400);
-      const name = normaliseFieldName(String(f['FIELD_NAME']));
-      if ([...p.userFields.values()].some((u) => u.entityId === entityId && u.fieldName === name)) {
-        throw new RestError('ERROR_CORE', `A field with the name ${name} already exists`, 400);
-      }
-      const multiple = truthyYN(f['MULTIPLE'], false);
-      if (multiple && type === 'boolean') throw new RestError('ERROR_CORE', 'A field of type boolean cannot be multiple', 400);
-      const label = typeof f['LABEL'] === 'string' ? f['LABEL'] : isObj(f['LABEL']) ? String(Object.values(f['LABEL'])[0] ?? '') : '';
-      const uf: UserFieldRec = {
-        id: p.nextId('userField'), entityId, fieldName: name, userTypeId: type,
-        xmlId: f['XML_ID'] !== undefined ? String(f['XML_ID']) : null,
-        sort: Number(f['SORT'] ?? 100) || 100, multiple, mandatory: truthyYN(f['MANDATORY'], false),
-        showFilter: showFilter(f['SHOW_FILTER']), showInList: truthyYN(f['SHOW_IN_LIST'], false),
-        editInList: truthyYN(f['EDIT_IN_LIST'], true), isSearchable: truthyYN(f['IS_SEARCHABLE'], false),
-        settings: defaultSettings(type, f['SETTINGS']),
-        editFormLabel: {}, listColumnLabel: {}, listFilterLabel: {}, errorMessage: {}, helpMessage: {},
-        list: [], createdByApp: ctx.auth.clientId,
-      };
-      for (const k of LABELS) {
-        const fb = k === 'ERROR_MESSAGE' || k === 'HELP_MESSAGE' ? '' : label;
-        uf[LABEL_PROP[k]] = langMap(p, f[k] ?? (isObj(f['LABEL']) && fb ? f['LABEL'] : undefined), fb);
-      }
-      if (type === 'enumeration') addItems(p, uf, f['LIST']);
-      p.userFields.set(uf.id, uf);
-      return { result: uf.id };
-    }, { adminOnly: true, adminMessage: 'Access denied' }),
-
-    def(`${pre}.list`, 'crm', 'list', (ctx, params) => {
-      const p = ctx.portal;
-      const fl = param(params, 'filter');
-      const filter = isObj(fl) ? fl : {};
-      const lang = filter['LANG'] !== undefined ? String(filter['LANG']) : null;
-      let rows = [...p.userFields.values()].filter((u) => u.entityId === entityId);
-      for (const [k, v] of Object.entries(filter)) {
-        if (k.toUpperCase() === 'LANG') continue;
-        rows = rows.filter((u) => {
-          const r = render(u, null);
-          const have = r[k.toUpperCase()];
-          return have !== undefined && String(have) === String(v);
-        });
-      }
-      const ord = param(params, 'order');
-      const order = isObj(ord) ? Object.entries(ord) : [['SORT', 'ASC'], ['ID', 'ASC']];
-      rows.sort((a, b) => {
-        for (const [k, d] of order) {
-          const ra = render(a, null)[String(k).toUpperCase()];
-          const rb = render(b, null)[String(k).toUpperCase()];
-          const na = Number(ra);
-          const nb = Number(rb);
-          const c = !Number.isNaN(na) && !Number.isNaN(nb) ? na - nb : String(ra).localeCompare(String(rb));
-          if (c) return String(d).toUpperCase() === 'DESC' ? -c : c;
-        }
-        return 0;
-      });
-      const out = rows.map((u) => render(u, lang));
-      return list(out, out.length, undefined);
-    }),
-
+    def(`${pre}.add`, 'crm', 'write', (ctx, params) => addUserField(ctx, kind, params), admin),
+    def(`${pre}.list`, 'crm', 'list', (ctx, params) => listUserFields(ctx, kind, params)),
     def(`${pre}.get`, 'crm', 'get', (ctx, params) => ({ result: render(findUf(ctx, kind, params), null) })),
-
-    def(`${pre}.update`, 'crm', 'write', (ctx, params) => {
-      const p = ctx.portal;
-      const uf = findUf(ctx, kind, params);
-      const f = param(params, 'fields');
-      if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array", 400);
-      const next: UserFieldRec = structuredClone(uf);
-      if (f['MANDATORY'] !== undefined) next.mandatory = truthyYN(f['MANDATORY'], false);
-      if (f['SHOW_FILTER'] !== undefined) next.showFilter = showFilter(f['SHOW_FILTER']);
-      if (f['XML_ID'] !== undefined) next.xmlId = String(f['XML_ID']);
-      if (f['SORT'] !== undefined) next.sort = Number(f['SORT']) || next.sort;
-      if (f['SHOW_IN_LIST'] !== undefined) next.showInList = truthyYN(f['SHOW_IN_LIST'], false);
-      if (f['EDIT_IN_LIST'] !== undefined) next.editInList = truthyYN(f['EDIT_IN_LIST'], true);
-      if (f['IS_SEARCHABLE'] !== undefined) next.isSearchable = truthyYN(f['IS_SEARCHABLE'], false);
-      if (isObj(f['SETTINGS'])) next.settings = { ...next.settings, ...f['SETTINGS'] };
-      for (const k of LABELS) if (f[k] !== undefined) next[LABEL_PROP[k]] = langMap(p, f[k], ''); // overwrite: omitted languages → ''
-      if (f['LIST'] !== undefined && next.userTypeId === 'enumeration') {
-        const items = Array.isArray(f['LIST']) ? f['LIST'] : isObj(f['LIST']) ? Object.values(f['LIST']) : [];
-        const fresh: unknown[] = [];
-        for (const it of items) {
-          if (!isObj(it)) continue;
-          if (it['ID'] === undefined || it['ID'] === '') { fresh.push(it); continue; }
-          const idx = next.list.findIndex((x) => x.id === Number(it['ID']));
-          if (idx < 0) continue;
-          if (truthyYN(it['DEL'], false)) { next.list.splice(idx, 1); continue; }
-          const cur = next.list[idx]!;
-          if (it['VALUE'] !== undefined) cur.value = String(it['VALUE']);
-          if (it['SORT'] !== undefined) cur.sort = Number(it['SORT']) || cur.sort;
-          if (it['DEF'] !== undefined) cur.def = truthyYN(it['DEF'], false);
-          if (it['XML_ID'] !== undefined) {
-            const xml = String(it['XML_ID']);
-            if (next.list.some((x) => x !== cur && x.xmlId === xml)) throw xmlDup(xml);
-            cur.xmlId = xml;
-          }
-        }
-        addItems(p, next, fresh);
-      }
-      Object.assign(uf, next);
-      return { result: true };
-    }, { adminOnly: true, adminMessage: 'Access denied' }),
-
-    def(`${pre}.delete`, 'crm', 'write', (ctx, params) => {
-      const p = ctx.portal;
-      const uf = findUf(ctx, kind, params);
-      p.userFields.delete(uf.id);
-      const tbl = kind === 'contact' ? p.contacts : kind === 'company' ? p.companies : p.deals;
-      for (const r of tbl.values()) delete r.uf[uf.fieldName];
-      return { result: true };
-    }, { adminOnly: true, adminMessage: 'Access denied' }),
+    def(`${pre}.update`, 'crm', 'write', (ctx, params) => updateUserField(ctx, kind, params), admin),
+    def(`${pre}.delete`, 'crm', 'write', (ctx, params) => deleteUserField(ctx, kind, params), admin),
   ];
 }
 

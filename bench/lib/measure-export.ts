@@ -1,21 +1,21 @@
 /**
  * Measures the export strategies against the emulator (not part of the runtime client):
  *
- *   npx tsx src/b24/measure-export.ts [contacts=20000] [deals=80000] [timeScale=100]
+ *   npx tsx bench/lib/measure-export.ts [contacts=20000] [deals=80000] [timeScale=100]
  *
  * Per run: HTTP requests, REST calls, operating seconds charged (emulator stats), portal
  * seconds elapsed (emulator clock; simulateLatency on, so a batch takes its server time),
  * 503/429 counts. Between runs the emulator's stats, bucket and budgets are reset.
  */
 import axios from 'axios';
-import { PortalClock } from '../emulator/clock.js';
-import { generatePortal } from '../emulator/generator.js';
-import { Portal } from '../emulator/portal.js';
-import { invalidateIndex } from '../emulator/query.js';
-import { startEmulator } from '../emulator/server.js';
-import { MemoryTokenSource } from './auth.js';
-import { B24Client } from './client.js';
-import { type EntityName, exportList, exportProductRows } from './export.js';
+import { PortalClock } from '../../src/emulator/clock.js';
+import { generatePortal } from '../../src/emulator/generator.js';
+import { Portal } from '../../src/emulator/portal.js';
+import { invalidateIndex } from '../../src/emulator/query.js';
+import { startEmulator } from '../../src/emulator/server.js';
+import { MemoryTokenSource } from '../../src/b24/auth.js';
+import { B24Client } from '../../src/b24/client.js';
+import { type EntityName, exportList, exportProductRows } from '../../src/b24/export.js';
 
 const contacts = Number(process.argv[2] ?? 20000);
 const deals = Number(process.argv[3] ?? 80000);

@@ -1,0 +1,41 @@
+/** CRM reference lists of the generated portal: deal funnels and their stages, sources, types, honorifics. */
+
+export interface StageDef { id: string; name: string; sem: 'S' | 'F' | null; color: string; system: boolean }
+
+/** Stages of the general funnel (category 0). */
+export const FUNNEL0: StageDef[] = [
+  { id: 'NEW', name: 'New', sem: null, color: '#39A8EF', system: true },
+  { id: 'PREPARATION', name: 'Preparing documents', sem: null, color: '#2FC6F6', system: false },
+  { id: 'PREPAYMENT_INVOICE', name: 'Invoice', sem: null, color: '#55D0E0', system: false },
+  { id: 'EXECUTING', name: 'In progress', sem: null, color: '#47E4C2', system: false },
+  { id: 'FINAL_INVOICE', name: 'Final invoice', sem: null, color: '#FFA900', system: false },
+  { id: 'WON', name: 'Deal won', sem: 'S', color: '#7BD500', system: true },
+  { id: 'LOSE', name: 'Deal lost', sem: 'F', color: '#FF5752', system: true },
+  { id: 'APOLOGY', name: 'Analyze failure', sem: 'F', color: '#FF5752', system: false },
+];
+/** Stages of the wholesale funnel (category 1). */
+export const FUNNEL1: StageDef[] = [
+  { id: 'C1:NEW', name: 'Request', sem: null, color: '#39A8EF', system: true },
+  { id: 'C1:PREPARATION', name: 'Price offer', sem: null, color: '#2FC6F6', system: false },
+  { id: 'C1:EXECUTING', name: 'Shipment', sem: null, color: '#47E4C2', system: false },
+  { id: 'C1:FINAL_INVOICE', name: 'Payment', sem: null, color: '#FFA900', system: false },
+  { id: 'C1:WON', name: 'Deal won', sem: 'S', color: '#7BD500', system: true },
+  { id: 'C1:LOSE', name: 'Deal lost', sem: 'F', color: '#FF5752', system: true },
+];
+/** Open stages of each funnel with their probabilities, %. */
+export const OPEN0 = ['NEW', 'PREPARATION', 'PREPAYMENT_INVOICE', 'EXECUTING', 'FINAL_INVOICE'];
+export const OPEN0_PROB = [10, 30, 50, 70, 90];
+export const OPEN1 = ['C1:NEW', 'C1:PREPARATION', 'C1:EXECUTING', 'C1:FINAL_INVOICE'];
+export const OPEN1_PROB = [10, 40, 70, 90];
+
+/** Sources: [STATUS_ID, name, weight among new contacts and companies]. */
+export const SOURCES: Array<[string, string, number]> = [
+  ['CALL', 'Call', 14], ['EMAIL', 'E-Mail', 8], ['WEB', 'Website', 30], ['ADVERTISING', 'Advertising', 14],
+  ['PARTNER', 'Existing client', 6], ['RECOMMENDATION', 'By recommendation', 12], ['TRADE_SHOW', 'Show/Exhibition', 3],
+  ['WEBFORM', 'CRM form', 8], ['CALLBACK', 'Callback', 3], ['STORE', 'Online store', 10], ['REPEAT_SALE', 'Repeat sales', 0],
+  ['OTHER', 'Other', 2],
+];
+export const CONTACT_TYPES: Array<[string, string]> = [['CLIENT', 'Clients'], ['SUPPLIER', 'Suppliers'], ['PARTNER', 'Partners'], ['OTHER', 'Other']];
+export const DEAL_TYPES: Array<[string, string]> = [['SALE', 'Sales'], ['COMPLEX', 'Integrated sale'], ['GOODS', 'Merchandise sales'],
+  ['SERVICES', 'Service sales'], ['SERVICE', 'After-sales service']];
+export const HONORIFICS: Array<[string, string]> = [['HNR_EN_1', 'Mr.'], ['HNR_EN_2', 'Mrs.'], ['HNR_EN_3', 'Ms.'], ['HNR_EN_4', 'Dr.']];

@@ -1,0 +1,61 @@
+/** What `generatePortal` accepts and what it reports back. */
+import type { CrmPermLevel } from '../model.js';
+
+export interface GenerateOptions {
+  /** Number of contacts (0 … a few million). */
+  contacts: number;
+  seed: number;
+  /** Target total deal count (won + lost + open); hit within a few percent when reachable. */
+  deals?: number;
+  /** Number of companies (default ≈ 4% of contacts, at least 1 when there are contacts). */
+  companies?: number;
+  /** Length of the history in years, ending at the portal clock's now (default 4). */
+  years?: number;
+  /** Sales managers besides the admin (default 5; one more inactive ex-employee is added). */
+  managers?: number;
+  /** Share of contacts that ever buy (default 0.8). */
+  buyerShare?: number;
+  /**
+   * CRM role level (perms.ts) of the head of sales (user 2) for contacts, companies and deals:
+   * default 'F' (own department and its subdepartments, Bitrix24's "Head of department" role).
+   */
+  headAccess?: CrmPermLevel;
+  /**
+   * CRM role level of the other sales managers (and the former employee): default 'A' (own
+   * records only, Bitrix24's default "Manager" role). The admin (user 1) always sees everything.
+   */
+  managerAccess?: CrmPermLevel;
+}
+
+export interface GenerationSummary {
+  seed: number;
+  users: number;
+  currencies: string[];
+  statuses: number;
+  categories: number;
+  sections: number;
+  products: number;
+  companies: number;
+  contacts: number;
+  contactsWithoutDeals: number;
+  deals: number;
+  won: number;
+  lost: number;
+  open: number;
+  dealsByCategory: Record<string, number>;
+  dealsByCurrency: Record<string, number>;
+  dealsWithSeveralContacts: number;
+  productRows: number;
+  /** Buyers with exactly one won deal / with two or more. */
+  oneTimeBuyers: number;
+  repeatBuyers: number;
+  /** Rate scale chosen to meet the `deals` target (1 without a target). */
+  rateScale: number;
+  /** Portal-clock range of deal creation/close dates (ISO). */
+  dateFrom: string | null;
+  dateTo: string | null;
+  /** The deal user field holding the loss reason of lost deals. */
+  lossReasonField: string;
+  catalogId: number;
+  ms: number;
+}
