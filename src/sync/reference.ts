@@ -12,7 +12,7 @@ import {
   deleteNotSeenInRun, getCurrencies, upsertCurrencies, upsertFunnels, upsertProducts, upsertSections, upsertStages,
   type CurrencyInput, type FunnelInput, type ProductInput, type SectionInput, type StageInput,
 } from '../store/crm.js';
-import { mapCurrency, mapFunnel, mapProduct, mapSection, mapStage } from './map.js';
+import { PRODUCT_SELECT, SECTION_SELECT, mapCurrency, mapFunnel, mapProduct, mapSection, mapStage } from './map.js';
 import type { PulledCounts } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -38,8 +38,8 @@ const arr = (v: unknown): Row[] => (Array.isArray(v) ? (v as Row[]) : []);
 export async function fetchReference(client: B24Client, modifiedAfter: number | null): Promise<ReferenceData> {
   const mod: Record<string, unknown> = modifiedAfter === null ? {} : { '>DATE_MODIFY': isoFilterTime(modifiedAfter) };
   const modItem: Record<string, unknown> = modifiedAfter === null ? {} : { '>updatedTime': isoFilterTime(modifiedAfter) };
-  const sectionParams = { order: { ID: 'ASC' }, select: ['ID', 'CATALOG_ID', 'NAME', 'SECTION_ID'] };
-  const productParams = { order: { ID: 'ASC' }, select: ['ID', 'NAME', 'SECTION_ID', 'CATALOG_ID', 'PRICE', 'CURRENCY_ID', 'ACTIVE'] };
+  const sectionParams = { order: { ID: 'ASC' }, select: SECTION_SELECT };
+  const productParams = { order: { ID: 'ASC' }, select: PRODUCT_SELECT };
   const cmds: Record<string, BatchCommand> = {
     currencies: ['crm.currency.list', { order: { SORT: 'ASC' } }],
     statuses: ['crm.status.list', { order: { SORT: 'ASC' } }],
