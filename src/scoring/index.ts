@@ -4,7 +4,8 @@
  */
 import { LIFECYCLE_CODES, type LifecycleCode, type Scale, type SegmentCode } from './codes.js';
 import { addMonths, formatDay, memoFormatDay, toDay, type DayNumber } from './dates.js';
-import { bgnbdExpectedIfAlive, bgnbdPAlive, coarsenTripleColumns, DayTripleMerge, fitBgNbd, tripleObjects, type BgNbdParams } from './bgnbd.js';
+import { bgnbdExpectedIfAlive, bgnbdPAlive, fitBgNbd, type BgNbdParams } from './bgnbd.js';
+import { coarsenTripleColumns, DayTripleMerge, tripleObjects } from './triples.js';
 import { fitGammaGammaColumns, gammaGammaExpectedValue, type GammaGammaParams, type SpendRow } from './gammagamma.js';
 import { discountedPurchases, predictedClv, shrunkRepeatRate } from './clv.js';
 import { aggregateCustomers, type CustomerColumns } from './columns.js';
@@ -30,6 +31,7 @@ export { lifecycleStage } from './lifecycle.js';
 export { sleepingStatus, medianGap, ruleBasedPAlive } from './sleeping.js';
 export { activeInterests, buildSectionIndex, type ActiveInterest } from './interests.js';
 export * from './bgnbd.js';
+export * from './triples.js';
 export * from './gammagamma.js';
 
 export interface RfmValues {
