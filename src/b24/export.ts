@@ -221,94 +221,129 @@ async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator
   }
 }
 
+/** Where a "ranges" export stands between batches. */
+interface RangesState {
+  srcs: Src[];
+  /** calls per batch */
+  size: number;
+  startedAt: number;
+  cursor: number;
+  maxId: number;
+  /** width of the next fresh ranges (adapted to the observed ID density) */
+  width: number;
+  /** first ID not yet planned */
+  next: number;
+  /** remainders of wide ranges, in ID order */
+  queue: IdRange[];
+  /** the `>ID maxId` tail call was made */
+  tailDone: boolean;
+}
+
+/** One batch of a "ranges" export: its ID ranges and which source each command goes to. */
+interface RangesBatch {
+  plan: IdRange[];
+  cmds: Record<string, BatchCommand>;
+  keys: string[];
+  planned: Map<string, number>;
+  via: Map<string, Src>;
+}
+
 async function* exportRanges(client: B24Client, o: ExportOptions): AsyncGenerator<ExportPage> {
+  const s = await startRanges(client, o);
+  for (;;) {
+    const b = await planRangesBatch(client, o, s);
+    if (b.keys.length === 0) return;
+    const r = await client.batch(b.cmds);
+    throwFirst(r, b.keys);
+    const { rows, tailMore } = readRangesBatch(s, b, r);
+    yield { rows, cursor: s.cursor, startedAt: s.startedAt, calls: Object.fromEntries(b.planned) };
+    if (tailMore) {
+      // rows appeared above maxId during the export: finish with the chain from there
+      yield* exportChain(client, { ...o, afterId: s.cursor });
+      return;
+    }
+    if (s.tailDone && s.queue.length === 0 && s.next > s.maxId) return;
+  }
+}
+
+/** The max ID (one call), and the state before the first batch. */
+async function startRanges(client: B24Client, o: ExportOptions): Promise<RangesState> {
   const srcs = sources(o.entity, o.api);
   const size = Math.min(o.batchSize ?? MAX_BATCH, MAX_BATCH);
   const startedAt = Math.round(client.limiter.portalNow() * 1000);
-  let cursor = o.afterId ?? 0;
-  // 1. the max ID (one call)
+  const cursor = o.afterId ?? 0;
   const first = srcs[0]!;
   const top = rowsOf(first, (await client.callRaw(first.method, { ...listParams(o, first, {}, true), select: first.flavor === 'legacy' ? ['ID'] : ['id'] })).result);
   const maxId = top.length ? idOf(top[0]!) : 0;
-  let width = PAGE;
-  let next = cursor + 1; // first ID not yet planned
-  const queue: IdRange[] = []; // remainders of wide ranges, in ID order
-  let tailDone = false;
-  for (;;) {
-    // never plan more calls than the budgets have room for (tight budgets)
-    await client.limiter.acquireOperating({ [first.method]: srcs.length > 1 ? 0 : 1 });
-    const cap = Math.max(1, Math.min(size, srcs.reduce((a, s) => a + client.limiter.capacity(s.method), 0)));
-    const plan: IdRange[] = [...queue.splice(0, cap)];
-    const room = cap - plan.length;
-    if (room > 0 && next <= maxId) {
-      const fresh = planRanges(next, maxId, width, room);
-      plan.push(...fresh);
-      next = fresh.at(-1)!.hi;
-    }
-    plan.sort((a, b) => a.lo - b.lo);
-    const lastBatch = queue.length === 0 && next > maxId;
-    const cmds: Record<string, BatchCommand> = {};
-    const keys: string[] = [];
-    const planned = new Map<string, number>();
-    const via = new Map<string, Src>();
-    plan.forEach((rg, i) => {
-      const src = pickSource(client, srcs, planned);
-      planned.set(src.method, (planned.get(src.method) ?? 0) + 1);
-      const key = `r${i}`;
-      cmds[key] = [src.method, listParams(o, src, { '>=ID': rg.lo, '<ID': rg.hi })];
-      keys.push(key);
-      via.set(key, src);
-    });
-    if (lastBatch && !tailDone && keys.length < cap) {
-      const src = pickSource(client, srcs, planned);
-      planned.set(src.method, (planned.get(src.method) ?? 0) + 1);
-      cmds.tail = [src.method, listParams(o, src, { '>ID': maxId })];
-      keys.push('tail');
-      via.set('tail', src);
-    }
-    if (keys.length === 0) return;
-    const r = await client.batch(cmds);
-    throwFirst(r, keys);
-    const rows: Row[] = [];
-    let spanRows = 0;
-    let span = 0;
-    let incompleteFrom = Infinity;
-    plan.forEach((rg, i) => {
-      const key = `r${i}`;
-      const page = rowsOf(via.get(key)!, r.results[key]);
-      rows.push(...page);
-      const rest = splitRemainder(rg, page.map(idOf));
-      if (rest.length) {
-        queue.push(...rest);
-        incompleteFrom = Math.min(incompleteFrom, rest[0]!.lo);
-        span += rest[0]!.lo - rg.lo;
-      } else span += rg.hi - rg.lo;
-      spanRows += page.length;
-    });
-    queue.sort((a, b) => a.lo - b.lo);
-    width = nextWidth(spanRows, span);
-    let tailMore = false;
-    if (keys.includes('tail')) {
-      tailDone = true;
-      const page = rowsOf(via.get('tail')!, r.results.tail);
-      rows.push(...page);
-      if (page.length >= PAGE) tailMore = true;
-    }
-    rows.sort((a, b) => idOf(a) - idOf(b));
-    const planEnd = plan.length ? plan.at(-1)!.hi - 1 : cursor;
-    cursor = Math.max(cursor, Math.min(planEnd, incompleteFrom - 1));
-    if (tailDone && incompleteFrom === Infinity && queue.length === 0) {
-      const lastRow = rows.at(-1);
-      if (lastRow) cursor = Math.max(cursor, idOf(lastRow));
-    }
-    yield { rows, cursor, startedAt, calls: Object.fromEntries(planned) };
-    if (tailMore) {
-      // rows appeared above maxId during the export: finish with the chain from there
-      yield* exportChain(client, { ...o, afterId: cursor });
-      return;
-    }
-    if (tailDone && queue.length === 0 && next > maxId) return;
+  return { srcs, size, startedAt, cursor, maxId, width: PAGE, next: cursor + 1, queue: [], tailDone: false };
+}
+
+/** The next batch: queued remainders first, then fresh ranges; on the last batch the `>ID maxId` tail. */
+async function planRangesBatch(client: B24Client, o: ExportOptions, s: RangesState): Promise<RangesBatch> {
+  const { srcs } = s;
+  // never plan more calls than the budgets have room for (tight budgets)
+  await client.limiter.acquireOperating({ [srcs[0]!.method]: srcs.length > 1 ? 0 : 1 });
+  const cap = Math.max(1, Math.min(s.size, srcs.reduce((a, src) => a + client.limiter.capacity(src.method), 0)));
+  const plan: IdRange[] = [...s.queue.splice(0, cap)];
+  const room = cap - plan.length;
+  if (room > 0 && s.next <= s.maxId) {
+    const fresh = planRanges(s.next, s.maxId, s.width, room);
+    plan.push(...fresh);
+    s.next = fresh.at(-1)!.hi;
   }
+  plan.sort((a, b) => a.lo - b.lo);
+  const lastBatch = s.queue.length === 0 && s.next > s.maxId;
+  const b: RangesBatch = { plan, cmds: {}, keys: [], planned: new Map(), via: new Map() };
+  const add = (key: string, idFilter: Record<string, unknown>) => {
+    const src = pickSource(client, srcs, b.planned);
+    b.planned.set(src.method, (b.planned.get(src.method) ?? 0) + 1);
+    b.cmds[key] = [src.method, listParams(o, src, idFilter)];
+    b.keys.push(key);
+    b.via.set(key, src);
+  };
+  plan.forEach((rg, i) => add(`r${i}`, { '>=ID': rg.lo, '<ID': rg.hi }));
+  if (lastBatch && !s.tailDone && b.keys.length < cap) add('tail', { '>ID': s.maxId });
+  return b;
+}
+
+/**
+ * A batch's rows, sorted by ID; overflowing ranges queue their remainders, the width follows
+ * the density seen, and the cursor moves to the end of the contiguous complete part.
+ */
+function readRangesBatch(s: RangesState, b: RangesBatch, r: BatchResult): { rows: Row[]; tailMore: boolean } {
+  const rows: Row[] = [];
+  let spanRows = 0;
+  let span = 0;
+  let incompleteFrom = Infinity;
+  b.plan.forEach((rg, i) => {
+    const key = `r${i}`;
+    const page = rowsOf(b.via.get(key)!, r.results[key]);
+    rows.push(...page);
+    const rest = splitRemainder(rg, page.map(idOf));
+    if (rest.length) {
+      s.queue.push(...rest);
+      incompleteFrom = Math.min(incompleteFrom, rest[0]!.lo);
+      span += rest[0]!.lo - rg.lo;
+    } else span += rg.hi - rg.lo;
+    spanRows += page.length;
+  });
+  s.queue.sort((x, y) => x.lo - y.lo);
+  s.width = nextWidth(spanRows, span);
+  let tailMore = false;
+  if (b.keys.includes('tail')) {
+    s.tailDone = true;
+    const page = rowsOf(b.via.get('tail')!, r.results.tail);
+    rows.push(...page);
+    if (page.length >= PAGE) tailMore = true;
+  }
+  rows.sort((x, y) => idOf(x) - idOf(y));
+  const planEnd = b.plan.length ? b.plan.at(-1)!.hi - 1 : s.cursor;
+  s.cursor = Math.max(s.cursor, Math.min(planEnd, incompleteFrom - 1));
+  if (s.tailDone && incompleteFrom === Infinity && s.queue.length === 0) {
+    const lastRow = rows.at(-1);
+    if (lastRow) s.cursor = Math.max(s.cursor, idOf(lastRow));
+  }
+  return { rows, tailMore };
 }
 
 // ---------------------------------------------------------------------------------------

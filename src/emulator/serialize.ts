@@ -226,31 +226,8 @@ export function itemValue(t: FType, v: V, tz: string): unknown {
 // ---------------------------------------------------------------------------
 // Names
 
-/**
- * `UF_CRM_...` → the crm.item camelCase key. Rule derived from the docs' examples
- * (`api-reference/crm/universal/index.md`, `crm-item-get.md`, `user-fields-for-examples-cut.md`):
- *  - `UF_CRM_<digits>_...` (SPA style) drops the underscore after CRM: `UF_CRM_2_1639669411830` → `ufCrm2_1639669411830`;
- *  - an underscore followed by a digit is kept: `UF_CRM_1720019876534` → `ufCrm_1720019876534`;
- *  - other underscores are removed and the next letter is upper-cased: `UF_CRM_SEG_RFM` → `ufCrmSegRfm`;
- *  - a segment that mixes letters and digits (`UF_CRM_10_DIGIT10`) cannot be converted back unambiguously:
- *    such names stay as they are (the conflict rule of crm 21.1800.0).
- */
-export function ufCamel(name: string): string {
-  const up = name.toUpperCase();
-  if (!up.startsWith('UF_')) return name;
-  const parts = up.split('_');
-  if (parts.some((p) => /[A-Z]/.test(p) && /\d/.test(p))) return up;
-  const s = up.replace(/^UF_CRM_(\d+)_/, 'UF_CRM$1_');
-  let out = '';
-  const segs = s.split('_');
-  segs.forEach((seg, i) => {
-    const low = seg.toLowerCase();
-    if (i === 0) out += low;
-    else if (/^\d/.test(seg)) out += `_${low}`;
-    else out += low.charAt(0).toUpperCase() + low.slice(1);
-  });
-  return out;
-}
+/** `UF_CRM_...` → the crm.item camelCase key (the docs' rule, shared with the app). */
+export { ufCamel } from '../bitrix/uf-names.js';
 
 /** camelCase → UPPER_SNAKE (`assignedById` → `ASSIGNED_BY_ID`). */
 export function camelToUpper(name: string): string {

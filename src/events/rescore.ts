@@ -8,7 +8,8 @@
  *  - thresholds: the latest run's R/F/M bounds (applyThresholds from the pipeline), which is
  *    also what the full run does between re-anchorings ("pinned" thresholds);
  *  - models: the latest run's fitted parameters (score_runs.fits), applied to the contact's
- *    own (x, t_x, T) and spend, with the same formulas as scorePortal's labelCustomers;
+ *    own (x, t_x, T) and spend, with the same formulas as scorePortal's labelCustomers
+ *    (src/scoring/labels.ts);
  *  - settings: the latest run's settings (a settings change needs a full run anyway);
  *  - per-contact parts (sleeping, lifecycle, interests, R/F/M values) are computed fresh;
  *  - as-of: today in the portal's time zone, never earlier than the run's own as-of.
@@ -25,7 +26,7 @@ import { getSections, getPortal, insertContactLabels, latestScoreRun, type Conta
 import { applyThresholds, labelOf, loadScoringInputFor, portalToday } from '../pipeline/score.js';
 import {
   bgnbdExpectedIfAlive, bgnbdPAlive, gammaGammaExpectedValue, scorePortal, scoringSettingsSchema,
-  type BgNbdParams, type GammaGammaParams, type ScoringRun,
+  type BgNbdParams, type CustomerInput, type GammaGammaParams, type ScoringRun, type ScoringSettings,
 } from '../scoring/index.js';
 import { aggregateCustomers } from '../scoring/columns.js';
 import { discountedPurchases, predictedClv } from '../scoring/clv.js';
@@ -65,6 +66,9 @@ export interface RescoreOptions {
   now?: Date;
 }
 
+type PrevLabel = { id: number; segment: string | null; sleeping: boolean; extra: Record<string, unknown> };
+type Fits = { bgnbd?: { status?: string; params?: BgNbdParams }; gammagamma?: { status?: string; params?: GammaGammaParams } };
+
 export async function rescoreContacts(db: Db, portalId: number, contactIds: readonly number[], o: RescoreOptions = {}): Promise<RescoreResult> {
   const ids = [...new Set(contactIds.map(Number))].filter((n) => Number.isFinite(n) && n > 0);
   const sr = await latestScoreRun(db, portalId);
@@ -76,7 +80,7 @@ export async function rescoreContacts(db: Db, portalId: number, contactIds: read
   const settings = scoringSettingsSchema.parse(sr.settings ?? {});
 
   // previous labels of these contacts
-  const { rows: prevRows } = await db.query<{ id: number; segment: string | null; sleeping: boolean; extra: Record<string, unknown> }>(
+  const { rows: prevRows } = await db.query<PrevLabel>(
     `SELECT contact_id AS id, segment, sleeping, extra FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`,
     [portalId, sr.id, ids],
   );
@@ -84,17 +88,8 @@ export async function rescoreContacts(db: Db, portalId: number, contactIds: read
 
   const customers = await loadScoringInputFor(db, portalId, ids);
   const present = new Set(customers.map((c) => Number(c.id)));
-  const missing = ids.filter((id) => !present.has(id));
   const changes: LabelChange[] = [];
-  let removed = 0;
-  if (missing.length) {
-    const r = await db.query(`DELETE FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`, [portalId, sr.id, missing]);
-    removed = r.rowCount;
-    for (const id of missing) {
-      const p = prev.get(id);
-      if (p) changes.push({ contactId: id, before: { segment: p.segment, sleeping: p.sleeping }, after: null });
-    }
-  }
+  const removed = await removeLabels(db, portalId, sr.id, ids.filter((id) => !present.has(id)), prev, changes);
   if (!customers.length) return { runId: sr.id, asOf, rescored: 0, removed, changes };
 
   const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
@@ -102,54 +97,78 @@ export async function rescoreContacts(db: Db, portalId: number, contactIds: read
   const run = scorePortal({ asOf, customers, sections }, { ...settings, models: { ...settings.models, enabled: false } });
   const th = usableThresholds(sr.thresholds, run.scale);
   if (th && run.thresholds) applyThresholds(run, th);
-
-  // the run's model fits on each contact's own numbers (formulas of scorePortal's labelCustomers)
-  const fits = (sr.fits ?? {}) as { bgnbd?: { status?: string; params?: BgNbdParams }; gammagamma?: { status?: string; params?: GammaGammaParams } };
-  const bg = fits.bgnbd?.status === 'ok' && fits.bgnbd.params ? fits.bgnbd.params : null;
-  const gg = fits.gammagamma?.status === 'ok' && fits.gammagamma.params ? fits.gammagamma.params : null;
-  if (bg || gg) {
-    const asOfDay = toDay(asOf);
-    const cols = aggregateCustomers(customers, {
-      asOfDay,
-      noResponse: new Set(settings.lifecycle.noResponseReasons.map(normalizeReason)),
-      freeOrdersArePurchases: settings.rfm.freeOrdersArePurchases,
-      frequencyWindowMonths: settings.rfm.frequencyWindowMonths,
-      regularWindowMonths: settings.lifecycle.regularWindowMonths,
-    });
-    const unitDays = settings.models.timeUnit === 'week' ? 7 : 1;
-    const { horizonDays, annualDiscountRate, margin } = settings.models;
-    const byId = new Map(run.customers.map((c) => [c.id, c]));
-    for (let i = 0; i < cols.count; i++) {
-      const c = byId.get(cols.ids[i]!);
-      const days = cols.purchaseDays[i]!;
-      if (!c || days === 0) continue;
-      const first = cols.firstDay[i]!;
-      let discounted: number | null = null;
-      if (bg) {
-        const x = days - 1;
-        const T = (asOfDay - first) / unitDays;
-        const pAlive = bgnbdPAlive(bg, x, (cols.lastDay[i]! - first) / unitDays, T);
-        const dp = discountedPurchases((d) => bgnbdExpectedIfAlive(bg, d / unitDays, x, T), horizonDays, annualDiscountRate);
-        c.pAlive = pAlive;
-        c.expectedPurchases = dp.expected * pAlive;
-        discounted = dp.discounted * pAlive;
-        c.valueSource = 'models';
-      }
-      if (gg) {
-        const ev = gammaGammaExpectedValue(gg, days - 1, cols.repeatMean[i]!);
-        if (Number.isFinite(ev)) c.expectedValue = ev;
-      }
-      if (discounted === null) {
-        // rule-based purchases from scorePortal: recover the discounted count from its CLV
-        const avg = cols.total[i]! / days;
-        discounted = avg > 0 && margin > 0 ? c.predictedClv / (margin * avg) : 0;
-      }
-      c.predictedClv = predictedClv(margin, c.expectedValue, discounted);
-    }
-  }
+  applyRunFits(run, customers, asOf, settings, (sr.fits ?? {}) as Fits);
 
   const stamp = (o.now ?? new Date()).toISOString();
-  const labels: ContactLabelInput[] = run.customers.map((c) => {
+  const labels = labelsWithHistory(run, asOf, prev, stamp, changes);
+  await insertContactLabels(db, portalId, sr.id, labels);
+  await db.query(
+    `UPDATE score_runs SET counts = jsonb_set(counts, '{partialUpdates}', to_jsonb(COALESCE((counts->>'partialUpdates')::int, 0) + $3))
+      WHERE portal_id = $1 AND id = $2`,
+    [portalId, sr.id, labels.length + removed],
+  );
+  return { runId: sr.id, asOf, rescored: labels.length, removed, changes };
+}
+
+/** Contacts gone from the store lose their label row (a change when they had one). Returns the rows deleted. */
+async function removeLabels(db: Db, portalId: number, runId: number, missing: readonly number[], prev: ReadonlyMap<number, PrevLabel>, changes: LabelChange[]): Promise<number> {
+  if (!missing.length) return 0;
+  const r = await db.query(`DELETE FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`, [portalId, runId, missing]);
+  for (const id of missing) {
+    const p = prev.get(id);
+    if (p) changes.push({ contactId: id, before: { segment: p.segment, sleeping: p.sleeping }, after: null });
+  }
+  return r.rowCount;
+}
+
+/** The run's model fits on each contact's own numbers (the formulas of scorePortal's labels). */
+function applyRunFits(run: ScoringRun, customers: readonly CustomerInput[], asOf: string, settings: ScoringSettings, fits: Fits): void {
+  const bg = fits.bgnbd?.status === 'ok' && fits.bgnbd.params ? fits.bgnbd.params : null;
+  const gg = fits.gammagamma?.status === 'ok' && fits.gammagamma.params ? fits.gammagamma.params : null;
+  if (!bg && !gg) return;
+  const asOfDay = toDay(asOf);
+  const cols = aggregateCustomers(customers, {
+    asOfDay,
+    noResponse: new Set(settings.lifecycle.noResponseReasons.map(normalizeReason)),
+    freeOrdersArePurchases: settings.rfm.freeOrdersArePurchases,
+    frequencyWindowMonths: settings.rfm.frequencyWindowMonths,
+    regularWindowMonths: settings.lifecycle.regularWindowMonths,
+  });
+  const unitDays = settings.models.timeUnit === 'week' ? 7 : 1;
+  const { horizonDays, annualDiscountRate, margin } = settings.models;
+  const byId = new Map(run.customers.map((c) => [c.id, c]));
+  for (let i = 0; i < cols.count; i++) {
+    const c = byId.get(cols.ids[i]!);
+    const days = cols.purchaseDays[i]!;
+    if (!c || days === 0) continue;
+    const first = cols.firstDay[i]!;
+    let discounted: number | null = null;
+    if (bg) {
+      const x = days - 1;
+      const T = (asOfDay - first) / unitDays;
+      const pAlive = bgnbdPAlive(bg, x, (cols.lastDay[i]! - first) / unitDays, T);
+      const dp = discountedPurchases((d) => bgnbdExpectedIfAlive(bg, d / unitDays, x, T), horizonDays, annualDiscountRate);
+      c.pAlive = pAlive;
+      c.expectedPurchases = dp.expected * pAlive;
+      discounted = dp.discounted * pAlive;
+      c.valueSource = 'models';
+    }
+    if (gg) {
+      const ev = gammaGammaExpectedValue(gg, days - 1, cols.repeatMean[i]!);
+      if (Number.isFinite(ev)) c.expectedValue = ev;
+    }
+    if (discounted === null) {
+      // rule-based purchases from scorePortal: recover the discounted count from its CLV
+      const avg = cols.total[i]! / days;
+      discounted = avg > 0 && margin > 0 ? c.predictedClv / (margin * avg) : 0;
+    }
+    c.predictedClv = predictedClv(margin, c.expectedValue, discounted);
+  }
+}
+
+/** The label rows, with prev_segment / changed_at kept as the full run keeps them; records the changes. */
+function labelsWithHistory(run: ScoringRun, asOf: string, prev: ReadonlyMap<number, PrevLabel>, stamp: string, changes: LabelChange[]): ContactLabelInput[] {
+  return run.customers.map((c) => {
     const id = Number(c.id);
     const p = prev.get(id);
     let prevSegment = (p?.extra?.prevSegment as string | null | undefined) ?? null;
@@ -164,11 +183,4 @@ export async function rescoreContacts(db: Db, portalId: number, contactIds: read
     }
     return labelOf(c, asOf, { prevSegment, changedAt }, { base: p?.extra ?? {}, more: { rescoredAt: stamp, rescoredAsOf: asOf } });
   });
-  await insertContactLabels(db, portalId, sr.id, labels);
-  await db.query(
-    `UPDATE score_runs SET counts = jsonb_set(counts, '{partialUpdates}', to_jsonb(COALESCE((counts->>'partialUpdates')::int, 0) + $3))
-      WHERE portal_id = $1 AND id = $2`,
-    [portalId, sr.id, labels.length + removed],
-  );
-  return { runId: sr.id, asOf, rescored: labels.length, removed, changes };
 }

@@ -123,7 +123,13 @@ export function scanCustomer(
   freeOrdersArePurchases: boolean,
   s: CustomerScratch,
 ): void {
-  // (day, amount) pairs up to as-of, sorted by day, then merged day by day
+  const kept = sortWonByDay(c, asOfDay, s);
+  mergePurchaseDays(c.won, kept, freeOrdersArePurchases, s);
+  scanLost(c, asOfDay, noResponse, s);
+}
+
+/** The won deals up to as-of: their days in `s.dayOf`, their indices sorted by day in `s.order[0..kept)`. Returns kept. */
+function sortWonByDay(c: CustomerInput, asOfDay: DayNumber, s: CustomerScratch): number {
   const won = c.won;
   const n0 = won.length;
   s.ensureDeals(n0);
@@ -139,6 +145,17 @@ export function scanCustomer(
     order[kept++] = i;
   }
   sortIndicesByDay(order, kept, dayOf);
+  return kept;
+}
+
+/**
+ * The sorted won deals merged day by day: a day whose net amount is > 0 (or 0 without a refund,
+ * when free orders count) is a purchase day with that value; its non-refund deals' sections get
+ * the day as their last purchase.
+ */
+function mergePurchaseDays(won: CustomerInput['won'], kept: number, freeOrdersArePurchases: boolean, s: CustomerScratch): void {
+  const dayOf = s.dayOf;
+  const order = s.order;
   const days = s.days;
   const values = s.values;
   let nDays = 0;
@@ -171,6 +188,10 @@ export function scanCustomer(
     k = end;
   }
   s.nDays = nDays;
+}
+
+/** Lost deals up to as-of: how many, how many for a no-response reason, and the latest other reason. */
+function scanLost(c: CustomerInput, asOfDay: DayNumber, noResponse: ReadonlySet<string>, s: CustomerScratch): void {
   let lostTotal = 0;
   let lostNoResponse = 0;
   let refusalReason: string | null = null;

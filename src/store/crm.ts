@@ -2,303 +2,81 @@
  * The CRM mirror: bulk upserts, deletes by id, and the reads scoring needs.
  * Every function takes the portal id; every statement filters on it.
  * Input rows are camelCase; timestamps accept Date, ISO string or epoch ms.
+ * The row types, upsert columns and SELECT lists come from the field tables (./crm-fields.ts).
  */
 import type { Db } from './db.js';
-import { bulkUpsert, dateOnly, json, ts, type Col, type Timestamp } from './bulk.js';
+import { bulkUpsert } from './bulk.js';
+import {
+  COMPANIES, CONTACTS, CURRENCIES, DEAL_CONTACTS, DEALS, FUNNELS, PRODUCT_ROWS, PRODUCTS, SECTIONS, STAGES,
+  selectList, upsertCols, type CrmTable, type InputOf, type RowOf, type StageSemantic,
+} from './crm-fields.js';
 
-type N<T> = T | null | undefined;
+export type { StageSemantic };
 
-// ---- input row types -----------------------------------------------------------------
+// ---- input row types (the field tables of ./crm-fields.ts) ---------------------------
 
-export interface ContactInput {
-  id: number;
-  name?: N<string>;
-  secondName?: N<string>;
-  lastName?: N<string>;
-  typeId?: N<string>;
-  sourceId?: N<string>;
-  assignedById?: N<number>;
-  companyId?: N<number>;
-  city?: N<string>;
-  hasPhone?: N<boolean>;
-  hasEmail?: N<boolean>;
-  dateCreate?: N<Timestamp>;
-  dateModify?: N<Timestamp>;
-  /** UF_CRM_SEG_* values currently in the CRM (what write-back last wrote, or edits). */
-  uf?: N<Record<string, unknown>>;
-  raw?: unknown;
-}
-
-export interface CompanyInput {
-  id: number;
-  title?: N<string>;
-  companyType?: N<string>;
-  industry?: N<string>;
-  revenue?: N<number>;
-  currencyId?: N<string>;
-  sourceId?: N<string>;
-  assignedById?: N<number>;
-  city?: N<string>;
-  hasPhone?: N<boolean>;
-  hasEmail?: N<boolean>;
-  dateCreate?: N<Timestamp>;
-  dateModify?: N<Timestamp>;
-  uf?: N<Record<string, unknown>>;
-  raw?: unknown;
-}
-
-export type StageSemantic = 'P' | 'S' | 'F';
-
-export interface DealInput {
-  id: number;
-  title?: N<string>;
-  typeId?: N<string>;
-  categoryId?: N<number>;
-  stageId?: N<string>;
-  stageSemantic?: N<StageSemantic>;
-  currencyId?: N<string>;
-  opportunity?: N<number>;
-  /** opportunity converted to the portal's base currency. */
-  opportunityBase?: N<number>;
-  closeDate?: N<Timestamp>;
-  beginDate?: N<Timestamp>;
-  dateCreate?: N<Timestamp>;
-  dateModify?: N<Timestamp>;
-  assignedById?: N<number>;
-  companyId?: N<number>;
-  sourceId?: N<string>;
-  lossReason?: N<string>;
-  uf?: N<Record<string, unknown>>;
-  raw?: unknown;
-}
-
-export interface DealContactInput {
-  dealId: number;
-  contactId: number;
-  sort?: N<number>;
-  isPrimary?: N<boolean>;
-}
-
-export interface ProductRowInput {
-  id: number;
-  dealId: number;
-  productId?: N<number>;
-  productName?: N<string>;
-  price?: N<number>;
-  quantity?: N<number>;
-  discountSum?: N<number>;
-  taxRate?: N<number>;
-  measureName?: N<string>;
-  sort?: N<number>;
-  sectionId?: N<number>;
-}
-
-export interface ProductInput {
-  id: number;
-  name?: N<string>;
-  sectionId?: N<number>;
-  catalogId?: N<number>;
-  price?: N<number>;
-  currencyId?: N<string>;
-  active?: N<boolean>;
-  raw?: unknown;
-}
-
-export interface SectionInput {
-  id: number;
-  parentId?: N<number>;
-  catalogId?: N<number>;
-  name?: N<string>;
-}
-
-export interface StageInput {
-  entityId: string;
-  statusId: string;
-  name?: N<string>;
-  /** null/undefined from Bitrix (in progress) is stored as 'P'. */
-  semantics?: N<StageSemantic>;
-  categoryId?: N<number>;
-  sort?: N<number>;
-  color?: N<string>;
-}
-
-export interface FunnelInput {
-  id: number;
-  name?: N<string>;
-  sort?: N<number>;
-  isDefault?: N<boolean>;
-}
-
-export interface CurrencyInput {
-  code: string;
-  amount: number;
-  amountCnt?: N<number>;
-  base?: N<boolean>;
-  sort?: N<number>;
-}
+export type ContactInput = InputOf<typeof CONTACTS>;
+export type CompanyInput = InputOf<typeof COMPANIES>;
+export type DealInput = InputOf<typeof DEALS>;
+export type DealContactInput = InputOf<typeof DEAL_CONTACTS>;
+export type ProductRowInput = InputOf<typeof PRODUCT_ROWS>;
+export type ProductInput = InputOf<typeof PRODUCTS>;
+export type SectionInput = InputOf<typeof SECTIONS>;
+export type StageInput = InputOf<typeof STAGES>;
+export type FunnelInput = InputOf<typeof FUNNELS>;
+export type CurrencyInput = InputOf<typeof CURRENCIES>;
 
 export interface UpsertOptions {
   /** Tags rows with the sync run that saw them (for deleteNotSeenInRun after a full sync). */
   syncRunId?: number | null;
 }
 
-// ---- column maps ---------------------------------------------------------------------
-
-const contactCols: Col<ContactInput>[] = [
-  { name: 'id', type: 'bigint', get: (r) => r.id },
-  { name: 'name', type: 'text', get: (r) => r.name },
-  { name: 'second_name', type: 'text', get: (r) => r.secondName },
-  { name: 'last_name', type: 'text', get: (r) => r.lastName },
-  { name: 'type_id', type: 'text', get: (r) => r.typeId },
-  { name: 'source_id', type: 'text', get: (r) => r.sourceId },
-  { name: 'assigned_by_id', type: 'bigint', get: (r) => r.assignedById },
-  { name: 'company_id', type: 'bigint', get: (r) => r.companyId },
-  { name: 'city', type: 'text', get: (r) => r.city },
-  { name: 'has_phone', type: 'boolean', get: (r) => r.hasPhone ?? false },
-  { name: 'has_email', type: 'boolean', get: (r) => r.hasEmail ?? false },
-  { name: 'date_create', type: 'timestamptz', get: (r) => ts(r.dateCreate) },
-  { name: 'date_modify', type: 'timestamptz', get: (r) => ts(r.dateModify) },
-  { name: 'uf', type: 'jsonb', get: (r) => json(r.uf ?? {}) },
-  { name: 'raw', type: 'jsonb', get: (r) => json(r.raw) },
-];
-
-const companyCols: Col<CompanyInput>[] = [
-  { name: 'id', type: 'bigint', get: (r) => r.id },
-  { name: 'title', type: 'text', get: (r) => r.title },
-  { name: 'company_type', type: 'text', get: (r) => r.companyType },
-  { name: 'industry', type: 'text', get: (r) => r.industry },
-  { name: 'revenue', type: 'numeric', get: (r) => r.revenue },
-  { name: 'currency_id', type: 'text', get: (r) => r.currencyId },
-  { name: 'source_id', type: 'text', get: (r) => r.sourceId },
-  { name: 'assigned_by_id', type: 'bigint', get: (r) => r.assignedById },
-  { name: 'city', type: 'text', get: (r) => r.city },
-  { name: 'has_phone', type: 'boolean', get: (r) => r.hasPhone ?? false },
-  { name: 'has_email', type: 'boolean', get: (r) => r.hasEmail ?? false },
-  { name: 'date_create', type: 'timestamptz', get: (r) => ts(r.dateCreate) },
-  { name: 'date_modify', type: 'timestamptz', get: (r) => ts(r.dateModify) },
-  { name: 'uf', type: 'jsonb', get: (r) => json(r.uf ?? {}) },
-  { name: 'raw', type: 'jsonb', get: (r) => json(r.raw) },
-];
-
-const dealCols: Col<DealInput>[] = [
-  { name: 'id', type: 'bigint', get: (r) => r.id },
-  { name: 'title', type: 'text', get: (r) => r.title },
-  { name: 'type_id', type: 'text', get: (r) => r.typeId },
-  { name: 'category_id', type: 'integer', get: (r) => r.categoryId ?? 0 },
-  { name: 'stage_id', type: 'text', get: (r) => r.stageId },
-  { name: 'stage_semantic', type: 'text', get: (r) => r.stageSemantic },
-  { name: 'currency_id', type: 'text', get: (r) => r.currencyId },
-  { name: 'opportunity', type: 'numeric', get: (r) => r.opportunity },
-  { name: 'opportunity_base', type: 'numeric', get: (r) => r.opportunityBase },
-  { name: 'close_date', type: 'date', get: (r) => dateOnly(r.closeDate) },
-  { name: 'begin_date', type: 'date', get: (r) => dateOnly(r.beginDate) },
-  { name: 'date_create', type: 'timestamptz', get: (r) => ts(r.dateCreate) },
-  { name: 'date_modify', type: 'timestamptz', get: (r) => ts(r.dateModify) },
-  { name: 'assigned_by_id', type: 'bigint', get: (r) => r.assignedById },
-  { name: 'company_id', type: 'bigint', get: (r) => r.companyId },
-  { name: 'source_id', type: 'text', get: (r) => r.sourceId },
-  { name: 'loss_reason', type: 'text', get: (r) => r.lossReason },
-  { name: 'uf', type: 'jsonb', get: (r) => json(r.uf ?? {}) },
-  { name: 'raw', type: 'jsonb', get: (r) => json(r.raw) },
-];
-
-const dealContactCols: Col<DealContactInput>[] = [
-  { name: 'deal_id', type: 'bigint', get: (r) => r.dealId },
-  { name: 'contact_id', type: 'bigint', get: (r) => r.contactId },
-  { name: 'sort', type: 'integer', get: (r) => r.sort ?? 0 },
-  { name: 'is_primary', type: 'boolean', get: (r) => r.isPrimary ?? false },
-];
-
-const productRowCols: Col<ProductRowInput>[] = [
-  { name: 'id', type: 'bigint', get: (r) => r.id },
-  { name: 'deal_id', type: 'bigint', get: (r) => r.dealId },
-  { name: 'product_id', type: 'bigint', get: (r) => r.productId },
-  { name: 'product_name', type: 'text', get: (r) => r.productName },
-  { name: 'price', type: 'numeric', get: (r) => r.price },
-  { name: 'quantity', type: 'numeric', get: (r) => r.quantity },
-  { name: 'discount_sum', type: 'numeric', get: (r) => r.discountSum },
-  { name: 'tax_rate', type: 'numeric', get: (r) => r.taxRate },
-  { name: 'measure_name', type: 'text', get: (r) => r.measureName },
-  { name: 'sort', type: 'integer', get: (r) => r.sort },
-  { name: 'section_id', type: 'bigint', get: (r) => r.sectionId },
-];
-
-const productCols: Col<ProductInput>[] = [
-  { name: 'id', type: 'bigint', get: (r) => r.id },
-  { name: 'name', type: 'text', get: (r) => r.name },
-  { name: 'section_id', type: 'bigint', get: (r) => r.sectionId },
-  { name: 'catalog_id', type: 'bigint', get: (r) => r.catalogId },
-  { name: 'price', type: 'numeric', get: (r) => r.price },
-  { name: 'currency_id', type: 'text', get: (r) => r.currencyId },
-  { name: 'active', type: 'boolean', get: (r) => r.active },
-  { name: 'raw', type: 'jsonb', get: (r) => json(r.raw) },
-];
-
-const sectionCols: Col<SectionInput>[] = [
-  { name: 'id', type: 'bigint', get: (r) => r.id },
-  { name: 'parent_id', type: 'bigint', get: (r) => r.parentId },
-  { name: 'catalog_id', type: 'bigint', get: (r) => r.catalogId },
-  { name: 'name', type: 'text', get: (r) => r.name },
-];
-
-const stageCols: Col<StageInput>[] = [
-  { name: 'entity_id', type: 'text', get: (r) => r.entityId },
-  { name: 'status_id', type: 'text', get: (r) => r.statusId },
-  { name: 'name', type: 'text', get: (r) => r.name },
-  { name: 'semantics', type: 'text', get: (r) => r.semantics ?? 'P' },
-  { name: 'category_id', type: 'integer', get: (r) => r.categoryId },
-  { name: 'sort', type: 'integer', get: (r) => r.sort },
-  { name: 'color', type: 'text', get: (r) => r.color },
-];
-
-const funnelCols: Col<FunnelInput>[] = [
-  { name: 'id', type: 'integer', get: (r) => r.id },
-  { name: 'name', type: 'text', get: (r) => r.name },
-  { name: 'sort', type: 'integer', get: (r) => r.sort },
-  { name: 'is_default', type: 'boolean', get: (r) => r.isDefault ?? false },
-];
-
-const currencyCols: Col<CurrencyInput>[] = [
-  { name: 'code', type: 'text', get: (r) => r.code },
-  { name: 'amount', type: 'numeric', get: (r) => r.amount },
-  { name: 'amount_cnt', type: 'integer', get: (r) => r.amountCnt ?? 1 },
-  { name: 'base', type: 'boolean', get: (r) => r.base ?? false },
-  { name: 'sort', type: 'integer', get: (r) => r.sort },
-];
-
-const byId = (r: { id: number }) => r.id;
-
 // ---- upserts -------------------------------------------------------------------------
 
+/** bulkUpsert (./bulk.ts) into a field table: its columns, ON CONFLICT on its key. */
+function upserter<T extends CrmTable>(t: T, key: (r: InputOf<T>) => string | number) {
+  const cols = upsertCols(t);
+  return (db: Db, portalId: number, rows: readonly InputOf<T>[], syncRunId?: number | null) =>
+    bulkUpsert(db, t.table, portalId, rows, cols, t.key, key, syncRunId);
+}
+
+const byId = (r: { id: number }) => r.id;
+const intoContacts = upserter(CONTACTS, byId);
+const intoCompanies = upserter(COMPANIES, byId);
+const intoDeals = upserter(DEALS, byId);
+const intoProductRows = upserter(PRODUCT_ROWS, byId);
+const intoProducts = upserter(PRODUCTS, byId);
+const intoSections = upserter(SECTIONS, byId);
+const intoStages = upserter(STAGES, (r) => `${r.entityId}\u0000${r.statusId}`);
+const intoFunnels = upserter(FUNNELS, byId);
+const intoCurrencies = upserter(CURRENCIES, (r) => r.code);
+const intoDealContacts = upserter(DEAL_CONTACTS, (r) => `${r.dealId}:${r.contactId}`);
+
 export const upsertContacts = (db: Db, portalId: number, rows: readonly ContactInput[], o: UpsertOptions = {}) =>
-  bulkUpsert(db, 'contacts', portalId, rows, contactCols, ['id'], byId, o.syncRunId);
+  intoContacts(db, portalId, rows, o.syncRunId);
 
 export const upsertCompanies = (db: Db, portalId: number, rows: readonly CompanyInput[], o: UpsertOptions = {}) =>
-  bulkUpsert(db, 'companies', portalId, rows, companyCols, ['id'], byId, o.syncRunId);
+  intoCompanies(db, portalId, rows, o.syncRunId);
 
 export const upsertDeals = (db: Db, portalId: number, rows: readonly DealInput[], o: UpsertOptions = {}) =>
-  bulkUpsert(db, 'deals', portalId, rows, dealCols, ['id'], byId, o.syncRunId);
+  intoDeals(db, portalId, rows, o.syncRunId);
 
 export const upsertProductRows = (db: Db, portalId: number, rows: readonly ProductRowInput[], o: UpsertOptions = {}) =>
-  bulkUpsert(db, 'product_rows', portalId, rows, productRowCols, ['id'], byId, o.syncRunId);
+  intoProductRows(db, portalId, rows, o.syncRunId);
 
 export const upsertProducts = (db: Db, portalId: number, rows: readonly ProductInput[], o: UpsertOptions = {}) =>
-  bulkUpsert(db, 'products', portalId, rows, productCols, ['id'], byId, o.syncRunId);
+  intoProducts(db, portalId, rows, o.syncRunId);
 
 export const upsertSections = (db: Db, portalId: number, rows: readonly SectionInput[], o: UpsertOptions = {}) =>
-  bulkUpsert(db, 'sections', portalId, rows, sectionCols, ['id'], byId, o.syncRunId);
+  intoSections(db, portalId, rows, o.syncRunId);
 
-export const upsertStages = (db: Db, portalId: number, rows: readonly StageInput[]) =>
-  bulkUpsert(db, 'stages', portalId, rows, stageCols, ['entity_id', 'status_id'], (r) => `${r.entityId}\u0000${r.statusId}`);
+export const upsertStages = (db: Db, portalId: number, rows: readonly StageInput[]) => intoStages(db, portalId, rows);
 
-export const upsertFunnels = (db: Db, portalId: number, rows: readonly FunnelInput[]) =>
-  bulkUpsert(db, 'funnels', portalId, rows, funnelCols, ['id'], byId);
+export const upsertFunnels = (db: Db, portalId: number, rows: readonly FunnelInput[]) => intoFunnels(db, portalId, rows);
 
-export const upsertCurrencies = (db: Db, portalId: number, rows: readonly CurrencyInput[]) =>
-  bulkUpsert(db, 'currencies', portalId, rows, currencyCols, ['code'], (r) => r.code);
+export const upsertCurrencies = (db: Db, portalId: number, rows: readonly CurrencyInput[]) => intoCurrencies(db, portalId, rows);
 
-export const upsertDealContacts = (db: Db, portalId: number, rows: readonly DealContactInput[]) =>
-  bulkUpsert(db, 'deal_contacts', portalId, rows, dealContactCols, ['deal_id', 'contact_id'], (r) => `${r.dealId}:${r.contactId}`);
+export const upsertDealContacts = (db: Db, portalId: number, rows: readonly DealContactInput[]) => intoDealContacts(db, portalId, rows);
 
 /**
  * Makes `rows` the complete contact list of each deal in `dealIds` (crm.deal.contact.items.get
@@ -457,26 +235,9 @@ export async function maxDateModify(db: Db, portalId: number, table: 'contacts' 
   return rows[0]?.m ?? null;
 }
 
-export interface Contact {
-  id: number;
-  name: string | null;
-  secondName: string | null;
-  lastName: string | null;
-  typeId: string | null;
-  sourceId: string | null;
-  assignedById: number | null;
-  companyId: number | null;
-  city: string | null;
-  hasPhone: boolean;
-  hasEmail: boolean;
-  dateCreate: Date | null;
-  dateModify: Date | null;
-  uf: Record<string, unknown>;
-}
+export type Contact = RowOf<typeof CONTACTS>;
 
-const CONTACT_SELECT = `id, name, second_name AS "secondName", last_name AS "lastName", type_id AS "typeId",
-  source_id AS "sourceId", assigned_by_id AS "assignedById", company_id AS "companyId", city,
-  has_phone AS "hasPhone", has_email AS "hasEmail", date_create AS "dateCreate", date_modify AS "dateModify", uf`;
+const CONTACT_SELECT = selectList(CONTACTS);
 
 export async function getContacts(db: Db, portalId: number, contactIds: readonly number[]): Promise<Contact[]> {
   const { rows } = await db.query<Contact>(
@@ -486,32 +247,9 @@ export async function getContacts(db: Db, portalId: number, contactIds: readonly
   return rows;
 }
 
-export interface Deal {
-  id: number;
-  title: string | null;
-  typeId: string | null;
-  categoryId: number;
-  stageId: string | null;
-  stageSemantic: StageSemantic | null;
-  currencyId: string | null;
-  opportunity: number | null;
-  opportunityBase: number | null;
-  closeDate: string | null;
-  beginDate: string | null;
-  dateCreate: Date | null;
-  dateModify: Date | null;
-  assignedById: number | null;
-  companyId: number | null;
-  sourceId: string | null;
-  lossReason: string | null;
-  uf: Record<string, unknown>;
-}
+export type Deal = RowOf<typeof DEALS>;
 
-const DEAL_SELECT = `d.id, d.title, d.type_id AS "typeId", d.category_id AS "categoryId", d.stage_id AS "stageId",
-  d.stage_semantic AS "stageSemantic", d.currency_id AS "currencyId", d.opportunity,
-  d.opportunity_base AS "opportunityBase", d.close_date AS "closeDate", d.begin_date AS "beginDate",
-  d.date_create AS "dateCreate", d.date_modify AS "dateModify", d.assigned_by_id AS "assignedById",
-  d.company_id AS "companyId", d.source_id AS "sourceId", d.loss_reason AS "lossReason", d.uf`;
+const DEAL_SELECT = selectList(DEALS, { alias: 'd' });
 
 export async function getDeals(db: Db, portalId: number, dealIds: readonly number[]): Promise<Deal[]> {
   const { rows } = await db.query<Deal>(
@@ -521,25 +259,17 @@ export async function getDeals(db: Db, portalId: number, dealIds: readonly numbe
   return rows;
 }
 
-export interface ProductRowLite {
-  id: number;
-  productId: number | null;
-  productName: string | null;
-  price: number | null;
-  quantity: number | null;
+type ProductRow = RowOf<typeof PRODUCT_ROWS>;
+
+export interface ProductRowLite extends Pick<ProductRow, 'id' | 'productId' | 'productName' | 'price' | 'quantity'> {
   /** product_rows.section_id, else the product's current section. */
   sectionId: number | null;
 }
 
-export interface WonDeal {
-  id: number;
-  closeDate: string | null;
-  dateCreate: Date | null;
-  currencyId: string | null;
-  opportunity: number | null;
-  opportunityBase: number | null;
-  categoryId: number;
-  companyId: number | null;
+const WON_DEAL_FIELDS = ['id', 'closeDate', 'dateCreate', 'currencyId', 'opportunity', 'opportunityBase', 'categoryId', 'companyId'] as const;
+
+export interface WonDeal extends Pick<Deal, (typeof WON_DEAL_FIELDS)[number]> {
+  /** deal_contacts.is_primary of the contact's link */
   isPrimary: boolean;
   productRows: ProductRowLite[];
 }
@@ -558,6 +288,9 @@ export interface IterateOptions {
   /** Skip contacts without a won deal. Default false. */
   onlyWithWonDeals?: boolean;
 }
+
+const WON_DEAL_SELECT = selectList(DEALS, { alias: 'd', only: WON_DEAL_FIELDS });
+const PRODUCT_ROW_LITE_SELECT = selectList(PRODUCT_ROWS, { alias: 'pr', only: ['dealId', 'id', 'productId', 'productName', 'price', 'quantity'] });
 
 /**
  * Batches of contacts (by id, keyset pagination) with their won deals. No server-side
@@ -586,9 +319,7 @@ export async function* iterateContactBatches(
     after = contacts[contacts.length - 1]!.id;
     const contactIds = contacts.map((c) => c.id);
     const { rows: deals } = await db.query<Omit<WonDeal, 'productRows'> & { contactId: number }>(
-      `SELECT dc.contact_id AS "contactId", d.id, d.close_date AS "closeDate", d.date_create AS "dateCreate",
-              d.currency_id AS "currencyId", d.opportunity, d.opportunity_base AS "opportunityBase",
-              d.category_id AS "categoryId", d.company_id AS "companyId", dc.is_primary AS "isPrimary"
+      `SELECT dc.contact_id AS "contactId", ${WON_DEAL_SELECT}, dc.is_primary AS "isPrimary"
          FROM deal_contacts dc
          JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
         WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[]) AND d.stage_semantic = 'S'
@@ -599,8 +330,7 @@ export async function* iterateContactBatches(
     if (withRows && deals.length > 0) {
       const dealIds = [...new Set(deals.map((d) => d.id))];
       const { rows: prs } = await db.query<ProductRowLite & { dealId: number }>(
-        `SELECT pr.deal_id AS "dealId", pr.id, pr.product_id AS "productId", pr.product_name AS "productName",
-                pr.price, pr.quantity, COALESCE(pr.section_id, p.section_id) AS "sectionId"
+        `SELECT ${PRODUCT_ROW_LITE_SELECT}, COALESCE(pr.section_id, p.section_id) AS "sectionId"
            FROM product_rows pr
            LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
           WHERE pr.portal_id = $1 AND pr.deal_id = ANY($2::bigint[])
@@ -635,85 +365,62 @@ export async function* iterateContactsWithWonDeals(
 
 // ---- reference data ------------------------------------------------------------------
 
-export interface Currency {
-  code: string;
-  amount: number;
-  amountCnt: number;
-  base: boolean;
-  sort: number | null;
-}
+export type Currency = RowOf<typeof CURRENCIES>;
+
+const CURRENCY_SELECT = selectList(CURRENCIES);
 
 export async function getCurrencies(db: Db, portalId: number): Promise<Currency[]> {
   const { rows } = await db.query<Currency>(
-    `SELECT code, amount, amount_cnt AS "amountCnt", base, sort FROM currencies WHERE portal_id = $1 ORDER BY sort NULLS LAST, code`,
+    `SELECT ${CURRENCY_SELECT} FROM currencies WHERE portal_id = $1 ORDER BY sort NULLS LAST, code`,
     [portalId],
   );
   return rows;
 }
 
-export interface Stage {
-  entityId: string;
-  statusId: string;
-  name: string | null;
-  semantics: StageSemantic;
-  categoryId: number | null;
-  sort: number | null;
-  color: string | null;
-}
+export type Stage = RowOf<typeof STAGES>;
+
+const STAGE_SELECT = selectList(STAGES);
 
 export async function getStages(db: Db, portalId: number): Promise<Stage[]> {
   const { rows } = await db.query<Stage>(
-    `SELECT entity_id AS "entityId", status_id AS "statusId", name, semantics, category_id AS "categoryId", sort, color
+    `SELECT ${STAGE_SELECT}
        FROM stages WHERE portal_id = $1 ORDER BY entity_id, sort NULLS LAST, status_id`,
     [portalId],
   );
   return rows;
 }
 
-export interface Funnel {
-  id: number;
-  name: string | null;
-  sort: number | null;
-  isDefault: boolean;
-}
+export type Funnel = RowOf<typeof FUNNELS>;
+
+const FUNNEL_SELECT = selectList(FUNNELS);
 
 export async function getFunnels(db: Db, portalId: number): Promise<Funnel[]> {
   const { rows } = await db.query<Funnel>(
-    `SELECT id, name, sort, is_default AS "isDefault" FROM funnels WHERE portal_id = $1 ORDER BY sort NULLS LAST, id`,
+    `SELECT ${FUNNEL_SELECT} FROM funnels WHERE portal_id = $1 ORDER BY sort NULLS LAST, id`,
     [portalId],
   );
   return rows;
 }
 
-export interface Section {
-  id: number;
-  parentId: number | null;
-  catalogId: number | null;
-  name: string | null;
-  depth: number | null;
-}
+export type Section = RowOf<typeof SECTIONS>;
+
+const SECTION_SELECT = selectList(SECTIONS);
 
 export async function getSections(db: Db, portalId: number): Promise<Section[]> {
   const { rows } = await db.query<Section>(
-    `SELECT id, parent_id AS "parentId", catalog_id AS "catalogId", name, depth FROM sections WHERE portal_id = $1 ORDER BY id`,
+    `SELECT ${SECTION_SELECT} FROM sections WHERE portal_id = $1 ORDER BY id`,
     [portalId],
   );
   return rows;
 }
 
-export interface Product {
-  id: number;
-  name: string | null;
-  sectionId: number | null;
-  catalogId: number | null;
-  price: number | null;
-  currencyId: string | null;
-  active: boolean | null;
-}
+export type Product = RowOf<typeof PRODUCTS>;
+
+const PRODUCT_SELECT = selectList(PRODUCTS);
 
 export async function getProducts(db: Db, portalId: number): Promise<Product[]> {
   const { rows } = await db.query<Product>(
-    `SELECT id, name, section_id AS "sectionId", catalog_id AS "catalogId", price, currency_id AS "currencyId", active
+    `SELECT ${PRODUCT_SELECT}
        FROM products WHERE portal_id = $1 ORDER BY id`,
     [portalId],
   );

@@ -18,11 +18,15 @@
  * Cost: about d·k·log_k(N/50) calls for d deletions among N rows: one request per level.
  * Legacy list methods are used (crm.contact.list / crm.company.list / crm.deal.list): their
  * budgets are separate from crm.item.list, which carries the deal export.
+ *
+ * Phase 4 of a run (deletionsPhase): a full run instead deletes the rows it did not see
+ * (deleteNotSeenInRun: every row it saw carries its sync_run_id).
  */
 import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
-import { deleteCompanies, deleteContacts, deleteDeals, replaceDealContacts } from '../store/crm.js';
+import { deleteCompanies, deleteContacts, deleteDeals, deleteNotSeenInRun, replaceDealContacts } from '../store/crm.js';
+import type { RunContext } from './context.js';
 
 type Table = 'contacts' | 'companies' | 'deals';
 const METHOD: Record<Table, string> = { contacts: 'crm.contact.list', companies: 'crm.company.list', deals: 'crm.deal.list' };
@@ -139,4 +143,32 @@ export async function refreshDealLinks(db: Db, portalId: number, client: B24Clie
     n += links.length;
   }
   return n;
+}
+
+/** Phase 4 of a run: rows deleted in the CRM leave the store (full: not seen by the run; incremental: reconcileDeletions). */
+export async function deletionsPhase(ctx: RunContext): Promise<void> {
+  if (ctx.cp.deletions) return;
+  await ctx.setPhase('deletions');
+  const { db, portalId, runId, client } = ctx;
+  const del = { contacts: 0, companies: 0, deals: 0, productRows: 0 };
+  if (ctx.cp.kind === 'full') {
+    del.deals = await deleteNotSeenInRun(db, portalId, 'deals', runId);
+    del.contacts = await deleteNotSeenInRun(db, portalId, 'contacts', runId);
+    del.companies = await deleteNotSeenInRun(db, portalId, 'companies', runId);
+    del.productRows = await deleteNotSeenInRun(db, portalId, 'product_rows', runId);
+  } else {
+    for (const t of ['deals', 'contacts', 'companies'] as const) {
+      ctx.checkStopped();
+      const r = await reconcileDeletions(db, portalId, client, t, () => ctx.isStopping());
+      del[t] = r.deleted;
+      if (r.affectedDeals.length) await refreshDealLinks(db, portalId, client, r.affectedDeals);
+    }
+  }
+  await ctx.commit((c) => {
+    c.deletions = true;
+    c.deleted.contacts += del.contacts;
+    c.deleted.companies += del.companies;
+    c.deleted.deals += del.deals;
+    c.deleted.productRows += del.productRows;
+  }, async () => {});
 }

@@ -4,15 +4,17 @@
  * funnels (crm.category.list entityTypeId 2), product sections (crm.productsection.list) and
  * products (crm.product.list) — first pages in ONE batch together with the counted list calls
  * that give the expected row totals; further pages (start offsets) in one more batch.
+ * A resumed run that already stored them reads them back from the store (referencePhase).
  */
 import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
 import {
-  deleteNotSeenInRun, getCurrencies, upsertCurrencies, upsertFunnels, upsertProducts, upsertSections, upsertStages,
+  deleteNotSeenInRun, getCurrencies, getProducts, upsertCurrencies, upsertFunnels, upsertProducts, upsertSections, upsertStages,
   type CurrencyInput, type FunnelInput, type ProductInput, type SectionInput, type StageInput,
 } from '../store/crm.js';
-import { mapCurrency, mapFunnel, mapProduct, mapSection, mapStage } from './map.js';
+import type { RunContext } from './context.js';
+import { PRODUCT_SELECT, SECTION_SELECT, makeToBase, mapCurrency, mapFunnel, mapProduct, mapSection, mapStage, type ToBase } from './map.js';
 import type { PulledCounts } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -38,8 +40,8 @@ const arr = (v: unknown): Row[] => (Array.isArray(v) ? (v as Row[]) : []);
 export async function fetchReference(client: B24Client, modifiedAfter: number | null): Promise<ReferenceData> {
   const mod: Record<string, unknown> = modifiedAfter === null ? {} : { '>DATE_MODIFY': isoFilterTime(modifiedAfter) };
   const modItem: Record<string, unknown> = modifiedAfter === null ? {} : { '>updatedTime': isoFilterTime(modifiedAfter) };
-  const sectionParams = { order: { ID: 'ASC' }, select: ['ID', 'CATALOG_ID', 'NAME', 'SECTION_ID'] };
-  const productParams = { order: { ID: 'ASC' }, select: ['ID', 'NAME', 'SECTION_ID', 'CATALOG_ID', 'PRICE', 'CURRENCY_ID', 'ACTIVE'] };
+  const sectionParams = { order: { ID: 'ASC' }, select: SECTION_SELECT };
+  const productParams = { order: { ID: 'ASC' }, select: PRODUCT_SELECT };
   const cmds: Record<string, BatchCommand> = {
     currencies: ['crm.currency.list', { order: { SORT: 'ASC' } }],
     statuses: ['crm.status.list', { order: { SORT: 'ASC' } }],
@@ -118,4 +120,47 @@ export async function storeReference(db: Db, portalId: number, runId: number, re
     const deletedProducts = await deleteNotSeenInRun(tx, portalId, 'products', runId);
     return { ratesChanged, deletedProducts, deletedSections };
   });
+}
+
+/** What the later phases need from the reference data. */
+export interface ReferenceFacts {
+  toBase: ToBase;
+  /** product id → its section */
+  productSection: Map<number, number | null>;
+}
+
+/** Phase 1 of a run: fetch and store the reference data (one commit), or read it back on resume. */
+export async function referencePhase(ctx: RunContext): Promise<ReferenceFacts> {
+  const { db, portalId, runId, client, cp } = ctx;
+  if (cp.reference) {
+    const currencies = (await getCurrencies(db, portalId)).map((c) => ({ code: c.code, amount: c.amount, amountCnt: c.amountCnt, base: c.base, sort: c.sort }));
+    const productSection = new Map((await getProducts(db, portalId)).map((p) => [p.id, p.sectionId]));
+    return { toBase: makeToBase(currencies), productSection };
+  }
+  const w0 = Date.now();
+  const modifiedAfter = cp.since !== null ? cp.since - cp.overlapSec * 1000 : null;
+  const ref = await fetchReference(client, modifiedAfter);
+  ctx.checkStopped();
+  // portal time when the run started (watermark): the limiter's anchored portal clock minus
+  // the wall time of the first batch scaled to portal seconds, minus 1 s of margin
+  const startedAt = Math.floor(client.limiter.portalNow() * 1000 - (Date.now() - w0) * client.limiter.timeScale - 1000);
+  const productSection = new Map(ref.products.map((p) => [p.id, p.sectionId ?? null]));
+  await ctx.commit(
+    (c, r: { ratesChanged: boolean; deletedProducts: number; deletedSections: number }) => {
+      c.startedAt = startedAt;
+      c.reference = true;
+      c.expected = { contacts: ref.expected.contacts, companies: ref.expected.companies, deals: ref.expected.deals, products: ref.products.length, sections: ref.sections.length };
+      c.wonExpected = ref.expected.wonDeals;
+      c.counts.currencies = ref.currencies.length;
+      c.counts.stages = ref.stages.length;
+      c.counts.funnels = ref.funnels.length;
+      c.counts.products = ref.products.length;
+      c.counts.sections = ref.sections.length;
+      c.ratesChanged = r.ratesChanged;
+      c.deleted.products += r.deletedProducts;
+      c.deleted.sections += r.deletedSections;
+    },
+    (tx) => storeReference(tx, portalId, runId, ref),
+  );
+  return { toBase: makeToBase(ref.currencies), productSection };
 }

@@ -261,13 +261,5 @@ export function toStoredCrmValue(def: FieldManifest, v: SemValue, reg: Registere
   return v;
 }
 
-/** crm.item camelCase name of a UF field: UF_CRM_SEG_P_ALIVE → ufCrmSegPAlive (reference §7.8). */
-export function ufCamel(name: string): string {
-  const s = name.toUpperCase().replace(/^UF_CRM_(\d+)_/, 'UF_CRM$1_');
-  return s.split('_').map((seg, i) => {
-    const low = seg.toLowerCase();
-    if (i === 0) return low;
-    if (/^\d/.test(seg)) return `_${low}`;
-    return low.charAt(0).toUpperCase() + low.slice(1);
-  }).join('');
-}
+/** crm.item camelCase name of a UF field: UF_CRM_SEG_P_ALIVE → ufCrmSegPAlive (reference §7.8; one rule for the app and the emulator). */
+export { ufCamel } from '../bitrix/uf-names.js';

@@ -27,7 +27,8 @@ import { customersFromTransactions, parseTransactions } from '../../src/scoring/
 import { summarizeCustomer } from '../../src/scoring/summary.js';
 import { CDNOW_DIR } from '../helpers/cdnow.js';
 import { modelTimes, repeatMean, scorePortal, spendRows } from '../../src/scoring/index.js';
-import { bgnbdConditionalExpected, bgnbdExpected, bgnbdLogLikelihood, compressTriples, fitBgNbd } from '../../src/scoring/bgnbd.js';
+import { bgnbdConditionalExpected, bgnbdExpected, bgnbdLogLikelihood, fitBgNbd } from '../../src/scoring/bgnbd.js';
+import { compressTriples } from '../../src/scoring/triples.js';
 import { fitGammaGamma, gammaGammaLogLikelihood } from '../../src/scoring/gammagamma.js';
 
 const DIR = CDNOW_DIR;

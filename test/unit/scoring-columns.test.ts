@@ -13,7 +13,8 @@ import { activeInterests, buildSectionIndex } from '../../src/scoring/interests.
 import { fixedThresholds, levelOf, quantileThresholds } from '../../src/scoring/rfm.js';
 import { cellLabel, segmentOf } from '../../src/scoring/segments.js';
 import { discountedPurchases, predictedClv, shrunkRepeatRate } from '../../src/scoring/clv.js';
-import { bgnbdExpectedIfAlive, bgnbdPAlive, coarsenTriples, compressTriples } from '../../src/scoring/bgnbd.js';
+import { bgnbdExpectedIfAlive, bgnbdPAlive } from '../../src/scoring/bgnbd.js';
+import { coarsenTriples, compressTriples } from '../../src/scoring/triples.js';
 import { gammaGammaExpectedValue } from '../../src/scoring/gammagamma.js';
 import { scoringSettingsSchema, type InterestMapEntry, type ScoringSettingsInput } from '../../src/scoring/settings.js';
 import {

@@ -4,8 +4,9 @@ import { lnGamma, lnGammaSigned, logAddExp, median } from '../../src/scoring/spe
 import { hyp2f1, hyp2f1Detailed } from '../../src/scoring/hyp2f1.js';
 import { nelderMead, minimizeMultiStart } from '../../src/scoring/optimize.js';
 import {
-  bgnbdConditionalExpected, bgnbdExpected, bgnbdLogLikelihood, bgnbdLogLikelihoodOne, bgnbdPAlive, coarsenTriples, compressTriples, fitBgNbd,
+  bgnbdConditionalExpected, bgnbdExpected, bgnbdLogLikelihood, bgnbdLogLikelihoodOne, bgnbdPAlive, fitBgNbd,
 } from '../../src/scoring/bgnbd.js';
+import { coarsenTriples, compressTriples } from '../../src/scoring/triples.js';
 import { fitGammaGamma, gammaGammaExpectedValue, gammaGammaLogLikelihood, gammaGammaLogLikelihoodOne } from '../../src/scoring/gammagamma.js';
 import { discountedPurchases, monthlyDiscountRate } from '../../src/scoring/clv.js';
 import { mulberry32 } from '../../src/emulator/generator/random.js';

@@ -1,0 +1,203 @@
+/**
+ * One CustomerScore per customer, from the columns (the last phase of scorePortal). The formulas
+ * are those of lifecycleStage, sleepingStatus, levelOf/segmentOf/cellLabel, activeInterests,
+ * bgnbdPAlive/bgnbdExpectedIfAlive, gammaGammaExpectedValue and clv.ts, applied to the
+ * per-customer numbers; what is shared by many customers (the cell → segment and cell → label
+ * tables, the expected purchases per (x, T), the section → tag resolution and the date texts)
+ * is computed once per run.
+ */
+import { bgnbdExpectedIfAlive, bgnbdPAlive, type BgNbdParams } from './bgnbd.js';
+import { discountedPurchases, predictedClv, shrunkRepeatRate } from './clv.js';
+import type { Scale, SegmentCode } from './codes.js';
+import type { CustomerColumns } from './columns.js';
+import { memoFormatDay, type DayNumber } from './dates.js';
+import { gammaGammaExpectedValue, type GammaGammaParams } from './gammagamma.js';
+import { buildSectionIndex, InterestTagger } from './interests.js';
+import { lifecycleCode } from './lifecycle.js';
+import { levelOf } from './rfm.js';
+import type { RfmColumns } from './rfm-columns.js';
+import { cellLabel, segmentOf, type RuleLike } from './segments.js';
+import type { InterestMapEntry, ScoringSettings } from './settings.js';
+import { ruleBasedPAlive, sleepingOf } from './sleeping.js';
+import type { BgNbdReport, CustomerScore, GammaGammaReport, ScoringRun, SectionNode } from './types.js';
+
+type Sleep = ReturnType<typeof sleepingOf>;
+
+export function labelCustomers(
+  cols: CustomerColumns,
+  rfmCols: RfmColumns,
+  thresholds: ScoringRun['thresholds'],
+  models: { bgnbd: BgNbdReport; gammagamma: GammaGammaReport },
+  portalRate: number,
+  asOfDay: DayNumber,
+  settings: ScoringSettings,
+  sections: readonly SectionNode[],
+): CustomerScore[] {
+  const labeler = new CustomerLabeler(cols, rfmCols, thresholds, models, portalRate, asOfDay, settings, sections);
+  const n = cols.count;
+  const customers: CustomerScore[] = [];
+  for (let i = 0; i < n; i++) customers.push(labeler.score(i));
+  return customers;
+}
+
+/** The per-run state of labelCustomers, and the steps for customer i. */
+class CustomerLabeler {
+  private readonly bgParams: BgNbdParams | null;
+  private readonly ggParams: GammaGammaParams | null;
+  private readonly unitDays: number;
+  private readonly modelCache = new Map<number, { expected: number; discounted: number }>();
+  private readonly dayText = memoFormatDay();
+  private readonly tagger: InterestTagger;
+  private readonly cells: CellTable;
+
+  constructor(
+    private readonly cols: CustomerColumns,
+    private readonly rfmCols: RfmColumns,
+    private readonly thresholds: ScoringRun['thresholds'],
+    models: { bgnbd: BgNbdReport; gammagamma: GammaGammaReport },
+    private readonly portalRate: number,
+    private readonly asOfDay: DayNumber,
+    private readonly settings: ScoringSettings,
+    sections: readonly SectionNode[],
+  ) {
+    const scale: Scale = settings.rfm.scale;
+    this.bgParams = models.bgnbd.status === 'ok' ? models.bgnbd.params : null;
+    this.ggParams = models.gammagamma.status === 'ok' ? models.gammagamma.params : null;
+    this.unitDays = settings.models.timeUnit === 'week' ? 7 : 1;
+    this.tagger = new InterestTagger(
+      asOfDay,
+      settings.interests,
+      buildSectionIndex(sections),
+      new Map<number, InterestMapEntry>(settings.interests.map.map((e) => [e.sectionId, e])),
+      this.dayText,
+    );
+    this.cells = new CellTable(scale, scale === 3 ? settings.segments.scale3 : settings.segments.scale5);
+  }
+
+  score(i: number): CustomerScore {
+    const { cols, rfmCols, settings, asOfDay } = this;
+    const days = cols.purchaseDays[i]!;
+    const stage = lifecycleCode(days, cols.regularWindowDays[i]!, cols.openDeals[i]!, cols.lostTotal[i]!, cols.lostNoResponse[i]!, settings.lifecycle);
+    const sleep = days > 0 ? sleepingOf(days, cols.lastDay[i]!, cols.medianGap[i]!, asOfDay, settings.sleeping) : null;
+    const { r, f, m, segment, rfm } = this.rfmCell(i, days);
+    const historicValue = cols.total[i]!;
+    const avgValue = days > 0 ? historicValue / days : 0;
+    const { pAlive, expected, discounted, valueSource } = this.futurePurchases(i, days, sleep);
+    const expectedValue = this.expectedValue(i, days, avgValue);
+    return {
+      id: cols.ids[i]!,
+      kind: cols.company[i] === 1 ? 'company' : 'contact',
+      recencyDays: days > 0 ? rfmCols.recency[i]! : null,
+      frequency: days > 0 ? rfmCols.frequency[i]! : 0,
+      monetary: days > 0 ? rfmCols.monetary[i]! : 0,
+      r, f, m,
+      rfm,
+      segment,
+      lifecycle: stage,
+      refusalReason: stage === 'refused' ? cols.refusalReason[i]! : null,
+      sleeping: sleep ? sleep.sleeping : null,
+      medianGapDays: sleep ? sleep.medianGapDays : null,
+      expectedNextPurchase: sleep === null || sleep.expectedNextDay === null ? null : this.dayText(sleep.expectedNextDay),
+      daysOverdue: sleep ? sleep.daysOverdue : null,
+      interests: this.tagger.interests(cols.sectionIds, cols.sectionLastDay, cols.sectionStart[i]!, cols.sectionStart[i + 1]!),
+      historicValue,
+      pAlive,
+      expectedPurchases: expected,
+      expectedValue,
+      predictedClv: predictedClv(settings.models.margin, expectedValue, discounted),
+      valueSource,
+    };
+  }
+
+  /** R, F, M levels, the segment and the cell label (none without purchases or thresholds). */
+  private rfmCell(i: number, days: number) {
+    let r: number | null = null;
+    let f: number | null = null;
+    let m: number | null = null;
+    let segment: SegmentCode = 'no_purchases';
+    let rfm: string | null = null;
+    const { thresholds, rfmCols, cells } = this;
+    if (days > 0 && thresholds) {
+      r = levelOf(rfmCols.recency[i]!, thresholds.recency);
+      f = levelOf(rfmCols.frequency[i]!, thresholds.frequency);
+      m = levelOf(rfmCols.monetary[i]!, thresholds.monetary);
+      segment = cells.segment(r, f, m);
+      rfm = cells.label(r, f, m);
+    }
+    return { r, f, m, segment, rfm };
+  }
+
+  /**
+   * P(alive) and the expected purchases over the horizon (plain and discounted): from the BG/NBD
+   * fit when there is one, else from the rules (sleeping status, repeat rate shrunk to the portal's).
+   */
+  private futurePurchases(i: number, days: number, sleep: Sleep | null) {
+    const { cols, asOfDay, unitDays, settings } = this;
+    const { horizonDays, annualDiscountRate } = settings.models;
+    const first = cols.firstDay[i]!;
+    const bgParams = this.bgParams;
+    let pAlive = 0;
+    let expected = 0;
+    let discounted = 0;
+    let valueSource: CustomerScore['valueSource'] = 'rules';
+    if (days > 0 && bgParams) {
+      // modelTimes
+      const x = days - 1;
+      const tx = (cols.lastDay[i]! - first) / unitDays;
+      const T = (asOfDay - first) / unitDays;
+      // E[Y(t) | x, t_x, T] = (expected purchases if alive: depends on x, T) × P(alive | x, t_x, T)
+      const key = x * 1e7 + (asOfDay - first);
+      let hit = this.modelCache.get(key);
+      if (!hit) {
+        hit = discountedPurchases((d) => bgnbdExpectedIfAlive(bgParams, d / unitDays, x, T), horizonDays, annualDiscountRate);
+        this.modelCache.set(key, hit);
+      }
+      pAlive = bgnbdPAlive(bgParams, x, tx, T);
+      expected = hit.expected * pAlive;
+      discounted = hit.discounted * pAlive;
+      valueSource = 'models';
+    } else if (sleep) {
+      const alive = ruleBasedPAlive(sleep, settings.sleeping);
+      pAlive = alive;
+      const rate = shrunkRepeatRate(days - 1, asOfDay - first, this.portalRate);
+      const dp = discountedPurchases((d) => rate * d * alive, horizonDays, annualDiscountRate);
+      expected = dp.expected;
+      discounted = dp.discounted;
+    }
+    return { pAlive, expected, discounted, valueSource };
+  }
+
+  /** Value per purchase: the Gamma-Gamma expectation when fitted and finite, else the historic average. */
+  private expectedValue(i: number, days: number, avgValue: number): number {
+    let expectedValue = avgValue;
+    if (this.ggParams && days > 0) {
+      const ev = gammaGammaExpectedValue(this.ggParams, days - 1, this.cols.repeatMean[i]!);
+      if (Number.isFinite(ev)) expectedValue = ev;
+    }
+    return expectedValue;
+  }
+}
+
+/** segmentOf and cellLabel per RFM cell, each computed on first use (a run has at most 125 cells). */
+class CellTable {
+  private readonly segments: (Exclude<SegmentCode, 'no_purchases'> | undefined)[];
+  private readonly labels: (string | undefined)[];
+  constructor(
+    private readonly scale: Scale,
+    private readonly rules: readonly RuleLike[],
+  ) {
+    this.segments = new Array(scale ** 3);
+    this.labels = new Array(scale ** 3);
+  }
+  private index(r: number, f: number, m: number): number {
+    return ((r - 1) * this.scale + (f - 1)) * this.scale + (m - 1);
+  }
+  segment(r: number, f: number, m: number): Exclude<SegmentCode, 'no_purchases'> {
+    const k = this.index(r, f, m);
+    return (this.segments[k] ??= segmentOf(this.rules, r, f, m));
+  }
+  label(r: number, f: number, m: number): string {
+    const k = this.index(r, f, m);
+    return (this.labels[k] ??= cellLabel(this.scale, r, f, m));
+  }
+}
