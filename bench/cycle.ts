@@ -26,7 +26,7 @@ import { openStore } from '../src/store/index.js';
 import { upsertPortalOnInstall } from '../src/store/portals.js';
 import { runScoring } from '../src/pipeline/score.js';
 import { runWriteBack } from '../src/writeback/write.js';
-import { mirrorEmulatorPortal } from '../src/pipeline/emulator-mirror.js';
+import { mirrorEmulatorPortal } from '../test/helpers/emulator-mirror.js';
 
 const { values: a } = parseArgs({
   options: {

@@ -32,7 +32,7 @@ import {
   createSyncRun, createTokenCipher, finishSyncRun, generateTokenKey, updateSyncProgress, getPortal, getPortalByMemberId, latestScoreRun, openStore, parseTokenKey, setTokenCipher,
   verifyApplicationToken, type Db,
 } from '../../src/store/index.js';
-import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
+import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { runWriteBack } from '../../src/writeback/write.js';
 import { SAVED_FIELD } from '../../src/writeback/saved-segment.js';

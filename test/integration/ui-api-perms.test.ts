@@ -17,7 +17,7 @@ import { generatePortal } from '../../src/emulator/generator.js';
 import { Portal as EmuPortal } from '../../src/emulator/portal.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { issueTokens } from '../../src/emulator/tokens.js';
-import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
+import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { createTokenCipher, generateTokenKey, latestScoreRun, parseTokenKey, setTokenCipher, upsertPortalOnInstall, type Db } from '../../src/store/index.js';
 import { PortalUserVerifier } from '../../src/server/ui-api/portal-user.js';

@@ -16,7 +16,7 @@ import { createTokenCipher, setTokenCipher, upsertPortalOnInstall, updatePortalS
 import { runScoring } from '../../src/pipeline/score.js';
 import { runWriteBack } from '../../src/writeback/write.js';
 import { loadRegistry } from '../../src/writeback/fields.js';
-import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
+import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { eachDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 

@@ -11,7 +11,7 @@ import { B24Client } from '../../src/b24/client.js';
 import { createTokenCipher, setTokenCipher, upsertPortalOnInstall, updatePortalSettings } from '../../src/store/index.js';
 import { loadManifest } from '../../manifest/index.js';
 import { registerFields, loadRegistry } from '../../src/writeback/fields.js';
-import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
+import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { eachDb, resetDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 

@@ -24,7 +24,7 @@ import { runScoring } from '../../src/pipeline/score.js';
 import { runWriteBack } from '../../src/writeback/write.js';
 import { loadRegistry } from '../../src/writeback/fields.js';
 import { clearSavedSegmentField, SAVED_FIELD } from '../../src/writeback/saved-segment.js';
-import { mirrorEmulatorPortal } from '../../src/pipeline/emulator-mirror.js';
+import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { defaultProcessors, type JobContext } from '../../src/jobs/workers.js';
 import { latestScoreRun } from '../../src/store/scores.js';
 import { eachDb, type Db } from '../helpers/db.js';

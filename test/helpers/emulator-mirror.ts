@@ -6,13 +6,13 @@
  * filled without measuring the pull. `contactIds` limits the contacts/deals refreshed
  * (an "incremental sync" of those records).
  */
-import type { Portal } from '../emulator/portal.js';
-import { stageSemantic } from '../emulator/methods/schema.js';
-import type { Db } from '../store/db.js';
+import type { Portal } from '../../src/emulator/portal.js';
+import { stageSemantic } from '../../src/emulator/methods/schema.js';
+import type { Db } from '../../src/store/db.js';
 import {
   replaceDealContacts, replaceProductRows, upsertContacts, upsertDeals, upsertSections,
   type ContactInput, type DealContactInput, type DealInput, type ProductRowInput,
-} from '../store/crm.js';
+} from '../../src/store/crm.js';
 
 const CHUNK = 5000;
 
