@@ -26,7 +26,8 @@ import { B24Error, B24NetworkError } from '../b24/errors.js';
 import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { latestScoreRun } from '../store/scores.js';
-import { fillText, rulesFromSettings, type AutomationRule } from './rules.js';
+import type { AutomationRule } from '../settings/index.js';
+import { fillText, rulesFromSettings } from './rules.js';
 
 export interface EvaluateResult {
   runId: number | null;

@@ -29,10 +29,10 @@ import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { getSections } from '../store/crm.js';
 import {
-  LIFECYCLE_CODES, SEGMENT_CODES, allCells, cellLabel, lifecycleText, scoringSettingsSchema, segmentText,
+  LIFECYCLE_CODES, SEGMENT_CODES, allCells, cellLabel, lifecycleText, segmentText,
   type ScoringSettings,
 } from '../scoring/index.js';
-import { readSavedSegments } from '../server/ui-api/settings.js';
+import { readSettings, type SavedSegment } from '../settings/index.js';
 import { savedItemDefs } from './saved-segment.js';
 
 export type WbEntity = 'contact' | 'company';
@@ -245,16 +245,11 @@ export async function forgetFieldValues(db: Db, portalId: number, entity: WbEnti
 
 // ---- main --------------------------------------------------------------------------------
 
-export async function portalScoringSettings(db: Db, portalId: number): Promise<{ settings: ScoringSettings; language: string; b2b: boolean }> {
+/** What registration needs of the portal: its scoring settings, language, B2B option and saved segments (read by src/settings). */
+export async function portalFieldSettings(db: Db, portalId: number): Promise<{ settings: ScoringSettings; language: string; b2b: boolean; saved: SavedSegment[] }> {
   const portal = await getPortal(db, portalId);
-  const s = (portal?.settings ?? {}) as Record<string, unknown>;
-  const parsed = scoringSettingsSchema.safeParse(s.scoring ?? {});
-  const wb = (s.writeback ?? {}) as Record<string, unknown>;
-  return {
-    settings: parsed.success ? parsed.data : scoringSettingsSchema.parse({}),
-    language: portal?.language ?? 'en',
-    b2b: s.b2b === true || wb.b2b === true,
-  };
+  const { settings } = readSettings(portal?.settings);
+  return { settings: settings.scoring, language: portal?.language ?? 'en', b2b: settings.b2b, saved: settings.savedSegments };
 }
 
 /**
@@ -263,7 +258,7 @@ export async function portalScoringSettings(db: Db, portalId: number): Promise<{
  */
 export async function registerFields(client: B24Client, db: Db, portalId: number, opts: RegisterFieldsOptions = {}): Promise<RegisterFieldsReport> {
   const manifest = opts.manifest ?? loadManifest();
-  const ps = await portalScoringSettings(db, portalId);
+  const ps = await portalFieldSettings(db, portalId);
   const settings = opts.settings ?? ps.settings;
   const locale = localeOf(opts.language ?? ps.language);
   const entities = opts.entities ?? (ps.b2b ? ['contact', 'company'] : ['contact']);
@@ -271,7 +266,7 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
   for (const i of await catalogInterests(db, portalId, settings)) interests.set(i.tag, i.name);
   for (const i of opts.interests ?? []) if (!interests.has(i.tag)) interests.set(i.tag, i.name);
   const interestList = [...interests].map(([tag, name]) => ({ tag, name }));
-  const saved = opts.savedSegments ?? readSavedSegments(((await getPortal(db, portalId))?.settings ?? {}) as Record<string, unknown>);
+  const saved = opts.savedSegments ?? ps.saved;
 
   const report: RegisterFieldsReport = {
     created: [], existing: [], recreated: [], itemsAdded: {}, itemsUpdated: {}, errors: [], registries: {}, requests: 0,

@@ -28,6 +28,7 @@ import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
 import { latestScoreRun, type ContactLabel } from '../store/scores.js';
 import { getPortal } from '../store/portals.js';
+import { readSection } from '../settings/index.js';
 import { registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
 import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import {
@@ -94,17 +95,11 @@ const LABEL_SELECT = `l.contact_id AS "contactId", l.segment, l.rfm, l.r, l.f, l
   l.clv, l.next_purchase AS "nextPurchase", l.interests, l.extra, c.uf,
   (SELECT w."values" FROM written_values w WHERE w.portal_id = l.portal_id AND w.entity = 'contact' AND w.entity_id = l.contact_id) AS wv`;
 
+/** The portal's write-back options (settings.writeback, src/settings/writeback.ts) with their defaults applied. */
 export async function writebackSettings(db: Db, portalId: number): Promise<{ tolerance: Tolerances; spread: SpreadMode }> {
-  const p = await getPortal(db, portalId);
-  const wb = ((p?.settings ?? {}) as Record<string, unknown>).writeback as Record<string, unknown> | undefined;
-  const t = typeof wb?.tolerance === 'number' ? wb.tolerance : DEFAULT_TOLERANCE;
-  return {
-    tolerance: {
-      clv: typeof wb?.clvTolerance === 'number' ? wb.clvTolerance : t,
-      pAlive: typeof wb?.pAliveTolerance === 'number' ? wb.pAliveTolerance : t,
-    },
-    spread: wb?.spread === 'always' || wb?.spread === 'never' ? wb.spread : 'auto',
-  };
+  const wb = readSection((await getPortal(db, portalId))?.settings, 'writeback').value;
+  const t = wb.tolerance ?? DEFAULT_TOLERANCE;
+  return { tolerance: { clv: wb.clvTolerance ?? t, pAlive: wb.pAliveTolerance ?? t }, spread: wb.spread };
 }
 
 async function interestItems(db: Db, portalId: number, runId: number): Promise<Array<{ tag: string; name: string }>> {
