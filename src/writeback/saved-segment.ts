@@ -28,7 +28,7 @@ import { latestScoreRun } from '../store/scores.js';
 import { byPriority, savedSegmentAssignments as assignmentsInRun, usableSavedSegments } from '../segments/index.js';
 import { readSettings, type SavedSegment } from '../settings/index.js';
 import type { FieldRegistry, ItemDef } from './fields.js';
-import { F } from './diff.js';
+import { F } from './manifest-fields.js';
 
 export const SAVED_FIELD = F.SAVED;
 
