@@ -155,10 +155,11 @@ export class B24Client {
   /**
    * A client for other tokens of the same portal (a user's token: user-token.ts) over this
    * client's Limiter, so both count against one mirror of the portal's limits. Options are this
-   * client's (transport, retries, log), with `overrides` on top.
+   * client's (an injected transport, retries, timeout, log), with `overrides` on top; the default
+   * transport shares the process's keep-alive agents.
    */
   withTokens(tokens: TokenSource, overrides: Omit<B24ClientOptions, 'tokens' | 'limiter'> = {}): B24Client {
-    return new B24Client({ ...this.opts, transport: this.transport, ...overrides, tokens, limiter: this.limiter });
+    return new B24Client({ ...this.opts, ...overrides, tokens, limiter: this.limiter });
   }
 
   /** Calls a method and returns its `result` (validated by `schema` when given). */
