@@ -32,7 +32,8 @@ import { createServer } from '../src/server/app.js';
 import { MemoryCrmEventQueue } from '../src/server/event-queue.js';
 import { silentLogger } from '../src/server/log.js';
 import { signSession } from '../src/server/ui-api/session.js';
-import { MAX_FILTER_DEPTH, UI_PORTAL_RUNNING, UI_STATEMENT_TIMEOUT_MS } from '../src/server/ui-api/limits.js';
+import { UI_PORTAL_RUNNING, UI_STATEMENT_TIMEOUT_MS } from '../src/server/ui-api/limits.js';
+import { MAX_FILTER_DEPTH } from '../src/segments/index.js';
 import { openStore, type Db } from '../src/store/index.js';
 import { conditionCount, pct, seedSyntheticPortal, valueCount, worstCaseFilter, type SeededPortal } from './lib/ui-load.js';
 

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { vacuumLabelFacts, createScoreRun, finishScoreRun, openStore, type Db } from '../src/store/index.js';
 import { countSegment, runTotals } from '../src/server/ui-api/queries.js';
-import { compileFilter, cubeAnswers, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../src/server/ui-api/filter.js';
+import { compileFilter, cubeAnswers, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../src/segments/index.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -7,6 +7,10 @@
  *
  * Cached per (db, portalId). `forgetPortalClient` drops it (uninstall, or a test wanting a
  * fresh limiter).
+ *
+ * Calls with another token of the same portal (a user's: the UI API's permission checks) use
+ * `client.withTokens(new UserTokenSource(portal, token))`: a client over this one's Limiter, so
+ * they count against the same mirror of the portal's limits.
  */
 import { B24Client, type B24ClientOptions } from './b24/client.js';
 import type { LimiterOptions } from './b24/limiter.js';

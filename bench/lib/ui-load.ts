@@ -3,8 +3,9 @@
  * (test/integration/ui-api-timeout.test.ts) load the UI API with: synthetic portals seeded with SQL
  * through the app's own score-run functions, and the most expensive filter the limits allow.
  */
-import { checkFilterBounds, conditionValues, segmentFilterSchema, type SegmentFilter } from '../../src/server/ui-api/filter.js';
-import { MAX_FILTER_DEPTH, MAX_FILTER_VALUES } from '../../src/server/ui-api/limits.js';
+import {
+  checkFilterBounds, conditionValues, MAX_FILTER_DEPTH, MAX_FILTER_VALUES, segmentFilterSchema, type SegmentFilter,
+} from '../../src/segments/index.js';
 import { createScoreRun, finishScoreRun, vacuumLabelFacts, type Db } from '../../src/store/index.js';
 
 const SEGMENTS = ['champions', 'loyal', 'potential_loyalist', 'new', 'promising', 'need_attention', 'about_to_sleep', 'at_risk', 'cant_lose', 'hibernating', 'lost', 'no_purchases'];

@@ -26,7 +26,8 @@ import { B24Error, B24NetworkError } from '../b24/errors.js';
 import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { latestScoreRun } from '../store/scores.js';
-import { fillText, rulesFromSettings, type AutomationRule } from './rules.js';
+import type { AutomationRule } from '../settings/index.js';
+import { fillText, rulesFromSettings } from './rules.js';
 
 export interface EvaluateResult {
   runId: number | null;
@@ -52,6 +53,75 @@ interface NewFiring {
   action: string;
 }
 
+interface LabelRow {
+  id: number;
+  sleeping: boolean;
+  segment: string | null;
+}
+
+/**
+ * The state updates and firings of one page of labels against what the automation saw last
+ * (`stateOf`); counts go into `res`. A contact seen for the first time only sets its baseline.
+ */
+function transitions(labels: readonly LabelRow[], stateOf: ReadonlyMap<number, StateRow>, rules: readonly AutomationRule[], res: EvaluateResult) {
+  const upserts: StateRow[] = [];
+  const firings: NewFiring[] = [];
+  for (const l of labels) {
+    res.observed++;
+    const s = stateOf.get(Number(l.id));
+    if (!s) {
+      res.baseline++;
+      upserts.push({ contactId: l.id, sleeping: l.sleeping, segment: l.segment, sleepingEpisode: 0, segmentEpisode: 0 });
+      continue;
+    }
+    if (s.sleeping === l.sleeping && s.segment === l.segment) continue;
+    const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment };
+    const becameSleeping = !s.sleeping && l.sleeping;
+    const entered = l.segment !== null && s.segment !== l.segment;
+    if (becameSleeping) {
+      next.sleepingEpisode++;
+      res.transitions.becameSleeping++;
+    }
+    if (entered) {
+      next.segmentEpisode++;
+      res.transitions.enteredSegment++;
+    }
+    upserts.push(next);
+    for (const r of rules) {
+      if (r.trigger.type === 'becameSleeping' && becameSleeping) {
+        firings.push({ ruleId: r.id, contactId: l.id, key: `sleeping:${next.sleepingEpisode}`, action: r.action.type });
+      } else if (r.trigger.type === 'enteredSegment' && entered && r.trigger.segment === l.segment) {
+        firings.push({ ruleId: r.id, contactId: l.id, key: `segment:${l.segment}:${next.segmentEpisode}`, action: r.action.type });
+      }
+    }
+  }
+  return { upserts, firings };
+}
+
+/** State and firings in ONE transaction (see the module comment); returns the firings created. */
+async function saveTransitions(db: Db, portalId: number, upserts: readonly StateRow[], firings: readonly NewFiring[]): Promise<number> {
+  if (!upserts.length && !firings.length) return 0;
+  return db.transaction(async (tx) => {
+    if (upserts.length) {
+      await tx.query(
+        `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, sleeping_episode, segment_episode, updated_at)
+         SELECT $1, x.c, x.s, x.g, x.se, x.ge, now() FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, se int, ge int)
+         ON CONFLICT (portal_id, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment,
+           sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode, updated_at = now()`,
+        [portalId, JSON.stringify(upserts.map((u) => ({ c: u.contactId, s: u.sleeping, g: u.segment, se: u.sleepingEpisode, ge: u.segmentEpisode })))],
+      );
+    }
+    if (!firings.length) return 0;
+    const r = await tx.query(
+      `INSERT INTO automation_firings (portal_id, rule_id, contact_id, transition_key, action)
+       SELECT $1, x.r, x.c, x.k, x.a FROM jsonb_to_recordset($2::jsonb) AS x(r text, c bigint, k text, a text)
+       ON CONFLICT (portal_id, rule_id, contact_id, transition_key) DO NOTHING`,
+      [portalId, JSON.stringify(firings.map((f) => ({ r: f.ruleId, c: f.contactId, k: f.key, a: f.action })))],
+    );
+    return r.rowCount;
+  });
+}
+
 export async function evaluateAutomation(db: Db, portalId: number, o: { contactIds?: readonly number[]; pageSize?: number } = {}): Promise<EvaluateResult> {
   const portal = await getPortal(db, portalId);
   const { rules, error } = rulesFromSettings(portal?.settings);
@@ -63,7 +133,7 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
   const only = o.contactIds ? [...new Set(o.contactIds.map(Number))] : null;
   let after = -1;
   for (;;) {
-    const { rows: labels } = await db.query<{ id: number; sleeping: boolean; segment: string | null }>(
+    const { rows: labels } = await db.query<LabelRow>(
       `SELECT contact_id AS id, sleeping, segment FROM contact_labels
         WHERE portal_id = $1 AND run_id = $2 AND contact_id > $3 AND ($4::bigint[] IS NULL OR contact_id = ANY($4::bigint[]))
         ORDER BY contact_id LIMIT $5`,
@@ -76,59 +146,8 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
          FROM automation_contact_state WHERE portal_id = $1 AND contact_id = ANY($2::bigint[])`,
       [portalId, labels.map((l) => l.id)],
     );
-    const stateOf = new Map(states.map((s) => [Number(s.contactId), s]));
-    const upserts: StateRow[] = [];
-    const firings: NewFiring[] = [];
-    for (const l of labels) {
-      res.observed++;
-      const s = stateOf.get(Number(l.id));
-      if (!s) {
-        res.baseline++;
-        upserts.push({ contactId: l.id, sleeping: l.sleeping, segment: l.segment, sleepingEpisode: 0, segmentEpisode: 0 });
-        continue;
-      }
-      if (s.sleeping === l.sleeping && s.segment === l.segment) continue;
-      const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment };
-      const becameSleeping = !s.sleeping && l.sleeping;
-      const entered = l.segment !== null && s.segment !== l.segment;
-      if (becameSleeping) {
-        next.sleepingEpisode++;
-        res.transitions.becameSleeping++;
-      }
-      if (entered) {
-        next.segmentEpisode++;
-        res.transitions.enteredSegment++;
-      }
-      upserts.push(next);
-      for (const r of rules) {
-        if (r.trigger.type === 'becameSleeping' && becameSleeping) {
-          firings.push({ ruleId: r.id, contactId: l.id, key: `sleeping:${next.sleepingEpisode}`, action: r.action.type });
-        } else if (r.trigger.type === 'enteredSegment' && entered && r.trigger.segment === l.segment) {
-          firings.push({ ruleId: r.id, contactId: l.id, key: `segment:${l.segment}:${next.segmentEpisode}`, action: r.action.type });
-        }
-      }
-    }
-    if (upserts.length || firings.length) {
-      res.firingsCreated += await db.transaction(async (tx) => {
-        if (upserts.length) {
-          await tx.query(
-            `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, sleeping_episode, segment_episode, updated_at)
-             SELECT $1, x.c, x.s, x.g, x.se, x.ge, now() FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, se int, ge int)
-             ON CONFLICT (portal_id, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment,
-               sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode, updated_at = now()`,
-            [portalId, JSON.stringify(upserts.map((u) => ({ c: u.contactId, s: u.sleeping, g: u.segment, se: u.sleepingEpisode, ge: u.segmentEpisode })))],
-          );
-        }
-        if (!firings.length) return 0;
-        const r = await tx.query(
-          `INSERT INTO automation_firings (portal_id, rule_id, contact_id, transition_key, action)
-           SELECT $1, x.r, x.c, x.k, x.a FROM jsonb_to_recordset($2::jsonb) AS x(r text, c bigint, k text, a text)
-           ON CONFLICT (portal_id, rule_id, contact_id, transition_key) DO NOTHING`,
-          [portalId, JSON.stringify(firings.map((f) => ({ r: f.ruleId, c: f.contactId, k: f.key, a: f.action })))],
-        );
-        return r.rowCount;
-      });
-    }
+    const { upserts, firings } = transitions(labels, new Map(states.map((s) => [Number(s.contactId), s])), rules, res);
+    res.firingsCreated += await saveTransitions(db, portalId, upserts, firings);
     if (labels.length < pageSize) break;
   }
   return res;

@@ -11,6 +11,8 @@
  *    kill one of them. Across processes this needs a lock per portal plus "save the rotated
  *    refresh token before handing out the access token" (the PostgreSQL store does this).
  *  - A refused refresh token surfaces as `DeadRefreshTokenError`.
+ *  - `refreshable: false`: the source cannot refresh (a user's token, src/b24/user-token.ts); the
+ *    client then surfaces a 401 as is instead of calling `refresh`.
  */
 import axios from 'axios';
 import { z } from 'zod';
@@ -28,6 +30,8 @@ export interface AccessToken {
 export interface TokenSource {
   get(): Promise<AccessToken>;
   refresh(staleAccessToken: string): Promise<AccessToken>;
+  /** false: `refresh` always throws; a 401 is the caller's answer (default true). */
+  readonly refreshable?: boolean;
 }
 
 /** What the OAuth server answers to `grant_type=refresh_token` (reference §2). */

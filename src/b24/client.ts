@@ -10,14 +10,17 @@
  *    (non-idempotent methods) are NOT retried after a network error once the request may have
  *    been sent, nor after a 500 (the portal may have applied it).
  *  - 401 expired_token/invalid_token → one refresh through the TokenSource, one retry; a token
- *    about to expire (portal clock) is refreshed before the call.
+ *    about to expire (portal clock) is refreshed before the call. A source that cannot refresh
+ *    (`refreshable: false`, e.g. a user's token: src/b24/user-token.ts) gets the 401 as is.
+ *  - `withTokens(source)`: a client for other tokens of the same portal (a user's) over the SAME
+ *    Limiter, so every call to the portal counts against one mirror of its limits.
+ *  - The HTTP request itself goes through a `Transport` (default: axios with keep-alive); tests
+ *    may inject one that plays a portal.
  *  - Tokens never reach logs or error messages.
  */
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type AxiosInstance } from 'axios';
 import type { z } from 'zod';
 import type { AccessToken, TokenSource } from './auth.js';
+import { axiosTransport, type Transport } from './transport.js';
 import {
   type BatchCommands, type Params, MAX_BATCH, chunk, commandEntries, commandMethod, commandParams, encodeCommand,
 } from './batch-encoding.js';
@@ -96,6 +99,18 @@ export interface B24ClientOptions {
   /** Clock for backoff sleeps (defaults to the limiter's clock / system clock). */
   clock?: Clock;
   userAgent?: string;
+  /** How a request is sent (default: axios POST with keep-alive agents, see transport.ts). */
+  transport?: Transport;
+}
+
+export interface BatchOptions {
+  /** A failing command stops its chunk and no further chunks are sent (portal semantics). */
+  halt?: boolean;
+  /**
+   * The caller vouches that the commands are safe to repeat (e.g. setting field values): the batch
+   * is then retried after a network error or a 5xx like a read, even when it writes.
+   */
+  idempotent?: boolean;
 }
 
 const WRITE_RE = /\.(add|update|delete|set|bind|unbind|send|start|execute|import|batchimport|clear|trigger|move|upload|register|unregister|complete|attach|detach)$/i;
@@ -106,8 +121,6 @@ export function defaultIsIdempotent(method: string): boolean {
   return !WRITE_RE.test(m) && !/\.(add|update|delete|set)\./.test(m);
 }
 
-const keepAlive = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
-
 export class B24Client {
   readonly limiter: Limiter;
   readonly counters: ClientCounters = {
@@ -115,13 +128,15 @@ export class B24Client {
     serverErrors: 0, networkErrors: 0, tokenRefreshes: 0, byMethod: {},
   };
   private readonly tokens: TokenSource;
-  private readonly http: AxiosInstance;
+  private readonly transport: Transport;
+  private readonly opts: B24ClientOptions;
   private readonly o: Required<Pick<B24ClientOptions, 'maxRetries' | 'maxRateLimitRetries' | 'maxOperatingRetries' | 'retryBaseMs' | 'refreshLeadSec'>>;
   private readonly isIdempotent: (m: string) => boolean;
   private readonly log: (event: string, data: Record<string, unknown>) => void;
   private readonly clock: Clock;
 
   constructor(opts: B24ClientOptions) {
+    this.opts = opts;
     this.tokens = opts.tokens;
     this.limiter = opts.limiter instanceof Limiter ? opts.limiter : new Limiter(opts.limiter ?? {});
     this.o = {
@@ -134,15 +149,17 @@ export class B24Client {
     this.isIdempotent = opts.isIdempotent ?? defaultIsIdempotent;
     this.log = opts.log ?? (() => {});
     this.clock = opts.clock ?? this.limiter.clock;
-    this.http = axios.create({
-      timeout: opts.timeoutMs ?? 60_000,
-      validateStatus: () => true,
-      httpAgent: keepAlive.http,
-      httpsAgent: keepAlive.https,
-      maxRedirects: 0,
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': opts.userAgent ?? 'b24-segments/0.1 (node)' },
-      transitional: { clarifyTimeoutError: true },
-    });
+    this.transport = opts.transport ?? axiosTransport({ timeoutMs: opts.timeoutMs, userAgent: opts.userAgent });
+  }
+
+  /**
+   * A client for other tokens of the same portal (a user's token: user-token.ts) over this
+   * client's Limiter, so both count against one mirror of the portal's limits. Options are this
+   * client's (an injected transport, retries, timeout, log), with `overrides` on top; the default
+   * transport shares the process's keep-alive agents.
+   */
+  withTokens(tokens: TokenSource, overrides: Omit<B24ClientOptions, 'tokens' | 'limiter'> = {}): B24Client {
+    return new B24Client({ ...this.opts, ...overrides, tokens, limiter: this.limiter });
   }
 
   /** Calls a method and returns its `result` (validated by `schema` when given). */
@@ -174,13 +191,13 @@ export class B24Client {
    * stops its chunk (portal semantics) and no further chunks are sent. Commands that failed with
    * OPERATION_TIME_LIMIT and reference no other command are retried after the budget frees.
    */
-  async batch(commands: BatchCommands, opts: { halt?: boolean } = {}): Promise<BatchResult> {
+  async batch(commands: BatchCommands, opts: BatchOptions = {}): Promise<BatchResult> {
     const entries = commandEntries(commands);
     const out: BatchResult = { results: {}, errors: {}, totals: {}, nexts: {}, times: {}, keys: entries.map(([k]) => k) };
     for (const part of chunk(entries, MAX_BATCH)) {
       let pending = part;
       for (let attempt = 0; pending.length > 0; attempt++) {
-        const r = await this.batchOnce(pending, !!opts.halt);
+        const r = await this.batchOnce(pending, !!opts.halt, !!opts.idempotent);
         Object.assign(out.results, r.results);
         Object.assign(out.totals, r.totals);
         Object.assign(out.nexts, r.nexts);
@@ -208,7 +225,7 @@ export class B24Client {
 
   private pendingEstimates = new WeakMap<object, number>();
 
-  private async batchOnce(entries: Array<[string, ReturnType<typeof commandEntries>[number][1]]>, halt: boolean): Promise<Omit<BatchResult, 'keys'>> {
+  private async batchOnce(entries: Array<[string, ReturnType<typeof commandEntries>[number][1]]>, halt: boolean, repeatable: boolean): Promise<Omit<BatchResult, 'keys'>> {
     const cmd: Record<string, string> = {};
     const perMethod: Record<string, number> = {};
     let idempotent = true;
@@ -219,7 +236,7 @@ export class B24Client {
       if (!this.isIdempotent(m)) idempotent = false;
     }
     this.counters.batches++;
-    const env = await this.send('batch', { halt: halt ? 1 : 0, cmd }, perMethod, idempotent);
+    const env = await this.send('batch', { halt: halt ? 1 : 0, cmd }, perMethod, idempotent || repeatable);
     const estimates = this.batchEstimates.get(env) ?? {};
     const body = (env.result ?? {}) as Record<string, unknown>;
     const results = asRecord(body.result);
@@ -333,7 +350,7 @@ export class B24Client {
       let status = 0;
       let data: unknown;
       try {
-        const res = await this.http.post(url, body);
+        const res = await this.transport({ url, body });
         status = res.status;
         data = res.data;
       } catch (e) {
@@ -364,7 +381,7 @@ export class B24Client {
       const err = typeof env.error === 'string'
         ? new B24Error(env.error, String(env.error_description ?? ''), status, method)
         : new B24Error(`HTTP_${status}`, typeof data === 'string' ? data.slice(0, 200) : 'unexpected response', status, method);
-      if (status === 401 && err.isExpiredToken && !refreshed) {
+      if (status === 401 && err.isExpiredToken && !refreshed && this.tokens.refreshable !== false) {
         refreshed = true;
         this.counters.tokenRefreshes++;
         this.log('token.refresh-reactive', { method, code: err.code });

@@ -4,6 +4,8 @@ export * from './auth.js';
 export * from './limiter.js';
 export * from './batch-encoding.js';
 export * from './client.js';
+export * from './transport.js';
+export * from './user-token.js';
 export * from './fields.js';
 export * from './ranges.js';
 export { exportList, exportProductRows, collect } from './export.js';

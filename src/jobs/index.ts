@@ -6,4 +6,3 @@ export { processInbox } from '../events/process.js';
 export { pollOfflineEvents } from '../events/offline.js';
 export { rescoreContacts } from '../events/rescore.js';
 export { evaluateAutomation, runPendingFirings, runAutomation, listFirings } from '../automation/engine.js';
-export { automationSettingsSchema, automationRuleSchema, type AutomationRule } from '../automation/rules.js';

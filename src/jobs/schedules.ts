@@ -1,7 +1,8 @@
 /**
  * Per-portal schedules (node-cron): the nightly reconciliation, by default at 03:00 in the
- * portal's time zone; the admin may set another cron expression (validated by node-cron) or
- * switch it off:  portal.settings.schedule = { enabled: true, cron: '0 3 * * *' }.
+ * portal's time zone. The admin sets it on the settings page: settings.schedule = {mode, hour,
+ * cron?} (src/settings/schedule.ts: daily at an hour, hourly, manual only, or a cron expression);
+ * the cron expression run here is derived from it (`cronOf`).
  *
  * Every app process runs the same cron tasks. A firing only SENDS the reconcile job, with a
  * pg-boss singleton key per portal and hour, so N processes firing at 03:00 create one job.
@@ -9,42 +10,18 @@
  * every `refreshEverySec` and by whoever saves the settings.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import { z } from 'zod';
 import type { Db } from '../store/db.js';
 import { listPortals } from '../store/portals.js';
-
-export const DEFAULT_CRON = '0 3 * * *';
-
-export const scheduleSettingsSchema = z.object({
-  enabled: z.boolean().default(true),
-  cron: z
-    .string()
-    .trim()
-    .default(DEFAULT_CRON)
-    .refine((s) => cron.validate(s), { message: 'not a valid cron expression (minute hour day month weekday)' })
-    // a seconds field would let a typo turn the nightly reconciliation into a sync loop
-    .refine((s) => !cron.validate(s) || s.split(/\s+/).length !== 6, { message: 'seconds are not allowed in the schedule' }),
-});
-export type ScheduleSettings = z.infer<typeof scheduleSettingsSchema>;
+import { cronOf, DEFAULT_CRON, readSection } from '../settings/index.js';
 
 /**
- * The settings page saves `{mode: 'daily'|'hourly'|'manual', hour}` (src/server/ui-api/settings.ts); the
- * schedule here is `{enabled, cron}`. Either shape is accepted.
+ * The portal's schedule as the scheduler runs it: enabled (not 'manual') and its cron expression.
+ * Unusable stored settings fall back to the default (and say why in `error`).
  */
-function fromPageShape(s: unknown): unknown {
-  const o = s as { mode?: unknown; hour?: unknown } | null;
-  if (!o || typeof o.mode !== 'string') return s;
-  if (o.mode === 'manual') return { enabled: false };
-  if (o.mode === 'hourly') return { enabled: true, cron: '0 * * * *' };
-  const hour = typeof o.hour === 'number' && Number.isInteger(o.hour) && o.hour >= 0 && o.hour <= 23 ? o.hour : 3;
-  return { enabled: true, cron: `0 ${hour} * * *` };
-}
-
-/** The portal's schedule; invalid settings fall back to the default (and say why). */
-export function scheduleFromSettings(settings: Record<string, unknown> | null | undefined): ScheduleSettings & { error: string | null } {
-  const r = scheduleSettingsSchema.safeParse(fromPageShape(settings?.schedule ?? {}));
-  if (r.success) return { ...r.data, error: null };
-  return { enabled: true, cron: DEFAULT_CRON, error: r.error.issues.map((i) => i.message).join('; ') };
+export function scheduleFromSettings(settings: Record<string, unknown> | null | undefined): { enabled: boolean; cron: string; error: string | null } {
+  const { value, error } = readSection(settings, 'schedule');
+  const expr = cronOf(value);
+  return { enabled: expr !== null, cron: expr ?? DEFAULT_CRON, error };
 }
 
 export function validTimeZone(tz: string | null | undefined): string {

@@ -39,7 +39,7 @@
 import { randomUUID } from 'node:crypto';
 import PgBoss from 'pg-boss';
 import type { B24Client } from '../b24/client.js';
-import type { CrmEventSink } from '../server/event-queue.js';
+import type { CrmEventSink } from '../b24/crm-events.js';
 import type { Db } from '../store/db.js';
 import { pgBossOptions } from '../store/db.js';
 import { listPortals } from '../store/portals.js';

@@ -18,8 +18,9 @@ import type { Db } from '../store/db.js';
 import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, vacuumLabelFacts, type ContactLabelInput } from '../store/scores.js';
 import { getSections, type Contact } from '../store/crm.js';
 import { getPortal } from '../store/portals.js';
+import { readSection } from '../settings/index.js';
 import {
-  cellLabel, levelOf, scorePortal, scoringSettingsSchema, segmentOf, segmentSizes,
+  cellLabel, levelOf, scorePortal, segmentOf, segmentSizes,
   type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
 } from '../scoring/index.js';
 
@@ -225,58 +226,56 @@ export function applyThresholds(run: ScoringRun, th: Th): void {
   run.segmentSizes = segmentSizes(run.customers);
 }
 
-export async function runScoring(db: Db, portalId: number, asOf?: string | Date, opts: RunScoringOptions = {}): Promise<ScoringResult> {
-  const t0 = performance.now();
-  const portal = await getPortal(db, portalId);
-  if (!portal) throw new Error(`runScoring: portal ${portalId} not found`);
-  const ps = (portal.settings ?? {}) as Record<string, unknown>;
-  const settings = opts.settings ?? scoringSettingsSchema.parse(ps.scoring ?? {});
-  const asOfDay = asOf instanceof Date ? portalToday(portal.timeZone, asOf) : asOf ?? portalToday(portal.timeZone);
-  const now = opts.now ?? new Date();
+/** The portal's scoring settings (src/settings); unusable stored ones stop the run, as a parse error did before. */
+function scoringSettingsOf(portal: { id: number; settings: Record<string, unknown> }): ScoringSettings {
+  const { value, error } = readSection(portal.settings, 'scoring');
+  if (error) throw new Error(`runScoring: portal ${portal.id}: the stored scoring settings are not valid: ${error}`);
+  return value;
+}
 
-  const customers = await loadScoringInput(db, portalId, opts.batchSize);
-  const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
-  const t1 = performance.now();
-  const run = scorePortal({ asOf: asOfDay, customers, sections }, settings);
-  customers.length = 0;
-
-  // threshold pinning
-  const prev = await latestScoreRun(db, portalId);
+/**
+ * Threshold pinning: in quantile mode the previous run's bounds are kept when fewer than
+ * `reanchorShare` of the buyers would get another level under the fresh ones (relabels `run`).
+ */
+function pinThresholds(run: ScoringRun, prev: Partial<Th> | undefined, settings: ScoringSettings, reanchorShare: number) {
   let mode: ScoringResult['thresholds'] = run.thresholds ? (settings.rfm.mode === 'fixed' ? 'fixed' : 'fresh') : 'none';
   let drift: number | null = null;
-  const pinned = prev?.thresholds as Partial<Th> | undefined;
-  if (run.thresholds && settings.rfm.mode === 'quantile' && pinned && sameShape(pinned.recency, run.thresholds.recency)
-      && sameShape(pinned.frequency, run.thresholds.frequency) && sameShape(pinned.monetary, run.thresholds.monetary)) {
-    drift = levelDrift(run, pinned as Th);
-    if (drift <= (opts.reanchorShare ?? 0.1)) {
-      applyThresholds(run, pinned as Th);
+  if (run.thresholds && settings.rfm.mode === 'quantile' && prev && sameShape(prev.recency, run.thresholds.recency)
+      && sameShape(prev.frequency, run.thresholds.frequency) && sameShape(prev.monetary, run.thresholds.monetary)) {
+    drift = levelDrift(run, prev as Th);
+    if (drift <= reanchorShare) {
+      applyThresholds(run, prev as Th);
       mode = 'pinned';
     }
   }
-  const t2 = performance.now();
+  return { mode, drift };
+}
 
-  // history from the previous run
-  const prevLabels = new Map<number, { segment: string | null; prevSegment: string | null; changedAt: string | null }>();
-  if (prev) {
-    const { rows } = await db.query<{ id: number; segment: string | null; extra: Record<string, unknown> }>(
-      `SELECT contact_id AS id, segment, extra FROM contact_labels WHERE portal_id = $1 AND run_id = $2`,
-      [portalId, prev.id],
-    );
-    for (const r of rows) {
-      prevLabels.set(r.id, {
-        segment: r.segment,
-        prevSegment: (r.extra?.prevSegment as string | null) ?? null,
-        changedAt: (r.extra?.changedAt as string | null) ?? null,
-      });
-    }
+type PrevLabel = { segment: string | null; prevSegment: string | null; changedAt: string | null };
+
+/** The previous run's segment and history per contact. */
+async function previousLabels(db: Db, portalId: number, runId: number): Promise<Map<number, PrevLabel>> {
+  const out = new Map<number, PrevLabel>();
+  const { rows } = await db.query<{ id: number; segment: string | null; extra: Record<string, unknown> }>(
+    `SELECT contact_id AS id, segment, extra FROM contact_labels WHERE portal_id = $1 AND run_id = $2`,
+    [portalId, runId],
+  );
+  for (const r of rows) {
+    out.set(r.id, {
+      segment: r.segment,
+      prevSegment: (r.extra?.prevSegment as string | null) ?? null,
+      changedAt: (r.extra?.changedAt as string | null) ?? null,
+    });
   }
+  return out;
+}
 
-  const stamp = now.toISOString();
+/** The run's labels with their history: a segment that moved since the previous run is stamped `stamp`. */
+function labelsWithHistory(run: ScoringRun, prev: ReadonlyMap<number, PrevLabel>, asOfDay: string, stamp: string) {
   let changes = 0;
   let buyers = 0;
   const labels: ContactLabelInput[] = run.customers.map((c) => {
-    const id = Number(c.id);
-    const p = prevLabels.get(id);
+    const p = prev.get(Number(c.id));
     let prevSegment: string | null = p?.prevSegment ?? null;
     let changedAt: string | null = p?.changedAt ?? null;
     if (p && p.segment !== c.segment) {
@@ -287,12 +286,12 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
     if (c.recencyDays !== null) buyers++;
     return labelOf(c, asOfDay, { prevSegment, changedAt });
   });
+  return { labels, changes, buyers };
+}
 
+/** Stores the run and its labels ('done' at the end, 'failed' when a write fails), then vacuums the count tables. */
+async function storeRun(db: Db, portalId: number, asOfDay: string, run: ScoringRun, labels: ContactLabelInput[], counts: Record<string, unknown>): Promise<number> {
   const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma };
-  const counts = {
-    contacts: labels.length, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
-    thresholdMode: mode, drift, warnings: run.warnings,
-  };
   const sr = await createScoreRun(db, portalId, {
     asOf: new Date(`${asOfDay}T00:00:00Z`), status: 'running', settings: run.settings, thresholds: run.thresholds ?? {}, fits, counts,
   });
@@ -305,9 +304,37 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   }
   // the finish rebuilt the portal's count tables (label_facts, label_cube) for this run
   await vacuumLabelFacts(db, portalId).catch((err: Error) => console.warn(`[scoring] VACUUM label_facts: ${err.message}`));
+  return sr.id;
+}
+
+export async function runScoring(db: Db, portalId: number, asOf?: string | Date, opts: RunScoringOptions = {}): Promise<ScoringResult> {
+  const t0 = performance.now();
+  const portal = await getPortal(db, portalId);
+  if (!portal) throw new Error(`runScoring: portal ${portalId} not found`);
+  const settings = opts.settings ?? scoringSettingsOf(portal);
+  const asOfDay = asOf instanceof Date ? portalToday(portal.timeZone, asOf) : asOf ?? portalToday(portal.timeZone);
+  const now = opts.now ?? new Date();
+
+  const customers = await loadScoringInput(db, portalId, opts.batchSize);
+  const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
+  const t1 = performance.now();
+  const run = scorePortal({ asOf: asOfDay, customers, sections }, settings);
+  customers.length = 0;
+
+  const prev = await latestScoreRun(db, portalId);
+  const { mode, drift } = pinThresholds(run, prev?.thresholds as Partial<Th> | undefined, settings, opts.reanchorShare ?? 0.1);
+  const t2 = performance.now();
+
+  const prevLabels = prev ? await previousLabels(db, portalId, prev.id) : new Map<number, PrevLabel>();
+  const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, asOfDay, now.toISOString());
+  const counts = {
+    contacts: labels.length, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
+    thresholdMode: mode, drift, warnings: run.warnings,
+  };
+  const runId = await storeRun(db, portalId, asOfDay, run, labels, counts);
   const t3 = performance.now();
   return {
-    runId: sr.id, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,
+    runId, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,
     warnings: run.warnings, ms: { load: Math.round(t1 - t0), score: Math.round(t2 - t1), store: Math.round(t3 - t2) },
   };
 }

@@ -18,6 +18,7 @@ export function uiContext(deps: ServerDeps): UiContext {
   return {
     db: deps.db,
     config: deps.config,
+    clientFor: deps.clientFor,
     ...(deps.runNow ? { runNow: deps.runNow } : {}),
     ...(deps.writeBackNow ? { writeBackNow: deps.writeBackNow } : {}),
     clearSavedField: (portalId) => clearSavedSegmentField(deps.clientFor(portalId), deps.db, portalId),

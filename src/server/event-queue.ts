@@ -7,8 +7,10 @@
  * binds the same events OFFLINE: the portal keeps them in its offline queue
  * (`event.offline.get`), which the pipeline drains as the guaranteed path; online events only
  * make reactions faster. The pipeline replaces this class with a durable one (pg-boss) behind
- * the same `enqueueCrmEvent` interface.
+ * the same `enqueueCrmEvent` interface (CrmEventSink, src/b24/crm-events.ts).
  */
+import type { CrmEventSink } from '../b24/crm-events.js';
+
 export interface QueuedCrmEvent {
   portalId: number;
   event: string;
@@ -16,9 +18,7 @@ export interface QueuedCrmEvent {
   receivedAt: number;
 }
 
-export interface CrmEventSink {
-  enqueueCrmEvent(portalId: number, event: string, id: number): void | Promise<void>;
-}
+export type { CrmEventSink };
 
 export class MemoryCrmEventQueue implements CrmEventSink {
   private readonly items = new Map<string, QueuedCrmEvent>();

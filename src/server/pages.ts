@@ -22,7 +22,7 @@ import { framePageSchema, parsePlacementOptions } from './schemas.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderAppPage, type UiContext } from './ui-api/serve.js';
-import { DEFAULT_UI_DIST } from './ui-api/router.js';
+import { DEFAULT_UI_DIST } from './ui-api/context.js';
 
 /** true when the Vue UI has been built (`npm run build:ui`). */
 function uiBuilt(ui: UiContext): boolean {

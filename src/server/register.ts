@@ -60,99 +60,115 @@ function langAll(title: Record<string, string>, description: Record<string, stri
   return out;
 }
 
-export async function registerApp(client: B24Client, manifest: Manifest, publicUrl: string, fields?: FieldsRegistrar): Promise<RegisterReport> {
-  const app = manifest.app;
-  const read = await client.batch({ placements: ['placement.get', {}], events: ['event.get', {}] }, { halt: false });
-  for (const k of ['placements', 'events']) {
-    const e = read.errors[k];
-    if (e) throw e;
+/** Commands being planned, keyed so their answers can be told apart (pb/pu placements, eb/eo/eu events). */
+class Plan {
+  readonly cmds: Record<string, BatchCommand> = {};
+  private i = 0;
+  add(prefix: string, cmd: BatchCommand): void {
+    this.cmds[`${prefix}${this.i++}`] = cmd;
   }
-  const placements = placementGet.parse(read.results.placements ?? []);
-  const events = eventGet.parse(read.results.events ?? []);
+}
 
-  const cmds: Record<string, BatchCommand> = {};
-  const report: RegisterReport = {
-    placements: { bound: [], unbound: [], kept: [] },
-    events: { bound: [], unbound: [], kept: [] },
-    fields: { created: [], existing: [] },
-    errors: {},
-  };
+type PlacementBinding = z.infer<typeof placementGet>[number];
+type EventBinding = z.infer<typeof eventGet>[number];
 
-  // ---- placements
-  const wantP = new Map(app.placements.map((p) => [`${p.placement}|${handlerUrl(publicUrl, p.handler)}`, p]));
-  const haveP = new Set<string>();
-  let i = 0;
-  for (const b of placements) {
+/** Placements: keep ours that match the manifest (once each), unbind the rest, bind what is missing. */
+function planPlacements(plan: Plan, manifest: Manifest, publicUrl: string, have: readonly PlacementBinding[], out: RegisterReport['placements']): void {
+  const want = new Map(manifest.app.placements.map((p) => [`${p.placement}|${handlerUrl(publicUrl, p.handler)}`, p]));
+  const kept = new Set<string>();
+  for (const b of have) {
     const key = `${b.placement.toUpperCase()}|${b.handler}`;
-    if (wantP.has(key) && !haveP.has(key)) {
-      haveP.add(key);
-      report.placements.kept.push(b.placement);
+    if (want.has(key) && !kept.has(key)) {
+      kept.add(key);
+      out.kept.push(b.placement);
       continue;
     }
-    cmds[`pu${i++}`] = ['placement.unbind', { PLACEMENT: b.placement, HANDLER: b.handler }];
-    report.placements.unbound.push(`${b.placement} ${b.handler}`);
+    plan.add('pu', ['placement.unbind', { PLACEMENT: b.placement, HANDLER: b.handler }]);
+    out.unbound.push(`${b.placement} ${b.handler}`);
   }
-  for (const [key, p] of wantP) {
-    if (haveP.has(key)) continue;
-    cmds[`pb${i++}`] = ['placement.bind', {
+  for (const [key, p] of want) {
+    if (kept.has(key)) continue;
+    plan.add('pb', ['placement.bind', {
       PLACEMENT: p.placement,
       HANDLER: handlerUrl(publicUrl, p.handler),
       TITLE: p.title.en,
       DESCRIPTION: p.description.en,
       LANG_ALL: langAll(p.title, p.description),
-    }];
-    report.placements.bound.push(p.placement);
+    }]);
+    out.bound.push(p.placement);
   }
+}
 
-  // ---- events
+/** Events: online ones (and lifecycle) to the events handler, offline ones as offline; unbind stale bindings. */
+function planEvents(plan: Plan, manifest: Manifest, publicUrl: string, have: readonly EventBinding[], out: RegisterReport['events']): void {
+  const app = manifest.app;
   const evHandler = handlerUrl(publicUrl, app.events.handler);
   const wantOnline = new Set([...app.events.online, ...app.events.lifecycle].map((e) => e.toUpperCase()));
   const wantOffline = new Set(app.events.offline.map((e) => e.toUpperCase()));
   const haveOnline = new Set<string>();
   const haveOffline = new Set<string>();
-  for (const b of events) {
+  for (const b of have) {
     const ev = b.event.toUpperCase();
     if (UNMANAGED_EVENTS.has(ev)) continue;
-    const offline = Number(b.offline ?? 0) === 1;
-    if (offline) {
+    if (Number(b.offline ?? 0) === 1) {
       if (wantOffline.has(ev) && !haveOffline.has(ev)) {
         haveOffline.add(ev);
-        report.events.kept.push(`${ev} offline`);
+        out.kept.push(`${ev} offline`);
       } else {
-        cmds[`eu${i++}`] = ['event.unbind', { event: ev, event_type: 'offline' }];
-        report.events.unbound.push(`${ev} offline`);
+        plan.add('eu', ['event.unbind', { event: ev, event_type: 'offline' }]);
+        out.unbound.push(`${ev} offline`);
       }
       continue;
     }
     const h = b.handler ?? '';
     if (wantOnline.has(ev) && h === evHandler && !haveOnline.has(ev)) {
       haveOnline.add(ev);
-      report.events.kept.push(ev);
+      out.kept.push(ev);
       continue;
     }
-    cmds[`eu${i++}`] = ['event.unbind', { event: ev, handler: h, ...(b.auth_type !== undefined ? { auth_type: String(b.auth_type) } : {}) }];
-    report.events.unbound.push(`${ev} ${h}`);
+    plan.add('eu', ['event.unbind', { event: ev, handler: h, ...(b.auth_type !== undefined ? { auth_type: String(b.auth_type) } : {}) }]);
+    out.unbound.push(`${ev} ${h}`);
   }
   for (const ev of wantOnline) {
     if (haveOnline.has(ev)) continue;
-    cmds[`eb${i++}`] = ['event.bind', { event: ev, handler: evHandler }];
-    report.events.bound.push(ev);
+    plan.add('eb', ['event.bind', { event: ev, handler: evHandler }]);
+    out.bound.push(ev);
   }
   for (const ev of wantOffline) {
     if (haveOffline.has(ev)) continue;
-    cmds[`eo${i++}`] = ['event.bind', { event: ev, event_type: 'offline' }];
-    report.events.bound.push(`${ev} offline`);
+    plan.add('eo', ['event.bind', { event: ev, event_type: 'offline' }]);
+    out.bound.push(`${ev} offline`);
   }
+}
 
-  if (Object.keys(cmds).length > 0) {
-    const r = await client.batch(cmds, { halt: false });
-    for (const [k, e] of Object.entries(r.errors)) {
-      if (k.startsWith('pb') || k.startsWith('eb') || k.startsWith('eo')) {
-        if (ALREADY.test(e.code) || ALREADY.test(e.description)) continue; // a concurrent install bound it
-      }
-      report.errors[k] = `${e.code || '(no code)'}: ${e.description}`;
+/** Sends the planned commands (one batch); a bind that already exists counts as done. */
+async function applyPlan(client: B24Client, plan: Plan, errors: Record<string, string>): Promise<void> {
+  if (Object.keys(plan.cmds).length === 0) return;
+  const r = await client.batch(plan.cmds, { halt: false });
+  for (const [k, e] of Object.entries(r.errors)) {
+    if (k.startsWith('pb') || k.startsWith('eb') || k.startsWith('eo')) {
+      if (ALREADY.test(e.code) || ALREADY.test(e.description)) continue; // a concurrent install bound it
     }
+    errors[k] = `${e.code || '(no code)'}: ${e.description}`;
   }
+}
+
+export async function registerApp(client: B24Client, manifest: Manifest, publicUrl: string, fields?: FieldsRegistrar): Promise<RegisterReport> {
+  const read = await client.batch({ placements: ['placement.get', {}], events: ['event.get', {}] }, { halt: false });
+  for (const k of ['placements', 'events']) {
+    const e = read.errors[k];
+    if (e) throw e;
+  }
+  const report: RegisterReport = {
+    placements: { bound: [], unbound: [], kept: [] },
+    events: { bound: [], unbound: [], kept: [] },
+    fields: { created: [], existing: [] },
+    errors: {},
+  };
+  const plan = new Plan();
+  planPlacements(plan, manifest, publicUrl, placementGet.parse(read.results.placements ?? []), report.placements);
+  planEvents(plan, manifest, publicUrl, eventGet.parse(read.results.events ?? []), report.events);
+  await applyPlan(client, plan, report.errors);
   report.fields = fields ? await registerFieldsSafely(fields, client) : { created: [], existing: [], skipped: 'no field registrar given' };
   return report;
 }

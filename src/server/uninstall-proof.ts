@@ -7,7 +7,6 @@
  * `app.info` with the stored tokens tells a genuine uninstall (refused: 401/403, or the refresh
  * token is dead) from a forged one (the app still answers as installed).
  */
-import { B24Client } from '../b24/client.js';
 import { B24Error, B24NetworkError, DeadRefreshTokenError, OAuthError } from '../b24/errors.js';
 import { PortalNotInstalledError, StoreTokenSource } from '../b24/store-tokens.js';
 import type { Portal } from '../store/portals.js';
@@ -17,7 +16,8 @@ export type UninstallVerdict = 'confirmed' | 'still_installed' | 'unknown';
 
 export async function checkUninstalled(deps: ServerDeps, portal: Portal): Promise<UninstallVerdict> {
   const tokens = new StoreTokenSource({ db: deps.db, portalId: portal.id, clientId: deps.config.clientId, clientSecret: deps.config.clientSecret });
-  const client = new B24Client({ tokens, limiter: { ...deps.limiter }, maxRetries: 1, retryBaseMs: 200, timeoutMs: 10_000 });
+  // the stored tokens, on the portal's shared limiter (it counts against the same bucket as the sync)
+  const client = deps.clientFor(portal.id).withTokens(tokens, { maxRetries: 1, retryBaseMs: 200, timeoutMs: 10_000 });
   try {
     const info = (await client.call('app.info')) as { INSTALLED?: unknown } | null;
     return info?.INSTALLED === false ? 'confirmed' : 'still_installed';

@@ -3,6 +3,7 @@
  * (one row per contact per run). Minimal API; the scoring engineer may extend it.
  */
 import type { Db } from './db.js';
+import type { FactsDicts } from '../segments/facts.js';
 import { bulkUpsert, dateOnly, json, type Col, type Timestamp } from './bulk.js';
 
 export interface ScoreRun {
@@ -197,23 +198,8 @@ export async function vacuumLabelFacts(db: Db, portalId: number): Promise<void> 
   await db.exec('VACUUM (ANALYZE) label_cube');
 }
 
-/**
- * A portal's count-table dictionaries (label_facts_run, migration 005): the run label_facts holds,
- * its partition, and the values behind its codes (segs, lcs, srcs, cities: code = position) and bits
- * (itags, ukeys, uvals: bit = position - 1). Fixed until the next rebuild, which renames the
- * partition: a query compiled with them checks `tbl` in the same statement.
- */
-export interface FactsDicts {
-  runId: number;
-  tbl: string;
-  itags: string[];
-  ukeys: string[];
-  uvals: string[];
-  segs: string[];
-  lcs: string[];
-  srcs: string[];
-  cities: string[];
-}
+/** A portal's count-table dictionaries (label_facts_run, migration 005); the type is the filter compiler's (src/segments/facts.ts). */
+export type { FactsDicts };
 
 export async function readFactsDicts(db: Db, portalId: number): Promise<FactsDicts | null> {
   const { rows } = await db.query<FactsDicts>(

@@ -33,9 +33,10 @@
  * it null and the write-back sets it per contact when the portal's option is on, or drops it from
  * the desired values when off (then it is never written nor cleared; see saved-segment.ts).
  */
-import { loadManifest, type FieldManifest } from '../../manifest/index.js';
+import type { FieldManifest } from '../../manifest/index.js';
 import type { ContactLabel } from '../store/scores.js';
 import type { FieldRegistry, RegisteredField } from './fields.js';
+import { F, manifestFields } from './manifest-fields.js';
 
 export type SemValue = string | number | boolean | string[] | null;
 export type SemValues = Record<string, SemValue>;
@@ -49,33 +50,6 @@ export const DEFAULT_TOLERANCE = 0.05;
 
 /** Lifecycle stages worth writing for contacts without purchases. */
 export const SAY_LIFECYCLES: ReadonlySet<string> = new Set(['in_negotiation', 'refused']);
-
-export const F = {
-  FREQUENCY: 'UF_CRM_SEG_FREQUENCY',
-  MONETARY: 'UF_CRM_SEG_MONETARY',
-  LAST_PURCHASE: 'UF_CRM_SEG_LAST_PURCHASE',
-  R: 'UF_CRM_SEG_R',
-  F: 'UF_CRM_SEG_F',
-  M: 'UF_CRM_SEG_M',
-  RFM: 'UF_CRM_SEG_RFM',
-  SEGMENT: 'UF_CRM_SEG_SEGMENT',
-  LIFECYCLE: 'UF_CRM_SEG_LIFECYCLE',
-  SLEEPING: 'UF_CRM_SEG_SLEEPING',
-  INTERESTS: 'UF_CRM_SEG_INTERESTS',
-  NEXT_PURCHASE: 'UF_CRM_SEG_NEXT_PURCHASE',
-  CLV: 'UF_CRM_SEG_CLV',
-  P_ALIVE: 'UF_CRM_SEG_P_ALIVE',
-  PREV_SEGMENT: 'UF_CRM_SEG_PREV_SEGMENT',
-  CHANGED_AT: 'UF_CRM_SEG_CHANGED_AT',
-  /** the highest-priority saved segment: not set here (null); write.ts fills it in or leaves it out (saved-segment.ts) */
-  SAVED: 'UF_CRM_SEG_SAVED',
-} as const;
-
-let fieldDefs: Map<string, FieldManifest> | undefined;
-export function manifestFields(): Map<string, FieldManifest> {
-  fieldDefs ??= new Map(loadManifest().fields.fields.map((f) => [f.name, f]));
-  return fieldDefs;
-}
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
 const r4 = (v: number) => Math.round(v * 10_000) / 10_000;

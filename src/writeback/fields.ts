@@ -29,10 +29,10 @@ import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { getSections } from '../store/crm.js';
 import {
-  LIFECYCLE_CODES, SEGMENT_CODES, allCells, cellLabel, lifecycleText, scoringSettingsSchema, segmentText,
+  LIFECYCLE_CODES, SEGMENT_CODES, allCells, cellLabel, lifecycleText, segmentText,
   type ScoringSettings,
 } from '../scoring/index.js';
-import { readSavedSegments } from '../server/ui-api/settings.js';
+import { readSettings, type SavedSegment } from '../settings/index.js';
 import { savedItemDefs } from './saved-segment.js';
 
 export type WbEntity = 'contact' | 'company';
@@ -245,16 +245,11 @@ export async function forgetFieldValues(db: Db, portalId: number, entity: WbEnti
 
 // ---- main --------------------------------------------------------------------------------
 
-export async function portalScoringSettings(db: Db, portalId: number): Promise<{ settings: ScoringSettings; language: string; b2b: boolean }> {
+/** What registration needs of the portal: its scoring settings, language, B2B option and saved segments (read by src/settings). */
+export async function portalFieldSettings(db: Db, portalId: number): Promise<{ settings: ScoringSettings; language: string; b2b: boolean; saved: SavedSegment[] }> {
   const portal = await getPortal(db, portalId);
-  const s = (portal?.settings ?? {}) as Record<string, unknown>;
-  const parsed = scoringSettingsSchema.safeParse(s.scoring ?? {});
-  const wb = (s.writeback ?? {}) as Record<string, unknown>;
-  return {
-    settings: parsed.success ? parsed.data : scoringSettingsSchema.parse({}),
-    language: portal?.language ?? 'en',
-    b2b: s.b2b === true || wb.b2b === true,
-  };
+  const { settings } = readSettings(portal?.settings);
+  return { settings: settings.scoring, language: portal?.language ?? 'en', b2b: settings.b2b, saved: settings.savedSegments };
 }
 
 /**
@@ -263,7 +258,7 @@ export async function portalScoringSettings(db: Db, portalId: number): Promise<{
  */
 export async function registerFields(client: B24Client, db: Db, portalId: number, opts: RegisterFieldsOptions = {}): Promise<RegisterFieldsReport> {
   const manifest = opts.manifest ?? loadManifest();
-  const ps = await portalScoringSettings(db, portalId);
+  const ps = await portalFieldSettings(db, portalId);
   const settings = opts.settings ?? ps.settings;
   const locale = localeOf(opts.language ?? ps.language);
   const entities = opts.entities ?? (ps.b2b ? ['contact', 'company'] : ['contact']);
@@ -271,63 +266,93 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
   for (const i of await catalogInterests(db, portalId, settings)) interests.set(i.tag, i.name);
   for (const i of opts.interests ?? []) if (!interests.has(i.tag)) interests.set(i.tag, i.name);
   const interestList = [...interests].map(([tag, name]) => ({ tag, name }));
-  const saved = opts.savedSegments ?? readSavedSegments(((await getPortal(db, portalId))?.settings ?? {}) as Record<string, unknown>);
+  const saved = opts.savedSegments ?? ps.saved;
 
   const report: RegisterFieldsReport = {
     created: [], existing: [], recreated: [], itemsAdded: {}, itemsUpdated: {}, errors: [], registries: {}, requests: 0,
   };
   const req0 = client.counters.requests;
   for (const entity of entities) {
-    report.registries[entity] = await registerEntity(client, db, portalId, entity, manifest, settings, locale, interestList, saved, report);
+    report.registries[entity] = await registerEntity({
+      client, db, portalId, entity, manifest, prefix: manifest.fields.xmlIdPrefix, locale, report,
+      tag: (name) => (entity === 'contact' ? name : `${entity}:${name}`),
+      wanted: wantedItems(manifest, locale, settings, interestList, saved),
+      followed: new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments').map((f) => f.name)),
+      rowsOf: new Map(),
+      reg: new Map(),
+    });
   }
   report.requests = client.counters.requests - req0;
   return report;
 }
 
-async function registerEntity(
-  client: B24Client, db: Db, portalId: number, entity: WbEntity, manifest: Manifest, settings: ScoringSettings,
-  locale: 'en' | 'ru', interests: InterestItem[], saved: readonly SavedItem[], report: RegisterFieldsReport,
-): Promise<FieldRegistry> {
-  const prefix = manifest.fields.xmlIdPrefix;
-  const tag = (name: string) => (entity === 'contact' ? name : `${entity}:${name}`);
-  const previous = await loadRegistry(db, portalId, entity);
-  const rows = (await client.call<UfRow[]>(ufMethod(entity, 'list'), { order: { SORT: 'ASC', ID: 'ASC' } })) ?? [];
+/** One entity's registration: its inputs and what the steps below fill in. */
+interface EntityRun {
+  client: B24Client;
+  db: Db;
+  portalId: number;
+  entity: WbEntity;
+  manifest: Manifest;
+  /** XML_ID prefix */
+  prefix: string;
+  locale: 'en' | 'ru';
+  report: RegisterFieldsReport;
+  /** a field name as reported (company fields get "company:") */
+  tag: (name: string) => string;
+  /** the items each enumeration should have */
+  wanted: Map<string, ItemDef[]>;
+  /** fields whose existing items follow their source's VALUE / SORT (saved segments: renamed, re-prioritised) */
+  followed: ReadonlySet<string>;
+  /** item rows as read from the portal, per followed field */
+  rowsOf: Map<string, NonNullable<UfRow['LIST']>>;
+  /** the registry being built */
+  reg: FieldRegistry;
+}
+
+function wantedItems(manifest: Manifest, locale: 'en' | 'ru', settings: ScoringSettings, interests: InterestItem[], saved: readonly SavedItem[]): Map<string, ItemDef[]> {
+  const wanted = new Map<string, ItemDef[]>();
+  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests, saved));
+  return wanted;
+}
+
+/** Our fields among the portal's (by XML_ID, else by FIELD_NAME: adopted). */
+async function findFields(run: EntityRun): Promise<Map<string, UfRow>> {
+  const rows = (await run.client.call<UfRow[]>(ufMethod(run.entity, 'list'), { order: { SORT: 'ASC', ID: 'ASC' } })) ?? [];
   const found = new Map<string, UfRow>();
-  for (const f of manifest.fields.fields) {
-    const xml = prefix + f.name;
+  for (const f of run.manifest.fields.fields) {
+    const xml = run.prefix + f.name;
     const row = rows.find((r) => r.XML_ID === xml) ?? rows.find((r) => String(r.FIELD_NAME).toUpperCase() === f.name);
     if (row) found.set(f.name, row);
   }
+  return found;
+}
 
-  const reg: FieldRegistry = new Map();
-  const wanted = new Map<string, ItemDef[]>();
-  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests, saved));
-  /** fields whose existing items follow their source's VALUE / SORT (saved segments: renamed, re-prioritised) */
-  const followed = new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments').map((f) => f.name));
-  /** item rows as read from the portal, per followed field */
-  const rowsOf = new Map<string, NonNullable<UfRow['LIST']>>();
-
-  // 1. create the missing fields (one batch)
+/** 1. Creates the missing fields (one batch); returns their new IDs. */
+async function createMissing(run: EntityRun, found: ReadonlyMap<string, UfRow>, previous: FieldRegistry): Promise<Map<string, number>> {
+  const { report, tag } = run;
   const create: Record<string, BatchCommand> = {};
-  for (const f of manifest.fields.fields) {
+  for (const f of run.manifest.fields.fields) {
     if (found.has(f.name)) continue;
-    create[f.name] = [ufMethod(entity, 'add'), { fields: addFields(f, prefix + f.name, wanted.get(f.name) ?? [], locale) }];
+    create[f.name] = [ufMethod(run.entity, 'add'), { fields: addFields(f, run.prefix + f.name, run.wanted.get(f.name) ?? [], run.locale) }];
   }
   const createdIds = new Map<string, number>();
-  if (Object.keys(create).length) {
-    const r = await client.batch(create);
-    for (const name of Object.keys(create)) {
-      const e = r.errors[name];
-      if (e) { report.errors.push(`${tag(name)}: create failed: ${e.code || '(no code)'} ${e.description}`); continue; }
-      createdIds.set(name, Number(r.results[name]));
-      (previous.has(name) ? report.recreated : report.created).push(tag(name));
-    }
+  if (!Object.keys(create).length) return createdIds;
+  const r = await run.client.batch(create);
+  for (const name of Object.keys(create)) {
+    const e = r.errors[name];
+    if (e) { report.errors.push(`${tag(name)}: create failed: ${e.code || '(no code)'} ${e.description}`); continue; }
+    createdIds.set(name, Number(r.results[name]));
+    (previous.has(name) ? report.recreated : report.created).push(tag(name));
   }
+  return createdIds;
+}
 
-  // 2. adopt / check existing fields; collect enumerations whose items we must read
+/** 2. Adopts / checks the existing fields (XML_ID set on adopted ones), registers every usable field and reads enumeration items. */
+async function adoptFields(run: EntityRun, found: ReadonlyMap<string, UfRow>, createdIds: ReadonlyMap<string, number>): Promise<void> {
+  const { report, tag, reg, prefix } = run;
   const fix: Record<string, BatchCommand> = {};
   const needItems: string[] = [];
-  for (const f of manifest.fields.fields) {
+  for (const f of run.manifest.fields.fields) {
     const row = found.get(f.name);
     const id = row ? Number(row.ID) : createdIds.get(f.name);
     if (id === undefined) continue;
@@ -337,33 +362,35 @@ async function registerEntity(
         continue;
       }
       report.existing.push(tag(f.name));
-      if (row.XML_ID !== prefix + f.name) fix[`x_${f.name}`] = [ufMethod(entity, 'update'), { id, fields: { XML_ID: prefix + f.name } }];
+      if (row.XML_ID !== prefix + f.name) fix[`x_${f.name}`] = [ufMethod(run.entity, 'update'), { id, fields: { XML_ID: prefix + f.name } }];
     }
-    reg.set(f.name, { entity, fieldName: f.name, ufId: id, xmlId: prefix + f.name, userTypeId: f.type, multiple: f.multiple, items: {} });
-    if (f.type === 'enumeration') {
-      if (row?.LIST) {
-        reg.get(f.name)!.items = itemMap(row.LIST);
-        if (followed.has(f.name)) rowsOf.set(f.name, row.LIST);
-      } else needItems.push(f.name);
-    }
+    reg.set(f.name, { entity: run.entity, fieldName: f.name, ufId: id, xmlId: prefix + f.name, userTypeId: f.type, multiple: f.multiple, items: {} });
+    if (f.type !== 'enumeration') continue;
+    if (row?.LIST) {
+      reg.get(f.name)!.items = itemMap(row.LIST);
+      if (run.followed.has(f.name)) run.rowsOf.set(f.name, row.LIST);
+    } else needItems.push(f.name);
   }
   if (Object.keys(fix).length) {
-    const r = await client.batch(fix);
+    const r = await run.client.batch(fix);
     for (const [k, e] of Object.entries(r.errors)) report.errors.push(`${tag(k.slice(2))}: ${e.code || '(no code)'} ${e.description}`);
   }
-  await readItems(client, entity, reg, needItems, report, rowsOf);
+  await readItems(run.client, run.entity, reg, needItems, report, run.rowsOf);
+}
 
-  // 3. add missing enumeration items; update the VALUE / SORT of followed fields' items
+/** 3. Adds missing enumeration items; updates the VALUE / SORT of followed fields' items. */
+async function syncItems(run: EntityRun): Promise<void> {
+  const { report, tag, reg } = run;
   const add: Record<string, BatchCommand> = {};
   const addedCodes = new Map<string, string[]>();
   const updatedCodes = new Map<string, string[]>();
-  for (const [name, items] of wanted) {
+  for (const [name, items] of run.wanted) {
     const f = reg.get(name);
     if (!f) continue;
     const missing = items.filter((i) => f.items[i.code] === undefined);
-    const stale = followed.has(name) ? staleItems(items, f.items, rowsOf.get(name) ?? []) : [];
+    const stale = run.followed.has(name) ? staleItems(items, f.items, run.rowsOf.get(name) ?? []) : [];
     if (!missing.length && !stale.length) continue;
-    add[name] = [ufMethod(entity, 'update'), {
+    add[name] = [ufMethod(run.entity, 'update'), {
       id: f.ufId,
       fields: {
         LIST: [
@@ -375,31 +402,41 @@ async function registerEntity(
     addedCodes.set(name, missing.map((i) => i.code));
     if (stale.length) updatedCodes.set(name, stale.map((i) => i.code));
   }
-  if (Object.keys(add).length) {
-    const r = await client.batch(add);
-    const ok: string[] = [];
-    for (const name of Object.keys(add)) {
-      const e = r.errors[name];
-      if (e) { report.errors.push(`${tag(name)}: adding items failed: ${e.code || '(no code)'} ${e.description}`); continue; }
-      ok.push(name);
-      if (addedCodes.get(name)!.length) report.itemsAdded[tag(name)] = addedCodes.get(name)!;
-      if (updatedCodes.has(name)) report.itemsUpdated[tag(name)] = updatedCodes.get(name)!;
-    }
-    await readItems(client, entity, reg, ok.filter((n) => addedCodes.get(n)!.length), report);
+  if (!Object.keys(add).length) return;
+  const r = await run.client.batch(add);
+  const ok: string[] = [];
+  for (const name of Object.keys(add)) {
+    const e = r.errors[name];
+    if (e) { report.errors.push(`${tag(name)}: adding items failed: ${e.code || '(no code)'} ${e.description}`); continue; }
+    ok.push(name);
+    if (addedCodes.get(name)!.length) report.itemsAdded[tag(name)] = addedCodes.get(name)!;
+    if (updatedCodes.has(name)) report.itemsUpdated[tag(name)] = updatedCodes.get(name)!;
   }
+  await readItems(run.client, run.entity, reg, ok.filter((n) => addedCodes.get(n)!.length), report);
+}
 
-  // 4. remember; forget values of fields that are new or whose item IDs moved
+/** 4. Remembers the registry; forgets the values of fields that are new or whose item IDs moved. */
+async function remember(run: EntityRun, previous: FieldRegistry, createdIds: ReadonlyMap<string, number>): Promise<void> {
   const forget: string[] = [];
-  for (const f of reg.values()) {
+  for (const f of run.reg.values()) {
     const p = previous.get(f.fieldName);
     if (createdIds.has(f.fieldName)) { forget.push(f.fieldName); continue; }
     if (!p) continue;
     if (p.ufId !== f.ufId) { forget.push(f.fieldName); continue; }
     if (Object.entries(p.items).some(([code, id]) => f.items[code] !== undefined && f.items[code] !== id)) forget.push(f.fieldName);
   }
-  await forgetFieldValues(db, portalId, entity, forget);
-  await saveRegistry(db, portalId, entity, reg);
-  return reg;
+  await forgetFieldValues(run.db, run.portalId, run.entity, forget);
+  await saveRegistry(run.db, run.portalId, run.entity, run.reg);
+}
+
+async function registerEntity(run: EntityRun): Promise<FieldRegistry> {
+  const previous = await loadRegistry(run.db, run.portalId, run.entity);
+  const found = await findFields(run);
+  const createdIds = await createMissing(run, found, previous);
+  await adoptFields(run, found, createdIds);
+  await syncItems(run);
+  await remember(run, previous, createdIds);
+  return run.reg;
 }
 
 function itemMap(list: NonNullable<UfRow['LIST']>): Record<string, number> {

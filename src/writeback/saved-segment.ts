@@ -24,11 +24,11 @@ import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
-import { readSavedSegments, type SavedSegment } from '../server/ui-api/settings.js';
-import { compilePredicate, Params, type SegmentFilter } from '../server/ui-api/filter.js';
-import { savedSegmentAssignments } from '../server/ui-api/queries.js';
+import { latestScoreRun } from '../store/scores.js';
+import { byPriority, savedSegmentAssignments as assignmentsInRun, usableSavedSegments } from '../segments/index.js';
+import { readSettings, type SavedSegment } from '../settings/index.js';
 import type { FieldRegistry, ItemDef } from './fields.js';
-import { F } from './diff.js';
+import { F } from './manifest-fields.js';
 
 export const SAVED_FIELD = F.SAVED;
 
@@ -43,11 +43,6 @@ export interface SavedSegmentConfig {
   notes: string[];
 }
 
-/** Highest priority first; ties keep the stored order. */
-export function byPriority<T extends { priority: number }>(list: readonly T[]): T[] {
-  return list.map((s, i) => ({ s, i })).sort((a, b) => b.s.priority - a.s.priority || a.i - b.i).map((x) => x.s);
-}
-
 /** The field's items: one per saved segment, code = id, value = name, sorted by priority. */
 export function savedItemDefs(segments: readonly Pick<SavedSegment, 'id' | 'name' | 'priority'>[]): ItemDef[] {
   return byPriority(segments).map((s, i) => ({ code: s.id, value: s.name, sort: (i + 1) * 10 }));
@@ -55,29 +50,23 @@ export function savedItemDefs(segments: readonly Pick<SavedSegment, 'id' | 'name
 
 /** The portal's saved segments and whether the field is written. */
 export async function savedSegmentConfig(db: Db, portalId: number): Promise<SavedSegmentConfig> {
-  const portal = await getPortal(db, portalId);
-  const stored = (portal?.settings ?? {}) as Record<string, unknown>;
-  const sf = stored.segmentField as { enabled?: unknown } | undefined;
-  const segments = byPriority(readSavedSegments(stored));
-  // drop segments whose filter does not compile against the others (a reference to a deleted
-  // segment, too deep a nesting); repeat, since dropping one can break a segment referring to it
-  let usable = segments;
-  const notes: string[] = [];
-  for (;;) {
-    const map = new Map<string, SegmentFilter>(usable.map((s) => [s.id, s.filter]));
-    const ok = usable.filter((s) => {
-      try {
-        compilePredicate(s.filter, new Params([portalId, 0]), { saved: map });
-        return true;
-      } catch (e) {
-        notes.push(`saved segment ${s.id}: skipped (${(e as Error).message})`);
-        return false;
-      }
-    });
-    if (ok.length === usable.length) break;
-    usable = ok;
-  }
-  return { enabled: sf?.enabled === true, segments, usable, notes };
+  const { settings } = readSettings((await getPortal(db, portalId))?.settings);
+  const segments = byPriority(settings.savedSegments);
+  // segments whose filter does not compile against the others (a reference to a deleted segment,
+  // too deep a nesting) are left out of the assignment, with a note
+  const { usable, notes } = usableSavedSegments(segments);
+  return { enabled: settings.segmentField.enabled, segments, usable, notes };
+}
+
+/**
+ * Each contact's highest-priority saved segment in the portal's latest run (contacts in none are
+ * skipped), in contact id order, in batches (src/segments/assign.ts over the latest run).
+ */
+export async function* savedSegmentAssignments(
+  db: Db, portalId: number, saved: ReadonlyArray<Pick<SavedSegment, 'id' | 'priority' | 'filter'>>, batch = 5000,
+): AsyncGenerator<Array<{ contactId: number; savedId: string }>> {
+  const run = await latestScoreRun(db, portalId);
+  if (run) yield* assignmentsInRun(db, portalId, run.id, saved, batch);
 }
 
 /**

@@ -12,7 +12,10 @@
  *     budgets operating time per method, so two methods doing the same work halve the wait.
  *  4. After each batch the written values are recorded (written_values, contacts.uf), so a
  *     crash resumes with what is left and a repeated run writes nothing.
- *  5. Errors never crash the run: a contact deleted in the CRM is skipped and forgotten; a value
+ *  5. Errors never crash the run: a batch that may not have reached the portal (network error,
+ *     5xx) is repeated by the client's own retry policy (setting the same values twice is
+ *     harmless: `batch(..., {idempotent: true})`), then the pass stops and the next run resumes;
+ *     a contact deleted in the CRM is skipped and forgotten; a value
  *     error on an enumeration (item deleted by hand) re-registers the fields and retries once;
  *     a field deleted by hand during the run (a write to an unknown field is silently ignored
  *     by the portal) is caught by re-listing the fields at the end: it is recreated and the
@@ -23,17 +26,17 @@
  *     items of deleted saved segments that no contact holds any more are deleted.
  */
 import type { B24Client } from '../b24/client.js';
-import { B24NetworkError, type B24Error } from '../b24/errors.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
 import { latestScoreRun, type ContactLabel } from '../store/scores.js';
 import { getPortal } from '../store/portals.js';
+import { readSection } from '../settings/index.js';
 import { registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
 import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import {
-  DEFAULT_TOLERANCE, desiredValues, diffRecord, manifestFields, toStoredCrmValue, toWriteValue, ufCamel,
-  type SemValues, type Tolerances,
+  DEFAULT_TOLERANCE, desiredValues, diffRecord, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
 } from './diff.js';
+import { manifestFields } from './manifest-fields.js';
 
 export type SpreadMode = 'auto' | 'always' | 'never';
 
@@ -94,17 +97,11 @@ const LABEL_SELECT = `l.contact_id AS "contactId", l.segment, l.rfm, l.r, l.f, l
   l.clv, l.next_purchase AS "nextPurchase", l.interests, l.extra, c.uf,
   (SELECT w."values" FROM written_values w WHERE w.portal_id = l.portal_id AND w.entity = 'contact' AND w.entity_id = l.contact_id) AS wv`;
 
+/** The portal's write-back options (settings.writeback, src/settings/writeback.ts) with their defaults applied. */
 export async function writebackSettings(db: Db, portalId: number): Promise<{ tolerance: Tolerances; spread: SpreadMode }> {
-  const p = await getPortal(db, portalId);
-  const wb = ((p?.settings ?? {}) as Record<string, unknown>).writeback as Record<string, unknown> | undefined;
-  const t = typeof wb?.tolerance === 'number' ? wb.tolerance : DEFAULT_TOLERANCE;
-  return {
-    tolerance: {
-      clv: typeof wb?.clvTolerance === 'number' ? wb.clvTolerance : t,
-      pAlive: typeof wb?.pAliveTolerance === 'number' ? wb.pAliveTolerance : t,
-    },
-    spread: wb?.spread === 'always' || wb?.spread === 'never' ? wb.spread : 'auto',
-  };
+  const wb = readSection((await getPortal(db, portalId))?.settings, 'writeback').value;
+  const t = wb.tolerance ?? DEFAULT_TOLERANCE;
+  return { tolerance: { clv: wb.clvTolerance ?? t, pAlive: wb.pAliveTolerance ?? t }, spread: wb.spread };
 }
 
 async function interestItems(db: Db, portalId: number, runId: number): Promise<Array<{ tag: string; name: string }>> {
@@ -209,19 +206,162 @@ async function record(db: Db, portalId: number, runId: number, done: Pending[], 
 const NOT_FOUND = /not found|NOT_FOUND/i;
 const VALUE_ERROR = /list item|invalid value|FIELD_ERROR|VALUE_NOT_VALID/i;
 
+/** One write-back run: its inputs and the result being filled in. */
+interface Run {
+  db: Db;
+  portalId: number;
+  client: B24Client;
+  opts: WriteBackOptions;
+  tol: Tolerances;
+  spreadMode: SpreadMode;
+  batchSize: number;
+  scoreRunId: number;
+  saved: SavedSegmentConfig;
+  interests: Array<{ tag: string; name: string }>;
+  res: WriteBackResult;
+  note: (e: string) => void;
+}
+
+function emptyResult(): WriteBackResult {
+  return {
+    runId: null, scoreRunId: null, considered: 0, written: 0, fieldsWritten: {}, failed: 0, missing: 0, unresolved: 0,
+    spread: false, byMethod: {}, requests: 0, passes: 0, fields: { created: [], recreated: [], itemsAdded: {}, itemsUpdated: {}, errors: [] },
+    savedField: { enabled: false, segments: 0, itemsRemoved: [], itemsKept: [] }, errors: [], ms: 0,
+  };
+}
+
+/** registerFields for the contact fields, its report merged into the run's. */
+async function registerContactFields(run: Run): Promise<RegisterFieldsReport> {
+  const r = await registerFields(run.client, run.db, run.portalId, { entities: ['contact'], interests: run.interests, savedSegments: run.saved.segments });
+  const f = run.res.fields;
+  f.created.push(...r.created);
+  f.recreated.push(...r.recreated);
+  Object.assign(f.itemsAdded, r.itemsAdded);
+  Object.assign(f.itemsUpdated, r.itemsUpdated);
+  f.errors.push(...r.errors);
+  return r;
+}
+
+/** Spreading: alternate methods when one method's operating budget would make `count` updates wait. */
+function spreadFor(run: Run, count: number): boolean {
+  const observed = run.client.counters.byMethod['crm.contact.update'];
+  const cost = run.opts.costPerCall ?? (observed && observed.calls > 20 ? observed.operatingSec / observed.calls : 0.05);
+  const budget = (run.opts.operatingBudget ?? 480) * 0.8;
+  return run.spreadMode === 'always' || (run.spreadMode === 'auto' && count * cost > budget);
+}
+
+/**
+ * Writes one batch (≤ 50 contacts) and records what was written. Setting the same values twice is
+ * harmless, so the client may repeat the batch after a network error or a 5xx (`idempotent`);
+ * if it still fails, the pass stops (null) and the next run resumes. Value errors are returned
+ * for a retry after the fields are registered again.
+ */
+async function writeBatch(run: Run, part: Pending[], spread: boolean, reg: FieldRegistry): Promise<Pending[] | null> {
+  const { res, note } = run;
+  const cmds: Record<string, BatchCommand> = {};
+  part.forEach((pp, k) => {
+    cmds[String(pp.id)] = command(spread && k % 2 === 1 ? 'crm.item.update' : 'crm.contact.update', pp, reg);
+  });
+  let r;
+  try {
+    r = await run.client.batch(cmds, { idempotent: true });
+  } catch (e) {
+    note(`batch failed: ${(e as Error).message}`);
+    return null;
+  }
+  const ok: Pending[] = [];
+  const gone: number[] = [];
+  const valueErrors: Pending[] = [];
+  for (const pp of part) {
+    const e = r.errors[String(pp.id)];
+    if (!e) { ok.push(pp); continue; }
+    if (NOT_FOUND.test(e.description) || NOT_FOUND.test(e.code)) { gone.push(pp.id); res.missing++; continue; }
+    if (VALUE_ERROR.test(e.description) || VALUE_ERROR.test(e.code)) { valueErrors.push(pp); continue; }
+    res.failed++;
+    note(`contact ${pp.id}: ${e.method ?? ''} ${e.code || '(no code)'} ${e.description}`);
+  }
+  for (const [m, n] of Object.entries(countMethods(cmds, ok))) res.byMethod[m] = (res.byMethod[m] ?? 0) + n;
+  await record(run.db, run.portalId, run.scoreRunId, ok, reg);
+  if (gone.length) await run.db.query(`DELETE FROM written_values WHERE portal_id = $1 AND entity = 'contact' AND entity_id = ANY($2::bigint[])`, [run.portalId, gone]);
+  res.written += ok.length;
+  for (const pp of ok) for (const k of Object.keys(pp.changed)) res.fieldsWritten[k] = (res.fieldsWritten[k] ?? 0) + 1;
+  return valueErrors;
+}
+
+/** One pass: plan (diff) the contacts, write the changed ones in batches. Returns the contacts whose values were rejected. */
+async function writePass(run: Run, reg: FieldRegistry, first: boolean, onlyFields?: ReadonlySet<string>): Promise<Pending[]> {
+  const { res, opts } = run;
+  res.passes++;
+  const p = await plan(run.db, run.portalId, run.scoreRunId, reg, run.tol, opts.pageSize ?? 5000, run.saved, onlyFields);
+  if (first) { res.considered = p.considered; res.unresolved = p.unresolved; }
+  let todo = p.pending;
+  if (opts.maxWrites !== undefined) todo = todo.slice(0, Math.max(0, opts.maxWrites - res.written));
+  const spread = spreadFor(run, todo.length);
+  res.spread ||= spread;
+  const valueErrors: Pending[] = [];
+  for (let i = 0; i < todo.length; i += run.batchSize) {
+    const rejected = await writeBatch(run, todo.slice(i, i + run.batchSize), spread, reg);
+    if (!rejected) { res.failed += todo.length - i; break; }
+    valueErrors.push(...rejected);
+    opts.onBatch?.({ written: res.written, planned: todo.length });
+  }
+  return valueErrors;
+}
+
+/**
+ * Up to three passes. After each, the fields are listed again: fields deleted by hand during the
+ * run (recreated now) or enumeration items gone make another pass over the affected fields;
+ * values rejected once are retried once after that re-registration.
+ */
+async function writePasses(run: Run, reg0: FieldRegistry): Promise<FieldRegistry> {
+  let reg = reg0;
+  let onlyFields: Set<string> | undefined;
+  let retriedValueErrors = false;
+  for (let pass = 0; pass < 3; pass++) {
+    const valueErrors = await writePass(run, reg, pass === 0, onlyFields);
+    if (run.opts.maxWrites !== undefined && run.res.written >= run.opts.maxWrites) break;
+    const rf = await registerContactFields(run);
+    const changedFields = new Set([...rf.created, ...rf.recreated]);
+    const itemsMoved = !sameItems(reg, rf.registries.contact!);
+    reg = rf.registries.contact!;
+    if (valueErrors.length && !retriedValueErrors) {
+      retriedValueErrors = true;
+      for (const pp of valueErrors) for (const k of Object.keys(pp.changed)) changedFields.add(k);
+    } else {
+      run.res.failed += valueErrors.length;
+      for (const pp of valueErrors) run.note(`contact ${pp.id}: value rejected after re-registering fields`);
+    }
+    if (!changedFields.size && !itemsMoved) break;
+    onlyFields = itemsMoved ? undefined : changedFields;
+  }
+  return reg;
+}
+
+async function finishRun(run: Run, status: 'done' | 'failed'): Promise<void> {
+  const { res } = run;
+  if (status === 'failed') {
+    await run.db.query(`UPDATE writeback_runs SET status = 'failed', finished_at = now(), written = $3, errors = $4::jsonb WHERE portal_id = $1 AND id = $2`,
+      [run.portalId, res.runId, res.written, JSON.stringify(res.errors)]).catch(() => {});
+    return;
+  }
+  await run.db.query(
+    `UPDATE writeback_runs SET status = 'done', finished_at = now(), considered = $3, written = $4, failed = $5, counts = $6::jsonb, errors = $7::jsonb
+      WHERE portal_id = $1 AND id = $2`,
+    [run.portalId, res.runId, res.considered, res.written, res.failed,
+      JSON.stringify({
+        fieldsWritten: res.fieldsWritten, byMethod: res.byMethod, missing: res.missing, unresolved: res.unresolved, spread: res.spread,
+        requests: res.requests, passes: res.passes, fields: res.fields, savedField: res.savedField,
+      }),
+      JSON.stringify(res.errors)],
+  );
+}
+
 /** Writes the latest score run's labels into the CRM; see the module comment. */
 export async function runWriteBack(db: Db, portalId: number, client: B24Client, opts: WriteBackOptions = {}): Promise<WriteBackResult> {
   const t0 = performance.now();
   const req0 = client.counters.requests;
   const ws = await writebackSettings(db, portalId);
-  const tol: Tolerances = { ...ws.tolerance, ...opts.tolerance };
-  const spreadMode = opts.spread ?? ws.spread;
-  const batchSize = Math.min(50, opts.batchSize ?? 50);
-  const res: WriteBackResult = {
-    runId: null, scoreRunId: null, considered: 0, written: 0, fieldsWritten: {}, failed: 0, missing: 0, unresolved: 0,
-    spread: false, byMethod: {}, requests: 0, passes: 0, fields: { created: [], recreated: [], itemsAdded: {}, itemsUpdated: {}, errors: [] },
-    savedField: { enabled: false, segments: 0, itemsRemoved: [], itemsKept: [] }, errors: [], ms: 0,
-  };
+  const res = emptyResult();
   const sr = await latestScoreRun(db, portalId);
   if (!sr) {
     res.ms = Math.round(performance.now() - t0);
@@ -233,123 +373,33 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
   );
   res.runId = wr!.id;
   const note = (e: string) => { if (res.errors.length < 50) res.errors.push(e); };
-
+  const stop = () => {
+    res.requests = client.counters.requests - req0;
+    res.ms = Math.round(performance.now() - t0);
+  };
+  const run: Run = {
+    db, portalId, client, opts, res, note, tol: { ...ws.tolerance, ...opts.tolerance }, spreadMode: opts.spread ?? ws.spread,
+    batchSize: Math.min(50, opts.batchSize ?? 50), scoreRunId: sr.id, saved: { enabled: false, segments: [], usable: [], notes: [] }, interests: [],
+  };
   try {
-    const saved = await savedSegmentConfig(db, portalId);
-    res.savedField.enabled = saved.enabled;
-    res.savedField.segments = saved.segments.length;
-    if (saved.enabled) for (const n of saved.notes) note(n);
-    const interests = await interestItems(db, portalId, sr.id);
-    const mergeFields = (r: RegisterFieldsReport) => {
-      res.fields.created.push(...r.created);
-      res.fields.recreated.push(...r.recreated);
-      Object.assign(res.fields.itemsAdded, r.itemsAdded);
-      Object.assign(res.fields.itemsUpdated, r.itemsUpdated);
-      res.fields.errors.push(...r.errors);
-    };
-    let rf = await registerFields(client, db, portalId, { entities: ['contact'], interests, savedSegments: saved.segments });
-    mergeFields(rf);
-    let reg = rf.registries.contact!;
-
-    let onlyFields: Set<string> | undefined;
-    let retriedValueErrors = false;
-    let firstPass = true;
-    for (let pass = 0; pass < 3; pass++) {
-      res.passes++;
-      const p = await plan(db, portalId, sr.id, reg, tol, opts.pageSize ?? 5000, saved, onlyFields);
-      if (firstPass) { res.considered = p.considered; res.unresolved = p.unresolved; firstPass = false; }
-      let todo = p.pending;
-      if (opts.maxWrites !== undefined) todo = todo.slice(0, Math.max(0, opts.maxWrites - res.written));
-
-      // spreading: alternate methods when one method's budget would make us wait
-      const observed = client.counters.byMethod['crm.contact.update'];
-      const cost = opts.costPerCall ?? (observed && observed.calls > 20 ? observed.operatingSec / observed.calls : 0.05);
-      const budget = (opts.operatingBudget ?? 480) * 0.8;
-      const spread = spreadMode === 'always' || (spreadMode === 'auto' && todo.length * cost > budget);
-      res.spread ||= spread;
-
-      const valueErrors: Pending[] = [];
-      for (let i = 0; i < todo.length; i += batchSize) {
-        const part = todo.slice(i, i + batchSize);
-        const cmds: Record<string, BatchCommand> = {};
-        part.forEach((pp, k) => {
-          const method = spread && k % 2 === 1 ? 'crm.item.update' : 'crm.contact.update';
-          cmds[String(pp.id)] = command(method, pp, reg);
-        });
-        let r;
-        for (let attempt = 0; ; attempt++) {
-          try {
-            r = await client.batch(cmds);
-            break;
-          } catch (e) {
-            // Setting the same values twice is harmless, so a batch that may or may not have
-            // reached the portal (network error, 5xx) is retried twice; then stop: next run resumes.
-            const err = e as B24Error;
-            if (attempt < 2 && (err instanceof B24NetworkError || (err.status ?? 0) >= 500)) continue;
-            note(`batch failed: ${err.message}`);
-            break;
-          }
-        }
-        if (!r) { res.failed += todo.length - i; break; }
-        const ok: Pending[] = [];
-        const gone: number[] = [];
-        for (const pp of part) {
-          const e = r.errors[String(pp.id)];
-          if (!e) { ok.push(pp); continue; }
-          if (NOT_FOUND.test(e.description) || NOT_FOUND.test(e.code)) { gone.push(pp.id); res.missing++; continue; }
-          if (VALUE_ERROR.test(e.description) || VALUE_ERROR.test(e.code)) { valueErrors.push(pp); continue; }
-          res.failed++;
-          note(`contact ${pp.id}: ${e.method ?? ''} ${e.code || '(no code)'} ${e.description}`);
-        }
-        for (const [m, n] of Object.entries(countMethods(cmds, ok))) res.byMethod[m] = (res.byMethod[m] ?? 0) + n;
-        await record(db, portalId, sr.id, ok, reg);
-        if (gone.length) await db.query(`DELETE FROM written_values WHERE portal_id = $1 AND entity = 'contact' AND entity_id = ANY($2::bigint[])`, [portalId, gone]);
-        res.written += ok.length;
-        for (const pp of ok) for (const k of Object.keys(pp.changed)) res.fieldsWritten[k] = (res.fieldsWritten[k] ?? 0) + 1;
-        opts.onBatch?.({ written: res.written, planned: todo.length });
-      }
-      if (opts.maxWrites !== undefined && res.written >= opts.maxWrites) break;
-
-      // fields deleted by hand during the run, or enumeration items gone: re-register and go again
-      rf = await registerFields(client, db, portalId, { entities: ['contact'], interests, savedSegments: saved.segments });
-      mergeFields(rf);
-      const changedFields = new Set([...rf.created, ...rf.recreated]);
-      const itemsMoved = !sameItems(reg, rf.registries.contact!);
-      reg = rf.registries.contact!;
-      if (valueErrors.length && !retriedValueErrors) {
-        retriedValueErrors = true;
-        for (const pp of valueErrors) for (const k of Object.keys(pp.changed)) changedFields.add(k);
-      } else {
-        res.failed += valueErrors.length;
-        for (const pp of valueErrors) note(`contact ${pp.id}: value rejected after re-registering fields`);
-      }
-      if (!changedFields.size && !itemsMoved) break;
-      onlyFields = itemsMoved ? undefined : changedFields;
-    }
+    run.saved = await savedSegmentConfig(db, portalId);
+    res.savedField.enabled = run.saved.enabled;
+    res.savedField.segments = run.saved.segments.length;
+    if (run.saved.enabled) for (const n of run.saved.notes) note(n);
+    run.interests = await interestItems(db, portalId, sr.id);
+    const reg = await writePasses(run, (await registerContactFields(run)).registries.contact!);
     // items of deleted saved segments, once no contact holds them
-    const pruned = await pruneSavedItems(client, db, portalId, reg, saved.segments);
+    const pruned = await pruneSavedItems(client, db, portalId, reg, run.saved.segments);
     res.savedField.itemsRemoved = pruned.removed;
     res.savedField.itemsKept = pruned.kept;
     res.fields.errors.push(...pruned.errors);
-    res.requests = client.counters.requests - req0;
-    res.ms = Math.round(performance.now() - t0);
-    await db.query(
-      `UPDATE writeback_runs SET status = 'done', finished_at = now(), considered = $3, written = $4, failed = $5, counts = $6::jsonb, errors = $7::jsonb
-        WHERE portal_id = $1 AND id = $2`,
-      [portalId, res.runId, res.considered, res.written, res.failed,
-        JSON.stringify({
-          fieldsWritten: res.fieldsWritten, byMethod: res.byMethod, missing: res.missing, unresolved: res.unresolved, spread: res.spread,
-          requests: res.requests, passes: res.passes, fields: res.fields, savedField: res.savedField,
-        }),
-        JSON.stringify(res.errors)],
-    );
+    stop();
+    await finishRun(run, 'done');
     return res;
   } catch (err) {
     note(`write-back stopped: ${(err as Error).message}`);
-    res.requests = client.counters.requests - req0;
-    res.ms = Math.round(performance.now() - t0);
-    await db.query(`UPDATE writeback_runs SET status = 'failed', finished_at = now(), written = $3, errors = $4::jsonb WHERE portal_id = $1 AND id = $2`,
-      [portalId, res.runId, res.written, JSON.stringify(res.errors)]).catch(() => {});
+    stop();
+    await finishRun(run, 'failed');
     return res;
   }
 }

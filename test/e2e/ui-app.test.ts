@@ -36,7 +36,7 @@ import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { runWriteBack } from '../../src/writeback/write.js';
 import { SAVED_FIELD } from '../../src/writeback/saved-segment.js';
-import { readUiSettings } from '../../src/server/ui-api/settings.js';
+import { portalSettings as readUiSettings } from '../../src/settings/index.js';
 import { signSession, verifySession } from '../../src/server/ui-api/session.js';
 import { rulesFromSettings } from '../../src/automation/rules.js';
 import { launchBrowser } from './helpers/browser.js';

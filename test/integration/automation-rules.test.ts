@@ -20,7 +20,7 @@ import { createTokenCipher, setTokenCipher, updatePortalSettings, upsertPortalOn
 import { runSync } from '../../src/sync/index.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { evaluateAutomation, runAutomation, runPendingFirings } from '../../src/automation/engine.js';
-import { automationSettingsSchema } from '../../src/automation/rules.js';
+import { automationSettingsSchema } from '../../src/settings/index.js';
 import { eachDb } from '../helpers/db.js';
 
 const TS = 100;

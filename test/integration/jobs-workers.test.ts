@@ -12,7 +12,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { B24Client } from '../../src/b24/client.js';
 import { DeadRefreshTokenError } from '../../src/b24/errors.js';
 import { openDb, upsertPortalOnInstall, updatePortalInfo, updatePortalSettings, getPortal, type Db } from '../../src/store/index.js';
-import { QUEUES, startWorkers, tryLockPortal, PortalSchedules, scheduleSettingsSchema, type JobContext, type PortalQueue, type Workers } from '../../src/jobs/index.js';
+import { QUEUES, startWorkers, tryLockPortal, PortalSchedules, type JobContext, type PortalQueue, type Workers } from '../../src/jobs/index.js';
+import { scheduleSchema as scheduleSettingsSchema } from '../../src/settings/index.js';
 import { eachDb } from '../helpers/db.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

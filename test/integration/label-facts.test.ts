@@ -13,7 +13,7 @@ import {
 import { countSegment, runTotals } from '../../src/server/ui-api/queries.js';
 import {
   compileCount, compileFilter, cubeAnswers, REVENUE_SQL, segmentFilterSchema, type CompileOptions, type SegmentFilter,
-} from '../../src/server/ui-api/filter.js';
+} from '../../src/segments/index.js';
 import { eachDb } from '../helpers/db.js';
 
 const N = 240;

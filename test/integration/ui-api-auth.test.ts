@@ -16,11 +16,14 @@ import {
   createScoreRun, createTokenCipher, generateTokenKey, insertContactLabels, parseTokenKey, setTokenCipher,
   upsertContacts, upsertDealContacts, upsertDeals, upsertPortalOnInstall, type Db,
 } from '../../src/store/index.js';
-import { PortalUserVerifier, type FetchLike } from '../../src/server/ui-api/portal-user.js';
+import { PortalUserVerifier } from '../../src/server/ui-api/portal-user.js';
 import { createUiRouter, MIN_GROUP, renderAppPage, type UiContext } from '../../src/server/ui-api/serve.js';
 import { signSession } from '../../src/server/ui-api/session.js';
-import { savedSegmentAssignments } from '../../src/server/ui-api/queries.js';
+import { savedSegmentAssignments } from '../../src/writeback/saved-segment.js';
 import { decodeCommand } from '../../src/b24/batch-encoding.js';
+import { B24Client, WebhookTokenSource, type Transport } from '../../src/b24/index.js';
+
+type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<{ status: number; json(): Promise<unknown> }>;
 
 const SECRET = 'integration-session-secret-0123456789';
 const ENDPOINT = 'http://portal.test:8080/rest/';
@@ -73,7 +76,14 @@ function fakePortal() {
     }
     return reply(400, { error: 'ERROR_METHOD_NOT_FOUND' });
   };
-  return { fetchImpl, calls };
+  // the portal's REST client plays the fake portal through its transport; users' tokens are
+  // checked with clients over this client's limiter (as with src/portal-clients.ts)
+  const transport: Transport = async ({ url, body }) => {
+    const r = await fetchImpl(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: r.status, data: await r.json() };
+  };
+  const portalClient = new B24Client({ tokens: new WebhookTokenSource(ENDPOINT), transport });
+  return { fetchImpl, calls, portalClient };
 }
 
 eachDb('ui api', (getDb) => {
@@ -139,7 +149,7 @@ eachDb('ui api', (getDb) => {
     })));
     const dist = mkdtempSync(path.join(os.tmpdir(), 'ui-dist-'));
     writeFileSync(path.join(dist, 'index.html'), '<!doctype html><html lang="en"><head><title>t</title></head><body><div id="app"></div></body></html>');
-    ctx = { db, config: { sessionSecret: SECRET, production: false, clientId: APP_CODE }, verifier: new PortalUserVerifier([APP_CODE], fp.fetchImpl), uiDist: dist };
+    ctx = { db, config: { sessionSecret: SECRET, production: false, clientId: APP_CODE }, verifier: new PortalUserVerifier([APP_CODE], () => fp.portalClient), uiDist: dist };
     const app = express();
     app.use(createUiRouter(ctx));
     app.post('/app', express.urlencoded({ extended: true }), (req, res, next) => void renderAppPage(req, res, ctx).catch(next));

@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eachDb } from '../helpers/db.js';
 import { updatePortalSettings, type Db } from '../../src/store/index.js';
-import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_VALUES, MAX_SAVED_SEGMENTS, UI_BODY_LIMIT_BYTES } from '../../src/server/ui-api/limits.js';
+import { UI_BODY_LIMIT_BYTES } from '../../src/server/ui-api/limits.js';
+import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_VALUES, MAX_SAVED_SEGMENTS } from '../../src/segments/index.js';
 import { seedPortal, startUiServer, storedSettings, type UiTestServer } from './helpers/ui-server.js';
 
 const SEGS = ['champions', 'loyal', 'at_risk', 'lost', 'new'] as const;

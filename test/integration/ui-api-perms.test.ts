@@ -21,6 +21,7 @@ import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { createTokenCipher, generateTokenKey, latestScoreRun, parseTokenKey, setTokenCipher, upsertPortalOnInstall, type Db } from '../../src/store/index.js';
 import { PortalUserVerifier } from '../../src/server/ui-api/portal-user.js';
+import { clientForPortal } from '../../src/portal-clients.js';
 import { createUiRouter, MIN_GROUP, type UiContext } from '../../src/server/ui-api/serve.js';
 import { signSession } from '../../src/server/ui-api/session.js';
 
@@ -94,7 +95,9 @@ eachDb('ui api with emulator CRM permissions', (getDb) => {
     const dist = mkdtempSync(path.join(os.tmpdir(), 'ui-dist-'));
     writeFileSync(path.join(dist, 'index.html'), '<!doctype html><html><body></body></html>');
     // verdicts are cached per token for a minute (as in production): a role change shows with the next token
-    const ctx: UiContext = { db, config: { sessionSecret: SECRET, production: false, clientId: CLIENT }, verifier: new PortalUserVerifier([CLIENT], fetch as never), uiDist: dist };
+    // users' tokens go to the emulator through the portal's shared client (its limiter)
+    const clientFor = (id: number) => clientForPortal(db, id, { clientId: CLIENT, clientSecret: 's' });
+    const ctx: UiContext = { db, config: { sessionSecret: SECRET, production: false, clientId: CLIENT }, clientFor, verifier: new PortalUserVerifier([CLIENT], clientFor), uiDist: dist };
     const app = express();
     app.use(createUiRouter(ctx));
     server = await new Promise<Server>((r) => { const s = app.listen(0, '127.0.0.1', () => r(s)); });

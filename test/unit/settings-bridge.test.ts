@@ -1,6 +1,6 @@
 /** The settings page's shapes reach the engines that run them (automation rules, nightly schedule). */
 import { describe, expect, it } from 'vitest';
-import { portalUiSettingsSchema } from '../../src/server/ui-api/settings.js';
+import { pageSettingsSchema as portalUiSettingsSchema } from '../../src/settings/index.js';
 import { rulesFromSettings } from '../../src/automation/rules.js';
 import { scheduleFromSettings } from '../../src/jobs/schedules.js';
 

@@ -1,6 +1,6 @@
 /** Filter AST validation, SQL compilation (parameters only), the UI's row model and sessions. */
 import { describe, expect, it } from 'vitest';
-import { compileFilter, needsContacts, segmentFilterSchema, type SegmentFilter } from '../../src/server/ui-api/filter.js';
+import { compileFilter, needsContacts, segmentFilterSchema, type SegmentFilter } from '../../src/segments/index.js';
 import { signSession, verifySession } from '../../src/server/ui-api/session.js';
 import { uiLang, segmentLabel, lifecycleLabel } from '../../src/server/ui-api/labels.js';
 import { SEGMENT_CODES, LIFECYCLE_CODES } from '../../src/scoring/index.js';

@@ -1,7 +1,7 @@
 /**
  * Errors the UI API answers as a client's fault (4xx) or a known condition, without a stack in
- * the log: unreadable request bodies (express.json / body-parser errors) here; the router adds its
- * own (HttpError, filter errors, zod, the portal's refusals, query timeouts).
+ * the log: unreadable request bodies (express.json / body-parser errors) and cancelled queries
+ * here; error-handler.ts adds the rest (HttpError, filter errors, zod, the portal's refusals).
  */
 import { UI_BODY_LIMIT, UI_BODY_LIMIT_BYTES } from './limits.js';
 

@@ -9,7 +9,7 @@ import type { Portal } from '../../store/index.js';
 import { getPortalByMemberId } from '../../store/index.js';
 import { uiLang, type UiLang } from './labels.js';
 import type { PortalUser } from './portal-user.js';
-import { verifierOf, type UiContext } from './router.js';
+import { verifierOf, type UiContext } from './context.js';
 import { resolveSessionSecret, signSession } from './session.js';
 
 export type OpenedSession =

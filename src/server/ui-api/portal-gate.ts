@@ -1,3 +1,6 @@
+import type { NextFunction, Response } from 'express';
+import { HttpError, type AReq } from './http.js';
+
 /**
  * Per-portal admission for the UI API's heavy requests (filters, dashboard, settings preview): at
  * most `running` of one portal's requests do database work at once, `waiting` more queue in
@@ -47,4 +50,28 @@ export class PortalGate {
       else this.running.delete(portalId);
     };
   }
+}
+
+/**
+ * The middleware of the heavy routes: the request waits for one of its portal's slots (429
+ * TOO_MANY_REQUESTS with Retry-After when the queue is full too); the slot is given back when the
+ * response is done or the client goes away.
+ */
+export function admitHeavy(gate: PortalGate) {
+  return (req: AReq, res: Response, next: NextFunction): void => {
+    const a = req.ui;
+    if (!a) return next();
+    const entered = gate.enter(a.portal.id);
+    if (!entered) {
+      res.set('Retry-After', '1');
+      return next(new HttpError(429, 'TOO_MANY_REQUESTS',
+        `this portal already has ${gate.maxRunning} requests running and ${gate.maxWaiting} waiting (limit ${gate.maxRunning} running, ${gate.maxWaiting} waiting); try again shortly`));
+    }
+    void entered.then((release) => {
+      if (res.writableFinished || res.destroyed) return release();
+      res.once('close', release);
+      res.once('finish', release);
+      next();
+    });
+  };
 }

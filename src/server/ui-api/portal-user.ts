@@ -2,12 +2,19 @@
  * Verifies a user's AUTH_ID against the portal it claims to come from, and asks the portal
  * (with that same user token) which contacts the user may see.
  *
- * The REST endpoint is always the one stored for the portal at install time (looked up by
- * member_id), never the DOMAIN posted with the page: a forged page post cannot point us at a
- * server that would vouch for a made-up admin.
+ * Every call goes through the portal's B24Client (src/b24): the user's token as a
+ * UserTokenSource on a client that shares the portal's Limiter (`portalClient(id).withTokens`),
+ * so the user's calls and the app's own sync / write-back count against one mirror of the
+ * portal's limits, with the client's retries (503 waits for the bucket). The REST endpoint is
+ * always the one stored for the portal at install time (looked up by member_id), never the DOMAIN
+ * posted with the page: a forged page post cannot point us at a server that would vouch for a
+ * made-up admin. The portal's refusals become PortalAuthError (401 for a token it does not take).
  */
 import { createHash } from 'node:crypto';
-import { encodeCommand } from '../../b24/batch-encoding.js';
+import type { B24Client, B24ClientOptions } from '../../b24/client.js';
+import { B24Error, B24NetworkError } from '../../b24/errors.js';
+import type { BatchCommand } from '../../b24/batch-encoding.js';
+import { UserTokenSource } from '../../b24/user-token.js';
 import type { Portal } from '../../store/index.js';
 
 export interface PortalUser {
@@ -23,61 +30,28 @@ export class PortalAuthError extends Error {
   }
 }
 
-export type FetchLike = (url: string, init: { method: string; headers: Record<string, string>; body: string }) => Promise<{ status: number; json(): Promise<unknown> }>;
+/** The portal's shared REST client (src/portal-clients.ts: one per portal per process). */
+export type PortalClientFor = (portalId: number) => B24Client;
 
-export function restEndpoint(portal: Pick<Portal, 'clientEndpoint' | 'domain'>): string {
-  if (portal.clientEndpoint) return portal.clientEndpoint.endsWith('/') ? portal.clientEndpoint : `${portal.clientEndpoint}/`;
-  return `https://${portal.domain}/rest/`;
-}
+/**
+ * Retries of a user's calls: a UI request waits for them, so fewer than the sync's. 503 (the
+ * portal's bucket) twice, after the limiter's wait; no retry of a 5xx or a network error.
+ */
+const USER_CALLS: Omit<B24ClientOptions, 'tokens' | 'limiter'> = { maxRetries: 0, maxRateLimitRetries: 2, maxOperatingRetries: 1 };
 
-interface Envelope {
-  result?: unknown;
-  total?: number;
-  error?: string;
-  error_description?: string;
-}
+const TOKEN_REFUSED = new Set(['expired_token', 'invalid_token', 'NO_AUTH_FOUND']);
 
-async function call(fetchImpl: FetchLike, endpoint: string, method: string, auth: string, params: Record<string, unknown> = {}): Promise<unknown> {
-  return (await callFull(fetchImpl, endpoint, method, auth, params)).result;
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** One REST call; the portal's 503 QUERY_LIMIT_EXCEEDED (leaky bucket) is retried twice. */
-async function callFull(fetchImpl: FetchLike, endpoint: string, method: string, auth: string, params: Record<string, unknown> = {}): Promise<Envelope> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await callOnce(fetchImpl, endpoint, method, auth, params);
-    } catch (err) {
-      if (attempt >= 2 || !(err instanceof PortalAuthError) || err.code !== 'QUERY_LIMIT_EXCEEDED') throw err;
-      await sleep(600 * (attempt + 1));
-    }
+/** A failed call as the UI API answers it: 401 token refused, 403, else 502 (the portal could not be asked). */
+export function portalAuthError(e: unknown, method: string): unknown {
+  if (e instanceof PortalAuthError) return e;
+  if (e instanceof B24NetworkError) return new PortalAuthError('PORTAL_UNREACHABLE', `portal unreachable: ${e.causeCode}`, 502);
+  if (!(e instanceof B24Error)) return e;
+  if (e.status >= 200 && e.status < 300 && e.code.startsWith('HTTP_')) {
+    return new PortalAuthError('BAD_PORTAL_RESPONSE', `${method}: non-JSON answer (HTTP ${e.status})`, 502);
   }
-}
-
-async function callOnce(fetchImpl: FetchLike, endpoint: string, method: string, auth: string, params: Record<string, unknown>): Promise<Envelope> {
-  let res: { status: number; json(): Promise<unknown> };
-  try {
-    res = await fetchImpl(`${endpoint}${method}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ ...params, auth }),
-    });
-  } catch (err) {
-    throw new PortalAuthError('PORTAL_UNREACHABLE', `portal unreachable: ${(err as Error).message}`, 502);
-  }
-  let body: Envelope;
-  try {
-    body = (await res.json()) as typeof body;
-  } catch {
-    throw new PortalAuthError('BAD_PORTAL_RESPONSE', `${method}: non-JSON answer (HTTP ${res.status})`, 502);
-  }
-  if (res.status >= 400 || body.error) {
-    const code = body.error ?? `HTTP_${res.status}`;
-    const status = res.status === 401 || code === 'expired_token' || code === 'invalid_token' || code === 'NO_AUTH_FOUND' ? 401 : res.status === 403 ? 403 : 502;
-    throw new PortalAuthError(code, `${method}: ${body.error_description ?? code}`, status);
-  }
-  return body;
+  const code = e.code || `HTTP_${e.status}`;
+  const status = e.status === 401 || TOKEN_REFUSED.has(code) ? 401 : e.status === 403 ? 403 : 502;
+  return new PortalAuthError(code, `${method}: ${e.description || code}`, status);
 }
 
 /** The portal's answer to a user without any CRM read permission for contacts. */
@@ -90,16 +64,8 @@ function idsOf(result: unknown): number[] {
   return Array.isArray(result) ? result.map((r) => Number((r as { ID?: unknown })?.ID)).filter(Number.isSafeInteger) : [];
 }
 
-/** Batch results keyed by command (PHP arrays come back as [] when empty). */
-function batchParts(result: unknown): { result: Record<string, unknown>; errors: Record<string, unknown> } {
-  const r = (result ?? {}) as { result?: unknown; result_error?: unknown };
-  const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
-  return { result: obj(r.result), errors: obj(r.result_error) };
-}
-
-/** One list command per 50 IDs, up to 50 commands per batch request (reference §6). */
+/** One list command per 50 IDs; the client sends up to 50 commands per batch request (reference §6). */
 const PER_COMMAND = 50;
-const PER_BATCH = 50;
 
 interface CacheEntry {
   at: number;
@@ -118,7 +84,7 @@ export class PortalUserVerifier {
   private cache = new Map<string, CacheEntry>();
   constructor(
     private readonly appCodes: readonly string[],
-    private readonly fetchImpl: FetchLike = fetch as unknown as FetchLike,
+    private readonly portalClient: PortalClientFor,
     private readonly ttlMs = 60_000,
     private readonly now: () => number = Date.now,
   ) {}
@@ -127,24 +93,45 @@ export class PortalUserVerifier {
     return createHash('sha256').update(`${portalId}\0${authId}`).digest('base64url');
   }
 
+  /** The portal's client with the user's token, over the portal's shared Limiter. */
+  private asUser(portal: Portal, authId: string): B24Client {
+    return this.portalClient(portal.id).withTokens(new UserTokenSource(portal, authId), USER_CALLS);
+  }
+
+  private async call<T>(client: B24Client, method: string, params: Record<string, unknown> = {}): Promise<{ result: T; total?: number }> {
+    try {
+      return await client.callRaw<T>(method, params);
+    } catch (e) {
+      throw portalAuthError(e, method);
+    }
+  }
+
+  private async batch(client: B24Client, cmds: Record<string, BatchCommand>) {
+    try {
+      return await client.batch(cmds, { halt: true });
+    } catch (e) {
+      throw portalAuthError(e, 'batch');
+    }
+  }
+
   async verify(portal: Portal, authId: string): Promise<PortalUser> {
     if (!authId || authId.length > 512 || !/^[\x21-\x7e]+$/.test(authId)) throw new PortalAuthError('NO_AUTH', 'missing or malformed AUTH_ID');
     const k = this.key(portal.id, authId);
     const hit = this.cache.get(k);
     const t = this.now();
     if (hit && t - hit.at < this.ttlMs) return hit.user;
-    const endpoint = restEndpoint(portal);
-    const [profile, info] = await Promise.all([
-      call(this.fetchImpl, endpoint, 'profile', authId) as Promise<{ ID?: string | number; ADMIN?: boolean | string; NAME?: string; LAST_NAME?: string }>,
+    const client = this.asUser(portal, authId);
+    const [{ result: profile }, { result: info }] = await Promise.all([
+      this.call<{ ID?: string | number; ADMIN?: boolean | string; NAME?: string; LAST_NAME?: string } | null>(client, 'profile'),
       // app.info with the user's token proves the token was issued to an app context on this portal
-      call(this.fetchImpl, endpoint, 'app.info', authId) as Promise<{ INSTALLED?: boolean | string; CODE?: unknown }>,
+      this.call<{ INSTALLED?: boolean | string; CODE?: unknown } | null>(client, 'app.info'),
     ]);
     if (typeof info?.CODE !== 'string' || !this.appCodes.includes(info.CODE)) {
       throw new PortalAuthError('FOREIGN_APP_TOKEN', 'the access token was not issued to this app', 401);
     }
     const userId = Number(profile?.ID);
-    if (!Number.isSafeInteger(userId) || userId <= 0) throw new PortalAuthError('BAD_PROFILE', 'profile has no user ID', 502);
-    if (info && (info.INSTALLED === false || info.INSTALLED === 'N')) throw new PortalAuthError('NOT_INSTALLED', 'the app is not installed on this portal', 403);
+    if (!profile || !Number.isSafeInteger(userId) || userId <= 0) throw new PortalAuthError('BAD_PROFILE', 'profile has no user ID', 502);
+    if (info.INSTALLED === false || info.INSTALLED === 'N') throw new PortalAuthError('NOT_INSTALLED', 'the app is not installed on this portal', 403);
     const user: PortalUser = {
       userId,
       isAdmin: profile.ADMIN === true || profile.ADMIN === 'Y' || profile.ADMIN === 'true',
@@ -170,6 +157,23 @@ export class PortalUserVerifier {
     return e;
   }
 
+  /** Of `ids`, those the user's token lists (crm.contact.list {"@ID": ids}, 50 per command, more than 50 in one batch). */
+  private async listVisible(client: B24Client, ids: readonly number[]): Promise<Set<number>> {
+    const params = (chunk: readonly number[]) => ({ filter: { '@ID': chunk }, select: ['ID'], start: -1 });
+    const ok = new Set<number>();
+    if (ids.length <= PER_COMMAND) {
+      for (const id of idsOf((await this.call(client, 'crm.contact.list', params(ids))).result)) ok.add(id);
+      return ok;
+    }
+    const cmds: Record<string, BatchCommand> = {};
+    for (let i = 0; i < ids.length; i += PER_COMMAND) cmds[`v${i / PER_COMMAND}`] = ['crm.contact.list', params(ids.slice(i, i + PER_COMMAND))];
+    const r = await this.batch(client, cmds);
+    const first = Object.values(r.errors)[0];
+    if (first) throw new PortalAuthError(first.code || 'BATCH_ERROR', `crm.contact.list: ${first.description || first.code || 'error'}`, 502);
+    for (const v of Object.values(r.results)) for (const id of idsOf(v)) ok.add(id);
+    return ok;
+  }
+
   /**
    * The subset of `ids` the user may see, asked with the user's own token:
    * crm.contact.list filter {"@ID": ids} select ID, 50 ids per command; more than 50 ids go
@@ -190,30 +194,12 @@ export class PortalUserVerifier {
       else if (v === undefined) ask.push(id);
     }
     if (ask.length === 0) return out;
-    const endpoint = restEndpoint(portal);
-    const chunks: number[][] = [];
-    for (let i = 0; i < ask.length; i += PER_COMMAND) chunks.push(ask.slice(i, i + PER_COMMAND));
-    const ok = new Set<number>();
+    let ok: Set<number>;
     try {
-      if (chunks.length === 1) {
-        for (const id of idsOf(await call(this.fetchImpl, endpoint, 'crm.contact.list', authId, { filter: { '@ID': chunks[0] }, select: ['ID'], start: -1 }))) ok.add(id);
-      } else {
-        for (let b = 0; b < chunks.length; b += PER_BATCH) {
-          const group = chunks.slice(b, b + PER_BATCH);
-          const cmd: Record<string, string> = {};
-          group.forEach((c, i) => { cmd[`v${i}`] = encodeCommand('crm.contact.list', { filter: { '@ID': c }, select: ['ID'], start: -1 }); });
-          const parts = batchParts(await call(this.fetchImpl, endpoint, 'batch', authId, { halt: 1, cmd }));
-          const errs = Object.values(parts.errors) as Array<{ error?: string; error_description?: string }>;
-          if (errs.length > 0) {
-            const first = errs[0]!;
-            throw new PortalAuthError(first.error || 'BATCH_ERROR', `crm.contact.list: ${first.error_description ?? first.error ?? 'error'}`, 502);
-          }
-          for (const v of Object.values(parts.result)) for (const id of idsOf(v)) ok.add(id);
-        }
-      }
+      ok = await this.listVisible(this.asUser(portal, authId), ask);
     } catch (err) {
       if (!isAccessDenied(err)) throw err;
-      ok.clear();
+      ok = new Set();
     }
     for (const id of ask) {
       const v = ok.has(id);
@@ -232,36 +218,30 @@ export class PortalUserVerifier {
   async visibleContactSet(portal: Portal, authId: string, max = 20_000): Promise<ReadonlySet<number> | null> {
     const e = this.seenEntry(portal.id, authId);
     if (e.all !== undefined) return e.all;
-    const endpoint = restEndpoint(portal);
+    e.all = await this.listAll(this.asUser(portal, authId), max);
+    return e.all;
+  }
+
+  private async listAll(client: B24Client, max: number): Promise<ReadonlySet<number> | null> {
     const params = (start: number) => ({ select: ['ID'], order: { ID: 'ASC' }, start });
     const all = new Set<number>();
-    let first: Envelope;
+    let first: { result: unknown; total?: number };
     try {
-      first = await callFull(this.fetchImpl, endpoint, 'crm.contact.list', authId, params(0));
+      first = await this.call(client, 'crm.contact.list', params(0));
     } catch (err) {
       if (!isAccessDenied(err)) throw err;
-      e.all = all;
       return all;
     }
     const total = typeof first.total === 'number' ? first.total : idsOf(first.result).length;
-    if (total > max) {
-      e.all = null;
-      return null;
-    }
+    if (total > max) return null;
     for (const id of idsOf(first.result)) all.add(id);
-    const starts: number[] = [];
-    for (let s = PER_COMMAND; s < total; s += PER_COMMAND) starts.push(s);
-    for (let b = 0; b < starts.length; b += PER_BATCH) {
-      const cmd: Record<string, string> = {};
-      for (const st of starts.slice(b, b + PER_BATCH)) cmd[`p${st}`] = encodeCommand('crm.contact.list', params(st));
-      const parts = batchParts(await call(this.fetchImpl, endpoint, 'batch', authId, { halt: 1, cmd }));
-      if (Object.keys(parts.errors).length > 0) {
-        e.all = null; // could not enumerate: per-page checks instead
-        return null;
-      }
-      for (const v of Object.values(parts.result)) for (const id of idsOf(v)) all.add(id);
-    }
-    e.all = all;
+    const cmds: Record<string, BatchCommand> = {};
+    for (let s = PER_COMMAND; s < total; s += PER_COMMAND) cmds[`p${s}`] = ['crm.contact.list', params(s)];
+    if (Object.keys(cmds).length === 0) return all;
+    const r = await this.batch(client, cmds);
+    // could not enumerate: per-page checks instead
+    if (Object.keys(r.errors).length > 0) return null;
+    for (const v of Object.values(r.results)) for (const id of idsOf(v)) all.add(id);
     return all;
   }
 }

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { openPortalSession } from './open-session.js';
 import { PortalAuthError } from './portal-user.js';
 import { memberIdOf, rateLimit } from '../rate-limit.js';
-import type { UiContext } from './router.js';
+import type { UiContext } from './context.js';
 import { SESSION_TTL_SECONDS } from './session.js';
 
 const RENEW_BODY_LIMIT = { text: '4kb', bytes: 4 * 1024 };

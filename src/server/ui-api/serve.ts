@@ -15,16 +15,15 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Request, Response } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { openPortalSession } from './open-session.js';
 import { PortalAuthError } from './portal-user.js';
-import { DEFAULT_UI_DIST, type UiContext } from './router.js';
-
-import express, { type Router } from 'express';
+import { DEFAULT_UI_DIST, type UiContext } from './context.js';
 import { createUiRouter as createUiApiRouter } from './router.js';
 import { createSessionRenewRouter } from './renew.js';
 
-export { type UiContext, type RunNowResult, MIN_GROUP } from './router.js';
+export { type UiContext, type RunNowResult } from './context.js';
+export { MIN_GROUP } from './visibility.js';
 
 /** /ui/assets/*, POST /api/ui/session (renewal, ./renew.ts) and the session-checked /api/ui/*. */
 export function createUiRouter(ctx: UiContext): Router {

@@ -1,0 +1,42 @@
+/**
+ * How B24Client sends one request: POST JSON to a URL, answer {status, data} whatever the status
+ * (the client reads the portal's error envelope itself). A network failure throws an error whose
+ * `code` names it (ECONNREFUSED, ECONNRESET, ETIMEDOUT, ...: the client decides from it whether the
+ * request may have been sent). The default is axios with keep-alive agents; tests may inject a
+ * transport that plays a portal.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import axios from 'axios';
+
+export interface TransportRequest {
+  url: string;
+  /** JSON body (the client adds `auth`) */
+  body: unknown;
+}
+
+export interface TransportAnswer {
+  status: number;
+  /** parsed JSON, or the raw text when the body is not JSON */
+  data: unknown;
+}
+
+export type Transport = (req: TransportRequest) => Promise<TransportAnswer>;
+
+const keepAlive = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
+
+export function axiosTransport(o: { timeoutMs?: number; userAgent?: string } = {}): Transport {
+  const client = axios.create({
+    timeout: o.timeoutMs ?? 60_000,
+    validateStatus: () => true,
+    httpAgent: keepAlive.http,
+    httpsAgent: keepAlive.https,
+    maxRedirects: 0,
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'User-Agent': o.userAgent ?? 'b24-segments/0.1 (node)' },
+    transitional: { clarifyTimeoutError: true },
+  });
+  return async ({ url, body }) => {
+    const res = await client.post(url, body);
+    return { status: res.status, data: res.data };
+  };
+}

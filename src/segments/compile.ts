@@ -1,0 +1,97 @@
+/**
+ * A filter compiled into whole query parts over one score run of one portal:
+ *  - compileFilter: FROM ... WHERE over contact_labels l (joined to contacts c when needed);
+ *  - compileCount: the live count (count + revenue) over the count tables of migration 005:
+ *    label_cube when the filter uses only cube dimensions (segment, lifecycle, RFM cell, R/F/M,
+ *    sleeping), else label_facts (the run's label columns plus the contact's own filter columns,
+ *    no join).
+ * User input only ever travels as bind parameters (sql.ts).
+ */
+import type { SegmentFilter } from '../settings/segment-filter.js';
+import { cubeAnswers, needsContacts } from './bounds.js';
+import type { FactsDicts } from './facts.js';
+import { compilePredicate, type CompileOptions } from './predicate.js';
+import { Params } from './sql.js';
+
+export const SORT_COLUMNS = {
+  id: 'l.contact_id',
+  name: "lower(coalesce(c.last_name, '') || ' ' || coalesce(c.name, ''))",
+  segment: 'l.segment',
+  rfm: 'l.rfm',
+  monetary: 'l.monetary',
+  clv: 'l.clv',
+  p_alive: 'l.p_alive',
+  last_purchase: 'l.last_purchase',
+  recency_days: 'l.recency_days',
+  frequency: 'l.frequency',
+} as const;
+export type SortColumn = keyof typeof SORT_COLUMNS;
+
+export interface CompiledQuery {
+  /** FROM ... WHERE ... (no SELECT), params $1 = portal id, $2 = run id */
+  fromWhere: string;
+  params: unknown[];
+  joinsContacts: boolean;
+}
+
+export interface CompiledCount {
+  /** one statement: tracked (label_facts_run holds the run), count, revenue */
+  sql: string;
+  params: unknown[];
+  source: 'cube' | 'facts';
+}
+
+/**
+ * Revenue of a label row (also label_facts), summed for counts: M, the total purchase value in
+ * base currency with the default `rfm.monetary: 'total'` (label_cube sums it per cell).
+ */
+export const REVENUE_SQL = `COALESCE(l.monetary, 0)`;
+
+/** FROM contact_labels l, joined to contacts c when `joins`. */
+export function labelsFrom(joins: boolean): string {
+  return joins
+    ? 'FROM contact_labels l JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id'
+    : 'FROM contact_labels l';
+}
+
+/**
+ * The live count (count + revenue) over the tables of migration 005: label_cube when it can answer
+ * (no dictionaries needed), else label_facts coded with the portal's dictionaries `dicts`. Only
+ * valid when `tracked` comes back true (label_facts_run still holds the run, and for label_facts
+ * the same partition the dictionaries belong to); else count over compileFilter (contact_labels
+ * joined to contacts).
+ */
+export function compileCount(portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions = {}, dicts?: FactsDicts): CompiledCount {
+  const ps = new Params([portalId, runId]);
+  if (cubeAnswers(f, opts.saved)) {
+    const pred = compilePredicate(f, ps, { ...opts, target: 'labels' });
+    return {
+      sql: `SELECT EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2) AS tracked,
+                   COALESCE(sum(l.n), 0)::int AS count, COALESCE(sum(l.revenue), 0)::float8 AS revenue
+              FROM label_cube l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${pred}`,
+      params: ps.values,
+      source: 'cube',
+    };
+  }
+  if (!dicts) throw new Error('compileCount: this filter needs label_facts and its dictionaries (readFactsDicts)');
+  const tbl = ps.p(dicts.tbl);
+  const pred = compilePredicate(f, ps, { ...opts, target: 'facts', dicts });
+  // as the inner join with contacts did: a label whose contact is gone never matches a filter on contact fields
+  const guard = needsContacts(f, opts.saved) ? 'l.has_contact AND ' : '';
+  return {
+    // label_facts holds the tracked run only (one partition per portal)
+    sql: `SELECT EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2 AND t.tbl = ${tbl}) AS tracked,
+                 count(*)::int AS count, COALESCE(sum(l.monetary), 0)::float8 AS revenue
+            FROM label_facts l WHERE l.portal_id = $1 AND ${guard}${pred}`,
+    params: ps.values,
+    source: 'facts',
+  };
+}
+
+/** FROM/WHERE over one score run of one portal. `forceContacts` adds the join even when unneeded. */
+export function compileFilter(portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions = {}, forceContacts = false): CompiledQuery {
+  const ps = new Params([portalId, runId]);
+  const pred = compilePredicate(f, ps, opts);
+  const joinsContacts = forceContacts || needsContacts(f, opts.saved);
+  return { fromWhere: `${labelsFrom(joinsContacts)} WHERE l.portal_id = $1 AND l.run_id = $2 AND ${pred}`, params: ps.values, joinsContacts };
+}

@@ -1,0 +1,95 @@
+/**
+ * A validated filter → the WHERE predicate over contact_labels (alias l) joined to contacts
+ * (alias c), or over label_facts (alias l) alone (target 'facts', facts.ts). Saved references are
+ * inlined; the bounds are checked first (bounds.ts).
+ */
+import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../settings/segment-filter.js';
+import { checkFilterBounds } from './bounds.js';
+import { FilterError, FilterTooLargeError } from './errors.js';
+import { compileFactsCondition, type FactsDicts } from './facts.js';
+import { escapeLike, Params, reachPredicate, ufPredicate } from './sql.js';
+
+export interface CompileOptions {
+  /** saved segments by id, for `saved` references (their filters are inlined) */
+  saved?: ReadonlyMap<string, SegmentFilter>;
+  /**
+   * 'labels' (default): contact_labels l joined to contacts c. 'facts': label_facts l alone
+   * (contact fields read from l's copies, coded with `dicts`; see compileCount).
+   */
+  target?: 'labels' | 'facts';
+  /** the portal's count-table dictionaries, for target 'facts' */
+  dicts?: FactsDicts;
+}
+
+const RANGE_SQL: Record<Extract<Condition, { field: 'range' }>['key'], string> = {
+  r: 'l.r', f: 'l.f', m: 'l.m', monetary: 'l.monetary', clv: 'l.clv', p_alive: 'l.p_alive',
+  recency_days: 'l.recency_days', frequency: 'l.frequency',
+};
+
+function rangeSql(col: string, lo: unknown, hi: unknown, ps: Params, cast: string): string {
+  const parts: string[] = [];
+  if (lo !== undefined && lo !== null && lo !== '') parts.push(`${col} >= ${ps.p(lo)}::${cast}`);
+  if (hi !== undefined && hi !== null && hi !== '') parts.push(`${col} <= ${ps.p(hi)}::${cast}`);
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
+function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
+  if (opts.target === 'facts') {
+    if (!opts.dicts) throw new Error('compile for label_facts without its dictionaries');
+    const sql = compileFactsCondition(c, ps, opts.dicts);
+    if (sql !== null) return sql;
+  }
+  switch (c.field) {
+    case 'segment':
+      return `l.segment = ANY(${ps.p(c.values)}::text[])`;
+    case 'lifecycle':
+      return `l.lifecycle = ANY(${ps.p(c.values)}::text[])`;
+    case 'rfm':
+      return `l.rfm = ANY(${ps.p(c.values)}::text[])`;
+    case 'range':
+      return rangeSql(RANGE_SQL[c.key], c.min, c.max, ps, 'float8');
+    case 'sleeping':
+      return c.value ? 'l.sleeping' : 'NOT l.sleeping';
+    case 'interests':
+      return c.mode === 'all' ? `l.interests @> ${ps.p(c.values)}::text[]` : `l.interests && ${ps.p(c.values)}::text[]`;
+    case 'last_purchase':
+      return rangeSql('l.last_purchase', c.from, c.to, ps, 'date');
+    case 'source':
+      return `c.source_id = ANY(${ps.p(c.values)}::text[])`;
+    case 'responsible':
+      return `c.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
+    case 'city':
+      if (c.op === 'in') return `lower(c.city) = ANY(${ps.p(c.values.map((v) => v.toLowerCase()))}::text[])`;
+      return `(${c.values.map((v) => `c.city ILIKE ${ps.p(`%${escapeLike(v)}%`)}`).join(' OR ')})`;
+    case 'uf':
+      return ufPredicate(c, ps, 'c.uf');
+    case 'has_email':
+    case 'has_phone':
+    case 'reachable':
+      return reachPredicate(c.field, c.value, 'c');
+    case 'saved': {
+      const s = opts.saved?.get(c.id);
+      if (!s) throw new FilterError(`saved segment ${c.id} not found`);
+      // checkFilterBounds (compilePredicate) has walked this expansion already: never reached
+      if (depth >= MAX_FILTER_DEPTH) throw new FilterTooLargeError('depth', MAX_FILTER_DEPTH, `filter too large (limit ${MAX_FILTER_DEPTH} levels)`);
+      return `(${predicate(s, ps, opts, depth + 1)})`;
+    }
+  }
+}
+
+/**
+ * The WHERE predicate (without portal/run conditions) for a validated filter. Checks the bounds
+ * first (checkFilterBounds): a filter over them throws before anything is compiled.
+ */
+export function compilePredicate(f: SegmentFilter, ps: Params, opts: CompileOptions = {}): string {
+  checkFilterBounds(f, opts.saved);
+  return predicate(f, ps, opts, 0);
+}
+
+function predicate(f: SegmentFilter, ps: Params, opts: CompileOptions, depth: number): string {
+  if (depth > MAX_FILTER_DEPTH) throw new FilterTooLargeError('depth', MAX_FILTER_DEPTH, `filter too large (limit ${MAX_FILTER_DEPTH} levels)`);
+  const parts = f.all.map((c) => `(${compileCondition(c, ps, opts, depth)})`);
+  if (f.any && f.any.length) parts.push(`(${f.any.map((c) => `(${compileCondition(c, ps, opts, depth)})`).join(' OR ')})`);
+  if (f.exclude) parts.push(`NOT COALESCE((${predicate(f.exclude, ps, opts, depth + 1)}), FALSE)`);
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}

@@ -1,0 +1,44 @@
+/**
+ * GET /dashboard (heavy: admitted by the portal gate). Admins get every figure. A non-admin (e.g.
+ * a head of sales) gets counts (groups under MIN_GROUP withheld) and SHARES of revenue
+ * (revenueShare = the group's revenue / the run's total, 0..1), never an amount of money: no
+ * absolute or average revenue, and the value histogram's band edges (amounts; the top edge is the
+ * largest customer's revenue) become null, leaving the band number and its count. The non-admin
+ * payload is built field by field, so a figure added to `dashboard()` later stays admin-only until
+ * it is added here.
+ */
+import express, { type Router } from 'express';
+import { dashboard, type Dashboard } from '../dashboard-query.js';
+import { authed, wrap, type Authed } from '../http.js';
+import { MIN_GROUP, suppress } from '../visibility.js';
+import type { RouteDeps } from './shared.js';
+
+function nonAdminView(a: Authed, d: Dashboard) {
+  const s = (n: number) => suppress(a, n);
+  return {
+    run: d.run,
+    previousRun: d.previousRun,
+    totals: { count: d.totals.count, revenue: null },
+    heatmap: d.heatmap.map((h) => ({
+      r: h.r, f: h.f, count: s(h.count), revenue: null, avgM: null, revenueShare: s(h.count) === null ? null : h.revenueShare,
+    })),
+    segments: d.segments.map((x) => ({ segment: x.segment, count: s(x.count), revenue: null, revenueShare: s(x.count) === null ? null : x.revenueShare })),
+    movement: d.movement.filter((m) => m.count >= MIN_GROUP),
+    history: d.history.map((h) => ({ runId: h.runId, asOf: h.asOf, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
+    alerts: d.alerts,
+    sources: d.sources.filter((m) => m.count >= MIN_GROUP),
+    valueHistogram: d.valueHistogram.map((h) => ({ bin: h.bin, from: null, to: null, count: s(h.count) })),
+    concentration: d.concentration,
+    suppressedBelow: MIN_GROUP,
+  };
+}
+
+export function dashboardRoutes({ db }: RouteDeps): Router {
+  const r = express.Router();
+  r.get('/dashboard', wrap(async (req) => {
+    const a = authed(req);
+    const d = await dashboard(db, a.portal.id);
+    return a.session.a ? { ...d, suppressedBelow: null } : nonAdminView(a, d);
+  }));
+  return r;
+}

@@ -1,0 +1,54 @@
+/**
+ * Automation rules (settings.automation, run by src/automation/engine.ts): when a contact becomes
+ * sleeping or enters a segment the admin chose, start a business process on the contact, add a
+ * to-do for its responsible manager, or add a timeline comment. That is how the portal's own
+ * channels (e-mail, SMS, messengers configured in the workflow template) reach a customer who fell
+ * asleep, e.g. with a promo code.
+ *
+ *   settings.automation = { rules: [
+ *     { id: 'wake-up', trigger: { type: 'becameSleeping' }, action: { type: 'workflow', templateId: 12 } },
+ *     { id: 'vip', trigger: { type: 'enteredSegment', segment: 'champions' },
+ *       action: { type: 'todo', title: 'Call {name}', description: 'Now {segment}', deadlineDays: 2 } },
+ *   ] }
+ *
+ * Texts may use {name}, {contactId}, {segment}, {prevSegment}. A list saved by earlier versions of
+ * the settings page ({segment, action, value, enabled}[]) is read as these rules (migrate.ts).
+ */
+import { z } from 'zod';
+import { SEGMENT_CODES } from '../scoring/index.js';
+import { migrateAutomation } from './migrate.js';
+
+export const automationTriggerSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('becameSleeping') }),
+  z.object({ type: z.literal('enteredSegment'), segment: z.enum(SEGMENT_CODES) }),
+]);
+
+export const automationActionSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('workflow'), templateId: z.coerce.number().int().positive(), parameters: z.record(z.string(), z.unknown()).optional() }),
+  z.object({
+    type: z.literal('todo'),
+    title: z.string().trim().min(1).max(255),
+    description: z.string().max(4000).default(''),
+    deadlineDays: z.number().int().min(0).max(365).default(1),
+  }),
+  z.object({ type: z.literal('comment'), text: z.string().trim().min(1).max(4000) }),
+]);
+
+export const automationRuleSchema = z.object({
+  /** stable id: the firing key; renaming a rule makes it a new rule */
+  id: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/),
+  name: z.string().max(200).optional(),
+  enabled: z.boolean().default(true),
+  trigger: automationTriggerSchema,
+  action: automationActionSchema,
+});
+
+export const automationSettingsSchema = z.preprocess(
+  migrateAutomation,
+  z
+    .object({ rules: z.array(automationRuleSchema).max(50).default([]) })
+    .refine((s) => new Set(s.rules.map((r) => r.id)).size === s.rules.length, { message: 'rule ids must be unique', path: ['rules'] }),
+);
+
+export type AutomationRule = z.infer<typeof automationRuleSchema>;
+export type AutomationSettings = z.infer<typeof automationSettingsSchema>;

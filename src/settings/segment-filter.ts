@@ -1,0 +1,104 @@
+/**
+ * The segment filter AST: the shape a filter is sent in (the filter builder's requests) and
+ * stored in (saved segments, portal settings), validated by zod. What a filter means in SQL, and
+ * the bounds on its expansion, are src/segments/ (compile.ts, bounds.ts, limits.ts).
+ *
+ * A filter: { all: [conditions...] (AND), any?: [conditions...] (OR group), exclude?: filter }.
+ * `exclude` gives "A minus B": rows matching A and not B. A `saved` condition refers to a saved
+ * segment by id (inlined by the compiler).
+ *
+ * MAX_FILTER_DEPTH lives here because the schema itself enforces it on the raw value (before the
+ * recursive schema runs); src/segments/limits.ts re-exports it with the other filter limits.
+ */
+import { z } from 'zod';
+import { LIFECYCLE_CODES, SEGMENT_CODES } from '../scoring/index.js';
+
+/**
+ * Nesting: `exclude` levels plus saved references followed, on any path from the top filter.
+ * The UI builds depth 1 or 2 ("A minus saved B", B referring to C); 8 keeps a generous margin
+ * (why: src/segments/limits.ts).
+ */
+export const MAX_FILTER_DEPTH = 8;
+
+const num = z.number().finite();
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
+const shortText = z.string().trim().min(1).max(200);
+const ufKey = z.string().regex(/^UF_CRM_[A-Z0-9_]{1,60}$/, 'must be a UF_CRM_* field name');
+
+export const RANGE_FIELDS = ['r', 'f', 'm', 'monetary', 'clv', 'p_alive', 'recency_days', 'frequency'] as const;
+
+/** Id of a saved segment (also the XML_ID of its item in the saved-segment CRM field). */
+export const savedSegmentId = z.string().regex(/^[a-z0-9-]{1,40}$/);
+
+export const conditionSchema = z.discriminatedUnion('field', [
+  z.object({ field: z.literal('segment'), values: z.array(z.enum(SEGMENT_CODES)).min(1).max(20) }),
+  z.object({ field: z.literal('lifecycle'), values: z.array(z.enum(LIFECYCLE_CODES)).min(1).max(10) }),
+  z.object({ field: z.literal('rfm'), values: z.array(z.string().regex(/^[1-5A-E]{3}$/)).min(1).max(125) }),
+  z.object({ field: z.literal('range'), key: z.enum(RANGE_FIELDS), min: num.nullable().optional(), max: num.nullable().optional() }),
+  z.object({ field: z.literal('sleeping'), value: z.boolean() }),
+  z.object({ field: z.literal('interests'), mode: z.enum(['all', 'any']).default('any'), values: z.array(shortText).min(1).max(50) }),
+  z.object({ field: z.literal('last_purchase'), from: isoDate.nullable().optional(), to: isoDate.nullable().optional() }),
+  z.object({ field: z.literal('source'), values: z.array(z.string().max(100)).min(1).max(100) }),
+  z.object({ field: z.literal('responsible'), values: z.array(z.number().int().positive()).min(1).max(200) }),
+  z.object({ field: z.literal('city'), op: z.enum(['in', 'contains']).default('in'), values: z.array(shortText).min(1).max(100) }),
+  z.object({
+    field: z.literal('uf'),
+    key: ufKey,
+    op: z.enum(['eq', 'contains', 'empty', 'not_empty']),
+    value: z.string().max(200).optional(),
+  }),
+  z.object({ field: z.literal('has_email'), value: z.boolean() }),
+  z.object({ field: z.literal('has_phone'), value: z.boolean() }),
+  z.object({ field: z.literal('reachable'), value: z.boolean() }),
+  z.object({ field: z.literal('saved'), id: savedSegmentId }),
+]);
+export type Condition = z.infer<typeof conditionSchema>;
+
+export interface SegmentFilter {
+  all: Condition[];
+  any?: Condition[];
+  exclude?: SegmentFilter;
+}
+
+/**
+ * How deep `exclude` nests in a raw (not yet validated) value, counted iteratively, so a body
+ * nested thousands of levels deep is measured without recursion.
+ */
+export function rawExcludeDepth(v: unknown): number {
+  let depth = 0;
+  let cur = v;
+  for (;;) {
+    if (!cur || typeof cur !== 'object' || Array.isArray(cur)) return depth;
+    const next = (cur as { exclude?: unknown }).exclude;
+    if (next === undefined || next === null) return depth;
+    depth++;
+    cur = next;
+  }
+}
+
+/** zod issue params that make the UI API answer 400 FILTER_TOO_LARGE instead of BAD_REQUEST. */
+export const FILTER_TOO_LARGE = 'FILTER_TOO_LARGE';
+
+const filterObjectSchema: z.ZodType<SegmentFilter> = z.lazy(() =>
+  z.object({
+    all: z.array(conditionSchema).max(40).default([]),
+    any: z.array(conditionSchema).max(40).optional(),
+    exclude: filterObjectSchema.optional(),
+  }),
+) as unknown as z.ZodType<SegmentFilter>;
+
+/**
+ * A filter. The `exclude` nesting is measured (iteratively) before the recursive schema runs, so
+ * a deeply nested body is refused with a message naming the limit instead of exhausting the stack.
+ */
+export const segmentFilterSchema: z.ZodType<SegmentFilter> = z.preprocess((v, ctx) => {
+  const depth = rawExcludeDepth(v);
+  if (depth > MAX_FILTER_DEPTH) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `filter too large: exclude is nested ${depth} levels deep (limit ${MAX_FILTER_DEPTH} levels)`,
+      params: { error: FILTER_TOO_LARGE },
+    });
+  }
+  return v;
+}, filterObjectSchema) as unknown as z.ZodType<SegmentFilter>;
