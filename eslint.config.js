@@ -1,7 +1,8 @@
 // ESLint (flat config): typescript-eslint and eslint-plugin-vue, Prettier for layout
 // (eslint-config-prettier turns off the rules it owns), and the direction of imports between the
 // folders of src/ (eslint-plugin-boundaries): data flows portal → b24 → sync → store → scoring →
-// writeback / UI API, and only entry points (demo, CLI, bench, tests) may import the emulator.
+// writeback / UI API, and only entry points may import the emulator. The files directly under src/
+// (app.ts, demo.ts, config.ts, portal-clients.ts) are the composition roots: they belong to no layer.
 import js from '@eslint/js';
 import boundaries from 'eslint-plugin-boundaries';
 import prettier from 'eslint-config-prettier';
@@ -26,7 +27,7 @@ const LAYERS = {
   automation: ['b24', 'store', 'scoring', 'settings', 'segments'],
   events: ['b24', 'sync', 'store', 'scoring', 'settings', 'segments', 'pipeline', 'writeback', 'automation'],
   jobs: ['b24', 'sync', 'store', 'scoring', 'settings', 'segments', 'pipeline', 'writeback', 'automation', 'events'],
-  server: ['b24', 'store', 'scoring', 'settings', 'segments', 'writeback', 'automation', 'config'],
+  server: ['b24', 'store', 'scoring', 'settings', 'segments', 'writeback', 'automation'],
   emulator: [],
 };
 
@@ -69,11 +70,8 @@ export default tseslint.config(
       'import/resolver': { typescript: { project: './tsconfig.json' } },
       'boundaries/include': ['src/**/*.ts', 'manifest/**/*.ts'],
       'boundaries/elements': [
-        ...Object.keys(LAYERS).map((l) => ({ type: l, pattern: `src/${l}`, mode: 'folder' })),
-        { type: 'config', pattern: 'src/config.ts', mode: 'file' },
-        { type: 'manifest', pattern: 'manifest', mode: 'folder' },
-        // composition roots and entry points: they wire everything together
-        { type: 'entry', pattern: ['src/app.ts', 'src/demo.ts', 'src/portal-clients.ts'], mode: 'file' },
+        ...Object.keys(LAYERS).map((l) => ({ type: l, pattern: `src/${l}` })),
+        { type: 'manifest', pattern: 'manifest' },
       ],
     },
     rules: {
@@ -84,9 +82,7 @@ export default tseslint.config(
             from: { element: { type: from } },
             allow: { to: { element: { types: { anyOf: [from, 'manifest', 'bitrix', ...to] } } } },
           })),
-          { from: { element: { type: 'config' } }, allow: { to: { element: { types: { anyOf: ['store'] } } } } },
           { from: { element: { type: 'manifest' } }, allow: { to: { element: { types: { anyOf: ['manifest'] } } } } },
-          { from: { element: { type: 'entry' } }, allow: { to: { element: { types: { anyOf: [...Object.keys(LAYERS), 'config', 'manifest', 'entry'] } } } } },
         ],
       }],
     },
