@@ -259,7 +259,7 @@ async function installIntoPortal(a: AxiosInstance, app: RunningApp, creds: AppCr
   if (r.status !== 201) throw new Error(`emulator install failed: HTTP ${r.status} ${JSON.stringify(r.data)}`);
   const d = r.data.delivery as { status: number | null; error: string | null; payload: { auth: { member_id: string } } };
   if (d.status !== 200) throw new Error(`our install handler answered ${d.status ?? d.error}: see the app log above`);
-  // Reference §1.2: a callback install counts as installed at once; the emulator still waits for installFinish.
+  // Reference https://apidocs.bitrix24.com/settings/app-installation/mass-market-apps/index.html: a callback install counts as installed at once; the emulator still waits for installFinish.
   const f = await a.post(`apps/${creds.clientId}/install-finish`);
   if (f.status !== 200) throw new Error(`install-finish failed: HTTP ${f.status}`);
   return d.payload.auth.member_id;

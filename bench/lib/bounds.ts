@@ -1,6 +1,6 @@
 /**
  * Lower bounds on portal time implied by the standard plan's limits for the calls made
- * (reference §4):
+ * (https://apidocs.bitrix24.com/settings/performance/limits.html):
  *  - requests: leaky bucket, burst 50, drain 2/s → T ≥ max(0, (requests − 50) / 2)
  *  - operating, per method: 480 s per sliding 600 s window (the first 480 s can be spent at
  *    once) → smooth bound T ≥ 600 · max(0, O/480 − 1); the 1-minute buckets make the real

@@ -1,6 +1,6 @@
 /**
  * Access tokens for a portal: the `TokenSource` seam the storage layer plugs into, an
- * in-memory implementation, and the OAuth refresh call itself (reference §2).
+ * in-memory implementation, and the OAuth refresh call itself (https://apidocs.bitrix24.com/settings/oauth/index.html).
  *
  * Contract of a TokenSource (what `B24Client` relies on):
  *  - `get()` returns the current access token, the REST base (`client_endpoint`) and the
@@ -34,7 +34,7 @@ export interface TokenSource {
   readonly refreshable?: boolean;
 }
 
-/** What the OAuth server answers to `grant_type=refresh_token` (reference §2). */
+/** What the OAuth server answers to `grant_type=refresh_token` (https://apidocs.bitrix24.com/settings/oauth/index.html). */
 export const OAuthTokenResponse = z.object({
   access_token: z.string().min(1),
   refresh_token: z.string().min(1),

@@ -1,5 +1,5 @@
 /**
- * Batch command encoding (reference §6): each command is a string `method?query`, where the
+ * Batch command encoding (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html): each command is a string `method?query`, where the
  * query is PHP-style bracket encoding (`filter[>ID]=10&select[0]=ID`) that the portal reads
  * with parse_url + parse_str. qs with `arrayFormat: 'indices'` produces exactly that.
  */

@@ -1,6 +1,6 @@
 /**
  * B24Client: one per portal. REST calls and batches with the portal's limits mirrored by a
- * `Limiter`, typed errors, bounded retries and token refresh (reference §2-§6).
+ * `Limiter`, typed errors, bounded retries and token refresh (https://apidocs.bitrix24.com/settings/oauth/index.html, https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html).
  *
  *  - `call(method, params, schema?)`: POST JSON to `client_endpoint + method`, `auth` in the body.
  *  - `batch(commands, {halt})`: ≤50 commands per HTTP request (auto-split), each encoded as a

@@ -1,6 +1,6 @@
 /**
- * List export by ID keyset with `start=-1` (no COUNT, reference §5), in batches of ≤50 calls
- * (reference §6). Two strategies:
+ * List export by ID keyset with `start=-1` (no COUNT, https://apidocs.bitrix24.com/settings/how-to-call-rest-api/list-methods-pecularities.html), in batches of ≤50 calls
+ * (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html). Two strategies:
  *
  *  - "chain": one batch = 50 pages linked by `$result` references: page k+1 filters
  *    `>ID = $result[p<k>][49][ID]` (legacy) / `$result[p<k>][items][49][id]` (crm.item). A page

@@ -4,7 +4,7 @@
  * so the export can spread one entity over both methods (they have separate operating budgets)
  * and still hand out one row shape: the LEGACY shape.
  *
- * Mapping used (reference §7.8 + the emulator's serialiser):
+ * Mapping used (https://apidocs.bitrix24.com/api-reference/crm/universal/index.html + the emulator's serialiser):
  *   id↔ID, createdTime↔DATE_CREATE, updatedTime↔DATE_MODIFY, createdBy↔CREATED_BY_ID,
  *   updatedBy↔MODIFY_BY_ID, movedBy↔MOVED_BY_ID, begindate↔BEGINDATE, closedate↔CLOSEDATE,
  *   every other camelCase name ↔ UPPER_SNAKE (assignedById↔ASSIGNED_BY_ID, stageId↔STAGE_ID…);

@@ -1,5 +1,5 @@
 /**
- * Per-portal limiter mirroring the two limits of a Bitrix24 portal (reference §4):
+ * Per-portal limiter mirroring the two limits of a Bitrix24 portal (https://apidocs.bitrix24.com/settings/performance/limits.html):
  *
  *  1. The request-rate leaky bucket: every HTTP request (a batch counts as one) adds 1 to a
  *     counter that drains `drainPerSec` per second; a request arriving with the counter over

@@ -1,5 +1,5 @@
 /**
- * The portal side of an app's life cycle (reference §1.2, §1.3): install, installFinish,
+ * The portal side of an app's life cycle (https://apidocs.bitrix24.com/settings/app-installation/mass-market-apps/index.html, https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html): install, installFinish,
  * uninstall.
  *
  * - `installApp` registers an AppRec (installed:false). In `callback` mode it POSTs ONAPPINSTALL

@@ -1,5 +1,5 @@
 /**
- * Event delivery of the emulated portal (reference §1.3, §10).
+ * Event delivery of the emulated portal (https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html, https://apidocs.bitrix24.com/api-reference/events/index.html).
  *
  * For each CRM event the method layer emits (`portal.emit`), for each app that finished its
  * installation (`installed === true`, i.e. installFinish was called):
@@ -63,7 +63,7 @@ export function serverEndpoint(portal: Portal, protocol: 'http' | 'https' = 'htt
   return portal.serverEndpoint ?? clientEndpoint(portal, protocol);
 }
 
-/** The `auth[...]` block of an event POST (reference §1.3 / §10). Scopes comma-separated. */
+/** The `auth[...]` block of an event POST (https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html / https://apidocs.bitrix24.com/api-reference/events/index.html). Scopes comma-separated. */
 export function eventAuth(
   portal: Portal,
   app: AppRec,

@@ -1,5 +1,5 @@
 /**
- * Request limits of the emulated portal, measured on the portal clock (reference §4).
+ * Request limits of the emulated portal, measured on the portal clock (https://apidocs.bitrix24.com/settings/performance/limits.html).
  *
  * - Leaky bucket per portal: every HTTP REST request (a batch counts once) adds 1; the
  *   counter drains continuously at `drain` per portal second. A request that would push the

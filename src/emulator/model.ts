@@ -2,10 +2,10 @@
  * Internal records of the emulated portal. Values are stored typed (numbers, booleans,
  * epoch milliseconds on the portal clock); the method layer serialises them into the
  * legacy string-typed shape (crm.contact.*, crm.deal.*) or the camelCase typed shape
- * (crm.item.*) the real portal answers with (reference §7).
+ * (crm.item.*) the real portal answers with (https://apidocs.bitrix24.com/api-reference/crm/index.html).
  */
 
-/** A multifield row (PHONE, EMAIL, WEB, IM), reference §7.2. */
+/** A multifield row (PHONE, EMAIL, WEB, IM), https://apidocs.bitrix24.com/api-reference/crm/contacts/index.html. */
 export interface Multifield {
   id: number;
   typeId: 'PHONE' | 'EMAIL' | 'WEB' | 'IM' | 'LINK';
@@ -73,7 +73,7 @@ export interface DealRec {
   isManualOpportunity: boolean;
   taxValue: number;
   companyId: number | null;
-  /** Linked contacts in order; the first is primary (reference §7.3). */
+  /** Linked contacts in order; the first is primary (https://apidocs.bitrix24.com/api-reference/crm/deals/index.html). */
   contactIds: number[];
   beginDate: string; // YYYY-MM-DD
   closeDate: string; // YYYY-MM-DD
@@ -145,7 +145,7 @@ export interface StatusRec {
   system: boolean;
   categoryId: number | null;
   color: string | null;
-  /** null = in progress, 'S' success, 'F' failure (reference §7.4). */
+  /** null = in progress, 'S' success, 'F' failure (https://apidocs.bitrix24.com/api-reference/crm/status/index.html). */
   semantics: 'S' | 'F' | null;
 }
 
@@ -285,7 +285,7 @@ export interface AppRec {
   installUrl: string | null;
   scopes: string[];
   status: 'F' | 'D' | 'T' | 'P' | 'L' | 'S';
-  /** true once the app called installFinish (reference §1.2). */
+  /** true once the app called installFinish (https://apidocs.bitrix24.com/settings/app-installation/mass-market-apps/index.html). */
   installed: boolean;
   /**
    * true after ONAPPUNINSTALL without `clean` (the record is kept so app.option survives a
@@ -305,7 +305,7 @@ export interface TokenRec {
   userId: number;
   /** Portal-clock epoch ms when the access token dies. */
   expiresAt: number;
-  /** Portal-clock epoch ms when the refresh token dies (180 days, reference §2). */
+  /** Portal-clock epoch ms when the refresh token dies (180 days, https://apidocs.bitrix24.com/settings/oauth/index.html). */
   refreshExpiresAt: number;
   /** false once the refresh token was used (rotation) or revoked. */
   refreshValid: boolean;

@@ -25,7 +25,7 @@ export interface PortalOptions {
   clock?: PortalClock;
   /** Base currency code (the currency with AMOUNT 1). */
   baseCurrency?: string;
-  /** Access-token lifetime in portal seconds (default 3600, reference §2). */
+  /** Access-token lifetime in portal seconds (default 3600, https://apidocs.bitrix24.com/settings/oauth/index.html). */
   accessTokenTtl?: number;
   /** Language of the portal (LANG for the frame, LANGUAGE_ID in events). */
   language?: string;

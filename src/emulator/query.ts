@@ -1,5 +1,5 @@
 /**
- * The list engine shared by every emulated list method (reference §5): filter operators,
+ * The list engine shared by every emulated list method (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/list-methods-pecularities.html): filter operators,
  * order, 50-row pages with `start`, `total` and `next`, and `start=-1` (no count).
  *
  * Performance: tables are Maps keyed by ID. A sorted ID index per table (kept in a WeakMap

@@ -1,5 +1,5 @@
 /**
- * Value serialisation for the emulated portal (reference §7): the legacy string-typed shape
+ * Value serialisation for the emulated portal (https://apidocs.bitrix24.com/api-reference/crm/index.html): the legacy string-typed shape
  * (crm.contact.*, crm.deal.*: IDs and numbers as strings, `null` for empties, ISO 8601
  * datetimes with the portal's UTC offset, dates as local-midnight datetimes) and the
  * camelCase typed shape of crm.item.*.

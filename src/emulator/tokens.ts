@@ -1,5 +1,5 @@
 /**
- * OAuth tokens of the emulated portal (reference §2): access tokens live
+ * OAuth tokens of the emulated portal (https://apidocs.bitrix24.com/settings/oauth/index.html): access tokens live
  * `portal.accessTokenTtl` portal seconds (default 3600), refresh tokens 180 days and
  * rotate on every use.
  */

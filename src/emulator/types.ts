@@ -2,7 +2,7 @@
  * The contract between the emulator's data/method layer (`methods/`) and its HTTP face
  * (`http/`): a method is a function of (context, params) that returns the `result`
  * (plus `total`/`next` for lists) or throws a RestError, exactly as the portal's
- * REST server wraps a method's return value (reference §3).
+ * REST server wraps a method's return value (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/general-principles.html).
  */
 import type { Portal } from './portal.js';
 

@@ -1,5 +1,5 @@
 /**
- * Offline events: the reliable path (§10). Online handlers get no retry; the portal's offline
+ * Offline events: the reliable path (https://apidocs.bitrix24.com/api-reference/events/index.html). Online handlers get no retry; the portal's offline
  * queue keeps the latest record per object until we clear it.
  *
  * One poll: `event.offline.get {clear: 0, process_id: <stable per portal>, limit}` reserves a

@@ -2,7 +2,7 @@
  * The event job's work for one portal (called under the portal lock by src/jobs):
  *
  *  1. read the inbox (coalesced per object; a storm of 10,000 updates of 300 deals is 300 rows);
- *  2. re-fetch the objects from the portal, because events carry only the ID (§10):
+ *  2. re-fetch the objects from the portal, because events carry only the ID (https://apidocs.bitrix24.com/api-reference/events/index.html):
  *     deals through crm.item.list `@id` (50 ids a call, 50 calls a batch; the only list with the
  *     deal↔contact links), contacts through crm.contact.list `@ID`; an object not returned is
  *     gone → deleted from the store; product rows of WON deals are re-read;

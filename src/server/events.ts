@@ -1,5 +1,5 @@
 /**
- * `POST /events` — every event Bitrix24 sends us (reference §10), form-encoded.
+ * `POST /events` — every event Bitrix24 sends us (https://apidocs.bitrix24.com/api-reference/events/index.html), form-encoded.
  *
  * Authentication: `auth[application_token]` is compared in constant time with the HMAC we
  * stored at install for `auth[member_id]` (store.verifyApplicationToken). Missing, wrong, or an

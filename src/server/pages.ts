@@ -2,7 +2,7 @@
  * The app page (`/app`, PLACEMENT=DEFAULT) and the placement handlers of the manifest
  * (`/placement/contact-tab`, `/placement/contact-list`), GET and POST.
  *
- * Bitrix24 POSTs the §1.4 fields: query DOMAIN/PROTOCOL/LANG/APP_SID, body AUTH_ID,
+ * Bitrix24 POSTs the https://apidocs.bitrix24.com/settings/oauth/simple-way.html fields: query DOMAIN/PROTOCOL/LANG/APP_SID, body AUTH_ID,
  * APPLICATION_TOKEN, member_id, PLACEMENT, PLACEMENT_OPTIONS (a JSON string). We verify
  * APPLICATION_TOKEN against the stored HMAC for member_id (401 page otherwise) and answer a
  * minimal server-rendered status page (the Vue UI replaces it later). GET is accepted with the

@@ -1,5 +1,5 @@
 /**
- * zod schemas of everything Bitrix24 sends us (reference §1.3, §1.4, §9, §10). Unknown extra
+ * zod schemas of everything Bitrix24 sends us (https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html, https://apidocs.bitrix24.com/settings/oauth/simple-way.html, https://apidocs.bitrix24.com/api-reference/widgets/index.html, https://apidocs.bitrix24.com/api-reference/events/index.html). Unknown extra
  * fields are allowed (Bitrix adds fields over time); the ones we use are validated strictly.
  */
 import { z } from 'zod';
@@ -58,7 +58,7 @@ export const frameQuerySchema = z.object({
   APP_SID: z.string().max(128).optional(),
 });
 
-/** The install page (wizard) POST body: the fields of §1.4. */
+/** The install page (wizard) POST body: the fields of https://apidocs.bitrix24.com/settings/oauth/simple-way.html. */
 export const installPageSchema = z.object({
   query: frameQuerySchema,
   body: z.object({

@@ -235,5 +235,5 @@ export function toStoredCrmValue(def: FieldManifest, v: SemValue, reg: Registere
   return v;
 }
 
-/** crm.item camelCase name of a UF field: UF_CRM_SEG_P_ALIVE → ufCrmSegPAlive (reference §7.8; one rule for the app and the emulator). */
+/** crm.item camelCase name of a UF field: UF_CRM_SEG_P_ALIVE → ufCrmSegPAlive (https://apidocs.bitrix24.com/api-reference/crm/universal/index.html; one rule for the app and the emulator). */
 export { ufCamel } from '../bitrix/uf-names.js';

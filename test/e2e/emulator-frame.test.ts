@@ -103,7 +103,7 @@ describe('host page + real B24Frame in chromium', () => {
     expect(st.placement).toBe('DEFAULT');
     expect(st.profile?.ADMIN).toBe(true);
     expect(st.profile?.NAME).toBe('Victoria');
-    // what Bitrix24 POSTs to the installer URL (§1.4)
+    // what Bitrix24 POSTs to the installer URL (https://apidocs.bitrix24.com/settings/oauth/simple-way.html)
     const hit = testApp.hits.find((h) => h.path === '/install')!;
     expect(hit.method).toBe('POST');
     expect(hit.query.DOMAIN).toBe(emu.portal.domain);

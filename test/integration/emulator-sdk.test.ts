@@ -95,7 +95,7 @@ describe('b24jssdk B24OAuth against the emulator', () => {
     expect(r.isSuccess).toBe(false);
     expect(r.getErrorMessages()).toEqual(['Method not found!']);
     // Finding: the SDK silently drops result_error entries whose code is empty — the legacy
-    // `{"error":"","error_description":"Not found"}` of crm.contact.get (reference §3) — so
+    // `{"error":"","error_description":"Not found"}` of crm.contact.get (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/general-principles.html) — so
     // `notFound` is undefined in the data and absent from the errors. The emulator did report it:
     expect([...r.errors.keys()]).toEqual(['bad']);
     expect(data.notFound).toBeUndefined();

@@ -1,5 +1,5 @@
 /**
- * Launching an app frame the way Bitrix24 does (reference §1.4, b24jssdk §4): fresh tokens for
+ * Launching an app frame the way Bitrix24 does (https://apidocs.bitrix24.com/settings/oauth/simple-way.html, https://github.com/bitrix24/b24jssdk): fresh tokens for
  * (app, user), an APP_SID, the hidden form POSTed to the app URL, the `<iframe name>` and the
  * getInitData answer.
  */

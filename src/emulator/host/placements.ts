@@ -16,7 +16,7 @@ export function placementsFor(portal: Portal, code: string, user: UserRec): Plac
     if (p.placement.toUpperCase() !== code) continue;
     if (p.userId !== 0 && p.userId !== user.id) continue;
     const app = liveApp(portal, p.clientId);
-    if (!app || !app.installed) continue; // widgets are hidden until installFinish (§1.2)
+    if (!app || !app.installed) continue; // widgets are hidden until installFinish (https://apidocs.bitrix24.com/settings/app-installation/mass-market-apps/index.html)
     out.push({ ...p, app });
   }
   return out;

@@ -1,6 +1,6 @@
 /**
  * The emulator's human face: a light Bitrix24-like portal (left menu, header) that opens apps
- * the way Bitrix24 does (reference §1.4, b24jssdk §4):
+ * the way Bitrix24 does (https://apidocs.bitrix24.com/settings/oauth/simple-way.html, https://github.com/bitrix24/b24jssdk):
  *
  *  - a hidden form POSTs to `APP_URL?DOMAIN=&PROTOCOL=&LANG=&APP_SID=` with AUTH_ID, AUTH_EXPIRES,
  *    REFRESH_ID, SERVER_ENDPOINT, APPLICATION_TOKEN, APPLICATION_SCOPE, member_id, status, PLACEMENT,

@@ -22,7 +22,7 @@ export interface EmulatorAppOptions {
   faults?: string | FaultConfig;
   /** Answer REST calls after their simulated cost / timeScale in wall ms (default false). */
   simulateLatency?: boolean;
-  /** `domain` in OAuth server responses (default "oauth.bitrix.info", reference §2). */
+  /** `domain` in OAuth server responses (default "oauth.bitrix.info", https://apidocs.bitrix24.com/settings/oauth/index.html). */
   oauthDomain?: string;
   statePath?: string | null;
   /** Wall ms before an event POST is abandoned (default 10000). */

@@ -1,5 +1,5 @@
 /**
- * Response envelopes (reference §3): `{result, total?, next?, time{...}}` and
+ * Response envelopes (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/general-principles.html): `{result, total?, next?, time{...}}` and
  * `{error, error_description}`; PHP-array JSON semantics for batch sections.
  */
 import type { Response } from 'express';

@@ -1,5 +1,5 @@
 /**
- * The OAuth server (reference §2), served on the emulator's own host at `/oauth/token/`:
+ * The OAuth server (https://apidocs.bitrix24.com/settings/oauth/index.html), served on the emulator's own host at `/oauth/token/`:
  * `server_endpoint` is `http://<host>/rest/`, so clients (the SDK strips `/rest/` and
  * appends `/oauth/token/`) find it here.
  *

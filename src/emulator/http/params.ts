@@ -1,5 +1,5 @@
 /**
- * Request decoding the way the portal's REST server does it (reference §3,
+ * Request decoding the way the portal's REST server does it (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/general-principles.html,
  * [SRC] rest_util.php getRequestData): query-string params merged with the body (the body
  * wins); the body is JSON only for `Content-Type: application/json`, anything else goes
  * through PHP-style bracket parsing (`fields[PHONE][0][VALUE]=...`), done here with `qs`.

@@ -1,5 +1,5 @@
 /**
- * The REST endpoint (reference §3, §4, §6): routing, auth, faults, limits, dispatch to the
+ * The REST endpoint (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/general-principles.html, https://apidocs.bitrix24.com/settings/performance/limits.html, https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html): routing, auth, faults, limits, dispatch to the
  * method layer, envelopes, batch.
  *
  * Order of checks for one HTTP request:
@@ -129,7 +129,7 @@ export function execute(rt: Runtime, caller: Caller, name: string, params: Param
 }
 
 // ---------------------------------------------------------------------------
-// batch (reference §6)
+// batch (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html)
 
 const BATCH_MAX = 50;
 const MACRO = /\$result\[([^\]]*)\]((?:\[[^\]]*\])*)/g;
@@ -156,7 +156,7 @@ function lookup(results: Map<string, unknown>, key: string, pathStr: string): { 
  * `$result[key][path...]`: a value that is exactly one macro is replaced by the referenced
  * value (any type, arrays included); inside a longer string a macro is substituted only
  * when the referenced value is a string; otherwise the macro text stays as is
- * ([SRC] processBatchElement, reference §6).
+ * ([SRC] processBatchElement, https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html).
  */
 export function substituteMacros(v: unknown, results: Map<string, unknown>): unknown {
   if (typeof v === 'string') {

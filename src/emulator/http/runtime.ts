@@ -22,7 +22,7 @@ export interface Runtime {
   delivery: EventDelivery;
   /** Answer after cost / timeScale wall ms (off by default). */
   simulateLatency: boolean;
-  /** `domain` reported by the OAuth server (reference §2: the auth server, "oauth.bitrix.info"). */
+  /** `domain` reported by the OAuth server (https://apidocs.bitrix24.com/settings/oauth/index.html: the auth server, "oauth.bitrix.info"). */
   oauthDomain: string;
   /** Where `POST /_emulator/state/save` writes by default (null: a path must be given). */
   statePath: string | null;

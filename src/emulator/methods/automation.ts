@@ -1,6 +1,6 @@
 /**
  * Side-effect methods recorded into the portal so tests can see them: crm.timeline.comment.add,
- * crm.activity.todo.add, bizproc.workflow.template.list, bizproc.workflow.start (reference §11).
+ * crm.activity.todo.add, bizproc.workflow.template.list, bizproc.workflow.start (https://apidocs.bitrix24.com/api-reference/common/index.html).
  */
 import { randomBytes } from 'node:crypto';
 import type { BizprocTemplateRec } from '../model.js';
@@ -33,7 +33,7 @@ const DOC_CLASS: Record<string, string> = { CONTACT: 'CCrmDocumentContact', DEAL
 
 export const automationMethods: Def[] = [
   def('crm.timeline.comment.add', 'crm', 'write', (ctx, params) => {
-    // Lowercase `fields` is mandatory since crm 23.100.0 (§11).
+    // Lowercase `fields` is mandatory since crm 23.100.0 (https://apidocs.bitrix24.com/api-reference/common/index.html).
     const f = params['fields'];
     if (!isObj(f)) throw new RestError('ERROR_ARGUMENT', "Argument 'fields' is null or empty", 400, { argument: 'fields' });
     const entityId = Number(f['ENTITY_ID']);

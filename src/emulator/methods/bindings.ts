@@ -1,4 +1,4 @@
-/** placement.* (reference §9), event.* and event.offline.* (§10). */
+/** placement.* (https://apidocs.bitrix24.com/api-reference/widgets/index.html), event.* and event.offline.* (https://apidocs.bitrix24.com/api-reference/events/index.html). */
 import { randomBytes } from 'node:crypto';
 import type { OfflineEventRec } from '../model.js';
 import type { Portal } from '../portal.js';
@@ -67,7 +67,7 @@ export function knownEvents(): string[] {
 
 /**
  * Puts an event into the app's offline queue, keeping only the latest record per object:
- * an unreserved record with the same messageId is replaced (reference §10). For the HTTP
+ * an unreserved record with the same messageId is replaced (https://apidocs.bitrix24.com/api-reference/events/index.html). For the HTTP
  * face's event dispatcher.
  */
 export function pushOfflineEvent(p: Portal, rec: Omit<OfflineEventRec, 'id' | 'processId' | 'error'>): OfflineEventRec {

@@ -1,7 +1,7 @@
 /**
  * Reference data and product methods: crm.status.list, crm.category.list, crm.currency.list,
  * crm.product.list/get, crm.productsection.list, crm.deal.productrows.get,
- * crm.item.productrow.list (reference §7.4–§7.7).
+ * crm.item.productrow.list (https://apidocs.bitrix24.com/api-reference/crm/status/index.html, https://apidocs.bitrix24.com/api-reference/crm/currency/crm-currency-list.html).
  */
 import type { CategoryRec, CurrencyRec, ProductRec, ProductRowRec, SectionRec, StatusRec } from '../model.js';
 import { assertAccess, listVisibility } from '../perms.js';

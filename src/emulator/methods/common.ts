@@ -1,4 +1,4 @@
-/** Global and user methods: profile, app.info, app.option.*, user.current, user.get (reference §11). */
+/** Global and user methods: profile, app.info, app.option.*, user.current, user.get (https://apidocs.bitrix24.com/api-reference/common/index.html). */
 import type { UserRec } from '../model.js';
 import { runList, type QField } from '../query.js';
 import { tzOffsetMinutes, type FType } from '../serialize.js';
@@ -18,7 +18,7 @@ function currentUser(ctx: CallContext): UserRec {
   return u;
 }
 
-/** The full user record as user.current / user.get return it (§11). */
+/** The full user record as user.current / user.get return it (https://apidocs.bitrix24.com/api-reference/common/index.html). */
 export function userRecord(u: UserRec): Record<string, unknown> {
   return {
     ID: String(u.id),

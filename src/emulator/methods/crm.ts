@@ -1,6 +1,6 @@
 /**
  * CRM entity methods: legacy crm.contact.* / crm.company.* / crm.deal.* (string-typed,
- * reference §7.2, §7.3) and the universal crm.item.* (camelCase typed, §7.8).
+ * https://apidocs.bitrix24.com/api-reference/crm/contacts/index.html, https://apidocs.bitrix24.com/api-reference/crm/deals/index.html) and the universal crm.item.* (camelCase typed, https://apidocs.bitrix24.com/api-reference/crm/universal/index.html).
  */
 import type { CompanyRec, ContactRec, DealRec } from '../model.js';
 import { assertAccess, assertAnyAccess, listVisibility } from '../perms.js';
@@ -170,7 +170,7 @@ function itemWrite(ctx: CallContext, kind: EntityKind, rec: AnyRec | null, field
     const base = (rec as ContactRec | null) ?? blankContact(0, uid, ctx.now);
     const { patch, changed } = contactPatchFromFields(p, base, fields, 'item', rec === null);
     if (rec === null) return addContact(p, { ...base, ...patch, id: undefined as unknown as number }, uid, ctx.now);
-    if (changed.length === 0) return rec; // nothing changed: the save is skipped (§7.8)
+    if (changed.length === 0) return rec; // nothing changed: the save is skipped (https://apidocs.bitrix24.com/api-reference/crm/universal/index.html)
     return updateContact(p, base.id, patch, uid, ctx.now);
   }
   if (kind === 'deal') {

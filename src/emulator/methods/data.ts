@@ -111,7 +111,7 @@ export function addDeal(p: Portal, rec: Partial<DealRec>, userId: number, at?: n
 
 /**
  * Changes a deal. A change of funnel (categoryId) fires ONCRMDEALMOVETOCATEGORY instead of
- * ONCRMDEALUPDATE (reference §7.3/§10).
+ * ONCRMDEALUPDATE (https://apidocs.bitrix24.com/api-reference/crm/deals/index.html/https://apidocs.bitrix24.com/api-reference/events/index.html).
  */
 export function updateDeal(p: Portal, id: number, patch: DealPatch, userId: number, at?: number): DealRec {
   const rec = p.deals.get(id);
@@ -166,7 +166,7 @@ export function dealPatchFromFields(p: Portal, base: DealRec, fields: Record<str
   const copy: DealRec = structuredClone(base);
   const defs = fieldsOf(p, 'deal');
   const changed = withValues(mode, () => applyFields(p, copy, defs, fields, mode, { creating }));
-  // Funnel and stage rules (§7.3): legacy update keeps the funnel and ignores a stage of another
+  // Funnel and stage rules (https://apidocs.bitrix24.com/api-reference/crm/deals/index.html): legacy update keeps the funnel and ignores a stage of another
   // funnel; crm.item may move the deal (categoryId + stageId), a bad stage is an error.
   const catKey = Object.keys(fields).find((k) => k.toUpperCase() === 'CATEGORYID' || k.toUpperCase() === 'CATEGORY_ID');
   if (mode === 'item' && catKey !== undefined && !creating) {

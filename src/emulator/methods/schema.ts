@@ -1,7 +1,7 @@
 /**
  * Field schemas of the CRM entities (contact, company, deal) in both naming schemes:
- * legacy UPPER_CASE (crm.contact.*, crm.deal.*; values as strings, reference §7.2/§7.3) and
- * crm.item camelCase (typed values, reference §7.8). One schema drives filtering (query.ts),
+ * legacy UPPER_CASE (crm.contact.*, crm.deal.*; values as strings, https://apidocs.bitrix24.com/api-reference/crm/contacts/index.html/https://apidocs.bitrix24.com/api-reference/crm/deals/index.html) and
+ * crm.item camelCase (typed values, https://apidocs.bitrix24.com/api-reference/crm/universal/index.html). One schema drives filtering (query.ts),
  * selection, serialisation, `*.fields` descriptions and writes.
  */
 import type { CompanyRec, ContactRec, DealRec, Multifield, UserFieldRec } from '../model.js';
@@ -54,7 +54,7 @@ function semanticsMap(p: Portal): Map<string, 'S' | 'F' | null> {
   return c.map;
 }
 
-/** `P`, `S` or `F` for a deal stage (reference §7.3 STAGE_SEMANTIC_ID). */
+/** `P`, `S` or `F` for a deal stage (https://apidocs.bitrix24.com/api-reference/crm/deals/index.html STAGE_SEMANTIC_ID). */
 export function stageSemantic(p: Portal, stageId: string): 'P' | 'S' | 'F' {
   return semanticsMap(p).get(stageId) ?? 'P';
 }
@@ -282,7 +282,7 @@ export function makeResolver<R>(p: Portal, defs: FDef<R>[], mode: Mode): Resolve
     let d = by.get(key);
     if (!d && mode === 'item') d = by.get(camelToUpper(name.trim()));
     if (!d) return undefined;
-    if (mode === 'legacy' && d.up === 'CONTACT_IDS') return undefined; // not filterable in crm.deal.list (§5)
+    if (mode === 'legacy' && d.up === 'CONTACT_IDS') return undefined; // not filterable in crm.deal.list (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/list-methods-pecularities.html)
     const def = d;
     return { name, type: def.type, get: (r: R) => def.get(r, p), isId: def.up === 'ID' };
   };
@@ -298,7 +298,7 @@ function selectList(select: unknown): string[] | null {
   return [String(select)];
 }
 
-/** Which fields a legacy list/get returns (§5 select rules). ID is always returned. */
+/** Which fields a legacy list/get returns (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/list-methods-pecularities.html select rules). ID is always returned. */
 export function legacySelect<R>(defs: FDef<R>[], select: unknown): FDef<R>[] {
   const sel = selectList(select) ?? ['*', 'UF_*'];
   const names = new Set(sel.map((s) => s.trim().toUpperCase()));
@@ -368,7 +368,7 @@ function labelIn(m: Record<string, string>, lang: string): string {
   return m[lang] ?? Object.values(m)[0] ?? '';
 }
 
-/** Field description map (crm.contact.fields / crm.deal.fields, §7.2). */
+/** Field description map (crm.contact.fields / crm.deal.fields, https://apidocs.bitrix24.com/api-reference/crm/contacts/index.html). */
 export function describeFields<R>(p: Portal, defs: FDef<R>[], mode: Mode): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const lang = p.language;
@@ -523,7 +523,7 @@ function applyMultifield(fm: Multifield[], typeId: Multifield['typeId'], raw: un
   }
 }
 
-/** Throws the portal's "not found" for a missing entity in a family (§3 table). */
+/** Throws the portal's "not found" for a missing entity in a family (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/general-principles.html table). */
 export function notFound(family: 'legacy-get' | 'contact-update' | 'deal-update' | 'item' | 'deal-contacts'): never {
   switch (family) {
     case 'legacy-get':

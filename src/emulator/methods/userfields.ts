@@ -1,4 +1,4 @@
-/** crm.{contact,company,deal}.userfield.add/list/get/update/delete (reference §8). */
+/** crm.{contact,company,deal}.userfield.add/list/get/update/delete (https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/index.html). */
 import type { LangMap, UserFieldEnumItem, UserFieldRec } from '../model.js';
 import type { Portal } from '../portal.js';
 import { RestError, type CallContext, type MethodResult, type Params } from '../types.js';
@@ -29,7 +29,7 @@ function langMap(p: Portal, v: unknown, fallback: string): LangMap {
   return out;
 }
 
-/** Forces the UF_CRM_ prefix and validates the name (§8.1). */
+/** Forces the UF_CRM_ prefix and validates the name (https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/crm-contact-userfield-add.html). */
 export function normaliseFieldName(raw: string): string {
   let n = raw.trim().toUpperCase();
   if (n.startsWith('UF_CRM_')) { /* as is */ } else if (n.startsWith('UF_')) n = `UF_CRM_${n.slice(3)}`;
@@ -99,7 +99,7 @@ function findUf(ctx: CallContext, kind: EntityKind, params: Params): UserFieldRe
   return uf;
 }
 
-/** `crm.<kind>.userfield.add`: a new UF_CRM_* field (§8.1); labels default to LABEL. */
+/** `crm.<kind>.userfield.add`: a new UF_CRM_* field (https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/crm-contact-userfield-add.html); labels default to LABEL. */
 function addUserField(ctx: CallContext, kind: EntityKind, params: Params): MethodResult {
   const p = ctx.portal;
   const entityId = UF_ENTITY[kind];

@@ -64,7 +64,7 @@ function idsOf(result: unknown): number[] {
   return Array.isArray(result) ? result.map((r) => Number((r as { ID?: unknown })?.ID)).filter(Number.isSafeInteger) : [];
 }
 
-/** One list command per 50 IDs; the client sends up to 50 commands per batch request (reference §6). */
+/** One list command per 50 IDs; the client sends up to 50 commands per batch request (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html). */
 const PER_COMMAND = 50;
 
 interface CacheEntry {

@@ -1,6 +1,6 @@
 /**
  * A tiny Bitrix24 app for browser tests: every page (main `/app`, installer `/install`,
- * placement handler `/tab`) accepts POST like a real app URL (reference §1.4), records the
+ * placement handler `/tab`) accepts POST like a real app URL (https://apidocs.bitrix24.com/settings/oauth/simple-way.html), records the
  * query + form body it was opened with, loads the official SDK's UMD build (global `B24Js`),
  * runs `B24Js.initializeB24Frame()`, shows the init data, calls `profile` through the SDK and
  * sends `setTitle` / `resizeWindow`. Tests drive further commands with `frame.evaluate` on

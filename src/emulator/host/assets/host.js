@@ -1,5 +1,5 @@
 /*
- * Parent side of the Bitrix24 app frame protocol (reference §12, b24jssdk §4), run by the
+ * Parent side of the Bitrix24 app frame protocol (https://apidocs.bitrix24.com/sdk/bx24-js-sdk/index.html, https://github.com/bitrix24/b24jssdk), run by the
  * emulator's host page.
  *
  * Child → parent: "<command>:<JSON params>:<callbackId>:<APP_SID>" (params omitted when empty;
