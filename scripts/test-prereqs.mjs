@@ -7,7 +7,6 @@
 // exact commands to run and exits 1. No test is ever skipped for lack of them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import pg from 'pg';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const DB_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -18,8 +17,16 @@ const wantsPostgres = !/^pglite$/i.test((process.env.TEST_DB_KINDS ?? '').trim()
 const say = (m) => process.stderr.write(`test-prereqs: ${m}\n`);
 const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
 
-/** Can the tests log in (the server answers SELECT 1 at DATABASE_URL)? */
+/**
+ * Can the tests log in (the server answers SELECT 1 at DATABASE_URL)? Before `npm ci` (.ci/system-deps)
+ * the pg package is not there yet: then `pg_isready` answers, and npm test's pretest checks again.
+ */
 async function reachable() {
+  const pg = (await import('pg').catch(() => null))?.default;
+  if (!pg) {
+    const u = new URL(DB_URL);
+    return spawnSync('pg_isready', ['-q', '-h', u.hostname || '127.0.0.1', '-p', u.port || '5432'], { stdio: 'ignore' }).status === 0;
+  }
   const c = new pg.Client({ connectionString: DB_URL, connectionTimeoutMillis: 3000 });
   c.on('error', () => {});
   try {

@@ -17,7 +17,7 @@
  *                           (a refresh with CLIENT_SECRET) before anything else happens, and nothing
  *                           else is ever trusted to vouch for a portal. Default
  *                           https://oauth.bitrix.info/rest/ (the only one in production, where every
- *                           entry must be https). Development: the demo adds the emulator's.
+ *                           entry must be https). Development: the demo sets it to the emulator's.
  *   APP_CODE                the app's code as the portal's `app.info` names it (CODE): a UI session
  *                           opens only for a user token of the app with this code, or whose code is
  *                           CLIENT_ID (a local app's code is its client_id). Default: manifest app.code

@@ -37,7 +37,7 @@ const ENTITIES: Record<EntityName, { legacy: string; entityTypeId: number }> = {
 
 export interface ExportOptions {
   entity: EntityName;
-  /** Default: the measured winner (see README): 'chain'. */
+  /** Default: the measured winner (docs/rest-client.md, "Export"): 'chain'. */
   strategy?: 'chain' | 'ranges';
   /** 'legacy' (default), 'item' (crm.item.list), or 'spread' over both. */
   api?: Flavor | 'spread';

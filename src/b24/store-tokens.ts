@@ -14,8 +14,8 @@
  *   Within one process, concurrent callers share one in-flight refresh (fewer lock waiters).
  * - `invalid_grant` (DeadRefreshTokenError from refreshAccessToken): the portal is marked
  *   `needs_reauth` (after the transaction rolled back) and `PortalNeedsReauthError` is thrown;
- *   the next `get()` throws it again without touching the network. A new install (or an app
- *   page open with fresh tokens) brings the portal back.
+ *   the next `get()` throws it again without touching the network. A new install (reinstalling
+ *   the app) brings the portal back.
  * - Never logs tokens; errors carry the member_id only.
  */
 import type { AccessToken, RefreshedTokens, RefreshParams, TokenSource } from './auth.js';

@@ -3,7 +3,7 @@
  * currencies, funnels, a product catalog, companies, contacts and a deal history that follows
  * a buy-till-you-die process (BG/NBD-style purchases with gamma-gamma spend).
  *
- * Model, per contact i (see README "Emulator host and data generator"):
+ * Model, per contact i (see docs/emulator.md, "Data generator"):
  *  - created at t0_i (history of `years` years ending at `portal.clock.now()`, denser recently);
  *  - a buyer with probability `buyerShare` (else a lead-like contact: no deals, or one lost/open deal);
  *  - purchase rate λ_i ~ Gamma(r, α) per year, dropout probability p_i ~ Beta(a, b) after each purchase;

@@ -19,11 +19,11 @@ export function isReauth(e: unknown): boolean {
   return e instanceof DeadRefreshTokenError || (e as { name?: string } | null)?.name === 'PortalNeedsReauthError';
 }
 
-/** The portal's jobs stop until the app is opened again (needs_reauth). */
+/** The portal's jobs stop until the app is installed again (needs_reauth: the refresh token is dead). */
 export async function markReauth(db: Db, log: JobLog, portalId: number, e: unknown): Promise<void> {
   const p = await getPortal(db, portalId);
   if (p && p.status === 'active') await setPortalStatus(db, portalId, 'needs_reauth');
-  log.warn('jobs: portal needs re-authorization; its jobs stop until the app is opened again', { portalId, error: (e as Error).message });
+  log.warn('jobs: portal needs re-authorization; its jobs stop until the app is installed again', { portalId, error: (e as Error).message });
 }
 
 export interface PortalJobEnv {

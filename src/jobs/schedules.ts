@@ -7,7 +7,7 @@
  * Every app process runs the same cron tasks. A firing only SENDS the reconcile job, with a
  * pg-boss singleton key per portal and hour, so N processes firing at 03:00 create one job.
  * `refresh()` re-reads the portals (new installs, changed settings, uninstalls) and is called
- * every `refreshEverySec` and by whoever saves the settings.
+ * every `refreshEverySec` (so a changed schedule applies within that time).
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Db } from '../store/db.js';

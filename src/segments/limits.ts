@@ -4,7 +4,7 @@
  * (saved.ts), the UI API and the tests read them from here. The UI API's own request bounds
  * (statement timeout, admission, body size) are src/server/ui-api/limits.ts.
  *
- * Why these numbers (docs/security-ui.md):
+ * Why these numbers (docs/security.md):
  *  - MAX_FILTER_CONDITIONS: the filter builder adds one row per condition and a person builds a
  *    few dozen at most; saved segments are inlined where they are referenced, so a filter's cost
  *    is the size of its expansion. 400 is ten full `all` lists (40 each) and leaves room for

@@ -26,6 +26,9 @@ import { memberIdOf, rateLimit } from './rate-limit.js';
 import { checkUninstalled } from './uninstall-proof.js';
 import { CRM_EVENT_RE, crmEventDataSchema, eventEnvelopeSchema, uninstallDataSchema } from './schemas.js';
 
+/** The one answer to a missing or wrong application_token and an unknown or uninstalled portal. */
+const EVENT_UNAUTHORIZED = 'auth[member_id] and a valid auth[application_token] of an installed portal are required';
+
 export function createEventsRouter(deps: ServerDeps): Router {
   const r = express.Router();
   const limit = rateLimit({ db: deps.db, log: deps.log, endpoint: 'events', limits: deps.rateLimits, memberOf: memberIdOf });
@@ -39,14 +42,14 @@ export function createEventsRouter(deps: ServerDeps): Router {
         const noAuth = env.error.issues.some((i) => i.path[0] === 'auth');
         deps.log.warn('events: rejected', { reason: zodReason(env.error) });
         return noAuth
-          ? sendJsonError(res, 401, 'UNAUTHORIZED', 'auth[member_id] and auth[application_token] are required')
+          ? sendJsonError(res, 401, 'UNAUTHORIZED', EVENT_UNAUTHORIZED)
           : sendJsonError(res, 400, 'BAD_EVENT', zodReason(env.error));
       }
       const { event, auth, data } = env.data;
       const portal = await verifyApplicationToken(deps.db, auth.member_id, auth.application_token);
       if (!portal || portal.status === 'uninstalled') {
         deps.log.warn('events: bad application_token', { event, memberId: auth.member_id });
-        return sendJsonError(res, 401, 'UNAUTHORIZED', 'application_token does not match this portal');
+        return sendJsonError(res, 401, 'UNAUTHORIZED', EVENT_UNAUTHORIZED);
       }
 
       if (event === 'ONAPPUNINSTALL') {

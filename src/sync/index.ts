@@ -22,8 +22,9 @@
  *
  * Checkpoint/resume: every committed page batch writes the checkpoint (cursor per entity,
  * product-row cursor, counts) in the same transaction as its rows. A run that did not finish
- * (process killed: the app's startup marks it 'interrupted' via interruptStaleSyncRuns, or a
- * 'running' run not updated for `staleAfterSec`; or aborted through `signal`) is continued by
+ * (process killed: a 'running' run not updated for `staleAfterSec` is taken over —
+ * interruptStaleSyncRuns marks such runs 'interrupted' when an operator calls it —; or aborted through
+ * `signal`) is continued by
  * the next runSync: same run id (rows keep their sync_run_id tag for the full-sync sweep), each
  * stream restarts after its committed cursor, a finished phase is skipped. Upserts make
  * re-delivered rows harmless.

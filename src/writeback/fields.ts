@@ -473,7 +473,7 @@ async function readItems(
 }
 
 /**
- * Uninstall clean-up (https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html/https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/index.html): the portal removes custom UF *types* of an app but
+ * Uninstall clean-up (https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html, https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/index.html): the portal removes custom UF *types* of an app but
  * keeps user fields of standard types, so the app deletes its own fields itself — only while it
  * still has a token, i.e. from the settings page ("remove the app's fields") before uninstalling;
  * ONAPPUNINSTALL carries no token. `dropValues` false keeps the fields (the admin's data).

@@ -27,7 +27,6 @@ import { dumpPgliteDataDir, migrate, migrations, openDb, type Db, type DbKind } 
 export type { Db, DbKind };
 
 export const POSTGRES_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const IN_CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 
 async function probePostgres(): Promise<string | null> {
   const c = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
@@ -153,7 +152,6 @@ export async function resetDb(db: Db): Promise<void> {
   await db.exec('TRUNCATE portals RESTART IDENTITY CASCADE');
 }
 
-let warned = false;
 
 export interface EachDbContext {
   kind: DbKind;

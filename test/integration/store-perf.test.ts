@@ -7,7 +7,7 @@ import { countCrmRows, upsertDealContacts, upsertDeals, upsertPortalOnInstall, t
 import { eachDb } from '../helpers/db.js';
 
 const N = Number(process.env.STORE_PERF_DEALS ?? 50_000);
-// Floor far below what this machine does (see README) so slow CI boxes don't flake,
+// Floor far below what this machine does (docs/storage.md) so slow CI boxes don't flake,
 // but high enough to catch a regression to row-at-a-time inserts.
 const MIN_ROWS_PER_S = Number(process.env.STORE_PERF_MIN_RATE ?? 1500);
 

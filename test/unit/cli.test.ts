@@ -30,7 +30,7 @@ describe('cli fit', () => {
     const j = JSON.parse(lines[0]!);
     expect(Object.keys(j)).toEqual(['customers', 'bgnbd', 'gammagamma']);
     expect(j.customers).toBe(2357);
-    // Fader, Hardie & Lee (2005) Marketing Science 24(2) https://apidocs.bitrix24.com/settings/performance/limits.html: r=0.243, α=4.414, a=0.793, b=2.426, LL=−9582.4
+    // Fader, Hardie & Lee (2005) Marketing Science 24(2) §4: r=0.243, α=4.414, a=0.793, b=2.426, LL=−9582.4
     expect(j.bgnbd.r).toBeCloseTo(0.243, 2);
     expect(Math.abs(j.bgnbd.alpha - 4.414) / 4.414).toBeLessThan(0.005);
     expect(Math.abs(j.bgnbd.a - 0.793) / 0.793).toBeLessThan(0.005);

@@ -10,7 +10,7 @@ function err(fn: () => unknown): RestError {
 }
 type Row = Record<string, unknown>;
 
-describe('CRM user fields (https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/index.html)', () => {
+describe('CRM user fields', () => {
   it('forces the UF_CRM_ prefix, 50-char limit, character set', () => {
     const p = mkPortal();
     const c = ctxOf(p);
@@ -100,7 +100,7 @@ describe('CRM user fields (https://apidocs.bitrix24.com/api-reference/crm/contac
   });
 });
 
-describe('placements (https://apidocs.bitrix24.com/api-reference/widgets/index.html)', () => {
+describe('placements', () => {
   it('bind/get/unbind, errors, duplicate', () => {
     const p = mkPortal();
     const c = ctxOf(p);
@@ -127,7 +127,7 @@ describe('placements (https://apidocs.bitrix24.com/api-reference/widgets/index.h
   });
 });
 
-describe('events (https://apidocs.bitrix24.com/api-reference/events/index.html)', () => {
+describe('events', () => {
   it('bind/get/unbind online and offline', () => {
     const p = mkPortal();
     const c = ctxOf(p);

@@ -59,7 +59,7 @@ describe('global methods', () => {
   });
 });
 
-describe('paging (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/list-methods-pecularities.html)', () => {
+describe('paging', () => {
   for (const [n, total, next, len] of [[49, 49, undefined, 49], [50, 50, undefined, 50], [51, 51, 50, 50]] as const) {
     it(`${n} rows → total ${total}, next ${String(next)}`, () => {
       const p = mkPortal(); seedContacts(p, n);

@@ -4,12 +4,12 @@
  *
  * Sources of the published numbers:
  *  [FHL05]  Fader, Hardie & Lee (2005), "'Counting Your Customers' the Easy Way: An Alternative to
- *           the Pareto/NBD Model", Marketing Science 24(2) 275–284, https://apidocs.bitrix24.com/settings/performance/limits.html (empirical analysis, CDNOW):
+ *           the Pareto/NBD Model", Marketing Science 24(2) 275–284, §4 (empirical analysis, CDNOW):
  *           BG/NBD r = 0.243, α = 4.414, a = 0.793, b = 2.426, LL = −9582.4. The same four values are
  *           the CDNOW estimates used in the BTYD R package docs (bgnbd.Expectation example,
  *           https://search.r-project.org/CRAN/refmans/BTYD/html/bgnbd.Expectation.html).
  *  [note004] Fader, Hardie & Lee (2005), "Implementing the BG/NBD Model for Customer Base Analysis
- *           in Excel", http://brucehardie.com/notes/004/ (June 2005), https://apidocs.bitrix24.com/settings/how-to-call-rest-api/list-methods-pecularities.html: for the customer with
+ *           in Excel", http://brucehardie.com/notes/004/ (June 2005), §5: for the customer with
  *           x = 2, t_x = 30.43, T = 38.86, E[Y(39) | x, t_x, T] = 1.226.
  *  [FHL05b] Fader, Hardie & Lee (2005), "RFM and CLV: Using Iso-Value Curves for Customer Base
  *           Analysis", JMR 42(4) 415–430, and Fader & Hardie (2013), "The Gamma-Gamma Model of
@@ -48,8 +48,8 @@ const published = readFileSync(`${DIR}/cdnow_customers_summary_with_transactions
 
 // published estimates and the tolerances: parameters ±0.5 % relative (they are given to 3–4
 // significant digits), log-likelihood ±0.1
-const BGNBD = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }; // [FHL05] https://apidocs.bitrix24.com/settings/performance/limits.html
-const BGNBD_LL = -9582.4; // [FHL05] https://apidocs.bitrix24.com/settings/performance/limits.html
+const BGNBD = { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 }; // [FHL05] §4
+const BGNBD_LL = -9582.4; // [FHL05] §4
 const GG = { p: 6.25, q: 3.74, gamma: 15.44 }; // [FHL05b] / note 025
 const close = (got: number, want: number, rel = 0.005) => expect(Math.abs(got - want) / want).toBeLessThan(rel);
 
@@ -97,7 +97,7 @@ describe('BG/NBD on CDNOW', () => {
     expect(atPublished).toBeLessThanOrEqual(f2.ll + 1e-9);
     expect(f2.ll - atPublished).toBeLessThan(0.05);
   });
-  it('E[Y(39) | x=2, t_x=30.43, T=38.86] = 1.226 [note004 https://apidocs.bitrix24.com/settings/how-to-call-rest-api/list-methods-pecularities.html]', () => {
+  it('E[Y(39) | x=2, t_x=30.43, T=38.86] = 1.226 [note004 §5]', () => {
     expect(bgnbdConditionalExpected(BGNBD, 39, 2, 30.43, 38.86)).toBeCloseTo(1.226, 3);
     expect(bgnbdConditionalExpected(fit.params, 39, 2, 30.43, 38.86)).toBeCloseTo(1.226, 2);
   });

@@ -3,7 +3,7 @@
  * (src/segments/limits.ts: conditions, values, depth, saved segments). The router, the routes and
  * the tests read them from here.
  *
- * Why these numbers (docs/security-ui.md):
+ * Why these numbers (docs/security.md):
  *  - UI_STATEMENT_TIMEOUT_MS: on PostgreSQL every statement of the UI API is cancelled by the
  *    server after this long (503 QUERY_TIMEOUT). The live count over 1M contacts has p95 < 100 ms;
  *    a page, a quality figure or a CSV batch takes well under a second. 5 s is far above what a

@@ -62,7 +62,8 @@ function field(src: unknown, k: string): string | undefined {
 }
 
 function errorPage(res: Response, status: number, title: string, detail: string) {
-  res.status(status).type('html').set('Cache-Control', 'no-store')
+  // an error page is never framed (nothing was verified): frame-ancestors 'none'
+  res.status(status).type('html').set({ 'Cache-Control': 'no-store', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'", 'X-Content-Type-Options': 'nosniff' })
     .send(`<!doctype html><html><head><meta charset="utf-8"><title>${escHtml(title)}</title></head>
 <body style="font-family:system-ui,sans-serif;padding:24px;color:#333"><h1 style="font-size:18px">${escHtml(title)}</h1><p>${escHtml(detail)}</p></body></html>`);
 }
