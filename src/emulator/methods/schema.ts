@@ -338,9 +338,21 @@ export function toLegacy<R extends object>(p: Portal, r: R, fields: FDef<R>[]): 
       if (rows.length) out[d.up] = rows.map((m) => ({ ID: String(m.id), VALUE_TYPE: m.valueType, VALUE: m.value, TYPE_ID: m.typeId }));
       continue;
     }
-    out[d.up] = legacyValue(d.type, d.get(r, p), tz);
+    const v = d.get(r, p);
+    out[d.up] = v === null && isEmptyStringDate(d) ? '' : legacyValue(d.type, v, tz);
   }
   return out;
+}
+
+/**
+ * Legacy methods render an empty system date/datetime as `""`, not `null`: the docs' examples
+ * show `"BIRTHDATE": ""` and `"DATE_CLOSED": ""` (api-reference/crm/leads/crm-lead-get.md,
+ * crm-lead-list.md), and the REST date converter returns an empty string for an empty value
+ * ([SRC] CRestUtil::ConvertDate / ConvertDateTime). crm.item keeps `null` (crm-item-get.md:
+ * `"dateClosed": null`). User fields are left as they are (UNCONFIRMED).
+ */
+function isEmptyStringDate<R>(d: FDef<R>): boolean {
+  return !d.uf && !d.multiple && (d.type === 'date' || d.type === 'datetime');
 }
 
 export function toItem<R extends object>(
