@@ -4,7 +4,7 @@
  * crm.item camelCase (typed values, reference §7.8). One schema drives filtering (query.ts),
  * selection, serialisation, `*.fields` descriptions and writes.
  */
-import type { CompanyRec, ContactRec, DealRec, Multifield, UserFieldRec } from '../model.js';
+import type { AddressRec, CompanyRec, ContactRec, DealRec, Multifield, UserFieldRec, UtmRec } from '../model.js';
 import type { Portal } from '../portal.js';
 import { RestError } from '../types.js';
 import type { QField, Resolver } from '../query.js';
@@ -96,6 +96,48 @@ function fmFields<R extends { fm: Multifield[] }>(): FDef<R>[] {
 
 const hasFm = (t: Multifield['typeId']) => (r: { fm: Multifield[] }) => r.fm.some((m) => m.typeId === t);
 
+type WithAddress = { addressCity: string | null; address?: Partial<AddressRec> | null };
+
+/**
+ * The deprecated address fields, in the order of crm-contact-fields.md / crm-company-fields.md.
+ * Legacy only: crm.item lists `address` as disabled (api-reference/crm/universal/object-fields.md).
+ */
+function addressFields<R extends WithAddress>(): FDef<R>[] {
+  const part = (up: string, key: keyof AddressRec, type: FType, title: string): FDef<R> => ({
+    up, camel: `address${up.slice(7)}`, type, title, item: false,
+    get: (r) => (r.address?.[key] ?? null) as V,
+    set: (r, v) => { r.address = { ...r.address, [key]: v }; },
+  });
+  return [
+    part('ADDRESS', 'address', 'string', 'Address'),
+    part('ADDRESS_2', 'address2', 'string', 'Address (line 2)'),
+    f<R>('ADDRESS_CITY', 'addressCity', 'string', 'City', 'addressCity', { item: false }),
+    part('ADDRESS_POSTAL_CODE', 'postalCode', 'string', 'Zip'),
+    part('ADDRESS_REGION', 'region', 'string', 'Region'),
+    part('ADDRESS_PROVINCE', 'province', 'string', 'State / Province'),
+    part('ADDRESS_COUNTRY', 'country', 'string', 'Country'),
+    part('ADDRESS_COUNTRY_CODE', 'countryCode', 'string', 'Country code'),
+    part('ADDRESS_LOC_ADDR_ID', 'locAddrId', 'int', 'Location address ID'),
+  ];
+}
+
+/** UTM_SOURCE … UTM_TERM (legacy) / utmSource … utmTerm (crm.item common fields, object-fields.md). */
+function utmFields<R extends { utm?: Partial<UtmRec> | null }>(): FDef<R>[] {
+  const keys: Array<[keyof UtmRec, string]> = [
+    ['source', 'Ad system'], ['medium', 'Traffic type'], ['campaign', 'Ad campaign UTM'], ['content', 'Campaign contents'], ['term', 'Campaign search term'],
+  ];
+  return keys.map(([k, title]) => ({
+    up: `UTM_${k.toUpperCase()}`, camel: `utm${k.charAt(0).toUpperCase()}${k.slice(1)}`, type: 'string' as FType, title,
+    get: (r: R) => (r.utm?.[k] ?? null) as V,
+    set: (r: R, v: V) => { r.utm = { ...r.utm, [k]: v as string | null }; },
+  }));
+}
+
+/** A read-only field that is always empty here (e.g. FACE_ID, ORIGIN_VERSION). */
+function empty<R>(up: string, camel: string, type: FType, title: string, extra: Partial<FDef<R>> = {}): FDef<R> {
+  return f<R>(up, camel, type, title, null, { ...ro, ...extra });
+}
+
 const contactFields: FDef<ContactRec>[] = [
   f('ID', 'id', 'id', 'ID', 'id', ro),
   f('HONORIFIC', 'honorific', 'status', 'Salutation', 'honorific', { statusType: 'HONORIFIC' }),
@@ -108,7 +150,7 @@ const contactFields: FDef<ContactRec>[] = [
   f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
   f('SOURCE_DESCRIPTION', 'sourceDescription', 'string', 'Source information', 'sourceDescription'),
   f('POST', 'post', 'string', 'Position', 'post'),
-  f('ADDRESS_CITY', 'addressCity', 'string', 'City', 'addressCity', { item: false }),
+  ...addressFields<ContactRec>(),
   f('COMMENTS', 'comments', 'string', 'Comment', 'comments'),
   f('OPENED', 'opened', 'char', 'Available to everyone', 'opened'),
   f('EXPORT', 'export', 'char', 'Included in export', 'export'),
@@ -133,6 +175,9 @@ const contactFields: FDef<ContactRec>[] = [
   f('LEAD_ID', 'leadId', 'ref', 'Lead', null, ro),
   f('ORIGINATOR_ID', 'originatorId', 'string', 'External source', null, ro),
   f('ORIGIN_ID', 'originId', 'string', 'Item ID in data source', null, ro),
+  empty('ORIGIN_VERSION', 'originVersion', 'string', 'Original version'),
+  empty('FACE_ID', 'faceId', 'int', 'Face ID', { item: false }),
+  ...utmFields<ContactRec>(),
   f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
   f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
   ...fmFields<ContactRec>(),
@@ -143,18 +188,36 @@ const companyFields: FDef<CompanyRec>[] = [
   f('TITLE', 'title', 'string', 'Company name', 'title', { required: true }),
   f('COMPANY_TYPE', 'companyType', 'status', 'Company type', 'companyType', { statusType: 'COMPANY_TYPE' }),
   f('INDUSTRY', 'industry', 'status', 'Industry', 'industry', { statusType: 'INDUSTRY' }),
-  f('REVENUE', 'revenue', 'money', 'Annual revenue', 'revenue'),
+  empty('LOGO', 'logo', 'int', 'Logo'),
+  ...addressFields<CompanyRec>(),
+  empty('ADDRESS_LEGAL', 'addressLegal', 'string', 'Legal address', { item: false }),
+  ...['', '_2', '_CITY', '_POSTAL_CODE', '_REGION', '_PROVINCE', '_COUNTRY', '_COUNTRY_CODE', '_LOC_ADDR_ID'].map((s) =>
+    empty<CompanyRec>(`REG_ADDRESS${s}`, `regAddress${s}`, s === '_LOC_ADDR_ID' ? 'int' : 'string', 'Legal address', { item: false })),
+  empty('BANKING_DETAILS', 'bankingDetails', 'string', 'Payment details', { item: false }),
+  empty('EMPLOYEES', 'employees', 'status', 'Employees', { statusType: 'EMPLOYEES' }),
+  // crm-company-fields.md: REVENUE is a double (the example shows "REVENUE": "0", not "0.00")
+  f('REVENUE', 'revenue', 'double', 'Annual revenue', 'revenue'),
   f('CURRENCY_ID', 'currencyId', 'currency', 'Currency', 'currencyId'),
   f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
-  f('ADDRESS_CITY', 'addressCity', 'string', 'City', 'addressCity', { item: false }),
   f('OPENED', 'opened', 'char', 'Available to everyone', 'opened'),
+  empty('COMMENTS', 'comments', 'string', 'Comment'),
   { up: 'HAS_PHONE', camel: 'hasPhone', type: 'char', title: 'Has phone', get: hasFm('PHONE') },
   { up: 'HAS_EMAIL', camel: 'hasEmail', type: 'char', title: 'Has e-mail', get: hasFm('EMAIL') },
+  { up: 'HAS_IMOL', camel: 'hasImol', type: 'char', title: 'Has Open Channel', get: () => false },
+  { up: 'IS_MY_COMPANY', camel: 'isMyCompany', type: 'char', title: 'My company', get: () => false },
   f('ASSIGNED_BY_ID', 'assignedById', 'user', 'Responsible person', 'assignedById'),
   f('CREATED_BY_ID', 'createdBy', 'user', 'Created by', 'createdById', ro),
   f('MODIFY_BY_ID', 'updatedBy', 'user', 'Modified by', 'modifyById', ro),
   f('DATE_CREATE', 'createdTime', 'datetime', 'Created on', 'dateCreate', ro),
   f('DATE_MODIFY', 'updatedTime', 'datetime', 'Modified on', 'dateModify', ro),
+  empty('LEAD_ID', 'leadId', 'ref', 'Lead'),
+  empty('ORIGINATOR_ID', 'originatorId', 'string', 'External source'),
+  empty('ORIGIN_ID', 'originId', 'string', 'Item ID in data source'),
+  empty('ORIGIN_VERSION', 'originVersion', 'string', 'Original version'),
+  ...utmFields<CompanyRec>(),
+  f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
+  f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
+  empty('LAST_COMMUNICATION_TIME', 'lastCommunicationTime', 'string', 'Last communication', { item: false }),
   ...fmFields<CompanyRec>(),
 ];
 
@@ -195,12 +258,15 @@ const dealFields: FDef<DealRec>[] = [
   f('ASSIGNED_BY_ID', 'assignedById', 'user', 'Responsible person', 'assignedById'),
   f('CREATED_BY_ID', 'createdBy', 'user', 'Created by', 'createdById', ro),
   f('MODIFY_BY_ID', 'updatedBy', 'user', 'Modified by', 'modifyById', ro),
+  { up: 'MOVED_BY_ID', camel: 'movedBy', type: 'user', title: 'Stage changed by', get: (r) => r.movedById ?? r.modifyById },
   f('DATE_CREATE', 'createdTime', 'datetime', 'Created on', 'dateCreate', ro),
   f('DATE_MODIFY', 'updatedTime', 'datetime', 'Modified on', 'dateModify', ro),
+  { up: 'MOVED_TIME', camel: 'movedTime', type: 'datetime', title: 'Stage changed on', get: (r) => r.movedTime ?? r.dateModify },
   f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
   f('SOURCE_DESCRIPTION', 'sourceDescription', 'string', 'Source information', 'sourceDescription'),
   f('ORIGINATOR_ID', 'originatorId', 'string', 'External source', null, ro),
   f('ORIGIN_ID', 'originId', 'string', 'Item ID in data source', null, ro),
+  ...utmFields<DealRec>(),
   f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
   f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
 ];
