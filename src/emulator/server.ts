@@ -69,6 +69,7 @@ export function ensureAdminUser(portal: Portal): void {
   portal.users.set(1, {
     id: 1, active: true, name: 'Admin', lastName: 'Emulator', email: 'admin@example.com', isAdmin: true,
     timeZone: portal.timeZone, departmentIds: [1], workPosition: 'Administrator', personalGender: '',
+    dateRegister: portal.clock.now(),
   });
   portal.bumpId('user', 1);
 }

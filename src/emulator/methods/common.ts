@@ -1,7 +1,7 @@
 /** Global and user methods: profile, app.info, app.option.*, user.current, user.get (reference §11). */
 import type { UserRec } from '../model.js';
 import { runList, type QField } from '../query.js';
-import { tzOffsetMinutes, type FType } from '../serialize.js';
+import { isoDate, isoDateTime, localDate, tzOffsetMinutes, type FType } from '../serialize.js';
 import { RestError, type CallContext } from '../types.js';
 import { def, isObj, list, param, type Def } from './util.js';
 
@@ -18,8 +18,16 @@ function currentUser(ctx: CallContext): UserRec {
   return u;
 }
 
-/** The full user record as user.current / user.get return it (§11). */
-export function userRecord(u: UserRec): Record<string, unknown> {
+/**
+ * The full user record as user.current / user.get return it (§11; api-reference/user/user-current.md,
+ * user-get.md). Empty dates are `""` (PERSONAL_BIRTHDAY, UF_EMPLOYMENT_DATE); DATE_REGISTER is a
+ * local-midnight datetime; LAST_ACTIVITY_DATE is `YYYY-MM-DD HH:MM:SS` in user.current and, as the
+ * user-get.md example shows, an empty object in user.get (TIMESTAMP_X too).
+ */
+export function userRecord(u: UserRec, tz: string, method: 'current' | 'get' = 'current'): Record<string, unknown> {
+  const reg = u.dateRegister;
+  const login = u.lastLogin ?? reg ?? null;
+  const active = u.lastActivityDate ?? login;
   return {
     ID: String(u.id),
     XML_ID: null,
@@ -28,12 +36,18 @@ export function userRecord(u: UserRec): Record<string, unknown> {
     LAST_NAME: u.lastName,
     SECOND_NAME: '',
     EMAIL: u.email,
-    PERSONAL_GENDER: u.personalGender,
-    WORK_POSITION: u.workPosition ?? '',
+    LAST_LOGIN: login === null ? '' : isoDateTime(login, tz),
+    DATE_REGISTER: reg === undefined ? '' : isoDate(localDate(reg, tz), tz),
     TIME_ZONE: u.timeZone,
     IS_ONLINE: 'N',
-    USER_TYPE: 'employee',
+    ...(method === 'get' ? { TIMESTAMP_X: {} } : {}),
+    LAST_ACTIVITY_DATE: method === 'get' ? {} : active === null ? '' : isoDateTime(active, tz).slice(0, 19).replace('T', ' '),
+    PERSONAL_GENDER: u.personalGender,
+    PERSONAL_BIRTHDAY: u.personalBirthday ? isoDate(u.personalBirthday, tz) : '',
+    WORK_POSITION: u.workPosition ?? '',
+    UF_EMPLOYMENT_DATE: '',
     UF_DEPARTMENT: u.departmentIds,
+    USER_TYPE: 'employee',
   };
 }
 
@@ -109,7 +123,7 @@ export const commonMethods: Def[] = [
     return { result: true };
   }, { appOnly: true, adminOnly: true, adminMessage: 'Administrator authorization required' }),
 
-  def('user.current', 'user', 'get', (ctx) => ({ result: userRecord(currentUser(ctx)) }), { altScopes: ['user_brief', 'user_basic'] }),
+  def('user.current', 'user', 'get', (ctx) => ({ result: userRecord(currentUser(ctx), ctx.portal.timeZone) }), { altScopes: ['user_brief', 'user_basic'] }),
 
   def('user.get', 'user', 'list', (ctx, params) => {
     // user.get takes filter keys either inside FILTER or at top level (ID=1).
@@ -123,6 +137,6 @@ export const commonMethods: Def[] = [
     const order = isObj(param(params, 'order')) ? param(params, 'order')
       : typeof sortKey === 'string' ? { [sortKey]: String(param(params, 'order') ?? 'ASC') } : undefined;
     const out = runList(ctx.portal.users, { filter, order, start: param(params, 'start') }, userResolver, { strict: false, allowLogic: false, tz: ctx.portal.timeZone });
-    return list(out.rows.map(userRecord), out.total, out.next);
+    return list(out.rows.map((u) => userRecord(u, ctx.portal.timeZone, 'get')), out.total, out.next);
   }, { altScopes: ['user_brief', 'user_basic'] }),
 ];
