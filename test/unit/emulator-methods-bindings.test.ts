@@ -142,7 +142,7 @@ describe('events (§10)', () => {
     expect(callMethod(user, 'event.bind', { event: 'ONCRMDEALADD', handler: 'https://a/u' }).result).toBe(true);
     expect(callMethod(c, 'event.get', {}).result).toEqual([
       { event: 'ONCRMDEALUPDATE', handler: 'https://app.example/ev', auth_type: '0', offline: 0 },
-      { event: 'ONCRMCONTACTUPDATE', handler: '', auth_type: '0', offline: 1 },
+      { event: 'ONCRMCONTACTUPDATE', connector_id: '', offline: 1 },
       { event: 'ONCRMDEALADD', handler: 'https://a/u', auth_type: '2', offline: 0 },
     ]);
     expect(callMethod(c, 'event.unbind', { event: 'ONCRMDEALUPDATE', handler: 'https://app.example/ev' }).result).toEqual({ count: 1 });
@@ -198,7 +198,7 @@ describe('side effects and product data', () => {
   it('timeline comment needs lowercase fields; todo recorded', () => {
     const p = mkPortal(); seedContacts(p, 1);
     const c = ctxOf(p);
-    expect(err(() => callMethod(c, 'crm.timeline.comment.add', { FIELDS: { ENTITY_ID: 1, ENTITY_TYPE: 'contact', COMMENT: 'x' } })).code).toBe('ERROR_ARGUMENT');
+    expect(err(() => callMethod(c, 'crm.timeline.comment.add', { FIELDS: { ENTITY_ID: 1, ENTITY_TYPE: 'contact', COMMENT: 'x' } })).code).toBe('100');
     const cid = callMethod(c, 'crm.timeline.comment.add', { fields: { ENTITY_ID: 1, ENTITY_TYPE: 'contact', COMMENT: 'Segment: Champions' } }).result;
     expect(p.timelineComments).toEqual([expect.objectContaining({ id: cid, entityId: 1, entityType: 'contact', comment: 'Segment: Champions' })]);
     const t = callMethod(c, 'crm.activity.todo.add', { ownerTypeId: 3, ownerId: 1, deadline: '2024-09-01T10:00:00+03:00', title: 'Call' }).result as Row;

@@ -85,4 +85,62 @@ describe('emulator parity with the docs', () => {
     u.personalBirthday = '2018-07-14';
     expect(res(callMethod(c, 'user.current', {}))['PERSONAL_BIRTHDAY']).toBe('2018-07-14T00:00:00+00:00');
   });
+
+  it('rule 3: invalid input the docs reject is rejected (todo deadline, PAGE_BACKGROUND_WORKER, USER_ID, DEFAULT, EVENT_TYPE, workflow start)', () => {
+    const p = mkPortal();
+    seedContacts(p, 1);
+    const c = ctxOf(p);
+    const todo = err(() => callMethod(c, 'crm.activity.todo.add', { ownerTypeId: 3, ownerId: 1, deadline: 'tomorrow' }));
+    expect([todo.code, todo.status]).toEqual(['WRONG_DATETIME_FORMAT', 400]);
+    expect(p.todos).toEqual([]);
+    const miss = err(() => callMethod(c, 'crm.activity.todo.add', { ownerTypeId: 3, ownerId: 999, deadline: '2025-02-03T15:00:00' }));
+    expect([miss.code, miss.description]).toEqual(['NOT_FOUND', 'Not found.']);
+    const bg = err(() => callMethod(c, 'placement.bind', { PLACEMENT: 'PAGE_BACKGROUND_WORKER', HANDLER: 'https://app.example/bg' }));
+    expect([bg.code, bg.status]).toEqual(['EMPTY_ERROR_HANDLER_URL', 400]);
+    expect(callMethod(c, 'placement.bind', {
+      PLACEMENT: 'PAGE_BACKGROUND_WORKER', HANDLER: 'https://app.example/bg', USER_ID: 1, OPTIONS: { errorHandlerUrl: 'https://app.example/err', extra: 1 },
+    }).result).toBe(true);
+    expect((callMethod(c, 'placement.get', {}).result as Row[])[0]?.['options']).toEqual({ errorHandlerUrl: 'https://app.example/err' });
+    const um = err(() => callMethod(c, 'placement.bind', { PLACEMENT: 'LEFT_MENU', HANDLER: 'https://app.example/m', USER_ID: 1 }));
+    expect([um.code, um.description]).toEqual(['ERROR_PLACEMENT_USER_MODE', 'User mode is not available.']);
+    const def = err(() => callMethod(c, 'placement.bind', { PLACEMENT: 'DEFAULT', HANDLER: 'https://app.example/' }));
+    expect([def.code, def.extra['argument']]).toEqual(['ERROR_ARGUMENT', 'PLACEMENT']);
+    const et = err(() => callMethod(c, 'event.bind', { event: 'ONCRMDEALADD', handler: 'https://a/', event_type: 'sometimes' }));
+    expect([et.code, et.extra['argument']]).toEqual(['ERROR_ARGUMENT', 'EVENT_TYPE']);
+    p.bizprocTemplates.push({ id: 5, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'T', autoExecute: 0 });
+    const wf = (prm: Row) => { const e = err(() => callMethod(c, 'bizproc.workflow.start', prm)); return [e.code, e.description]; };
+    expect(wf({})).toEqual(['ERROR_WRONG_WORKFLOW_ID', 'Empty TEMPLATE_ID']);
+    expect(wf({ TEMPLATE_ID: 6 })).toEqual(['ERROR_WRONG_WORKFLOW_ID', 'Template not found']);
+    expect(wf({ TEMPLATE_ID: 5, DOCUMENT_ID: ['crm', 'CCrmDocumentContact'] })).toEqual(['', 'Wrong DOCUMENT_ID!']);
+    expect(wf({ TEMPLATE_ID: 5, DOCUMENT_ID: ['crm', 'CCrmDocumentContact', 'CONTACT'] })).toEqual(['', 'Incorrect document type!']);
+    expect(wf({ TEMPLATE_ID: 5, DOCUMENT_ID: ['crm', 'CCrmDocumentDeal', 'DEAL_1'] })).toEqual(['', 'Template type and DOCUMENT_ID mismatch!']);
+  });
+
+  it('rule 4: error codes as documented (webhook on app-only methods per page, code 100 for missing parameters, empty comment)', () => {
+    const p = mkPortal();
+    seedContacts(p, 1);
+    const hook = ctxOf(p, { kind: 'webhook', clientId: null, scopes: new Set(['crm', 'placement', 'user']) });
+    const e = (m: string, prm: Row = {}) => { const x = err(() => callMethod(hook, m, prm)); return [x.status, x.code, x.description]; };
+    const authType = 'Current authorization type is denied for this method';
+    expect(e('app.info')).toEqual([400, 'ACCESS_DENIED', 'Access denied! Application context required']);
+    expect(e('app.option.get')).toEqual([400, 'ACCESS_DENIED', 'Access denied! Application context required']);
+    expect(e('placement.bind', { PLACEMENT: 'LEFT_MENU', HANDLER: 'https://a/' })).toEqual([403, 'WRONG_AUTH_TYPE', `${authType} Application context required`]);
+    expect(e('placement.get')).toEqual([403, 'WRONG_AUTH_TYPE', `${authType} Application context required`]);
+    expect(e('event.bind', { event: 'ONCRMDEALADD', handler: 'https://a/' })).toEqual([403, 'WRONG_AUTH_TYPE', authType]);
+    expect(e('event.get')).toEqual([403, 'WRONG_AUTH_TYPE', authType]);
+    const c = ctxOf(p);
+    const code = (m: string, prm: Row) => { const x = err(() => callMethod(c, m, prm)); return [x.status, x.code, x.description]; };
+    expect(code('crm.item.list', {})).toEqual([400, '100', 'Could not find value for parameter {entityTypeId}']);
+    expect(code('crm.item.get', { entityTypeId: 3 })).toEqual([400, '100', 'Could not find value for parameter {id}']);
+    expect(code('crm.category.list', {})).toEqual([400, '100', 'Could not find value for parameter {entityTypeId}']);
+    expect(code('crm.activity.todo.add', { ownerTypeId: 3, ownerId: 1 })).toEqual([400, '100', 'Could not find value for parameter {deadline}']);
+    expect(code('crm.timeline.comment.add', {})[1]).toBe('100');
+    expect(code('crm.timeline.comment.add', { fields: { ENTITY_ID: 1, ENTITY_TYPE: 'contact', COMMENT: '' } })).toEqual([400, 'INVALID_ARG_VALUE', 'Empty comment']);
+    expect(code('crm.timeline.comment.add', { fields: { ENTITY_ID: 9, ENTITY_TYPE: 'contact', COMMENT: 'x' } })).toEqual([400, 'NOT_FOUND', 'Not found.']);
+    const nonAdmin = ctxOf(p, { userId: 2, isAdmin: false });
+    const na = err(() => callMethod(nonAdmin, 'app.option.set', { options: { a: 1 } }));
+    expect([na.status, na.code, na.description]).toEqual([400, 'ACCESS_DENIED', 'Access denied! Administrator authorization required']);
+    const empty = err(() => callMethod(c, 'app.option.set', { options: {} }));
+    expect([empty.code, empty.extra['argument']]).toEqual(['ERROR_ARGUMENT', 'options']);
+  });
 });

@@ -10,7 +10,7 @@ import { runList, type QField, type Resolver } from '../query.js';
 import { camelToUpper, isoDateTime, type FType, type V } from '../serialize.js';
 import { RestError, type MethodResult } from '../types.js';
 import { legacyId } from './schema.js';
-import { def, isObj, list, param, yn, type Def } from './util.js';
+import { def, isObj, list, param, requiredParam, yn, type Def } from './util.js';
 
 type Getter<R> = [FType, (r: R) => V];
 
@@ -163,10 +163,13 @@ export const catalogMethods: Def[] = [
     return list(out.rows.map(statusOut), out.total, undefined);
   }),
 
+  // crm-category-list.md: entityTypeId required (code 100); unknown type NOT_FOUND "Smart process not
+  // found"; a type without funnels (leads) ENTITY_TYPE_NOT_SUPPORTED
   def('crm.category.list', 'crm', 'list', (ctx, params) => {
-    const t = Number(param(params, 'entityTypeId'));
+    const t = Number(requiredParam(params, 'entityTypeId'));
+    if (t === 1) throw new RestError('ENTITY_TYPE_NOT_SUPPORTED', 'Entity type LEAD is not supported', 400);
     if (![2].includes(t)) {
-      if (![1, 3, 4, 7, 31].includes(t)) throw new RestError('NOT_FOUND', 'SPA not found', 400);
+      if (![3, 4, 7, 31].includes(t)) throw new RestError('NOT_FOUND', 'Smart process not found', 400);
       return { result: { categories: [] }, total: 0, rows: 0 };
     }
     const cats = categoriesOf(ctx.portal, t).map((c) => ({

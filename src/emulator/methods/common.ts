@@ -3,14 +3,20 @@ import type { UserRec } from '../model.js';
 import { runList, type QField } from '../query.js';
 import { isoDate, isoDateTime, localDate, tzOffsetMinutes, type FType } from '../serialize.js';
 import { RestError, type CallContext } from '../types.js';
-import { def, isObj, list, param, type Def } from './util.js';
+import { APP_CONTEXT, def, isObj, list, param, type Def } from './util.js';
 
 function appOf(ctx: CallContext) {
   const id = ctx.auth.clientId;
   const app = id ? ctx.portal.apps.get(id) : undefined;
-  if (!app) throw new RestError('ACCESS_DENIED', 'Application context required', 403);
+  if (!app) throw APP_CONTEXT.access();
   return app;
 }
+
+/** app-option-set.md: a non-admin gets 400 with the AccessException "Administrator authorization required". */
+const adminRequired = (): RestError => new RestError('ACCESS_DENIED', 'Access denied! Administrator authorization required', 400);
+
+/** ArgumentNullException('options') ([SRC] rest_provider.php appOptionSet); app-option-set.md names it "options is empty". */
+const optionsEmpty = (): RestError => new RestError('ERROR_ARGUMENT', "Argument 'options' is null or empty", 400, { argument: 'options' });
 
 function currentUser(ctx: CallContext): UserRec {
   const u = ctx.portal.users.get(ctx.auth.userId);
@@ -103,7 +109,7 @@ export const commonMethods: Def[] = [
         LICENSE_FAMILY: ent ? 'ent' : 'std',
       },
     };
-  }, { appOnly: true }),
+  }, { appOnly: true, appOnlyError: APP_CONTEXT.access }),
 
   def('app.option.get', null, 'get', (ctx, params) => {
     const app = appOf(ctx);
@@ -111,17 +117,17 @@ export const commonMethods: Def[] = [
     if (name === undefined || name === null || name === '') return { result: app.options };
     const key = String(name);
     return { result: key in app.options ? app.options[key] : null };
-  }, { appOnly: true }),
+  }, { appOnly: true, appOnlyError: APP_CONTEXT.access }),
 
   def('app.option.set', null, 'write', (ctx, params) => {
     const app = appOf(ctx);
     const wrapped = param(params, 'options');
     const src: Record<string, unknown> = isObj(wrapped) ? wrapped : { ...params };
     if (!isObj(wrapped)) { delete src['auth']; delete src['options']; }
-    if (Object.keys(src).length === 0) throw new RestError('ERROR_ARGUMENT', 'Wrong option list', 400);
+    if (Object.keys(src).length === 0) throw optionsEmpty();
     Object.assign(app.options, src);
     return { result: true };
-  }, { appOnly: true, adminOnly: true, adminMessage: 'Administrator authorization required' }),
+  }, { appOnly: true, appOnlyError: APP_CONTEXT.access, adminOnly: true, adminError: adminRequired }),
 
   def('user.current', 'user', 'get', (ctx) => ({ result: userRecord(currentUser(ctx), ctx.portal.timeZone) }), { altScopes: ['user_brief', 'user_basic'] }),
 

@@ -226,7 +226,7 @@ function deleteUserField(ctx: CallContext, kind: EntityKind, params: Params): Me
 
 function methodsFor(kind: EntityKind): Def[] {
   const pre = `crm.${kind}.userfield`;
-  const admin = { adminOnly: true, adminMessage: 'Access denied' };
+  const admin = { adminOnly: true, adminError: () => new RestError('ACCESS_DENIED', 'Access denied', 403) };
   return [
     def(`${pre}.add`, 'crm', 'write', (ctx, params) => addUserField(ctx, kind, params), admin),
     def(`${pre}.list`, 'crm', 'list', (ctx, params) => listUserFields(ctx, kind, params)),
