@@ -29,6 +29,14 @@ function resolverOf<R>(fields: Record<string, Getter<R>>, idKey: string, camel =
 // ---------------------------------------------------------------------------
 // Statuses
 
+/**
+ * CATEGORY_ID of a status: `null` for the default funnel's DEAL_STAGE rows (crm-status-list.md
+ * example), whatever the record holds (the generator stores 0 there).
+ */
+function statusCategory(s: StatusRec): number | null {
+  return s.entityId === 'DEAL_STAGE' ? null : s.categoryId;
+}
+
 const STATUS_FIELDS: Record<string, Getter<StatusRec>> = {
   ID: ['id', (s) => s.id],
   ENTITY_ID: ['string', (s) => s.entityId],
@@ -36,7 +44,7 @@ const STATUS_FIELDS: Record<string, Getter<StatusRec>> = {
   NAME: ['string', (s) => s.name],
   SORT: ['int', (s) => s.sort],
   SYSTEM: ['char', (s) => s.system],
-  CATEGORY_ID: ['int', (s) => s.categoryId],
+  CATEGORY_ID: ['int', statusCategory],
   SEMANTICS: ['string', (s) => s.semantics],
 };
 
@@ -46,7 +54,7 @@ function statusOut(s: StatusRec): Record<string, unknown> {
     : {};
   return {
     ID: String(s.id), ENTITY_ID: s.entityId, STATUS_ID: s.statusId, NAME: s.name, NAME_INIT: s.system ? s.name : '',
-    SORT: String(s.sort), SYSTEM: yn(s.system), CATEGORY_ID: s.categoryId === null ? null : String(s.categoryId),
+    SORT: String(s.sort), SYSTEM: yn(s.system), CATEGORY_ID: statusCategory(s) === null ? null : String(s.categoryId),
     COLOR: s.color, SEMANTICS: s.semantics, ...extra,
   };
 }
