@@ -143,4 +143,43 @@ describe('emulator parity with the docs', () => {
     const empty = err(() => callMethod(c, 'app.option.set', { options: {} }));
     expect([empty.code, empty.extra['argument']]).toEqual(['ERROR_ARGUMENT', 'options']);
   });
+
+  it('rule 5: default-funnel stages carry CATEGORY_ID null in crm.status.list (other funnels their id)', () => {
+    const p = mkPortal();
+    const c = ctxOf(p);
+    const st = rows(callMethod(c, 'crm.status.list', { filter: { ENTITY_ID: 'DEAL_STAGE' } }));
+    expect(st.length).toBeGreaterThan(0);
+    expect(st.every((s) => s['CATEGORY_ID'] === null)).toBe(true);
+    expect(rows(callMethod(c, 'crm.status.list', { filter: { ENTITY_ID: 'DEAL_STAGE_1' } }))[0]?.['CATEGORY_ID']).toBe('1');
+    expect(rows(callMethod(c, 'crm.status.list', { filter: { CATEGORY_ID: 1 } })).map((s) => s['ENTITY_ID'])).toEqual(['DEAL_STAGE_1', 'DEAL_STAGE_1', 'DEAL_STAGE_1']);
+  });
+
+  it('rule 6: placement.get gives options [] (not {}) when a placement has no options', () => {
+    const p = mkPortal();
+    const c = ctxOf(p);
+    callMethod(c, 'placement.bind', { PLACEMENT: 'CRM_DEAL_LIST_TOOLBAR', HANDLER: 'https://myapp.example/?handler=1', TITLE: 'Add invoice' });
+    callMethod(c, 'placement.bind', { PLACEMENT: 'LEFT_MENU', HANDLER: 'https://myapp.example/?handler=2', OPTIONS: { role: 'USER' } });
+    expect(callMethod(c, 'placement.get', {}).result).toEqual([
+      {
+        placement: 'CRM_DEAL_LIST_TOOLBAR', userId: 0, handler: 'https://myapp.example/?handler=1', options: [], title: 'Add invoice', description: '',
+        langAll: { en: { TITLE: 'Add invoice', DESCRIPTION: '', GROUP_NAME: '' } },
+      },
+      { placement: 'LEFT_MENU', userId: 0, handler: 'https://myapp.example/?handler=2', options: { role: 'USER' }, title: '', description: '', langAll: [] },
+    ]);
+  });
+
+  it('rule 7: crm.item.list/get with a select return only the selected keys (plus id); * adds fm, observers, entityTypeId', () => {
+    const p = mkPortal();
+    seedDeals(p, 2);
+    seedContacts(p, 3);
+    const c = ctxOf(p);
+    const items = (r: MethodResult) => (r.result as { items: Row[] }).items;
+    expect(Object.keys(items(callMethod(c, 'crm.item.list', { entityTypeId: 2, select: ['id', 'title', 'stageId'] }))[0]!)).toEqual(['id', 'title', 'stageId']);
+    expect(Object.keys(items(callMethod(c, 'crm.item.list', { entityTypeId: 2, select: ['title'] }))[0]!)).toEqual(['id', 'title']);
+    expect(Object.keys(items(callMethod(c, 'crm.item.list', { entityTypeId: 2, select: ['id', 'entityTypeId'] }))[0]!)).toEqual(['id', 'entityTypeId']);
+    const star = items(callMethod(c, 'crm.item.list', { entityTypeId: 3, select: ['*'] }))[2]!;
+    expect([star['observers'], star['entityTypeId'], Array.isArray(star['fm'])]).toEqual([[], 3, true]);
+    const got = (callMethod(c, 'crm.item.get', { entityTypeId: 2, id: 1 }).result as { item: Row }).item;
+    expect([got['observers'], got['entityTypeId']]).toEqual([[], 2]);
+  });
 });

@@ -380,8 +380,21 @@ export function legacySelect<R>(defs: FDef<R>[], select: unknown): FDef<R>[] {
   });
 }
 
-/** Which fields crm.item returns: `*` (default) = everything incl. user fields and `fm`; or named fields. */
-export function itemSelect<R>(defs: FDef<R>[], select: unknown): { fields: FDef<R>[]; fm: boolean } {
+export interface ItemSelection<R> {
+  fields: FDef<R>[];
+  /** `fm` (contacts): only with `*` (crm-item-list.md: fm cannot be selected by name). */
+  fm: boolean;
+  /** `observers` and `entityTypeId`: with `*`, or when named. */
+  observers: boolean;
+  entityTypeId: boolean;
+}
+
+/**
+ * Which keys crm.item returns: `*` (default) = every field incl. user fields, `fm`, `observers`
+ * and `entityTypeId` (crm-item-get.md); a named select returns only the named fields
+ * (crm-item-list.md example) — plus `id`, which the emulator always returns (UNCONFIRMED).
+ */
+export function itemSelect<R>(defs: FDef<R>[], select: unknown): ItemSelection<R> {
   const sel = selectList(select) ?? ['*'];
   const names = new Set(sel.map((s) => s.trim().toUpperCase()));
   const star = names.has('*');
@@ -392,7 +405,7 @@ export function itemSelect<R>(defs: FDef<R>[], select: unknown): { fields: FDef<
     if (d.uf && ufStar) return true;
     return names.has(d.up) || names.has(d.camel.toUpperCase()) || names.has(camelToUpper(d.camel));
   });
-  return { fields, fm: star };
+  return { fields, fm: star, observers: star || names.has('OBSERVERS'), entityTypeId: star || names.has('ENTITYTYPEID') || names.has('ENTITY_TYPE_ID') };
 }
 
 export function toLegacy<R extends object>(p: Portal, r: R, fields: FDef<R>[]): Record<string, unknown> {
@@ -422,7 +435,7 @@ function isEmptyStringDate<R>(d: FDef<R>): boolean {
 }
 
 export function toItem<R extends object>(
-  p: Portal, r: R, sel: { fields: FDef<R>[]; fm: boolean }, kind: EntityKind, originalUf: boolean,
+  p: Portal, r: R, sel: ItemSelection<R>, kind: EntityKind, originalUf: boolean,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const tz = p.timeZone;
@@ -434,8 +447,8 @@ export function toItem<R extends object>(
   if (sel.fm && kind === 'contact') {
     out['fm'] = ((r as { fm?: Multifield[] }).fm ?? []).map((m) => ({ id: m.id, valueType: m.valueType, value: m.value, typeId: m.typeId }));
   }
-  if (sel.fields.length > 1 || sel.fm) out['observers'] = [];
-  out['entityTypeId'] = ENTITY_TYPE_ID[kind];
+  if (sel.observers) out['observers'] = [];
+  if (sel.entityTypeId) out['entityTypeId'] = ENTITY_TYPE_ID[kind];
   return out;
 }
 
