@@ -133,6 +133,33 @@ function utmFields<R extends { utm?: Partial<UtmRec> | null }>(): FDef<R>[] {
   }));
 }
 
+/**
+ * crm.item-only contact fields derived from the multifields (object-fields.md, contact; the lead
+ * example of crm-item-get.md shows `""` when there is no value of that kind): phone / email (the
+ * first of any kind), phoneMobile … emailMailing (the first of that VALUE_TYPE), imol; plus
+ * categoryId (0: the default contact category) and shortName (null, as in that example).
+ */
+function contactItemExtras(): FDef<ContactRec>[] {
+  const first = (type: Multifield['typeId'], valueType?: string) => (r: ContactRec): V =>
+    r.fm.find((m) => m.typeId === type && (valueType === undefined || m.valueType === valueType))?.value ?? '';
+  const ex = (camel: string, title: string, get: (r: ContactRec) => V, type: FType = 'string'): FDef<ContactRec> => ({
+    up: camelToUpper(camel), camel, type, title, legacy: false, get,
+  });
+  return [
+    ex('categoryId', 'Category', () => 0, 'int'),
+    ex('shortName', 'Short name', () => null),
+    ex('phoneMobile', 'Mobile phone', first('PHONE', 'MOBILE')),
+    ex('phoneWork', 'Work phone', first('PHONE', 'WORK')),
+    ex('phoneMailing', 'Phone for mailing', first('PHONE', 'MAILING')),
+    ex('emailHome', 'Personal e-mail', first('EMAIL', 'HOME')),
+    ex('emailWork', 'Work e-mail', first('EMAIL', 'WORK')),
+    ex('emailMailing', 'E-mail for mailing', first('EMAIL', 'MAILING')),
+    ex('imol', 'Open Channel', first('IM', 'IMOL')),
+    ex('email', 'E-mail', first('EMAIL')),
+    ex('phone', 'Phone', first('PHONE')),
+  ];
+}
+
 /** A read-only field that is always empty here (e.g. FACE_ID, ORIGIN_VERSION). */
 function empty<R>(up: string, camel: string, type: FType, title: string, extra: Partial<FDef<R>> = {}): FDef<R> {
   return f<R>(up, camel, type, title, null, { ...ro, ...extra });
@@ -180,6 +207,7 @@ const contactFields: FDef<ContactRec>[] = [
   ...utmFields<ContactRec>(),
   f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
   f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
+  ...contactItemExtras(),
   ...fmFields<ContactRec>(),
 ];
 
@@ -465,6 +493,7 @@ export function describeFields<R>(p: Portal, defs: FDef<R>[], mode: Mode): Recor
   const lang = p.language;
   for (const d of defs) {
     if (mode === 'legacy' && d.legacy === false && d.up !== 'CONTACT_IDS' && d.up !== 'COMPANY_IDS') continue;
+    if (mode === 'item' && d.item === false) continue;
     const typeName = d.uf ? d.uf.userTypeId
       : d.fmType ? 'crm_multifield'
         : d.statusType ? 'crm_status'
@@ -631,11 +660,11 @@ export function notFound(family: 'legacy-get' | 'contact-update' | 'deal-update'
 }
 
 /** Legacy `id` parameter: positive integer or 400 "ID is not defined or invalid." */
-export function legacyId(params: Record<string, unknown>): number {
+export function legacyId(params: Record<string, unknown>, message = 'ID is not defined or invalid.'): number {
   const raw = params['id'] ?? params['ID'];
   const n = Number(raw);
   if (raw === undefined || raw === null || raw === '' || !Number.isInteger(n) || n <= 0) {
-    throw new RestError('', 'ID is not defined or invalid.', 400);
+    throw new RestError('', message, 400);
   }
   return n;
 }
