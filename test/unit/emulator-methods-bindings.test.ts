@@ -25,9 +25,9 @@ describe('CRM user fields (§8)', () => {
     expect(names).toEqual(['UF_CRM_SEG_RFM', 'UF_CRM_X1', 'UF_CRM_Y2']);
     expect(err(() => add('FLAG', { USER_TYPE_ID: 'boolean', MULTIPLE: 'Y' })).code).toBe('ERROR_CORE');
     const miss = err(() => callMethod(c, 'crm.contact.userfield.add', { fields: { LABEL: 'x' } }));
-    expect(miss.description).toBe("The 'FIELD_NAME' field is not found\nThe 'USER_TYPE_ID' field is not found");
+    expect(miss.description).toBe("The 'FIELD_NAME' field is not found.\nThe 'USER_TYPE_ID' field is not found.");
     const nonAdmin = err(() => callMethod(ctxOf(p, { userId: 2, isAdmin: false }), 'crm.contact.userfield.add', { fields: { FIELD_NAME: 'Q', USER_TYPE_ID: 'string' } }));
-    expect([nonAdmin.code, nonAdmin.status]).toEqual(['ACCESS_DENIED', 403]);
+    expect([nonAdmin.code, nonAdmin.description, nonAdmin.status]).toEqual(['', 'Access denied', 400]); // crm-contact-userfield-add.md
   });
 
   it('enumeration items, values by item ID, read back typed/legacy, XML_ID uniqueness, update LIST', () => {

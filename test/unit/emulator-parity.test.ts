@@ -182,4 +182,47 @@ describe('emulator parity with the docs', () => {
     const got = (callMethod(c, 'crm.item.get', { entityTypeId: 2, id: 1 }).result as { item: Row }).item;
     expect([got['observers'], got['entityTypeId']]).toEqual([[], 2]);
   });
+
+  it('rule 10a: crm.contact.userfield.list returns labels as strings with filter.LANG and omits them without it', () => {
+    const p = mkPortal();
+    const c = ctxOf(p);
+    callMethod(c, 'crm.contact.userfield.add', { fields: { FIELD_NAME: 'PROBE', USER_TYPE_ID: 'string', LABEL: 'Probe' } });
+    const plain = rows(callMethod(c, 'crm.contact.userfield.list', {}))[0]!;
+    for (const k of ['EDIT_FORM_LABEL', 'LIST_COLUMN_LABEL', 'LIST_FILTER_LABEL', 'ERROR_MESSAGE', 'HELP_MESSAGE']) expect(k in plain, k).toBe(false);
+    const de = rows(callMethod(c, 'crm.contact.userfield.list', { filter: { LANG: 'de' } }))[0]!;
+    expect([de['EDIT_FORM_LABEL'], de['LIST_COLUMN_LABEL'], de['ERROR_MESSAGE'], de['HELP_MESSAGE']]).toEqual(['Probe', 'Probe', null, null]);
+    const got = res(callMethod(c, 'crm.contact.userfield.get', { id: plain['ID'] }));
+    expect(got['EDIT_FORM_LABEL']).toMatchObject({ en: 'Probe', de: 'Probe' });
+  });
+
+  it('rule 10b: crm.item contacts carry categoryId and the multifield-derived phone/email fields; crm.item.fields has no legacy-only fields', () => {
+    const p = mkPortal();
+    seedContacts(p, 3); // contact 3 has a WORK phone
+    const c = ctxOf(p);
+    const item = (callMethod(c, 'crm.item.get', { entityTypeId: 3, id: 3 }).result as { item: Row }).item;
+    expect(item).toMatchObject({ categoryId: 0, phone: '+1003', phoneWork: '+1003', phoneMobile: '', email: '', emailWork: '', imol: '', shortName: null });
+    expect('PHONE' in res(callMethod(c, 'crm.contact.get', { id: 3 }))).toBe(true);
+    expect('phoneWork' in res(callMethod(c, 'crm.contact.get', { id: 3 }))).toBe(false);
+    const fields = (callMethod(c, 'crm.item.fields', { entityTypeId: 3 }).result as { fields: Row }).fields;
+    expect(['addressCity', 'address', 'faceId'].filter((k) => k in fields)).toEqual([]);
+    expect(['utmSource', 'phoneWork', 'categoryId'].every((k) => k in fields)).toBe(true);
+  });
+
+  it('rule 10c: documented error texts of legacy lists, product rows, user fields and event.bind/unbind', () => {
+    const p = mkPortal();
+    seedDeals(p, 1);
+    const c = ctxOf(p);
+    const e = (cx: typeof c, m: string, prm: Row) => { const x = err(() => callMethod(cx, m, prm)); return [x.status, x.code, x.description]; };
+    expect(e(c, 'crm.deal.list', { filter: 'x' })).toEqual([400, '', "Parameter 'filter' must be array."]);
+    expect(e(c, 'crm.contact.list', { order: 'x' })).toEqual([400, '', "Parameter 'order' must be array."]);
+    expect(e(c, 'crm.deal.productrows.get', {})).toEqual([400, '', 'The parameter id is invalid or not defined.']);
+    expect(e(c, 'crm.contact.userfield.add', { fields: { FIELD_NAME: 'X' } })).toEqual([400, '', "The 'USER_TYPE_ID' field is not found."]);
+    const user = ctxOf(p, { userId: 2, isAdmin: false });
+    expect(e(user, 'crm.contact.userfield.add', { fields: { FIELD_NAME: 'Y', USER_TYPE_ID: 'string' } })).toEqual([400, '', 'Access denied']);
+    expect(e(user, 'event.bind', { event: 'ONCRMDEALADD', event_type: 'offline' })).toEqual([403, 'ACCESS_DENIED', 'Access denied! Offline events binding requires administrator access rights']);
+    expect(e(user, 'event.bind', { event: 'ONCRMDEALADD', handler: 'https://a/', auth_type: 1 })).toEqual([403, 'ACCESS_DENIED', 'Access denied! Event binding with AUTH_TYPE requires administrator access rights']);
+    expect(e(user, 'event.unbind', { event: 'ONCRMDEALADD', event_type: 'offline' })).toEqual([403, 'ACCESS_DENIED', 'Access denied! Offline events unbinding requires administrator access rights']);
+    expect(e(user, 'event.unbind', { event: 'ONCRMDEALADD', handler: 'https://a/', auth_type: 1 })).toEqual([403, 'ACCESS_DENIED', 'Access denied! Event unbinding with AUTH_TYPE requires administrator access rights']);
+    expect(e(c, 'event.unbind', { event: 'ONCRMDEALADD' })).toEqual([400, 'ERROR_ARGUMENT', "Argument 'HANDLER' is null or empty"]);
+  });
 });

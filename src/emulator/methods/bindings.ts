@@ -256,13 +256,13 @@ export const bindingMethods: Def[] = [
     const authRaw = param(params, 'auth_type');
     let authType = authRaw === undefined || authRaw === '' ? 0 : Number(authRaw) || 0;
     if (type === 'offline') {
-      if (!ctx.auth.isAdmin && ctx.auth.kind !== 'internal') throw new RestError('ACCESS_DENIED', 'Access denied! Admin permissions required for offline events', 403);
+      if (!ctx.auth.isAdmin && ctx.auth.kind !== 'internal') throw new RestError('ACCESS_DENIED', 'Access denied! Offline events binding requires administrator access rights', 403);
       handler = '';
     } else {
       if (!handler) throw argErr('HANDLER');
       if (!validUrl(handler)) throw new RestError('ERROR_ARGUMENT', 'Wrong handler URL', 400, { argument: 'HANDLER' });
       if (!ctx.auth.isAdmin && ctx.auth.kind !== 'internal') {
-        if (authType !== 0 && authType !== ctx.auth.userId) throw new RestError('ACCESS_DENIED', 'Access denied! Admin permissions required to bind events for another user', 403);
+        if (authType !== 0 && authType !== ctx.auth.userId) throw new RestError('ACCESS_DENIED', 'Access denied! Event binding with AUTH_TYPE requires administrator access rights', 403);
         authType = ctx.auth.userId;
       }
     }
@@ -281,7 +281,17 @@ export const bindingMethods: Def[] = [
     if (!event) throw argErr('EVENT');
     const type = eventType(params);
     const handler = type === 'offline' ? '' : String(param(params, 'handler') ?? '').trim();
-    const authRaw = param(params, 'auth_type');
+    // event-unbind.md: handler required (online); non-admins unbind only their own online handlers
+    const admin = ctx.auth.isAdmin || ctx.auth.kind === 'internal';
+    if (type === 'offline' && !admin) throw new RestError('ACCESS_DENIED', 'Access denied! Offline events unbinding requires administrator access rights', 403);
+    if (type === 'online' && !handler) throw argErr('HANDLER');
+    let authRaw = param(params, 'auth_type');
+    if (!admin && type === 'online') {
+      if (authRaw !== undefined && authRaw !== '' && Number(authRaw) !== ctx.auth.userId) {
+        throw new RestError('ACCESS_DENIED', 'Access denied! Event unbinding with AUTH_TYPE requires administrator access rights', 403);
+      }
+      authRaw = ctx.auth.userId;
+    }
     let count = 0;
     for (let i = p.eventBindings.length - 1; i >= 0; i--) {
       const b = p.eventBindings[i]!;

@@ -217,7 +217,7 @@ export const catalogMethods: Def[] = [
   }),
 
   def('crm.deal.productrows.get', 'crm', 'get', (ctx, params) => {
-    const id = legacyId(params);
+    const id = legacyId(params, 'The parameter id is invalid or not defined.'); // crm-deal-productrows-get.md
     const deal = ctx.portal.deals.get(id);
     if (!deal) throw new RestError('', 'Not found', 400);
     assertAccess(ctx.portal, ctx.auth, 'deal', deal, 'legacy');

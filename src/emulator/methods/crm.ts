@@ -56,7 +56,7 @@ function legacyGet(kind: EntityKind) {
 
 function fieldsParam(params: Params): Record<string, unknown> {
   const f = param(params, 'fields');
-  if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array", 400);
+  if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array.", 400);
   return f;
 }
 

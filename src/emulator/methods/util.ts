@@ -74,7 +74,7 @@ export function truthyYN(v: unknown, dflt: boolean): boolean {
 }
 
 export function requireObj(v: unknown, what: string): Record<string, unknown> {
-  if (!isObj(v)) throw new RestError('', `Parameter '${what}' must be array`, 400);
+  if (!isObj(v)) throw new RestError('', `Parameter '${what}' must be array.`, 400);
   return v;
 }
 
