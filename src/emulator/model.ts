@@ -32,6 +32,12 @@ export interface AddressRec {
   locAddrId: number | null;
 }
 
+/**
+ * Standard fields the emulator only stores and returns (no behaviour attached), by UPPER name:
+ * ORIGINATOR_ID, ORIGIN_ID, ADDITIONAL_INFO, IS_RECURRING, … Absent = empty.
+ */
+export type StoredFields = Record<string, string | number | boolean | null>;
+
 /** UTM_SOURCE … UTM_TERM (crm-contact-fields.md, crm-deal-fields.md). Absent = all null. */
 export interface UtmRec {
   source: string | null;
@@ -57,6 +63,8 @@ export interface ContactRec {
   /** Further address fields; optional so records from older state files and the generator stay valid. */
   address?: Partial<AddressRec> | null;
   utm?: Partial<UtmRec> | null;
+  /** Further standard fields kept as written (ORIGINATOR_ID, ...), by UPPER name; see StoredFields. */
+  extra?: StoredFields | null;
   companyId: number | null;
   companyIds: number[];
   assignedById: number;
@@ -81,6 +89,7 @@ export interface CompanyRec {
   addressCity: string | null;
   address?: Partial<AddressRec> | null;
   utm?: Partial<UtmRec> | null;
+  extra?: StoredFields | null;
   assignedById: number;
   createdById: number;
   modifyById: number;
@@ -124,6 +133,7 @@ export interface DealRec {
   movedById?: number;
   movedTime?: number;
   utm?: Partial<UtmRec> | null;
+  extra?: StoredFields | null;
   uf: UfValues;
 }
 

@@ -225,4 +225,33 @@ describe('emulator parity with the docs', () => {
     expect(e(user, 'event.unbind', { event: 'ONCRMDEALADD', handler: 'https://a/', auth_type: 1 })).toEqual([403, 'ACCESS_DENIED', 'Access denied! Event unbinding with AUTH_TYPE requires administrator access rights']);
     expect(e(c, 'event.unbind', { event: 'ONCRMDEALADD' })).toEqual([400, 'ERROR_ARGUMENT', "Argument 'HANDLER' is null or empty"]);
   });
+
+  it('rule 10d: crm.contact/deal/company.fields describe types, isReadOnly and isRequired as the docs field lists; the writable ones are stored', () => {
+    const p = mkPortal();
+    seedDeals(p, 1);
+    const c = ctxOf(p);
+    type Desc = Record<string, { type: string; isReadOnly: boolean; isRequired: boolean; isImmutable: boolean }>;
+    const fields = (m: string) => callMethod(c, m, {}).result as Desc;
+    const pick = (d: Desc, k: string) => [d[k]?.type, d[k]?.isReadOnly, d[k]?.isRequired];
+    const contact = fields('crm.contact.fields');
+    expect(pick(contact, 'NAME')).toEqual(['string', false, true]);
+    expect(pick(contact, 'COMPANY_ID')).toEqual(['crm_company', false, false]);
+    expect(pick(contact, 'LEAD_ID')).toEqual(['crm_lead', true, false]);
+    expect(pick(contact, 'PHOTO')).toEqual(['file', false, false]);
+    expect(pick(contact, 'ORIGINATOR_ID')).toEqual(['string', false, false]);
+    expect('FACE_ID' in contact).toBe(false);
+    const deal = fields('crm.deal.fields');
+    expect([...pick(deal, 'CATEGORY_ID'), deal['CATEGORY_ID']?.isImmutable]).toEqual(['crm_category', false, false, true]);
+    expect(pick(deal, 'CONTACT_ID')).toEqual(['crm_contact', false, false]);
+    expect(pick(deal, 'QUOTE_ID')).toEqual(['crm_quote', true, false]);
+    expect(pick(deal, 'LOCATION_ID')).toEqual(['location', false, false]);
+    expect(pick(deal, 'IS_RECURRING')).toEqual(['char', false, false]);
+    const company = fields('crm.company.fields');
+    expect(pick(company, 'IS_MY_COMPANY')).toEqual(['char', false, false]);
+    expect('SOURCE_ID' in company).toBe(false);
+    callMethod(c, 'crm.deal.update', { id: 1, fields: { ADDITIONAL_INFO: 'note', IS_RECURRING: 'Y', ORIGINATOR_ID: 'shop' } });
+    expect(res(callMethod(c, 'crm.deal.get', { id: 1 }))).toMatchObject({ ADDITIONAL_INFO: 'note', IS_RECURRING: 'Y', ORIGINATOR_ID: 'shop', IS_RETURN_CUSTOMER: 'N' });
+    const item = (callMethod(c, 'crm.item.get', { entityTypeId: 2, id: 1 }).result as { item: Row }).item;
+    expect([item['additionalInfo'], item['isRecurring'], item['locationId']]).toEqual(['note', 'Y', null]);
+  });
 });

@@ -4,7 +4,7 @@
  * crm.item camelCase (typed values, reference §7.8). One schema drives filtering (query.ts),
  * selection, serialisation, `*.fields` descriptions and writes.
  */
-import type { AddressRec, CompanyRec, ContactRec, DealRec, Multifield, UserFieldRec, UtmRec } from '../model.js';
+import type { AddressRec, CompanyRec, ContactRec, DealRec, Multifield, StoredFields, UserFieldRec, UtmRec } from '../model.js';
 import type { Portal } from '../portal.js';
 import { RestError } from '../types.js';
 import type { QField, Resolver } from '../query.js';
@@ -34,6 +34,12 @@ export interface FDef<R> {
   fmType?: Multifield['typeId'];
   /** User field record, for UF_ fields. */
   uf?: UserFieldRec;
+  /** `type` shown by `*.fields` when it is more specific than the value type (crm_company, file, ...). */
+  descType?: string;
+  /** `isReadOnly` shown by `*.fields` when it differs from "has no setter" (the docs' field lists). */
+  descReadOnly?: boolean;
+  /** Returned by get/list but not listed by `*.fields` (FACE_ID: crm-contact-get.md, not crm-contact-fields.md). */
+  undescribed?: boolean;
 }
 
 const FM_TYPES: Multifield['typeId'][] = ['PHONE', 'EMAIL', 'WEB', 'IM', 'LINK'];
@@ -160,6 +166,16 @@ function contactItemExtras(): FDef<ContactRec>[] {
   ];
 }
 
+/** A standard field kept as written (model.ts StoredFields): ORIGINATOR_ID, ADDITIONAL_INFO, IS_RECURRING, ... */
+function stored<R extends { extra?: StoredFields | null }>(up: string, camel: string, type: FType, title: string, extra: Partial<FDef<R>> = {}): FDef<R> {
+  return {
+    up, camel, type, title,
+    get: (r) => (r.extra?.[up] ?? (type === 'char' ? false : null)) as V,
+    set: (r, v) => { r.extra = { ...r.extra, [up]: v as string | number | boolean | null }; },
+    ...extra,
+  };
+}
+
 /** A read-only field that is always empty here (e.g. FACE_ID, ORIGIN_VERSION). */
 function empty<R>(up: string, camel: string, type: FType, title: string, extra: Partial<FDef<R>> = {}): FDef<R> {
   return f<R>(up, camel, type, title, null, { ...ro, ...extra });
@@ -168,10 +184,11 @@ function empty<R>(up: string, camel: string, type: FType, title: string, extra: 
 const contactFields: FDef<ContactRec>[] = [
   f('ID', 'id', 'id', 'ID', 'id', ro),
   f('HONORIFIC', 'honorific', 'status', 'Salutation', 'honorific', { statusType: 'HONORIFIC' }),
-  f('NAME', 'name', 'string', 'Name', 'name'),
-  f('SECOND_NAME', 'secondName', 'string', 'Second name', 'secondName'),
-  f('LAST_NAME', 'lastName', 'string', 'Last name', 'lastName'),
-  f('PHOTO', 'photo', 'int', 'Photo', null, ro),
+  // crm-contact-fields.md marks NAME, SECOND_NAME and LAST_NAME isRequired (one of them must be filled)
+  f('NAME', 'name', 'string', 'Name', 'name', { required: true }),
+  f('SECOND_NAME', 'secondName', 'string', 'Second name', 'secondName', { required: true }),
+  f('LAST_NAME', 'lastName', 'string', 'Last name', 'lastName', { required: true }),
+  f('PHOTO', 'photo', 'int', 'Photo', null, { ...ro, descType: 'file', descReadOnly: false }), // files are not emulated
   f('BIRTHDATE', 'birthdate', 'date', 'Date of birth', 'birthdate'),
   f('TYPE_ID', 'typeId', 'status', 'Contact type', 'typeId', { statusType: 'CONTACT_TYPE' }),
   f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
@@ -190,20 +207,21 @@ const contactFields: FDef<ContactRec>[] = [
   f('DATE_CREATE', 'createdTime', 'datetime', 'Created on', 'dateCreate', ro),
   f('DATE_MODIFY', 'updatedTime', 'datetime', 'Modified on', 'dateModify', ro),
   f('COMPANY_ID', 'companyId', 'ref', 'Company', 'companyId', {
+    descType: 'crm_company',
     set: (r, v) => {
       r.companyId = (v as number | null) ?? null;
       if (r.companyId !== null && !r.companyIds.includes(r.companyId)) r.companyIds = [r.companyId, ...r.companyIds];
     },
   }),
   f('COMPANY_IDS', 'companyIds', 'ref', 'Companies', 'companyIds', {
-    multiple: true, legacy: false,
+    multiple: true, legacy: false, descType: 'crm_company',
     set: (r, v) => { r.companyIds = (v as number[]).filter((x) => x !== null); r.companyId = r.companyIds[0] ?? null; },
   }),
-  f('LEAD_ID', 'leadId', 'ref', 'Lead', null, ro),
-  f('ORIGINATOR_ID', 'originatorId', 'string', 'External source', null, ro),
-  f('ORIGIN_ID', 'originId', 'string', 'Item ID in data source', null, ro),
-  empty('ORIGIN_VERSION', 'originVersion', 'string', 'Original version'),
-  empty('FACE_ID', 'faceId', 'int', 'Face ID', { item: false }),
+  f('LEAD_ID', 'leadId', 'ref', 'Lead', null, { ...ro, descType: 'crm_lead' }),
+  stored('ORIGINATOR_ID', 'originatorId', 'string', 'External source'),
+  stored('ORIGIN_ID', 'originId', 'string', 'Item ID in data source'),
+  stored('ORIGIN_VERSION', 'originVersion', 'string', 'Original version'),
+  empty('FACE_ID', 'faceId', 'int', 'Face ID', { item: false, undescribed: true }),
   ...utmFields<ContactRec>(),
   f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
   f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
@@ -216,35 +234,37 @@ const companyFields: FDef<CompanyRec>[] = [
   f('TITLE', 'title', 'string', 'Company name', 'title', { required: true }),
   f('COMPANY_TYPE', 'companyType', 'status', 'Company type', 'companyType', { statusType: 'COMPANY_TYPE' }),
   f('INDUSTRY', 'industry', 'status', 'Industry', 'industry', { statusType: 'INDUSTRY' }),
-  empty('LOGO', 'logo', 'int', 'Logo'),
+  empty('LOGO', 'logo', 'int', 'Logo', { descType: 'file', descReadOnly: false }), // files are not emulated
   ...addressFields<CompanyRec>(),
-  empty('ADDRESS_LEGAL', 'addressLegal', 'string', 'Legal address', { item: false }),
+  stored('ADDRESS_LEGAL', 'addressLegal', 'string', 'Legal address', { item: false }),
   ...['', '_2', '_CITY', '_POSTAL_CODE', '_REGION', '_PROVINCE', '_COUNTRY', '_COUNTRY_CODE', '_LOC_ADDR_ID'].map((s) =>
-    empty<CompanyRec>(`REG_ADDRESS${s}`, `regAddress${s}`, s === '_LOC_ADDR_ID' ? 'int' : 'string', 'Legal address', { item: false })),
-  empty('BANKING_DETAILS', 'bankingDetails', 'string', 'Payment details', { item: false }),
-  empty('EMPLOYEES', 'employees', 'status', 'Employees', { statusType: 'EMPLOYEES' }),
+    stored<CompanyRec>(`REG_ADDRESS${s}`, `regAddress${s}`, s === '_LOC_ADDR_ID' ? 'int' : 'string', 'Legal address', { item: false })),
+  stored('BANKING_DETAILS', 'bankingDetails', 'string', 'Payment details', { item: false }),
+  stored('EMPLOYEES', 'employees', 'status', 'Employees', { statusType: 'EMPLOYEES' }),
   // crm-company-fields.md: REVENUE is a double (the example shows "REVENUE": "0", not "0.00")
   f('REVENUE', 'revenue', 'double', 'Annual revenue', 'revenue'),
   f('CURRENCY_ID', 'currencyId', 'currency', 'Currency', 'currencyId'),
-  f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
+  // companies have no SOURCE_ID in crm-company-fields.md: kept on the record, not served
+  f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE', legacy: false, item: false }),
   f('OPENED', 'opened', 'char', 'Available to everyone', 'opened'),
-  empty('COMMENTS', 'comments', 'string', 'Comment'),
+  stored('COMMENTS', 'comments', 'string', 'Comment'),
   { up: 'HAS_PHONE', camel: 'hasPhone', type: 'char', title: 'Has phone', get: hasFm('PHONE') },
   { up: 'HAS_EMAIL', camel: 'hasEmail', type: 'char', title: 'Has e-mail', get: hasFm('EMAIL') },
   { up: 'HAS_IMOL', camel: 'hasImol', type: 'char', title: 'Has Open Channel', get: () => false },
-  { up: 'IS_MY_COMPANY', camel: 'isMyCompany', type: 'char', title: 'My company', get: () => false },
+  stored('IS_MY_COMPANY', 'isMyCompany', 'char', 'My company'),
   f('ASSIGNED_BY_ID', 'assignedById', 'user', 'Responsible person', 'assignedById'),
   f('CREATED_BY_ID', 'createdBy', 'user', 'Created by', 'createdById', ro),
   f('MODIFY_BY_ID', 'updatedBy', 'user', 'Modified by', 'modifyById', ro),
   f('DATE_CREATE', 'createdTime', 'datetime', 'Created on', 'dateCreate', ro),
   f('DATE_MODIFY', 'updatedTime', 'datetime', 'Modified on', 'dateModify', ro),
-  empty('LEAD_ID', 'leadId', 'ref', 'Lead'),
-  empty('ORIGINATOR_ID', 'originatorId', 'string', 'External source'),
-  empty('ORIGIN_ID', 'originId', 'string', 'Item ID in data source'),
-  empty('ORIGIN_VERSION', 'originVersion', 'string', 'Original version'),
+  empty('LEAD_ID', 'leadId', 'ref', 'Lead', { descType: 'crm_lead' }),
+  stored('ORIGINATOR_ID', 'originatorId', 'string', 'External source'),
+  stored('ORIGIN_ID', 'originId', 'string', 'Item ID in data source'),
+  stored('ORIGIN_VERSION', 'originVersion', 'string', 'Original version'),
   ...utmFields<CompanyRec>(),
-  f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
-  f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
+  // crm-company-fields.md lists these two as writable (for contacts and deals they are read-only)
+  f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', { ...ro, descReadOnly: false }),
+  f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', { ...ro, descReadOnly: false }),
   empty('LAST_COMMUNICATION_TIME', 'lastCommunicationTime', 'string', 'Last communication', { item: false }),
   ...fmFields<CompanyRec>(),
 ];
@@ -253,36 +273,36 @@ const dealFields: FDef<DealRec>[] = [
   f('ID', 'id', 'id', 'ID', 'id', ro),
   f('TITLE', 'title', 'string', 'Name', 'title'),
   f('TYPE_ID', 'typeId', 'status', 'Type', 'typeId', { statusType: 'DEAL_TYPE' }),
-  f('CATEGORY_ID', 'categoryId', 'int', 'Pipeline', 'categoryId', { immutable: true }),
+  f('CATEGORY_ID', 'categoryId', 'int', 'Pipeline', 'categoryId', { immutable: true, descType: 'crm_category', descReadOnly: false }),
   f('STAGE_ID', 'stageId', 'status', 'Deal stage', 'stageId', { statusType: 'DEAL_STAGE' }),
   { up: 'STAGE_SEMANTIC_ID', camel: 'stageSemanticId', type: 'string', title: 'Stage group', get: (r, p) => stageSemantic(p, r.stageId) },
   { up: 'IS_NEW', camel: 'isNew', type: 'char', title: 'New deal', get: (r) => r.stageId === 'NEW' || r.stageId.endsWith(':NEW') },
-  { up: 'IS_RECURRING', camel: 'isRecurring', type: 'char', title: 'Recurring deal', get: () => false },
-  { up: 'IS_RETURN_CUSTOMER', camel: 'isReturnCustomer', type: 'char', title: 'Repeat deal', get: () => false },
-  { up: 'IS_REPEATED_APPROACH', camel: 'isRepeatedApproach', type: 'char', title: 'Repeat inquiry', get: () => false },
+  stored('IS_RECURRING', 'isRecurring', 'char', 'Recurring deal'),
+  stored('IS_RETURN_CUSTOMER', 'isReturnCustomer', 'char', 'Repeat deal'),
+  stored('IS_REPEATED_APPROACH', 'isRepeatedApproach', 'char', 'Repeat inquiry'),
   f('PROBABILITY', 'probability', 'int', 'Probability', 'probability'),
   f('CURRENCY_ID', 'currencyId', 'currency', 'Currency', 'currencyId'),
   f('OPPORTUNITY', 'opportunity', 'money', 'Amount', 'opportunity'),
   f('IS_MANUAL_OPPORTUNITY', 'isManualOpportunity', 'char', 'Manual amount', 'isManualOpportunity'),
   f('TAX_VALUE', 'taxValue', 'money', 'Tax rate', 'taxValue'),
-  f('COMPANY_ID', 'companyId', 'ref', 'Company', 'companyId'),
+  f('COMPANY_ID', 'companyId', 'ref', 'Company', 'companyId', { descType: 'crm_company' }),
   {
-    up: 'CONTACT_ID', camel: 'contactId', type: 'ref', title: 'Contact', get: (r) => r.contactIds[0] ?? null,
+    up: 'CONTACT_ID', camel: 'contactId', type: 'ref', title: 'Contact', descType: 'crm_contact', get: (r) => r.contactIds[0] ?? null,
     set: (r, v) => { r.contactIds = v === null ? [] : [v as number, ...r.contactIds.filter((x) => x !== v)]; },
   },
   {
-    up: 'CONTACT_IDS', camel: 'contactIds', type: 'ref', title: 'Contacts', multiple: true, legacy: false,
+    up: 'CONTACT_IDS', camel: 'contactIds', type: 'ref', title: 'Contacts', multiple: true, legacy: false, descType: 'crm_contact',
     get: (r) => r.contactIds, set: (r, v) => { r.contactIds = [...new Set((v as (number | null)[]).filter((x): x is number => x !== null))]; },
   },
-  f('QUOTE_ID', 'quoteId', 'ref', 'Quote', null, ro),
-  f('LEAD_ID', 'leadId', 'ref', 'Lead', null, ro),
+  f('QUOTE_ID', 'quoteId', 'ref', 'Quote', null, { ...ro, descType: 'crm_quote' }),
+  f('LEAD_ID', 'leadId', 'ref', 'Lead', null, { ...ro, descType: 'crm_lead' }),
   f('BEGINDATE', 'begindate', 'date', 'Start date', 'beginDate'),
   f('CLOSEDATE', 'closedate', 'date', 'Estimated close date', 'closeDate'),
   f('OPENED', 'opened', 'char', 'Available to everyone', 'opened'),
   f('CLOSED', 'closed', 'char', 'Closed', 'closed'),
   f('COMMENTS', 'comments', 'string', 'Comment', 'comments'),
-  f('ADDITIONAL_INFO', 'additionalInfo', 'string', 'Additional information', null, { ...ro, item: false }),
-  f('LOCATION_ID', 'locationId', 'string', 'Location', null, { ...ro, item: false }),
+  stored('ADDITIONAL_INFO', 'additionalInfo', 'string', 'Additional information'),
+  stored('LOCATION_ID', 'locationId', 'string', 'Location', { descType: 'location' }),
   f('ASSIGNED_BY_ID', 'assignedById', 'user', 'Responsible person', 'assignedById'),
   f('CREATED_BY_ID', 'createdBy', 'user', 'Created by', 'createdById', ro),
   f('MODIFY_BY_ID', 'updatedBy', 'user', 'Modified by', 'modifyById', ro),
@@ -292,8 +312,8 @@ const dealFields: FDef<DealRec>[] = [
   { up: 'MOVED_TIME', camel: 'movedTime', type: 'datetime', title: 'Stage changed on', get: (r) => r.movedTime ?? r.dateModify },
   f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
   f('SOURCE_DESCRIPTION', 'sourceDescription', 'string', 'Source information', 'sourceDescription'),
-  f('ORIGINATOR_ID', 'originatorId', 'string', 'External source', null, ro),
-  f('ORIGIN_ID', 'originId', 'string', 'Item ID in data source', null, ro),
+  stored('ORIGINATOR_ID', 'originatorId', 'string', 'External source'),
+  stored('ORIGIN_ID', 'originId', 'string', 'Item ID in data source'),
   ...utmFields<DealRec>(),
   f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
   f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
@@ -493,15 +513,15 @@ export function describeFields<R>(p: Portal, defs: FDef<R>[], mode: Mode): Recor
   const lang = p.language;
   for (const d of defs) {
     if (mode === 'legacy' && d.legacy === false && d.up !== 'CONTACT_IDS' && d.up !== 'COMPANY_IDS') continue;
-    if (mode === 'item' && d.item === false) continue;
-    const typeName = d.uf ? d.uf.userTypeId
+    if ((mode === 'item' && d.item === false) || d.undescribed) continue;
+    const typeName = d.descType ?? (d.uf ? d.uf.userTypeId
       : d.fmType ? 'crm_multifield'
         : d.statusType ? 'crm_status'
-          : ({ id: 'integer', int: 'integer', double: 'double', money: 'double', user: 'user', ref: 'integer', enum: 'enumeration', string: 'string', status: 'crm_status', currency: 'crm_currency', char: 'char', bool: 'boolean', date: 'date', datetime: 'datetime' } as const)[d.type];
+          : ({ id: 'integer', int: 'integer', double: 'double', money: 'double', user: 'user', ref: 'integer', enum: 'enumeration', string: 'string', status: 'crm_status', currency: 'crm_currency', char: 'char', bool: 'boolean', date: 'date', datetime: 'datetime' } as const)[d.type]);
     const desc: Record<string, unknown> = {
       type: typeName,
       isRequired: !!d.required,
-      isReadOnly: !d.set && !d.fmType && !d.uf,
+      isReadOnly: d.descReadOnly ?? (!d.set && !d.fmType && !d.uf),
       isImmutable: !!d.immutable,
       isMultiple: !!d.multiple,
       isDynamic: !!d.uf,
