@@ -254,4 +254,16 @@ describe('emulator parity with the docs', () => {
     const item = (callMethod(c, 'crm.item.get', { entityTypeId: 2, id: 1 }).result as { item: Row }).item;
     expect([item['additionalInfo'], item['isRecurring'], item['locationId']]).toEqual(['note', 'Y', null]);
   });
+
+  it('rule 10e: crm.product.list and crm.productsection.list return the fields of crm-product-fields.md / crm-product-section-fields.md', () => {
+    const p = mkPortal();
+    p.sections.set(1, { id: 1, catalogId: 25, name: 'Shoes', sectionId: null, xmlId: null, code: 'shoes' });
+    p.products.set(7, { id: 7, name: 'Boot', sectionId: 1, catalogId: 25, price: 10, currencyId: 'USD', active: true, sort: 100, xmlId: null, dateCreate: p.clock.now(), timestampX: p.clock.now() });
+    const c = ctxOf(p);
+    expect(Object.keys(rows(callMethod(c, 'crm.productsection.list', {}))[0]!).sort()).toEqual(['CATALOG_ID', 'ID', 'NAME', 'SECTION_ID', 'XML_ID']);
+    const product = rows(callMethod(c, 'crm.product.list', {}))[0]!;
+    for (const k of ['ACTIVE', 'CATALOG_ID', 'CREATED_BY', 'CURRENCY_ID', 'DATE_CREATE', 'DESCRIPTION', 'DESCRIPTION_TYPE', 'DETAIL_PICTURE', 'ID', 'MEASURE', 'MODIFIED_BY', 'NAME', 'PREVIEW_PICTURE', 'PRICE', 'SECTION_ID', 'SORT', 'TIMESTAMP_X', 'VAT_ID', 'VAT_INCLUDED', 'XML_ID']) {
+      expect(k in product, k).toBe(true);
+    }
+  });
 });

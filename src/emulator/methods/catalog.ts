@@ -75,6 +75,8 @@ function productOut(p: Portal, r: ProductRec): Record<string, unknown> {
     PRICE: r.price.toFixed(2), CURRENCY_ID: r.currencyId, ACTIVE: yn(r.active), SORT: String(r.sort), XML_ID: r.xmlId,
     DESCRIPTION: null, DESCRIPTION_TYPE: 'text', MEASURE: '9', VAT_ID: null, VAT_INCLUDED: 'N',
     DATE_CREATE: isoDateTime(r.dateCreate, p.timeZone), TIMESTAMP_X: isoDateTime(r.timestampX, p.timeZone),
+    // the rest of crm-product-fields.md: authors (the portal owner here) and pictures (files are not emulated)
+    CREATED_BY: '1', MODIFIED_BY: '1', PREVIEW_PICTURE: null, DETAIL_PICTURE: null,
   };
 }
 
@@ -91,10 +93,11 @@ const SECTION_FIELDS: Record<string, Getter<SectionRec>> = {
   SECTION_ID: ['int', (r) => r.sectionId], XML_ID: ['string', (r) => r.xmlId], CODE: ['string', (r) => r.code],
 };
 
+/** crm-product-section-fields.md: ID, CATALOG_ID, NAME, SECTION_ID, XML_ID (CODE stays filterable, not returned). */
 function sectionOut(r: SectionRec): Record<string, unknown> {
   return {
     ID: String(r.id), CATALOG_ID: String(r.catalogId), NAME: r.name, SECTION_ID: r.sectionId === null ? null : String(r.sectionId),
-    XML_ID: r.xmlId, CODE: r.code,
+    XML_ID: r.xmlId,
   };
 }
 
