@@ -84,4 +84,19 @@ describe('emulator parity over HTTP', () => {
     expect(b.status).toBe(200);
     expect(((await b.json()) as { result: { result_error: unknown } }).result.result_error).toEqual([]);
   });
+
+  it('rule 10f: batch gives result_time only for executed commands and an empty description for a scope refusal (batch.md)', async () => {
+    const { emu, token } = await start();
+    const r = await fetch(`${emu.url}rest/batch`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ auth: token, halt: 0, cmd: { ok: 'profile', scope: 'bizproc.workflow.template.list', none: 'no.such.method' } }),
+    });
+    expect(r.status).toBe(200);
+    const b = ((await r.json()) as { result: Record<string, Record<string, unknown>> }).result;
+    expect(Object.keys(b['result_time']!)).toEqual(['ok']);
+    expect(b['result_error']).toEqual({
+      scope: { error: 'insufficient_scope', error_description: '' },
+      none: { error: 'ERROR_METHOD_NOT_FOUND', error_description: 'Method not found!' },
+    });
+  });
 });

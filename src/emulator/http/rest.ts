@@ -228,13 +228,17 @@ export function runBatch(rt: Runtime, caller: Caller, params: Params): { body: R
       } else {
         const out = execute(rt, caller, name, sub, t);
         totalCost += out.cost;
-        times.push([key, timeBlock(out.start, out.cost, out.op, rt.portal.timeZone)]);
         if (out.ok) {
+          // only executed commands have a result_time entry (batch.md error example: "result_time": [])
+          times.push([key, timeBlock(out.start, out.cost, out.op, rt.portal.timeZone)]);
           result.push([key, out.res.result]);
           results.set(key, out.res.result);
           if (out.res.total !== undefined) totals.push([key, out.res.total]);
           if (out.res.next !== undefined) nexts.push([key, out.res.next]);
-        } else outErr = out.err;
+        } else {
+          // batch.md error example: a scope refusal inside batch has an empty error_description
+          outErr = out.err.code === 'insufficient_scope' ? new RestError(out.err.code, '', out.err.status) : out.err;
+        }
       }
     }
     if (outErr) {
