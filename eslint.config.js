@@ -29,6 +29,8 @@ const LAYERS = {
   jobs: ['b24', 'sync', 'store', 'scoring', 'settings', 'segments', 'pipeline', 'writeback', 'automation', 'events'],
   server: ['b24', 'store', 'scoring', 'settings', 'segments', 'writeback', 'automation'],
   emulator: [],
+  // `npm run probe`: an entry point that compares a real portal with the emulator's rules
+  probe: ['emulator'],
 };
 
 export default tseslint.config(

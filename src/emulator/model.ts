@@ -16,6 +16,37 @@ export interface Multifield {
 /** User-field values by FIELD_NAME. Enumerations hold item IDs; MULTIPLE fields hold arrays. */
 export type UfValues = Record<string, unknown>;
 
+/**
+ * The deprecated address fields of contacts and companies besides the city (which is
+ * `addressCity`): ADDRESS, ADDRESS_2, ADDRESS_POSTAL_CODE, ADDRESS_REGION, ADDRESS_PROVINCE,
+ * ADDRESS_COUNTRY, ADDRESS_COUNTRY_CODE, ADDRESS_LOC_ADDR_ID (crm-contact-fields.md). Absent = all null.
+ */
+export interface AddressRec {
+  address: string | null;
+  address2: string | null;
+  postalCode: string | null;
+  region: string | null;
+  province: string | null;
+  country: string | null;
+  countryCode: string | null;
+  locAddrId: number | null;
+}
+
+/**
+ * Standard fields the emulator only stores and returns (no behaviour attached), by UPPER name:
+ * ORIGINATOR_ID, ORIGIN_ID, ADDITIONAL_INFO, IS_RECURRING, … Absent = empty.
+ */
+export type StoredFields = Record<string, string | number | boolean | null>;
+
+/** UTM_SOURCE … UTM_TERM (crm-contact-fields.md, crm-deal-fields.md). Absent = all null. */
+export interface UtmRec {
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  content: string | null;
+  term: string | null;
+}
+
 export interface ContactRec {
   id: number;
   name: string;
@@ -29,6 +60,11 @@ export interface ContactRec {
   comments: string | null;
   birthdate: string | null; // YYYY-MM-DD
   addressCity: string | null;
+  /** Further address fields; optional so records from older state files and the generator stay valid. */
+  address?: Partial<AddressRec> | null;
+  utm?: Partial<UtmRec> | null;
+  /** Further standard fields kept as written (ORIGINATOR_ID, ...), by UPPER name; see StoredFields. */
+  extra?: StoredFields | null;
   companyId: number | null;
   companyIds: number[];
   assignedById: number;
@@ -51,6 +87,9 @@ export interface CompanyRec {
   currencyId: string | null;
   sourceId: string | null;
   addressCity: string | null;
+  address?: Partial<AddressRec> | null;
+  utm?: Partial<UtmRec> | null;
+  extra?: StoredFields | null;
   assignedById: number;
   createdById: number;
   modifyById: number;
@@ -87,6 +126,14 @@ export interface DealRec {
   modifyById: number;
   dateCreate: number;
   dateModify: number;
+  /**
+   * MOVED_BY_ID / MOVED_TIME: who moved the deal to its stage and when. Absent on generated
+   * records: read as modifyById / dateModify, and frozen to those on the first REST update.
+   */
+  movedById?: number;
+  movedTime?: number;
+  utm?: Partial<UtmRec> | null;
+  extra?: StoredFields | null;
   uf: UfValues;
 }
 
@@ -189,6 +236,14 @@ export interface UserRec {
   departmentIds: number[];
   workPosition: string | null;
   personalGender: 'M' | 'F' | '';
+  /** DATE_REGISTER (portal ms; rendered as the local date). Absent on hand-made users: "". */
+  dateRegister?: number;
+  /** LAST_LOGIN (portal ms); absent = DATE_REGISTER. */
+  lastLogin?: number | null;
+  /** LAST_ACTIVITY_DATE (portal ms); absent = LAST_LOGIN. */
+  lastActivityDate?: number | null;
+  /** PERSONAL_BIRTHDAY, YYYY-MM-DD; absent/null = "" (user-current.md). */
+  personalBirthday?: string | null;
   /**
    * The user's CRM role levels. Absent (hand-made users, state files from before roles were
    * emulated) or an entity missing = 'X' (the emulator's old "everyone sees everything").

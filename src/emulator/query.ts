@@ -284,7 +284,7 @@ export function compileFilter<R>(filter: unknown, resolve: Resolver<R>, o: Query
   if (filter === undefined || filter === null || filter === '') return c;
   if (!isPlainObject(filter)) {
     if (Array.isArray(filter) && filter.length === 0) return c;
-    throw new RestError('', "Parameter 'filter' must be array", 400);
+    throw new RestError('', "Parameter 'filter' must be array.", 400); // crm-deal-list.md example
   }
   c.pred = compileGroup(filter, resolve, o, c);
   return c;
@@ -299,7 +299,7 @@ export function compileOrder<R>(order: unknown, resolve: Resolver<R>, o: QueryOp
   if (order === undefined || order === null || order === '') return [];
   if (!isPlainObject(order)) {
     if (Array.isArray(order) && order.length === 0) return [];
-    throw new RestError('', "Parameter 'order' must be array", 400);
+    throw new RestError('', "Parameter 'order' must be array.", 400);
   }
   const out: OrderSpec<R>[] = [];
   for (const [k, dir] of Object.entries(order)) {

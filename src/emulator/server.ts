@@ -8,12 +8,13 @@
  *   await emu.close();
  */
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { PortalClock } from './clock.js';
 import type { FaultConfig } from './faults.js';
 import { createEmulatorApp, type EmulatorApp, type EmulatorAppOptions } from './http/app.js';
+import { attachOversizeHandler, MAX_HEADER_BYTES } from './http/oversize.js';
 import type { Dispatcher, Runtime } from './http/runtime.js';
 import type { LimitsOptions } from './limits.js';
 import { callMethod, methods } from './methods/index.js';
@@ -69,6 +70,7 @@ export function ensureAdminUser(portal: Portal): void {
   portal.users.set(1, {
     id: 1, active: true, name: 'Admin', lastName: 'Emulator', email: 'admin@example.com', isAdmin: true,
     timeZone: portal.timeZone, departmentIds: [1], workPosition: 'Administrator', personalGender: '',
+    dateRegister: portal.clock.now(),
   });
   portal.bumpId('user', 1);
 }
@@ -135,9 +137,14 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     extraRouters,
   });
   const listenHost = opts.host ?? '127.0.0.1';
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, listenHost, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once('error', reject);
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, app);
+  attachOversizeHandler(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, listenHost, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
   server.keepAliveTimeout = 5_000;
   const port = (server.address() as AddressInfo).port;

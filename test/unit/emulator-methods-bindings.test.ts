@@ -25,9 +25,9 @@ describe('CRM user fields', () => {
     expect(names).toEqual(['UF_CRM_SEG_RFM', 'UF_CRM_X1', 'UF_CRM_Y2']);
     expect(err(() => add('FLAG', { USER_TYPE_ID: 'boolean', MULTIPLE: 'Y' })).code).toBe('ERROR_CORE');
     const miss = err(() => callMethod(c, 'crm.contact.userfield.add', { fields: { LABEL: 'x' } }));
-    expect(miss.description).toBe("The 'FIELD_NAME' field is not found\nThe 'USER_TYPE_ID' field is not found");
+    expect(miss.description).toBe("The 'FIELD_NAME' field is not found.\nThe 'USER_TYPE_ID' field is not found.");
     const nonAdmin = err(() => callMethod(ctxOf(p, { userId: 2, isAdmin: false }), 'crm.contact.userfield.add', { fields: { FIELD_NAME: 'Q', USER_TYPE_ID: 'string' } }));
-    expect([nonAdmin.code, nonAdmin.status]).toEqual(['ACCESS_DENIED', 403]);
+    expect([nonAdmin.code, nonAdmin.description, nonAdmin.status]).toEqual(['', 'Access denied', 400]); // crm-contact-userfield-add.md
   });
 
   it('enumeration items, values by item ID, read back typed/legacy, XML_ID uniqueness, update LIST', () => {
@@ -142,7 +142,7 @@ describe('events', () => {
     expect(callMethod(user, 'event.bind', { event: 'ONCRMDEALADD', handler: 'https://a/u' }).result).toBe(true);
     expect(callMethod(c, 'event.get', {}).result).toEqual([
       { event: 'ONCRMDEALUPDATE', handler: 'https://app.example/ev', auth_type: '0', offline: 0 },
-      { event: 'ONCRMCONTACTUPDATE', handler: '', auth_type: '0', offline: 1 },
+      { event: 'ONCRMCONTACTUPDATE', connector_id: '', offline: 1 },
       { event: 'ONCRMDEALADD', handler: 'https://a/u', auth_type: '2', offline: 0 },
     ]);
     expect(callMethod(c, 'event.unbind', { event: 'ONCRMDEALUPDATE', handler: 'https://app.example/ev' }).result).toEqual({ count: 1 });
@@ -198,7 +198,7 @@ describe('side effects and product data', () => {
   it('timeline comment needs lowercase fields; todo recorded', () => {
     const p = mkPortal(); seedContacts(p, 1);
     const c = ctxOf(p);
-    expect(err(() => callMethod(c, 'crm.timeline.comment.add', { FIELDS: { ENTITY_ID: 1, ENTITY_TYPE: 'contact', COMMENT: 'x' } })).code).toBe('ERROR_ARGUMENT');
+    expect(err(() => callMethod(c, 'crm.timeline.comment.add', { FIELDS: { ENTITY_ID: 1, ENTITY_TYPE: 'contact', COMMENT: 'x' } })).code).toBe('100');
     const cid = callMethod(c, 'crm.timeline.comment.add', { fields: { ENTITY_ID: 1, ENTITY_TYPE: 'contact', COMMENT: 'Segment: Champions' } }).result;
     expect(p.timelineComments).toEqual([expect.objectContaining({ id: cid, entityId: 1, entityType: 'contact', comment: 'Segment: Champions' })]);
     const t = callMethod(c, 'crm.activity.todo.add', { ownerTypeId: 3, ownerId: 1, deadline: '2024-09-01T10:00:00+03:00', title: 'Call' }).result as Row;

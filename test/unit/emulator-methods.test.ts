@@ -28,9 +28,9 @@ describe('registry and dispatch', () => {
     expect([e1.code, e1.status]).toEqual(['insufficient_scope', 403]);
     const hook = ctxOf(p, { kind: 'webhook', clientId: null });
     const e2 = err(() => callMethod(hook, 'placement.bind', { PLACEMENT: 'LEFT_MENU', HANDLER: 'https://a/' }));
-    expect([e2.code, e2.description, e2.status]).toEqual(['WRONG_AUTH_TYPE', 'Application context required', 403]);
+    expect([e2.code, e2.description, e2.status]).toEqual(['WRONG_AUTH_TYPE', 'Current authorization type is denied for this method Application context required', 403]);
     const e3 = err(() => callMethod(ctxOf(p, { userId: 2, isAdmin: false }), 'app.option.set', { options: { a: 1 } }));
-    expect([e3.code, e3.status]).toEqual(['ACCESS_DENIED', 403]);
+    expect([e3.code, e3.status]).toEqual(['ACCESS_DENIED', 400]); // app-option-set.md: 400
     // internal calls have every scope
     expect(callMethod(ctxOf(p, { kind: 'internal', scopes: new Set() }), 'crm.deal.list', {}).total).toBe(0);
     // user.current accepts user_brief

@@ -38,7 +38,8 @@ export function addUsers(ctx: GenContext): void {
     timeZone: portal.timeZone, departmentIds: [2], workPosition: 'Sales manager (former)', personalGender: 'M',
     crmPerms: { ...managerPerms },
   });
-  for (const u of userDefs) if (!portal.users.has(u.id)) portal.users.set(u.id, u);
+  // DATE_REGISTER: everyone joined when the history starts (derived, no random draw)
+  for (const u of userDefs) if (!portal.users.has(u.id)) portal.users.set(u.id, { ...u, dateRegister: ctx.start });
   portal.bumpId('user', exId);
   const managerIds = userDefs.filter((u) => u.id !== 1 && u.active).map((u) => u.id);
   const managerW = managerIds.map((_, i) => (i === 0 ? 0.6 : 1 + (i % 3) * 0.4));

@@ -10,6 +10,7 @@ import type { Portal } from '../portal.js';
 import { createAdminRouter } from './admin.js';
 import { sendError } from './envelope.js';
 import { oauthTokenHandler } from './oauth.js';
+import { oversizeRequest } from './oversize.js';
 import { restHandler } from './rest.js';
 import type { Dispatcher, Runtime } from './runtime.js';
 
@@ -69,6 +70,7 @@ export function createEmulatorApp(portal: Portal, opts: EmulatorAppOptions): Emu
   app.runtime = rt;
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(oversizeRequest);
   const raw = express.raw({ type: () => true, limit: '64mb' });
   const rest = restHandler(rt);
   const oauth = oauthTokenHandler(rt);

@@ -53,7 +53,25 @@ export interface Caller {
 
 const NO_AUTH = (): RestError => new RestError('NO_AUTH_FOUND', 'Wrong authorization data', 401);
 
-export function authenticate(rt: Runtime, route: RestRoute, params: Params, now: number): Caller {
+/** Request parameters that carry the OAuth access token; both are removed before the method runs. */
+export const TOKEN_PARAMS = ['auth', 'access_token'] as const;
+
+/**
+ * The OAuth access token of a request, as the rest module reads it ([SRC] rest/lib/oauth/auth.php
+ * getAuthKey; docs/emulator-parity.md rule 9): an `Authorization: Bearer <token>` header wins, then
+ * the `auth` parameter, then `access_token` (array values are ignored). null when none is given.
+ */
+export function accessTokenOf(params: Params, authorization: string | undefined): string | null {
+  const m = authorization === undefined ? null : /^Bearer\s+(.*)$/i.exec(authorization.trim());
+  if (m) return m[1]!.trim();
+  for (const k of TOKEN_PARAMS) {
+    const v = params[k];
+    if (v !== undefined && !Array.isArray(v) && (typeof v !== 'object' || v === null)) return v === null ? '' : String(v);
+  }
+  return null;
+}
+
+export function authenticate(rt: Runtime, route: RestRoute, params: Params, now: number, authorization?: string): Caller {
   const portal = rt.portal;
   if (route.webhook) {
     const { userId, secret } = route.webhook;
@@ -65,8 +83,8 @@ export function authenticate(rt: Runtime, route: RestRoute, params: Params, now:
       key: `hook:${userId}:${secret}`,
     };
   }
-  const token = params.auth;
-  if (typeof token !== 'string' || token === '') throw NO_AUTH();
+  const token = accessTokenOf(params, authorization);
+  if (token === null || token === '') throw NO_AUTH();
   const rec = portal.tokens.get(token);
   if (!rec) throw NO_AUTH();
   const app = portal.apps.get(rec.clientId);
@@ -204,19 +222,23 @@ export function runBatch(rt: Runtime, caller: Caller, params: Params): { body: R
       const q = raw.indexOf('?');
       const name = (q < 0 ? raw : raw.slice(0, q)).trim().toLowerCase();
       const sub = substituteMacros(parsePhpQuery(q < 0 ? '' : raw.slice(q + 1)), results) as Params;
-      delete sub.auth;
+      for (const k of TOKEN_PARAMS) delete sub[k];
       if (name === 'batch' || name === 'upload' || name === 'download') {
         outErr = new RestError('ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage', 405);
       } else {
         const out = execute(rt, caller, name, sub, t);
         totalCost += out.cost;
-        times.push([key, timeBlock(out.start, out.cost, out.op, rt.portal.timeZone)]);
         if (out.ok) {
+          // only executed commands have a result_time entry (batch.md error example: "result_time": [])
+          times.push([key, timeBlock(out.start, out.cost, out.op, rt.portal.timeZone)]);
           result.push([key, out.res.result]);
           results.set(key, out.res.result);
           if (out.res.total !== undefined) totals.push([key, out.res.total]);
           if (out.res.next !== undefined) nexts.push([key, out.res.next]);
-        } else outErr = out.err;
+        } else {
+          // batch.md error example: a scope refusal inside batch has an empty error_description
+          outErr = out.err.code === 'insufficient_scope' ? new RestError(out.err.code, '', out.err.status) : out.err;
+        }
       }
     }
     if (outErr) {
@@ -286,12 +308,12 @@ export function restHandler(rt: Runtime): RequestHandler {
     const now = rt.portal.clock.now();
     let caller: Caller;
     try {
-      caller = authenticate(rt, route, params, now);
+      caller = authenticate(rt, route, params, now, req.headers.authorization);
     } catch (e) {
       if (e instanceof RestError) return sendRestError(res, e);
       throw e;
     }
-    delete params.auth;
+    for (const k of TOKEN_PARAMS) delete params[k];
 
     if (!rt.limits.admitRequest(now)) return sendError(res, 503, 'QUERY_LIMIT_EXCEEDED', 'Too many requests');
     if (name === 'batch' || rt.dispatcher.methods.has(name)) rt.limits.countRequest(name);

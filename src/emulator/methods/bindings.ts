@@ -1,17 +1,20 @@
 /** placement.* (https://apidocs.bitrix24.com/api-reference/widgets/index.html), event.* and event.offline.* (https://apidocs.bitrix24.com/api-reference/events/index.html). */
 import { randomBytes } from 'node:crypto';
-import type { OfflineEventRec } from '../model.js';
+import type { OfflineEventRec, PlacementBindingRec } from '../model.js';
 import type { Portal } from '../portal.js';
 import { runList, type QField } from '../query.js';
 import { isoDateTime, type FType } from '../serialize.js';
 import { RestError, type CallContext, type Params } from '../types.js';
-import { def, isObj, param, type Def } from './util.js';
+import { APP_CONTEXT, def, isObj, param, type Def } from './util.js';
 
 function clientOf(ctx: CallContext): string {
   const id = ctx.auth.clientId;
-  if (!id) throw new RestError('WRONG_AUTH_TYPE', 'Application context required', 403);
+  if (!id) throw APP_CONTEXT.authType();
   return id;
 }
+
+/** placement.*: app context and admin rights (placement-bind.md, placement-unbind.md, placement-get.md). */
+const PLACEMENT_ADMIN = { appOnly: true, appOnlyError: APP_CONTEXT.authTypeContext, adminOnly: true } as const;
 
 function hasScope(ctx: CallContext, s: string): boolean {
   return ctx.auth.kind === 'internal' || ctx.auth.scopes.has(s);
@@ -45,6 +48,94 @@ function available(ctx: CallContext): string[] {
   return out;
 }
 
+/** Placements that take USER_ID (placement-bind.md: only PAGE_BACKGROUND_WORKER). */
+const USER_MODE = new Set(['PAGE_BACKGROUND_WORKER']);
+
+type LangAll = PlacementBindingRec['langAll'];
+
+/** TITLE / DESCRIPTION / GROUP_NAME per language, as placement.get shows them (all three keys, '' when empty). */
+function bindLangs(p: Portal, params: Params): LangAll {
+  const out: LangAll = {};
+  const all = param(params, 'LANG_ALL');
+  const item = (v: Record<string, unknown>) => ({
+    TITLE: String(v['TITLE'] ?? '').trim(), DESCRIPTION: String(v['DESCRIPTION'] ?? '').trim(), GROUP_NAME: String(v['GROUP_NAME'] ?? '').trim(),
+  });
+  if (isObj(all) && Object.keys(all).length) {
+    for (const [lang, v] of Object.entries(all)) out[lang] = item(isObj(v) ? v : {});
+    return out;
+  }
+  const one = item({ TITLE: param(params, 'TITLE'), DESCRIPTION: param(params, 'DESCRIPTION'), GROUP_NAME: param(params, 'GROUP_NAME') });
+  if (one.TITLE || one.DESCRIPTION || one.GROUP_NAME) out[p.language] = one;
+  return out;
+}
+
+/**
+ * OPTIONS kept at bind time: PAGE_BACKGROUND_WORKER keeps only errorHandlerUrl
+ * (widgets/universal/background-worker.md); detail tabs and list placements keep nothing
+ * (widgets/crm/detail-tab.md, list-menu.md).
+ */
+function bindOptions(placement: string, opts: unknown): Record<string, unknown> {
+  if (!isObj(opts) || /^CRM_.*_(DETAIL_TAB|LIST_MENU|LIST_TOOLBAR)$/.test(placement)) return {};
+  if (placement === 'PAGE_BACKGROUND_WORKER') return { errorHandlerUrl: String(opts['errorHandlerUrl'] ?? '') };
+  return opts;
+}
+
+/**
+ * placement.bind (placement-bind.md; check order as in [SRC] rest/lib/api/placement.php): PLACEMENT
+ * and HANDLER required (ERROR_ARGUMENT + argument), DEFAULT refused, handler URL checked, placement
+ * known, USER_ID only for user-mode placements (ERROR_PLACEMENT_USER_MODE), single-instance placements
+ * (ERROR_PLACEMENT_MAX_COUNT), PAGE_BACKGROUND_WORKER needs OPTIONS[errorHandlerUrl]
+ * (EMPTY_ERROR_HANDLER_URL). The docs list the last three with status 200; we answer 400 (DOC-CONFLICT).
+ */
+function placementBind(ctx: CallContext, params: Params): { result: boolean } {
+  const p = ctx.portal;
+  const clientId = clientOf(ctx);
+  const placement = String(param(params, 'PLACEMENT') ?? '').trim().toUpperCase();
+  if (!placement) throw argErr('PLACEMENT');
+  if (placement === 'DEFAULT') throw new RestError('ERROR_ARGUMENT', 'Wrong value', 400, { argument: 'PLACEMENT' });
+  const handler = String(param(params, 'HANDLER') ?? '').trim();
+  if (!handler) throw argErr('HANDLER');
+  if (!validUrl(handler)) throw new RestError('ERROR_ARGUMENT', 'Wrong handler URL', 400, { argument: 'HANDLER' });
+  if (!available(ctx).includes(placement)) throw new RestError('ERROR_PLACEMENT_NOT_FOUND', 'Placement not found', 400);
+  const userId = Math.max(0, Math.trunc(Number(param(params, 'USER_ID') ?? 0)) || 0);
+  if (userId > 0 && !USER_MODE.has(placement)) throw new RestError('ERROR_PLACEMENT_USER_MODE', 'User mode is not available.', 400);
+  const mine = p.placements.filter((b) => b.clientId === clientId && b.placement === placement);
+  if (MAX_ONE.has(placement) && mine.filter((b) => b.userId === 0 || b.userId === userId).length >= 1) {
+    throw new RestError('ERROR_PLACEMENT_MAX_COUNT', 'Placement max count: 1', 400);
+  }
+  const opts = param(params, 'OPTIONS');
+  if (placement === 'PAGE_BACKGROUND_WORKER' && (!isObj(opts) || !String(opts['errorHandlerUrl'] ?? '').trim())) {
+    throw new RestError('EMPTY_ERROR_HANDLER_URL', 'OPTIONS[errorHandlerUrl] is required for PAGE_BACKGROUND_WORKER', 400); // message UNCONFIRMED
+  }
+  if (mine.some((b) => b.handler === handler && b.userId === userId)) {
+    throw new RestError('ERROR_CORE', 'Unable to set placement handler: Handler already binded', 400);
+  }
+  const langAll = bindLangs(p, params);
+  p.placements.push({
+    id: p.nextId('placement'), clientId, placement, handler,
+    title: langAll[p.language]?.TITLE ?? Object.values(langAll)[0]?.TITLE ?? '',
+    description: langAll[p.language]?.DESCRIPTION ?? Object.values(langAll)[0]?.DESCRIPTION ?? '',
+    groupName: langAll[p.language]?.GROUP_NAME ?? Object.values(langAll)[0]?.GROUP_NAME ?? '',
+    langAll, options: bindOptions(placement, opts), userId,
+  });
+  return { result: true };
+}
+
+/**
+ * placement.get (placement-get.md): placement, userId, handler, options, title, description,
+ * langAll. PHP's empty array shows as `[]`: empty options and langAll are `[]`, not `{}`.
+ */
+function placementGet(ctx: CallContext): { result: unknown[] } {
+  const clientId = clientOf(ctx);
+  const php = (o: Record<string, unknown>): unknown => (Object.keys(o).length ? o : []);
+  return {
+    result: ctx.portal.placements.filter((b) => b.clientId === clientId).map((b) => ({
+      placement: b.placement, userId: b.userId, handler: b.handler, options: php(b.options), title: b.title,
+      description: b.description, langAll: php(b.langAll),
+    })),
+  };
+}
+
 // ---------------------------------------------------------------------------
 // Events
 
@@ -60,6 +151,14 @@ EVENTS['ONCRMPRODUCTADD'] = 'crm'; EVENTS['ONCRMPRODUCTUPDATE'] = 'crm'; EVENTS[
 EVENTS['ONCRMACTIVITYADD'] = 'crm'; EVENTS['ONCRMACTIVITYUPDATE'] = 'crm'; EVENTS['ONCRMACTIVITYDELETE'] = 'crm';
 EVENTS['ONCRMTIMELINECOMMENTADD'] = 'crm';
 EVENTS['ONUSERADD'] = 'user';
+
+/** EVENT_TYPE: online (default) or offline, anything else ERROR_ARGUMENT ([SRC] rest/lib/api/event.php). */
+function eventType(params: Params): 'online' | 'offline' {
+  const raw = String(param(params, 'event_type') ?? '').trim().toLowerCase();
+  if (raw === '' || raw === 'online') return 'online';
+  if (raw === 'offline') return 'offline';
+  throw new RestError('ERROR_ARGUMENT', 'Value must be one of {online|offline}', 400, { argument: 'EVENT_TYPE' });
+}
 
 export function knownEvents(): string[] {
   return Object.keys(EVENTS);
@@ -119,33 +218,7 @@ function offlineSelect(ctx: CallContext, params: Params, wantProcess: string | n
 }
 
 export const bindingMethods: Def[] = [
-  def('placement.bind', 'placement', 'bind', (ctx, params) => {
-    const p = ctx.portal;
-    const clientId = clientOf(ctx);
-    const placement = String(param(params, 'PLACEMENT') ?? '').trim().toUpperCase();
-    if (!placement) throw argErr('PLACEMENT');
-    const handler = String(param(params, 'HANDLER') ?? '').trim();
-    if (!handler) throw argErr('HANDLER');
-    if (!available(ctx).includes(placement)) throw new RestError('ERROR_PLACEMENT_NOT_FOUND', 'Placement not found', 400);
-    if (!validUrl(handler)) throw new RestError('ERROR_ARGUMENT', 'Wrong handler URL', 400, { argument: 'HANDLER' });
-    const userId = Number(param(params, 'USER_ID') ?? 0) || 0;
-    const mine = p.placements.filter((b) => b.clientId === clientId && b.placement === placement);
-    if (mine.some((b) => b.handler === handler && b.userId === userId)) {
-      throw new RestError('ERROR_CORE', 'Unable to set placement handler: Handler already binded', 400);
-    }
-    if (MAX_ONE.has(placement) && mine.length >= 1) throw new RestError('ERROR_PLACEMENT_MAX_COUNT', 'Placement max count exceeded', 400);
-    const lang = param(params, 'LANG_ALL');
-    const opts = param(params, 'OPTIONS');
-    p.placements.push({
-      id: p.nextId('placement'), clientId, placement, handler,
-      title: String(param(params, 'TITLE') ?? ''), description: String(param(params, 'DESCRIPTION') ?? ''),
-      groupName: String(param(params, 'GROUP_NAME') ?? ''),
-      langAll: isObj(lang) ? (lang as never) : {},
-      options: isObj(opts) && !/^CRM_.*_(DETAIL_TAB|LIST_MENU|LIST_TOOLBAR)$/.test(placement) ? opts : {},
-      userId,
-    });
-    return { result: true };
-  }, { appOnly: true, adminOnly: true }),
+  def('placement.bind', 'placement', 'bind', placementBind, PLACEMENT_ADMIN),
 
   def('placement.unbind', 'placement', 'bind', (ctx, params) => {
     const p = ctx.portal;
@@ -164,39 +237,32 @@ export const bindingMethods: Def[] = [
       count++;
     }
     return { result: { count } };
-  }, { appOnly: true, adminOnly: true }),
+  }, PLACEMENT_ADMIN),
 
-  def('placement.get', 'placement', 'get', (ctx) => {
-    const clientId = clientOf(ctx);
-    return {
-      result: ctx.portal.placements.filter((b) => b.clientId === clientId).map((b) => ({
-        placement: b.placement, userId: b.userId, handler: b.handler, options: b.options, title: b.title,
-        description: b.description, groupName: b.groupName, langAll: b.langAll,
-      })),
-    };
-  }, { appOnly: true, adminOnly: true }),
+  def('placement.get', 'placement', 'get', placementGet, PLACEMENT_ADMIN),
 
-  def('placement.list', 'placement', 'get', (ctx) => ({ result: available(ctx) })),
+  // placement-list.md: works only in the context of an application
+  def('placement.list', 'placement', 'get', (ctx) => ({ result: available(ctx) }), { appOnly: true, appOnlyError: APP_CONTEXT.authTypeContext }),
 
   def('event.bind', null, 'bind', (ctx, params) => {
     const p = ctx.portal;
     const clientId = clientOf(ctx);
     const event = String(param(params, 'event') ?? '').trim().toUpperCase();
-    if (!event) throw argErr('event');
+    if (!event) throw argErr('EVENT');
+    const type = eventType(params);
     const need = EVENTS[event];
     if (need === undefined || (need !== null && !hasScope(ctx, need))) throw new RestError('ERROR_EVENT_NOT_FOUND', 'Event not found', 400);
-    const type = String(param(params, 'event_type') ?? 'online').toLowerCase() === 'offline' ? 'offline' : 'online';
     let handler = String(param(params, 'handler') ?? '').trim();
     const authRaw = param(params, 'auth_type');
     let authType = authRaw === undefined || authRaw === '' ? 0 : Number(authRaw) || 0;
     if (type === 'offline') {
-      if (!ctx.auth.isAdmin && ctx.auth.kind !== 'internal') throw new RestError('ACCESS_DENIED', 'Access denied! Admin permissions required for offline events', 403);
+      if (!ctx.auth.isAdmin && ctx.auth.kind !== 'internal') throw new RestError('ACCESS_DENIED', 'Access denied! Offline events binding requires administrator access rights', 403);
       handler = '';
     } else {
-      if (!handler) throw argErr('handler');
-      if (!validUrl(handler)) throw new RestError('ERROR_ARGUMENT', 'Wrong handler URL', 400, { argument: 'handler' });
+      if (!handler) throw argErr('HANDLER');
+      if (!validUrl(handler)) throw new RestError('ERROR_ARGUMENT', 'Wrong handler URL', 400, { argument: 'HANDLER' });
       if (!ctx.auth.isAdmin && ctx.auth.kind !== 'internal') {
-        if (authType !== 0 && authType !== ctx.auth.userId) throw new RestError('ACCESS_DENIED', 'Access denied! Admin permissions required to bind events for another user', 403);
+        if (authType !== 0 && authType !== ctx.auth.userId) throw new RestError('ACCESS_DENIED', 'Access denied! Event binding with AUTH_TYPE requires administrator access rights', 403);
         authType = ctx.auth.userId;
       }
     }
@@ -212,10 +278,20 @@ export const bindingMethods: Def[] = [
     const p = ctx.portal;
     const clientId = clientOf(ctx);
     const event = String(param(params, 'event') ?? '').trim().toUpperCase();
-    if (!event) throw argErr('event');
-    const type = String(param(params, 'event_type') ?? 'online').toLowerCase() === 'offline' ? 'offline' : 'online';
+    if (!event) throw argErr('EVENT');
+    const type = eventType(params);
     const handler = type === 'offline' ? '' : String(param(params, 'handler') ?? '').trim();
-    const authRaw = param(params, 'auth_type');
+    // event-unbind.md: handler required (online); non-admins unbind only their own online handlers
+    const admin = ctx.auth.isAdmin || ctx.auth.kind === 'internal';
+    if (type === 'offline' && !admin) throw new RestError('ACCESS_DENIED', 'Access denied! Offline events unbinding requires administrator access rights', 403);
+    if (type === 'online' && !handler) throw argErr('HANDLER');
+    let authRaw = param(params, 'auth_type');
+    if (!admin && type === 'online') {
+      if (authRaw !== undefined && authRaw !== '' && Number(authRaw) !== ctx.auth.userId) {
+        throw new RestError('ACCESS_DENIED', 'Access denied! Event unbinding with AUTH_TYPE requires administrator access rights', 403);
+      }
+      authRaw = ctx.auth.userId;
+    }
     let count = 0;
     for (let i = p.eventBindings.length - 1; i >= 0; i--) {
       const b = p.eventBindings[i]!;
@@ -231,14 +307,17 @@ export const bindingMethods: Def[] = [
   def('event.get', null, 'get', (ctx) => {
     const clientId = clientOf(ctx);
     return {
-      result: ctx.portal.eventBindings.filter((b) => b.clientId === clientId).map((b) => ({
-        event: b.event, handler: b.handler, auth_type: String(b.authType), offline: b.eventType === 'offline' ? 1 : 0,
-        ...(Object.keys(b.options).length ? { options: b.options } : {}),
-      })),
+      // event-get.md shows online handlers; offline ones carry connector_id instead of handler/auth_type ([SRC] api/event.php)
+      result: ctx.portal.eventBindings.filter((b) => b.clientId === clientId).map((b) => (b.eventType === 'offline'
+        ? { event: b.event, connector_id: '', offline: 1 }
+        : {
+          event: b.event, handler: b.handler, auth_type: String(b.authType), offline: 0,
+          ...(Object.keys(b.options).length ? { options: b.options } : {}),
+        })),
     };
   }, { appOnly: true }),
 
-  def('events', null, 'get', () => ({ result: knownEvents() })),
+  def('events', null, 'get', () => ({ result: knownEvents() }), { appOnly: true }),
 
   def('event.offline.get', null, 'other', (ctx, params) => {
     const p = ctx.portal;

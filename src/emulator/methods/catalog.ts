@@ -10,7 +10,7 @@ import { runList, type QField, type Resolver } from '../query.js';
 import { camelToUpper, isoDateTime, type FType, type V } from '../serialize.js';
 import { RestError, type MethodResult } from '../types.js';
 import { legacyId } from './schema.js';
-import { def, isObj, list, param, yn, type Def } from './util.js';
+import { def, isObj, list, param, requiredParam, yn, type Def } from './util.js';
 
 type Getter<R> = [FType, (r: R) => V];
 
@@ -29,6 +29,14 @@ function resolverOf<R>(fields: Record<string, Getter<R>>, idKey: string, camel =
 // ---------------------------------------------------------------------------
 // Statuses
 
+/**
+ * CATEGORY_ID of a status: `null` for the default funnel's DEAL_STAGE rows (crm-status-list.md
+ * example), whatever the record holds (the generator stores 0 there).
+ */
+function statusCategory(s: StatusRec): number | null {
+  return s.entityId === 'DEAL_STAGE' ? null : s.categoryId;
+}
+
 const STATUS_FIELDS: Record<string, Getter<StatusRec>> = {
   ID: ['id', (s) => s.id],
   ENTITY_ID: ['string', (s) => s.entityId],
@@ -36,7 +44,7 @@ const STATUS_FIELDS: Record<string, Getter<StatusRec>> = {
   NAME: ['string', (s) => s.name],
   SORT: ['int', (s) => s.sort],
   SYSTEM: ['char', (s) => s.system],
-  CATEGORY_ID: ['int', (s) => s.categoryId],
+  CATEGORY_ID: ['int', statusCategory],
   SEMANTICS: ['string', (s) => s.semantics],
 };
 
@@ -46,7 +54,7 @@ function statusOut(s: StatusRec): Record<string, unknown> {
     : {};
   return {
     ID: String(s.id), ENTITY_ID: s.entityId, STATUS_ID: s.statusId, NAME: s.name, NAME_INIT: s.system ? s.name : '',
-    SORT: String(s.sort), SYSTEM: yn(s.system), CATEGORY_ID: s.categoryId === null ? null : String(s.categoryId),
+    SORT: String(s.sort), SYSTEM: yn(s.system), CATEGORY_ID: statusCategory(s) === null ? null : String(s.categoryId),
     COLOR: s.color, SEMANTICS: s.semantics, ...extra,
   };
 }
@@ -67,6 +75,8 @@ function productOut(p: Portal, r: ProductRec): Record<string, unknown> {
     PRICE: r.price.toFixed(2), CURRENCY_ID: r.currencyId, ACTIVE: yn(r.active), SORT: String(r.sort), XML_ID: r.xmlId,
     DESCRIPTION: null, DESCRIPTION_TYPE: 'text', MEASURE: '9', VAT_ID: null, VAT_INCLUDED: 'N',
     DATE_CREATE: isoDateTime(r.dateCreate, p.timeZone), TIMESTAMP_X: isoDateTime(r.timestampX, p.timeZone),
+    // the rest of crm-product-fields.md: authors (the portal owner here) and pictures (files are not emulated)
+    CREATED_BY: '1', MODIFIED_BY: '1', PREVIEW_PICTURE: null, DETAIL_PICTURE: null,
   };
 }
 
@@ -83,10 +93,11 @@ const SECTION_FIELDS: Record<string, Getter<SectionRec>> = {
   SECTION_ID: ['int', (r) => r.sectionId], XML_ID: ['string', (r) => r.xmlId], CODE: ['string', (r) => r.code],
 };
 
+/** crm-product-section-fields.md: ID, CATALOG_ID, NAME, SECTION_ID, XML_ID (CODE stays filterable, not returned). */
 function sectionOut(r: SectionRec): Record<string, unknown> {
   return {
     ID: String(r.id), CATALOG_ID: String(r.catalogId), NAME: r.name, SECTION_ID: r.sectionId === null ? null : String(r.sectionId),
-    XML_ID: r.xmlId, CODE: r.code,
+    XML_ID: r.xmlId,
   };
 }
 
@@ -163,10 +174,13 @@ export const catalogMethods: Def[] = [
     return list(out.rows.map(statusOut), out.total, undefined);
   }),
 
+  // crm-category-list.md: entityTypeId required (code 100); unknown type NOT_FOUND "Smart process not
+  // found"; a type without funnels (leads) ENTITY_TYPE_NOT_SUPPORTED
   def('crm.category.list', 'crm', 'list', (ctx, params) => {
-    const t = Number(param(params, 'entityTypeId'));
+    const t = Number(requiredParam(params, 'entityTypeId'));
+    if (t === 1) throw new RestError('ENTITY_TYPE_NOT_SUPPORTED', 'Entity type LEAD is not supported', 400);
     if (![2].includes(t)) {
-      if (![1, 3, 4, 7, 31].includes(t)) throw new RestError('NOT_FOUND', 'SPA not found', 400);
+      if (![3, 4, 7, 31].includes(t)) throw new RestError('NOT_FOUND', 'Smart process not found', 400);
       return { result: { categories: [] }, total: 0, rows: 0 };
     }
     const cats = categoriesOf(ctx.portal, t).map((c) => ({
@@ -206,7 +220,7 @@ export const catalogMethods: Def[] = [
   }),
 
   def('crm.deal.productrows.get', 'crm', 'get', (ctx, params) => {
-    const id = legacyId(params);
+    const id = legacyId(params, 'The parameter id is invalid or not defined.'); // crm-deal-productrows-get.md
     const deal = ctx.portal.deals.get(id);
     if (!deal) throw new RestError('', 'Not found', 400);
     assertAccess(ctx.portal, ctx.auth, 'deal', deal, 'legacy');

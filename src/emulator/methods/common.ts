@@ -1,16 +1,22 @@
 /** Global and user methods: profile, app.info, app.option.*, user.current, user.get (https://apidocs.bitrix24.com/api-reference/common/index.html). */
 import type { UserRec } from '../model.js';
 import { runList, type QField } from '../query.js';
-import { tzOffsetMinutes, type FType } from '../serialize.js';
+import { isoDate, isoDateTime, localDate, tzOffsetMinutes, type FType } from '../serialize.js';
 import { RestError, type CallContext } from '../types.js';
-import { def, isObj, list, param, type Def } from './util.js';
+import { APP_CONTEXT, def, isObj, list, param, type Def } from './util.js';
 
 function appOf(ctx: CallContext) {
   const id = ctx.auth.clientId;
   const app = id ? ctx.portal.apps.get(id) : undefined;
-  if (!app) throw new RestError('ACCESS_DENIED', 'Application context required', 403);
+  if (!app) throw APP_CONTEXT.access();
   return app;
 }
+
+/** app-option-set.md: a non-admin gets 400 with the AccessException "Administrator authorization required". */
+const adminRequired = (): RestError => new RestError('ACCESS_DENIED', 'Access denied! Administrator authorization required', 400);
+
+/** ArgumentNullException('options') ([SRC] rest_provider.php appOptionSet); app-option-set.md names it "options is empty". */
+const optionsEmpty = (): RestError => new RestError('ERROR_ARGUMENT', "Argument 'options' is null or empty", 400, { argument: 'options' });
 
 function currentUser(ctx: CallContext): UserRec {
   const u = ctx.portal.users.get(ctx.auth.userId);
@@ -18,8 +24,16 @@ function currentUser(ctx: CallContext): UserRec {
   return u;
 }
 
-/** The full user record as user.current / user.get return it (https://apidocs.bitrix24.com/api-reference/common/index.html). */
-export function userRecord(u: UserRec): Record<string, unknown> {
+/**
+ * The full user record as user.current / user.get return it (https://apidocs.bitrix24.com/api-reference/common/index.html; api-reference/user/user-current.md,
+ * user-get.md). Empty dates are `""` (PERSONAL_BIRTHDAY, UF_EMPLOYMENT_DATE); DATE_REGISTER is a
+ * local-midnight datetime; LAST_ACTIVITY_DATE is `YYYY-MM-DD HH:MM:SS` in user.current and, as the
+ * user-get.md example shows, an empty object in user.get (TIMESTAMP_X too).
+ */
+export function userRecord(u: UserRec, tz: string, method: 'current' | 'get' = 'current'): Record<string, unknown> {
+  const reg = u.dateRegister;
+  const login = u.lastLogin ?? reg ?? null;
+  const active = u.lastActivityDate ?? login;
   return {
     ID: String(u.id),
     XML_ID: null,
@@ -28,12 +42,18 @@ export function userRecord(u: UserRec): Record<string, unknown> {
     LAST_NAME: u.lastName,
     SECOND_NAME: '',
     EMAIL: u.email,
-    PERSONAL_GENDER: u.personalGender,
-    WORK_POSITION: u.workPosition ?? '',
+    LAST_LOGIN: login === null ? '' : isoDateTime(login, tz),
+    DATE_REGISTER: reg === undefined ? '' : isoDate(localDate(reg, tz), tz),
     TIME_ZONE: u.timeZone,
     IS_ONLINE: 'N',
-    USER_TYPE: 'employee',
+    ...(method === 'get' ? { TIMESTAMP_X: {} } : {}),
+    LAST_ACTIVITY_DATE: method === 'get' ? {} : active === null ? '' : isoDateTime(active, tz).slice(0, 19).replace('T', ' '),
+    PERSONAL_GENDER: u.personalGender,
+    PERSONAL_BIRTHDAY: u.personalBirthday ? isoDate(u.personalBirthday, tz) : '',
+    WORK_POSITION: u.workPosition ?? '',
+    UF_EMPLOYMENT_DATE: '',
     UF_DEPARTMENT: u.departmentIds,
+    USER_TYPE: 'employee',
   };
 }
 
@@ -89,7 +109,7 @@ export const commonMethods: Def[] = [
         LICENSE_FAMILY: ent ? 'ent' : 'std',
       },
     };
-  }, { appOnly: true }),
+  }, { appOnly: true, appOnlyError: APP_CONTEXT.access }),
 
   def('app.option.get', null, 'get', (ctx, params) => {
     const app = appOf(ctx);
@@ -97,19 +117,19 @@ export const commonMethods: Def[] = [
     if (name === undefined || name === null || name === '') return { result: app.options };
     const key = String(name);
     return { result: key in app.options ? app.options[key] : null };
-  }, { appOnly: true }),
+  }, { appOnly: true, appOnlyError: APP_CONTEXT.access }),
 
   def('app.option.set', null, 'write', (ctx, params) => {
     const app = appOf(ctx);
     const wrapped = param(params, 'options');
     const src: Record<string, unknown> = isObj(wrapped) ? wrapped : { ...params };
     if (!isObj(wrapped)) { delete src['auth']; delete src['options']; }
-    if (Object.keys(src).length === 0) throw new RestError('ERROR_ARGUMENT', 'Wrong option list', 400);
+    if (Object.keys(src).length === 0) throw optionsEmpty();
     Object.assign(app.options, src);
     return { result: true };
-  }, { appOnly: true, adminOnly: true, adminMessage: 'Administrator authorization required' }),
+  }, { appOnly: true, appOnlyError: APP_CONTEXT.access, adminOnly: true, adminError: adminRequired }),
 
-  def('user.current', 'user', 'get', (ctx) => ({ result: userRecord(currentUser(ctx)) }), { altScopes: ['user_brief', 'user_basic'] }),
+  def('user.current', 'user', 'get', (ctx) => ({ result: userRecord(currentUser(ctx), ctx.portal.timeZone) }), { altScopes: ['user_brief', 'user_basic'] }),
 
   def('user.get', 'user', 'list', (ctx, params) => {
     // user.get takes filter keys either inside FILTER or at top level (ID=1).
@@ -123,6 +143,6 @@ export const commonMethods: Def[] = [
     const order = isObj(param(params, 'order')) ? param(params, 'order')
       : typeof sortKey === 'string' ? { [sortKey]: String(param(params, 'order') ?? 'ASC') } : undefined;
     const out = runList(ctx.portal.users, { filter, order, start: param(params, 'start') }, userResolver, { strict: false, allowLogic: false, tz: ctx.portal.timeZone });
-    return list(out.rows.map(userRecord), out.total, out.next);
+    return list(out.rows.map((u) => userRecord(u, ctx.portal.timeZone, 'get')), out.total, out.next);
   }, { altScopes: ['user_brief', 'user_basic'] }),
 ];

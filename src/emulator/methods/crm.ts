@@ -14,7 +14,7 @@ import {
 import {
   describeFields, fieldsOf, itemSelect, legacyId, legacySelect, makeResolver, notFound, toItem, toLegacy, type EntityKind, type FDef,
 } from './schema.js';
-import { def, isObj, list, param, type Def } from './util.js';
+import { def, isObj, list, param, requiredParam, type Def } from './util.js';
 
 type AnyRec = ContactRec | CompanyRec | DealRec;
 
@@ -56,7 +56,7 @@ function legacyGet(kind: EntityKind) {
 
 function fieldsParam(params: Params): Record<string, unknown> {
   const f = param(params, 'fields');
-  if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array", 400);
+  if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array.", 400);
   return f;
 }
 
@@ -141,17 +141,24 @@ const legacyMethods: Def[] = [
 
 const KIND_BY_TYPE: Record<number, EntityKind> = { 2: 'deal', 3: 'contact', 4: 'company' };
 
+/** entityTypeId: required (400 code 100, rule 4), an unknown type is NOT_FOUND "SPA not found" (crm-item-get.md). */
 function kindOf(params: Params): EntityKind {
-  const t = Number(param(params, 'entityTypeId'));
+  const t = Number(requiredParam(params, 'entityTypeId'));
   const k = KIND_BY_TYPE[t];
   if (!k) throw new RestError('NOT_FOUND', 'SPA not found', 400);
   return k;
 }
 
 function itemId(params: Params): number {
-  const n = Number(param(params, 'id'));
+  const n = Number(requiredParam(params, 'id'));
   if (!Number.isInteger(n) || n <= 0) throw new RestError('NOT_FOUND', 'Element not found', 400);
   return n;
+}
+
+/** `fields` of crm.item.add/update: required (code 100). */
+function itemFields(params: Params): Record<string, unknown> {
+  const f = requiredParam(params, 'fields');
+  return isObj(f) ? f : {};
 }
 
 function originalUf(params: Params): boolean {
@@ -220,15 +227,13 @@ const itemMethods: Def[] = [
     const rec = table(ctx.portal, kind).get(itemId(params));
     if (!rec) notFound('item');
     assertAccess(ctx.portal, ctx.auth, kind, rec, 'item');
-    const fields = param(params, 'fields');
-    const saved = itemWrite(ctx, kind, rec, isObj(fields) ? fields : {});
+    const saved = itemWrite(ctx, kind, rec, itemFields(params));
     return { result: { item: renderItem(ctx.portal, kind, saved, params) } };
   }),
   def('crm.item.add', 'crm', 'write', (ctx, params) => {
     const kind = kindOf(params);
     assertAnyAccess(ctx.portal, ctx.auth, kind, 'item');
-    const fields = param(params, 'fields');
-    const saved = itemWrite(ctx, kind, null, isObj(fields) ? fields : {});
+    const saved = itemWrite(ctx, kind, null, itemFields(params));
     return { result: { item: renderItem(ctx.portal, kind, saved, params) } };
   }),
   def('crm.item.delete', 'crm', 'write', (ctx, params) => {

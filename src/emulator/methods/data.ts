@@ -117,7 +117,16 @@ export function updateDeal(p: Portal, id: number, patch: DealPatch, userId: numb
   const rec = p.deals.get(id);
   if (!rec) throw new Error(`deal ${id} not found`);
   const oldCat = rec.categoryId;
+  const oldStage = rec.stageId;
+  // MOVED_TIME / MOVED_BY_ID: frozen at their derived values before the first change, then
+  // restamped whenever the stage (or funnel) changes (crm-deal-fields.md)
+  rec.movedTime ??= rec.dateModify;
+  rec.movedById ??= rec.modifyById;
   Object.assign(rec, patch, { id, dateModify: now(p, at), modifyById: userId });
+  if (rec.stageId !== oldStage || rec.categoryId !== oldCat) {
+    rec.movedTime = rec.dateModify;
+    rec.movedById = userId;
+  }
   if (patch.stageId !== undefined && patch.closed === undefined) syncClosed(p, rec);
   if (rec.categoryId !== oldCat) emit(p, 'ONCRMDEALMOVETOCATEGORY', id, userId, { CATEGORY_ID: rec.categoryId, STAGE_ID: rec.stageId });
   else emit(p, 'ONCRMDEALUPDATE', id, userId);

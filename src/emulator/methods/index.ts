@@ -10,7 +10,7 @@ import { catalogMethods } from './catalog.js';
 import { userfieldMethods } from './userfields.js';
 import { bindingMethods } from './bindings.js';
 import { automationMethods } from './automation.js';
-import type { Def } from './util.js';
+import { APP_CONTEXT, type Def } from './util.js';
 
 const all: Def[] = [...commonMethods, ...crmMethods, ...catalogMethods, ...userfieldMethods, ...bindingMethods, ...automationMethods];
 
@@ -31,7 +31,8 @@ export function registerMethods(defs: readonly Def[]): void {
 /**
  * Runs one REST method for an authenticated caller. Throws RestError:
  * unknown → 404 ERROR_METHOD_NOT_FOUND; scope missing → 403 insufficient_scope;
- * app-only method with a webhook → 403 WRONG_AUTH_TYPE; admin-only → 403 ACCESS_DENIED.
+ * app-only method with a webhook → the method's documented refusal (APP_CONTEXT, rule 4 of
+ * docs/emulator-parity.md); admin-only → 403 ACCESS_DENIED unless the method says otherwise.
  */
 export function callMethod(ctx: CallContext, name: string, params: Params): MethodResult {
   const d = registry.get(name.trim().toLowerCase().replace(/\.json$/, ''));
@@ -41,9 +42,9 @@ export function callMethod(ctx: CallContext, name: string, params: Params): Meth
     const ok = a.scopes.has(d.scope) || (d.altScopes ?? []).some((s) => a.scopes.has(s));
     if (!ok) throw new RestError('insufficient_scope', 'The request requires higher privileges than provided by the access token', 403);
   }
-  if (d.appOnly && a.kind === 'webhook') throw new RestError('WRONG_AUTH_TYPE', 'Application context required', 403);
+  if (d.appOnly && a.kind === 'webhook') throw (d.appOnlyError ?? APP_CONTEXT.authType)();
   if (d.adminOnly && !a.isAdmin && a.kind !== 'internal') {
-    throw new RestError('ACCESS_DENIED', d.adminMessage ?? 'Access denied!', 403);
+    throw d.adminError ? d.adminError() : new RestError('ACCESS_DENIED', 'Access denied!', 403);
   }
   return d.handler(ctx, params);
 }

@@ -4,7 +4,7 @@
  * crm.item camelCase (typed values, https://apidocs.bitrix24.com/api-reference/crm/universal/index.html). One schema drives filtering (query.ts),
  * selection, serialisation, `*.fields` descriptions and writes.
  */
-import type { CompanyRec, ContactRec, DealRec, Multifield, UserFieldRec } from '../model.js';
+import type { AddressRec, CompanyRec, ContactRec, DealRec, Multifield, StoredFields, UserFieldRec, UtmRec } from '../model.js';
 import type { Portal } from '../portal.js';
 import { RestError } from '../types.js';
 import type { QField, Resolver } from '../query.js';
@@ -34,6 +34,12 @@ export interface FDef<R> {
   fmType?: Multifield['typeId'];
   /** User field record, for UF_ fields. */
   uf?: UserFieldRec;
+  /** `type` shown by `*.fields` when it is more specific than the value type (crm_company, file, ...). */
+  descType?: string;
+  /** `isReadOnly` shown by `*.fields` when it differs from "has no setter" (the docs' field lists). */
+  descReadOnly?: boolean;
+  /** Returned by get/list but not listed by `*.fields` (FACE_ID: crm-contact-get.md, not crm-contact-fields.md). */
+  undescribed?: boolean;
 }
 
 const FM_TYPES: Multifield['typeId'][] = ['PHONE', 'EMAIL', 'WEB', 'IM', 'LINK'];
@@ -96,19 +102,99 @@ function fmFields<R extends { fm: Multifield[] }>(): FDef<R>[] {
 
 const hasFm = (t: Multifield['typeId']) => (r: { fm: Multifield[] }) => r.fm.some((m) => m.typeId === t);
 
+type WithAddress = { addressCity: string | null; address?: Partial<AddressRec> | null };
+
+/**
+ * The deprecated address fields, in the order of crm-contact-fields.md / crm-company-fields.md.
+ * Legacy only: crm.item lists `address` as disabled (api-reference/crm/universal/object-fields.md).
+ */
+function addressFields<R extends WithAddress>(): FDef<R>[] {
+  const part = (up: string, key: keyof AddressRec, type: FType, title: string): FDef<R> => ({
+    up, camel: `address${up.slice(7)}`, type, title, item: false,
+    get: (r) => (r.address?.[key] ?? null) as V,
+    set: (r, v) => { r.address = { ...r.address, [key]: v }; },
+  });
+  return [
+    part('ADDRESS', 'address', 'string', 'Address'),
+    part('ADDRESS_2', 'address2', 'string', 'Address (line 2)'),
+    f<R>('ADDRESS_CITY', 'addressCity', 'string', 'City', 'addressCity', { item: false }),
+    part('ADDRESS_POSTAL_CODE', 'postalCode', 'string', 'Zip'),
+    part('ADDRESS_REGION', 'region', 'string', 'Region'),
+    part('ADDRESS_PROVINCE', 'province', 'string', 'State / Province'),
+    part('ADDRESS_COUNTRY', 'country', 'string', 'Country'),
+    part('ADDRESS_COUNTRY_CODE', 'countryCode', 'string', 'Country code'),
+    part('ADDRESS_LOC_ADDR_ID', 'locAddrId', 'int', 'Location address ID'),
+  ];
+}
+
+/** UTM_SOURCE … UTM_TERM (legacy) / utmSource … utmTerm (crm.item common fields, object-fields.md). */
+function utmFields<R extends { utm?: Partial<UtmRec> | null }>(): FDef<R>[] {
+  const keys: Array<[keyof UtmRec, string]> = [
+    ['source', 'Ad system'], ['medium', 'Traffic type'], ['campaign', 'Ad campaign UTM'], ['content', 'Campaign contents'], ['term', 'Campaign search term'],
+  ];
+  return keys.map(([k, title]) => ({
+    up: `UTM_${k.toUpperCase()}`, camel: `utm${k.charAt(0).toUpperCase()}${k.slice(1)}`, type: 'string' as FType, title,
+    get: (r: R) => (r.utm?.[k] ?? null) as V,
+    set: (r: R, v: V) => { r.utm = { ...r.utm, [k]: v as string | null }; },
+  }));
+}
+
+/**
+ * crm.item-only contact fields derived from the multifields (object-fields.md, contact; the lead
+ * example of crm-item-get.md shows `""` when there is no value of that kind): phone / email (the
+ * first of any kind), phoneMobile … emailMailing (the first of that VALUE_TYPE), imol; plus
+ * categoryId (0: the default contact category) and shortName (null, as in that example).
+ */
+function contactItemExtras(): FDef<ContactRec>[] {
+  const first = (type: Multifield['typeId'], valueType?: string) => (r: ContactRec): V =>
+    r.fm.find((m) => m.typeId === type && (valueType === undefined || m.valueType === valueType))?.value ?? '';
+  const ex = (camel: string, title: string, get: (r: ContactRec) => V, type: FType = 'string'): FDef<ContactRec> => ({
+    up: camelToUpper(camel), camel, type, title, legacy: false, get,
+  });
+  return [
+    ex('categoryId', 'Category', () => 0, 'int'),
+    ex('shortName', 'Short name', () => null),
+    ex('phoneMobile', 'Mobile phone', first('PHONE', 'MOBILE')),
+    ex('phoneWork', 'Work phone', first('PHONE', 'WORK')),
+    ex('phoneMailing', 'Phone for mailing', first('PHONE', 'MAILING')),
+    ex('emailHome', 'Personal e-mail', first('EMAIL', 'HOME')),
+    ex('emailWork', 'Work e-mail', first('EMAIL', 'WORK')),
+    ex('emailMailing', 'E-mail for mailing', first('EMAIL', 'MAILING')),
+    ex('imol', 'Open Channel', first('IM', 'IMOL')),
+    ex('email', 'E-mail', first('EMAIL')),
+    ex('phone', 'Phone', first('PHONE')),
+  ];
+}
+
+/** A standard field kept as written (model.ts StoredFields): ORIGINATOR_ID, ADDITIONAL_INFO, IS_RECURRING, ... */
+function stored<R extends { extra?: StoredFields | null }>(up: string, camel: string, type: FType, title: string, extra: Partial<FDef<R>> = {}): FDef<R> {
+  return {
+    up, camel, type, title,
+    get: (r) => (r.extra?.[up] ?? (type === 'char' ? false : null)) as V,
+    set: (r, v) => { r.extra = { ...r.extra, [up]: v as string | number | boolean | null }; },
+    ...extra,
+  };
+}
+
+/** A read-only field that is always empty here (e.g. FACE_ID, ORIGIN_VERSION). */
+function empty<R>(up: string, camel: string, type: FType, title: string, extra: Partial<FDef<R>> = {}): FDef<R> {
+  return f<R>(up, camel, type, title, null, { ...ro, ...extra });
+}
+
 const contactFields: FDef<ContactRec>[] = [
   f('ID', 'id', 'id', 'ID', 'id', ro),
   f('HONORIFIC', 'honorific', 'status', 'Salutation', 'honorific', { statusType: 'HONORIFIC' }),
-  f('NAME', 'name', 'string', 'Name', 'name'),
-  f('SECOND_NAME', 'secondName', 'string', 'Second name', 'secondName'),
-  f('LAST_NAME', 'lastName', 'string', 'Last name', 'lastName'),
-  f('PHOTO', 'photo', 'int', 'Photo', null, ro),
+  // crm-contact-fields.md marks NAME, SECOND_NAME and LAST_NAME isRequired (one of them must be filled)
+  f('NAME', 'name', 'string', 'Name', 'name', { required: true }),
+  f('SECOND_NAME', 'secondName', 'string', 'Second name', 'secondName', { required: true }),
+  f('LAST_NAME', 'lastName', 'string', 'Last name', 'lastName', { required: true }),
+  f('PHOTO', 'photo', 'int', 'Photo', null, { ...ro, descType: 'file', descReadOnly: false }), // files are not emulated
   f('BIRTHDATE', 'birthdate', 'date', 'Date of birth', 'birthdate'),
   f('TYPE_ID', 'typeId', 'status', 'Contact type', 'typeId', { statusType: 'CONTACT_TYPE' }),
   f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
   f('SOURCE_DESCRIPTION', 'sourceDescription', 'string', 'Source information', 'sourceDescription'),
   f('POST', 'post', 'string', 'Position', 'post'),
-  f('ADDRESS_CITY', 'addressCity', 'string', 'City', 'addressCity', { item: false }),
+  ...addressFields<ContactRec>(),
   f('COMMENTS', 'comments', 'string', 'Comment', 'comments'),
   f('OPENED', 'opened', 'char', 'Available to everyone', 'opened'),
   f('EXPORT', 'export', 'char', 'Included in export', 'export'),
@@ -121,20 +207,25 @@ const contactFields: FDef<ContactRec>[] = [
   f('DATE_CREATE', 'createdTime', 'datetime', 'Created on', 'dateCreate', ro),
   f('DATE_MODIFY', 'updatedTime', 'datetime', 'Modified on', 'dateModify', ro),
   f('COMPANY_ID', 'companyId', 'ref', 'Company', 'companyId', {
+    descType: 'crm_company',
     set: (r, v) => {
       r.companyId = (v as number | null) ?? null;
       if (r.companyId !== null && !r.companyIds.includes(r.companyId)) r.companyIds = [r.companyId, ...r.companyIds];
     },
   }),
   f('COMPANY_IDS', 'companyIds', 'ref', 'Companies', 'companyIds', {
-    multiple: true, legacy: false,
+    multiple: true, legacy: false, descType: 'crm_company',
     set: (r, v) => { r.companyIds = (v as number[]).filter((x) => x !== null); r.companyId = r.companyIds[0] ?? null; },
   }),
-  f('LEAD_ID', 'leadId', 'ref', 'Lead', null, ro),
-  f('ORIGINATOR_ID', 'originatorId', 'string', 'External source', null, ro),
-  f('ORIGIN_ID', 'originId', 'string', 'Item ID in data source', null, ro),
+  f('LEAD_ID', 'leadId', 'ref', 'Lead', null, { ...ro, descType: 'crm_lead' }),
+  stored('ORIGINATOR_ID', 'originatorId', 'string', 'External source'),
+  stored('ORIGIN_ID', 'originId', 'string', 'Item ID in data source'),
+  stored('ORIGIN_VERSION', 'originVersion', 'string', 'Original version'),
+  empty('FACE_ID', 'faceId', 'int', 'Face ID', { item: false, undescribed: true }),
+  ...utmFields<ContactRec>(),
   f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
   f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
+  ...contactItemExtras(),
   ...fmFields<ContactRec>(),
 ];
 
@@ -143,18 +234,38 @@ const companyFields: FDef<CompanyRec>[] = [
   f('TITLE', 'title', 'string', 'Company name', 'title', { required: true }),
   f('COMPANY_TYPE', 'companyType', 'status', 'Company type', 'companyType', { statusType: 'COMPANY_TYPE' }),
   f('INDUSTRY', 'industry', 'status', 'Industry', 'industry', { statusType: 'INDUSTRY' }),
-  f('REVENUE', 'revenue', 'money', 'Annual revenue', 'revenue'),
+  empty('LOGO', 'logo', 'int', 'Logo', { descType: 'file', descReadOnly: false }), // files are not emulated
+  ...addressFields<CompanyRec>(),
+  stored('ADDRESS_LEGAL', 'addressLegal', 'string', 'Legal address', { item: false }),
+  ...['', '_2', '_CITY', '_POSTAL_CODE', '_REGION', '_PROVINCE', '_COUNTRY', '_COUNTRY_CODE', '_LOC_ADDR_ID'].map((s) =>
+    stored<CompanyRec>(`REG_ADDRESS${s}`, `regAddress${s}`, s === '_LOC_ADDR_ID' ? 'int' : 'string', 'Legal address', { item: false })),
+  stored('BANKING_DETAILS', 'bankingDetails', 'string', 'Payment details', { item: false }),
+  stored('EMPLOYEES', 'employees', 'status', 'Employees', { statusType: 'EMPLOYEES' }),
+  // crm-company-fields.md: REVENUE is a double (the example shows "REVENUE": "0", not "0.00")
+  f('REVENUE', 'revenue', 'double', 'Annual revenue', 'revenue'),
   f('CURRENCY_ID', 'currencyId', 'currency', 'Currency', 'currencyId'),
-  f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
-  f('ADDRESS_CITY', 'addressCity', 'string', 'City', 'addressCity', { item: false }),
+  // companies have no SOURCE_ID in crm-company-fields.md: kept on the record, not served
+  f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE', legacy: false, item: false }),
   f('OPENED', 'opened', 'char', 'Available to everyone', 'opened'),
+  stored('COMMENTS', 'comments', 'string', 'Comment'),
   { up: 'HAS_PHONE', camel: 'hasPhone', type: 'char', title: 'Has phone', get: hasFm('PHONE') },
   { up: 'HAS_EMAIL', camel: 'hasEmail', type: 'char', title: 'Has e-mail', get: hasFm('EMAIL') },
+  { up: 'HAS_IMOL', camel: 'hasImol', type: 'char', title: 'Has Open Channel', get: () => false },
+  stored('IS_MY_COMPANY', 'isMyCompany', 'char', 'My company'),
   f('ASSIGNED_BY_ID', 'assignedById', 'user', 'Responsible person', 'assignedById'),
   f('CREATED_BY_ID', 'createdBy', 'user', 'Created by', 'createdById', ro),
   f('MODIFY_BY_ID', 'updatedBy', 'user', 'Modified by', 'modifyById', ro),
   f('DATE_CREATE', 'createdTime', 'datetime', 'Created on', 'dateCreate', ro),
   f('DATE_MODIFY', 'updatedTime', 'datetime', 'Modified on', 'dateModify', ro),
+  empty('LEAD_ID', 'leadId', 'ref', 'Lead', { descType: 'crm_lead' }),
+  stored('ORIGINATOR_ID', 'originatorId', 'string', 'External source'),
+  stored('ORIGIN_ID', 'originId', 'string', 'Item ID in data source'),
+  stored('ORIGIN_VERSION', 'originVersion', 'string', 'Original version'),
+  ...utmFields<CompanyRec>(),
+  // crm-company-fields.md lists these two as writable (for contacts and deals they are read-only)
+  f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', { ...ro, descReadOnly: false }),
+  f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', { ...ro, descReadOnly: false }),
+  empty('LAST_COMMUNICATION_TIME', 'lastCommunicationTime', 'string', 'Last communication', { item: false }),
   ...fmFields<CompanyRec>(),
 ];
 
@@ -162,45 +273,48 @@ const dealFields: FDef<DealRec>[] = [
   f('ID', 'id', 'id', 'ID', 'id', ro),
   f('TITLE', 'title', 'string', 'Name', 'title'),
   f('TYPE_ID', 'typeId', 'status', 'Type', 'typeId', { statusType: 'DEAL_TYPE' }),
-  f('CATEGORY_ID', 'categoryId', 'int', 'Pipeline', 'categoryId', { immutable: true }),
+  f('CATEGORY_ID', 'categoryId', 'int', 'Pipeline', 'categoryId', { immutable: true, descType: 'crm_category', descReadOnly: false }),
   f('STAGE_ID', 'stageId', 'status', 'Deal stage', 'stageId', { statusType: 'DEAL_STAGE' }),
   { up: 'STAGE_SEMANTIC_ID', camel: 'stageSemanticId', type: 'string', title: 'Stage group', get: (r, p) => stageSemantic(p, r.stageId) },
   { up: 'IS_NEW', camel: 'isNew', type: 'char', title: 'New deal', get: (r) => r.stageId === 'NEW' || r.stageId.endsWith(':NEW') },
-  { up: 'IS_RECURRING', camel: 'isRecurring', type: 'char', title: 'Recurring deal', get: () => false },
-  { up: 'IS_RETURN_CUSTOMER', camel: 'isReturnCustomer', type: 'char', title: 'Repeat deal', get: () => false },
-  { up: 'IS_REPEATED_APPROACH', camel: 'isRepeatedApproach', type: 'char', title: 'Repeat inquiry', get: () => false },
+  stored('IS_RECURRING', 'isRecurring', 'char', 'Recurring deal'),
+  stored('IS_RETURN_CUSTOMER', 'isReturnCustomer', 'char', 'Repeat deal'),
+  stored('IS_REPEATED_APPROACH', 'isRepeatedApproach', 'char', 'Repeat inquiry'),
   f('PROBABILITY', 'probability', 'int', 'Probability', 'probability'),
   f('CURRENCY_ID', 'currencyId', 'currency', 'Currency', 'currencyId'),
   f('OPPORTUNITY', 'opportunity', 'money', 'Amount', 'opportunity'),
   f('IS_MANUAL_OPPORTUNITY', 'isManualOpportunity', 'char', 'Manual amount', 'isManualOpportunity'),
   f('TAX_VALUE', 'taxValue', 'money', 'Tax rate', 'taxValue'),
-  f('COMPANY_ID', 'companyId', 'ref', 'Company', 'companyId'),
+  f('COMPANY_ID', 'companyId', 'ref', 'Company', 'companyId', { descType: 'crm_company' }),
   {
-    up: 'CONTACT_ID', camel: 'contactId', type: 'ref', title: 'Contact', get: (r) => r.contactIds[0] ?? null,
+    up: 'CONTACT_ID', camel: 'contactId', type: 'ref', title: 'Contact', descType: 'crm_contact', get: (r) => r.contactIds[0] ?? null,
     set: (r, v) => { r.contactIds = v === null ? [] : [v as number, ...r.contactIds.filter((x) => x !== v)]; },
   },
   {
-    up: 'CONTACT_IDS', camel: 'contactIds', type: 'ref', title: 'Contacts', multiple: true, legacy: false,
+    up: 'CONTACT_IDS', camel: 'contactIds', type: 'ref', title: 'Contacts', multiple: true, legacy: false, descType: 'crm_contact',
     get: (r) => r.contactIds, set: (r, v) => { r.contactIds = [...new Set((v as (number | null)[]).filter((x): x is number => x !== null))]; },
   },
-  f('QUOTE_ID', 'quoteId', 'ref', 'Quote', null, ro),
-  f('LEAD_ID', 'leadId', 'ref', 'Lead', null, ro),
+  f('QUOTE_ID', 'quoteId', 'ref', 'Quote', null, { ...ro, descType: 'crm_quote' }),
+  f('LEAD_ID', 'leadId', 'ref', 'Lead', null, { ...ro, descType: 'crm_lead' }),
   f('BEGINDATE', 'begindate', 'date', 'Start date', 'beginDate'),
   f('CLOSEDATE', 'closedate', 'date', 'Estimated close date', 'closeDate'),
   f('OPENED', 'opened', 'char', 'Available to everyone', 'opened'),
   f('CLOSED', 'closed', 'char', 'Closed', 'closed'),
   f('COMMENTS', 'comments', 'string', 'Comment', 'comments'),
-  f('ADDITIONAL_INFO', 'additionalInfo', 'string', 'Additional information', null, { ...ro, item: false }),
-  f('LOCATION_ID', 'locationId', 'string', 'Location', null, { ...ro, item: false }),
+  stored('ADDITIONAL_INFO', 'additionalInfo', 'string', 'Additional information'),
+  stored('LOCATION_ID', 'locationId', 'string', 'Location', { descType: 'location' }),
   f('ASSIGNED_BY_ID', 'assignedById', 'user', 'Responsible person', 'assignedById'),
   f('CREATED_BY_ID', 'createdBy', 'user', 'Created by', 'createdById', ro),
   f('MODIFY_BY_ID', 'updatedBy', 'user', 'Modified by', 'modifyById', ro),
+  { up: 'MOVED_BY_ID', camel: 'movedBy', type: 'user', title: 'Stage changed by', get: (r) => r.movedById ?? r.modifyById },
   f('DATE_CREATE', 'createdTime', 'datetime', 'Created on', 'dateCreate', ro),
   f('DATE_MODIFY', 'updatedTime', 'datetime', 'Modified on', 'dateModify', ro),
+  { up: 'MOVED_TIME', camel: 'movedTime', type: 'datetime', title: 'Stage changed on', get: (r) => r.movedTime ?? r.dateModify },
   f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
   f('SOURCE_DESCRIPTION', 'sourceDescription', 'string', 'Source information', 'sourceDescription'),
-  f('ORIGINATOR_ID', 'originatorId', 'string', 'External source', null, ro),
-  f('ORIGIN_ID', 'originId', 'string', 'Item ID in data source', null, ro),
+  stored('ORIGINATOR_ID', 'originatorId', 'string', 'External source'),
+  stored('ORIGIN_ID', 'originId', 'string', 'Item ID in data source'),
+  ...utmFields<DealRec>(),
   f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
   f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
 ];
@@ -314,8 +428,21 @@ export function legacySelect<R>(defs: FDef<R>[], select: unknown): FDef<R>[] {
   });
 }
 
-/** Which fields crm.item returns: `*` (default) = everything incl. user fields and `fm`; or named fields. */
-export function itemSelect<R>(defs: FDef<R>[], select: unknown): { fields: FDef<R>[]; fm: boolean } {
+export interface ItemSelection<R> {
+  fields: FDef<R>[];
+  /** `fm` (contacts): only with `*` (crm-item-list.md: fm cannot be selected by name). */
+  fm: boolean;
+  /** `observers` and `entityTypeId`: with `*`, or when named. */
+  observers: boolean;
+  entityTypeId: boolean;
+}
+
+/**
+ * Which keys crm.item returns: `*` (default) = every field incl. user fields, `fm`, `observers`
+ * and `entityTypeId` (crm-item-get.md); a named select returns only the named fields
+ * (crm-item-list.md example) — plus `id`, which the emulator always returns (UNCONFIRMED).
+ */
+export function itemSelect<R>(defs: FDef<R>[], select: unknown): ItemSelection<R> {
   const sel = selectList(select) ?? ['*'];
   const names = new Set(sel.map((s) => s.trim().toUpperCase()));
   const star = names.has('*');
@@ -326,7 +453,7 @@ export function itemSelect<R>(defs: FDef<R>[], select: unknown): { fields: FDef<
     if (d.uf && ufStar) return true;
     return names.has(d.up) || names.has(d.camel.toUpperCase()) || names.has(camelToUpper(d.camel));
   });
-  return { fields, fm: star };
+  return { fields, fm: star, observers: star || names.has('OBSERVERS'), entityTypeId: star || names.has('ENTITYTYPEID') || names.has('ENTITY_TYPE_ID') };
 }
 
 export function toLegacy<R extends object>(p: Portal, r: R, fields: FDef<R>[]): Record<string, unknown> {
@@ -338,13 +465,25 @@ export function toLegacy<R extends object>(p: Portal, r: R, fields: FDef<R>[]): 
       if (rows.length) out[d.up] = rows.map((m) => ({ ID: String(m.id), VALUE_TYPE: m.valueType, VALUE: m.value, TYPE_ID: m.typeId }));
       continue;
     }
-    out[d.up] = legacyValue(d.type, d.get(r, p), tz);
+    const v = d.get(r, p);
+    out[d.up] = v === null && isEmptyStringDate(d) ? '' : legacyValue(d.type, v, tz);
   }
   return out;
 }
 
+/**
+ * Legacy methods render an empty system date/datetime as `""`, not `null`: the docs' examples
+ * show `"BIRTHDATE": ""` and `"DATE_CLOSED": ""` (api-reference/crm/leads/crm-lead-get.md,
+ * crm-lead-list.md), and the REST date converter returns an empty string for an empty value
+ * ([SRC] CRestUtil::ConvertDate / ConvertDateTime). crm.item keeps `null` (crm-item-get.md:
+ * `"dateClosed": null`). User fields are left as they are (UNCONFIRMED).
+ */
+function isEmptyStringDate<R>(d: FDef<R>): boolean {
+  return !d.uf && !d.multiple && (d.type === 'date' || d.type === 'datetime');
+}
+
 export function toItem<R extends object>(
-  p: Portal, r: R, sel: { fields: FDef<R>[]; fm: boolean }, kind: EntityKind, originalUf: boolean,
+  p: Portal, r: R, sel: ItemSelection<R>, kind: EntityKind, originalUf: boolean,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const tz = p.timeZone;
@@ -356,8 +495,8 @@ export function toItem<R extends object>(
   if (sel.fm && kind === 'contact') {
     out['fm'] = ((r as { fm?: Multifield[] }).fm ?? []).map((m) => ({ id: m.id, valueType: m.valueType, value: m.value, typeId: m.typeId }));
   }
-  if (sel.fields.length > 1 || sel.fm) out['observers'] = [];
-  out['entityTypeId'] = ENTITY_TYPE_ID[kind];
+  if (sel.observers) out['observers'] = [];
+  if (sel.entityTypeId) out['entityTypeId'] = ENTITY_TYPE_ID[kind];
   return out;
 }
 
@@ -374,14 +513,15 @@ export function describeFields<R>(p: Portal, defs: FDef<R>[], mode: Mode): Recor
   const lang = p.language;
   for (const d of defs) {
     if (mode === 'legacy' && d.legacy === false && d.up !== 'CONTACT_IDS' && d.up !== 'COMPANY_IDS') continue;
-    const typeName = d.uf ? d.uf.userTypeId
+    if ((mode === 'item' && d.item === false) || d.undescribed) continue;
+    const typeName = d.descType ?? (d.uf ? d.uf.userTypeId
       : d.fmType ? 'crm_multifield'
         : d.statusType ? 'crm_status'
-          : ({ id: 'integer', int: 'integer', double: 'double', money: 'double', user: 'user', ref: 'integer', enum: 'enumeration', string: 'string', status: 'crm_status', currency: 'crm_currency', char: 'char', bool: 'boolean', date: 'date', datetime: 'datetime' } as const)[d.type];
+          : ({ id: 'integer', int: 'integer', double: 'double', money: 'double', user: 'user', ref: 'integer', enum: 'enumeration', string: 'string', status: 'crm_status', currency: 'crm_currency', char: 'char', bool: 'boolean', date: 'date', datetime: 'datetime' } as const)[d.type]);
     const desc: Record<string, unknown> = {
       type: typeName,
       isRequired: !!d.required,
-      isReadOnly: !d.set && !d.fmType && !d.uf,
+      isReadOnly: d.descReadOnly ?? (!d.set && !d.fmType && !d.uf),
       isImmutable: !!d.immutable,
       isMultiple: !!d.multiple,
       isDynamic: !!d.uf,
@@ -540,11 +680,11 @@ export function notFound(family: 'legacy-get' | 'contact-update' | 'deal-update'
 }
 
 /** Legacy `id` parameter: positive integer or 400 "ID is not defined or invalid." */
-export function legacyId(params: Record<string, unknown>): number {
+export function legacyId(params: Record<string, unknown>, message = 'ID is not defined or invalid.'): number {
   const raw = params['id'] ?? params['ID'];
   const n = Number(raw);
   if (raw === undefined || raw === null || raw === '' || !Number.isInteger(n) || n <= 0) {
-    throw new RestError('', 'ID is not defined or invalid.', 400);
+    throw new RestError('', message, 400);
   }
   return n;
 }

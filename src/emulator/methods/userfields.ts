@@ -57,14 +57,21 @@ function addItems(p: Portal, uf: UserFieldRec, items: unknown): void {
   }
 }
 
-function render(uf: UserFieldRec, lang: string | null): Record<string, unknown> {
-  const label = (m: LangMap) => (lang ? m[lang] ?? '' : m);
+/**
+ * One user field. Labels: `get` returns the full lang maps (crm-contact-userfield-get.md); `list`
+ * returns them as strings of `filter.LANG` (null when empty, as the example's ERROR_MESSAGE) or,
+ * without LANG, not at all (crm-contact-userfield-list.md, "Returned data").
+ */
+function render(uf: UserFieldRec, labels: 'maps' | 'none' | { lang: string }): Record<string, unknown> {
   const out: Record<string, unknown> = {
     ID: String(uf.id), ENTITY_ID: uf.entityId, FIELD_NAME: uf.fieldName, USER_TYPE_ID: uf.userTypeId, XML_ID: uf.xmlId,
     SORT: String(uf.sort), MULTIPLE: yn(uf.multiple), MANDATORY: yn(uf.mandatory), SHOW_FILTER: uf.showFilter,
     SHOW_IN_LIST: yn(uf.showInList), EDIT_IN_LIST: yn(uf.editInList), IS_SEARCHABLE: yn(uf.isSearchable), SETTINGS: uf.settings,
   };
-  for (const k of LABELS) out[k] = label(uf[LABEL_PROP[k]]);
+  if (labels !== 'none') {
+    const label = (m: LangMap): unknown => (labels === 'maps' ? m : m[labels.lang] || null);
+    for (const k of LABELS) out[k] = label(uf[LABEL_PROP[k]]);
+  }
   if (uf.userTypeId === 'enumeration') {
     out['LIST'] = [...uf.list].sort((a, b) => a.sort - b.sort || a.id - b.id)
       .map((i) => ({ ID: String(i.id), SORT: String(i.sort), VALUE: i.value, DEF: yn(i.def), XML_ID: i.xmlId }));
@@ -104,10 +111,10 @@ function addUserField(ctx: CallContext, kind: EntityKind, params: Params): Metho
   const p = ctx.portal;
   const entityId = UF_ENTITY[kind];
   const f = param(params, 'fields');
-  if (!isObj(f)) throw new RestError('', "The 'FIELD_NAME' field is not found\nThe 'USER_TYPE_ID' field is not found", 400);
+  if (!isObj(f)) throw new RestError('', "The 'FIELD_NAME' field is not found.\nThe 'USER_TYPE_ID' field is not found.", 400);
   const missing: string[] = [];
-  if (!f['FIELD_NAME']) missing.push("The 'FIELD_NAME' field is not found");
-  if (!f['USER_TYPE_ID']) missing.push("The 'USER_TYPE_ID' field is not found");
+  if (!f['FIELD_NAME']) missing.push("The 'FIELD_NAME' field is not found."); // crm-contact-userfield-add.md example
+  if (!f['USER_TYPE_ID']) missing.push("The 'USER_TYPE_ID' field is not found.");
   if (missing.length) throw new RestError('', missing.join('\n'), 400);
   const type = String(f['USER_TYPE_ID']);
   if (!TYPES.has(type) && !type.startsWith('rest_')) throw new RestError('ERROR_CORE', `Unknown user field type: ${type}`, 400);
@@ -148,7 +155,7 @@ function listUserFields(ctx: CallContext, kind: EntityKind, params: Params): Met
   for (const [k, v] of Object.entries(filter)) {
     if (k.toUpperCase() === 'LANG') continue;
     rows = rows.filter((u) => {
-      const r = render(u, null);
+      const r = render(u, 'maps');
       const have = r[k.toUpperCase()];
       return have !== undefined && String(have) === String(v);
     });
@@ -157,8 +164,8 @@ function listUserFields(ctx: CallContext, kind: EntityKind, params: Params): Met
   const order = isObj(ord) ? Object.entries(ord) : [['SORT', 'ASC'], ['ID', 'ASC']];
   rows.sort((a, b) => {
     for (const [k, d] of order) {
-      const ra = render(a, null)[String(k).toUpperCase()];
-      const rb = render(b, null)[String(k).toUpperCase()];
+      const ra = render(a, 'maps')[String(k).toUpperCase()];
+      const rb = render(b, 'maps')[String(k).toUpperCase()];
       const na = Number(ra);
       const nb = Number(rb);
       const c = !Number.isNaN(na) && !Number.isNaN(nb) ? na - nb : String(ra).localeCompare(String(rb));
@@ -166,7 +173,7 @@ function listUserFields(ctx: CallContext, kind: EntityKind, params: Params): Met
     }
     return 0;
   });
-  const out = rows.map((u) => render(u, lang));
+  const out = rows.map((u) => render(u, lang === null ? 'none' : { lang }));
   return list(out, out.length, undefined);
 }
 
@@ -175,7 +182,7 @@ function updateUserField(ctx: CallContext, kind: EntityKind, params: Params): Me
   const p = ctx.portal;
   const uf = findUf(ctx, kind, params);
   const f = param(params, 'fields');
-  if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array", 400);
+  if (!isObj(f)) throw new RestError('', "Parameter 'fields' must be array.", 400);
   const next: UserFieldRec = structuredClone(uf);
   if (f['MANDATORY'] !== undefined) next.mandatory = truthyYN(f['MANDATORY'], false);
   if (f['SHOW_FILTER'] !== undefined) next.showFilter = showFilter(f['SHOW_FILTER']);
@@ -226,11 +233,12 @@ function deleteUserField(ctx: CallContext, kind: EntityKind, params: Params): Me
 
 function methodsFor(kind: EntityKind): Def[] {
   const pre = `crm.${kind}.userfield`;
-  const admin = { adminOnly: true, adminMessage: 'Access denied' };
+  // crm-contact-userfield-add.md / -list.md: a non-admin gets 400 with an empty code, "Access denied"
+  const admin = { adminOnly: true, adminError: () => new RestError('', 'Access denied', 400) };
   return [
     def(`${pre}.add`, 'crm', 'write', (ctx, params) => addUserField(ctx, kind, params), admin),
     def(`${pre}.list`, 'crm', 'list', (ctx, params) => listUserFields(ctx, kind, params)),
-    def(`${pre}.get`, 'crm', 'get', (ctx, params) => ({ result: render(findUf(ctx, kind, params), null) })),
+    def(`${pre}.get`, 'crm', 'get', (ctx, params) => ({ result: render(findUf(ctx, kind, params), 'maps') })),
     def(`${pre}.update`, 'crm', 'write', (ctx, params) => updateUserField(ctx, kind, params), admin),
     def(`${pre}.delete`, 'crm', 'write', (ctx, params) => deleteUserField(ctx, kind, params), admin),
   ];

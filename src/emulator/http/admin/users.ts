@@ -72,7 +72,7 @@ export function mountUsers(r: Router, rt: Runtime): void {
       id: uid, active: b.active ?? true, name: b.name ?? 'User', lastName: b.lastName ?? String(uid),
       email: b.email ?? `user${uid}@example.com`, isAdmin: b.isAdmin ?? false, timeZone: portal.timeZone,
       departmentIds: b.departmentIds ?? [], workPosition: b.workPosition ?? null, personalGender: '',
-      crmPerms: b.crmPerms ?? uniformPerms('A'),
+      crmPerms: b.crmPerms ?? uniformPerms('A'), dateRegister: portal.clock.now(),
     };
     portal.users.set(uid, u);
     res.status(201).json({ user: userView(u) });
