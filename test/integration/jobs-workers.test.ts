@@ -8,7 +8,7 @@
  *  - a dead refresh token marks the portal needs_reauth and completes the job (no retry loop);
  *  - schedules: default 03:00 in the portal's time zone, validated cron expressions.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { B24Client } from '../../src/b24/client.js';
 import { DeadRefreshTokenError } from '../../src/b24/errors.js';
 import { openDb, upsertPortalOnInstall, updatePortalInfo, updatePortalSettings, getPortal, type Db } from '../../src/store/index.js';

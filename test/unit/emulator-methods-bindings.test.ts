@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { callMethod, pushOfflineEvent } from '../../src/emulator/methods/index.js';
-import { RestError, type MethodResult } from '../../src/emulator/types.js';
+import { RestError } from '../../src/emulator/types.js';
 import { ctxOf, mkPortal, seedContacts, seedDeals, T0 } from './emulator-methods-helpers.js';
 import type { Portal } from '../../src/emulator/portal.js';
 
