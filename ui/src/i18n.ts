@@ -1,10 +1,10 @@
 /** UI strings (ui/src/locales: English and Russian complete, Polish, German, Ukrainian every label) and the formatters of the UI language. */
 import { ref } from 'vue';
-import { en, type Dict } from './locales/en';
-import { ru } from './locales/ru';
-import { pl } from './locales/pl';
-import { de } from './locales/de';
-import { ua } from './locales/ua';
+import { en, type Dict } from './locales/en.js';
+import { ru } from './locales/ru.js';
+import { pl } from './locales/pl.js';
+import { de } from './locales/de.js';
+import { ua } from './locales/ua.js';
 
 export type Lang = 'en' | 'ru' | 'pl' | 'de' | 'ua';
 

@@ -1,5 +1,5 @@
 /** UI strings in Russian (complete). */
-import type { Dict } from './en';
+import type { Dict } from './en.js';
 
 export const ru: Dict = {
   appTitle: 'Сегменты клиентов',

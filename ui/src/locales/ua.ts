@@ -1,5 +1,5 @@
 /** UI strings in Ukrainian (every label). */
-import { en, type Dict } from './en';
+import { en, type Dict } from './en.js';
 
 export const ua: Dict = {
   ...en,
