@@ -4,8 +4,9 @@
  *   POST /segments/list     a sorted page of contacts
  *   POST /segments/quality  reach, revenue and deal figures of the segment
  *   POST /segments/export   the segment as CSV (streamed)
- * Non-admins: numbers over the contacts they see when that set is known (scope 'visible'), else
- * portal-wide with groups under MIN_GROUP withheld; pages and CSV rows only of visible contacts
+ * Non-admins: exact numbers over the contacts they see when that set is known (scope 'visible':
+ * every contact counted is visible to them, so no small-group rule applies), else portal-wide
+ * with groups under MIN_GROUP withheld (those aggregates include contacts they cannot see); pages and CSV rows only of visible contacts
  * (visibility.ts). Pages are pages of visible rows: a page is full, and neither its length nor its
  * order reveals hidden contacts.
  */
@@ -56,12 +57,12 @@ function count(deps: RouteDeps) {
     const run = await runOr404(db, a);
     const v = await h.viewOf(req, a);
     if (v?.set) {
-      // over exactly the contacts this user sees
+      // over exactly the contacts this user sees: every contact counted is one they may see, so the
+      // number is exact however small (the small-group rule is for aggregates over hidden contacts)
       const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, v.set), h.visibleSums(a, run.id, ALL, v.set)]);
-      const n = suppress(a, c.count);
       return {
-        count: n, total: null, share: n === null || !t.count ? null : c.count / t.count,
-        revenueShare: n === null || !t.revenue ? null : c.revenue / t.revenue, revenue: null, scope: 'visible',
+        count: c.count, total: t.count, share: t.count ? c.count / t.count : null,
+        revenueShare: t.revenue ? c.revenue / t.revenue : null, revenue: null, scope: 'visible',
       };
     }
     const [c, t] = await Promise.all([countSegment(db, a.portal.id, run.id, filter, compileOpts(a)), runTotals(db, a.portal.id, run.id)]);
@@ -128,11 +129,11 @@ function quality(deps: RouteDeps) {
     const run = await runOr404(db, a);
     const v = await h.viewOf(req, a);
     if (v?.set) {
-      // the shares computable from the visible rows; deal figures need the whole segment
+      // the shares computable from the visible rows (exact: only contacts the user sees); deal figures need the whole segment
       const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, v.set), h.visibleSums(a, run.id, ALL, v.set)]);
-      if (c.count < MIN_GROUP) return { suppressed: true, size: null };
+      const per = (x: number) => (c.count ? x / c.count : null);
       return {
-        size: c.count, emailShare: c.email / c.count, phoneShare: c.phone / c.count, reachableShare: c.reach / c.count,
+        size: c.count, emailShare: per(c.email), phoneShare: per(c.phone), reachableShare: per(c.reach),
         revenue: null, revenueShare: t.revenue ? c.revenue / t.revenue : 0, openDeals: null, openDealsValue: null, winRate90: null,
         scope: 'visible',
       };
