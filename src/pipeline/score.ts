@@ -189,7 +189,10 @@ export function labelOf(
       refusalReason: c.refusalReason,
       valueSource: c.valueSource,
       expectedPurchases: c.expectedPurchases,
-      interestNames: Object.fromEntries(c.interests.map((i) => [i.tag, i.name])),
+      interestNames: Object.fromEntries((c.interestsEver ?? c.interests).map((i) => [i.tag, i.name])),
+      // every tag ever bought (filter "ever bought in category") and when each one's window ends
+      interestsEver: (c.interestsEver ?? c.interests).map((i) => i.tag),
+      interestUntil: Object.fromEntries((c.interestsEver ?? c.interests).map((i) => [i.tag, i.expiresOn])),
       ...(extra.more ?? {}),
     },
   };
