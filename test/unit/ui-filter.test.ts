@@ -46,6 +46,29 @@ describe('filter AST', () => {
     expect(maxPh).toBe(q.params.length);
   });
 
+  it('search, previous segment, relative purchase days, interests ever and fixed lists compile to placeholders', () => {
+    const evil = "x' OR 1=1 --";
+    const f = segmentFilterSchema.parse({
+      all: [
+        { field: 'search', text: evil },
+        { field: 'prev_segment', values: ['at_risk'] },
+        { field: 'range', key: 'next_purchase_days', max: 7 },
+        { field: 'range', key: 'first_purchase_days', max: 30 },
+        { field: 'interests', when: 'ever', values: [evil] },
+        { field: 'contact', ids: [1, 2] },
+      ],
+    });
+    const q = compileFilter(7, 9, f, { searchIds: new Map([[evil.toLowerCase(), [42]]]) });
+    expect(q.fromWhere).not.toContain(evil);
+    expect(q.fromWhere).toContain('JOIN contacts c');
+    expect(q.params).toContainEqual([42]);
+    expect(q.params).toContainEqual([1, 2]);
+    const maxPh = Math.max(...[...q.fromWhere.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+    expect(maxPh).toBe(q.params.length);
+    expect(segmentFilterSchema.safeParse({ all: [{ field: 'contact', ids: Array.from({ length: 1001 }, (_, i) => i + 1) }] }).success).toBe(false);
+    expect(segmentFilterSchema.safeParse({ all: [{ field: 'search', text: '   ' }] }).success).toBe(false);
+  });
+
   it('joins contacts only when a contact field is used (fast label-only counts)', () => {
     expect(needsContacts({ all: [{ field: 'segment', values: ['lost'] }] })).toBe(false);
     expect(compileFilter(1, 1, { all: [] }).fromWhere).toBe('FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2 AND TRUE');
