@@ -85,6 +85,11 @@ function someCondition(f: SegmentFilter, saved: ReadonlyMap<string, SegmentFilte
   return walkBounded(f, saved, pred);
 }
 
+/** Does the filter (saved references followed, exclusions included) use a condition of this field? */
+export function filterUses(f: SegmentFilter, saved: ReadonlyMap<string, SegmentFilter> | undefined, field: Condition['field']): boolean {
+  return someCondition(f, saved, (c) => c.field === field);
+}
+
 /** Conditions on the contact's own columns (contacts c; label_facts keeps copies). */
 export const CONTACT_FIELDS: ReadonlySet<string> = new Set(['source', 'responsible', 'city', 'uf', 'has_email', 'has_phone', 'reachable', 'search']);
 

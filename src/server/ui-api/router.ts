@@ -26,6 +26,7 @@ import path from 'node:path';
 import express, { type Router } from 'express';
 import { sessionAuth } from './auth.js';
 import { DEFAULT_UI_DIST, verifierOf, type UiContext } from './context.js';
+import { PortalDirectory } from './directory.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { UI_BODY_LIMIT, UI_PORTAL_RUNNING, UI_PORTAL_WAITING, UI_STATEMENT_TIMEOUT_MS } from './limits.js';
 import { admitHeavy, PortalGate } from './portal-gate.js';
@@ -44,7 +45,9 @@ export function createUiRouter(ctx: UiContext): Router {
   const r = express.Router();
   // Every statement the API runs is bounded (PostgreSQL: cancelled by the server; 503 QUERY_TIMEOUT).
   const timeoutMs = ctx.statementTimeoutMs ?? UI_STATEMENT_TIMEOUT_MS;
-  const deps: RouteDeps = { ctx, db: ctx.db.withStatementTimeout(timeoutMs), vis: visibilityOf(verifierOf(ctx)) };
+  const verifier = verifierOf(ctx);
+  const dir = new PortalDirectory((p, t) => verifier.asUser(p, t), (msg, extra) => ctx.log?.('warn', msg, extra));
+  const deps: RouteDeps = { ctx, db: ctx.db.withStatementTimeout(timeoutMs), vis: visibilityOf(verifier), verifier, dir };
   const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
   const dist = ctx.uiDist ?? DEFAULT_UI_DIST;
 
