@@ -17,9 +17,9 @@ export interface Authed {
 
 export type AReq = Request & { ui?: Authed };
 
-/** An answer the error handler sends as is: status, { error: code, message }. */
+/** An answer the error handler sends as is: status, { error: code, message, ...extra }. */
 export class HttpError extends Error {
-  constructor(public status: number, public code: string, message: string) {
+  constructor(public status: number, public code: string, message: string, public extra?: Record<string, unknown>) {
     super(message);
   }
 }

@@ -40,6 +40,7 @@ import { segmentRoutes } from './routes/segments.js';
 import { settingsRoutes } from './routes/settings.js';
 import type { RouteDeps } from './routes/shared.js';
 import { syncRoutes } from './routes/sync.js';
+import { viewRoutes } from './routes/views.js';
 
 export function createUiRouter(ctx: UiContext): Router {
   const r = express.Router();
@@ -59,7 +60,7 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
   api.use(['/segments', '/dashboard', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, contactRoutes, dashboardRoutes, settingsRoutes, syncRoutes]) api.use(routes(deps));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, contactRoutes, dashboardRoutes, settingsRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);
