@@ -255,4 +255,54 @@ eachDb('a sales manager\'s day through the UI API (emulator CRM roles)', (getDb)
     expect(enRows[0]).toEqual(['ID', 'Revenue']);
     for (const x of enRows.slice(1)) expect(x[1]).toMatch(/^(\d+(\.\d{1,2})?)?$/);
   });
+
+  it('settings errors name their field, code and numbers; the page gets the current bounds and the buyers\' spread; the preview counts buyers per level', async () => {
+    const cur = (await call(1, 'GET', '/settings')).json as { settings: { scoring: Record<string, unknown> }; current: { bounds: Record<string, number[]>; spread: Record<string, number[]>; buyers: number; mode: string } };
+    expect(cur.current.bounds.recency).toHaveLength(4);
+    expect(cur.current.spread.monetary).toHaveLength(5);
+    expect(cur.current.mode).toBe('fresh');
+    const bad = await call(1, 'PUT', '/settings', { settings: { scoring: { rfm: { mode: 'fixed', fixed: { scale5: { recency: [1, 2, 3, 4], frequency: [1, 2, 4, 8], monetary: [1, 2, 3, 4] } } } } } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.issues).toContainEqual(expect.objectContaining({ path: 'scoring.rfm.fixed.scale5.recency', code: 'custom', params: { i18n: 'descending' } }));
+    const rules = [{ segment: 'champions', r: [1, 999] }];
+    const big = await call(1, 'POST', '/settings/preview', { scoring: { segments: { scale5: rules } } });
+    expect(big.json.issues).toContainEqual(expect.objectContaining({ path: 'scoring.segments.scale5.0.r.1', code: 'too_big', maximum: 5 }));
+    const pv = await call(1, 'POST', '/settings/preview', { scoring: { rfm: { mode: 'fixed' } } });
+    const levels = pv.json.levels as { m: number[] };
+    expect(levels.m).toHaveLength(5);
+    expect(levels.m.reduce((a, b) => a + b, 0)).toBe(cur.current.buyers);
+    expect(Object.values(pv.json.draft as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(Object.values(pv.json.current as Record<string, number>).reduce((a, b) => a + b, 0));
+  });
+
+  it('the sync page gets the schedule and its next run', async () => {
+    const s = await call(3, 'GET', '/sync');
+    expect(s.json.schedule).toMatchObject({ mode: 'daily', hour: 3 });
+    expect(Date.parse(s.json.nextRun as string)).toBeGreaterThan(Date.now());
+    expect(Date.parse(s.json.nextRun as string)).toBeLessThan(Date.now() + 25 * 3_600_000);
+  });
+
+  it('automation: how many contacts a rule would have fired for since the last run, whose to-dos, and the log of fired actions', async () => {
+    const db = getDb();
+    // a second run 60 days later: contacts fall asleep
+    await runScoring(db, portalId, new Date(emu.portal.clock.now() + 60 * 86_400_000));
+    const [cur, prev] = (await db.query<{ id: number }>(`SELECT id FROM score_runs WHERE portal_id = $1 ORDER BY id DESC LIMIT 2`, [portalId])).rows.map((r) => Number(r.id));
+    const { rows } = await db.query<{ resp: number; n: number }>(
+      `SELECT k.assigned_by_id AS resp, count(*)::int AS n FROM contact_labels c JOIN contact_labels p ON p.portal_id = c.portal_id AND p.run_id = $3 AND p.contact_id = c.contact_id
+         JOIN contacts k ON k.portal_id = c.portal_id AND k.id = c.contact_id WHERE c.portal_id = $1 AND c.run_id = $2 AND c.sleeping AND NOT p.sleeping GROUP BY 1`,
+      [portalId, cur, prev]);
+    const want = rows.reduce((a, r) => a + r.n, 0);
+    expect(want).toBeGreaterThan(0);
+    const rule = { id: 'wake', enabled: true, trigger: { type: 'becameSleeping' }, action: { type: 'todo', title: 'Call {name}', deadlineDays: 1 } };
+    const e = await call(1, 'POST', '/automation/estimate', { rules: [rule, { ...rule, id: 'bad', action: { type: 'workflow', templateId: 'abc' } }] });
+    const est = e.json.rules as Array<{ expected: number | null; recipients: Array<{ userId: number; count: number }> }>;
+    expect(est[0]!.expected).toBe(want);
+    expect(est[0]!.recipients.map((x) => [x.userId, x.count]).sort()).toEqual(rows.map((r) => [Number(r.resp), r.n]).sort());
+    expect(est[1]!.expected).toBeNull();
+    expect((await call(3, 'POST', '/automation/estimate', { rules: [rule] })).status).toBe(403);
+    const contact = own(3)[0]!;
+    await db.query(`INSERT INTO automation_firings (portal_id, rule_id, contact_id, transition_key, action, status, result) VALUES ($1, 'wake', $2, 'sleeping:1', 'todo', 'done', '{"id":7}')`, [portalId, contact.id]);
+    const f = await call(1, 'GET', '/automation/firings');
+    expect(f.json.firings).toContainEqual(expect.objectContaining({ ruleId: 'wake', contactId: contact.id, contact: `${contact.name} ${contact.lastName}`, status: 'done', action: 'todo' }));
+  });
 });
+

@@ -38,6 +38,31 @@ export function issueText(e: z.ZodError, empty = ''): string {
   return e.issues.map((i) => `${i.path.join('.') || empty}: ${i.message}`).join('; ');
 }
 
+/** A zod issue as the UI maps it to a field and a translated text: the dotted path, the code and its numbers. */
+export interface FieldIssue {
+  path: string;
+  code: string;
+  message: string;
+  minimum?: number;
+  maximum?: number;
+  expected?: string;
+  /** a custom check's own key and numbers (e.g. {i18n: 'descending'}) */
+  params?: Record<string, unknown>;
+}
+
+export function fieldIssues(e: z.ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
+  return e.issues.map((i) => {
+    const x = i as { minimum?: unknown; maximum?: unknown; expected?: unknown; params?: unknown };
+    return {
+      path: [...prefix, ...i.path].map(String).join('.'), code: i.code, message: i.message,
+      ...(typeof x.minimum === 'number' || typeof x.minimum === 'bigint' ? { minimum: Number(x.minimum) } : {}),
+      ...(typeof x.maximum === 'number' || typeof x.maximum === 'bigint' ? { maximum: Number(x.maximum) } : {}),
+      ...(typeof x.expected === 'string' ? { expected: x.expected } : {}),
+      ...(x.params && typeof x.params === 'object' ? { params: x.params as Record<string, unknown> } : {}),
+    };
+  });
+}
+
 /** The request body by schema; 400 BAD_REQUEST (or FILTER_TOO_LARGE) otherwise. */
 export function parse<T>(schema: z.ZodType<T>, v: unknown): T {
   const r = schema.safeParse(v);
