@@ -46,18 +46,21 @@ export interface FieldIssue {
   minimum?: number;
   maximum?: number;
   expected?: string;
+  /** what a size check was about: 'number', 'array', 'string' */
+  origin?: string;
   /** a custom check's own key and numbers (e.g. {i18n: 'descending'}) */
   params?: Record<string, unknown>;
 }
 
 export function fieldIssues(e: z.ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
   return e.issues.map((i) => {
-    const x = i as { minimum?: unknown; maximum?: unknown; expected?: unknown; params?: unknown };
+    const x = i as { minimum?: unknown; maximum?: unknown; expected?: unknown; params?: unknown; origin?: unknown };
     return {
       path: [...prefix, ...i.path].map(String).join('.'), code: i.code, message: i.message,
       ...(typeof x.minimum === 'number' || typeof x.minimum === 'bigint' ? { minimum: Number(x.minimum) } : {}),
       ...(typeof x.maximum === 'number' || typeof x.maximum === 'bigint' ? { maximum: Number(x.maximum) } : {}),
       ...(typeof x.expected === 'string' ? { expected: x.expected } : {}),
+      ...(typeof x.origin === 'string' ? { origin: x.origin } : {}),
       ...(x.params && typeof x.params === 'object' ? { params: x.params as Record<string, unknown> } : {}),
     };
   });
