@@ -37,3 +37,11 @@ export function fmtDate(d: string | Date | null | undefined): string {
   const x = typeof d === 'string' ? new Date(d.length === 10 ? `${d}T00:00:00Z` : d) : d;
   return new Intl.DateTimeFormat(locales[lang.value], { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(x);
 }
+/** A date and time in the UI language (timeOnly: just the time), in the browser's time zone. */
+export function fmtDateTime(d: string | Date | null | undefined, timeOnly = false): string {
+  if (!d) return '—';
+  const x = typeof d === 'string' ? new Date(d) : d;
+  if (Number.isNaN(x.getTime())) return '—';
+  return new Intl.DateTimeFormat(locales[lang.value], timeOnly ? { hour: '2-digit', minute: '2-digit' }
+    : { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(x);
+}
