@@ -68,7 +68,7 @@ function runAggregates(db: Db, portalId: number, runId: number) {
     // value distribution: log-spaced buckets over buyers' revenue
     db.query<{ b: number; count: number; lo: number; hi: number }>(
       `WITH v AS (SELECT ${REVENUE_SQL}::float8 AS x FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${REVENUE_SQL} > 0),
-            mm AS (SELECT ln(min(x)) AS lo, ln(max(x)) AS hi FROM v)
+            mm AS MATERIALIZED (SELECT ln(min(x)) AS lo, ln(max(x)) AS hi FROM v)
        SELECT b, count(*)::int AS count, exp(mm.lo + (b - 1) * (mm.hi - mm.lo) / 12)::float8 AS lo, exp(mm.lo + b * (mm.hi - mm.lo) / 12)::float8 AS hi
          FROM v, mm, LATERAL (SELECT CASE WHEN mm.hi = mm.lo THEN 1 ELSE least(12, 1 + floor((ln(v.x) - mm.lo) / ((mm.hi - mm.lo) / 12)))::int END AS b) z
         GROUP BY b, mm.lo, mm.hi ORDER BY b`,
