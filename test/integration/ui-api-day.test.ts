@@ -191,6 +191,28 @@ eachDb('a sales manager\'s day through the UI API (emulator CRM roles)', (getDb)
     expect((await call(4, 'DELETE', `/views/${sharedId}`)).status).toBe(404);
   });
 
+  it('views stay in their portal and with their owner; at most 100 per user', async () => {
+    const db = getDb();
+    const other = await upsertPortalOnInstall(db, { memberId: 'member-day-other', domain: 'other.test', clientEndpoint: 'https://other.test/rest/', status: 'active' });
+    const mine = ((await call(3, 'GET', '/views')).json.views as Array<{ id: number; mine: boolean }>).filter((v) => v.mine);
+    expect(mine.length).toBeGreaterThan(0);
+    // the same user id on another portal: none of portal 1's views, and cannot delete them
+    const s2 = signSession(SECRET, { p: other.id, m: 'member-day-other', u: 3, a: false, l: 'en' });
+    const on2 = (method: string, p: string) => fetch(`${base}/api/ui${p}`, { method, headers: { Authorization: `Bearer ${s2}` } });
+    expect(((await (await on2('GET', '/views')).json()) as { views: unknown[] }).views).toEqual([]);
+    expect((await on2('DELETE', `/views/${mine[0]!.id}`)).status).toBe(404);
+    expect((await call(3, 'GET', '/views')).json.views).toContainEqual(expect.objectContaining({ id: mine[0]!.id }));
+    // the 100th view is the last
+    const have = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ui_views WHERE portal_id = $1 AND user_id = 5`, [portalId])).rows[0]!.n;
+    for (let i = have; i < 100; i++) {
+      await db.query(`INSERT INTO ui_views (portal_id, user_id, name, name_key, view) VALUES ($1, 5, $2, $2, '{"filter":{"all":[]}}')`, [portalId, `v${i}`]);
+    }
+    tokens.set(5, issueTokens(emu.portal, CLIENT, 5).accessToken);
+    const full = await call(5, 'POST', '/views', { name: 'one more', view: { filter: { all: [] } } });
+    expect(full.status).toBe(400);
+    expect(full.json.error).toBe('TOO_MANY_VIEWS');
+  });
+
   it('bulk actions run as the user: to-dos for the responsibles, a workflow the manager may not start is refused, a hidden contact is refused', async () => {
     const mine = own(3).slice(0, 3).map((c) => c.id);
     const hidden = own(4)[0]!.id;
