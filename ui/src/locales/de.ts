@@ -120,5 +120,6 @@ export const de: Dict = {
   stream_contacts: 'Kontakte', stream_companies: 'Unternehmen', stream_deals: 'Deals', stream_productRows: 'Deal-Positionen', stream_products: 'Produkte',
   syncErr_QUERY_LIMIT_EXCEEDED: 'Bitrix24 bat um Drosselung (zu viele Anfragen); die Synchronisierung läuft weiter.', syncErr_OPERATION_TIME_LIMIT: 'Eine Bitrix24-Methode war zu lange belegt; die Synchronisierung setzt später fort.',
   syncErr_expired_token: 'Der Zugriff der App auf Bitrix24 ist abgelaufen.',
+  errRelated: '„{v}“ ist nicht „Tag:Tage“ (z. B. kids:1095).',
   noMoves: 'Kein Kontakt hat das Segment gewechselt.', noMovesShown: 'Kein Wechsel von {n} oder mehr Kontakten.',
 };

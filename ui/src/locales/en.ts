@@ -118,6 +118,7 @@ export const en = {
   stream_contacts: 'contacts', stream_companies: 'companies', stream_deals: 'deals', stream_productRows: 'product rows', stream_products: 'products',
   syncErr_QUERY_LIMIT_EXCEEDED: 'Bitrix24 asked to slow down (too many requests); the sync resumes.', syncErr_OPERATION_TIME_LIMIT: 'A Bitrix24 method was busy for too long; the sync resumes later.',
   syncErr_expired_token: 'The app\'s access to Bitrix24 expired.',
+  errRelated: '“{v}” is not “tag:days” (e.g. kids:1095).',
   noMoves: 'No contact changed segment.', noMovesShown: 'No move of {n} or more contacts.',
 };
 export type Dict = typeof en;

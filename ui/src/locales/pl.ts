@@ -120,5 +120,6 @@ export const pl: Dict = {
   stream_contacts: 'kontakty', stream_companies: 'firmy', stream_deals: 'transakcje', stream_productRows: 'pozycje transakcji', stream_products: 'produkty',
   syncErr_QUERY_LIMIT_EXCEEDED: 'Bitrix24 poprosił o zwolnienie (za dużo żądań); synchronizacja trwa dalej.', syncErr_OPERATION_TIME_LIMIT: 'Metoda Bitrix24 była zbyt długo zajęta; synchronizacja wznowi się później.',
   syncErr_expired_token: 'Dostęp aplikacji do Bitrix24 wygasł.',
+  errRelated: '„{v}” to nie „tag:dni” (np. kids:1095).',
   noMoves: 'Żaden kontakt nie zmienił segmentu.', noMovesShown: 'Brak przejść {n} lub więcej kontaktów.',
 };

@@ -119,5 +119,6 @@ export const ru: Dict = {
   stream_contacts: 'контакты', stream_companies: 'компании', stream_deals: 'сделки', stream_productRows: 'товары сделок', stream_products: 'товары',
   syncErr_QUERY_LIMIT_EXCEEDED: 'Битрикс24 попросил снизить темп (слишком много запросов); синхронизация продолжится.', syncErr_OPERATION_TIME_LIMIT: 'Метод Битрикс24 был занят слишком долго; синхронизация продолжится позже.',
   syncErr_expired_token: 'Доступ приложения к Битрикс24 истёк.',
+  errRelated: '«{v}» — не «тег:дни» (например, kids:1095).',
   noMoves: 'Ни один контакт не сменил сегмент.', noMovesShown: 'Нет переходов из {n} и более контактов.',
 };

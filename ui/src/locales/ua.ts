@@ -120,5 +120,6 @@ export const ua: Dict = {
   stream_contacts: 'контакти', stream_companies: 'компанії', stream_deals: 'угоди', stream_productRows: 'товари угод', stream_products: 'товари',
   syncErr_QUERY_LIMIT_EXCEEDED: 'Бітрікс24 попросив знизити темп (забагато запитів); синхронізація продовжиться.', syncErr_OPERATION_TIME_LIMIT: 'Метод Бітрікс24 був зайнятий надто довго; синхронізація продовжиться пізніше.',
   syncErr_expired_token: 'Доступ застосунку до Бітрікс24 сплив.',
+  errRelated: '«{v}» — не «тег:дні» (наприклад, kids:1095).',
   noMoves: 'Жоден контакт не змінив сегмент.', noMovesShown: 'Немає переходів з {n} і більше контактів.',
 };
