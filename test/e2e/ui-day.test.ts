@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Frame, Page } from 'playwright-core';
-import { latestScoreRun } from '../../src/store/index.js';
+import { createSyncRun, finishSyncRun, latestScoreRun, updateSyncProgress } from '../../src/store/index.js';
 import { startUiStack, type UiStack } from './helpers/ui-stack.js';
 
 const SHOTS = new URL(process.env.UPDATE_README_SHOTS ? './screenshots/ui/' : './screenshots/tmp/ui/', import.meta.url).pathname;
@@ -426,10 +426,23 @@ describe('a sales manager\'s day in the portal frame (emulator + app + chromium)
     await f.locator('[data-role="monetary-bounds"]').fill('10 000, abc');
     await f.locator('[data-role="monetary-bounds"]').blur();
     expect(await f.locator('[data-role="monetary-bounds"] ~ [data-role="field-error"]').textContent()).toBe('«abc» — не число.');
+    // sync history as the sync engine records it, and a run going on
+    const r1 = await createSyncRun(s.db, s.portalId, 'full', { rowsExpected: 2400 });
+    await finishSyncRun(s.db, s.portalId, r1.id, 'failed', { phase: 'crm', rowsDone: 900, addRequests: 21, appendErrors: [{ code: 'QUERY_LIMIT_EXCEEDED', message: 'Too many requests', method: 'crm.deal.list' }] });
+    const r2 = await createSyncRun(s.db, s.portalId, 'full', { rowsExpected: 2400 });
+    await finishSyncRun(s.db, s.portalId, r2.id, 'done', { phase: 'done', rowsDone: 2400, addRequests: 57 });
+    const running = await createSyncRun(s.db, s.portalId, 'incremental', { phase: 'crm:contacts,deals', rowsExpected: 1200 });
+    await updateSyncProgress(s.db, s.portalId, running.id, { rowsDone: 300, etaSeconds: 40, phase: 'crm:contacts,deals' });
     await f.locator('[data-nav="sync"]').click();
     await f.waitForSelector('[data-role="next-run"]');
+    expect(await f.locator('[data-role="phase"]').textContent()).toBe('Данные CRM: контакты, сделки');
+    expect(await f.locator('[data-role="run-kind"]').allTextContents()).toEqual(['Только изменения', 'Полная', 'Полная']);
+    expect(await f.locator('[data-role="run-status"]').allTextContents()).toEqual(['Идёт', 'Готово', 'Ошибка']);
+    expect(await f.locator('[data-role="runs"]').innerText()).toContain('Битрикс24 попросил снизить темп (слишком много запросов); синхронизация продолжится.');
+    expect(await f.locator('[data-role="runs"]').innerText()).toMatch(/\d{1,2} [а-я]+\. \d{4} г\., \d{2}:\d{2}/);
     expect(await f.locator('[data-role="next-run"]').textContent()).toMatch(/^Следующий запуск по расписанию: .+ г\., \d{2}:\d{2} \(ежедневно в 03:00\)$/);
     await s.shot(page, 'day-sync-ru');
+    await finishSyncRun(s.db, s.portalId, running.id, 'done', { rowsDone: 1200 });
     await page.close();
   });
 });
