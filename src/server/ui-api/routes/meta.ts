@@ -17,11 +17,19 @@ import { lifecycleLabel, segmentLabel, UI_LANGS } from '../labels.js';
 import { MIN_GROUP } from '../visibility.js';
 import type { RouteDeps } from './shared.js';
 
-/** The contacts a non-admin sees (null: an admin, or not enumerable, or no token: portal-wide lists only). */
+/**
+ * The contacts a non-admin sees (null: an admin, or not enumerable, or no token, or the portal
+ * could not be asked: portal-wide lists only; the app still opens).
+ */
 async function visibleIds(deps: RouteDeps, req: AReq, a: Authed): Promise<number[] | null> {
   if (a.session.a || !req.get('x-b24-auth')) return null;
-  const v = await deps.vis.visibility(req, a);
-  return v.set ? [...v.set] : null;
+  try {
+    const v = await deps.vis.visibility(req, a);
+    return v.set ? [...v.set] : null;
+  } catch (err) {
+    deps.ctx.log?.('warn', 'meta: visible contacts not read', { portalId: a.portal.id, error: (err as Error).message });
+    return null;
+  }
 }
 
 /** Interest tags (active or ever bought) with their names: held by MIN_GROUP contacts (non-admins), or by a visible contact. */
@@ -70,7 +78,7 @@ export function metaRoutes(deps: RouteDeps): Router {
     const a = authed(req);
     const run = await latestScoreRun(db, a.portal.id);
     const minGroup = a.session.a ? 0 : MIN_GROUP;
-    const [visible, token] = await Promise.all([visibleIds(deps, req, a), deps.vis.tokenIfAny(req, a)]);
+    const [visible, token] = await Promise.all([visibleIds(deps, req, a), deps.vis.tokenIfAny(req, a).catch(() => null)]);
     const [interests, sources, responsibles, cityRows, ufKeys, dir] = await Promise.all([
       run ? interestTags(db, a.portal.id, run.id, minGroup, visible) : { rows: [] },
       db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, [a.portal.id]),
