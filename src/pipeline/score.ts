@@ -15,7 +15,7 @@
  *    over. The first run sets neither (nothing changed yet).
  */
 import type { Db } from '../store/db.js';
-import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, vacuumLabelFacts, type ContactLabelInput } from '../store/scores.js';
+import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, vacuumLabelFacts, analyzeLabels, type ContactLabelInput } from '../store/scores.js';
 import { getSections, type Contact } from '../store/crm.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
@@ -189,7 +189,10 @@ export function labelOf(
       refusalReason: c.refusalReason,
       valueSource: c.valueSource,
       expectedPurchases: c.expectedPurchases,
-      interestNames: Object.fromEntries(c.interests.map((i) => [i.tag, i.name])),
+      interestNames: Object.fromEntries((c.interestsEver ?? c.interests).map((i) => [i.tag, i.name])),
+      // every tag ever bought (filter "ever bought in category") and when each one's window ends
+      interestsEver: (c.interestsEver ?? c.interests).map((i) => i.tag),
+      interestUntil: Object.fromEntries((c.interestsEver ?? c.interests).map((i) => [i.tag, i.expiresOn])),
       ...(extra.more ?? {}),
     },
   };
@@ -304,6 +307,7 @@ async function storeRun(db: Db, portalId: number, asOfDay: string, run: ScoringR
   }
   // the finish rebuilt the portal's count tables (label_facts, label_cube) for this run
   await vacuumLabelFacts(db, portalId).catch((err: Error) => console.warn(`[scoring] VACUUM label_facts: ${err.message}`));
+  await analyzeLabels(db).catch((err: Error) => console.warn(`[scoring] ANALYZE contact_labels: ${err.message}`));
   return sr.id;
 }
 

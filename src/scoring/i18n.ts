@@ -46,7 +46,8 @@ export const SEGMENT_TEXT: Record<SegmentCode, Record<Locale, LabelText>> = {
   },
   hibernating: {
     en: { name: 'Hibernating', description: 'Few purchases, long ago; low engagement.' },
-    ru: { name: 'Спящие', description: 'Мало покупок и давно; низкая вовлечённость.' },
+    // not "Спящие": the sleeping flag is "спящий" (overdue against the customer's own rhythm), another thing
+    ru: { name: 'Давно без покупок', description: 'Мало покупок, и те давно; низкая вовлечённость.' },
   },
   lost: {
     en: { name: 'Lost', description: 'Lowest recency and frequency; most likely gone.' },

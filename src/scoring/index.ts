@@ -25,7 +25,7 @@ export { segmentOf, segmentMap, allCells, cellLabel, uncoveredCells } from './se
 export { summarizeCustomer, type CustomerSummary } from './summary.js';
 export { lifecycleStage } from './lifecycle.js';
 export { sleepingStatus, medianGap, ruleBasedPAlive } from './sleeping.js';
-export { activeInterests, buildSectionIndex, type ActiveInterest } from './interests.js';
+export { activeInterests, buildSectionIndex, everInterests, type ActiveInterest } from './interests.js';
 export * from './bgnbd.js';
 export * from './triples.js';
 export * from './gammagamma.js';

@@ -65,6 +65,20 @@ export function activeInterests(
   return new InterestTagger(asOfDay, settings, index, mapBySection).interests(ids, days, 0, ids.length);
 }
 
+/** activeInterests plus the tags whose window has passed (expiresOn before the as-of day). */
+export function everInterests(
+  sectionLastDay: ReadonlyMap<number, DayNumber> | null,
+  asOfDay: DayNumber,
+  settings: ScoringSettings['interests'],
+  index: SectionIndex,
+  mapBySection: ReadonlyMap<number, InterestMapEntry>,
+): ActiveInterest[] {
+  if (!sectionLastDay) return [];
+  const ids = Float64Array.from(sectionLastDay.keys());
+  const days = Float64Array.from(sectionLastDay.values());
+  return new InterestTagger(asOfDay, settings, index, mapBySection).everInterests(ids, days, 0, ids.length);
+}
+
 /** What one purchased section offers: its map entry (the most specific one), else its default tag. */
 interface SectionOffer {
   entry: InterestMapEntry | undefined;
@@ -93,6 +107,8 @@ export class InterestTagger {
   private slotName: string[] = [];
   private slotExpires: number[] = [];
   private slotImplied: boolean[] = [];
+  /** everInterests: keep tags whose window has passed */
+  private keepLapsed = false;
 
   constructor(
     private readonly asOfDay: DayNumber,
@@ -136,6 +152,24 @@ export class InterestTagger {
     return out;
   }
 
+  /**
+   * Every tag ever bought from these sections, each with its latest expiry (the tag is active while
+   * expiresOn ≥ the as-of day, lapsed after): `interests` is exactly its active part.
+   */
+  everInterests(ids: Float64Array, lastDays: Float64Array, start: number, end: number): ActiveInterest[] {
+    this.keepLapsed = true;
+    try {
+      return this.interests(ids, lastDays, start, end);
+    } finally {
+      this.keepLapsed = false;
+    }
+  }
+
+  /** The as-of day as text (an interest is active while expiresOn ≥ it). */
+  asOfText(): string {
+    return this.dayText(this.asOfDay);
+  }
+
   private orderBuffer = new Int32Array(16);
   private order(k: number): Int32Array {
     if (this.orderBuffer.length < k) this.orderBuffer = new Int32Array(k * 2);
@@ -145,7 +179,7 @@ export class InterestTagger {
 
   /** the same tag from several sources keeps the latest expiry; at equal expiry a direct purchase beats an implied tag */
   private offer(tag: number, name: string, expires: number, implied: boolean): void {
-    if (expires < this.asOfDay) return;
+    if (expires < this.asOfDay && !this.keepLapsed) return;
     const slot = this.slotOfTag[tag]!;
     if (slot < 0) {
       const i = this.slots++;

@@ -84,6 +84,8 @@ class CustomerLabeler {
     const avgValue = days > 0 ? historicValue / days : 0;
     const { pAlive, expected, discounted, valueSource } = this.futurePurchases(i, days, sleep);
     const expectedValue = this.expectedValue(i, days, avgValue);
+    const ever = this.tagger.everInterests(cols.sectionIds, cols.sectionLastDay, cols.sectionStart[i]!, cols.sectionStart[i + 1]!);
+    const asOfText = this.tagger.asOfText();
     return {
       id: cols.ids[i]!,
       kind: cols.company[i] === 1 ? 'company' : 'contact',
@@ -99,7 +101,8 @@ class CustomerLabeler {
       medianGapDays: sleep ? sleep.medianGapDays : null,
       expectedNextPurchase: sleep === null || sleep.expectedNextDay === null ? null : this.dayText(sleep.expectedNextDay),
       daysOverdue: sleep ? sleep.daysOverdue : null,
-      interests: this.tagger.interests(cols.sectionIds, cols.sectionLastDay, cols.sectionStart[i]!, cols.sectionStart[i + 1]!),
+      interests: ever.filter((x) => x.expiresOn >= asOfText),
+      interestsEver: ever,
       historicValue,
       pAlive,
       expectedPurchases: expected,

@@ -9,7 +9,7 @@ import { uncoveredCells } from './segments.js';
 const level = z.number().int().min(1).max(5);
 const levelRange = z
   .tuple([level, level])
-  .refine(([lo, hi]) => lo <= hi, { message: 'range must be [low, high] with low ≤ high' });
+  .refine(([lo, hi]) => lo <= hi, { message: 'range must be [low, high] with low ≤ high', params: { i18n: 'lowAboveHigh' } });
 
 export const segmentRuleSchema = z.object({
   segment: z.enum(SEGMENT_CODES).exclude(['no_purchases']),
@@ -54,7 +54,7 @@ function rulesFor(scale: 3 | 5) {
       for (const dim of ['r', 'f', 'm'] as const) {
         const range = rule[dim];
         if (range && range[1] > scale) {
-          ctx.addIssue({ code: 'custom', path: [i, dim], message: `level ${range[1]} is above the ${scale}-level scale` });
+          ctx.addIssue({ code: 'custom', path: [i, dim], message: `level ${range[1]} is above the ${scale}-level scale`, params: { i18n: 'aboveScale', scale } });
         }
       }
     });
@@ -63,6 +63,7 @@ function rulesFor(scale: 3 | 5) {
       ctx.addIssue({
         code: 'custom',
         message: `rules leave ${missing.length} RFM cell(s) without a segment, e.g. ${missing.slice(0, 5).join(', ')}`,
+        params: { i18n: 'cellsUncovered', count: missing.length, cells: missing.slice(0, 5).join(', ') },
       });
     }
   });
@@ -80,11 +81,11 @@ function fixedFor(levels: 3 | 5) {
   const n = levels - 1;
   return z.object({
     /** days; a customer earns one level for each bound their recency is strictly below (descending list) */
-    recency: z.array(z.number().nonnegative()).length(n).refine(descending, 'recency bounds must be strictly descending'),
+    recency: z.array(z.number().nonnegative()).length(n).refine(descending, { message: 'recency bounds must be strictly descending', params: { i18n: 'descending' } }),
     /** purchase days; one level for each bound the count is strictly above (ascending list) */
-    frequency: z.array(z.number().nonnegative()).length(n).refine(ascending, 'frequency bounds must be strictly ascending'),
+    frequency: z.array(z.number().nonnegative()).length(n).refine(ascending, { message: 'frequency bounds must be strictly ascending', params: { i18n: 'ascending' } }),
     /** base currency; one level for each bound the amount is strictly above (ascending list) */
-    monetary: z.array(z.number()).length(n).refine(ascending, 'monetary bounds must be strictly ascending'),
+    monetary: z.array(z.number()).length(n).refine(ascending, { message: 'monetary bounds must be strictly ascending', params: { i18n: 'ascending' } }),
   });
 }
 
@@ -131,6 +132,8 @@ export const scoringSettingsSchema = z.object({
     .prefault({})
     .refine((l) => l.regularMinPurchaseDays >= l.returningMinPurchaseDays, {
       message: 'regularMinPurchaseDays must be ≥ returningMinPurchaseDays',
+      path: ['regularMinPurchaseDays'],
+      params: { i18n: 'regularBelowReturning' },
     }),
   sleeping: z
     .object({

@@ -93,7 +93,10 @@ export interface CustomerScore {
   medianGapDays: number | null;
   expectedNextPurchase: string | null;
   daysOverdue: number | null;
+  /** tags whose window is still open on the as-of day */
   interests: ActiveInterest[];
+  /** every tag ever bought (active ones and those whose window has passed: expiresOn < as-of) */
+  interestsEver?: ActiveInterest[];
   historicValue: number;
   pAlive: number;
   /** expected repeat purchase days over the horizon */

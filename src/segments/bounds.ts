@@ -15,9 +15,10 @@ export interface BoundsOptions {
   selfId?: string;
 }
 
-/** What a condition weighs against MAX_FILTER_VALUES: its list's length, else 1. */
+/** What a condition weighs against MAX_FILTER_VALUES: its list's length (values, contact ids), else 1. */
 export function conditionValues(c: Condition): number {
-  return 'values' in c && Array.isArray(c.values) ? c.values.length : 1;
+  if ('values' in c && Array.isArray(c.values)) return c.values.length;
+  return 'ids' in c && Array.isArray(c.ids) ? c.ids.length : 1;
 }
 
 /**
@@ -84,8 +85,13 @@ function someCondition(f: SegmentFilter, saved: ReadonlyMap<string, SegmentFilte
   return walkBounded(f, saved, pred);
 }
 
+/** Does the filter (saved references followed, exclusions included) use a condition of this field? */
+export function filterUses(f: SegmentFilter, saved: ReadonlyMap<string, SegmentFilter> | undefined, field: Condition['field']): boolean {
+  return someCondition(f, saved, (c) => c.field === field);
+}
+
 /** Conditions on the contact's own columns (contacts c; label_facts keeps copies). */
-export const CONTACT_FIELDS: ReadonlySet<string> = new Set(['source', 'responsible', 'city', 'uf', 'has_email', 'has_phone', 'reachable']);
+export const CONTACT_FIELDS: ReadonlySet<string> = new Set(['source', 'responsible', 'city', 'uf', 'has_email', 'has_phone', 'reachable', 'search']);
 
 /** Does the compiled predicate need the contacts join? Follows the filter exactly as deep as the compiler. */
 export function needsContacts(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>): boolean {

@@ -24,6 +24,8 @@ export const SORT_COLUMNS = {
   last_purchase: 'l.last_purchase',
   recency_days: 'l.recency_days',
   frequency: 'l.frequency',
+  city: "lower(coalesce(c.city, ''))",
+  next_purchase: 'l.next_purchase',
 } as const;
 export type SortColumn = keyof typeof SORT_COLUMNS;
 

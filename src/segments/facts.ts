@@ -5,7 +5,8 @@
  */
 import type { Condition } from '../settings/segment-filter.js';
 import { FilterError } from './errors.js';
-import { escapeLike, Params, reachPredicate, ufPredicate } from './sql.js';
+import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
+import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
 /**
  * A portal's count-table dictionaries (label_facts_run, migration 005; read by src/store/scores.ts
@@ -109,9 +110,21 @@ function ufCondition(c: Extract<Condition, { field: 'uf' }>, ps: Params, d: Fact
   return `((l.uvals & ${vbits}) <> 0 OR (${inRest} AND COALESCE(${ufPredicate(c, ps, 'l.uf_rest')}, false)))`;
 }
 
+/** A predicate over the same run's contact_labels row x of a label_facts row l. */
+const onLabels = (pred: string) =>
+  `EXISTS (SELECT 1 FROM contact_labels x WHERE x.portal_id = l.portal_id AND x.run_id = $2 AND x.contact_id = l.contact_id AND ${pred})`;
+
 /** Conditions over label_facts l that differ from contact_labels / contacts (null: same SQL). */
-export function compileFactsCondition(c: Condition, ps: Params, d: FactsDicts): string | null {
+export function compileFactsCondition(
+  c: Condition, ps: Params, d: FactsDicts, searchIds?: ReadonlyMap<string, readonly number[]>,
+): string | null {
   switch (c.field) {
+    case 'range':
+      return LABEL_ONLY_RANGES.has(c.key) ? onLabels(rangeSql(relativeDays(c.key, 'x')!, c.min, c.max, ps, 'float8')) : null;
+    case 'prev_segment':
+      return onLabels(prevSegment(c, ps, 'x'));
+    case 'search':
+      return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${nameSearch(c.text, ps, 'c', 'c.id', searchIds?.get(searchKey(c.text)))})`;
     case 'segment':
       return codedIn(ps, 'seg', d.segs, c.values);
     case 'lifecycle':
@@ -123,7 +136,7 @@ export function compileFactsCondition(c: Condition, ps: Params, d: FactsDicts): 
     case 'city':
       return cityCondition(c, ps, d);
     case 'interests':
-      return interestsCondition(c, ps, d);
+      return c.when === 'ever' ? onLabels(interestsEver(c, ps, 'x')) : interestsCondition(c, ps, d);
     case 'uf':
       return ufCondition(c, ps, d);
     case 'has_email':

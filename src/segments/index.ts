@@ -18,9 +18,10 @@ export {
 } from '../settings/segment-filter.js';
 export * from './limits.js';
 export * from './errors.js';
-export { checkFilterBounds, conditionValues, cubeAnswers, needsContacts, type BoundsOptions } from './bounds.js';
+export { checkFilterBounds, conditionValues, cubeAnswers, filterUses, needsContacts, type BoundsOptions } from './bounds.js';
 export { Params, type SqlQuery } from './sql.js';
 export { compilePredicate, type CompileOptions } from './predicate.js';
+export { searchKey } from './label-extras.js';
 export type { FactsDicts } from './facts.js';
 export * from './compile.js';
 export * from './saved.js';

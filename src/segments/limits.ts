@@ -34,3 +34,11 @@ export const MAX_FILTER_CONDITIONS = 400;
 export const MAX_FILTER_VALUES = 1000;
 /** Saved segments one portal can keep. */
 export const MAX_SAVED_SEGMENTS = 100;
+/**
+ * Saved views of the segment list (src/store/views.ts): personal ones per user, and shared ones
+ * per portal, each as many as saved segments. A view is a filter with the list's sort and columns;
+ * it is read when the user opens the list, never compiled in bulk, so the bound only keeps a
+ * person's list short and the table small.
+ */
+export const MAX_PERSONAL_VIEWS = MAX_SAVED_SEGMENTS;
+export const MAX_SHARED_VIEWS = MAX_SAVED_SEGMENTS;

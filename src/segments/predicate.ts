@@ -7,7 +7,8 @@ import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../setting
 import { checkFilterBounds } from './bounds.js';
 import { FilterError, FilterTooLargeError } from './errors.js';
 import { compileFactsCondition, type FactsDicts } from './facts.js';
-import { escapeLike, Params, reachPredicate, ufPredicate } from './sql.js';
+import { interestsEver, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
+import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
 export interface CompileOptions {
   /** saved segments by id, for `saved` references (their filters are inlined) */
@@ -19,24 +20,22 @@ export interface CompileOptions {
   target?: 'labels' | 'facts';
   /** the portal's count-table dictionaries, for target 'facts' */
   dicts?: FactsDicts;
+  /**
+   * contacts found by phone or e-mail per search text (label-extras.ts searchKey), looked up by the
+   * caller with the user's token; without an entry a search matches names and IDs only
+   */
+  searchIds?: ReadonlyMap<string, readonly number[]>;
 }
 
-const RANGE_SQL: Record<Extract<Condition, { field: 'range' }>['key'], string> = {
+const RANGE_SQL: Partial<Record<Extract<Condition, { field: 'range' }>['key'], string>> = {
   r: 'l.r', f: 'l.f', m: 'l.m', monetary: 'l.monetary', clv: 'l.clv', p_alive: 'l.p_alive',
   recency_days: 'l.recency_days', frequency: 'l.frequency',
 };
 
-function rangeSql(col: string, lo: unknown, hi: unknown, ps: Params, cast: string): string {
-  const parts: string[] = [];
-  if (lo !== undefined && lo !== null && lo !== '') parts.push(`${col} >= ${ps.p(lo)}::${cast}`);
-  if (hi !== undefined && hi !== null && hi !== '') parts.push(`${col} <= ${ps.p(hi)}::${cast}`);
-  return parts.length ? parts.join(' AND ') : 'TRUE';
-}
-
 function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
   if (opts.target === 'facts') {
     if (!opts.dicts) throw new Error('compile for label_facts without its dictionaries');
-    const sql = compileFactsCondition(c, ps, opts.dicts);
+    const sql = compileFactsCondition(c, ps, opts.dicts, opts.searchIds);
     if (sql !== null) return sql;
   }
   switch (c.field) {
@@ -47,10 +46,11 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     case 'rfm':
       return `l.rfm = ANY(${ps.p(c.values)}::text[])`;
     case 'range':
-      return rangeSql(RANGE_SQL[c.key], c.min, c.max, ps, 'float8');
+      return rangeSql(relativeDays(c.key, 'l') ?? RANGE_SQL[c.key]!, c.min, c.max, ps, 'float8');
     case 'sleeping':
       return c.value ? 'l.sleeping' : 'NOT l.sleeping';
     case 'interests':
+      if (c.when === 'ever') return interestsEver(c, ps, 'l');
       return c.mode === 'all' ? `l.interests @> ${ps.p(c.values)}::text[]` : `l.interests && ${ps.p(c.values)}::text[]`;
     case 'last_purchase':
       return rangeSql('l.last_purchase', c.from, c.to, ps, 'date');
@@ -67,6 +67,12 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     case 'has_phone':
     case 'reachable':
       return reachPredicate(c.field, c.value, 'c');
+    case 'search':
+      return nameSearch(c.text, ps, 'c', 'l.contact_id', opts.searchIds?.get(searchKey(c.text)));
+    case 'prev_segment':
+      return prevSegment(c, ps, 'l');
+    case 'contact':
+      return `l.contact_id = ANY(${ps.p(c.ids)}::bigint[])`;
     case 'saved': {
       const s = opts.saved?.get(c.id);
       if (!s) throw new FilterError(`saved segment ${c.id} not found`);

@@ -5,8 +5,8 @@
  */
 import type { SavedSegment } from '../settings/saved-segments.js';
 import type { SegmentFilter } from '../settings/segment-filter.js';
-import { checkFilterBounds } from './bounds.js';
-import { TooManySavedSegmentsError } from './errors.js';
+import { checkFilterBounds, filterUses } from './bounds.js';
+import { FilterError, TooManySavedSegmentsError } from './errors.js';
 import { MAX_SAVED_SEGMENTS } from './limits.js';
 import { compilePredicate } from './predicate.js';
 import { Params } from './sql.js';
@@ -27,7 +27,7 @@ export function savedFilters(list: readonly Pick<SavedSegment, 'id' | 'filter'>[
  * MAX_SAVED_SEGMENTS, FilterTooLargeError / FilterCycleError / FilterError when `seg` is over the
  * limits once its references are inlined, or pushes a segment that refers to it over them (or
  * into a cycle). Segments that were already unusable before this change (e.g. stored before the
- * limits) do not block it.
+ * limits) do not block it. A search text is refused (FilterError): it is a personal view's.
  */
 export function withSavedSegment(before: readonly SavedSegment[], seg: SavedSegment): SavedSegment[] {
   const list = before.filter((s) => s.id !== seg.id);
@@ -38,6 +38,8 @@ export function withSavedSegment(before: readonly SavedSegment[], seg: SavedSegm
   const oldMap = savedFilters(before);
   const newMap = savedFilters(list);
   checkFilterBounds(seg.filter, newMap, { what: `saved segment "${seg.id}"`, selfId: seg.id });
+  // a phone or e-mail search is looked up with one user's token: it has no meaning portal-wide
+  if (filterUses(seg.filter, newMap, 'search')) throw new FilterError('a saved segment cannot hold a search text (it is looked up with one user\'s rights): save it as a personal view');
   for (const s of list) {
     if (s === seg) continue;
     let okBefore = true;

@@ -40,6 +40,14 @@ export function ufPredicate(c: Extract<Condition, { field: 'uf' }>, ps: Params, 
   return `${uf}->>${key} ILIKE ${ps.p(`%${escapeLike(c.value)}%`)}`;
 }
 
+/** lo ≤ col ≤ hi (either bound may be absent), cast to `cast`. */
+export function rangeSql(col: string, lo: unknown, hi: unknown, ps: Params, cast: string): string {
+  const parts: string[] = [];
+  if (lo !== undefined && lo !== null && lo !== '') parts.push(`${col} >= ${ps.p(lo)}::${cast}`);
+  if (hi !== undefined && hi !== null && hi !== '') parts.push(`${col} <= ${ps.p(hi)}::${cast}`);
+  return parts.length ? parts.join(' AND ') : 'TRUE';
+}
+
 export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 }

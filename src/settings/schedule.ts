@@ -50,3 +50,21 @@ export function cronOf(s: Schedule): string | null {
       return s.cron ?? DEFAULT_CRON;
   }
 }
+
+/**
+ * When the schedule runs next after now, in the portal's time zone (null: manual only). Asks
+ * node-cron itself (a task scheduled and destroyed at once), so it is the scheduler's own answer.
+ */
+export function nextRunOf(s: Schedule, timeZone: string | null | undefined): Date | null {
+  const expr = cronOf(s);
+  if (!expr) return null;
+  let task: ReturnType<typeof cron.schedule> | undefined;
+  try {
+    task = cron.schedule(expr, () => {}, timeZone ? { timezone: timeZone } : {});
+    return task.getNextRun();
+  } catch {
+    return null;
+  } finally {
+    void task?.destroy();
+  }
+}

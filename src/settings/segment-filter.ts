@@ -25,7 +25,14 @@ const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD');
 const shortText = z.string().trim().min(1).max(200);
 const ufKey = z.string().regex(/^UF_CRM_[A-Z0-9_]{1,60}$/, 'must be a UF_CRM_* field name');
 
-export const RANGE_FIELDS = ['r', 'f', 'm', 'monetary', 'clv', 'p_alive', 'recency_days', 'frequency'] as const;
+/**
+ * Numeric label fields a `range` condition may bound. first_purchase_days: days from the first
+ * purchase to the run's as-of day; next_purchase_days: days from the as-of day to the expected next
+ * purchase (negative: overdue). Relative to the run, so a saved view keeps its meaning over time.
+ */
+export const RANGE_FIELDS = [
+  'r', 'f', 'm', 'monetary', 'clv', 'p_alive', 'recency_days', 'frequency', 'first_purchase_days', 'next_purchase_days',
+] as const;
 
 /** Id of a saved segment (also the XML_ID of its item in the saved-segment CRM field). */
 export const savedSegmentId = z.string().regex(/^[a-z0-9-]{1,40}$/);
@@ -36,7 +43,14 @@ export const conditionSchema = z.discriminatedUnion('field', [
   z.object({ field: z.literal('rfm'), values: z.array(z.string().regex(/^[1-5A-E]{3}$/)).min(1).max(125) }),
   z.object({ field: z.literal('range'), key: z.enum(RANGE_FIELDS), min: num.nullable().optional(), max: num.nullable().optional() }),
   z.object({ field: z.literal('sleeping'), value: z.boolean() }),
-  z.object({ field: z.literal('interests'), mode: z.enum(['all', 'any']).default('any'), values: z.array(shortText).min(1).max(50) }),
+  /**
+   * when 'active' (default): the tag is active (bought in its category within the tag's window);
+   * 'ever': bought in that category at any time (contact_labels.extra.interestsEver).
+   */
+  z.object({
+    field: z.literal('interests'), mode: z.enum(['all', 'any']).default('any'), when: z.enum(['active', 'ever']).default('active'),
+    values: z.array(shortText).min(1).max(50),
+  }),
   z.object({ field: z.literal('last_purchase'), from: isoDate.nullable().optional(), to: isoDate.nullable().optional() }),
   z.object({ field: z.literal('source'), values: z.array(z.string().max(100)).min(1).max(100) }),
   z.object({ field: z.literal('responsible'), values: z.array(z.number().int().positive()).min(1).max(200) }),
@@ -51,6 +65,12 @@ export const conditionSchema = z.discriminatedUnion('field', [
   z.object({ field: z.literal('has_phone'), value: z.boolean() }),
   z.object({ field: z.literal('reachable'), value: z.boolean() }),
   z.object({ field: z.literal('saved'), id: savedSegmentId }),
+  /** name (any part), contact ID, or a phone / e-mail the UI API looks up with the user's token */
+  z.object({ field: z.literal('search'), text: z.string().trim().min(1).max(100) }),
+  /** the segment before the latest change of segment */
+  z.object({ field: z.literal('prev_segment'), values: z.array(z.enum(SEGMENT_CODES)).min(1).max(20) }),
+  /** a fixed list of contacts (a list saved from selected rows) */
+  z.object({ field: z.literal('contact'), ids: z.array(z.number().int().positive()).min(1).max(1000) }),
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
 

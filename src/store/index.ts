@@ -23,3 +23,4 @@ export async function openStore(opts: OpenDbOptions = {}): Promise<Db> {
   }
   return db;
 }
+export * from './views.js';

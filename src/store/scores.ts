@@ -198,6 +198,17 @@ export async function vacuumLabelFacts(db: Db, portalId: number): Promise<void> 
   await db.exec('VACUUM (ANALYZE) label_cube');
 }
 
+/**
+ * Fresh planner statistics of contact_labels after a run added its rows. PostgreSQL's autovacuum
+ * would get there eventually; PGlite has none, and with the statistics of an empty table the
+ * planner joins two runs' labels (the dashboard's movement) or a run's labels with their own
+ * aggregate (the value bands) in nested loops: seconds instead of milliseconds at a few thousand
+ * contacts. ANALYZE reads a sample (30,000 rows by default), so its cost does not grow with the table.
+ */
+export async function analyzeLabels(db: Db): Promise<void> {
+  await db.exec('ANALYZE contact_labels');
+}
+
 /** A portal's count-table dictionaries (label_facts_run, migration 005); the type is the filter compiler's (src/segments/facts.ts). */
 export type { FactsDicts };
 

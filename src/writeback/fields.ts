@@ -277,7 +277,9 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
       client, db, portalId, entity, manifest, prefix: manifest.fields.xmlIdPrefix, locale, report,
       tag: (name) => (entity === 'contact' ? name : `${entity}:${name}`),
       wanted: wantedItems(manifest, locale, settings, interestList, saved),
-      followed: new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments').map((f) => f.name)),
+      // fields whose item names come from our texts follow them (a renamed segment, e.g. the Russian
+      // name of Hibernating, updates the item's VALUE in place: same item ID, no duplicate)
+      followed: new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments' || f.items === 'segments' || f.items === 'lifecycles').map((f) => f.name)),
       rowsOf: new Map(),
       reg: new Map(),
     });
@@ -301,7 +303,7 @@ interface EntityRun {
   tag: (name: string) => string;
   /** the items each enumeration should have */
   wanted: Map<string, ItemDef[]>;
-  /** fields whose existing items follow their source's VALUE / SORT (saved segments: renamed, re-prioritised) */
+  /** fields whose existing items follow their source's VALUE / SORT (saved segments: renamed, re-prioritised; segments and lifecycles: renamed) */
   followed: ReadonlySet<string>;
   /** item rows as read from the portal, per followed field */
   rowsOf: Map<string, NonNullable<UfRow['LIST']>>;

@@ -187,8 +187,8 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     const segRow = f.locator('[data-kind="segment"]').first();
     await segRow.locator('[data-chip="loyal"]').click();
     await segRow.locator('[data-chip="champions"]').click();
-    // condition 2: revenue ≥ 1000
-    await f.locator('[data-action="add-condition"]').click();
+    // condition 2: revenue ≥ 1000 (the user picks the field when adding the condition)
+    await f.locator('[data-action="add-condition"]').selectOption('monetary');
     const rangeRow = f.locator('[data-kind="monetary"]').last();
     await rangeRow.locator('[data-role="min"]').fill('1000');
     const expected = await sqlCount(`l.segment = ANY($3::text[]) AND l.monetary >= 1000`, [['loyal', 'champions']]);
@@ -202,9 +202,9 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     await page.keyboard.press('Enter');
     await f.waitForFunction(() => document.querySelector('th[aria-sort="ascending"] [data-sort="name"]') !== null);
 
-    // open a contact: openPath with the CRM path, logged by the host
+    // open a contact's CRM card (the arrow next to the name): openPath with the CRM path, logged by the host
     const firstId = Number(await f.locator('[data-role="list"] tbody tr[data-contact]').first().getAttribute('data-contact'));
-    await f.locator('[data-role="list"] tbody tr[data-contact] .seg-link').first().click();
+    await f.locator('[data-role="list"] tbody tr[data-contact] [data-role="open-crm"]').first().click();
     await expect.poll(async () => (await hostLog(page)).find((l) => l.command === 'openPath')?.params?.path, { timeout: 10_000 })
       .toContain(`/crm/contact/details/${firstId}/`);
     await page.waitForSelector('.slider-overlay');
@@ -221,7 +221,8 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     expect(lines[0]).toContain('Segment');
     expect(lines.length - 1).toBe(expected);
     const d = await dl;
-    if (d) expect(d.suggestedFilename()).toMatch(/^segment-.*\.csv$/);
+    // the file is named after the filter (its UTF-8 name; the ASCII fallback keeps its Latin letters)
+    if (d) expect(d.suggestedFilename()).toMatch(/^Champions, Loyal · Revenue \d{4}-\d{2}-\d{2}\.csv$/);
     await page.close();
   });
 
@@ -313,8 +314,10 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     await rule.locator('[data-role="rule-action"]').selectOption('workflow');
     await rule.locator('[data-role="rule-template"]').fill('abc');
     await f.locator('[data-action="save-settings"]').click();
-    await f.waitForSelector('[data-role="error"]');
-    expect(await f.locator('[data-role="error"]').textContent()).toMatch(/automation\.rules\.\d+\.action\.templateId/);
+    // the server's issue is said at the field, in words, and the field has the focus
+    await f.waitForSelector('[data-role="automation-rule"] [data-role="field-error"]:not(.hidden)');
+    expect(await rule.locator('[data-role="field-error"]:not(.hidden)').textContent()).toBe('Enter the workflow template\'s number.');
+    expect(await f.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.role)).toBe('rule-template');
     expect(readUiSettings((await getPortal(db, portalId))!.settings).automation.rules).toHaveLength(before); // nothing saved
     await rule.locator('[data-role="rule-template"]').fill('12');
     await f.locator('[data-action="save-settings"]').click();

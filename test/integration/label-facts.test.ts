@@ -64,6 +64,13 @@ const label = (i: number, v = 0): ContactLabelInput => {
     sleeping: (i + v) % 4 === 0,
     // 120 more tags: more than the 63 bits of the tag dictionary; canoes only from rescoring (v = 5)
     interests: [...(i % 3 === 0 ? ['bikes', 'tents'] : i % 3 === 1 ? ['bikes'] : []), ...(i % 2 === 0 ? [`t${i}`] : []), ...(v === 5 && i % 2 ? ['canoes'] : [])],
+    // columns only contact_labels has (the count tables read them through EXISTS)
+    firstPurchase: buyer ? `2025-${String((i % 12) + 1).padStart(2, '0')}-0${(i % 9) + 1}` : null,
+    nextPurchase: buyer && i % 4 ? `2026-10-${String((i % 27) + 1).padStart(2, '0')}` : null,
+    extra: {
+      prevSegment: i % 5 === 0 ? null : SEGS[(i + v + 2) % SEGS.length],
+      ...(i % 7 === 0 ? {} : { interestsEver: [...(i % 3 === 0 ? ['bikes', 'tents'] : ['bikes']), ...(i % 5 === 0 ? ['kayaks'] : [])] }),
+    },
   };
 };
 
@@ -73,7 +80,8 @@ const saved = new Map<string, SegmentFilter>([
   ['berliners', f({ all: [{ field: 'city', op: 'in', values: ['berlin'] }] })],
   ['rich', f({ all: [{ field: 'range', key: 'monetary', min: 500 }] })],
 ]);
-const opts: CompileOptions = { saved };
+// a search text's contacts found by phone / e-mail (the UI API looks them up with the user's token)
+const opts: CompileOptions = { saved, searchIds: new Map([['n1', [200, 201]]]) };
 
 const FILTERS: SegmentFilter[] = [
   { all: [] },
@@ -126,6 +134,17 @@ const FILTERS: SegmentFilter[] = [
   { all: [{ field: 'city', op: 'in', values: ['town5', 'Town236', 'berlin'] }] },
   { all: [{ field: 'city', op: 'contains', values: ['wn23', 'own1'] }] },
   { all: [], exclude: { all: [{ field: 'source', values: ['PARTNER'] }] } },
+  // relative purchase days, previous segment, interests ever bought, name / ID search, fixed lists
+  { all: [{ field: 'range', key: 'first_purchase_days', max: 300 }] },
+  { all: [{ field: 'range', key: 'next_purchase_days', min: -5, max: 7 }, { field: 'has_phone', value: true }] },
+  { all: [{ field: 'prev_segment', values: ['at_risk', 'lost'] }, { field: 'segment', values: ['champions', 'loyal', 'new'] }] },
+  { all: [{ field: 'interests', when: 'ever', mode: 'any', values: ['kayaks', 'canoes'] }] },
+  { all: [{ field: 'interests', when: 'ever', mode: 'all', values: ['bikes', 'tents'] }] },
+  { all: [], exclude: { all: [{ field: 'interests', when: 'ever', mode: 'any', values: ['kayaks'] }] } },
+  { all: [{ field: 'search', text: 'N1' }] },
+  { all: [{ field: 'search', text: '#17' }] },
+  { all: [{ field: 'search', text: '%' }] },
+  { all: [{ field: 'contact', ids: [1, 2, 3, 50, 999] }, { field: 'range', key: 'monetary', min: 1 }] },
 ].map((x) => f(x));
 
 /** count + revenue from contact_labels joined to contacts: the reference */
@@ -216,6 +235,29 @@ eachDb('label_facts / label_cube', (getDb) => {
     await insertContactLabels(db, b, rb, ids.map((i) => label(i, 2)));
     await expectSame(db, a, run1, 'run 1');
     await expectSame(db, b, rb, 'portal b');
+  });
+
+  it('the conditions over columns the count tables lack mean what they say (counted in JS from the same labels)', async () => {
+    const db = getDb();
+    const asOf = Date.parse('2026-09-01T00:00:00Z');
+    const day = (d: unknown) => (typeof d === 'string' ? Math.round((Date.parse(`${d}T00:00:00Z`) - asOf) / 86_400_000) : null);
+    const labels = ids.map((i) => label(i));
+    const hasContact = (i: number) => i <= N - 10;
+    const count = async (x: unknown) => (await countSegment(db, a, run1, f(x), opts)).count;
+    const ever = (l: ContactLabelInput) => ((l.extra?.interestsEver as string[] | undefined) ?? l.interests ?? []);
+    expect(await count({ all: [{ field: 'range', key: 'first_purchase_days', max: 300 }] }))
+      .toBe(labels.filter((l) => l.firstPurchase && -day(l.firstPurchase)! <= 300).length);
+    expect(await count({ all: [{ field: 'range', key: 'next_purchase_days', min: -5, max: 7 }, { field: 'has_phone', value: true }] }))
+      .toBe(labels.filter((l) => l.nextPurchase && day(l.nextPurchase)! >= -5 && day(l.nextPurchase)! <= 7 && hasContact(l.contactId) && l.contactId % 3 === 0).length);
+    expect(await count({ all: [{ field: 'prev_segment', values: ['at_risk', 'lost'] }] }))
+      .toBe(labels.filter((l) => ['at_risk', 'lost'].includes(l.extra?.prevSegment as string)).length);
+    expect(await count({ all: [{ field: 'interests', when: 'ever', mode: 'any', values: ['kayaks'] }] }))
+      .toBe(labels.filter((l) => ever(l).includes('kayaks')).length);
+    expect(await count({ all: [{ field: 'interests', mode: 'any', values: ['kayaks'] }] })).toBe(0);
+    expect(await count({ all: [{ field: 'search', text: 'n1' }] }))
+      .toBe(ids.filter((i) => hasContact(i) && (String(i).startsWith('1') || i === 200 || i === 201)).length);
+    expect(await count({ all: [{ field: 'search', text: '#17' }] })).toBe(1);
+    expect(await count({ all: [{ field: 'contact', ids: [1, 2, 3, 999] }] })).toBe(3);
   });
 
   it('a run finished as done is rebuilt and swapped in; the older run is counted from the join', async () => {

@@ -53,6 +53,8 @@ const CASES: Array<[string, string]> = [
 eachDb('ui api csv export', (getDb) => {
   let srv: UiTestServer;
   let session = '';
+  let portalId = 0;
+  let memberId = '';
 
   beforeAll(async () => {
     const p = await seedPortal(
@@ -63,6 +65,7 @@ eachDb('ui api csv export', (getDb) => {
     );
     srv = await startUiServer(getDb());
     session = srv.session(p.portalId, p.memberId, { admin: true });
+    ({ portalId, memberId } = p);
   });
   afterAll(async () => {
     await srv?.close();
@@ -74,8 +77,10 @@ eachDb('ui api csv export', (getDb) => {
     expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     // (fetch's text() drops the UTF-8 BOM the server writes first)
     const [head, ...rows] = parseCsv(r.text.replace(/^\uFEFF/, ''));
-    expect(head).toEqual(['ID', 'Name', 'Segment', 'RFM', 'Lifecycle', 'Sleeping', 'Revenue', 'CLV', 'P(alive)', 'Last purchase',
-      'Days since last purchase', 'Purchase days', 'Interests', 'Has email', 'Has phone', 'City', 'Source', 'Responsible']);
+    // every column (none named): the contact ID, then the screen's columns in their order
+    expect(head).toEqual(['ID', 'Name', 'Segment', 'Sleeping (overdue)', 'RFM', 'Revenue', 'Predicted value', 'Chance still buying, %', 'Last purchase',
+      'Lifecycle', 'Responsible', 'City', 'Phone', 'E-mail', 'Source', 'Purchase days', 'Days since last purchase', 'Expected next purchase',
+      'Interests', 'Reachable']);
     expect(rows.length).toBe(CASES.length);
     const col = (name: string) => head!.indexOf(name);
     const byId = new Map(rows.map((row) => [Number(row[0]), row]));
@@ -85,8 +90,14 @@ eachDb('ui api csv export', (getDb) => {
     expect(byId.get(1)![col('Name')]).toBe("'@admin L");
     // our own numeric columns: negative amounts are written as numbers
     expect(byId.get(2)![col('Revenue')]).toBe('-12.5');
-    expect(byId.get(2)![col('CLV')]).toBe('-3');
+    expect(byId.get(2)![col('Predicted value')]).toBe('-3');
     expect(byId.get(3)![col('Revenue')]).toBe('102');
+    // in German: cells separated by ';', decimal commas, and a negative amount stays a number
+    const de = srv.session(portalId, memberId, { admin: true, lang: 'de' });
+    const d = await srv.call('POST', '/api/ui/segments/export', { session: de, body: { filter: { all: [] }, columns: ['city', 'monetary'] } });
+    const [dhead, ...drows] = d.text.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).map((l) => l.split(';'));
+    expect(dhead).toEqual(['ID', 'Stadt', 'Umsatz']);
+    expect(drows.find((r) => r[0] === '2')![2]).toBe('-12,5');
     // no cell of the file starts a formula, after whitespace or not, unless it is an exact negative number
     for (const row of rows) {
       for (const c of row) {

@@ -153,4 +153,46 @@ eachDb('ui api dashboard: money for admins, shares for everyone else', (getDb) =
     expect(hist.reduce((s, h) => s + h.count, 0)).toBe(n);
     expect(d.suppressedBelow).toBeNull();
   });
+
+  it('compares the latest run with the run 7 / 30 / 90 days back or at a day; runs whose rules changed are marked and raise no alerts', async () => {
+    const db = getDb();
+    const q2 = await seedPortal(db, 'member-dash-0002', Array.from({ length: 100 }, (_, i) => ({ id: i + 1, name: `M${i}` })), [], { asOf: '2026-06-01T00:00:00Z' });
+    // six runs; champions shrink step by step; the 2026-08-01 run has other rules (scale 3)
+    const days = ['2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-09-24', '2026-10-01'];
+    const ids: number[] = [q2.runId];
+    for (const d of days.slice(1)) {
+      ids.push((await createScoreRun(db, q2.portalId, { asOf: new Date(`${d}T00:00:00Z`), settings: { rfm: { scale: d === '2026-08-01' ? 3 : 5 } } })).id);
+    }
+    for (const [k, runId] of ids.entries()) {
+      await insertContactLabels(db, q2.portalId, runId, Array.from({ length: 100 }, (_, i) => ({ contactId: i + 1, segment: i < 90 - 12 * k ? 'champions' : 'lost', monetary: 100 })));
+    }
+    const s2 = srv.session(q2.portalId, q2.memberId, { admin: true });
+    const get2 = async (query = '') => (await srv.call('GET', `/api/ui/dashboard${query}`, { session: s2 })).json as {
+      previousRun: { id: number }; runs: Array<{ id: number; rulesChanged: string | null }>; alerts: Array<{ segment: string; from: number; to: number }>;
+      compare: { from: number; to: number; clamped: boolean; rulesChanged: Array<{ id: number }> }; movement: Array<{ from: string; to: string; count: number }>;
+      history: Array<{ runId: number; sizes: Record<string, number> }>;
+    };
+    const d = await get2();
+    expect(d.runs.map((r) => r.id)).toEqual(ids);
+    expect(d.runs.map((r) => r.rulesChanged)).toEqual([null, null, 'settings', 'settings', null, null]);
+    // default: the run before
+    expect(d.compare).toMatchObject({ from: ids[4], to: ids[5], clamped: false, rulesChanged: [] });
+    expect(d.movement).toEqual([{ from: 'champions', to: 'lost', count: 12 }]);
+    // 30 days back: the 2026-09-01 run; champions 54 → 30, lost 46 → 70: alerts, no change of rules in between
+    const m30 = await get2('?from=30d');
+    expect(m30.compare).toMatchObject({ from: ids[3], rulesChanged: [] });
+    expect(m30.alerts).toContainEqual(expect.objectContaining({ segment: 'champions', from: 54, to: 30 }));
+    expect(m30.history.map((h) => h.runId)).toEqual(ids.slice(3));
+    // 90 days back crosses the runs whose rules changed: marked, and no alert is raised
+    const m90 = await get2('?from=90d');
+    expect(m90.compare.from).toBe(ids[1]);
+    expect(m90.compare.rulesChanged.map((r) => r.id)).toEqual([ids[2], ids[3]]);
+    expect(m90.alerts).toEqual([]);
+    expect(m90.movement).toEqual([{ from: 'champions', to: 'lost', count: 48 }]);
+    // any two days; a day before every kept run falls back to the oldest (clamped)
+    expect((await get2('?from=2026-07-15&to=2026-09-30')).compare).toMatchObject({ from: ids[1], to: ids[4] });
+    expect((await get2('?from=2025-01-01')).compare).toMatchObject({ from: ids[0], clamped: true });
+    expect((await get2(`?from=run:${ids[0]}&to=run:${ids[1]}`)).compare).toMatchObject({ from: ids[0], to: ids[1] });
+  });
 });
+

@@ -142,7 +142,7 @@ eachDb('ui api with emulator CRM permissions', (getDb) => {
     expect(((await call(3, 'POST', '/segments/list', listBody(last + 1))).json.rows as unknown[]).length).toBe(0);
     // the count is the count of what the manager sees; pages follow from it
     const c = await call(3, 'POST', '/segments/count', all);
-    expect(c.json).toMatchObject({ count: want.length, total: null, revenue: null, share: 1, scope: 'visible' });
+    expect(c.json).toMatchObject({ count: want.length, total: want.length, revenue: null, share: 1, scope: 'visible' });
     // CSV: exactly the visible contacts
     expect(csvIds((await call(3, 'POST', '/segments/export', all)).text).sort((a, b) => a - b)).toEqual([...want].sort((a, b) => a - b));
   });
@@ -172,7 +172,7 @@ eachDb('ui api with emulator CRM permissions', (getDb) => {
     expect((await call(2, 'GET', `/contacts/${ownerContact}`)).status).toBe(403);
   });
 
-  it(`numbers for non-admins cover only their contacts, and groups under ${MIN_GROUP} are withheld`, async () => {
+  it(`numbers for non-admins cover only their contacts, exactly; portal-wide groups under ${MIN_GROUP} are withheld`, async () => {
     const mine = new Set((await sortedIds()).filter((id) => assignee(id) === 3));
     // a segment code in which the manager holds fewer than MIN_GROUP contacts but the portal more
     const { rows } = await getDb().query<{ segment: string; ids: number[] }>(
@@ -183,8 +183,10 @@ eachDb('ui api with emulator CRM permissions', (getDb) => {
     const big = rows.find((r) => r.ids.filter((id) => mine.has(id)).length >= MIN_GROUP && r.ids.length > r.ids.filter((id) => mine.has(id)).length);
     expect(small, 'a segment small for manager 3').toBeDefined();
     const sf = { filter: { all: [{ field: 'segment', values: [small!.segment] }] } };
-    expect((await call(3, 'POST', '/segments/count', sf)).json.count).toBeNull();
-    expect((await call(3, 'POST', '/segments/quality', sf)).json).toMatchObject({ suppressed: true, size: null });
+    // every contact counted is the manager's own: the number is exact however small
+    const few = small!.ids.filter((id) => mine.has(id)).length;
+    expect((await call(3, 'POST', '/segments/count', sf)).json.count).toBe(few);
+    expect((await call(3, 'POST', '/segments/quality', sf)).json).toMatchObject({ size: few });
     expect((await call(1, 'POST', '/segments/count', sf)).json.count).toBe(small!.ids.length);
     expect(big, 'a segment with at least MIN_GROUP of manager 3').toBeDefined();
     {
@@ -201,12 +203,12 @@ eachDb('ui api with emulator CRM permissions', (getDb) => {
     const d = await call(3, 'GET', '/dashboard');
     expect(d.status).toBe(200);
     for (const h of d.json.heatmap as Array<{ count: number | null }>) expect(h.count === null || h.count >= MIN_GROUP).toBe(true);
-    // pick lists: only cities held by at least MIN_GROUP contacts for a non-admin
-    const { rows: cities } = await getDb().query<{ v: string; n: number }>(
-      `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> '' GROUP BY 1`, [portalId]);
+    // pick lists: cities held by at least MIN_GROUP contacts portal-wide, and the cities of the manager's own contacts
+    const { rows: cities } = await getDb().query<{ v: string; n: number; mine: boolean }>(
+      `SELECT city AS v, count(*)::int AS n, bool_or(assigned_by_id = 3) AS mine FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> '' GROUP BY 1`, [portalId]);
     const mm = (await call(3, 'GET', '/meta')).json.cities as string[];
-    expect(new Set(mm)).toEqual(new Set(cities.filter((c) => c.n >= MIN_GROUP).map((c) => c.v)));
-    expect(((await call(1, 'GET', '/meta')).json.cities as string[]).length).toBe(Math.min(100, cities.length));
+    expect(new Set(mm)).toEqual(new Set(cities.filter((c) => c.n >= MIN_GROUP || c.mine).map((c) => c.v)));
+    expect(((await call(1, 'GET', '/meta')).json.cities as string[]).length).toBe(Math.min(200, cities.length));
   });
 
   it('role changes on the portal apply (with the user\'s next token): no access → nothing; all → everything', async () => {
@@ -215,7 +217,7 @@ eachDb('ui api with emulator CRM permissions', (getDb) => {
     const none = await call(5, 'POST', '/segments/list', listBody(1));
     expect(none.status).toBe(200);
     expect(none.json.rows).toEqual([]);
-    expect((await call(5, 'POST', '/segments/count', all)).json.count).toBeNull();
+    expect((await call(5, 'POST', '/segments/count', all)).json.count).toBe(0);
     expect(csvIds((await call(5, 'POST', '/segments/export', all)).text)).toEqual([]);
     const someone = (await sortedIds())[0]!;
     expect((await call(5, 'GET', `/contacts/${someone}`)).status).toBe(403);

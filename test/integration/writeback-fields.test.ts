@@ -105,6 +105,25 @@ eachDb('writeback fields', (getDb) => {
     for (const [name, f] of first.registries.contact!) expect(again.registries.contact!.get(name)!.ufId).toBe(f.ufId);
   });
 
+  it('a segment renamed in our texts is renamed in the CRM item (same item, same ID, no duplicate): the Russian Hibernating', async () => {
+    const first = await registerFields(client(), db, portalId);
+    const ufId = first.registries.contact!.get('UF_CRM_SEG_SEGMENT')!.ufId;
+    const field = tp.emu.portal.userFields.get(ufId)!;
+    const item = field.list.find((i) => i.xmlId === 'hibernating')!;
+    // as an earlier version named it (the same word as the sleeping flag)
+    item.value = 'Спящие';
+    const count = field.list.length;
+    const rep = await registerFields(client(), db, portalId);
+    expect(rep.errors).toEqual([]);
+    expect(rep.itemsUpdated['UF_CRM_SEG_SEGMENT']).toEqual(['hibernating']);
+    expect(field.list).toHaveLength(count);
+    expect(field.list.find((i) => i.xmlId === 'hibernating')).toMatchObject({ id: item.id, value: 'Давно без покупок' });
+    expect(rep.registries.contact!.get('UF_CRM_SEG_SEGMENT')!.items.hibernating).toBe(first.registries.contact!.get('UF_CRM_SEG_SEGMENT')!.items.hibernating);
+    // the previous-segment field uses the same items and follows too
+    const prev = tp.emu.portal.userFields.get(first.registries.contact!.get('UF_CRM_SEG_PREV_SEGMENT')!.ufId)!;
+    expect(prev.list.find((i) => i.xmlId === 'hibernating')!.value).toBe('Давно без покупок');
+  });
+
   it('adopts a same-named field without our XML_ID (sets it) and reports a same-named field of another type', async () => {
     await admin('crm.contact.userfield.add', { fields: { FIELD_NAME: 'UF_CRM_SEG_CLV', USER_TYPE_ID: 'double', LABEL: 'CLV (old)' } });
     await admin('crm.contact.userfield.add', { fields: { FIELD_NAME: 'UF_CRM_SEG_SLEEPING', USER_TYPE_ID: 'string', LABEL: 'sleeping?' } });

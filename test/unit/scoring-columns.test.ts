@@ -9,7 +9,7 @@ import { parseIsoDay, formatDay } from '../../src/scoring/dates.js';
 import { CustomerScratch, normalizeReason, summarizeCustomer } from '../../src/scoring/summary.js';
 import { lifecycleStage } from '../../src/scoring/lifecycle.js';
 import { medianGap, medianGapInto, ruleBasedPAlive, sleepingStatus } from '../../src/scoring/sleeping.js';
-import { activeInterests, buildSectionIndex } from '../../src/scoring/interests.js';
+import { activeInterests, buildSectionIndex, everInterests } from '../../src/scoring/interests.js';
 import { fixedThresholds, levelOf, quantileThresholds } from '../../src/scoring/rfm.js';
 import { cellLabel, segmentOf } from '../../src/scoring/segments.js';
 import { discountedPurchases, predictedClv, shrunkRepeatRate } from '../../src/scoring/clv.js';
@@ -151,6 +151,7 @@ function referenceCustomers(input: { customers: CustomerInput[]; sections: Secti
       expectedNextPurchase: sleep.expectedNextDay === null ? null : formatDay(sleep.expectedNextDay),
       daysOverdue: sleep.daysOverdue,
       interests: activeInterests(s.sections, AS_OF, settings.interests, index, mapBySection),
+      interestsEver: everInterests(s.sections, AS_OF, settings.interests, index, mapBySection),
       historicValue,
       pAlive,
       expectedPurchases: expected,

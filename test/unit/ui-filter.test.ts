@@ -4,7 +4,7 @@ import { compileFilter, needsContacts, segmentFilterSchema, type SegmentFilter }
 import { signSession, verifySession } from '../../src/server/ui-api/session.js';
 import { uiLang, segmentLabel, lifecycleLabel } from '../../src/server/ui-api/labels.js';
 import { SEGMENT_CODES, LIFECYCLE_CODES } from '../../src/scoring/index.js';
-import { fromFilter, newRow, rowToCondition, toFilter } from '../../ui/src/filterModel.js';
+import { decodeState, encodeState, fromFilter, newRow, rowIssue, rowToCondition, toFilter, type Kind } from '../../ui/src/filterModel.js';
 import { MESSAGES } from '../../ui/src/i18n.js';
 
 describe('filter AST', () => {
@@ -44,6 +44,29 @@ describe('filter AST', () => {
     // every placeholder has a parameter
     const maxPh = Math.max(...[...q.fromWhere.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
     expect(maxPh).toBe(q.params.length);
+  });
+
+  it('search, previous segment, relative purchase days, interests ever and fixed lists compile to placeholders', () => {
+    const evil = "x' OR 1=1 --";
+    const f = segmentFilterSchema.parse({
+      all: [
+        { field: 'search', text: evil },
+        { field: 'prev_segment', values: ['at_risk'] },
+        { field: 'range', key: 'next_purchase_days', max: 7 },
+        { field: 'range', key: 'first_purchase_days', max: 30 },
+        { field: 'interests', when: 'ever', values: [evil] },
+        { field: 'contact', ids: [1, 2] },
+      ],
+    });
+    const q = compileFilter(7, 9, f, { searchIds: new Map([[evil.toLowerCase(), [42]]]) });
+    expect(q.fromWhere).not.toContain(evil);
+    expect(q.fromWhere).toContain('JOIN contacts c');
+    expect(q.params).toContainEqual([42]);
+    expect(q.params).toContainEqual([1, 2]);
+    const maxPh = Math.max(...[...q.fromWhere.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+    expect(maxPh).toBe(q.params.length);
+    expect(segmentFilterSchema.safeParse({ all: [{ field: 'contact', ids: Array.from({ length: 1001 }, (_, i) => i + 1) }] }).success).toBe(false);
+    expect(segmentFilterSchema.safeParse({ all: [{ field: 'search', text: '   ' }] }).success).toBe(false);
   });
 
   it('joins contacts only when a contact field is used (fast label-only counts)', () => {
@@ -88,11 +111,41 @@ describe('UI filter rows', () => {
     rows[5]!.from = '2024-01-01';
     rows[6]!.bool = false;
     rows[7]!.values = ['3', '5'];
-    const f = toFilter(rows, '');
+    // a bad RFM cell is an error of the row, never silently dropped
+    expect(rowIssue(rows[2]!)).toEqual({ key: 'errRfmCell', vars: { cell: '54x', n: 5 } });
+    expect(rowToCondition(rows[2]!)).toBeNull();
+    rows[2]!.text = '555, 111';
+    const f = toFilter(rows, '', 'Ивано');
     expect(segmentFilterSchema.safeParse(f).success).toBe(true);
     expect(rowToCondition(rows[2]!)).toEqual({ field: 'rfm', values: ['555', '111'] });
     const back = fromFilter(f);
-    expect(toFilter(back.rows, back.excludeSavedId)).toEqual(f);
+    expect(back.search).toBe('Ивано');
+    expect(toFilter(back.rows, back.excludeSavedId, back.search)).toEqual(f);
+  });
+
+  it('says what is wrong with a row instead of dropping it: not a number, min above max, a level off the scale, a cell like 999', () => {
+    const bad = (kind: Kind, min: string, max = '') => Object.assign(newRow(kind), { min, max });
+    expect(rowIssue(bad('monetary', 'abc'))).toEqual({ key: 'errNumber', vars: { v: 'abc' } });
+    expect(rowIssue(bad('monetary', '500', '100'))).toEqual({ key: 'errMinMax', vars: { min: 500, max: 100 } });
+    expect(rowIssue(bad('r', '6'))).toEqual({ key: 'errLevel', vars: { n: 5 } });
+    expect(rowIssue(bad('r', '3'), 3)).toBeNull();
+    expect(rowIssue(bad('p_alive', '120'))).toEqual({ key: 'errPercent' });
+    expect(rowIssue(Object.assign(newRow('rfm'), { text: '999' }))).toEqual({ key: 'errRfmCell', vars: { cell: '999', n: 5 } });
+    expect(rowIssue(Object.assign(newRow('rfm'), { text: '333' }), 3)).toBeNull();
+    expect(rowIssue(Object.assign(newRow('last_purchase'), { from: '2026-05-01', to: '2026-01-01' }))).toEqual({ key: 'errDateOrder' });
+    // numbers as typed in the user's language; the chance still buying in percent
+    expect(rowToCondition(bad('monetary', '1 000,5'))).toEqual({ field: 'range', key: 'monetary', min: 1000.5, max: null });
+    expect(rowToCondition(bad('p_alive', '50'))).toEqual({ field: 'range', key: 'p_alive', min: 0.5, max: null });
+    expect(fromFilter({ all: [{ field: 'range', key: 'p_alive', min: 0.5, max: null }] }).rows[0]!.min).toBe('50');
+  });
+
+  it('the list state travels in the URL and back (filter, order, columns, page, view), a broken value starts fresh', () => {
+    const st = { filter: { all: [{ field: 'search', text: 'Москва' }, { field: 'sleeping', value: true }] }, sort: 'clv', dir: 'asc' as const, columns: ['name', 'phone'], page: 3, view: 'Мои спящие' };
+    const v = encodeState(st);
+    expect(v).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeState(v)).toEqual(st);
+    expect(decodeState('not-base64!')).toBeNull();
+    expect(decodeState(undefined)).toBeNull();
   });
 });
 
@@ -133,10 +186,10 @@ describe('languages', () => {
   it('Russian UI strings are complete; pl/de/ua translate every label', () => {
     // words that are the same in that language (checked by hand)
     const same: Record<string, string[]> = {
-      ru: ['colRfm', 'colClv'],
-      ua: ['colRfm', 'colClv'],
-      pl: ['colRfm', 'colClv', 'min', 'fSegment', 'colSegment', 'tag', 'status', 'seconds', 'minutes'],
-      de: ['colRfm', 'colClv', 'min', 'max', 'fSegment', 'colName', 'colSegment', 'tag', 'phase', 'status', 'seconds'],
+      ru: ['colRfm', 'colClv', 'suppressedShort', 'colEmail'],
+      ua: ['colRfm', 'colClv', 'suppressedShort', 'colEmail'],
+      pl: ['colRfm', 'colClv', 'min', 'fSegment', 'colSegment', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'colEmail'],
+      de: ['colRfm', 'colClv', 'min', 'max', 'fSegment', 'colName', 'colSegment', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'bulkTemplate', 'phase_deals'],
     };
     const en = MESSAGES.en;
     for (const l of ['ru', 'pl', 'de', 'ua'] as const) {

@@ -6,8 +6,14 @@
 import { frameAuth, userAccessToken } from './frame';
 
 export class ApiError extends Error {
-  constructor(public status: number, public code: string, message: string) {
+  /** the answer's other fields (e.g. issues of invalid settings, the view a name belongs to) */
+  readonly body: Record<string, unknown>;
+  constructor(public status: number, public code: string, message: string, body: Record<string, unknown> = {}) {
     super(message);
+    this.body = body;
+  }
+  get issues(): unknown[] {
+    return Array.isArray(this.body.issues) ? this.body.issues : [];
   }
 }
 
@@ -59,16 +65,19 @@ async function send(method: string, path: string, body?: unknown): Promise<Respo
 export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const res = await send(method, path, body);
   if (!res.ok) {
-    let j: { error?: string; message?: string } = {};
+    let j: { error?: string; message?: string } & Record<string, unknown> = {};
     try {
       j = await res.json();
     } catch {
       /* not json */
     }
-    throw new ApiError(res.status, j.error ?? `HTTP_${res.status}`, j.message ?? res.statusText);
+    throw new ApiError(res.status, j.error ?? `HTTP_${res.status}`, j.message ?? res.statusText, j);
   }
   return (await res.json()) as T;
 }
+
+/** The name of the last downloaded file (tests read it). */
+export let lastDownloadName = '';
 
 /** POST returning a file; saves it through a temporary link. Returns the text too (tests). */
 export async function download(path: string, body: unknown, fallbackName: string): Promise<string> {
@@ -76,7 +85,9 @@ export async function download(path: string, body: unknown, fallbackName: string
   if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, res.statusText);
   const blob = await res.blob();
   const cd = res.headers.get('content-disposition') ?? '';
-  const name = /filename="([^"]+)"/.exec(cd)?.[1] ?? fallbackName;
+  const utf8 = /filename\*=UTF-8''([^;]+)/i.exec(cd)?.[1];
+  const name = (utf8 ? decodeURIComponent(utf8) : /filename="([^"]+)"/.exec(cd)?.[1]) ?? fallbackName;
+  lastDownloadName = name;
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

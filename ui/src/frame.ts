@@ -86,6 +86,21 @@ export async function openContact(id: number): Promise<void> {
   }
 }
 
+/**
+ * Opens the contact's segment card (what our CRM tab shows) in a slider over the list: the app
+ * itself (BX24.openApplication, https://apidocs.bitrix24.com/sdk/bx24-js-sdk/additional-functions/bx24-open-application.html)
+ * with PLACEMENT_OPTIONS {contactId}. (Bitrix24 names a REST tab of the CRM card "tab_rest_<handler
+ * id>" and opens it with ?active_tab=, but REST does not give an app its handler id: placement.get
+ * has none, so openPath cannot land on our tab.) The card has a button to the CRM card itself.
+ */
+export async function openContactCard(id: number, name: string): Promise<void> {
+  if (frame) {
+    await frame.slider.openSliderAppPage({ contactId: String(id), bx24_title: name || `#${id}`, bx24_width: 1100 });
+  } else {
+    location.hash = `#/contact/${id}`;
+  }
+}
+
 export function setTitle(t: string): void {
   void frame?.parent.setTitle(t);
 }

@@ -18,7 +18,11 @@ if (boot) {
 const router = createRouter({
   history: createWebHashHistory(),
   routes: [
-    { path: '/', redirect: () => (state.placement === 'CRM_CONTACT_DETAIL_TAB' ? `/contact/${Number(state.placementOptions.ID) || 0}` : '/segments') },
+    {
+      path: '/',
+      redirect: () => (state.placement === 'CRM_CONTACT_DETAIL_TAB' ? `/contact/${Number(state.placementOptions.ID) || 0}`
+        : Number(state.placementOptions.contactId) > 0 ? `/contact/${Number(state.placementOptions.contactId)}` : '/segments'),
+    },
     { path: '/segments', name: 'segments', component: () => import('./pages/SegmentsPage.vue') },
     { path: '/dashboard', name: 'dashboard', component: () => import('./pages/DashboardPage.vue') },
     { path: '/contact/:id', name: 'contact', component: () => import('./pages/ContactTabPage.vue') },

@@ -7,6 +7,8 @@ export interface SavedSegment { id: string; name: string; priority: number; filt
 import type { Filter } from './filterModel';
 export type { Condition, Filter } from './filterModel';
 
+export interface PortalUser { id: number; name: string; active: boolean }
+
 export interface Meta {
   run: { id: number; asOf: string } | null;
   scale: number;
@@ -14,8 +16,15 @@ export interface Meta {
   lifecycles: LabelInfo[];
   interests: string[];
   interestNames: Record<string, string>;
+  /** window of each mapped tag in days; any other tag has defaultWindowDays */
+  interestWindows: Record<string, number>;
+  defaultWindowDays: number;
   sources: string[];
+  sourceNames: Record<string, string>;
   responsibles: number[];
+  /** the portal's users by name (asked with the user's token); dismissed ones: active false */
+  users: PortalUser[];
+  namesKnown: boolean;
   cities: string[];
   ufKeys: string[];
   saved: SavedSegment[];
@@ -29,7 +38,14 @@ export const state = reactive({
   placementOptions: {} as Record<string, unknown>,
   frameReady: false,
   meta: null as Meta | null,
+  /** the segment list's last route query (its state), so the tab keeps it when the user comes back */
+  segmentsQuery: {} as Record<string, string>,
 });
+
+/** The app shows one contact's card: its CRM tab, or the card opened in a slider from the list. */
+export function cardMode(): boolean {
+  return state.placement === 'CRM_CONTACT_DETAIL_TAB' || Number(state.placementOptions.contactId) > 0;
+}
 
 export async function loadMeta(): Promise<Meta> {
   state.meta = await api<Meta>('GET', '/meta');
@@ -39,6 +55,27 @@ export async function loadMeta(): Promise<Meta> {
 export function segName(code: string | null | undefined): string {
   if (!code) return '—';
   return state.meta?.segments.find((s) => s.code === code)?.name ?? code;
+}
+export function segDescription(code: string | null | undefined): string {
+  return state.meta?.segments.find((s) => s.code === code)?.description ?? '';
+}
+/** A user's name; '' when unknown (the UI never shows a bare ID). */
+export function userName(id: number | null | undefined): string {
+  if (!id) return '';
+  return state.meta?.users.find((u) => u.id === Number(id))?.name ?? '';
+}
+export function userActive(id: number): boolean {
+  return state.meta?.users.find((u) => u.id === id)?.active ?? true;
+}
+export function sourceName(code: string | null | undefined): string {
+  if (!code) return '';
+  return state.meta?.sourceNames?.[code] ?? code;
+}
+export function interestName(tag: string): string {
+  return state.meta?.interestNames?.[tag] ?? tag;
+}
+export function interestWindow(tag: string): number {
+  return state.meta?.interestWindows?.[tag] ?? state.meta?.defaultWindowDays ?? 365;
 }
 export function lifecycleName(code: string | null | undefined): string {
   if (!code) return '—';

@@ -6,7 +6,7 @@ import { ROW_SELECT, type ListRow } from './queries.js';
 
 export interface ContactCard {
   contact: { id: number; name: string; city: string | null; hasEmail: boolean; hasPhone: boolean; sourceId: string | null; assignedById: number | null } | null;
-  label: (ListRow & { r: number | null; f: number | null; m: number | null; nextPurchase: string | null; firstPurchase: string | null; extra: Record<string, unknown> }) | null;
+  label: (ListRow & { r: number | null; f: number | null; m: number | null; firstPurchase: string | null; extra: Record<string, unknown> }) | null;
   run: { id: number; asOf: string } | null;
   purchaseDays: number;
   medianGapDays: number | null;
@@ -24,7 +24,7 @@ export async function contactCard(db: Db, portalId: number, contactId: number): 
   let label: ContactCard['label'] = null;
   if (run) {
     const { rows } = await db.query<NonNullable<ContactCard['label']>>(
-      `SELECT ${ROW_SELECT}, l.r, l.f, l.m, l.next_purchase AS "nextPurchase", l.first_purchase AS "firstPurchase", l.extra
+      `SELECT ${ROW_SELECT}, l.r, l.f, l.m, l.first_purchase AS "firstPurchase", l.extra
          FROM contact_labels l LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
         WHERE l.portal_id = $1 AND l.run_id = $2 AND l.contact_id = $3`,
       [portalId, run.id, contactId],

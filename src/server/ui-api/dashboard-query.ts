@@ -1,23 +1,31 @@
 /**
- * The dashboard's figures for a portal's latest run: totals, the R×F heat map, segments with
- * their revenue shares, movement since the previous run, sizes over the last runs with sharp-change
- * alerts, sources, the value histogram and revenue concentration. What a non-admin may see of
- * them is decided by the route (routes/dashboard.ts).
+ * The dashboard's figures for a run (default: the latest) compared with another (default: the one
+ * before; dashboard-runs.ts): totals, the R×F heat map, segments with their revenue shares, movement
+ * between the two runs, sizes over the runs between them with sharp-change alerts (none across a
+ * change of rules), sources, the value histogram and revenue concentration. A run's figures are
+ * cached (its labels change only by event rescoring, which the cache key follows). What a non-admin
+ * may see of them is decided by the route (routes/dashboard.ts).
  */
 import type { Db, ScoreRun } from '../../store/index.js';
-import { latestScoreRun } from '../../store/index.js';
 import { REVENUE_SQL } from '../../segments/index.js';
+import { keptRuns, pickComparison, type RunInfo, type RunSpec } from './dashboard-runs.js';
 import { runTotals } from './queries.js';
+
+type RunMark = Pick<RunInfo, 'id' | 'asOf' | 'createdAt' | 'rulesChanged'>;
 
 export interface Dashboard {
   run: { id: number; asOf: string; scale: number } | null;
+  /** the run compared with (default: the one before) */
   previousRun: { id: number; asOf: string } | null;
+  /** every kept done run (the latest 400), oldest first, marked when its rules changed */
+  runs: RunMark[];
+  compare: { from: number | null; to: number; clamped: boolean; rulesChanged: RunMark[] } | null;
   totals: { count: number; revenue: number };
   /** revenueShare: the cell's revenue / the run's total revenue (0..1; 0 when there is none) */
   heatmap: Array<{ r: number; f: number; count: number; revenue: number; avgM: number; revenueShare: number }>;
   segments: Array<{ segment: string; count: number; revenue: number; revenueShare: number }>;
   movement: Array<{ from: string | null; to: string; count: number }>;
-  history: Array<{ runId: number; asOf: string; sizes: Record<string, number> }>;
+  history: Array<{ runId: number; asOf: string; createdAt: string; rulesChanged: RunInfo['rulesChanged']; sizes: Record<string, number> }>;
   alerts: Array<{ segment: string; from: number; to: number; change: number }>;
   sources: Array<{ segment: string; source: string | null; count: number }>;
   /** log-spaced bands of revenue per buyer, bin 1 (lowest) to 12; from / to are amounts */
@@ -30,14 +38,6 @@ export const iso = (d: Date | string) => (d instanceof Date ? d.toISOString() : 
 export function runScale(run: ScoreRun): number {
   const s = (run.settings as { rfm?: { scale?: number } } | null)?.rfm?.scale;
   return s === 3 ? 3 : 5;
-}
-
-async function recentRuns(db: Db, portalId: number, limit: number) {
-  const { rows } = await db.query<{ id: number; asOf: Date; counts: Record<string, unknown> }>(
-    `SELECT id, as_of AS "asOf", counts FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT $2`,
-    [portalId, limit],
-  );
-  return rows.reverse();
 }
 
 /** Threshold for the "sharp change" alert: ±25 % and at least 20 contacts. */
@@ -68,7 +68,7 @@ function runAggregates(db: Db, portalId: number, runId: number) {
     // value distribution: log-spaced buckets over buyers' revenue
     db.query<{ b: number; count: number; lo: number; hi: number }>(
       `WITH v AS (SELECT ${REVENUE_SQL}::float8 AS x FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${REVENUE_SQL} > 0),
-            mm AS (SELECT ln(min(x)) AS lo, ln(max(x)) AS hi FROM v)
+            mm AS MATERIALIZED (SELECT ln(min(x)) AS lo, ln(max(x)) AS hi FROM v)
        SELECT b, count(*)::int AS count, exp(mm.lo + (b - 1) * (mm.hi - mm.lo) / 12)::float8 AS lo, exp(mm.lo + b * (mm.hi - mm.lo) / 12)::float8 AS hi
          FROM v, mm, LATERAL (SELECT CASE WHEN mm.hi = mm.lo THEN 1 ELSE least(12, 1 + floor((ln(v.x) - mm.lo) / ((mm.hi - mm.lo) / 12)))::int END AS b) z
         GROUP BY b, mm.lo, mm.hi ORDER BY b`,
@@ -83,8 +83,8 @@ function runAggregates(db: Db, portalId: number, runId: number) {
   ]);
 }
 
-/** Contacts whose segment moved between the previous run and this one, per (from, to). */
-async function movementSince(db: Db, portalId: number, runId: number, prevId: number): Promise<Dashboard['movement']> {
+/** Contacts whose segment moved between two runs, per (from, to). */
+async function movementBetween(db: Db, portalId: number, runId: number, prevId: number): Promise<Dashboard['movement']> {
   const { rows } = await db.query<{ from: string | null; to: string; count: number }>(
     `SELECT a.segment AS "from", b.segment AS "to", count(*)::int AS count
        FROM contact_labels b
@@ -96,25 +96,28 @@ async function movementSince(db: Db, portalId: number, runId: number, prevId: nu
   return rows;
 }
 
-/** Segment sizes per run, oldest first. */
-async function sizeHistory(db: Db, portalId: number, runs: ReadonlyArray<{ id: number; asOf: Date }>): Promise<Dashboard['history']> {
-  const { rows } = await db.query<{ runId: number; segment: string; count: number }>(
-    `SELECT l.run_id AS "runId", l.segment, count(*)::int AS count FROM contact_labels l
-      WHERE l.portal_id = $1 AND l.run_id = ANY($2::bigint[]) GROUP BY 1, 2`,
-    [portalId, runs.map((r) => r.id)],
-  );
-  const history = runs.map((r) => ({ runId: r.id, asOf: iso(r.asOf), sizes: {} as Record<string, number> }));
-  const byRun = new Map(history.map((h) => [h.runId, h]));
-  for (const s of rows) byRun.get(s.runId)!.sizes[s.segment ?? 'none'] = s.count;
-  return history;
+/** Segment sizes per run, oldest first: the run's stored counts, else counted from its labels. */
+async function sizeHistory(db: Db, portalId: number, runs: readonly RunInfo[]): Promise<Dashboard['history']> {
+  const missing = runs.filter((r) => !r.sizes || r.updates > 0).map((r) => r.id);
+  const counted = new Map<number, Record<string, number>>();
+  if (missing.length) {
+    const { rows } = await db.query<{ runId: number; segment: string | null; count: number }>(
+      `SELECT l.run_id AS "runId", l.segment, count(*)::int AS count FROM contact_labels l
+        WHERE l.portal_id = $1 AND l.run_id = ANY($2::bigint[]) GROUP BY 1, 2`,
+      [portalId, missing],
+    );
+    for (const s of rows) {
+      const m = counted.get(Number(s.runId)) ?? {};
+      m[s.segment ?? 'none'] = s.count;
+      counted.set(Number(s.runId), m);
+    }
+  }
+  return runs.map((r) => ({ runId: r.id, asOf: r.asOf, createdAt: r.createdAt, rulesChanged: r.rulesChanged, sizes: counted.get(r.id) ?? { ...(r.sizes ?? {}) } }));
 }
 
-/** Segments whose size changed sharply between the last two runs (ALERT_RELATIVE and ALERT_ABSOLUTE). */
-function sharpChanges(history: Dashboard['history']): Dashboard['alerts'] {
+/** Segments whose size changed sharply from one size map to another (ALERT_RELATIVE and ALERT_ABSOLUTE). */
+function sharpChanges(a: Record<string, number>, b: Record<string, number>): Dashboard['alerts'] {
   const alerts: Dashboard['alerts'] = [];
-  if (history.length < 2) return alerts;
-  const a = history[history.length - 2]!.sizes;
-  const b = history[history.length - 1]!.sizes;
   for (const seg of new Set([...Object.keys(a), ...Object.keys(b)])) {
     const x = a[seg] ?? 0;
     const y = b[seg] ?? 0;
@@ -133,31 +136,76 @@ function concentrationOf(rows: ReadonlyArray<{ pct: number; revenue: number }>):
   }));
 }
 
-export async function dashboard(db: Db, portalId: number): Promise<Dashboard> {
-  const run = await latestScoreRun(db, portalId);
-  if (!run) {
-    return {
-      run: null, previousRun: null, totals: { count: 0, revenue: 0 }, heatmap: [], segments: [], movement: [], history: [],
-      alerts: [], sources: [], valueHistogram: [], concentration: [],
-    };
-  }
-  const runs = await recentRuns(db, portalId, 12);
-  const prev = runs.length >= 2 ? runs[runs.length - 2]! : null;
-  const [totals, [heat, segs, sources, hist, conc]] = await Promise.all([runTotals(db, portalId, run.id), runAggregates(db, portalId, run.id)]);
-  const movement = prev ? await movementSince(db, portalId, run.id, prev.id) : [];
-  const history = await sizeHistory(db, portalId, runs);
+/** The figures of one run (the heat map, segments, sources, value bands, concentration). */
+async function runFigures(db: Db, portalId: number, runId: number) {
+  const [totals, [heat, segs, sources, hist, conc]] = await Promise.all([runTotals(db, portalId, runId), runAggregates(db, portalId, runId)]);
   const share = (revenue: number) => (totals.revenue ? revenue / totals.revenue : 0);
   return {
-    run: { id: run.id, asOf: iso(run.asOf), scale: runScale(run) },
-    previousRun: prev ? { id: prev.id, asOf: iso(prev.asOf) } : null,
     totals,
     heatmap: heat.rows.map((h) => ({ ...h, revenueShare: share(h.revenue) })),
     segments: segs.rows.map((x) => ({ ...x, revenueShare: share(x.revenue) })),
-    movement,
-    history,
-    alerts: sharpChanges(history),
     sources: sources.rows,
     valueHistogram: hist.rows.map((h) => ({ bin: h.b, from: h.lo, to: h.hi, count: h.count })),
     concentration: concentrationOf(conc.rows),
+  };
+}
+
+/**
+ * Figures of done runs, per database, portal and run (and the run's in-place updates: event
+ * rescoring bumps them): a run's labels do not change otherwise, so the dashboard reads them once.
+ * Entries also expire after CACHE_TTL_MS (the sources chart reads the contacts, which syncs change).
+ */
+const CACHE_TTL_MS = 10 * 60_000;
+const CACHE_MAX = 500;
+const caches = new WeakMap<Db, Map<string, { at: number; value: Promise<unknown> }>>();
+
+function cached<T>(db: Db, key: string, make: () => Promise<T>): Promise<T> {
+  let c = caches.get(db);
+  if (!c) caches.set(db, (c = new Map()));
+  const hit = c.get(key);
+  if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.value as Promise<T>;
+  if (c.size >= CACHE_MAX) c.delete(c.keys().next().value!);
+  const value = make();
+  c.set(key, { at: Date.now(), value });
+  value.catch(() => c.delete(key));
+  return value;
+}
+
+const EMPTY: Dashboard = {
+  run: null, previousRun: null, runs: [], compare: null, totals: { count: 0, revenue: 0 }, heatmap: [], segments: [], movement: [], history: [],
+  alerts: [], sources: [], valueHistogram: [], concentration: [],
+};
+
+/** At most this many runs are drawn on the sizes chart (the latest of the compared span). */
+export const HISTORY_POINTS = 60;
+
+/**
+ * The dashboard of the `to` run (default: the latest) compared with the `from` run (default: the
+ * one before it; or the run some days back, or at a day). Alerts are raised only when no run in
+ * between changed the rules (dashboard-runs.ts): otherwise the moves are the rules', not the customers'.
+ */
+export async function dashboard(db: Db, portalId: number, fromSpec: RunSpec = null, toSpec: RunSpec = null): Promise<Dashboard> {
+  const runs = await keptRuns(db, portalId);
+  if (!runs.length) return EMPTY;
+  const cmp = pickComparison(runs, fromSpec, toSpec);
+  const { from, to } = cmp;
+  const key = (id: number, u: number) => `${portalId}:${id}:${u}`;
+  const [figures, movement] = await Promise.all([
+    cached(db, `fig:${key(to.id, to.updates)}`, () => runFigures(db, portalId, to.id)),
+    from ? cached(db, `mov:${key(to.id, to.updates)}:${key(from.id, from.updates)}`, () => movementBetween(db, portalId, to.id, from.id)) : Promise.resolve([]),
+  ]);
+  const span = runs.filter((r) => (!from || r.createdAt >= from.createdAt) && r.createdAt <= to.createdAt).slice(-HISTORY_POINTS);
+  const history = await cached(db, `hist:${span.map((r) => `${r.id}.${r.updates}`).join(',')}`, () => sizeHistory(db, portalId, span));
+  const first = history.find((h) => h.runId === from?.id);
+  const last = history.find((h) => h.runId === to.id)!;
+  return {
+    run: { id: to.id, asOf: to.asOf, scale: to.scale },
+    previousRun: from ? { id: from.id, asOf: from.asOf } : null,
+    runs: runs.slice(-400).map(({ id, asOf, createdAt, rulesChanged }) => ({ id, asOf, createdAt, rulesChanged })),
+    compare: { from: from?.id ?? null, to: to.id, clamped: cmp.clamped, rulesChanged: cmp.rulesChanged.map(({ id, asOf, createdAt, rulesChanged }) => ({ id, asOf, createdAt, rulesChanged })) },
+    ...figures,
+    movement,
+    history,
+    alerts: first && !cmp.rulesChanged.length ? sharpChanges(first.sizes, last.sizes) : [],
   };
 }

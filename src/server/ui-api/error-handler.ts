@@ -20,7 +20,7 @@ export function notFound(req: Request, res: Response): void {
 }
 
 function known(err: unknown, timeoutMs: number): Answer | null {
-  if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message };
+  if (err instanceof HttpError) return { status: err.status, code: err.code, message: err.message, extra: err.extra };
   if (err instanceof PortalAuthError) return { status: err.status, code: err.code, message: err.message };
   if (err instanceof FilterTooLargeError) return { status: 400, code: FILTER_TOO_LARGE, message: err.message };
   if (err instanceof FilterCycleError) return { status: 400, code: 'FILTER_CYCLE', message: err.message };
@@ -40,7 +40,7 @@ export function errorHandler(ctx: UiContext, timeoutMs: number) {
     const k = known(err, timeoutMs);
     if (k) {
       ctx.log?.(k.status >= 500 ? 'warn' : 'info', 'ui api: refused', { ...where, status: k.status, error: k.code });
-      if (!res.headersSent) return void res.status(k.status).json({ error: k.code, message: k.message });
+      if (!res.headersSent) return void res.status(k.status).json({ ...k.extra, error: k.code, message: k.message });
       return void res.destroy();
     }
     const e = err as Error | undefined;

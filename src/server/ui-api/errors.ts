@@ -9,6 +9,8 @@ export interface Answer {
   status: number;
   code: string;
   message: string;
+  /** more fields of the JSON answer (e.g. the issues of invalid settings, the view a name belongs to) */
+  extra?: Record<string, unknown>;
 }
 
 /**

@@ -17,9 +17,9 @@ export interface Authed {
 
 export type AReq = Request & { ui?: Authed };
 
-/** An answer the error handler sends as is: status, { error: code, message }. */
+/** An answer the error handler sends as is: status, { error: code, message, ...extra }. */
 export class HttpError extends Error {
-  constructor(public status: number, public code: string, message: string) {
+  constructor(public status: number, public code: string, message: string, public extra?: Record<string, unknown>) {
     super(message);
   }
 }
@@ -36,6 +36,34 @@ export function requireAdmin(a: Authed): void {
 /** zod issues as one line, `path: message; ...` (`empty` names the root). */
 export function issueText(e: z.ZodError, empty = ''): string {
   return e.issues.map((i) => `${i.path.join('.') || empty}: ${i.message}`).join('; ');
+}
+
+/** A zod issue as the UI maps it to a field and a translated text: the dotted path, the code and its numbers. */
+export interface FieldIssue {
+  path: string;
+  code: string;
+  message: string;
+  minimum?: number;
+  maximum?: number;
+  expected?: string;
+  /** what a size check was about: 'number', 'array', 'string' */
+  origin?: string;
+  /** a custom check's own key and numbers (e.g. {i18n: 'descending'}) */
+  params?: Record<string, unknown>;
+}
+
+export function fieldIssues(e: z.ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
+  return e.issues.map((i) => {
+    const x = i as { minimum?: unknown; maximum?: unknown; expected?: unknown; params?: unknown; origin?: unknown };
+    return {
+      path: [...prefix, ...i.path].map(String).join('.'), code: i.code, message: i.message,
+      ...(typeof x.minimum === 'number' || typeof x.minimum === 'bigint' ? { minimum: Number(x.minimum) } : {}),
+      ...(typeof x.maximum === 'number' || typeof x.maximum === 'bigint' ? { maximum: Number(x.maximum) } : {}),
+      ...(typeof x.expected === 'string' ? { expected: x.expected } : {}),
+      ...(typeof x.origin === 'string' ? { origin: x.origin } : {}),
+      ...(x.params && typeof x.params === 'object' ? { params: x.params as Record<string, unknown> } : {}),
+    };
+  });
 }
 
 /** The request body by schema; 400 BAD_REQUEST (or FILTER_TOO_LARGE) otherwise. */

@@ -65,9 +65,10 @@ const SEGMENT_EXTRA: Record<SegmentCode, Extra> = {
     ua: { name: 'Не можна втратити', description: 'Були серед найкращих (часто й багато), але давно затихли.' },
   },
   hibernating: {
-    pl: { name: 'Uśpieni', description: 'Mało zakupów i dawno; niskie zaangażowanie.' },
-    de: { name: 'Im Winterschlaf', description: 'Wenige Käufe, lange her; geringe Bindung.' },
-    ua: { name: 'Сплячі', description: 'Мало покупок і давно; низька залученість.' },
+    // not the words of the sleeping flag (uśpiony, schlafend, сплячий): another thing
+    pl: { name: 'Dawno bez zakupów', description: 'Mało zakupów i dawno; niskie zaangażowanie.' },
+    de: { name: 'Lange ohne Kauf', description: 'Wenige Käufe, lange her; geringe Bindung.' },
+    ua: { name: 'Давно без покупок', description: 'Мало покупок, і ті давно; низька залученість.' },
   },
   lost: {
     pl: { name: 'Utraceni', description: 'Najdawniejsza i najrzadsza aktywność; najpewniej odeszli.' },

@@ -93,8 +93,12 @@ export class PortalUserVerifier {
     return createHash('sha256').update(`${portalId}\0${authId}`).digest('base64url');
   }
 
-  /** The portal's client with the user's token, over the portal's shared Limiter. */
-  private asUser(portal: Portal, authId: string): B24Client {
+  /**
+   * The portal's client with the user's token, over the portal's shared Limiter: what the UI API
+   * asks or changes in the CRM on a user's behalf goes through it, so the portal applies that
+   * user's rights and the calls count against the portal's one mirror of its limits.
+   */
+  asUser(portal: Portal, authId: string): B24Client {
     return this.portalClient(portal.id).withTokens(new UserTokenSource(portal, authId), USER_CALLS);
   }
 

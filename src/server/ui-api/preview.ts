@@ -11,6 +11,8 @@ export interface PreviewResult {
   /** from → to with count, only contacts that would change segment */
   moves: Array<{ from: string | null; to: string; count: number }>;
   changed: number;
+  /** buyers per R, F and M level under the draft (index 0 = level 1) */
+  levels: { r: number[]; f: number[]; m: number[] };
   warnings: string[];
 }
 
@@ -62,8 +64,16 @@ export async function previewSettings(db: Db, portalId: number, draft: ScoringSe
     if (m) m.count++;
     else moves.set(k, { from, to: c.segment, count: 1 });
   }
+  const scale = draft.rfm.scale;
+  const levels = { r: new Array<number>(scale).fill(0), f: new Array<number>(scale).fill(0), m: new Array<number>(scale).fill(0) };
+  for (const c of scored.customers) {
+    if (c.r !== null) levels.r[c.r - 1]! += 1;
+    if (c.f !== null) levels.f[c.f - 1]! += 1;
+    if (c.m !== null) levels.m[c.m - 1]! += 1;
+  }
   return {
     asOf,
+    levels,
     scored: scored.customers.length,
     current: cur,
     draft: dr,

@@ -35,13 +35,21 @@ export interface ListRow {
   city: string | null;
   sourceId: string | null;
   assignedById: number | null;
+  nextPurchase: string | null;
+  /** tag → display name (section name for unmapped sections) */
+  interestNames: Record<string, string> | null;
+  /** when the run keeps them: each tag's window end (active and lapsed), and every tag ever bought */
+  interestUntil: Record<string, string> | null;
+  interestsEver: string[] | null;
 }
 
 export const ROW_SELECT = `l.contact_id AS id,
   trim(coalesce(c.name, '') || ' ' || coalesce(c.last_name, '')) AS name,
   l.segment, l.rfm, l.monetary, l.clv, l.p_alive AS "pAlive", l.last_purchase AS "lastPurchase",
   l.recency_days AS "recencyDays", l.frequency, l.lifecycle, l.sleeping, l.interests,
-  c.has_email AS "hasEmail", c.has_phone AS "hasPhone", c.city, c.source_id AS "sourceId", c.assigned_by_id AS "assignedById"`;
+  c.has_email AS "hasEmail", c.has_phone AS "hasPhone", c.city, c.source_id AS "sourceId", c.assigned_by_id AS "assignedById",
+  l.next_purchase AS "nextPurchase", l.extra->'interestNames' AS "interestNames", l.extra->'interestUntil' AS "interestUntil",
+  l.extra->'interestsEver' AS "interestsEver"`;
 
 /**
  * The portals' count-table dictionaries, per database handle: read once, then checked by every
@@ -110,7 +118,33 @@ export async function pageSegment(db: Db, portalId: number, runId: number, f: Se
   return rows;
 }
 
-/** All matching rows in contact id order, in batches (CSV export). */
+/**
+ * All matching rows in the screen's order (sort column, then contact id), in batches (CSV export):
+ * the sorted ids in one query, then the rows by id per batch.
+ */
+export async function* iterateSegmentSorted(
+  db: Db, portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions, sort: SortColumn, dir: 'asc' | 'desc', batch = 2000,
+): AsyncGenerator<ListRow[]> {
+  const q = compileFilter(portalId, runId, f, opts, true);
+  const d = dir === 'desc' ? 'DESC' : 'ASC';
+  const { rows: idRows } = await db.query<{ id: number }>(
+    `SELECT l.contact_id AS id ${q.fromWhere} ORDER BY ${SORT_COLUMNS[sort]} ${d} NULLS LAST, l.contact_id ${d}`,
+    q.params,
+  );
+  const ids = idRows.map((r) => Number(r.id));
+  for (let i = 0; i < ids.length; i += batch) {
+    const chunk = ids.slice(i, i + batch);
+    const { rows } = await db.query<ListRow>(
+      `SELECT ${ROW_SELECT} FROM contact_labels l JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+        WHERE l.portal_id = $1 AND l.run_id = $2 AND l.contact_id = ANY($3::bigint[])`,
+      [portalId, runId, chunk],
+    );
+    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+    yield chunk.map((id) => byId.get(id)).filter((r): r is ListRow => r !== undefined);
+  }
+}
+
+/** All matching rows in contact id order, in batches. */
 export async function* iterateSegment(db: Db, portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions, batch = 2000): AsyncGenerator<ListRow[]> {
   const q = compileFilter(portalId, runId, f, opts, true);
   const n = q.params.length;

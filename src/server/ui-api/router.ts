@@ -14,23 +14,29 @@
  * sees more than VISIBLE_MAX contacts; filter pick lists (cities, interests) offer only values
  * held by at least MIN_GROUP contacts.
  *
- *   auth.ts            session check          routes/meta.ts       /me, /meta
- *   portal-gate.ts     per-portal admission   routes/segments.ts   /segments/count|list|quality|export
- *   error-handler.ts   404 and errors         routes/saved.ts      /saved, /saved-field/clear
- *   visibility.ts      a non-admin's view     routes/contacts.ts   /contacts/:id
- *   portal-user.ts     users' tokens          routes/dashboard.ts  /dashboard
- *                                             routes/settings.ts   /settings, /settings/preview
- *                                             routes/sync.ts       /sync, /sync/run
+ *   auth.ts            session check          routes/meta.ts        /me, /meta
+ *   portal-gate.ts     per-portal admission   routes/segments.ts    /segments/count|list|quality|export
+ *   error-handler.ts   404 and errors         routes/saved.ts       /saved, /saved-field/clear
+ *   visibility.ts      a non-admin's view     routes/views.ts       /views (saved views per user)
+ *   portal-user.ts     users' tokens          routes/bulk.ts        /bulk/* (actions as the user)
+ *   directory.ts       names of people        routes/contacts.ts    /contacts/:id
+ *   channels.ts        phones and e-mails     routes/dashboard.ts   /dashboard
+ *                                             routes/settings.ts    /settings, /settings/preview
+ *                                             routes/automation.ts  /automation/estimate|firings
+ *                                             routes/sync.ts        /sync, /sync/run
  */
 import path from 'node:path';
 import express, { type Router } from 'express';
 import { sessionAuth } from './auth.js';
 import { DEFAULT_UI_DIST, verifierOf, type UiContext } from './context.js';
+import { PortalDirectory } from './directory.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { UI_BODY_LIMIT, UI_PORTAL_RUNNING, UI_PORTAL_WAITING, UI_STATEMENT_TIMEOUT_MS } from './limits.js';
 import { admitHeavy, PortalGate } from './portal-gate.js';
 import { resolveSessionSecret } from './session.js';
 import { visibilityOf } from './visibility.js';
+import { automationRoutes } from './routes/automation.js';
+import { bulkRoutes } from './routes/bulk.js';
 import { contactRoutes } from './routes/contacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { metaRoutes } from './routes/meta.js';
@@ -39,12 +45,15 @@ import { segmentRoutes } from './routes/segments.js';
 import { settingsRoutes } from './routes/settings.js';
 import type { RouteDeps } from './routes/shared.js';
 import { syncRoutes } from './routes/sync.js';
+import { viewRoutes } from './routes/views.js';
 
 export function createUiRouter(ctx: UiContext): Router {
   const r = express.Router();
   // Every statement the API runs is bounded (PostgreSQL: cancelled by the server; 503 QUERY_TIMEOUT).
   const timeoutMs = ctx.statementTimeoutMs ?? UI_STATEMENT_TIMEOUT_MS;
-  const deps: RouteDeps = { ctx, db: ctx.db.withStatementTimeout(timeoutMs), vis: visibilityOf(verifierOf(ctx)) };
+  const verifier = verifierOf(ctx);
+  const dir = new PortalDirectory((p, t) => verifier.asUser(p, t), (msg, extra) => ctx.log?.('warn', msg, extra));
+  const deps: RouteDeps = { ctx, db: ctx.db.withStatementTimeout(timeoutMs), vis: visibilityOf(verifier), verifier, dir };
   const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
   const dist = ctx.uiDist ?? DEFAULT_UI_DIST;
 
@@ -56,7 +65,7 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
   api.use(['/segments', '/dashboard', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, contactRoutes, dashboardRoutes, settingsRoutes, syncRoutes]) api.use(routes(deps));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, dashboardRoutes, settingsRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);

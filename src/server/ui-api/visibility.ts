@@ -5,7 +5,9 @@
  * (count, shares, quality) cover only the contacts the portal's own CRM permissions let the user
  * see: the full set of visible IDs (crm.contact.list with the user's token, all pages in batches;
  * cached briefly) when the user sees at most VISIBLE_MAX contacts, else per checked page
- * (crm.contact.list {"@ID": ids}). Aggregates are shown to non-admins only for groups of at least
+ * (crm.contact.list {"@ID": ids}). Numbers over exactly the visible set are exact (the user may see
+ * every contact in them). Aggregates that include contacts the user cannot see (portal-wide
+ * counts, the dashboard, pick lists) are shown to non-admins only for groups of at least
  * MIN_GROUP contacts; smaller groups come back as null ("fewer than 10").
  *
  * The token travels as `X-B24-Auth` (from B24Frame) and must belong to the session's user.
@@ -24,7 +26,7 @@ export interface Visibility {
   set: ReadonlySet<number> | null;
 }
 
-/** n, or null for a non-admin when the group is smaller than MIN_GROUP. */
+/** n, or null for a non-admin when the group is smaller than MIN_GROUP (only for aggregates that include contacts the user cannot see). */
 export const suppress = (a: Authed, n: number): number | null => (a.session.a || n >= MIN_GROUP ? n : null);
 
 export function visibilityOf(verifier: PortalUserVerifier) {
@@ -36,6 +38,12 @@ export function visibilityOf(verifier: PortalUserVerifier) {
     if (u.userId !== a.session.u) throw new HttpError(401, 'TOKEN_USER_MISMATCH', 'the access token belongs to another user');
     return t;
   };
+
+  /**
+   * The user's token when the request carries one (admins too: their calls to the portal, e.g.
+   * names and phones, are made with it), checked like userToken; null without one.
+   */
+  const tokenIfAny = async (req: AReq, a: Authed): Promise<string | null> => (req.get('x-b24-auth') ? userToken(req, a) : null);
 
   const visibility = async (req: AReq, a: Authed): Promise<Visibility> => {
     const token = await userToken(req, a);
@@ -55,6 +63,6 @@ export function visibilityOf(verifier: PortalUserVerifier) {
     return (await verifier.visibleContactIds(a.portal, token, [id])).has(id);
   };
 
-  return { userToken, visibility, keepVisible, canSee };
+  return { userToken, tokenIfAny, visibility, keepVisible, canSee };
 }
 export type VisibilityHelpers = ReturnType<typeof visibilityOf>;

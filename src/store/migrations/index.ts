@@ -4,6 +4,7 @@ import * as m003 from './003_writeback.js';
 import * as m004 from './004_jobs.js';
 import * as m005 from './005_label_facts.js';
 import * as m006 from './006_rate_limits.js';
+import * as m007 from './007_ui_views.js';
 
 export interface Migration {
   version: number;
@@ -19,4 +20,5 @@ export const migrations: readonly Migration[] = [
   { version: 4, ...m004 },
   { version: 5, ...m005 },
   { version: 6, ...m006 },
+  { version: 7, ...m007 },
 ];

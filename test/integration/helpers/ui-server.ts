@@ -41,7 +41,7 @@ export interface UiTestServer {
   logs: LogLine[];
   /** the raw lines */
   raw: string[];
-  session(portalId: number, memberId: string, o?: { admin?: boolean; user?: number }): string;
+  session(portalId: number, memberId: string, o?: { admin?: boolean; user?: number; lang?: string }): string;
   call(method: string, p: string, o?: { session?: string; body?: unknown; rawBody?: string; contentType?: string; headers?: Record<string, string> }): Promise<UiReply>;
   close(): Promise<void>;
 }
@@ -76,7 +76,7 @@ export async function startUiServer(db: Db, o: { uiStatementTimeoutMs?: number }
     base,
     logs,
     raw,
-    session: (portalId, memberId, s = {}) => signSession(UI_TEST_SECRET, { p: portalId, m: memberId, u: s.user ?? (s.admin ? 1 : 2), a: !!s.admin, l: 'en' }),
+    session: (portalId, memberId, s = {}) => signSession(UI_TEST_SECRET, { p: portalId, m: memberId, u: s.user ?? (s.admin ? 1 : 2), a: !!s.admin, l: s.lang ?? 'en' }),
     async call(method, p, c = {}) {
       const headers: Record<string, string> = { 'Content-Type': c.contentType ?? 'application/json', ...c.headers };
       if (c.session) headers.Authorization = `Bearer ${c.session}`;

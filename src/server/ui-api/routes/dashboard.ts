@@ -1,5 +1,7 @@
 /**
- * GET /dashboard (heavy: admitted by the portal gate). Admins get every figure. A non-admin (e.g.
+ * GET /dashboard?from=&to= (heavy: admitted by the portal gate): the run `to` (default the latest)
+ * compared with `from` (default the run before; "30d": the run 30 days before, "2026-09-01": the
+ * run of that day, "run:12": that run). Admins get every figure. A non-admin (e.g.
  * a head of sales) gets counts (groups under MIN_GROUP withheld) and SHARES of revenue
  * (revenueShare = the group's revenue / the run's total, 0..1), never an amount of money: no
  * absolute or average revenue, and the value histogram's band edges (amounts; the top edge is the
@@ -9,6 +11,7 @@
  */
 import express, { type Router } from 'express';
 import { dashboard, type Dashboard } from '../dashboard-query.js';
+import { parseRunSpec } from '../dashboard-runs.js';
 import { authed, wrap, type Authed } from '../http.js';
 import { MIN_GROUP, suppress } from '../visibility.js';
 import type { RouteDeps } from './shared.js';
@@ -18,14 +21,16 @@ function nonAdminView(a: Authed, d: Dashboard) {
   return {
     run: d.run,
     previousRun: d.previousRun,
+    runs: d.runs,
+    compare: d.compare,
     totals: { count: d.totals.count, revenue: null },
     heatmap: d.heatmap.map((h) => ({
       r: h.r, f: h.f, count: s(h.count), revenue: null, avgM: null, revenueShare: s(h.count) === null ? null : h.revenueShare,
     })),
     segments: d.segments.map((x) => ({ segment: x.segment, count: s(x.count), revenue: null, revenueShare: s(x.count) === null ? null : x.revenueShare })),
     movement: d.movement.filter((m) => m.count >= MIN_GROUP),
-    history: d.history.map((h) => ({ runId: h.runId, asOf: h.asOf, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
-    alerts: d.alerts,
+    history: d.history.map((h) => ({ ...h, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
+    alerts: d.alerts.map((x) => ({ ...x, from: s(x.from), to: s(x.to) })),
     sources: d.sources.filter((m) => m.count >= MIN_GROUP),
     valueHistogram: d.valueHistogram.map((h) => ({ bin: h.bin, from: null, to: null, count: s(h.count) })),
     concentration: d.concentration,
@@ -37,7 +42,8 @@ export function dashboardRoutes({ db }: RouteDeps): Router {
   const r = express.Router();
   r.get('/dashboard', wrap(async (req) => {
     const a = authed(req);
-    const d = await dashboard(db, a.portal.id);
+    // ?from=run:<id> | YYYY-MM-DD | <n>d (days before `to`) & to=run:<id> | YYYY-MM-DD
+    const d = await dashboard(db, a.portal.id, parseRunSpec(req.query.from), parseRunSpec(req.query.to));
     return a.session.a ? { ...d, suppressedBelow: null } : nonAdminView(a, d);
   }));
   return r;

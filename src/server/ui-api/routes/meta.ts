@@ -1,20 +1,72 @@
 /**
  * GET /me (the session's user and portal) and GET /meta (what the filter builder offers: segment
- * and lifecycle names, interests, sources, responsibles, cities, UF keys, saved segments). For a
- * non-admin, pick lists of values (interests, cities) offer only values held by at least
- * MIN_GROUP contacts.
+ * and lifecycle names with descriptions, interests with their windows, sources and responsibles by
+ * name, cities, UF keys, saved segments, the run's scale and as-of day). Names of people and
+ * sources come from the portal, asked with the user's own token (directory.ts). A pick list of
+ * values held by contacts (cities, interest tags) offers a non-admin the values held by at least
+ * MIN_GROUP contacts portal-wide (a rare value would point at one hidden contact) plus every value
+ * of the contacts they may see.
  */
 import express, { type Router } from 'express';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../../scoring/index.js';
-import { latestScoreRun } from '../../../store/index.js';
+import { latestScoreRun, type Db } from '../../../store/index.js';
 import { readSection } from '../../../settings/index.js';
 import { runScale } from '../dashboard-query.js';
-import { authed, wrap } from '../http.js';
+import { authed, wrap, type AReq, type Authed } from '../http.js';
 import { lifecycleLabel, segmentLabel, UI_LANGS } from '../labels.js';
 import { MIN_GROUP } from '../visibility.js';
 import type { RouteDeps } from './shared.js';
 
-export function metaRoutes({ db }: RouteDeps): Router {
+/**
+ * The contacts a non-admin sees (null: an admin, or not enumerable, or no token, or the portal
+ * could not be asked: portal-wide lists only; the app still opens).
+ */
+async function visibleIds(deps: RouteDeps, req: AReq, a: Authed): Promise<number[] | null> {
+  if (a.session.a || !req.get('x-b24-auth')) return null;
+  try {
+    const v = await deps.vis.visibility(req, a);
+    return v.set ? [...v.set] : null;
+  } catch (err) {
+    deps.ctx.log?.('warn', 'meta: visible contacts not read', { portalId: a.portal.id, error: (err as Error).message });
+    return null;
+  }
+}
+
+/** Interest tags (active or ever bought) with their names: held by MIN_GROUP contacts (non-admins), or by a visible contact. */
+function interestTags(db: Db, portalId: number, runId: number, minGroup: number, visible: number[] | null) {
+  return db.query<{ tag: string; name: string | null }>(
+    `WITH t AS (
+       SELECT l.contact_id, x.tag, l.extra->'interestNames'->>x.tag AS name
+         FROM contact_labels l,
+              LATERAL (SELECT unnest(l.interests) AS tag UNION SELECT jsonb_array_elements_text(COALESCE(l.extra->'interestsEver', '[]'::jsonb))) x
+        WHERE l.portal_id = $1 AND l.run_id = $2)
+     SELECT tag, max(name) AS name FROM t GROUP BY tag
+     HAVING count(DISTINCT contact_id) >= $3 OR bool_or(contact_id = ANY($4::bigint[]))
+     ORDER BY 2, 1 LIMIT 500`,
+    [portalId, runId, minGroup, visible ?? []],
+  );
+}
+
+function cities(db: Db, portalId: number, minGroup: number, visible: number[] | null) {
+  return db.query<{ v: string; n: number }>(
+    `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> ''
+      GROUP BY 1 HAVING count(*) >= $2 OR bool_or(id = ANY($3::bigint[])) ORDER BY 2 DESC, 1 LIMIT 200`,
+    [portalId, minGroup, visible ?? []],
+  );
+}
+
+/** Each interest tag's window in days (the map's entries; any other tag has the default window). */
+function interestWindows(scoring: ReturnType<typeof readSection<'scoring'>>['value']) {
+  const w: Record<string, number> = {};
+  for (const e of scoring.interests.map) {
+    w[e.tag] = Math.max(w[e.tag] ?? 0, e.windowDays);
+    for (const r of e.related) w[r.tag] = Math.max(w[r.tag] ?? 0, r.windowDays);
+  }
+  return { interestWindows: w, defaultWindowDays: scoring.interests.defaultWindowDays };
+}
+
+export function metaRoutes(deps: RouteDeps): Router {
+  const { db } = deps;
   const r = express.Router();
 
   r.get('/me', wrap(async (req) => {
@@ -25,28 +77,17 @@ export function metaRoutes({ db }: RouteDeps): Router {
   r.get('/meta', wrap(async (req) => {
     const a = authed(req);
     const run = await latestScoreRun(db, a.portal.id);
-    const P = [a.portal.id];
     const minGroup = a.session.a ? 0 : MIN_GROUP;
-    const [interests, sources, responsibles, cities, ufKeys] = await Promise.all([
-      run
-        ? db.query<{ tag: string; name: string | null }>(
-            `SELECT t.tag, max(l.extra->'interestNames'->>t.tag) AS name
-               FROM contact_labels l, unnest(l.interests) AS t(tag)
-              WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY t.tag HAVING count(*) >= $3 ORDER BY 2, 1 LIMIT 500`,
-            [a.portal.id, run.id, minGroup],
-          )
-        : { rows: [] },
-      db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, P),
-      db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, P),
-      db.query<{ v: string; n: number }>(
-        `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> '' GROUP BY 1 HAVING count(*) >= $2 ORDER BY 2 DESC LIMIT 100`,
-        [a.portal.id, minGroup],
-      ),
-      db.query<{ v: string }>(
-        `SELECT DISTINCT jsonb_object_keys(uf) AS v FROM (SELECT uf FROM contacts WHERE portal_id = $1 LIMIT 2000) s ORDER BY 1`,
-        P,
-      ),
+    const [visible, token] = await Promise.all([visibleIds(deps, req, a), deps.vis.tokenIfAny(req, a).catch(() => null)]);
+    const [interests, sources, responsibles, cityRows, ufKeys, dir] = await Promise.all([
+      run ? interestTags(db, a.portal.id, run.id, minGroup, visible) : { rows: [] },
+      db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, [a.portal.id]),
+      db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, [a.portal.id]),
+      cities(db, a.portal.id, minGroup, visible),
+      db.query<{ v: string }>(`SELECT DISTINCT jsonb_object_keys(uf) AS v FROM (SELECT uf FROM contacts WHERE portal_id = $1 LIMIT 2000) s ORDER BY 1`, [a.portal.id]),
+      deps.dir.get(a.portal, token),
     ]);
+    const scoring = readSection(a.portal.settings, 'scoring').value;
     return {
       run: run ? { id: run.id, asOf: run.asOf } : null,
       scale: run ? runScale(run) : 5,
@@ -54,9 +95,14 @@ export function metaRoutes({ db }: RouteDeps): Router {
       lifecycles: LIFECYCLE_CODES.map((c) => ({ code: c, ...lifecycleLabel(c, a.lang) })),
       interests: interests.rows.map((x) => x.tag),
       interestNames: Object.fromEntries(interests.rows.map((x) => [x.tag, x.name || x.tag])),
+      ...interestWindows(scoring),
       sources: sources.rows.map((x) => x.v),
-      responsibles: responsibles.rows.map((x) => x.v),
-      cities: cities.rows.map((x) => x.v),
+      sourceNames: dir.sources,
+      /** the responsibles of contacts (ids), and every portal user by name (dismissed ones: active false) */
+      responsibles: responsibles.rows.map((x) => Number(x.v)),
+      users: dir.users,
+      namesKnown: dir.known,
+      cities: cityRows.rows.map((x) => x.v),
       ufKeys: ufKeys.rows.map((x) => x.v).filter((k) => /^UF_CRM_[A-Z0-9_]{1,60}$/.test(k)),
       saved: readSection(a.portal.settings, 'savedSegments').value,
       minGroup: a.session.a ? null : MIN_GROUP,

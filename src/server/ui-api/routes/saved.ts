@@ -1,13 +1,15 @@
 /**
  * Saved segments and their CRM field:
- *   GET /saved, PUT /saved (admins: add or replace one), DELETE /saved/:id (admins)
+ *   GET /saved, PUT /saved (admins: add or replace one; a name another one has is 409 NAME_TAKEN
+ *   unless `replace`, compared in the user's language), DELETE /saved/:id (admins)
  *   GET / POST /saved-field/clear (admins): empty the saved-segment field on every contact
  * A change must keep every saved segment within the filter limits and free of cycles
  * (src/segments/saved.ts withSavedSegment). With the segment field on, a change queues a
  * write-back so the CRM field follows now rather than at the next cycle.
  */
 import express, { type Router } from 'express';
-import { updatePortalSettings, type Portal } from '../../../store/index.js';
+import { z } from 'zod';
+import { updatePortalSettings, viewNameKey, type Portal } from '../../../store/index.js';
 import { withSavedSegment } from '../../../segments/index.js';
 import { readSection, savedSegmentSchema, settingsPatch, type SavedSegment } from '../../../settings/index.js';
 import { authed, HttpError, parse, requireAdmin, wrap } from '../http.js';
@@ -48,8 +50,14 @@ export function savedRoutes({ ctx, db }: RouteDeps): Router {
   r.put('/saved', wrap(async (req) => {
     const a = authed(req);
     requireAdmin(a);
-    const seg = parse(savedSegmentSchema, req.body);
-    return store(a.portal, withSavedSegment(savedList(a.portal), seg));
+    const { replace, ...body } = parse(savedSegmentSchema.extend({ replace: z.boolean().default(false) }), req.body);
+    const list = savedList(a.portal);
+    // names are unique as compared in the user's language; another segment's name is replaced only when confirmed
+    const key = viewNameKey(body.name, a.lang === 'ua' ? 'uk' : a.lang);
+    const clash = list.find((s) => s.id !== body.id && viewNameKey(s.name, a.lang === 'ua' ? 'uk' : a.lang) === key);
+    if (clash && !replace) throw new HttpError(409, 'NAME_TAKEN', `a saved segment named "${clash.name}" exists already`, { id: clash.id, name: clash.name });
+    const seg = clash ? { ...body, id: clash.id } : body;
+    return store(a.portal, withSavedSegment(list, seg));
   }));
 
   r.delete('/saved/:id', wrap(async (req) => {

@@ -1,49 +1,68 @@
 /**
  * The filter builder's requests (heavy: admitted by the portal gate):
  *   POST /segments/count    live count, share and revenue share (money for admins only)
- *   POST /segments/list     a sorted page of contacts
+ *   POST /segments/list     a sorted page of contacts (phones and e-mails when asked, read with the user's token)
  *   POST /segments/quality  reach, revenue and deal figures of the segment
- *   POST /segments/export   the segment as CSV (streamed)
- * Non-admins: numbers over the contacts they see when that set is known (scope 'visible'), else
- * portal-wide with groups under MIN_GROUP withheld; pages and CSV rows only of visible contacts
- * (visibility.ts). Pages are pages of visible rows: a page is full, and neither its length nor its
- * order reveals hidden contacts.
+ *   POST /segments/export   the segment as CSV (streamed; csv.ts: the screen's columns and order, in the user's language)
+ * Non-admins: exact numbers over the contacts they see when that set is known (scope 'visible':
+ * every contact counted is visible to them, so no small-group rule applies), else portal-wide
+ * with groups under MIN_GROUP withheld (those aggregates include contacts they cannot see); pages
+ * and CSV rows only of visible contacts (visibility.ts). Pages are pages of visible rows: a page is
+ * full, and neither its length nor its order reveals hidden contacts. A search text that is a phone
+ * or an e-mail is looked up with the user's token (shared.ts optsFor).
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { segmentFilterSchema, SORT_COLUMNS, type SegmentFilter } from '../../../segments/index.js';
-import { csvHeader, csvLines } from '../csv.js';
+import { segmentFilterSchema, SORT_COLUMNS, type CompileOptions, type SegmentFilter } from '../../../segments/index.js';
+import { contactChannels } from '../channels.js';
+import { csvDisposition, csvHeader, csvLines, CSV_COLUMN_KEYS, csvFormat, type CsvContext } from '../csv.js';
 import { authed, parse, wrap, type AReq, type Authed } from '../http.js';
 import {
-  countSegment, iterateSegment, pageSegment, runTotals, segmentQuality, visibleSegmentSums, type ListRow,
+  countSegment, iterateSegmentSorted, pageSegment, runTotals, segmentQuality, visibleSegmentSums, type ListRow,
 } from '../queries.js';
 import { MIN_GROUP, suppress, type Visibility } from '../visibility.js';
-import { ALL, bounded, compileOpts, runOr404, type RouteDeps } from './shared.js';
+import { ALL, bounded, optsFor, runOr404, type RouteDeps } from './shared.js';
 
 /** Rows read per step while filling a page of visible rows, and at most per request. */
 const SCAN_CHUNK = 500;
 const SCAN_LIMIT = 50_000;
 
+const sortSchema = z.enum(Object.keys(SORT_COLUMNS) as [keyof typeof SORT_COLUMNS, ...(keyof typeof SORT_COLUMNS)[]]).default('monetary');
+const columnsSchema = z.array(z.enum(CSV_COLUMN_KEYS)).max(CSV_COLUMN_KEYS.length).optional();
 const listSchema = z.object({
   filter: segmentFilterSchema,
-  sort: z.enum(Object.keys(SORT_COLUMNS) as [keyof typeof SORT_COLUMNS, ...(keyof typeof SORT_COLUMNS)[]]).default('monetary'),
+  sort: sortSchema,
   dir: z.enum(['asc', 'desc']).default('desc'),
   page: z.number().int().min(1).max(100_000).default(1),
   pageSize: z.number().int().min(1).max(200).default(25),
+  /** the screen's columns: phones / e-mails are read from the portal only when shown */
+  columns: columnsSchema,
 });
 type ListQuery = z.infer<typeof listSchema>;
 const filterBody = z.object({ filter: segmentFilterSchema });
+const exportSchema = z.object({
+  filter: segmentFilterSchema,
+  sort: sortSchema,
+  dir: z.enum(['asc', 'desc']).default('desc'),
+  columns: columnsSchema,
+  /** what the file is called (the view's name or the filter in words), without the date */
+  name: z.string().max(200).optional(),
+});
 
 /** The helpers the handlers share, over one set of dependencies. */
-function helpers({ db, vis }: RouteDeps) {
+function helpers(deps: RouteDeps) {
+  const { db, vis } = deps;
   return {
     /** Count and revenue of the filter's rows the user sees (only with a known visible set): one SQL aggregate over those ids. */
-    visibleSums: (a: Authed, runId: number, filter: SegmentFilter, set: ReadonlySet<number>) =>
-      visibleSegmentSums(db, a.portal.id, runId, filter, compileOpts(a), [...set]),
+    visibleSums: (a: Authed, runId: number, filter: SegmentFilter, opts: CompileOptions, set: ReadonlySet<number>) =>
+      visibleSegmentSums(db, a.portal.id, runId, filter, opts, [...set]),
     /** null for an admin, else the non-admin's view (visibility.ts). */
     viewOf: (req: AReq, a: Authed) => (a.session.a ? null : vis.visibility(req, a)),
-    /** The body's filter, within the limits. */
-    filterOf: (req: AReq, a: Authed) => bounded(a, parse(filterBody, req.body).filter),
+    /** The body's filter, within the limits, and its compile options. */
+    filterOf: async (req: AReq, a: Authed) => {
+      const filter = bounded(a, parse(filterBody, req.body).filter);
+      return { filter, opts: await optsFor(deps, req, a, filter) };
+    },
   };
 }
 
@@ -52,19 +71,19 @@ function count(deps: RouteDeps) {
   const h = helpers(deps);
   return wrap(async (req) => {
     const a = authed(req);
-    const filter = h.filterOf(req, a);
+    const { filter, opts } = await h.filterOf(req, a);
     const run = await runOr404(db, a);
     const v = await h.viewOf(req, a);
     if (v?.set) {
-      // over exactly the contacts this user sees
-      const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, v.set), h.visibleSums(a, run.id, ALL, v.set)]);
-      const n = suppress(a, c.count);
+      // over exactly the contacts this user sees: every contact counted is one they may see, so the
+      // number is exact however small (the small-group rule is for aggregates over hidden contacts)
+      const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, opts, v.set), h.visibleSums(a, run.id, ALL, {}, v.set)]);
       return {
-        count: n, total: null, share: n === null || !t.count ? null : c.count / t.count,
-        revenueShare: n === null || !t.revenue ? null : c.revenue / t.revenue, revenue: null, scope: 'visible',
+        count: c.count, total: t.count, share: t.count ? c.count / t.count : null,
+        revenueShare: t.revenue ? c.revenue / t.revenue : null, revenue: null, scope: 'visible',
       };
     }
-    const [c, t] = await Promise.all([countSegment(db, a.portal.id, run.id, filter, compileOpts(a)), runTotals(db, a.portal.id, run.id)]);
+    const [c, t] = await Promise.all([countSegment(db, a.portal.id, run.id, filter, opts), runTotals(db, a.portal.id, run.id)]);
     const n = suppress(a, c.count);
     return {
       count: n,
@@ -82,14 +101,14 @@ function count(deps: RouteDeps) {
  * and keep the visible rows until the page is filled. Hidden rows leave no trace (no short pages,
  * no gaps, no hidden count).
  */
-async function visiblePage({ db, vis }: RouteDeps, a: Authed, v: Visibility, runId: number, q: ListQuery) {
+async function visiblePage({ db, vis }: RouteDeps, a: Authed, v: Visibility, runId: number, q: ListQuery, opts: CompileOptions) {
   const from = (q.page - 1) * q.pageSize;
   const need = from + q.pageSize;
   const got: ListRow[] = [];
   let offset = 0;
   let exhausted = false;
   while (got.length < need && offset < SCAN_LIMIT) {
-    const rows = await pageSegment(db, a.portal.id, runId, q.filter, compileOpts(a), { sort: q.sort, dir: q.dir, limit: SCAN_CHUNK, offset });
+    const rows = await pageSegment(db, a.portal.id, runId, q.filter, opts, { sort: q.sort, dir: q.dir, limit: SCAN_CHUNK, offset });
     offset += rows.length;
     got.push(...(await vis.keepVisible(a, v, rows)));
     if (rows.length < SCAN_CHUNK) {
@@ -105,17 +124,36 @@ async function visiblePage({ db, vis }: RouteDeps, a: Authed, v: Visibility, run
   };
 }
 
+/** Rows with the phones and e-mails the user may read (asked with their token), when the screen shows them. */
+async function withChannels(deps: RouteDeps, req: AReq, a: Authed, rows: ListRow[], columns: readonly string[] | undefined) {
+  if (!columns?.some((c) => c === 'phone' || c === 'email') || !rows.length) return { rows, channels: 'off' as const };
+  const token = await deps.vis.tokenIfAny(req, a);
+  if (!token) return { rows, channels: 'unavailable' as const };
+  try {
+    const ch = await contactChannels(deps.verifier.asUser(a.portal, token), rows.map((r) => Number(r.id)));
+    return { rows: rows.map((r) => ({ ...r, phones: ch.get(Number(r.id))?.phones ?? [], emails: ch.get(Number(r.id))?.emails ?? [] })), channels: 'on' as const };
+  } catch (err) {
+    deps.ctx.log?.('warn', 'phones / e-mails not read', { portalId: a.portal.id, error: (err as Error).message });
+    return { rows, channels: 'unavailable' as const };
+  }
+}
+
 function list(deps: RouteDeps) {
   const { db, vis } = deps;
   return wrap(async (req) => {
     const a = authed(req);
     const q = parse(listSchema, req.body);
     bounded(a, q.filter);
+    const opts = await optsFor(deps, req, a, q.filter);
     const run = await runOr404(db, a);
-    if (!a.session.a) return visiblePage(deps, a, await vis.visibility(req, a), run.id, q);
-    const from = (q.page - 1) * q.pageSize;
-    const rows = await pageSegment(db, a.portal.id, run.id, q.filter, compileOpts(a), { sort: q.sort, dir: q.dir, limit: q.pageSize, offset: from });
-    return { page: q.page, pageSize: q.pageSize, rows, hiddenOnPage: 0 };
+    let page;
+    if (!a.session.a) page = await visiblePage(deps, a, await vis.visibility(req, a), run.id, q, opts);
+    else {
+      const from = (q.page - 1) * q.pageSize;
+      const rows = await pageSegment(db, a.portal.id, run.id, q.filter, opts, { sort: q.sort, dir: q.dir, limit: q.pageSize, offset: from });
+      page = { page: q.page, pageSize: q.pageSize, rows, hiddenOnPage: 0 };
+    }
+    return { ...page, ...(await withChannels(deps, req, a, page.rows, q.columns)) };
   });
 }
 
@@ -124,43 +162,56 @@ function quality(deps: RouteDeps) {
   const h = helpers(deps);
   return wrap(async (req) => {
     const a = authed(req);
-    const filter = h.filterOf(req, a);
+    const { filter, opts } = await h.filterOf(req, a);
     const run = await runOr404(db, a);
     const v = await h.viewOf(req, a);
     if (v?.set) {
-      // the shares computable from the visible rows; deal figures need the whole segment
-      const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, v.set), h.visibleSums(a, run.id, ALL, v.set)]);
-      if (c.count < MIN_GROUP) return { suppressed: true, size: null };
+      // the shares computable from the visible rows (exact: only contacts the user sees); deal figures need the whole segment
+      const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, opts, v.set), h.visibleSums(a, run.id, ALL, {}, v.set)]);
+      const per = (x: number) => (c.count ? x / c.count : null);
       return {
-        size: c.count, emailShare: c.email / c.count, phoneShare: c.phone / c.count, reachableShare: c.reach / c.count,
+        size: c.count, emailShare: per(c.email), phoneShare: per(c.phone), reachableShare: per(c.reach),
         revenue: null, revenueShare: t.revenue ? c.revenue / t.revenue : 0, openDeals: null, openDealsValue: null, winRate90: null,
         scope: 'visible',
       };
     }
-    const q = await segmentQuality(db, a.portal.id, run.id, filter, compileOpts(a));
+    const q = await segmentQuality(db, a.portal.id, run.id, filter, opts);
     if (!a.session.a && q.size < MIN_GROUP) return { suppressed: true, size: null };
     return a.session.a ? q : { ...q, revenue: null, openDealsValue: null };
   });
 }
 
+/** What the CSV needs besides the rows: the user's language, names, and a client to read phones and e-mails with the user's token. */
+async function csvContext(deps: RouteDeps, req: AReq, a: Authed, columns: readonly string[]): Promise<CsvContext> {
+  const token = await deps.vis.tokenIfAny(req, a);
+  const dir = await deps.dir.get(a.portal, token);
+  const wantChannels = columns.includes('phone') || columns.includes('email');
+  return {
+    format: csvFormat(a.lang),
+    columns,
+    directory: dir,
+    channels: wantChannels && token ? (ids) => contactChannels(deps.verifier.asUser(a.portal, token), ids) : null,
+  };
+}
+
 function exportCsv(deps: RouteDeps) {
   const { db, vis } = deps;
-  const h = helpers(deps);
   return wrap(async (req, res) => {
     const a = authed(req);
-    const filter = h.filterOf(req, a);
+    const body = parse(exportSchema, req.body);
+    const filter = bounded(a, body.filter);
+    const opts = await optsFor(deps, req, a, filter);
     const run = await runOr404(db, a);
-    const v = await h.viewOf(req, a);
+    const v = a.session.a ? null : await vis.visibility(req, a);
+    const columns = body.columns?.length ? body.columns : [...CSV_COLUMN_KEYS];
+    const ctx = await csvContext(deps, req, a, columns);
     // the first batch runs before anything is sent, so a refused or cancelled query is still a
     // JSON error (a later one cuts the stream: see the error handler)
-    const batches = iterateSegment(db, a.portal.id, run.id, filter, compileOpts(a));
+    const batches = iterateSegmentSorted(db, a.portal.id, run.id, filter, opts, body.sort, body.dir);
     let next = await batches.next();
-    res.status(200).set({
-      'Content-Type': 'text/csv; charset=utf-8',
-      'Content-Disposition': `attachment; filename="segment-${new Date().toISOString().slice(0, 10)}.csv"`,
-    });
-    res.write(csvHeader());
-    for (; !next.done; next = await batches.next()) res.write(csvLines(v ? await vis.keepVisible(a, v, next.value) : next.value));
+    res.status(200).set({ 'Content-Type': 'text/csv; charset=utf-8', 'Content-Disposition': csvDisposition(body.name, new Date()) });
+    res.write(csvHeader(ctx));
+    for (; !next.done; next = await batches.next()) res.write(await csvLines(v ? await vis.keepVisible(a, v, next.value) : next.value, ctx));
     res.end();
     return undefined;
   });

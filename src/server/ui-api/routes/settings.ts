@@ -8,11 +8,14 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { updatePortalSettings } from '../../../store/index.js';
 import { PAGE_SECTIONS, pageSettingsSchema, portalSettings, readSection, settingsPatch, type PageSettings } from '../../../settings/index.js';
-import { authed, HttpError, issueText, parse, requireAdmin, wrap } from '../http.js';
+import { authed, fieldIssues, HttpError, issueText, parse, requireAdmin, wrap } from '../http.js';
 import { previewSettings } from '../preview.js';
+import { currentBounds } from '../settings-info.js';
 import type { RouteDeps } from './shared.js';
 
-const invalid = (e: z.ZodError) => new HttpError(400, 'INVALID_SETTINGS', issueText(e));
+/** 400 INVALID_SETTINGS: the issues as one line (message) and per field (issues: dotted paths from the settings object). */
+const invalid = (e: z.ZodError, prefix: readonly string[] = []) =>
+  new HttpError(400, 'INVALID_SETTINGS', issueText(e), { issues: fieldIssues(e, prefix) });
 
 export function settingsRoutes({ ctx, db }: RouteDeps): Router {
   const r = express.Router();
@@ -22,7 +25,7 @@ export function settingsRoutes({ ctx, db }: RouteDeps): Router {
     requireAdmin(a);
     const all = portalSettings(a.portal.settings);
     const settings = Object.fromEntries(PAGE_SECTIONS.map((k) => [k, all[k]])) as PageSettings;
-    return { settings };
+    return { settings, current: await currentBounds(db, a.portal.id) };
   }));
 
   r.post('/settings/preview', wrap(async (req) => {
@@ -30,7 +33,7 @@ export function settingsRoutes({ ctx, db }: RouteDeps): Router {
     requireAdmin(a);
     const body = parse(z.object({ scoring: z.unknown() }), req.body);
     const draft = pageSettingsSchema.shape.scoring.safeParse(body.scoring);
-    if (!draft.success) throw invalid(draft.error);
+    if (!draft.success) throw invalid(draft.error, ['scoring']);
     return previewSettings(db, a.portal.id, draft.data);
   }));
 

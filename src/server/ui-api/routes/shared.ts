@@ -1,9 +1,12 @@
 /** What the route factories share: their dependencies and the helpers about a request's portal. */
 import { latestScoreRun, type Db, type Portal } from '../../../store/index.js';
-import { checkFilterBounds, savedFilters, type CompileOptions, type SegmentFilter } from '../../../segments/index.js';
+import { checkFilterBounds, savedFilters, searchKey, type CompileOptions, type SegmentFilter } from '../../../segments/index.js';
 import { readSection } from '../../../settings/index.js';
+import { channelOf, contactsByChannel } from '../channels.js';
 import type { UiContext } from '../context.js';
-import { HttpError, type Authed } from '../http.js';
+import { HttpError, type AReq, type Authed } from '../http.js';
+import type { PortalDirectory } from '../directory.js';
+import type { PortalUserVerifier } from '../portal-user.js';
 import type { VisibilityHelpers } from '../visibility.js';
 
 export interface RouteDeps {
@@ -11,6 +14,10 @@ export interface RouteDeps {
   /** the context's db, every statement bounded by the UI API's statement timeout */
   db: Db;
   vis: VisibilityHelpers;
+  /** users' tokens: verified, and a client per (portal, token) over the portal's limiter (verifier.asUser) */
+  verifier: PortalUserVerifier;
+  /** the portal's users and lead sources by name */
+  dir: PortalDirectory;
 }
 
 /** The portal's saved segments by id (what `saved` conditions refer to). */
@@ -33,3 +40,29 @@ export async function runOr404(db: Db, a: Authed) {
 
 /** The filter of every contact. */
 export const ALL: SegmentFilter = { all: [] };
+
+/** The search texts of a filter, exclusions included (saved segments hold none: src/segments/saved.ts). */
+export function searchTexts(f: SegmentFilter, out = new Set<string>()): Set<string> {
+  for (const c of [...f.all, ...(f.any ?? [])]) if (c.field === 'search') out.add(c.text);
+  if (f.exclude) searchTexts(f.exclude, out);
+  return out;
+}
+
+/**
+ * Compile options of a request's filter: the saved segments, and the contacts each search text
+ * that is a phone or an e-mail finds, asked with the user's own token (so only contacts the user
+ * may read). Without a token, or when the portal cannot be asked, a search matches names and IDs.
+ */
+export async function optsFor(deps: RouteDeps, req: AReq, a: Authed, filter: SegmentFilter): Promise<CompileOptions> {
+  const opts = compileOpts(a);
+  const texts = [...searchTexts(filter)].filter((t) => channelOf(t) !== null);
+  if (!texts.length) return opts;
+  const token = await deps.vis.tokenIfAny(req, a);
+  if (!token) return opts;
+  const client = deps.verifier.asUser(a.portal, token);
+  const found = await Promise.all(texts.map((t) => contactsByChannel(client, t).catch((err: unknown) => {
+    deps.ctx.log?.('warn', 'search by phone / e-mail failed', { portalId: a.portal.id, error: (err as Error).message });
+    return [] as number[];
+  })));
+  return { ...opts, searchIds: new Map(texts.map((t, i) => [searchKey(t), found[i]!])) };
+}

@@ -1,6 +1,7 @@
-/** GET /sync (the sync page: the running run, the last ten, the last score run) and POST /sync/run (admins: "run now"). */
+/** GET /sync (the sync page: the running run, the last ten, the last score run, the schedule and its next run) and POST /sync/run (admins: "run now"). */
 import express, { type Router } from 'express';
 import { latestScoreRun, latestSyncRun, listSyncRuns } from '../../../store/index.js';
+import { nextRunOf, readSection } from '../../../settings/index.js';
 import { authed, HttpError, requireAdmin, wrap } from '../http.js';
 import type { RouteDeps } from './shared.js';
 
@@ -20,6 +21,10 @@ export function syncRoutes({ ctx, db }: RouteDeps): Router {
       runs: runs.map(strip),
       lastScore: score ? { id: score.id, asOf: score.asOf, createdAt: score.createdAt, counts: score.counts } : null,
       canRunNow: a.session.a && !!ctx.runNow,
+      // the nightly reconciliation's schedule and when it runs next (src/jobs/schedules.ts runs it)
+      schedule: readSection(a.portal.settings, 'schedule').value,
+      nextRun: nextRunOf(readSection(a.portal.settings, 'schedule').value, a.portal.timeZone),
+      timeZone: a.portal.timeZone,
     };
   }));
 

@@ -1,0 +1,49 @@
+/**
+ * Conditions over label columns that label_facts does not copy (first / next purchase relative to
+ * the run, the previous segment, interests ever bought) and the name search, as SQL over a
+ * contact_labels row of any alias (predicate.ts uses `l`; over label_facts, facts.ts wraps them in
+ * an EXISTS over the same run's contact_labels row). User input only as bind parameters.
+ */
+import type { Condition } from '../settings/segment-filter.js';
+import { escapeLike, type Params } from './sql.js';
+
+/** The run's as-of day ($1 portal, $2 run: every compiled query's first parameters). */
+const AS_OF_DAY = `(SELECT (r.as_of AT TIME ZONE 'UTC')::date FROM score_runs r WHERE r.portal_id = $1 AND r.id = $2)`;
+
+/** Range keys that read contact_labels only (not label_facts). */
+export const LABEL_ONLY_RANGES: ReadonlySet<string> = new Set(['first_purchase_days', 'next_purchase_days']);
+
+/** The SQL value of a range key that is not a plain column. */
+export function relativeDays(key: string, a: string): string | null {
+  if (key === 'first_purchase_days') return `(${AS_OF_DAY} - ${a}.first_purchase)`;
+  if (key === 'next_purchase_days') return `(${a}.next_purchase - ${AS_OF_DAY})`;
+  return null;
+}
+
+/** Interests bought at any time: extra.interestsEver (runs before it was kept: the active tags). */
+export function interestsEver(c: Extract<Condition, { field: 'interests' }>, ps: Params, a: string): string {
+  const ever = `COALESCE(${a}.extra->'interestsEver', to_jsonb(${a}.interests))`;
+  return `(${ever} ${c.mode === 'all' ? '?&' : '?|'} ${ps.p(c.values)}::text[])`;
+}
+
+export function prevSegment(c: Extract<Condition, { field: 'prev_segment' }>, ps: Params, a: string): string {
+  return `(${a}.extra->>'prevSegment') = ANY(${ps.p(c.values)}::text[])`;
+}
+
+/** The lookup key of a search text (CompileOptions.searchIds). */
+export const searchKey = (text: string): string => text.trim().toLowerCase();
+
+/**
+ * A name search over contacts c: any part of "first second last" or "last first", case-insensitive;
+ * a number is also a contact ID; `ids` are contacts found by phone or e-mail (looked up by the caller).
+ */
+export function nameSearch(text: string, ps: Params, c: string, contactId: string, ids: readonly number[] | undefined): string {
+  const p = ps.p(`%${escapeLike(text.trim().toLowerCase())}%`);
+  const full = `lower(concat_ws(' ', ${c}.name, ${c}.second_name, ${c}.last_name))`;
+  const rev = `lower(concat_ws(' ', ${c}.last_name, ${c}.name))`;
+  const parts = [`${full} LIKE ${p}`, `${rev} LIKE ${p}`];
+  const n = Number(text.trim().replace(/^#/, ''));
+  if (/^#?\d{1,15}$/.test(text.trim()) && Number.isSafeInteger(n)) parts.push(`${contactId} = ${ps.p(n)}::bigint`);
+  if (ids && ids.length) parts.push(`${contactId} = ANY(${ps.p([...ids])}::bigint[])`);
+  return `(${parts.join(' OR ')})`;
+}

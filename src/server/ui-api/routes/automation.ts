@@ -1,0 +1,76 @@
+/**
+ * What the automation editor shows besides the rules (admins):
+ *   POST /automation/estimate {rules}  per rule: how many contacts made its transition between the
+ *                                      last two runs (what the rule would have fired for), and whose
+ *                                      to-dos they would be (the contacts' responsibles)
+ *   GET  /automation/firings           the latest fired actions (automation_firings): rule, contact,
+ *                                      action, status, when, the portal's answer or error
+ */
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { listFirings } from '../../../automation/engine.js';
+import { automationRuleSchema, readSection } from '../../../settings/index.js';
+import type { Db } from '../../../store/index.js';
+import { authed, parse, requireAdmin, wrap } from '../http.js';
+import type { RouteDeps } from './shared.js';
+
+const estimateSchema = z.object({ rules: z.array(z.unknown()).max(50) });
+
+/** The two latest done runs (newest first). */
+async function lastTwoRuns(db: Db, portalId: number) {
+  const { rows } = await db.query<{ id: number; asOf: Date }>(
+    `SELECT id, as_of AS "asOf" FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT 2`, [portalId]);
+  return rows.map((r) => ({ id: Number(r.id), asOf: r.asOf }));
+}
+
+/** Contacts that became sleeping (segment null) or entered `segment` from the previous run to the latest, per responsible. */
+async function transitions(db: Db, portalId: number, cur: number, prev: number, segment: string | null) {
+  const cond = segment === null ? 'c1.sleeping AND NOT p.sleeping' : 'c1.segment = $4 AND p.segment IS DISTINCT FROM $4';
+  const { rows } = await db.query<{ resp: number | null; n: number }>(
+    `SELECT k.assigned_by_id AS resp, count(*)::int AS n
+       FROM contact_labels c1 JOIN contact_labels p ON p.portal_id = c1.portal_id AND p.run_id = $3 AND p.contact_id = c1.contact_id
+       LEFT JOIN contacts k ON k.portal_id = c1.portal_id AND k.id = c1.contact_id
+      WHERE c1.portal_id = $1 AND c1.run_id = $2 AND ${cond} GROUP BY 1 ORDER BY 2 DESC`,
+    segment === null ? [portalId, cur, prev] : [portalId, cur, prev, segment],
+  );
+  return rows.map((r) => ({ userId: r.resp === null ? null : Number(r.resp), count: r.n }));
+}
+
+export function automationRoutes({ db }: RouteDeps): Router {
+  const r = express.Router();
+
+  r.post('/automation/estimate', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    const runs = await lastTwoRuns(db, a.portal.id);
+    const rules = parse(estimateSchema, req.body).rules;
+    const out = [];
+    for (const raw of rules) {
+      const rule = automationRuleSchema.safeParse(raw);
+      if (!rule.success || runs.length < 2) { out.push({ expected: null, recipients: [] }); continue; }
+      const seg = rule.data.trigger.type === 'enteredSegment' ? rule.data.trigger.segment : null;
+      const per = await transitions(db, a.portal.id, runs[0]!.id, runs[1]!.id, seg);
+      out.push({ expected: per.reduce((s, x) => s + x.count, 0), recipients: rule.data.action.type === 'todo' ? per : [] });
+    }
+    return { basis: runs.length < 2 ? null : { from: runs[1]!.asOf, to: runs[0]!.asOf }, rules: out };
+  }));
+
+  r.get('/automation/firings', wrap(async (req) => {
+    const a = authed(req);
+    requireAdmin(a);
+    const firings = await listFirings(db, a.portal.id, 100);
+    const ids = [...new Set(firings.map((f) => Number(f.contactId)))];
+    const { rows } = await db.query<{ id: number; name: string }>(
+      `SELECT id, trim(concat_ws(' ', name, last_name)) AS name FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[])`, [a.portal.id, ids]);
+    const names = new Map(rows.map((x) => [Number(x.id), x.name]));
+    const rules = new Map(readSection(a.portal.settings, 'automation').value.rules.map((x) => [x.id, x.name || x.id]));
+    return {
+      firings: firings.map((f) => ({
+        id: Number(f.id), ruleId: f.ruleId, rule: rules.get(f.ruleId) ?? f.ruleId, contactId: Number(f.contactId), contact: names.get(Number(f.contactId)) ?? '',
+        action: f.action, status: f.status, at: f.createdAt, result: f.result, error: f.error,
+      })),
+    };
+  }));
+
+  return r;
+}
