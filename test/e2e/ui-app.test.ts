@@ -9,12 +9,9 @@
  * Screenshots of every page (1280 px wide) go to test/e2e/screenshots/ui/.
  * Builds the UI first when ui/dist is missing or older than ui/src.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { generatePortal } from '../../src/emulator/generator.js';
@@ -24,13 +21,11 @@ import { loadConfig } from '../../src/config.js';
 import { loadManifest } from '../../manifest/index.js';
 import { clientForPortal, forgetPortalClient } from '../../src/portal-clients.js';
 import { createServer } from '../../src/server/app.js';
-import { formParser } from '../../src/server/body.js';
 import { MemoryCrmEventQueue } from '../../src/server/event-queue.js';
 import { createLogger } from '../../src/server/log.js';
-import { createUiRouter, renderAppPage, type UiContext } from '../../src/server/ui-api/serve.js';
 import {
   createSyncRun, createTokenCipher, finishSyncRun, generateTokenKey, updateSyncProgress, getPortal, getPortalByMemberId, latestScoreRun, openStore, parseTokenKey, setTokenCipher,
-  verifyApplicationToken, type Db,
+  type Db,
 } from '../../src/store/index.js';
 import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
@@ -42,7 +37,6 @@ import { rulesFromSettings } from '../../src/automation/rules.js';
 import { launchBrowser } from './helpers/browser.js';
 import { ensureUiBuilt } from '../../src/server/ui-api/ensure-built.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
 // README screenshots are rewritten only with UPDATE_README_SHOTS=1; ordinary runs keep theirs in the ignored tmp folder.
 const SHOTS = new URL(process.env.UPDATE_README_SHOTS ? './screenshots/ui/' : './screenshots/tmp/ui/', import.meta.url).pathname;
 
