@@ -36,13 +36,13 @@ export function lowerBound(requests: number, methods: Record<string, MethodUse>,
 
 /**
  * Most operating seconds one call can be charged (the emulator's cost model, which the bench
- * measures against): a list page 0.05 s + 0.001 s × ≤50 rows; crm.deal.productrows.get is a
- * 'get' (0.02 s). Any other method is assumed to cost as much as a full list page (a larger
+ * measures against, src/emulator/costs.ts): a list page 0.03 s + 0.0007 s × ≤50 rows (no count
+ * with start=-1); crm.deal.productrows.get is a product-row read (0.1 s). Any other method is assumed to cost as much as a full list page (a larger
  * maximum only weakens the bound below, so it stays a lower bound).
  */
 export function maxCallCost(method: string): number {
-  const k = DEFAULT_COST_MODEL.kinds;
-  if (method === 'crm.deal.productrows.get') return k.get;
+  const k = DEFAULT_COST_MODEL.classes;
+  if (method === 'crm.deal.productrows.get') return k.productRowRead;
   return k.list + DEFAULT_COST_MODEL.perRow * PLAN.burst;
 }
 
