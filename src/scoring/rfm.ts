@@ -11,7 +11,9 @@
  * Fixed mode takes the bounds from the admin. Quantile mode derives them from the customers:
  *   bound_i = the value at rank ⌈i·n/k⌉ (1-based) in worst-to-best order,
  * so, with distinct values, exactly ⌈i·n/k⌉ customers are at level ≤ i (bins balanced to ±1),
- * and a group of tied values always stays together in the lower level it reaches (deterministic).
+ * and a group of tied values always stays together in the lower level it reaches (deterministic);
+ * a tie group too large for its level pushes the next bounds on to the next distinct values, so
+ * no level is left empty (rankBounds: the tie rule).
  * When a dimension has at most k distinct values, the distinct values are spread over the scale
  * instead (worst → 1, best → k, the rest evenly between), and when all values are equal everyone
  * gets the middle level: quantiles carry no information there.
@@ -72,9 +74,31 @@ export function quantileThresholds(values: ArrayLike<number>, levels: Scale, dim
     }
     return { dimension, direction, levels, bounds, method: 'spread' };
   }
+  return { dimension, direction, levels, bounds: rankBounds(sorted, distinct, levels), method: 'quantile' };
+}
+
+/**
+ * The tie rule of quantile mode (more than k distinct values). Bound i starts at the value at rank
+ * ⌈i·n/k⌉ (worst to best). When a tie group is so large that this value is the previous bound's
+ * (or an earlier) value, the bound moves on to the next distinct value, so level i holds exactly that
+ * value; and a bound never goes so far that fewer distinct values than levels remain above it. With
+ * more than k distinct values no level is ever empty: on a shop where most customers buy once, F=1
+ * is one purchase day, F=2 two, and so on until the quantiles take over.
+ */
+function rankBounds(sorted: Float64Array, distinct: readonly number[], levels: Scale): number[] {
+  const n = sorted.length;
+  const d = distinct.length;
   const bounds: number[] = [];
-  for (let i = 1; i < levels; i++) bounds.push(sorted[Math.ceil((i * n) / levels) - 1]!);
-  return { dimension, direction, levels, bounds, method: 'quantile' };
+  let prev = -1; // distinct index of the previous bound
+  let j = 0; // distinct index of the value at the current rank (ranks only grow)
+  for (let i = 1; i < levels; i++) {
+    const v = sorted[Math.ceil((i * n) / levels) - 1]!;
+    while (distinct[j] !== v) j++;
+    const at = Math.min(Math.max(j, prev + 1), d - 1 - (levels - i));
+    bounds.push(distinct[at]!);
+    prev = at;
+  }
+  return bounds;
 }
 
 export function fixedThresholds(bounds: readonly number[], levels: Scale, dimension: Dimension): DimensionThresholds {
