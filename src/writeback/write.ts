@@ -34,9 +34,10 @@ import { readSection } from '../settings/index.js';
 import { registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
 import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import {
-  DEFAULT_TOLERANCE, desiredValues, diffRecord, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
+  crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
 } from './diff.js';
-import { manifestFields } from './manifest-fields.js';
+import { F, manifestFields } from './manifest-fields.js';
+import { mergeInterests, ownTags, OWN_INTERESTS_KEY } from './own-interests.js';
 
 export type SpreadMode = 'auto' | 'always' | 'never';
 
@@ -85,6 +86,8 @@ export interface WriteBackResult {
 interface Pending {
   id: number;
   changed: SemValues;
+  /** the app's own interest tags, recorded when the interests field is written (own-interests.ts) */
+  own?: string[];
 }
 
 interface LabelRow extends ContactLabel {
@@ -101,7 +104,7 @@ const LABEL_SELECT = `l.contact_id AS "contactId", l.segment, l.rfm, l.r, l.f, l
 export async function writebackSettings(db: Db, portalId: number): Promise<{ tolerance: Tolerances; spread: SpreadMode }> {
   const wb = readSection((await getPortal(db, portalId))?.settings, 'writeback').value;
   const t = wb.tolerance ?? DEFAULT_TOLERANCE;
-  return { tolerance: { clv: wb.clvTolerance ?? t, pAlive: wb.pAliveTolerance ?? t }, spread: wb.spread };
+  return { tolerance: { clv: wb.clvTolerance ?? t, pAlive: wb.pAliveTolerance ?? t, daysOverdue: t }, spread: wb.spread };
 }
 
 async function interestItems(db: Db, portalId: number, runId: number): Promise<Array<{ tag: string; name: string }>> {
@@ -157,13 +160,27 @@ async function planPages(
       if (assigned) desired[SAVED_FIELD] = assigned.get(r.contactId) ?? null;
       else delete desired[SAVED_FIELD];
       if (onlyFields) desired = Object.fromEntries(Object.entries(desired).filter(([k]) => onlyFields.has(k)));
+      const own = F.INTERESTS in desired ? keepHandTags(desired, r, reg) : undefined;
       const d = diffRecord(desired, r.uf, r.wv, reg, tol);
       if (d.unresolved.length) unresolved++;
-      if (Object.keys(d.changed).length) pending.push({ id: r.contactId, changed: d.changed });
+      if (Object.keys(d.changed).length) pending.push({ id: r.contactId, changed: d.changed, ...(F.INTERESTS in d.changed ? { own } : {}) });
     }
     if (rows.length < pageSize) break;
   }
   return { pending, considered, unresolved };
+}
+
+/**
+ * The interests field keeps a manager's own tags (own-interests.ts): `desired` gets the CRM's tags
+ * minus the ones the app last wrote, plus the app's tags now. Returns the app's tags now.
+ */
+function keepHandTags(desired: SemValues, r: LabelRow, reg: FieldRegistry): string[] {
+  const name = F.INTERESTS;
+  const app = desired[name] ?? null;
+  const def = manifestFields().get(name)!;
+  const current = r.uf && Object.prototype.hasOwnProperty.call(r.uf, name) ? crmToSemantic(def, r.uf[name], reg.get(name)) : (r.wv?.[name] ?? null);
+  desired[name] = mergeInterests(app, current, ownTags(r.wv, name));
+  return Array.isArray(app) ? app : [];
 }
 
 function command(method: 'crm.contact.update' | 'crm.item.update', p: Pending, reg: FieldRegistry): BatchCommand {
@@ -182,7 +199,7 @@ function command(method: 'crm.contact.update' | 'crm.item.update', p: Pending, r
 async function record(db: Db, portalId: number, runId: number, done: Pending[], reg: FieldRegistry): Promise<void> {
   if (!done.length) return;
   const defs = manifestFields();
-  const wv = done.map((p) => ({ id: p.id, v: p.changed }));
+  const wv = done.map((p) => ({ id: p.id, v: p.own ? { ...p.changed, [OWN_INTERESTS_KEY]: p.own } : p.changed }));
   const uf = done.map((p) => ({
     id: p.id,
     u: Object.fromEntries(Object.entries(p.changed).map(([k, v]) => [k, toStoredCrmValue(defs.get(k)!, v, reg.get(k)!)])),
