@@ -48,7 +48,6 @@ export function levelOf(value: number, t: Pick<DimensionThresholds, 'bounds' | '
 /** Quantile bounds (with the few-distinct-values and all-equal cases) for one dimension. */
 export function quantileThresholds(values: ArrayLike<number>, levels: Scale, dimension: Dimension): DimensionThresholds {
   const direction = DIRECTION[dimension];
-  const n = values.length;
   // worst-to-best order
   const sorted = Float64Array.from(values).sort();
   if (direction === 'lower_better') sorted.reverse();
@@ -103,6 +102,50 @@ function rankBounds(sorted: Float64Array, distinct: readonly number[], levels: S
 
 export function fixedThresholds(bounds: readonly number[], levels: Scale, dimension: Dimension): DimensionThresholds {
   return { dimension, direction: DIRECTION[dimension], levels, bounds: [...bounds], method: 'fixed' };
+}
+
+/**
+ * The values each level holds, for explaining a level in any language (the UI words it with its
+ * locales). `min` / `max` are inclusive unless `minExclusive`; null = open. Whole-number dimensions
+ * (recency in days, frequency in purchase days) are given as whole numbers, so "recency below 30"
+ * reads as max 29 and "frequency above 2" as min 3; monetary keeps "above 10 000" exclusive.
+ * A level no value can reach (min above max) is `empty: true`.
+ */
+export interface LevelRange {
+  level: number;
+  min: number | null;
+  max: number | null;
+  minExclusive: boolean;
+  empty: boolean;
+}
+
+export function levelRanges(t: Pick<DimensionThresholds, 'bounds' | 'direction' | 'levels' | 'dimension'>): LevelRange[] {
+  const whole = t.dimension !== 'monetary';
+  const out: LevelRange[] = [];
+  for (let level = 1; level <= t.levels; level++) {
+    // level L beats exactly the first L−1 bounds (bounds run worst to best)
+    const beaten = level >= 2 ? t.bounds[level - 2]! : null;
+    const notBeaten = level <= t.bounds.length ? t.bounds[level - 1]! : null;
+    let min: number | null;
+    let max: number | null;
+    let minExclusive = false;
+    if (t.direction === 'higher_better') {
+      // value > beaten and value ≤ notBeaten
+      min = beaten;
+      max = notBeaten;
+      if (min !== null) { if (whole) min = Math.floor(min) + 1; else minExclusive = true; }
+    } else {
+      // value < beaten and value ≥ notBeaten
+      min = notBeaten;
+      max = beaten === null ? null : whole ? Math.ceil(beaten) - 1 : beaten;
+      if (min !== null && whole) min = Math.ceil(min);
+    }
+    if (whole && t.direction === 'higher_better' && max !== null) max = Math.floor(max);
+    if (whole && min !== null && min < 0) min = 0;
+    const empty = min !== null && max !== null && (min > max || (minExclusive && min >= max));
+    out.push({ level, min, max, minExclusive, empty });
+  }
+  return out;
 }
 
 /** Plain-words explanation of a level, e.g. "R=4: recency 12 days is below 30 and 90 but not below 14". */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { explainLevel, fixedThresholds, levelOf, quantileThresholds } from '../../src/scoring/rfm.js';
+import { explainLevel, fixedThresholds, levelOf, levelRanges, quantileThresholds } from '../../src/scoring/rfm.js';
 import { allCells, cellLabel, segmentMap, segmentOf, uncoveredCells } from '../../src/scoring/segments.js';
 import { DEFAULT_RULES_3, DEFAULT_RULES_5, DEFAULT_SETTINGS, scoringSettingsSchema } from '../../src/scoring/settings.js';
 import { SEGMENT_CODES } from '../../src/scoring/codes.js';
@@ -178,5 +178,28 @@ describe('segment rule tables', () => {
     for (const c of SEGMENT_CODES) for (const l of ['en', 'ru'] as const) expect(SEGMENT_TEXT[c][l].name.length * SEGMENT_TEXT[c][l].description.length).toBeGreaterThan(0);
     for (const c of LIFECYCLE_CODES) for (const l of ['en', 'ru'] as const) expect(LIFECYCLE_TEXT[c][l].description.length).toBeGreaterThan(0);
     expect(SEGMENT_TEXT.champions.ru.name).toMatch(/[а-я]/i);
+  });
+});
+
+describe('levelRanges: the values each level holds', () => {
+  it('fixed default bounds in words-ready ranges', () => {
+    expect(levelRanges(fixedThresholds([365, 180, 90, 30], 5, 'recency')).map((x) => [x.min, x.max])).toEqual([[365, null], [180, 364], [90, 179], [30, 89], [null, 29]]);
+    expect(levelRanges(fixedThresholds([1, 2, 4, 8], 5, 'frequency')).map((x) => [x.min, x.max])).toEqual([[null, 1], [2, 2], [3, 4], [5, 8], [9, null]]);
+    const m = levelRanges(fixedThresholds([10_000, 50_000], 3, 'monetary'));
+    expect(m.map((x) => [x.min, x.max, x.minExclusive])).toEqual([[null, 10_000, false], [10_000, 50_000, true], [50_000, null, true]]);
+  });
+  it('every value falls in the range of its own level (random bounds and values)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 6, maxLength: 200 }), fc.constantFrom(3 as const, 5 as const), fc.constantFrom('recency' as const, 'frequency' as const, 'monetary' as const), (vals, k, dim) => {
+        const t = quantileThresholds(vals, k, dim);
+        const ranges = levelRanges(t);
+        for (const v of vals) {
+          const r = ranges[levelOf(v, t) - 1]!;
+          expect(r.empty).toBe(false);
+          if (r.min !== null) expect(r.minExclusive ? v > r.min : v >= r.min).toBe(true);
+          if (r.max !== null) expect(v).toBeLessThanOrEqual(r.max);
+        }
+      }),
+    );
   });
 });
