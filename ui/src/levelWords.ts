@@ -4,7 +4,7 @@
  * of the UI language, e.g. R 5 "last purchase 0–29 days ago", F 1 "1 purchase day",
  * M 3 "revenue over 10,000, up to 50,000".
  */
-import { fmtNum, t } from './i18n';
+import { fmtNum, t } from './i18n.js';
 
 export type LevelDim = 'recency' | 'frequency' | 'monetary';
 export interface LevelRange { level: number; min: number | null; max: number | null; minExclusive: boolean; empty: boolean }
