@@ -7,6 +7,8 @@
  *  - the movement matrix (from × to, the diagonal included) equals counts and revenue recomputed
  *    by joining the two runs' labels here;
  *  - a non-admin gets no amount of money (M bounds and the matrix's revenue withheld, small cells withheld);
+ *  - the automation estimate of a move A → B and of lifecycle changes equals the moves counted here;
+ *    a rule whose from and to are equal is refused at its field by PUT /settings;
  *  - bad ?from= / ?to= (garbage, repeated, oversize) → 400 JSON with a reason; another
  *    portal's run id is never used.
  */
@@ -157,6 +159,60 @@ eachDb('ui api: thresholds and the movement matrix explained', (getDb) => {
       else expect([c.count, c.revenueShare]).toEqual([admins[i]!.count, admins[i]!.revenueShare]);
     }
     expect(mine.some((c) => c.count === null)).toBe(true);
+  });
+
+  it('automation estimate: a move A → B and a lifecycle change count the contacts that made them between the two runs', async () => {
+    const lab = async (runId: number) => new Map((await db.query<{ id: number; s: string; l: string }>(
+      `SELECT contact_id AS id, segment AS s, lifecycle AS l FROM contact_labels WHERE portal_id = $1 AND run_id = $2`, [portalId, runId])).rows.map((x) => [Number(x.id), x]));
+    const [a, b] = [await lab(runs[0]!), await lab(runs[1]!)];
+    const moves = new Map<string, number>();
+    const stages = new Map<string, number>();
+    for (const [id, x] of b) {
+      const p = a.get(id);
+      if (!p) continue;
+      if (p.s !== x.s) moves.set(`${p.s}>${x.s}`, (moves.get(`${p.s}>${x.s}`) ?? 0) + 1);
+      if (p.l !== x.l) stages.set(`${p.l}>${x.l}`, (stages.get(`${p.l}>${x.l}`) ?? 0) + 1);
+    }
+    const [move, nMove] = [...moves].sort((x, y) => y[1] - x[1])[0]!;
+    const [stage, nStage] = [...stages].sort((x, y) => y[1] - x[1])[0]!;
+    const [from, to] = move.split('>');
+    const [lFrom, lTo] = stage.split('>');
+    const anyStage = [...stages.values()].reduce((x, y) => x + y, 0);
+    const intoTo = [...stages].filter(([k]) => k.endsWith(`>${lTo}`)).reduce((x, [, n]) => x + n, 0);
+    const rule = (id: string, trigger: unknown) => ({ id, enabled: true, trigger, action: { type: 'comment', text: 'x' } });
+    const r = await srv.call('POST', '/api/ui/automation/estimate', { session: admin, body: { rules: [
+      rule('m', { type: 'movedSegment', from, to }), rule('back', { type: 'movedSegment', from: to, to: from }),
+      rule('l', { type: 'lifecycleChanged', from: lFrom, to: lTo }), rule('any', { type: 'lifecycleChanged' }), rule('into', { type: 'lifecycleChanged', to: lTo }),
+      rule('same', { type: 'movedSegment', from, to: from }),
+    ] } });
+    expect(r.status).toBe(200);
+    const got = (r.json.rules as Array<{ expected: number | null }>).map((x) => x.expected);
+    expect(got).toEqual([nMove, moves.get(`${to}>${from}`) ?? 0, nStage, anyStage, intoTo, null]);
+    expect(nMove).toBeGreaterThan(0);
+    // 51 rules, a non-array, a non-object body → 400 JSON
+    for (const body of [{ rules: Array.from({ length: 51 }, (_, i) => rule(`r${i}`, { type: 'becameSleeping' })) }, { rules: 'all' }, { rules: { nested: { deep: [] } } }]) {
+      const bad = await srv.call('POST', '/api/ui/automation/estimate', { session: admin, body });
+      expect(bad.status).toBe(400);
+      expect(typeof bad.json.error).toBe('string');
+    }
+    expect((await srv.call('POST', '/api/ui/automation/estimate', { session: head, body: { rules: [] } })).status).toBe(403);
+  });
+
+  it('settings: a move rule whose from and to are the same is refused at its field; a valid one is stored', async () => {
+    const put = (rules: unknown[]) => srv.call('PUT', '/api/ui/settings', { session: admin, body: { settings: { automation: { rules } } } });
+    const same = await put([{ id: 'same', trigger: { type: 'movedSegment', from: 'loyal', to: 'loyal' }, action: { type: 'comment', text: 'x' } }]);
+    expect(same.status).toBe(400);
+    expect(same.json.error).toBe('INVALID_SETTINGS');
+    expect(same.json.issues).toContainEqual(expect.objectContaining({ path: 'automation.rules.0.trigger.to', params: expect.objectContaining({ i18n: 'sameFromTo' }) }));
+    const badStage = await put([{ id: 'st', trigger: { type: 'lifecycleChanged', to: 'sleeping' }, action: { type: 'comment', text: 'x' } }]);
+    expect(badStage.status).toBe(400);
+    const ok = await put([
+      { id: 'move', trigger: { type: 'movedSegment', from: 'loyal', to: 'at_risk' }, action: { type: 'comment', text: '{name}: {prevSegment} → {segment}' } },
+      { id: 'stage', trigger: { type: 'lifecycleChanged', to: 'refused' }, action: { type: 'todo', title: 'Now {lifecycle}' } },
+    ]);
+    expect(ok.status).toBe(200);
+    const { rows } = await db.query<{ s: { automation: { rules: Array<{ id: string; trigger: unknown }> } } }>(`SELECT settings AS s FROM portals WHERE id = $1`, [portalId]);
+    expect(rows[0]!.s.automation.rules.map((x) => x.trigger)).toEqual([{ type: 'movedSegment', from: 'loyal', to: 'at_risk' }, { type: 'lifecycleChanged', to: 'refused' }]);
   });
 
   it('bad ?from= / ?to= → 400 with a reason; another portal\'s run is never used', async () => {
