@@ -57,12 +57,13 @@ eachDb('ui api: thresholds and the movement matrix explained', (getDb) => {
   let portalId = 0;
   let runs: number[] = [];
   let foreignRun = 0;
+  let portal: Portal;
   let admin = '';
   let head = '';
 
   beforeAll(async () => {
     db = getDb();
-    const portal = new Portal({ memberId: 'explain-ui', clock: new PortalClock(NOW, 1, () => 0) });
+    portal = new Portal({ memberId: 'explain-ui', clock: new PortalClock(NOW, 1, () => 0) });
     generatePortal(portal, { contacts: 400, seed: 42 });
     // another portal with a run of its own (its run id must never be used here)
     foreignRun = (await seedPortal(db, 'explain-foreign', [{ id: 1, name: 'F' }], [{ contactId: 1, segment: 'lost', monetary: 5 }])).runId;
@@ -213,6 +214,35 @@ eachDb('ui api: thresholds and the movement matrix explained', (getDb) => {
     expect(ok.status).toBe(200);
     const { rows } = await db.query<{ s: { automation: { rules: Array<{ id: string; trigger: unknown }> } } }>(`SELECT settings AS s FROM portals WHERE id = $1`, [portalId]);
     expect(rows[0]!.s.automation.rules.map((x) => x.trigger)).toEqual([{ type: 'movedSegment', from: 'loyal', to: 'at_risk' }, { type: 'lifecycleChanged', to: 'refused' }]);
+  });
+
+  it("the contact card carries days overdue: days since the last purchase − the customer's own median gap, from the emulator's deals", async () => {
+    const won = new Set(portal.statuses.filter((x) => x.entityId.startsWith('DEAL_STAGE') && x.semantics === 'S').map((x) => x.statusId));
+    const days = new Map<number, Map<string, number>>();
+    for (const deal of portal.deals.values()) {
+      if (!won.has(deal.stageId)) continue;
+      for (const c of deal.contactIds) {
+        const m = days.get(c) ?? new Map<string, number>();
+        m.set(deal.closeDate, (m.get(deal.closeDate) ?? 0) + deal.opportunity);
+        days.set(c, m);
+      }
+    }
+    const asOf = Date.parse(`${day(200)}T00:00:00Z`) / DAY;
+    let checked = 0;
+    for (const [id, m] of days) {
+      const t = [...m].filter(([, sum]) => sum > 0).map(([d]) => Date.parse(`${d}T00:00:00Z`) / DAY).sort((x, y) => x - y);
+      if (t.length < 2) continue;
+      const gaps = t.slice(1).map((x, i) => x - t[i]!).sort((x, y) => x - y);
+      const g = gaps.length % 2 ? gaps[gaps.length >> 1]! : (gaps[gaps.length / 2 - 1]! + gaps[gaps.length / 2]!) / 2;
+      const since = asOf - t[t.length - 1]!;
+      const card = await srv.call('GET', `/api/ui/contacts/${id}`, { session: admin });
+      expect(card.status).toBe(200);
+      const label = card.json.label as { sleeping: boolean; extra: { daysOverdue: number | null } };
+      expect([id, label.extra.daysOverdue]).toEqual([id, Math.max(0, since - Math.round(g))]);
+      expect([id, label.sleeping]).toEqual([id, since > 2 * g]);
+      if (++checked >= 25) break;
+    }
+    expect(checked).toBe(25);
   });
 
   it('bad ?from= / ?to= → 400 with a reason; another portal\'s run is never used', async () => {
