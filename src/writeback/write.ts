@@ -6,7 +6,8 @@
  *  2. Diff every labelled contact (diff.ts) against what the CRM holds (contacts.uf) and what
  *     we last wrote (written_values); only contacts with a changed field are written, and only
  *     their changed fields.
- *  3. Batches of 50 commands through the client's limiter. When the run's estimated operating
+ *  3. Batches of 50 commands through the client's limiter (a batch that writes the interests field
+ *     first reads that field's current value, keeping a manager's hand-set tags: own-interests.ts). When the run's estimated operating
  *     time does not fit one method's free budget, commands alternate between
  *     `crm.contact.update` and `crm.item.update` (entityTypeId 3, ufCrm… keys): the portal
  *     budgets operating time per method, so two methods doing the same work halve the wait.
@@ -34,7 +35,7 @@ import { readSection } from '../settings/index.js';
 import { registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
 import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import {
-  crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
+  crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, sameValue, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
 } from './diff.js';
 import { F, manifestFields } from './manifest-fields.js';
 import { mergeInterests, ownTags, OWN_INTERESTS_KEY } from './own-interests.js';
@@ -88,6 +89,8 @@ interface Pending {
   changed: SemValues;
   /** the app's own interest tags, recorded when the interests field is written (own-interests.ts) */
   own?: string[];
+  /** the tags the app owned before (what it last wrote), to merge again with the portal's current value */
+  owned?: string[];
 }
 
 interface LabelRow extends ContactLabel {
@@ -163,7 +166,9 @@ async function planPages(
       const own = F.INTERESTS in desired ? keepHandTags(desired, r, reg) : undefined;
       const d = diffRecord(desired, r.uf, r.wv, reg, tol);
       if (d.unresolved.length) unresolved++;
-      if (Object.keys(d.changed).length) pending.push({ id: r.contactId, changed: d.changed, ...(F.INTERESTS in d.changed ? { own } : {}) });
+      if (Object.keys(d.changed).length) {
+        pending.push({ id: r.contactId, changed: d.changed, ...(F.INTERESTS in d.changed ? { own, owned: ownTags(r.wv, F.INTERESTS) } : {}) });
+      }
     }
     if (rows.length < pageSize) break;
   }
@@ -181,6 +186,38 @@ function keepHandTags(desired: SemValues, r: LabelRow, reg: FieldRegistry): stri
   const current = r.uf && Object.prototype.hasOwnProperty.call(r.uf, name) ? crmToSemantic(def, r.uf[name], reg.get(name)) : (r.wv?.[name] ?? null);
   desired[name] = mergeInterests(app, current, ownTags(r.wv, name));
   return Array.isArray(app) ? app : [];
+}
+
+/**
+ * Right before the interests field is written, its value is read from the portal (one
+ * crm.contact.list for the batch's contacts that get it), so a tag a manager set after the last
+ * sync is kept too: the merge (own-interests.ts) is made again with that value. A contact whose
+ * merged value equals the portal's loses the field, and is left out when nothing else changed.
+ * If the read fails, the stored value (contacts.uf) stands.
+ */
+async function mergeWithPortal(run: Run, part: Pending[], reg: FieldRegistry): Promise<Pending[]> {
+  const name = F.INTERESTS;
+  const ids = part.filter((p) => name in p.changed).map((p) => p.id);
+  if (!ids.length) return part;
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = await run.client.call<Array<Record<string, unknown>>>('crm.contact.list', { filter: { '@ID': ids }, select: ['ID', name] });
+  } catch (e) {
+    run.note(`reading the interests before writing failed (the stored values are used): ${(e as Error).message}`);
+    return part;
+  }
+  const def = manifestFields().get(name)!;
+  const now = new Map(rows.map((x) => [Number(x.ID), crmToSemantic(def, x[name], reg.get(name))]));
+  const out: Pending[] = [];
+  for (const p of part) {
+    if (!(name in p.changed) || !now.has(p.id)) { out.push(p); continue; }
+    const current = now.get(p.id)!;
+    const want = mergeInterests(p.own ?? [], current, p.owned ?? []);
+    const changed = { ...p.changed, [name]: want };
+    if (sameValue(def, want, current, run.tol)) delete changed[name];
+    if (Object.keys(changed).length) out.push({ ...p, changed });
+  }
+  return out;
 }
 
 function command(method: 'crm.contact.update' | 'crm.item.update', p: Pending, reg: FieldRegistry): BatchCommand {
@@ -273,8 +310,10 @@ function spreadFor(run: Run, count: number): boolean {
  * if it still fails, the pass stops (null) and the next run resumes. Value errors are returned
  * for a retry after the fields are registered again.
  */
-async function writeBatch(run: Run, part: Pending[], spread: boolean, reg: FieldRegistry): Promise<Pending[] | null> {
+async function writeBatch(run: Run, planned: Pending[], spread: boolean, reg: FieldRegistry): Promise<Pending[] | null> {
   const { res, note } = run;
+  const part = await mergeWithPortal(run, planned, reg);
+  if (!part.length) return [];
   const cmds: Record<string, BatchCommand> = {};
   part.forEach((pp, k) => {
     cmds[String(pp.id)] = command(spread && k % 2 === 1 ? 'crm.item.update' : 'crm.contact.update', pp, reg);

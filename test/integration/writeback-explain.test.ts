@@ -5,7 +5,8 @@
  *    empty for everyone else; the store keeps the number for every repeat buyer;
  *  - the interests field keeps the tags a manager set by hand (an item of the app's list the app did
  *    not give that contact, and an item the manager added to the list); an unchanged customer
- *    causes no write; the app's own tags are removed once their window has passed, the hand tags stay;
+ *    causes no write; the app's own tags are removed once their window has passed, the hand tags stay,
+ *    also a tag set after the last sync (the write-back reads the field right before writing it);
  *  - after two runs, UF_CRM_SEG_PREV_SEGMENT and UF_CRM_SEG_CHANGED_AT read back from the portal
  *    hold the segment the portal showed after the first run and the second run's time, exactly for
  *    the contacts whose segment moved.
@@ -154,7 +155,17 @@ eachDb('labels that explain themselves in the CRM', (getDb) => {
     const now = new Date(Date.parse(`${later}T06:30:00Z`));
     // fixed bounds: 400 days later most recency levels drop (fresh quantiles would keep everyone's rank)
     await updatePortalSettings(db, portalId, { scoring: { rfm: { mode: 'fixed' } } });
-    const { s, w } = await cycle(later, now);
+    await mirrorEmulatorPortal(tp.emu.portal, db, portalId); // the sync …
+    const s = await runScoring(db, portalId, later, { now });
+    // … and after it, before the write-back, a manager sets the VIP tag on a third buyer (the store has not seen it)
+    // (one whose app tags changed with the run, so the write-back must write the field)
+    const items0 = (await loadRegistry(db, portalId, 'contact')).get('UF_CRM_SEG_INTERESTS')!.items;
+    const { rows: now400 } = await db.query<{ id: number; interests: string[] }>(
+      `SELECT contact_id AS id, interests FROM contact_labels WHERE portal_id = $1 AND run_id = $2`, [portalId, s.runId]);
+    const handC = now400.find((l) => Number(l.id) !== handA && Number(l.id) !== handB && tagsOf(Number(l.id)).length > 0
+      && JSON.stringify(l.interests.map((t) => items0[t]!).sort((x, y) => x - y)) !== JSON.stringify(tagsOf(Number(l.id))))!.id;
+    await admin('crm.contact.update', { id: handC, fields: { UF_CRM_SEG_INTERESTS: [...tagsOf(handC), vipItem] } });
+    const w = await runWriteBack(db, portalId, client());
     expect(w.failed).toBe(0);
     const c = client();
     const fields = await loadRegistry(db, portalId, 'contact');
@@ -180,14 +191,18 @@ eachDb('labels that explain themselves in the CRM', (getDb) => {
     await checkOverdue(later, s.runId);
     // 400 days on, every interest window (365 days by default) of these buyers has passed unless they bought since
     const { rows } = await db.query<{ id: number; interests: string[] }>(
-      `SELECT contact_id AS id, interests FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`, [portalId, s.runId, [handA, handB]]);
+      `SELECT contact_id AS id, interests FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`, [portalId, s.runId, [handA, handB, handC]]);
     const reg = await loadRegistry(db, portalId, 'contact');
     const items = reg.get('UF_CRM_SEG_INTERESTS')!.items;
     for (const r of rows) {
-      const hand = r.id === handA ? vipItem : appItem;
+      const hand = r.id === handB ? appItem : vipItem;
       const want = [...new Set([hand, ...r.interests.map((t) => items[t]!)])].sort((x, y) => x - y);
       expect([r.id, tagsOf(r.id)]).toEqual([r.id, want]);
     }
+    expect(rows).toHaveLength(3);
     expect(rows.some((r) => r.interests.length === 0)).toBe(true);
+    // the VIP tag set after the sync survived because the write-back read the field right before writing it
+    expect(tagsOf(handC)).toContain(vipItem);
+    expect((await cycle(later, now)).w.written).toBe(0);
   });
 });
