@@ -5,9 +5,10 @@
  *    contact's label in the latest run with `automation_contact_state` (what the automation saw
  *    last). A contact seen for the first time only sets the baseline: installing the app or
  *    adding a rule does not fire for everyone who is already asleep. A transition
- *    (not sleeping → sleeping; segment X → S) bumps that contact's episode counter, and every
- *    enabled rule with that trigger gets a firing row keyed (rule, contact, transition_key)
- *    with transition_key = 'sleeping:<episode>' or 'segment:<code>:<episode>'. State and
+ *    (not sleeping → sleeping; segment X → S; lifecycle stage X → Y) bumps that contact's episode
+ *    counter of its kind, and every enabled rule whose trigger matches gets a firing row keyed
+ *    (rule, contact, transition_key) with transition_key = 'sleeping:<episode>',
+ *    'segment:<code>:<episode>', 'move:<from>:<to>:<episode>' or 'lifecycle:<from>:<to>:<episode>'. State and
  *    firings are written in ONE transaction, so a retried job neither misses nor re-detects
  *    the transition, and the unique key makes a second insert of the same transition a no-op.
  * 2. runPendingFirings: claims 'pending' rows ('sending', committed) BEFORE calling the portal,
@@ -33,7 +34,7 @@ export interface EvaluateResult {
   runId: number | null;
   observed: number;
   baseline: number;
-  transitions: { becameSleeping: number; enteredSegment: number };
+  transitions: { becameSleeping: number; enteredSegment: number; lifecycleChanged: number };
   firingsCreated: number;
   rulesError: string | null;
 }
@@ -42,8 +43,11 @@ interface StateRow {
   contactId: number;
   sleeping: boolean;
   segment: string | null;
+  /** null: not seen yet (state from before migration 011): the next evaluation only sets it */
+  lifecycle: string | null;
   sleepingEpisode: number;
   segmentEpisode: number;
+  lifecycleEpisode: number;
 }
 
 interface NewFiring {
@@ -57,11 +61,40 @@ interface LabelRow {
   id: number;
   sleeping: boolean;
   segment: string | null;
+  lifecycle: string | null;
+}
+
+/** What changed for one contact between the state the automation saw and its label now. */
+interface Change {
+  becameSleeping: boolean;
+  /** the segment before, when the segment changed (null: it had none) */
+  segmentFrom: string | null | undefined;
+  segmentTo: string | null;
+  /** the stage before, when the lifecycle stage changed */
+  lifecycleFrom: string | undefined;
+  lifecycleTo: string | null;
+}
+
+/** The firing key of `rule` for this change, or null when the rule does not fire. */
+function firingKey(r: AutomationRule, c: Change, next: StateRow): string | null {
+  const t = r.trigger;
+  switch (t.type) {
+    case 'becameSleeping':
+      return c.becameSleeping ? `sleeping:${next.sleepingEpisode}` : null;
+    case 'enteredSegment':
+      return c.segmentFrom !== undefined && c.segmentTo === t.segment ? `segment:${t.segment}:${next.segmentEpisode}` : null;
+    case 'movedSegment':
+      return c.segmentFrom === t.from && c.segmentTo === t.to ? `move:${t.from}:${t.to}:${next.segmentEpisode}` : null;
+    case 'lifecycleChanged':
+      if (c.lifecycleFrom === undefined || (t.from && t.from !== c.lifecycleFrom) || (t.to && t.to !== c.lifecycleTo)) return null;
+      return `lifecycle:${c.lifecycleFrom}:${c.lifecycleTo}:${next.lifecycleEpisode}`;
+  }
 }
 
 /**
  * The state updates and firings of one page of labels against what the automation saw last
- * (`stateOf`); counts go into `res`. A contact seen for the first time only sets its baseline.
+ * (`stateOf`); counts go into `res`. A contact seen for the first time only sets its baseline
+ * (and so does a lifecycle stage seen for the first time).
  */
 function transitions(labels: readonly LabelRow[], stateOf: ReadonlyMap<number, StateRow>, rules: readonly AutomationRule[], res: EvaluateResult) {
   const upserts: StateRow[] = [];
@@ -71,28 +104,25 @@ function transitions(labels: readonly LabelRow[], stateOf: ReadonlyMap<number, S
     const s = stateOf.get(Number(l.id));
     if (!s) {
       res.baseline++;
-      upserts.push({ contactId: l.id, sleeping: l.sleeping, segment: l.segment, sleepingEpisode: 0, segmentEpisode: 0 });
+      upserts.push({ contactId: l.id, sleeping: l.sleeping, segment: l.segment, lifecycle: l.lifecycle, sleepingEpisode: 0, segmentEpisode: 0, lifecycleEpisode: 0 });
       continue;
     }
-    if (s.sleeping === l.sleeping && s.segment === l.segment) continue;
-    const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment };
-    const becameSleeping = !s.sleeping && l.sleeping;
-    const entered = l.segment !== null && s.segment !== l.segment;
-    if (becameSleeping) {
-      next.sleepingEpisode++;
-      res.transitions.becameSleeping++;
-    }
-    if (entered) {
-      next.segmentEpisode++;
-      res.transitions.enteredSegment++;
-    }
+    if (s.sleeping === l.sleeping && s.segment === l.segment && s.lifecycle === l.lifecycle) continue;
+    const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment, lifecycle: l.lifecycle };
+    const change: Change = {
+      becameSleeping: !s.sleeping && l.sleeping,
+      segmentFrom: l.segment !== null && s.segment !== l.segment ? s.segment : undefined,
+      segmentTo: l.segment,
+      lifecycleFrom: s.lifecycle !== null && l.lifecycle !== null && s.lifecycle !== l.lifecycle ? s.lifecycle : undefined,
+      lifecycleTo: l.lifecycle,
+    };
+    if (change.becameSleeping) { next.sleepingEpisode++; res.transitions.becameSleeping++; }
+    if (change.segmentFrom !== undefined) { next.segmentEpisode++; res.transitions.enteredSegment++; }
+    if (change.lifecycleFrom !== undefined) { next.lifecycleEpisode++; res.transitions.lifecycleChanged++; }
     upserts.push(next);
     for (const r of rules) {
-      if (r.trigger.type === 'becameSleeping' && becameSleeping) {
-        firings.push({ ruleId: r.id, contactId: l.id, key: `sleeping:${next.sleepingEpisode}`, action: r.action.type });
-      } else if (r.trigger.type === 'enteredSegment' && entered && r.trigger.segment === l.segment) {
-        firings.push({ ruleId: r.id, contactId: l.id, key: `segment:${l.segment}:${next.segmentEpisode}`, action: r.action.type });
-      }
+      const key = firingKey(r, change, next);
+      if (key) firings.push({ ruleId: r.id, contactId: l.id, key, action: r.action.type });
     }
   }
   return { upserts, firings };
@@ -104,11 +134,15 @@ async function saveTransitions(db: Db, portalId: number, upserts: readonly State
   return db.transaction(async (tx) => {
     if (upserts.length) {
       await tx.query(
-        `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, sleeping_episode, segment_episode, updated_at)
-         SELECT $1, x.c, x.s, x.g, x.se, x.ge, now() FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, se int, ge int)
-         ON CONFLICT (portal_id, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment,
-           sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode, updated_at = now()`,
-        [portalId, JSON.stringify(upserts.map((u) => ({ c: u.contactId, s: u.sleeping, g: u.segment, se: u.sleepingEpisode, ge: u.segmentEpisode })))],
+        `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, lifecycle, sleeping_episode, segment_episode, lifecycle_episode, updated_at)
+         SELECT $1, x.c, x.s, x.g, x.l, x.se, x.ge, x.le, now()
+           FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, l text, se int, ge int, le int)
+         ON CONFLICT (portal_id, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment, lifecycle = EXCLUDED.lifecycle,
+           sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode,
+           lifecycle_episode = EXCLUDED.lifecycle_episode, updated_at = now()`,
+        [portalId, JSON.stringify(upserts.map((u) => ({
+          c: u.contactId, s: u.sleeping, g: u.segment, l: u.lifecycle, se: u.sleepingEpisode, ge: u.segmentEpisode, le: u.lifecycleEpisode,
+        })))],
       );
     }
     if (!firings.length) return 0;
@@ -125,7 +159,7 @@ async function saveTransitions(db: Db, portalId: number, upserts: readonly State
 export async function evaluateAutomation(db: Db, portalId: number, o: { contactIds?: readonly number[]; pageSize?: number } = {}): Promise<EvaluateResult> {
   const portal = await getPortal(db, portalId);
   const { rules, error } = rulesFromSettings(portal?.settings);
-  const res: EvaluateResult = { runId: null, observed: 0, baseline: 0, transitions: { becameSleeping: 0, enteredSegment: 0 }, firingsCreated: 0, rulesError: error };
+  const res: EvaluateResult = { runId: null, observed: 0, baseline: 0, transitions: { becameSleeping: 0, enteredSegment: 0, lifecycleChanged: 0 }, firingsCreated: 0, rulesError: error };
   const sr = await latestScoreRun(db, portalId);
   if (!sr) return res;
   res.runId = sr.id;
@@ -134,7 +168,7 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
   let after = -1;
   for (;;) {
     const { rows: labels } = await db.query<LabelRow>(
-      `SELECT contact_id AS id, sleeping, segment FROM contact_labels
+      `SELECT contact_id AS id, sleeping, segment, lifecycle FROM contact_labels
         WHERE portal_id = $1 AND run_id = $2 AND contact_id > $3 AND ($4::bigint[] IS NULL OR contact_id = ANY($4::bigint[]))
         ORDER BY contact_id LIMIT $5`,
       [portalId, sr.id, after, only, pageSize],
@@ -142,7 +176,8 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
     if (!labels.length) break;
     after = labels[labels.length - 1]!.id;
     const { rows: states } = await db.query<StateRow>(
-      `SELECT contact_id AS "contactId", sleeping, segment, sleeping_episode AS "sleepingEpisode", segment_episode AS "segmentEpisode"
+      `SELECT contact_id AS "contactId", sleeping, segment, lifecycle, sleeping_episode AS "sleepingEpisode", segment_episode AS "segmentEpisode",
+              lifecycle_episode AS "lifecycleEpisode"
          FROM automation_contact_state WHERE portal_id = $1 AND contact_id = ANY($2::bigint[])`,
       [portalId, labels.map((l) => l.id)],
     );
@@ -175,8 +210,11 @@ function toIsoDate(ms: number): string {
 }
 
 /** The REST call of one firing. */
-export function firingCall(rule: AutomationRule, contact: { id: number; name: string; assignedById: number | null }, ctx: { segment: string | null; prevSegment: string | null; nowMs: number }): [string, Record<string, unknown>] {
-  const vars = { name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment };
+export function firingCall(
+  rule: AutomationRule, contact: { id: number; name: string; assignedById: number | null },
+  ctx: { segment: string | null; prevSegment: string | null; lifecycle?: string | null; nowMs: number },
+): [string, Record<string, unknown>] {
+  const vars = { name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment, lifecycle: ctx.lifecycle ?? null };
   const a = rule.action;
   switch (a.type) {
     case 'workflow':
@@ -216,8 +254,8 @@ export async function runPendingFirings(db: Db, portalId: number, client: B24Cli
       [portalId, rows.map((r) => r.contactId)],
     );
     const contactOf = new Map(contacts.map((c) => [Number(c.id), c]));
-    const { rows: labels } = await db.query<{ id: number; segment: string | null; extra: Record<string, unknown> }>(
-      `SELECT l.contact_id AS id, l.segment, l.extra FROM contact_labels l
+    const { rows: labels } = await db.query<{ id: number; segment: string | null; lifecycle: string | null; extra: Record<string, unknown> }>(
+      `SELECT l.contact_id AS id, l.segment, l.lifecycle, l.extra FROM contact_labels l
         WHERE l.portal_id = $1 AND l.run_id = (SELECT id FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT 1)
           AND l.contact_id = ANY($2::bigint[])`,
       [portalId, rows.map((r) => r.contactId)],
@@ -234,7 +272,7 @@ export async function runPendingFirings(db: Db, portalId: number, client: B24Cli
         continue;
       }
       const l = labelOf.get(Number(f.contactId));
-      const [method, params] = firingCall(rule, contact, { segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, nowMs: now() });
+      const [method, params] = firingCall(rule, contact, { segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, lifecycle: l?.lifecycle ?? null, nowMs: now() });
       try {
         const out = await client.call(method, params);
         await finish('done', typeof out === 'object' && out !== null ? JSON.stringify(out) : String(out), null);

@@ -187,6 +187,9 @@ export function labelOf(
       prevSegment: history.prevSegment,
       changedAt: history.changedAt,
       refusalReason: c.refusalReason,
+      // a repeat buyer's days since the last purchase minus their own cycle (null: one purchase day or none)
+      daysOverdue: c.daysOverdue,
+      medianGapDays: c.medianGapDays,
       valueSource: c.valueSource,
       expectedPurchases: c.expectedPurchases,
       interestNames: Object.fromEntries((c.interestsEver ?? c.interests).map((i) => [i.tag, i.name])),

@@ -20,7 +20,7 @@ export * from './types.js';
 export * from './settings.js';
 export * from './i18n.js';
 export { diffRuns, sizesOverTime, segmentSizes, type StoredLabel, type LabelChange, type RunDiff } from './history.js';
-export { levelOf, quantileThresholds, fixedThresholds, explainLevel, type DimensionThresholds } from './rfm.js';
+export { levelOf, levelRanges, quantileThresholds, fixedThresholds, explainLevel, type DimensionThresholds, type LevelRange } from './rfm.js';
 export { segmentOf, segmentMap, allCells, cellLabel, uncoveredCells } from './segments.js';
 export { summarizeCustomer, type CustomerSummary } from './summary.js';
 export { lifecycleStage } from './lifecycle.js';

@@ -1,6 +1,7 @@
 /**
  * Automation rules (settings.automation, run by src/automation/engine.ts): when a contact becomes
- * sleeping or enters a segment the admin chose, start a business process on the contact, add a
+ * sleeping, enters a segment the admin chose, moves from one given segment to another, or changes
+ * its lifecycle stage (optionally from / to given stages), start a business process on the contact, add a
  * to-do for its responsible manager, or add a timeline comment. That is how the portal's own
  * channels (e-mail, SMS, messengers configured in the workflow template) reach a customer who fell
  * asleep, e.g. with a promo code.
@@ -9,19 +10,32 @@
  *     { id: 'wake-up', trigger: { type: 'becameSleeping' }, action: { type: 'workflow', templateId: 12 } },
  *     { id: 'vip', trigger: { type: 'enteredSegment', segment: 'champions' },
  *       action: { type: 'todo', title: 'Call {name}', description: 'Now {segment}', deadlineDays: 2 } },
+ *     { id: 'slipping', trigger: { type: 'movedSegment', from: 'loyal', to: 'at_risk' }, action: { type: 'comment', text: '…' } },
+ *     { id: 'second', trigger: { type: 'lifecycleChanged', from: 'one_time', to: 'returning' }, action: … },
  *   ] }
  *
- * Texts may use {name}, {contactId}, {segment}, {prevSegment}. A list saved by earlier versions of
+ * Texts may use {name}, {contactId}, {segment}, {prevSegment}, {lifecycle}. A list saved by earlier versions of
  * the settings page ({segment, action, value, enabled}[]) is read as these rules (migrate.ts).
  */
 import { z } from 'zod';
-import { SEGMENT_CODES } from '../scoring/index.js';
+import { LIFECYCLE_CODES, SEGMENT_CODES } from '../scoring/index.js';
 import { migrateAutomation } from './migrate.js';
 
 export const automationTriggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('becameSleeping') }),
   z.object({ type: z.literal('enteredSegment'), segment: z.enum(SEGMENT_CODES) }),
+  /** a specific move: the segment was `from` at the previous evaluation and is `to` now */
+  z.object({ type: z.literal('movedSegment'), from: z.enum(SEGMENT_CODES), to: z.enum(SEGMENT_CODES) }),
+  /** the lifecycle stage changed; `from` / `to` narrow it (missing = any stage) */
+  z.object({ type: z.literal('lifecycleChanged'), from: z.enum(LIFECYCLE_CODES).optional(), to: z.enum(LIFECYCLE_CODES).optional() }),
 ]);
+
+/** A move or a lifecycle change whose from and to are the same stage can never happen. */
+function checkTrigger(t: z.infer<typeof automationTriggerSchema>, ctx: z.RefinementCtx): void {
+  if ((t.type === 'movedSegment' || t.type === 'lifecycleChanged') && t.from !== undefined && t.from === t.to) {
+    ctx.addIssue({ code: 'custom', path: ['trigger', 'to'], message: 'from and to must differ', params: { i18n: 'sameFromTo' } });
+  }
+}
 
 export const automationActionSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('workflow'), templateId: z.coerce.number().int().positive(), parameters: z.record(z.string(), z.unknown()).optional() }),
@@ -41,7 +55,7 @@ export const automationRuleSchema = z.object({
   enabled: z.boolean().default(true),
   trigger: automationTriggerSchema,
   action: automationActionSchema,
-});
+}).superRefine((r, ctx) => checkTrigger(r.trigger, ctx));
 
 export const automationSettingsSchema = z.preprocess(
   migrateAutomation,

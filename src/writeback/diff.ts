@@ -23,7 +23,11 @@
  *  - P(alive) and CLV decay a little every day (they depend on the time since the first/last
  *    purchase), so they are rewritten only when they moved by more than the tolerance from the
  *    value the CRM holds (never from yesterday's value: slow drift accumulates until it counts);
- *  - PREV_SEGMENT and CHANGED_AT change only with the segment.
+ *  - PREV_SEGMENT and CHANGED_AT change only with the segment;
+ *  - DAYS_OVERDUE (a sleeping repeat buyer's days since the last purchase minus their own cycle)
+ *    grows by one a day, so like CLV it is rewritten only when it moved by more than the tolerance
+ *    (default 5 % of the value, at least of 7 days: daily up to 20 days overdue, every 6th day at 100).
+ * INTERESTS keeps a manager's hand-set tags: the app replaces only the tags it wrote (own-interests.ts).
  * A field is not refreshed just because another field of the same contact is written.
  *
  * Contacts without purchases carry only LIFECYCLE, and only when it says something
@@ -44,6 +48,8 @@ export type SemValues = Record<string, SemValue>;
 export interface Tolerances {
   clv: number;
   pAlive: number;
+  /** relative tolerance of DAYS_OVERDUE (floor 7 days); default DEFAULT_TOLERANCE */
+  daysOverdue?: number;
 }
 
 export const DEFAULT_TOLERANCE = 0.05;
@@ -84,6 +90,8 @@ export function desiredValues(l: ContactLabel): SemValues {
     [F.P_ALIVE]: num(l.pAlive) === null ? null : r4(Number(l.pAlive)),
     [F.PREV_SEGMENT]: (extra.prevSegment as string | null | undefined) ?? null,
     [F.CHANGED_AT]: (extra.changedAt as string | null | undefined) ?? null,
+    // only while sleeping, and only for repeat buyers (one-time buyers have no cycle to be late against)
+    [F.DAYS_OVERDUE]: l.sleeping && num(extra.daysOverdue) !== null ? Math.round(Number(extra.daysOverdue)) : null,
   });
   return out;
 }
@@ -154,6 +162,11 @@ export function sameValue(def: FieldManifest, desired: SemValue, base: SemValue,
       }
       return String(desired) === String(base);
     case 'integer':
+      if (def.name === F.DAYS_OVERDUE) {
+        // grows by one every day while a customer sleeps: rewritten when it moved by more than the tolerance
+        const b = Math.round(Number(base));
+        return Math.abs(Math.round(Number(desired)) - b) <= (tol.daysOverdue ?? DEFAULT_TOLERANCE) * Math.max(Math.abs(b), 7);
+      }
       return Math.round(Number(desired)) === Math.round(Number(base));
     case 'double': {
       const d = Number(desired);
@@ -206,11 +219,19 @@ export function diffRecord(
     if (!reg) { unresolved.push(name); continue; }
     if (def.type === 'enumeration' && want !== null) {
       const codes = Array.isArray(want) ? want : [String(want)];
-      if (codes.some((c) => reg.items[c] === undefined)) { unresolved.push(name); continue; }
+      if (codes.some((c) => itemId(reg, c) === undefined)) { unresolved.push(name); continue; }
     }
     changed[name] = want;
   }
   return { changed, unresolved };
+}
+
+/** An item's ID by code; '#<id>' is an item without our XML_ID (e.g. a manager's own tag), kept by its ID. */
+export function itemId(reg: RegisteredField, code: string): number | undefined {
+  const id = reg.items[code];
+  if (id !== undefined) return id;
+  const m = /^#(\d+)$/.exec(code);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** The value to send in crm.contact.update / crm.item.update ('' clears). */
@@ -219,7 +240,7 @@ export function toWriteValue(def: FieldManifest, v: SemValue, reg: RegisteredFie
   if (v === null || (Array.isArray(v) && v.length === 0)) return '';
   switch (def.type) {
     case 'enumeration':
-      return Array.isArray(v) ? v.map((c) => reg.items[c]!) : reg.items[String(v)]!;
+      return Array.isArray(v) ? v.map((c) => itemId(reg, c)!) : itemId(reg, String(v))!;
     case 'date':
       return dateOf(v);
     default:
@@ -231,7 +252,7 @@ export function toWriteValue(def: FieldManifest, v: SemValue, reg: RegisteredFie
 export function toStoredCrmValue(def: FieldManifest, v: SemValue, reg: RegisteredField): unknown {
   if (def.type === 'boolean') return v === true ? '1' : '0';
   if (v === null) return def.multiple ? [] : null;
-  if (def.type === 'enumeration') return Array.isArray(v) ? v.map((c) => String(reg.items[c])) : String(reg.items[String(v)]);
+  if (def.type === 'enumeration') return Array.isArray(v) ? v.map((c) => String(itemId(reg, c))) : String(itemId(reg, String(v)));
   return v;
 }
 

@@ -14,6 +14,8 @@ const KEYS = [
   'NEXT_PURCHASE', 'CLV', 'P_ALIVE', 'PREV_SEGMENT', 'CHANGED_AT',
   /** the highest-priority saved segment: not set from the labels (null); write.ts fills it in or leaves it out (saved-segment.ts) */
   'SAVED',
+  /** a sleeping repeat buyer's days since the last purchase minus their own cycle (diff.ts; tolerance like CLV) */
+  'DAYS_OVERDUE',
 ] as const;
 export type FieldKey = (typeof KEYS)[number];
 

@@ -6,7 +6,8 @@
  *  2. Diff every labelled contact (diff.ts) against what the CRM holds (contacts.uf) and what
  *     we last wrote (written_values); only contacts with a changed field are written, and only
  *     their changed fields.
- *  3. Batches of 50 commands through the client's limiter. When the run's estimated operating
+ *  3. Batches of 50 commands through the client's limiter (a batch that writes the interests field
+ *     first reads that field's current value, keeping a manager's hand-set tags: own-interests.ts). When the run's estimated operating
  *     time does not fit one method's free budget, commands alternate between
  *     `crm.contact.update` and `crm.item.update` (entityTypeId 3, ufCrm… keys): the portal
  *     budgets operating time per method, so two methods doing the same work halve the wait.
@@ -34,9 +35,10 @@ import { readSection } from '../settings/index.js';
 import { registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
 import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import {
-  DEFAULT_TOLERANCE, desiredValues, diffRecord, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
+  crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, sameValue, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
 } from './diff.js';
-import { manifestFields } from './manifest-fields.js';
+import { F, manifestFields } from './manifest-fields.js';
+import { mergeInterests, ownTags, OWN_INTERESTS_KEY } from './own-interests.js';
 
 export type SpreadMode = 'auto' | 'always' | 'never';
 
@@ -85,6 +87,10 @@ export interface WriteBackResult {
 interface Pending {
   id: number;
   changed: SemValues;
+  /** the app's own interest tags, recorded when the interests field is written (own-interests.ts) */
+  own?: string[];
+  /** the tags the app owned before (what it last wrote), to merge again with the portal's current value */
+  owned?: string[];
 }
 
 interface LabelRow extends ContactLabel {
@@ -101,7 +107,7 @@ const LABEL_SELECT = `l.contact_id AS "contactId", l.segment, l.rfm, l.r, l.f, l
 export async function writebackSettings(db: Db, portalId: number): Promise<{ tolerance: Tolerances; spread: SpreadMode }> {
   const wb = readSection((await getPortal(db, portalId))?.settings, 'writeback').value;
   const t = wb.tolerance ?? DEFAULT_TOLERANCE;
-  return { tolerance: { clv: wb.clvTolerance ?? t, pAlive: wb.pAliveTolerance ?? t }, spread: wb.spread };
+  return { tolerance: { clv: wb.clvTolerance ?? t, pAlive: wb.pAliveTolerance ?? t, daysOverdue: t }, spread: wb.spread };
 }
 
 async function interestItems(db: Db, portalId: number, runId: number): Promise<Array<{ tag: string; name: string }>> {
@@ -157,13 +163,61 @@ async function planPages(
       if (assigned) desired[SAVED_FIELD] = assigned.get(r.contactId) ?? null;
       else delete desired[SAVED_FIELD];
       if (onlyFields) desired = Object.fromEntries(Object.entries(desired).filter(([k]) => onlyFields.has(k)));
+      const own = F.INTERESTS in desired ? keepHandTags(desired, r, reg) : undefined;
       const d = diffRecord(desired, r.uf, r.wv, reg, tol);
       if (d.unresolved.length) unresolved++;
-      if (Object.keys(d.changed).length) pending.push({ id: r.contactId, changed: d.changed });
+      if (Object.keys(d.changed).length) {
+        pending.push({ id: r.contactId, changed: d.changed, ...(F.INTERESTS in d.changed ? { own, owned: ownTags(r.wv, F.INTERESTS) } : {}) });
+      }
     }
     if (rows.length < pageSize) break;
   }
   return { pending, considered, unresolved };
+}
+
+/**
+ * The interests field keeps a manager's own tags (own-interests.ts): `desired` gets the CRM's tags
+ * minus the ones the app last wrote, plus the app's tags now. Returns the app's tags now.
+ */
+function keepHandTags(desired: SemValues, r: LabelRow, reg: FieldRegistry): string[] {
+  const name = F.INTERESTS;
+  const app = desired[name] ?? null;
+  const def = manifestFields().get(name)!;
+  const current = r.uf && Object.prototype.hasOwnProperty.call(r.uf, name) ? crmToSemantic(def, r.uf[name], reg.get(name)) : (r.wv?.[name] ?? null);
+  desired[name] = mergeInterests(app, current, ownTags(r.wv, name));
+  return Array.isArray(app) ? app : [];
+}
+
+/**
+ * Right before the interests field is written, its value is read from the portal (one
+ * crm.contact.list for the batch's contacts that get it), so a tag a manager set after the last
+ * sync is kept too: the merge (own-interests.ts) is made again with that value. A contact whose
+ * merged value equals the portal's loses the field, and is left out when nothing else changed.
+ * If the read fails, the stored value (contacts.uf) stands.
+ */
+async function mergeWithPortal(run: Run, part: Pending[], reg: FieldRegistry): Promise<Pending[]> {
+  const name = F.INTERESTS;
+  const ids = part.filter((p) => name in p.changed).map((p) => p.id);
+  if (!ids.length) return part;
+  let rows: Array<Record<string, unknown>>;
+  try {
+    rows = await run.client.call<Array<Record<string, unknown>>>('crm.contact.list', { filter: { '@ID': ids }, select: ['ID', name] });
+  } catch (e) {
+    run.note(`reading the interests before writing failed (the stored values are used): ${(e as Error).message}`);
+    return part;
+  }
+  const def = manifestFields().get(name)!;
+  const now = new Map(rows.map((x) => [Number(x.ID), crmToSemantic(def, x[name], reg.get(name))]));
+  const out: Pending[] = [];
+  for (const p of part) {
+    if (!(name in p.changed) || !now.has(p.id)) { out.push(p); continue; }
+    const current = now.get(p.id)!;
+    const want = mergeInterests(p.own ?? [], current, p.owned ?? []);
+    const changed = { ...p.changed, [name]: want };
+    if (sameValue(def, want, current, run.tol)) delete changed[name];
+    if (Object.keys(changed).length) out.push({ ...p, changed });
+  }
+  return out;
 }
 
 function command(method: 'crm.contact.update' | 'crm.item.update', p: Pending, reg: FieldRegistry): BatchCommand {
@@ -182,7 +236,7 @@ function command(method: 'crm.contact.update' | 'crm.item.update', p: Pending, r
 async function record(db: Db, portalId: number, runId: number, done: Pending[], reg: FieldRegistry): Promise<void> {
   if (!done.length) return;
   const defs = manifestFields();
-  const wv = done.map((p) => ({ id: p.id, v: p.changed }));
+  const wv = done.map((p) => ({ id: p.id, v: p.own ? { ...p.changed, [OWN_INTERESTS_KEY]: p.own } : p.changed }));
   const uf = done.map((p) => ({
     id: p.id,
     u: Object.fromEntries(Object.entries(p.changed).map(([k, v]) => [k, toStoredCrmValue(defs.get(k)!, v, reg.get(k)!)])),
@@ -260,8 +314,10 @@ function spreadFor(run: Run, count: number): boolean {
  * if it still fails, the pass stops (null) and the next run resumes. Value errors are returned
  * for a retry after the fields are registered again.
  */
-async function writeBatch(run: Run, part: Pending[], spread: boolean, reg: FieldRegistry): Promise<Pending[] | null> {
+async function writeBatch(run: Run, planned: Pending[], spread: boolean, reg: FieldRegistry): Promise<Pending[] | null> {
   const { res, note } = run;
+  const part = await mergeWithPortal(run, planned, reg);
+  if (!part.length) return [];
   const cmds: Record<string, BatchCommand> = {};
   part.forEach((pp, k) => {
     cmds[String(pp.id)] = command(spread && k % 2 === 1 ? 'crm.item.update' : 'crm.contact.update', pp, reg);

@@ -228,6 +228,19 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     await f.waitForSelector('[data-chart="heatmap"] canvas', { timeout: 15_000 });
     await f.waitForSelector('[data-role="movement"]');
     expect(await f.locator('[data-chart] canvas').count()).toBeGreaterThanOrEqual(6);
+    // the movement matrix: one filled cell per (segment before, segment now) pair of the two runs, counted here in SQL
+    const { rows: pairs } = await db.query<{ n: number }>(
+      `WITH r AS (SELECT id FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT 2),
+            a AS (SELECT contact_id, segment FROM contact_labels WHERE portal_id = $1 AND run_id = (SELECT min(id) FROM r)),
+            b AS (SELECT contact_id, segment FROM contact_labels WHERE portal_id = $1 AND run_id = (SELECT max(id) FROM r))
+       SELECT count(*)::int AS n FROM (SELECT DISTINCT a.segment AS x, b.segment AS y FROM a FULL JOIN b ON a.contact_id = b.contact_id) p`, [portalId]);
+    const filled = await f.locator('[data-role="movement"] td[data-cell]').evaluateAll((tds) => tds.filter((td) => td.textContent!.trim() !== '').length);
+    expect(filled).toBe(pairs[0]!.n);
+    // what each level means: R, F and M rows, one cell per level, in words
+    await f.waitForSelector('[data-role="level-bounds"]');
+    expect(await f.locator('[data-role="level-bounds"] tr[data-dim]').count()).toBe(3);
+    expect(await f.locator('[data-role="level-bounds"] tr[data-dim="frequency"] td').count()).toBe(5);
+    expect(await f.locator('[data-role="level-bounds"] tr[data-dim="recency"] td[data-level="5"]').textContent()).toMatch(/^last purchase up to \d+ days ago$/);
     await shot(page, 'dashboard');
     const running = await createSyncRun(db, portalId, 'incremental', { phase: 'contacts', rowsExpected: 1200 });
     await updateSyncProgress(db, portalId, running.id, { rowsDone: 780, etaSeconds: 42, phase: 'deals' });

@@ -178,7 +178,7 @@ describe.runIf(kindsWanted().includes('postgres'))('PostgreSQL: separate process
       const dbs: Db[] = await Promise.all([1, 2, 3].map(() => openDb({ databaseUrl: t.url!, poolMax: 2 })));
       try {
         const res = await Promise.all(dbs.map((d) => migrate(d)));
-        expect(res.flatMap((r) => r.applied).sort()).toEqual(migrations.map((m) => m.version));
+        expect(res.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(migrations.map((m) => m.version));
         const { rows } = await t.db.query<{ c: number }>('SELECT count(*)::int AS c FROM schema_migrations');
         expect(rows[0]!.c).toBe(migrations.length);
       } finally {

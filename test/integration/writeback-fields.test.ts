@@ -16,7 +16,7 @@ import { eachDb, resetDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
 const TS = 100;
-const FIELD_COUNT = 17; // the 16 score fields + the saved segment (UF_CRM_SEG_SAVED)
+const FIELD_COUNT = 18; // the 16 score fields + the saved segment (UF_CRM_SEG_SAVED) + days overdue (UF_CRM_SEG_DAYS_OVERDUE)
 let tp: TestPortal;
 
 beforeAll(async () => {

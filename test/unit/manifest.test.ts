@@ -8,7 +8,7 @@ describe('manifest', () => {
       'UF_CRM_SEG_FREQUENCY', 'UF_CRM_SEG_MONETARY', 'UF_CRM_SEG_LAST_PURCHASE', 'UF_CRM_SEG_R', 'UF_CRM_SEG_F',
       'UF_CRM_SEG_M', 'UF_CRM_SEG_RFM', 'UF_CRM_SEG_SEGMENT', 'UF_CRM_SEG_LIFECYCLE', 'UF_CRM_SEG_SLEEPING',
       'UF_CRM_SEG_INTERESTS', 'UF_CRM_SEG_NEXT_PURCHASE', 'UF_CRM_SEG_CLV', 'UF_CRM_SEG_P_ALIVE',
-      'UF_CRM_SEG_PREV_SEGMENT', 'UF_CRM_SEG_CHANGED_AT', 'UF_CRM_SEG_SAVED',
+      'UF_CRM_SEG_PREV_SEGMENT', 'UF_CRM_SEG_CHANGED_AT', 'UF_CRM_SEG_SAVED', 'UF_CRM_SEG_DAYS_OVERDUE',
     ]);
     const byName = new Map(fields.fields.map((f) => [f.name, f]));
     expect(byName.get('UF_CRM_SEG_FREQUENCY')?.type).toBe('integer');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { explainLevel, fixedThresholds, levelOf, quantileThresholds } from '../../src/scoring/rfm.js';
+import { explainLevel, fixedThresholds, levelOf, levelRanges, quantileThresholds } from '../../src/scoring/rfm.js';
 import { allCells, cellLabel, segmentMap, segmentOf, uncoveredCells } from '../../src/scoring/segments.js';
 import { DEFAULT_RULES_3, DEFAULT_RULES_5, DEFAULT_SETTINGS, scoringSettingsSchema } from '../../src/scoring/settings.js';
 import { SEGMENT_CODES } from '../../src/scoring/codes.js';
@@ -34,7 +34,7 @@ describe('levels from thresholds', () => {
       );
     });
 
-    it(`quantile levels with ties: tied values share a level, cumulative counts bracket i·n/k (scale ${k})`, () => {
+    it(`quantile levels with ties: tied values share a level, bounds follow the tie rule, no level empty (scale ${k})`, () => {
       fc.assert(
         fc.property(fc.array(fc.integer({ min: 0, max: 12 }), { minLength: 1, maxLength: 300 }), (vals) => {
           const t = quantileThresholds(vals, k, 'frequency');
@@ -47,13 +47,22 @@ describe('levels from thresholds', () => {
             level.set(v, l);
           }
           if (t.method === 'quantile') {
+            // the tie rule, recomputed from the counts of each value: bound i is the smallest value
+            // with at least ⌈i·n/k⌉ customers at or below it, unless that is not above the previous
+            // bound (then the next value), and never so high that fewer values than levels remain above
             const n = vals.length;
+            const values = [...new Set(vals)].sort((a, b) => a - b);
+            let prev = -Infinity;
             for (let i = 1; i < k; i++) {
-              const atMost = vals.filter((v) => levelOf(v, t) <= i).length;
-              const strictlyBelowBound = vals.filter((v) => v < t.bounds[i - 1]!).length;
-              expect(atMost).toBeGreaterThanOrEqual(Math.ceil((i * n) / k));
-              expect(strictlyBelowBound).toBeLessThan(Math.ceil((i * n) / k));
+              const quantile = values.find((v) => vals.filter((x) => x <= v).length >= Math.ceil((i * n) / k))!;
+              const next = values.find((v) => v > prev)!;
+              const cap = values[values.length - 1 - (k - i)]!;
+              const want = Math.min(Math.max(quantile, next), cap);
+              expect(t.bounds[i - 1]).toBe(want);
+              prev = want;
             }
+            // more values than levels: every level has members
+            for (let l = 1; l <= k; l++) expect(vals.some((v) => levelOf(v, t) === l)).toBe(true);
           }
         }),
       );
@@ -93,6 +102,22 @@ describe('levels from thresholds', () => {
     const t = quantileThresholds(vals, 5, 'frequency');
     expect(levelOf(1, t)).toBe(1);
     expect(levelOf(9, t)).toBe(5);
+    // 70 % buy once: ranks 20, 40, 60 all fall on 1 purchase day and rank 80 on 2, so the tie rule
+    // gives 1, 2, 3 and then 4 purchase days their own levels (without it, levels 2 and 3 were empty)
+    expect(t.bounds).toEqual([1, 2, 3, 4]);
+    expect([1, 2, 3, 4, 5, 6, 7, 9].map((v) => levelOf(v, t))).toEqual([1, 2, 3, 4, 5, 5, 5, 5]);
+  });
+  it('the tie rule only moves a bound that would leave a level empty', () => {
+    // 100 distinct purchase-day counts 1..100 → plain quantiles 20 / 40 / 60 / 80
+    expect(quantileThresholds(Array.from({ length: 100 }, (_, i) => i + 1), 5, 'frequency').bounds).toEqual([20, 40, 60, 80]);
+    // 50 one-time buyers and 50 distinct counts 2..51: rank 20 and rank 40 are both 1 → the second bound moves to 2
+    const vals = [...new Array(50).fill(1), ...Array.from({ length: 50 }, (_, i) => i + 2)];
+    expect(quantileThresholds(vals, 5, 'frequency').bounds).toEqual([1, 2, 11, 31]);
+    // recency (lower is better): a tie of 60 customers at 400 days, the rest distinct 1..40 days
+    const rec = [...new Array(60).fill(400), ...Array.from({ length: 40 }, (_, i) => i + 1)];
+    const r = quantileThresholds(rec, 5, 'recency');
+    expect(r.bounds).toEqual([400, 40, 39, 21]);
+    expect([400, 40, 39, 22, 21, 20, 1].map((v) => levelOf(v, r))).toEqual([1, 2, 3, 4, 4, 5, 5]);
   });
 });
 
@@ -153,5 +178,28 @@ describe('segment rule tables', () => {
     for (const c of SEGMENT_CODES) for (const l of ['en', 'ru'] as const) expect(SEGMENT_TEXT[c][l].name.length * SEGMENT_TEXT[c][l].description.length).toBeGreaterThan(0);
     for (const c of LIFECYCLE_CODES) for (const l of ['en', 'ru'] as const) expect(LIFECYCLE_TEXT[c][l].description.length).toBeGreaterThan(0);
     expect(SEGMENT_TEXT.champions.ru.name).toMatch(/[а-я]/i);
+  });
+});
+
+describe('levelRanges: the values each level holds', () => {
+  it('fixed default bounds in words-ready ranges', () => {
+    expect(levelRanges(fixedThresholds([365, 180, 90, 30], 5, 'recency')).map((x) => [x.min, x.max])).toEqual([[365, null], [180, 364], [90, 179], [30, 89], [null, 29]]);
+    expect(levelRanges(fixedThresholds([1, 2, 4, 8], 5, 'frequency')).map((x) => [x.min, x.max])).toEqual([[null, 1], [2, 2], [3, 4], [5, 8], [9, null]]);
+    const m = levelRanges(fixedThresholds([10_000, 50_000], 3, 'monetary'));
+    expect(m.map((x) => [x.min, x.max, x.minExclusive])).toEqual([[null, 10_000, false], [10_000, 50_000, true], [50_000, null, true]]);
+  });
+  it('every value falls in the range of its own level (random bounds and values)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 6, maxLength: 200 }), fc.constantFrom(3 as const, 5 as const), fc.constantFrom('recency' as const, 'frequency' as const, 'monetary' as const), (vals, k, dim) => {
+        const t = quantileThresholds(vals, k, dim);
+        const ranges = levelRanges(t);
+        for (const v of vals) {
+          const r = ranges[levelOf(v, t) - 1]!;
+          expect(r.empty).toBe(false);
+          if (r.min !== null) expect(r.minExclusive ? v > r.min : v >= r.min).toBe(true);
+          if (r.max !== null) expect(v).toBeLessThanOrEqual(r.max);
+        }
+      }),
+    );
   });
 });

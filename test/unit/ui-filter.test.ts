@@ -186,10 +186,10 @@ describe('languages', () => {
   it('Russian UI strings are complete; pl/de/ua translate every label', () => {
     // words that are the same in that language (checked by hand)
     const same: Record<string, string[]> = {
-      ru: ['colRfm', 'colClv', 'suppressedShort', 'colEmail'],
-      ua: ['colRfm', 'colClv', 'suppressedShort', 'colEmail'],
-      pl: ['colRfm', 'colClv', 'min', 'fSegment', 'colSegment', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'colEmail'],
-      de: ['colRfm', 'colClv', 'min', 'max', 'fSegment', 'colName', 'colSegment', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'bulkTemplate', 'phase_deals'],
+      ru: ['colRfm', 'colClv', 'suppressedShort', 'rangeBetween', 'colEmail'],
+      ua: ['colRfm', 'colClv', 'suppressedShort', 'rangeBetween', 'colEmail'],
+      pl: ['colRfm', 'colClv', 'min', 'fSegment', 'colSegment', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'rangeBetween', 'colEmail'],
+      de: ['colRfm', 'colClv', 'min', 'max', 'fSegment', 'colName', 'colSegment', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'rangeBetween', 'bulkTemplate', 'phase_deals'],
     };
     const en = MESSAGES.en;
     for (const l of ['ru', 'pl', 'de', 'ua'] as const) {

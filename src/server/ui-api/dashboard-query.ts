@@ -1,7 +1,8 @@
 /**
  * The dashboard's figures for a run (default: the latest) compared with another (default: the one
  * before; dashboard-runs.ts): totals, the R×F heat map, segments with their revenue shares, movement
- * between the two runs, sizes over the runs between them with sharp-change alerts (none across a
+ * between the two runs (the moves, and the full from × to matrix with counts and revenue), the run's
+ * R / F / M bounds with the values of every level, sizes over the runs between them with sharp-change alerts (none across a
  * change of rules), sources, the value histogram and revenue concentration. A run's figures are
  * cached (its labels change only by event rescoring, which the cache key follows). What a non-admin
  * may see of them is decided by the route (routes/dashboard.ts).
@@ -10,6 +11,7 @@ import type { Db, ScoreRun } from '../../store/index.js';
 import { REVENUE_SQL } from '../../segments/index.js';
 import { keptRuns, pickComparison, type RunInfo, type RunSpec } from './dashboard-runs.js';
 import { runTotals } from './queries.js';
+import { levelRanges, type LevelRange } from '../../scoring/index.js';
 
 type RunMark = Pick<RunInfo, 'id' | 'asOf' | 'createdAt' | 'rulesChanged'>;
 
@@ -25,6 +27,15 @@ export interface Dashboard {
   heatmap: Array<{ r: number; f: number; count: number; revenue: number; avgM: number; revenueShare: number }>;
   segments: Array<{ segment: string; count: number; revenue: number; revenueShare: number }>;
   movement: Array<{ from: string | null; to: string; count: number }>;
+  /**
+   * The full from × to matrix between the compared runs: every (previous segment, segment) pair
+   * with members, the diagonal (stayed) included; from null = not in the previous run, to null = no
+   * longer in this one. revenue: the members' revenue in this run (for to null: in the previous
+   * one); revenueShare: of this run's total.
+   */
+  movementMatrix: Array<{ from: string | null; to: string | null; count: number; revenue: number; revenueShare: number }>;
+  /** the run's R, F and M bounds, how it got them, and the values each level holds (levelRanges) */
+  thresholds: RunThresholds | null;
   history: Array<{ runId: number; asOf: string; createdAt: string; rulesChanged: RunInfo['rulesChanged']; sizes: Record<string, number> }>;
   alerts: Array<{ segment: string; from: number; to: number; change: number }>;
   sources: Array<{ segment: string; source: string | null; count: number }>;
@@ -94,6 +105,56 @@ async function movementBetween(db: Db, portalId: number, runId: number, prevId: 
     [portalId, runId, prevId],
   );
   return rows;
+}
+
+/** The from × to matrix between two runs (see Dashboard['movementMatrix']); revenueShare is filled in by the caller. */
+async function movementMatrix(db: Db, portalId: number, runId: number, prevId: number) {
+  const { rows } = await db.query<{ from: string | null; to: string | null; count: number; revenue: number }>(
+    `SELECT a.segment AS "from", l.segment AS "to", count(*)::int AS count, COALESCE(sum(COALESCE(l.monetary, a.monetary, 0)), 0)::float8 AS revenue
+       FROM (SELECT contact_id, segment, monetary FROM contact_labels WHERE portal_id = $1 AND run_id = $2) l
+       FULL JOIN (SELECT contact_id, segment, monetary FROM contact_labels WHERE portal_id = $1 AND run_id = $3) a ON a.contact_id = l.contact_id
+      GROUP BY 1, 2 ORDER BY 3 DESC`,
+    [portalId, runId, prevId],
+  );
+  return rows;
+}
+
+export interface DimensionBounds {
+  bounds: number[];
+  method: string | null;
+  direction: string | null;
+  levels: LevelRange[];
+}
+export interface RunThresholds {
+  /** 'fresh' (quantiles of this run), 'pinned' (an earlier run's kept), 'fixed' (the admin's) or null (unknown) */
+  mode: string | null;
+  scale: number;
+  recency: DimensionBounds;
+  frequency: DimensionBounds;
+  monetary: DimensionBounds;
+}
+
+type Dim = 'recency' | 'frequency' | 'monetary';
+/** A run's stored thresholds with the range of every level; null when the run has none (nobody bought). */
+export function runThresholdsOf(stored: unknown, mode: unknown, scale: number): RunThresholds | null {
+  const th = (stored ?? {}) as Partial<Record<Dim, { bounds?: unknown; method?: unknown; direction?: unknown }>>;
+  const dims = ['recency', 'frequency', 'monetary'] as const;
+  if (!dims.every((d) => Array.isArray(th[d]?.bounds) && (th[d]!.bounds as unknown[]).length === scale - 1)) return null;
+  const one = (d: Dim): DimensionBounds => {
+    const bounds = (th[d]!.bounds as unknown[]).map(Number);
+    const direction = d === 'recency' ? 'lower_better' : 'higher_better';
+    return {
+      bounds, method: typeof th[d]!.method === 'string' ? (th[d]!.method as string) : null, direction,
+      levels: levelRanges({ bounds, direction, levels: scale as 3 | 5, dimension: d }),
+    };
+  };
+  return { mode: typeof mode === 'string' ? mode : null, scale, recency: one('recency'), frequency: one('frequency'), monetary: one('monetary') };
+}
+
+async function runThresholds(db: Db, portalId: number, runId: number, scale: number): Promise<RunThresholds | null> {
+  const { rows } = await db.query<{ thresholds: unknown; mode: string | null }>(
+    `SELECT thresholds, counts->>'thresholdMode' AS mode FROM score_runs WHERE portal_id = $1 AND id = $2`, [portalId, runId]);
+  return rows[0] ? runThresholdsOf(rows[0].thresholds, rows[0].mode, scale) : null;
 }
 
 /** Segment sizes per run, oldest first: the run's stored counts, else counted from its labels. */
@@ -172,7 +233,8 @@ function cached<T>(db: Db, key: string, make: () => Promise<T>): Promise<T> {
 }
 
 const EMPTY: Dashboard = {
-  run: null, previousRun: null, runs: [], compare: null, totals: { count: 0, revenue: 0 }, heatmap: [], segments: [], movement: [], history: [],
+  run: null, previousRun: null, runs: [], compare: null, totals: { count: 0, revenue: 0 }, heatmap: [], segments: [], movement: [], movementMatrix: [],
+  thresholds: null, history: [],
   alerts: [], sources: [], valueHistogram: [], concentration: [],
 };
 
@@ -190,10 +252,14 @@ export async function dashboard(db: Db, portalId: number, fromSpec: RunSpec = nu
   const cmp = pickComparison(runs, fromSpec, toSpec);
   const { from, to } = cmp;
   const key = (id: number, u: number) => `${portalId}:${id}:${u}`;
-  const [figures, movement] = await Promise.all([
+  const pair = from ? `${key(to.id, to.updates)}:${key(from.id, from.updates)}` : '';
+  const [figures, movement, matrix, thresholds] = await Promise.all([
     cached(db, `fig:${key(to.id, to.updates)}`, () => runFigures(db, portalId, to.id)),
-    from ? cached(db, `mov:${key(to.id, to.updates)}:${key(from.id, from.updates)}`, () => movementBetween(db, portalId, to.id, from.id)) : Promise.resolve([]),
+    from ? cached(db, `mov:${pair}`, () => movementBetween(db, portalId, to.id, from.id)) : Promise.resolve([]),
+    from ? cached(db, `matrix:${pair}`, () => movementMatrix(db, portalId, to.id, from.id)) : Promise.resolve([]),
+    cached(db, `th:${key(to.id, to.updates)}`, () => runThresholds(db, portalId, to.id, to.scale)),
   ]);
+  const total = figures.totals.revenue;
   const span = runs.filter((r) => (!from || r.createdAt >= from.createdAt) && r.createdAt <= to.createdAt).slice(-HISTORY_POINTS);
   const history = await cached(db, `hist:${span.map((r) => `${r.id}.${r.updates}`).join(',')}`, () => sizeHistory(db, portalId, span));
   const first = history.find((h) => h.runId === from?.id);
@@ -205,6 +271,8 @@ export async function dashboard(db: Db, portalId: number, fromSpec: RunSpec = nu
     compare: { from: from?.id ?? null, to: to.id, clamped: cmp.clamped, rulesChanged: cmp.rulesChanged.map(({ id, asOf, createdAt, rulesChanged }) => ({ id, asOf, createdAt, rulesChanged })) },
     ...figures,
     movement,
+    movementMatrix: matrix.map((m) => ({ ...m, revenueShare: total ? m.revenue / total : 0 })),
+    thresholds,
     history,
     alerts: first && !cmp.rulesChanged.length ? sharpChanges(first.sizes, last.sizes) : [],
   };

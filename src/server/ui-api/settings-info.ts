@@ -6,6 +6,9 @@
  */
 import type { Db } from '../../store/index.js';
 import { latestScoreRun } from '../../store/index.js';
+import { runThresholdsOf, type RunThresholds } from './dashboard-query.js';
+
+const runScaleOf = (settings: unknown): number => ((settings as { rfm?: { scale?: number } } | null)?.rfm?.scale === 3 ? 3 : 5);
 
 type Dim = 'recency' | 'frequency' | 'monetary';
 
@@ -15,6 +18,8 @@ export interface CurrentBounds {
   /** how the run got its bounds: 'fixed', 'fresh' (quantiles computed), 'pinned' (the previous run's kept) */
   mode: string | null;
   bounds: Record<Dim, number[]> | null;
+  /** the same bounds with the values each level holds, for explaining every level (dashboard-query.ts runThresholdsOf) */
+  thresholds: RunThresholds | null;
   spread: Record<Dim, number[]> | null;
   buyers: number;
 }
@@ -39,6 +44,7 @@ export async function currentBounds(db: Db, portalId: number): Promise<CurrentBo
     asOf: run.asOf instanceof Date ? run.asOf.toISOString() : String(run.asOf),
     mode: typeof run.counts?.thresholdMode === 'string' ? run.counts.thresholdMode : null,
     bounds,
+    thresholds: runThresholdsOf(run.thresholds, run.counts?.thresholdMode, runScaleOf(run.settings)),
     spread: x && x.n ? { recency: round(x.r), frequency: round(x.f), monetary: round(x.m) } : null,
     buyers: x?.n ?? 0,
   };

@@ -18,6 +18,7 @@ export function issueText(i: FieldIssue): string {
     case 'cellsUncovered': return t('errCells', { n: Number(p.count ?? 0), cells: String(p.cells ?? '') });
     case 'lowAboveHigh': return t('errLowHigh');
     case 'regularBelowReturning': return t('errRegular');
+    case 'sameFromTo': return t('errSameFromTo');
   }
   if (i.origin === 'array' && (i.code === 'too_small' || i.code === 'too_big')) return t('errLength', { n: Number(i.minimum ?? i.maximum ?? 0) });
   if (i.code === 'too_big') return t('errTooBig', { max: Number(i.maximum) });

@@ -9,7 +9,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { listFirings } from '../../../automation/engine.js';
-import { automationRuleSchema, readSection } from '../../../settings/index.js';
+import { automationRuleSchema, readSection, type AutomationRule } from '../../../settings/index.js';
 import type { Db } from '../../../store/index.js';
 import { authed, parse, requireAdmin, wrap } from '../http.js';
 import type { RouteDeps } from './shared.js';
@@ -23,15 +23,32 @@ async function lastTwoRuns(db: Db, portalId: number) {
   return rows.map((r) => ({ id: Number(r.id), asOf: r.asOf }));
 }
 
-/** Contacts that became sleeping (segment null) or entered `segment` from the previous run to the latest, per responsible. */
-async function transitions(db: Db, portalId: number, cur: number, prev: number, segment: string | null) {
-  const cond = segment === null ? 'c1.sleeping AND NOT p.sleeping' : 'c1.segment = $4 AND p.segment IS DISTINCT FROM $4';
+/** The SQL condition (c1 = the latest run's label, p = the previous run's) and its parameters of a trigger. */
+function triggerCondition(t: AutomationRule['trigger']): { cond: string; params: unknown[] } {
+  switch (t.type) {
+    case 'becameSleeping':
+      return { cond: 'c1.sleeping AND NOT p.sleeping', params: [] };
+    case 'enteredSegment':
+      return { cond: 'c1.segment = $4 AND p.segment IS DISTINCT FROM $4', params: [t.segment] };
+    case 'movedSegment':
+      return { cond: 'p.segment = $4 AND c1.segment = $5', params: [t.from, t.to] };
+    case 'lifecycleChanged':
+      return {
+        cond: 'c1.lifecycle IS NOT NULL AND p.lifecycle IS NOT NULL AND c1.lifecycle <> p.lifecycle AND ($4::text IS NULL OR p.lifecycle = $4) AND ($5::text IS NULL OR c1.lifecycle = $5)',
+        params: [t.from ?? null, t.to ?? null],
+      };
+  }
+}
+
+/** Contacts that made the trigger's transition from the previous run to the latest, per responsible. */
+async function transitions(db: Db, portalId: number, cur: number, prev: number, trigger: AutomationRule['trigger']) {
+  const { cond, params } = triggerCondition(trigger);
   const { rows } = await db.query<{ resp: number | null; n: number }>(
     `SELECT k.assigned_by_id AS resp, count(*)::int AS n
        FROM contact_labels c1 JOIN contact_labels p ON p.portal_id = c1.portal_id AND p.run_id = $3 AND p.contact_id = c1.contact_id
        LEFT JOIN contacts k ON k.portal_id = c1.portal_id AND k.id = c1.contact_id
       WHERE c1.portal_id = $1 AND c1.run_id = $2 AND ${cond} GROUP BY 1 ORDER BY 2 DESC`,
-    segment === null ? [portalId, cur, prev] : [portalId, cur, prev, segment],
+    [portalId, cur, prev, ...params],
   );
   return rows.map((r) => ({ userId: r.resp === null ? null : Number(r.resp), count: r.n }));
 }
@@ -48,8 +65,7 @@ export function automationRoutes({ db }: RouteDeps): Router {
     for (const raw of rules) {
       const rule = automationRuleSchema.safeParse(raw);
       if (!rule.success || runs.length < 2) { out.push({ expected: null, recipients: [] }); continue; }
-      const seg = rule.data.trigger.type === 'enteredSegment' ? rule.data.trigger.segment : null;
-      const per = await transitions(db, a.portal.id, runs[0]!.id, runs[1]!.id, seg);
+      const per = await transitions(db, a.portal.id, runs[0]!.id, runs[1]!.id, rule.data.trigger);
       out.push({ expected: per.reduce((s, x) => s + x.count, 0), recipients: rule.data.action.type === 'todo' ? per : [] });
     }
     return { basis: runs.length < 2 ? null : { from: runs[1]!.asOf, to: runs[0]!.asOf }, rules: out };

@@ -12,7 +12,7 @@
 import express, { type Router } from 'express';
 import { dashboard, type Dashboard } from '../dashboard-query.js';
 import { parseRunSpec } from '../dashboard-runs.js';
-import { authed, wrap, type Authed } from '../http.js';
+import { authed, HttpError, wrap, type Authed } from '../http.js';
 import { MIN_GROUP, suppress } from '../visibility.js';
 import type { RouteDeps } from './shared.js';
 
@@ -29,6 +29,14 @@ function nonAdminView(a: Authed, d: Dashboard) {
     })),
     segments: d.segments.map((x) => ({ segment: x.segment, count: s(x.count), revenue: null, revenueShare: s(x.count) === null ? null : x.revenueShare })),
     movement: d.movement.filter((m) => m.count >= MIN_GROUP),
+    movementMatrix: d.movementMatrix.map((m) => ({
+      from: m.from, to: m.to, count: s(m.count), revenue: null, revenueShare: s(m.count) === null ? null : m.revenueShare,
+    })),
+    // R and F bounds are days and purchase counts; M's are amounts of money: withheld
+    thresholds: d.thresholds && {
+      ...d.thresholds,
+      monetary: { ...d.thresholds.monetary, bounds: [], levels: d.thresholds.monetary.levels.map((l) => ({ ...l, min: null, max: null })) },
+    },
     history: d.history.map((h) => ({ ...h, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
     alerts: d.alerts.map((x) => ({ ...x, from: s(x.from), to: s(x.to) })),
     sources: d.sources.filter((m) => m.count >= MIN_GROUP),
@@ -38,12 +46,20 @@ function nonAdminView(a: Authed, d: Dashboard) {
   };
 }
 
+/** A given ?from= / ?to= must be one of the forms (absent = the default); anything else is refused, not ignored. */
+function runSpec(v: unknown, name: string) {
+  if (v === undefined || v === '') return null;
+  const spec = parseRunSpec(v);
+  if (!spec) throw new HttpError(400, 'BAD_RUN', `${name} must be run:<id>, a day YYYY-MM-DD or <n>d (days back), once`);
+  return spec;
+}
+
 export function dashboardRoutes({ db }: RouteDeps): Router {
   const r = express.Router();
   r.get('/dashboard', wrap(async (req) => {
     const a = authed(req);
     // ?from=run:<id> | YYYY-MM-DD | <n>d (days before `to`) & to=run:<id> | YYYY-MM-DD
-    const d = await dashboard(db, a.portal.id, parseRunSpec(req.query.from), parseRunSpec(req.query.to));
+    const d = await dashboard(db, a.portal.id, runSpec(req.query.from, 'from'), runSpec(req.query.to, 'to'));
     return a.session.a ? { ...d, suppressedBelow: null } : nonAdminView(a, d);
   }));
   return r;
