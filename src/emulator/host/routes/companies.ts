@@ -49,7 +49,7 @@ function statusName(h: HostContext, entity: string, id: string | null | undefine
 
 function companyFields(h: HostContext, c: CompanyRec): Array<[string, string, string?]> {
   const { portal } = h;
-  const employees = (c.extra as Record<string, unknown> | null | undefined)?.employees;
+  const employees = c.extra?.EMPLOYEES;
   return [
     ['ID', String(c.id)],
     ['Company name', c.title],
