@@ -15,6 +15,7 @@ declare module 'vue' {
     B24Button: typeof import('./../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/Button.vue')['default']
     BulkBar: typeof import('./components/BulkBar.vue')['default']
     ContactTable: typeof import('./components/ContactTable.vue')['default']
+    EntitySwitch: typeof import('./components/EntitySwitch.vue')['default']
     FilterChips: typeof import('./components/FilterChips.vue')['default']
     FilterRow: typeof import('./components/FilterRow.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
