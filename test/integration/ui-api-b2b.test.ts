@@ -138,6 +138,17 @@ eachDb('ui api: contacts / companies switch (B2B)', (getDb) => {
     expect(d.status).toBe(200);
     expect((d.json.totals as { count: number }).count).toBe(n);
     expect((d.json.segments as Array<{ count: number }>).reduce((s, x) => s + x.count, 0)).toBe(n);
+    // the CSV of the companies: one line per company, by its title
+    const csv = await fetch(`${base}/api/ui/segments/export`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${sessions.get(1)}`, 'X-B24-Auth': tokens.get(1)! },
+      body: JSON.stringify({ filter: ALL, entity: 'company', columns: ['name', 'segment'] }),
+    });
+    expect(csv.status).toBe(200);
+    const lines = (await csv.text()).replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).slice(1);
+    expect(lines).toHaveLength(n);
+    const ids = lines.map((l) => Number(l.split(',')[0])).sort((a, b) => a - b);
+    expect(ids).toEqual([...emu.portal.companies.keys()].sort((a, b) => a - b));
+    expect(lines.join('\n')).toContain(emu.portal.companies.get(ids[0]!)!.title);
     // contacts are unchanged by the switch: the contact count is the contacts'
     expect((await call(1, 'POST', '/segments/count', { filter: ALL, entity: 'contact' })).json.count).toBe(emu.portal.contacts.size);
   });
