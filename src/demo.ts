@@ -400,7 +400,7 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   process.stderr.write(`demo: ${JSON.stringify(d.result)}\n`);
-  process.stdout.write(`Portal: ${d.portalUrl}  (open it; the app is in the left menu / contact cards)\nApp: ${d.appUrl}\n`);
+  process.stdout.write(`Portal: ${d.portalUrl}  (open it; the app is in the left menu / contact${o.b2b ? ' and company' : ''} cards)\nApp: ${d.appUrl}\n`);
   const stop = () => void d.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -11,7 +11,8 @@ import { runWriteBack } from '../../src/writeback/write.js';
 import { segmentText } from '../../src/scoring/index.js';
 import { startUiStack, type UiStack } from './helpers/ui-stack.js';
 
-const SHOTS = new URL('./screenshots/tmp/b2b/', import.meta.url).pathname;
+// with UPDATE_README_SHOTS=1 the screenshot goes to test/e2e/screenshots/ui/ (docs/ui.md shows it)
+const SHOTS = new URL(process.env.UPDATE_README_SHOTS ? './screenshots/ui/' : './screenshots/tmp/b2b/', import.meta.url).pathname;
 const CLIENT = 'local.b2btab.0001';
 
 describe('B2B: the company card in the portal page', () => {
@@ -49,7 +50,7 @@ describe('B2B: the company card in the portal page', () => {
     expect(await f.locator('[data-role="rfm"]').textContent()).toBe(co.rfm);
     const shown = await f.locator('[data-role="company-contacts"] li[data-contact-id]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-contact-id'))));
     expect(shown).toEqual(contacts);
-    await s.shot(page, 'company-tab');
+    await s.shot(page, 'b2b-company-tab');
     await page.close();
   });
 });
