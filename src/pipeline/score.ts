@@ -125,14 +125,14 @@ export async function loadScoringInput(db: Db, portalId: number, batchSize = 500
   return out;
 }
 
-/** Scoring input of the given contacts that are in the store (event rescoring), in contact id order. */
-export async function loadScoringInputFor(db: Db, portalId: number, contactIds: readonly number[]): Promise<CustomerInput[]> {
-  if (!contactIds.length) return [];
-  const { rows: contacts } = await db.query<CustomerRow>(
-    `SELECT id, date_create AS "dateCreate" FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
-    [portalId, [...contactIds]],
+/** Scoring input of the given contacts (or companies) that are in the store (event rescoring), in id order. */
+export async function loadScoringInputFor(db: Db, portalId: number, ids: readonly number[], kind: CustomerKind = 'contact'): Promise<CustomerInput[]> {
+  if (!ids.length) return [];
+  const { rows } = await db.query<CustomerRow>(
+    `SELECT id, date_create AS "dateCreate" FROM ${KIND_TABLES[kind].crm} WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
+    [portalId, [...ids]],
   );
-  return scoringInputOf(db, portalId, contacts, 'contact');
+  return scoringInputOf(db, portalId, rows, kind);
 }
 
 /** Product section ids per won deal. */

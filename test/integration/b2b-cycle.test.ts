@@ -8,7 +8,8 @@
  *  - the company fields carry the labels, read back with crm.company.get (same UF_CRM_SEG_* names);
  *  - a second cycle writes no company; two new company-only won deals → exactly those two
  *    companies are written, and no contact;
- *  - with B2B off no company is scored nor written.
+ *  - with B2B off no company is scored nor written;
+ *  - a deal event relabels the deal's company in the latest run and writes its fields (event path).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -19,6 +20,8 @@ import { runScoring } from '../../src/pipeline/score.js';
 import { runWriteBack } from '../../src/writeback/write.js';
 import { loadRegistry } from '../../src/writeback/fields.js';
 import { stageSemantic } from '../../src/emulator/methods/schema.js';
+import { addToInbox } from '../../src/events/inbox.js';
+import { processInbox } from '../../src/events/process.js';
 import { eachDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
@@ -32,6 +35,7 @@ beforeAll(() => {
 const client = () => new B24Client({ tokens: tp.tokens, limiter: { plan: 'standard', timeScale: TS } });
 const today = () => new Date(tp.emu.portal.clock.now()).toISOString().slice(0, 10);
 const dayNo = (d: string) => Date.parse(`${d}T00:00:00Z`) / 86_400_000;
+const addDay = (d: string, n: number) => new Date(Date.parse(`${d}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
 
 interface Truth { days: Set<string>; revenue: number; last: string }
 
@@ -175,5 +179,26 @@ eachDb('B2B: companies as customers', (getDb) => {
       const got = await c.call<Record<string, unknown>>('crm.company.get', { id });
       expect(String(got.UF_CRM_SEG_LAST_PURCHASE).slice(0, 10)).toBe(asOf);
     }
+  });
+
+  it('a deal event relabels its company in the latest run and writes the company\'s fields', async () => {
+    const c = client();
+    const before = (await db.query<{ id: number }>(`SELECT id::int FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY id DESC LIMIT 1`, [portalId])).rows[0]!.id;
+    // a company that has bought, and a new won deal of it (no contact), dated a day before the run's as-of
+    const buyer = (await companyLabels(before)).find((l) => l.frequency > 0 && l.last !== null && l.last < addDay(asOf, -1))!;
+    const when = addDay(asOf, -1);
+    const dealId = await c.call<number>('crm.deal.add', { fields: { TITLE: 'Event order', COMPANY_ID: buyer.id, STAGE_ID: 'WON', OPPORTUNITY: 1234, CURRENCY_ID: tp.emu.portal.baseCurrency, CLOSEDATE: when } });
+    await addToInbox(db, portalId, [{ entity: 'deal', id: Number(dealId), action: 'upsert' }]);
+    const r = await processInbox(db, portalId, c, { now: new Date() });
+    expect(r.companiesRescored).toBe(1);
+    const latest = (await db.query<{ id: number }>(`SELECT id::int FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY id DESC LIMIT 1`, [portalId])).rows[0]!.id;
+    expect(latest).toBe(before); // relabelled in place, no new run
+    const truth = truthFromPortal((d) => (d.companyId ? [d.companyId] : [])).get(buyer.id)!;
+    const now = (await companyLabels(latest)).find((l) => l.id === buyer.id)!;
+    expect([now.frequency, now.last]).toEqual([truth.days.size, when]);
+    expect(now.monetary).toBeCloseTo(truth.revenue, 1);
+    expect(r.writeBack!.companies!.written).toBe(1);
+    const got = await c.call<Record<string, unknown>>('crm.company.get', { id: buyer.id });
+    expect([Number(got.UF_CRM_SEG_FREQUENCY), String(got.UF_CRM_SEG_LAST_PURCHASE).slice(0, 10)]).toEqual([truth.days.size, when]);
   });
 });
