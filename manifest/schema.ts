@@ -1,6 +1,6 @@
 /**
  * The zod schemas of `manifest/`: what install registers on a portal (scopes, placements,
- * event handlers, contact user fields) and the market texts. Loaded and validated once
+ * event handlers, contact and company user fields) and the market texts. Loaded and validated once
  * at start-up; a malformed manifest stops the app with the zod error.
  */
 import { z } from 'zod';
@@ -44,6 +44,8 @@ export const fieldSchema = z.object({
   settings: z.record(z.string(), z.unknown()).default({}),
   label: langMapSchema,
   help: langMapSchema.optional(),
+  /** the entities this field is registered on (default: every entity of the manifest) */
+  entities: z.array(z.enum(['contact', 'company'])).min(1).optional(),
 }).refine((f) => (f.type === 'enumeration') === (f.items !== undefined), {
   message: 'enumeration fields (and only they) name their item source',
 }).refine((f) => !(f.type === 'boolean' && f.multiple), { message: 'a boolean field cannot be multiple' });
@@ -51,6 +53,11 @@ export const fieldSchema = z.object({
 export const fieldsManifestSchema = z.object({
   /** XML_ID of each field is prefix + name: how a reinstall finds our fields again. */
   xmlIdPrefix: z.string().regex(/^[A-Z0-9_]+$/),
+  /**
+   * The CRM entities whose cards carry the fields, under the same names: contacts always,
+   * companies when the portal's B2B option is on (src/writeback/fields.ts).
+   */
+  entities: z.array(z.enum(['contact', 'company'])).min(1).default(['contact', 'company']),
   fields: z.array(fieldSchema).min(1),
 }).refine((m) => new Set(m.fields.map((f) => f.name)).size === m.fields.length, { message: 'field names must be unique' });
 

@@ -1,5 +1,5 @@
 /**
- * `npm run demo -- [--contacts N] [--seed S] [--time-scale K] [--once] [--emulator URL] [--port P] [--data-dir DIR]`
+ * `npm run demo -- [--contacts N] [--seed S] [--time-scale K] [--once] [--emulator URL] [--port P] [--data-dir DIR] [--b2b]`
  *
  * 1. Starts the emulator with a generated portal (or uses a running one: `--emulator URL`,
  *    the base URL `npm run emulator` prints).
@@ -11,6 +11,10 @@
  *    Running again against the same emulator with the same DATA_DIR reinstalls: uninstall
  *    (data kept) + install, and registration stays idempotent.
  * 4. Runs the first full sync with a progress bar on stderr (phase, rows, ETA).
+ *    With `--b2b` (a contract other checks use): the portal is generated with the B2B profile
+ *    (companies with several contacts, deals tied to companies, industries, sizes, revenue), the
+ *    B2B option is turned on in the app's settings right after install, and the cycle scores
+ *    and writes companies too (the JSON line then carries "companies" and "companiesWritten").
  * 5. Keeps serving and prints the portal URL (host page, the app opens in it) and the app URL;
  *    with `--once` exits after the first full cycle and prints ONE JSON line last on stdout:
  *    {"contacts","deals","requests","operatingSeconds","portalSeconds","wallSeconds"}
@@ -35,12 +39,13 @@ import { Portal } from './emulator/portal.js';
 import { startEmulator, type RunningEmulator } from './emulator/server.js';
 import { createLogger } from './server/log.js';
 import { createTokenCipher, generateTokenKey, parseTokenKey, setTokenCipher } from './store/crypto.js';
-import { getPortalByMemberId } from './store/portals.js';
+import { getPortalByMemberId, updatePortalSettings } from './store/portals.js';
+import { settingsPatch } from './settings/index.js';
 import { latestSyncRun } from './store/syncRuns.js';
 import { runAutomation } from './automation/engine.js';
 import type { Db } from './store/db.js';
 
-const USAGE = `usage: npm run demo -- [--contacts 500] [--seed 42] [--time-scale 20] [--once] [--emulator URL] [--port 3000] [--data-dir ./data]`;
+const USAGE = `usage: npm run demo -- [--contacts 500] [--seed 42] [--time-scale 20] [--once] [--emulator URL] [--port 3000] [--data-dir ./data] [--b2b]`;
 
 export interface DemoOptions {
   contacts: number;
@@ -50,6 +55,8 @@ export interface DemoOptions {
   emulator?: string;
   port: number;
   dataDir: string;
+  /** B2B portal: generated with the B2B profile, the B2B option turned on before the cycle */
+  b2b?: boolean;
   /** Progress/diagnostics sink (stderr by default). */
   err?: (s: string) => void;
   /** Tests: an open, migrated store instead of DATA_DIR/pglite or DATABASE_URL. */
@@ -65,6 +72,9 @@ export interface DemoResult {
   wallSeconds: number;
   /** Contacts whose fields were written into the portal (issue 4). */
   written: number;
+  /** --b2b: companies labelled by the run, and whose fields were written */
+  companies?: number;
+  companiesWritten?: number;
 }
 
 export class DemoUsageError extends Error {}
@@ -82,6 +92,7 @@ export function parseDemoArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
         emulator: { type: 'string' },
         port: { type: 'string' },
         'data-dir': { type: 'string' },
+        b2b: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -114,6 +125,7 @@ export function parseDemoArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     // --once defaults to an ephemeral port so it never collides with a running app.
     port: values.port !== undefined ? int('port', values.port, 0, 65535) : values.once ? 0 : 3000,
     dataDir: values['data-dir'] ?? env.DATA_DIR ?? './data',
+    b2b: values.b2b,
   };
 }
 
@@ -162,18 +174,22 @@ export interface CycleOutcome {
   contacts: number;
   deals: number;
   written: number;
+  companies?: number;
+  companiesWritten?: number;
 }
 
 /** One full cycle for a portal, as the nightly job runs it. `asOf`: the portal clock's now. */
 async function runCycle(db: Db, portalId: number, client: B24Client, asOf: Date, onProgress: (p: ProgressInfo) => void, err: (s: string) => void): Promise<CycleOutcome> {
   const s = await runSync({ db, portalId, client }, { kind: 'full', onProgress: (p) => onProgress(p as ProgressInfo) });
   const sc = await runScoring(db, portalId, asOf);
-  err(`\ndemo: scored ${sc.contacts} contacts (${sc.buyers} buyers)\n`);
+  err(`\ndemo: scored ${sc.contacts} contacts (${sc.buyers} buyers)${sc.companies ? `, ${sc.companies.companies} companies (${sc.companies.buyers} buyers)` : ''}\n`);
   await runAutomation(db, portalId, client);
   onProgress({ phase: 'write-back', rowsDone: 0, rowsExpected: sc.contacts });
   const w = await runWriteBack(db, portalId, client);
   if (w.errors.length) err(`demo: write-back reported ${w.errors.length} problem(s), first: ${JSON.stringify(w.errors[0])}\n`);
-  return { contacts: Number(s.counts?.contacts ?? 0), deals: Number(s.counts?.deals ?? 0), written: w.written };
+  const out: CycleOutcome = { contacts: Number(s.counts?.contacts ?? 0), deals: Number(s.counts?.deals ?? 0), written: w.written };
+  if (sc.companies) Object.assign(out, { companies: sc.companies.companies, companiesWritten: w.companies?.written ?? 0 });
+  return out;
 }
 
 /** Follows the first cycle the job queue runs after install (sync → score → write-back). */
@@ -187,9 +203,21 @@ async function followQueuedCycle(db: Db, portalId: number, onProgress: (p: Progr
       [portalId, since],
     );
     const done = w.rows[0];
-    if (done && run) return { contacts: Number(run.counts.contacts ?? 0), deals: Number(run.counts.deals ?? 0), written: Number(done.written) };
+    if (done && run) return { contacts: Number(run.counts.contacts ?? 0), deals: Number(run.counts.deals ?? 0), written: Number(done.written), ...(await companiesOf(db, portalId, since)) };
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** The companies' part of the latest cycle since `since` (B2B): labelled and written, or nothing. */
+async function companiesOf(db: Db, portalId: number, since: Date): Promise<Pick<CycleOutcome, 'companies' | 'companiesWritten'>> {
+  const { rows } = await db.query<{ companies: unknown; written: unknown }>(
+    `SELECT (s.counts->'companies'->>'companies') AS companies, (w.counts->'companies'->>'written') AS written
+       FROM writeback_runs w JOIN score_runs s ON s.portal_id = w.portal_id AND s.id = w.score_run_id
+      WHERE w.portal_id = $1 AND w.started_at >= $2 ORDER BY w.id DESC LIMIT 1`,
+    [portalId, since],
+  );
+  const r = rows[0];
+  return r && r.companies !== null ? { companies: Number(r.companies), companiesWritten: Number(r.written ?? 0) } : {};
 }
 
 // ---- emulator / app state --------------------------------------------------------------
@@ -285,8 +313,8 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
   let emuUrl = o.emulator;
   if (!emuUrl) {
     const portal = new Portal({ clock: new PortalClock(Date.now(), o.timeScale) });
-    const g = generatePortal(portal, { contacts: o.contacts, seed: o.seed });
-    err(`demo: generated ${g.contacts} contacts, ${g.deals} deals (seed ${o.seed})\n`);
+    const g = generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop' });
+    err(`demo: generated ${g.contacts} contacts, ${g.companies} companies, ${g.deals} deals (seed ${o.seed}, ${g.profile})\n`);
     emu = await startEmulator({ port: 0, portal, log: (l) => err(`${l}\n`) });
     emuUrl = emu.url;
   }
@@ -319,6 +347,12 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
     const portal = await getPortalByMemberId(app.db, memberId);
     if (!portal) throw new Error('install finished but the portal is not in the store');
     err(`demo: installed on ${info.domain} (portal #${portal.id}, ${portal.status})\n`);
+    if (o.b2b) {
+      // the settings page's B2B checkbox: companies are scored and written from the first cycle on
+      const b2b = settingsPatch(['b2b'], { b2b: true });
+      if (b2b.ok) await updatePortalSettings(app.db, portal.id, b2b.stored);
+      err('demo: B2B on: companies are scored and their fields written\n');
+    }
 
     // ---- first full cycle
     const before = await emuStats(a);
@@ -340,6 +374,7 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
       portalSeconds: Math.round((after.elapsedSeconds - before.elapsedSeconds) * 1000) / 1000,
       wallSeconds: Math.round((performance.now() - w0) / 10) / 100,
       written: outcome.written,
+      ...(outcome.companies !== undefined ? { companies: outcome.companies, companiesWritten: outcome.companiesWritten ?? 0 } : {}),
     };
     err(`demo: first cycle done in ${((performance.now() - t0) / 1000).toFixed(1)} s total\n`);
     return { result, portalUrl: `${emuUrl}app/${creds.clientId}`, appUrl: `${app.config.publicUrl}/app`, close };
@@ -365,7 +400,7 @@ async function main(): Promise<void> {
     process.exit(0);
   }
   process.stderr.write(`demo: ${JSON.stringify(d.result)}\n`);
-  process.stdout.write(`Portal: ${d.portalUrl}  (open it; the app is in the left menu / contact cards)\nApp: ${d.appUrl}\n`);
+  process.stdout.write(`Portal: ${d.portalUrl}  (open it; the app is in the left menu / contact${o.b2b ? ' and company' : ''} cards)\nApp: ${d.appUrl}\n`);
   const stop = () => void d.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

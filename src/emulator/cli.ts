@@ -2,7 +2,9 @@
  * `npm run emulator -- --port 7777 --contacts 5000 --seed 42 [--deals N] [--time-scale N]
  *   [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--host ADDR] [--token-ttl S]
  *   [--latency] [--manager-access LEVEL] [--head-access LEVEL] [--self-hosted] [--operating-limit S]
- *   [--costs SPEC] [--no-rate-limit]`
+ *   [--costs SPEC] [--no-rate-limit] [--b2b]`
+ * --b2b: generate with the B2B profile (companies with several contacts, deals tied to companies,
+ *   industries, sizes, revenue; src/emulator/generator/options.ts).
  *
  * Prints two parseable lines on stdout:
  *   Emulator: http://127.0.0.1:7777/
@@ -30,7 +32,7 @@ import { parseLevel } from './perms.js';
 import type { CrmPermLevel } from './model.js';
 
 const USAGE = `usage: npm run emulator -- [--port 7777] [--host 127.0.0.1] [--contacts N] [--deals N] [--seed N]
-       [--time-scale N] [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--token-ttl SECONDS] [--latency]
+       [--time-scale N] [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--token-ttl SECONDS] [--latency] [--b2b]
        [--manager-access X|O|F|D|A|none] [--head-access X|O|F|D|A|none]
        [--self-hosted] [--operating-limit SECONDS] [--costs SPEC] [--no-rate-limit]
 fault SPEC example: 503=0.05,500=0.01,reset=0.01,slow=0.1:2000,expired=0.02,method=crm.deal.list,seed=7
@@ -61,6 +63,7 @@ interface CliOptions {
   faults: FaultConfig | undefined;
   statePath: string | null;
   latency: boolean;
+  b2b: boolean;
   managerAccess: CrmPermLevel | undefined;
   headAccess: CrmPermLevel | undefined;
   limits: LimitsOptions;
@@ -84,6 +87,7 @@ function parseFlags(argv: string[]) {
         state: { type: 'string' },
         'token-ttl': { type: 'string' },
         latency: { type: 'boolean', default: false },
+        b2b: { type: 'boolean', default: false },
         'manager-access': { type: 'string' },
         'head-access': { type: 'string' },
         'self-hosted': { type: 'boolean', default: false },
@@ -134,7 +138,7 @@ function parseCli(argv: string[]): CliOptions | null {
   const headAccess = level('head-access', values['head-access']);
   return {
     port, host: values.host, contacts, deals, seed, ttl, timeScale, plan, faults, statePath, latency: values.latency,
-    managerAccess, headAccess, limits: limitFlags(values),
+    managerAccess, headAccess, limits: limitFlags(values), b2b: values.b2b,
   };
 }
 
@@ -168,8 +172,8 @@ async function preparePortal(o: CliOptions): Promise<Portal> {
     portal = new Portal({ plan: o.plan, accessTokenTtl: o.ttl, clock: new PortalClock(Date.now(), o.timeScale) });
     if (o.contacts !== undefined || o.deals !== undefined) {
       const t0 = performance.now();
-      const s = generatePortal(portal, { contacts: o.contacts ?? 0, seed: o.seed, deals: o.deals, managerAccess: o.managerAccess, headAccess: o.headAccess });
-      process.stderr.write(`emulator: generated ${s.contacts} contacts, ${s.companies} companies, ${s.deals} deals (seed ${o.seed}) in ${Math.round(performance.now() - t0)} ms\n`);
+      const s = generatePortal(portal, { contacts: o.contacts ?? 0, seed: o.seed, deals: o.deals, managerAccess: o.managerAccess, headAccess: o.headAccess, profile: o.b2b ? 'b2b' : 'shop' });
+      process.stderr.write(`emulator: generated ${s.contacts} contacts, ${s.companies} companies, ${s.deals} deals (seed ${o.seed}, ${s.profile}) in ${Math.round(performance.now() - t0)} ms\n`);
     }
   }
   if (o.ttl !== undefined) portal.accessTokenTtl = o.ttl;

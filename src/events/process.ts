@@ -8,6 +8,8 @@
  *     gone → deleted from the store; product rows of WON deals are re-read;
  *  3. affected contacts = the deal's contacts before (store) ∪ after (portal) ∪ contacts named
  *     by contact events; rescoreContacts() relabels them in the latest run (./rescore.ts);
+ *     companies (B2B: when the run labelled them) = the deals' companies before ∪ after, relabelled
+ *     the same way;
  *  4. automation on the contacts whose label changed; write-back (only changed contacts are
  *     written: the diff against written_values);
  *  5. ack exactly the inbox rows read (a row touched again meanwhile stays for the next pass).
@@ -50,6 +52,8 @@ export interface ProcessInboxResult {
   deals: { fetched: number; deleted: number };
   contacts: { fetched: number; deleted: number };
   rescored: number;
+  /** companies relabelled (B2B) */
+  companiesRescored: number;
   labelChanges: number;
   automation: { firingsCreated: number; done: number; failed: number; unknown: number };
   written: number;
@@ -165,9 +169,19 @@ export async function refreshObjects(db: Db, portalId: number, client: B24Client
   return affected;
 }
 
+/** The companies of deals in the store (B2B rescoring): before the refresh, and after it. */
+async function companiesOfDeals(db: Db, portalId: number, dealIds: readonly number[]): Promise<number[]> {
+  if (!dealIds.length) return [];
+  const { rows } = await db.query<{ c: number }>(
+    `SELECT DISTINCT company_id AS c FROM deals WHERE portal_id = $1 AND id = ANY($2::bigint[]) AND company_id IS NOT NULL`,
+    [portalId, [...dealIds]],
+  );
+  return rows.map((r) => Number(r.c));
+}
+
 export async function processInbox(db: Db, portalId: number, client: B24Client, o: ProcessInboxOptions = {}): Promise<ProcessInboxResult> {
   const res: ProcessInboxResult = {
-    passes: 0, rows: 0, events: 0, deals: { fetched: 0, deleted: 0 }, contacts: { fetched: 0, deleted: 0 }, rescored: 0, labelChanges: 0,
+    passes: 0, rows: 0, events: 0, deals: { fetched: 0, deleted: 0 }, contacts: { fetched: 0, deleted: 0 }, rescored: 0, companiesRescored: 0, labelChanges: 0,
     automation: { firingsCreated: 0, done: 0, failed: 0, unknown: 0 }, written: 0, writeBack: null,
   };
   const maxPasses = o.maxPasses ?? 20;
@@ -179,9 +193,15 @@ export async function processInbox(db: Db, portalId: number, client: B24Client, 
     res.passes++;
     res.rows += rows.length;
     for (const r of rows) res.events += r.touches;
+    const dealIds = rows.filter((r) => r.entity === 'deal').map((r) => Number(r.id));
+    const companiesBefore = await companiesOfDeals(db, portalId, dealIds);
     const affected = await refreshObjects(db, portalId, client, rows, res);
     if (o.signal?.aborted) throw o.signal.reason ?? new Error('aborted');
     const rs: RescoreResult = await rescoreContacts(db, portalId, [...affected], { now: o.now });
+    const companies = new Set([...companiesBefore, ...(await companiesOfDeals(db, portalId, dealIds))]);
+    const rc = await rescoreContacts(db, portalId, [...companies], { now: o.now, kind: 'company' });
+    res.companiesRescored += rc.rescored + rc.removed;
+    if (rc.runId !== null && rc.rescored + rc.removed > 0) anyRescored = true;
     res.rescored += rs.rescored + rs.removed;
     res.labelChanges += rs.changes.length;
     if (rs.runId !== null && rs.rescored + rs.removed > 0) anyRescored = true;

@@ -20,9 +20,13 @@
  * The labels are upserted into the latest run (not a new run: a new run per debounce window
  * would copy every label of the portal each minute). prev_segment / changed_at history is kept
  * exactly like the full run does. Contacts gone from the store lose their label row.
+ *
+ * Companies (B2B, `kind: 'company'`): the same over company_labels, with the companies' own
+ * thresholds and fits of the run (score_runs.counts.companies); nothing when the run labelled no
+ * companies (B2B was off).
  */
 import type { Db } from '../store/db.js';
-import { getSections, getPortal, insertContactLabels, latestScoreRun, type ContactLabelInput } from '../store/index.js';
+import { getSections, getPortal, insertLabels, KIND_TABLES, latestScoreRun, type ContactLabelInput, type CustomerKind, type ScoreRun } from '../store/index.js';
 import { applyThresholds, labelOf, loadScoringInputFor, portalToday } from '../pipeline/score.js';
 import {
   bgnbdExpectedIfAlive, bgnbdPAlive, gammaGammaExpectedValue, scorePortal, scoringSettingsSchema,
@@ -34,6 +38,7 @@ import { toDay } from '../scoring/dates.js';
 import { normalizeReason } from '../scoring/summary.js';
 
 export interface LabelChange {
+  /** the customer's id (a company's for kind 'company') */
   contactId: number;
   before: { segment: string | null; sleeping: boolean } | null;
   after: { segment: string | null; sleeping: boolean } | null;
@@ -64,15 +69,27 @@ export interface RescoreOptions {
   /** 'YYYY-MM-DD'; default today in the portal's time zone (never before the run's as-of) */
   asOf?: string;
   now?: Date;
+  /** whose labels (default contacts) */
+  kind?: CustomerKind;
 }
 
 type PrevLabel = { id: number; segment: string | null; sleeping: boolean; extra: Record<string, unknown> };
 type Fits = { bgnbd?: { status?: string; params?: BgNbdParams }; gammagamma?: { status?: string; params?: GammaGammaParams } };
 
+/** The run's thresholds and fits for a kind: the run's own for contacts, counts.companies for companies (null: not labelled). */
+function runPartsOf(sr: ScoreRun, kind: CustomerKind): { thresholds: unknown; fits: Fits } | null {
+  if (kind === 'contact') return { thresholds: sr.thresholds, fits: (sr.fits ?? {}) as Fits };
+  const c = (sr.counts as { companies?: { thresholds?: unknown; fits?: Fits } }).companies;
+  return c ? { thresholds: c.thresholds, fits: c.fits ?? {} } : null;
+}
+
 export async function rescoreContacts(db: Db, portalId: number, contactIds: readonly number[], o: RescoreOptions = {}): Promise<RescoreResult> {
+  const kind = o.kind ?? 'contact';
+  const t = KIND_TABLES[kind];
   const ids = [...new Set(contactIds.map(Number))].filter((n) => Number.isFinite(n) && n > 0);
   const sr = await latestScoreRun(db, portalId);
-  if (!sr || !ids.length) return { runId: sr?.id ?? null, asOf: null, rescored: 0, removed: 0, changes: [] };
+  const parts = sr ? runPartsOf(sr, kind) : null;
+  if (!sr || !parts || !ids.length) return { runId: sr?.id ?? null, asOf: null, rescored: 0, removed: 0, changes: [] };
   const portal = await getPortal(db, portalId);
   const runDay = day(sr.asOf);
   let asOf = o.asOf ?? portalToday(portal?.timeZone, o.now ?? new Date());
@@ -81,27 +98,27 @@ export async function rescoreContacts(db: Db, portalId: number, contactIds: read
 
   // previous labels of these contacts
   const { rows: prevRows } = await db.query<PrevLabel>(
-    `SELECT contact_id AS id, segment, sleeping, extra FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`,
+    `SELECT ${t.id} AS id, segment, sleeping, extra FROM ${t.labels} WHERE portal_id = $1 AND run_id = $2 AND ${t.id} = ANY($3::bigint[])`,
     [portalId, sr.id, ids],
   );
   const prev = new Map(prevRows.map((r) => [Number(r.id), r]));
 
-  const customers = await loadScoringInputFor(db, portalId, ids);
+  const customers = await loadScoringInputFor(db, portalId, ids, kind);
   const present = new Set(customers.map((c) => Number(c.id)));
   const changes: LabelChange[] = [];
-  const removed = await removeLabels(db, portalId, sr.id, ids.filter((id) => !present.has(id)), prev, changes);
+  const removed = await removeLabels(db, portalId, sr.id, ids.filter((id) => !present.has(id)), prev, changes, kind);
   if (!customers.length) return { runId: sr.id, asOf, rescored: 0, removed, changes };
 
   const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
   // models off: the subset must not be fitted on its own; the run's fits are applied below
   const run = scorePortal({ asOf, customers, sections }, { ...settings, models: { ...settings.models, enabled: false } });
-  const th = usableThresholds(sr.thresholds, run.scale);
+  const th = usableThresholds(parts.thresholds, run.scale);
   if (th && run.thresholds) applyThresholds(run, th);
-  applyRunFits(run, customers, asOf, settings, (sr.fits ?? {}) as Fits);
+  applyRunFits(run, customers, asOf, settings, parts.fits);
 
   const stamp = (o.now ?? new Date()).toISOString();
   const labels = labelsWithHistory(run, asOf, prev, stamp, changes);
-  await insertContactLabels(db, portalId, sr.id, labels);
+  await insertLabels(db, kind, portalId, sr.id, labels);
   await db.query(
     `UPDATE score_runs SET counts = jsonb_set(counts, '{partialUpdates}', to_jsonb(COALESCE((counts->>'partialUpdates')::int, 0) + $3))
       WHERE portal_id = $1 AND id = $2`,
@@ -111,9 +128,12 @@ export async function rescoreContacts(db: Db, portalId: number, contactIds: read
 }
 
 /** Contacts gone from the store lose their label row (a change when they had one). Returns the rows deleted. */
-async function removeLabels(db: Db, portalId: number, runId: number, missing: readonly number[], prev: ReadonlyMap<number, PrevLabel>, changes: LabelChange[]): Promise<number> {
+async function removeLabels(
+  db: Db, portalId: number, runId: number, missing: readonly number[], prev: ReadonlyMap<number, PrevLabel>, changes: LabelChange[], kind: CustomerKind,
+): Promise<number> {
   if (!missing.length) return 0;
-  const r = await db.query(`DELETE FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id = ANY($3::bigint[])`, [portalId, runId, missing]);
+  const t = KIND_TABLES[kind];
+  const r = await db.query(`DELETE FROM ${t.labels} WHERE portal_id = $1 AND run_id = $2 AND ${t.id} = ANY($3::bigint[])`, [portalId, runId, missing]);
   for (const id of missing) {
     const p = prev.get(id);
     if (p) changes.push({ contactId: id, before: { segment: p.segment, sleeping: p.sleeping }, after: null });

@@ -13,10 +13,16 @@
  *  - History: prev_segment and changed_at per contact (in contact_labels.extra). changed_at is
  *    the run's time when the segment differs from the previous run's; otherwise both are carried
  *    over. The first run sets neither (nothing changed yet).
+ *  - Companies (B2B option on, or `opts.b2b`): in the same run every company is scored like a
+ *    contact from the deals whose COMPANY_ID it is (a won deal counts for its company and for
+ *    its contacts), with thresholds of its own (companies buy differently from people), pinned
+ *    the same way, and stored in company_labels; the run's counts.companies holds their totals,
+ *    thresholds and drift.
  */
 import type { Db } from '../store/db.js';
-import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, vacuumLabelFacts, analyzeLabels, type ContactLabelInput } from '../store/scores.js';
-import { getSections, type Contact } from '../store/crm.js';
+import { createScoreRun, finishScoreRun, insertLabels, latestScoreRun, vacuumLabelFacts, analyzeLabels, type ContactLabelInput } from '../store/scores.js';
+import { getSections } from '../store/crm.js';
+import { KIND_TABLES, type CustomerKind } from '../store/customer-kinds.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
 import {
@@ -33,6 +39,17 @@ export interface RunScoringOptions {
   batchSize?: number;
   /** time stamped into changed_at (default now) */
   now?: Date;
+  /** score companies too; default: the portal's B2B setting */
+  b2b?: boolean;
+}
+
+/** The companies' part of a run (B2B). */
+export interface CompanyScoringResult {
+  companies: number;
+  buyers: number;
+  segmentChanges: number;
+  thresholds: ScoringResult['thresholds'];
+  drift: number | null;
 }
 
 export interface ScoringResult {
@@ -45,6 +62,8 @@ export interface ScoringResult {
   /** share of buyers whose level would move under fresh bounds (pinning decision) */
   drift: number | null;
   warnings: string[];
+  /** null when companies were not scored (B2B off) */
+  companies: CompanyScoringResult | null;
   ms: { load: number; score: number; store: number };
 }
 
@@ -63,7 +82,7 @@ export function portalToday(timeZone: string | null | undefined, now = new Date(
 }
 
 interface DealRow {
-  contactId: number;
+  customerId: number;
   id: number;
   sem: 'P' | 'S' | 'F' | null;
   closeDate: string | null;
@@ -73,81 +92,93 @@ interface DealRow {
   lossReason: string | null;
 }
 
-/** All contacts as scoring input, in contact id order. */
-export async function loadScoringInput(db: Db, portalId: number, batchSize = 5000): Promise<CustomerInput[]> {
+type CustomerRow = { id: number; dateCreate: Date | null };
+
+const DEAL_COLS = `d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
+            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"`;
+
+/** The deals of a batch of customers ($1 portal, $2 ids): a contact's through deal_contacts, a company's by COMPANY_ID. */
+const DEALS_OF: Record<CustomerKind, string> = {
+  contact: `SELECT dc.contact_id AS "customerId", ${DEAL_COLS}
+       FROM deal_contacts dc JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
+      WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[])
+      ORDER BY dc.contact_id, d.id`,
+  company: `SELECT d.company_id AS "customerId", ${DEAL_COLS}
+       FROM deals d WHERE d.portal_id = $1 AND d.company_id = ANY($2::bigint[])
+      ORDER BY d.company_id, d.id`,
+};
+
+/** All customers of a kind (contacts by default) as scoring input, in id order. */
+export async function loadScoringInput(db: Db, portalId: number, batchSize = 5000, kind: CustomerKind = 'contact'): Promise<CustomerInput[]> {
   const out: CustomerInput[] = [];
   let after = -1;
   for (;;) {
-    const { rows: contacts } = await db.query<Pick<Contact, 'id' | 'dateCreate'>>(
-      `SELECT id, date_create AS "dateCreate" FROM contacts WHERE portal_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
+    const { rows } = await db.query<CustomerRow>(
+      `SELECT id, date_create AS "dateCreate" FROM ${KIND_TABLES[kind].crm} WHERE portal_id = $1 AND id > $2 ORDER BY id LIMIT $3`,
       [portalId, after, batchSize],
     );
-    if (!contacts.length) break;
-    after = contacts[contacts.length - 1]!.id;
-    out.push(...(await scoringInputOf(db, portalId, contacts)));
-    if (contacts.length < batchSize) break;
+    if (!rows.length) break;
+    after = rows[rows.length - 1]!.id;
+    out.push(...(await scoringInputOf(db, portalId, rows, kind)));
+    if (rows.length < batchSize) break;
   }
   return out;
 }
 
-/** Scoring input of the given contacts that are in the store (event rescoring), in contact id order. */
-export async function loadScoringInputFor(db: Db, portalId: number, contactIds: readonly number[]): Promise<CustomerInput[]> {
-  if (!contactIds.length) return [];
-  const { rows: contacts } = await db.query<Pick<Contact, 'id' | 'dateCreate'>>(
-    `SELECT id, date_create AS "dateCreate" FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
-    [portalId, [...contactIds]],
+/** Scoring input of the given contacts (or companies) that are in the store (event rescoring), in id order. */
+export async function loadScoringInputFor(db: Db, portalId: number, ids: readonly number[], kind: CustomerKind = 'contact'): Promise<CustomerInput[]> {
+  if (!ids.length) return [];
+  const { rows } = await db.query<CustomerRow>(
+    `SELECT id, date_create AS "dateCreate" FROM ${KIND_TABLES[kind].crm} WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
+    [portalId, [...ids]],
   );
-  return scoringInputOf(db, portalId, contacts);
+  return scoringInputOf(db, portalId, rows, kind);
+}
+
+/** Product section ids per won deal. */
+async function sectionsOfDeals(db: Db, portalId: number, wonIds: number[]): Promise<Map<number, number[]>> {
+  const sectionsByDeal = new Map<number, number[]>();
+  if (!wonIds.length) return sectionsByDeal;
+  const { rows } = await db.query<{ dealId: number; sectionId: number }>(
+    `SELECT DISTINCT pr.deal_id AS "dealId", COALESCE(pr.section_id, p.section_id) AS "sectionId"
+       FROM product_rows pr LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
+      WHERE pr.portal_id = $1 AND pr.deal_id = ANY($2::bigint[]) AND COALESCE(pr.section_id, p.section_id) IS NOT NULL`,
+    [portalId, wonIds],
+  );
+  for (const r of rows) {
+    let l = sectionsByDeal.get(r.dealId);
+    if (!l) sectionsByDeal.set(r.dealId, (l = []));
+    l.push(r.sectionId);
+  }
+  return sectionsByDeal;
 }
 
 /**
- * One batch of contacts as scoring input: their won deals (date, amount in the base currency,
+ * One batch of customers as scoring input: their won deals (date, amount in the base currency,
  * product sections), lost deals (with the reason) and the count of open deals.
  */
-async function scoringInputOf(db: Db, portalId: number, contacts: readonly Pick<Contact, 'id' | 'dateCreate'>[]): Promise<CustomerInput[]> {
-  if (!contacts.length) return [];
-  const ids = contacts.map((c) => c.id);
-  const { rows: deals } = await db.query<DealRow>(
-    `SELECT dc.contact_id AS "contactId", d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
-            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"
-       FROM deal_contacts dc JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
-      WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[])
-      ORDER BY dc.contact_id, d.id`,
-    [portalId, ids],
-  );
-  const wonIds = [...new Set(deals.filter((d) => d.sem === 'S').map((d) => d.id))];
-  const sectionsByDeal = new Map<number, number[]>();
-  if (wonIds.length) {
-    const { rows } = await db.query<{ dealId: number; sectionId: number }>(
-      `SELECT DISTINCT pr.deal_id AS "dealId", COALESCE(pr.section_id, p.section_id) AS "sectionId"
-         FROM product_rows pr LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
-        WHERE pr.portal_id = $1 AND pr.deal_id = ANY($2::bigint[]) AND COALESCE(pr.section_id, p.section_id) IS NOT NULL`,
-      [portalId, wonIds],
-    );
-    for (const r of rows) {
-      let l = sectionsByDeal.get(r.dealId);
-      if (!l) sectionsByDeal.set(r.dealId, (l = []));
-      l.push(r.sectionId);
-    }
-  }
-  const byContact = new Map<number, DealRow[]>();
+async function scoringInputOf(db: Db, portalId: number, customers: readonly CustomerRow[], kind: CustomerKind): Promise<CustomerInput[]> {
+  if (!customers.length) return [];
+  const { rows: deals } = await db.query<DealRow>(DEALS_OF[kind], [portalId, customers.map((c) => c.id)]);
+  const sectionsByDeal = await sectionsOfDeals(db, portalId, [...new Set(deals.filter((d) => d.sem === 'S').map((d) => d.id))]);
+  const byCustomer = new Map<number, DealRow[]>();
   for (const d of deals) {
-    let l = byContact.get(d.contactId);
-    if (!l) byContact.set(d.contactId, (l = []));
+    let l = byCustomer.get(Number(d.customerId));
+    if (!l) byCustomer.set(Number(d.customerId), (l = []));
     l.push(d);
   }
-  return contacts.map((c) => {
+  return customers.map((c) => {
     const won: WonDeal[] = [];
     const lost: LostDeal[] = [];
     let open = 0;
-    for (const d of byContact.get(c.id) ?? []) {
+    for (const d of byCustomer.get(Number(c.id)) ?? []) {
       const date = d.closeDate ?? (d.created ? day(d.created) : null);
       if (d.sem === 'S') {
         if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
       } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: d.lossReason });
       else open++;
     }
-    return { id: String(c.id), kind: 'contact' as const, createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open };
+    return { id: String(c.id), kind, createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open };
   });
 }
 
@@ -259,15 +290,16 @@ function pinThresholds(run: ScoringRun, prev: Partial<Th> | undefined, settings:
 
 type PrevLabel = { segment: string | null; prevSegment: string | null; changedAt: string | null };
 
-/** The previous run's segment and history per contact. */
-async function previousLabels(db: Db, portalId: number, runId: number): Promise<Map<number, PrevLabel>> {
+/** The previous run's segment and history per customer of a kind. */
+async function previousLabels(db: Db, portalId: number, runId: number, kind: CustomerKind = 'contact'): Promise<Map<number, PrevLabel>> {
   const out = new Map<number, PrevLabel>();
+  const t = KIND_TABLES[kind];
   const { rows } = await db.query<{ id: number; segment: string | null; extra: Record<string, unknown> }>(
-    `SELECT contact_id AS id, segment, extra FROM contact_labels WHERE portal_id = $1 AND run_id = $2`,
+    `SELECT ${t.id} AS id, segment, extra FROM ${t.labels} WHERE portal_id = $1 AND run_id = $2`,
     [portalId, runId],
   );
   for (const r of rows) {
-    out.set(r.id, {
+    out.set(Number(r.id), {
       segment: r.segment,
       prevSegment: (r.extra?.prevSegment as string | null) ?? null,
       changedAt: (r.extra?.changedAt as string | null) ?? null,
@@ -295,14 +327,19 @@ function labelsWithHistory(run: ScoringRun, prev: ReadonlyMap<number, PrevLabel>
   return { labels, changes, buyers };
 }
 
+/** Labels of one kind to store with a run. */
+type KindLabels = { kind: CustomerKind; labels: ContactLabelInput[] };
+
 /** Stores the run and its labels ('done' at the end, 'failed' when a write fails), then vacuums the count tables. */
-async function storeRun(db: Db, portalId: number, asOfDay: string, run: ScoringRun, labels: ContactLabelInput[], counts: Record<string, unknown>): Promise<number> {
+async function storeRun(db: Db, portalId: number, asOfDay: string, run: ScoringRun, sets: KindLabels[], counts: Record<string, unknown>): Promise<number> {
   const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma };
   const sr = await createScoreRun(db, portalId, {
     asOf: new Date(`${asOfDay}T00:00:00Z`), status: 'running', settings: run.settings, thresholds: run.thresholds ?? {}, fits, counts,
   });
   try {
-    for (let i = 0; i < labels.length; i += 20_000) await insertContactLabels(db, portalId, sr.id, labels.slice(i, i + 20_000));
+    for (const { kind, labels } of sets) {
+      for (let i = 0; i < labels.length; i += 20_000) await insertLabels(db, kind, portalId, sr.id, labels.slice(i, i + 20_000));
+    }
     await finishScoreRun(db, portalId, sr.id, { status: 'done' });
   } catch (err) {
     await finishScoreRun(db, portalId, sr.id, { status: 'failed' }).catch(() => {});
@@ -310,9 +347,42 @@ async function storeRun(db: Db, portalId: number, asOfDay: string, run: ScoringR
   }
   // the finish rebuilt the portal's count tables (label_facts, label_cube) for this run
   await vacuumLabelFacts(db, portalId).catch((err: Error) => console.warn(`[scoring] VACUUM label_facts: ${err.message}`));
-  await analyzeLabels(db).catch((err: Error) => console.warn(`[scoring] ANALYZE contact_labels: ${err.message}`));
+  for (const { kind } of sets) await analyzeLabels(db, kind).catch((err: Error) => console.warn(`[scoring] ANALYZE ${kind} labels: ${err.message}`));
   return sr.id;
 }
+
+/** What a run needs to score one kind of customer besides its input. */
+interface KindContext {
+  asOfDay: string;
+  settings: ScoringSettings;
+  sections: { id: number; parentId: number | null; name: string }[];
+  reanchorShare: number;
+  stamp: string;
+}
+
+/**
+ * Companies as customers (B2B): scored from their own deals with thresholds of their own, pinned
+ * against the previous run's company thresholds (counts.companies.thresholds).
+ */
+async function scoreCompanies(db: Db, portalId: number, k: KindContext, prev: ScoreRunRow | null, batchSize?: number) {
+  const customers = await loadScoringInput(db, portalId, batchSize, 'company');
+  const run = scorePortal({ asOf: k.asOfDay, customers, sections: k.sections }, k.settings);
+  const prevCompanies = (prev?.counts as { companies?: { thresholds?: Partial<Th> } } | undefined)?.companies;
+  const { mode, drift } = pinThresholds(run, prevCompanies?.thresholds, k.settings, k.reanchorShare);
+  const prevLabels = prev ? await previousLabels(db, portalId, prev.id, 'company') : new Map<number, PrevLabel>();
+  const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, k.asOfDay, k.stamp);
+  const result: CompanyScoringResult = { companies: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift };
+  const counts = {
+    ...result, segments: run.segmentSizes, lifecycles: run.lifecycleSizes, thresholds: run.thresholds ?? {}, thresholdMode: mode,
+    warnings: run.warnings, fits: { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma },
+  };
+  return { labels, result, counts };
+}
+
+type ScoreRunRow = Awaited<ReturnType<typeof latestScoreRun>>;
+
+/** The portal's B2B option (src/settings). */
+const b2bOf = (portal: { settings: Record<string, unknown> }): boolean => readSection(portal.settings, 'b2b').value;
 
 export async function runScoring(db: Db, portalId: number, asOf?: string | Date, opts: RunScoringOptions = {}): Promise<ScoringResult> {
   const t0 = performance.now();
@@ -329,19 +399,24 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   customers.length = 0;
 
   const prev = await latestScoreRun(db, portalId);
-  const { mode, drift } = pinThresholds(run, prev?.thresholds as Partial<Th> | undefined, settings, opts.reanchorShare ?? 0.1);
+  const reanchorShare = opts.reanchorShare ?? 0.1;
+  const { mode, drift } = pinThresholds(run, prev?.thresholds as Partial<Th> | undefined, settings, reanchorShare);
+  const k: KindContext = { asOfDay, settings, sections, reanchorShare, stamp: now.toISOString() };
+  const companies = (opts.b2b ?? b2bOf(portal)) ? await scoreCompanies(db, portalId, k, prev, opts.batchSize) : null;
   const t2 = performance.now();
 
   const prevLabels = prev ? await previousLabels(db, portalId, prev.id) : new Map<number, PrevLabel>();
-  const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, asOfDay, now.toISOString());
+  const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, asOfDay, k.stamp);
   const counts = {
     contacts: labels.length, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
-    thresholdMode: mode, drift, warnings: run.warnings,
+    thresholdMode: mode, drift, warnings: run.warnings, ...(companies ? { companies: companies.counts } : {}),
   };
-  const runId = await storeRun(db, portalId, asOfDay, run, labels, counts);
+  const sets: KindLabels[] = [{ kind: 'contact', labels }, ...(companies ? [{ kind: 'company' as const, labels: companies.labels }] : [])];
+  const runId = await storeRun(db, portalId, asOfDay, run, sets, counts);
   const t3 = performance.now();
   return {
     runId, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,
-    warnings: run.warnings, ms: { load: Math.round(t1 - t0), score: Math.round(t2 - t1), store: Math.round(t3 - t2) },
+    warnings: run.warnings, companies: companies?.result ?? null,
+    ms: { load: Math.round(t1 - t0), score: Math.round(t2 - t1), store: Math.round(t3 - t2) },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * A filter compiled into whole query parts over one score run of one portal:
- *  - compileFilter: FROM ... WHERE over contact_labels l (joined to contacts c when needed);
+ *  - compileFilter: FROM ... WHERE over contact_labels l (joined to contacts c when needed), or
+ *    over company_labels and the companies for `entity` 'company' (B2B);
  *  - compileCount: the live count (count + revenue) over the count tables of migration 005:
  *    label_cube when the filter uses only cube dimensions (segment, lifecycle, RFM cell, R/F/M,
  *    sleeping), else label_facts (the run's label columns plus the contact's own filter columns,
@@ -49,11 +50,19 @@ export interface CompiledCount {
  */
 export const REVENUE_SQL = `COALESCE(l.monetary, 0)`;
 
-/** FROM contact_labels l, joined to contacts c when `joins`. */
-export function labelsFrom(joins: boolean): string {
-  return joins
-    ? 'FROM contact_labels l JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id'
-    : 'FROM contact_labels l';
+/** A kind's labels as l (a company's id as l.contact_id) and its rows shaped like contacts as c. */
+const LABELS_OF = {
+  contact: { l: 'contact_labels', c: 'contacts' },
+  company: { l: '(SELECT *, company_id AS contact_id FROM company_labels)', c: 'company_customers' },
+} as const;
+
+/** The labels table of a kind as a FROM item (companies: their id as contact_id). */
+export const labelsTable = (entity: 'contact' | 'company' = 'contact'): string => LABELS_OF[entity].l;
+
+/** FROM contact_labels l (company labels for `entity` 'company'), joined to contacts c (companies) when `joins`. */
+export function labelsFrom(joins: boolean, entity: 'contact' | 'company' = 'contact'): string {
+  const t = LABELS_OF[entity];
+  return joins ? `FROM ${t.l} l JOIN ${t.c} c ON c.portal_id = l.portal_id AND c.id = l.contact_id` : `FROM ${t.l} l`;
 }
 
 /**
@@ -64,6 +73,7 @@ export function labelsFrom(joins: boolean): string {
  * joined to contacts).
  */
 export function compileCount(portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions = {}, dicts?: FactsDicts): CompiledCount {
+  if (opts.entity === 'company') throw new Error('compileCount: the count tables hold contacts only; count companies over compileFilter');
   const ps = new Params([portalId, runId]);
   if (cubeAnswers(f, opts.saved)) {
     const pred = compilePredicate(f, ps, { ...opts, target: 'labels' });
@@ -95,5 +105,5 @@ export function compileFilter(portalId: number, runId: number, f: SegmentFilter,
   const ps = new Params([portalId, runId]);
   const pred = compilePredicate(f, ps, opts);
   const joinsContacts = forceContacts || needsContacts(f, opts.saved);
-  return { fromWhere: `${labelsFrom(joinsContacts)} WHERE l.portal_id = $1 AND l.run_id = $2 AND ${pred}`, params: ps.values, joinsContacts };
+  return { fromWhere: `${labelsFrom(joinsContacts, opts.entity)} WHERE l.portal_id = $1 AND l.run_id = $2 AND ${pred}`, params: ps.values, joinsContacts };
 }

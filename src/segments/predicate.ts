@@ -25,6 +25,13 @@ export interface CompileOptions {
    * caller with the user's token; without an entry a search matches names and IDs only
    */
   searchIds?: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Whose labels (default 'contact'): 'company' compiles the same predicates over company_labels,
+   * exposed as l with the company id as l.contact_id, and the companies shaped like contacts
+   * (migration 008's company_customers view: name = TITLE) as c. Counts then never use the
+   * contact-only count tables of migration 005.
+   */
+  entity?: 'contact' | 'company';
 }
 
 const RANGE_SQL: Partial<Record<Extract<Condition, { field: 'range' }>['key'], string>> = {

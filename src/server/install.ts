@@ -161,7 +161,9 @@ export async function performInstall(deps: ServerDeps, input: InstallInput, sour
     });
     if (deps.registerFields !== false) {
       try {
-        const r = await registerFields(deps.clientFor(portal.id), deps.db, portal.id, { manifest: deps.manifest });
+        // every entity of the manifest (contacts and companies): the company fields are there, empty,
+        // until the admin turns the B2B option on and the write-back fills them
+        const r = await registerFields(deps.clientFor(portal.id), deps.db, portal.id, { manifest: deps.manifest, entities: deps.manifest.fields.entities });
         report.fields = { created: r.created, existing: r.existing, errors: r.errors };
         if (r.errors.length) deps.log.warn('install: contact fields incomplete', { portalId: portal.id, errors: r.errors });
       } catch (e) {

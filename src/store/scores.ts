@@ -5,6 +5,7 @@
 import type { Db } from './db.js';
 import type { FactsDicts } from '../segments/facts.js';
 import { bulkUpsert, dateOnly, json, type Col, type Timestamp } from './bulk.js';
+import { KIND_TABLES, type CustomerKind } from './customer-kinds.js';
 
 export interface ScoreRun {
   id: number;
@@ -94,9 +95,9 @@ export type ContactLabel = Required<{ [K in keyof ContactLabelInput]: Exclude<Co
 
 type LabelRow = ContactLabelInput & { runId: number };
 
-const labelCols: Col<LabelRow>[] = [
+const labelColsOf = (idCol: string): Col<LabelRow>[] => [
   { name: 'run_id', type: 'bigint', get: (r) => r.runId },
-  { name: 'contact_id', type: 'bigint', get: (r) => r.contactId },
+  { name: idCol, type: 'bigint', get: (r) => r.contactId },
   { name: 'segment', type: 'text', get: (r) => r.segment },
   { name: 'rfm', type: 'text', get: (r) => r.rfm },
   { name: 'r', type: 'smallint', get: (r) => r.r },
@@ -122,17 +123,20 @@ const labelCols: Col<LabelRow>[] = [
   { name: 'extra', type: 'jsonb', get: (r) => json(r.extra ?? {}) },
 ];
 
+const LABEL_COLS: Record<CustomerKind, Col<LabelRow>[]> = { contact: labelColsOf('contact_id'), company: labelColsOf('company_id') };
+
 /** Bulk-writes labels of one run (upsert on (portal_id, run_id, contact_id)). */
 export async function insertContactLabels(db: Db, portalId: number, runId: number, labels: readonly ContactLabelInput[]): Promise<number> {
-  return bulkUpsert(
-    db,
-    'contact_labels',
-    portalId,
-    labels.map((l) => ({ ...l, runId })),
-    labelCols,
-    ['run_id', 'contact_id'],
-    (r) => r.contactId,
-  );
+  return insertLabels(db, 'contact', portalId, runId, labels);
+}
+
+/**
+ * Bulk-writes labels of one run for a kind of customer (upsert on (portal_id, run_id, <id>));
+ * `contactId` of each row is the customer's id (the company's id for kind 'company').
+ */
+export async function insertLabels(db: Db, kind: CustomerKind, portalId: number, runId: number, labels: readonly ContactLabelInput[]): Promise<number> {
+  const t = KIND_TABLES[kind];
+  return bulkUpsert(db, t.labels, portalId, labels.map((l) => ({ ...l, runId })), LABEL_COLS[kind], ['run_id', t.id], (r) => r.contactId);
 }
 
 const LABEL_SELECT = `contact_id AS "contactId", segment, rfm, r, f, m, recency_days AS "recencyDays", frequency, monetary,
@@ -205,8 +209,8 @@ export async function vacuumLabelFacts(db: Db, portalId: number): Promise<void> 
  * aggregate (the value bands) in nested loops: seconds instead of milliseconds at a few thousand
  * contacts. ANALYZE reads a sample (30,000 rows by default), so its cost does not grow with the table.
  */
-export async function analyzeLabels(db: Db): Promise<void> {
-  await db.exec('ANALYZE contact_labels');
+export async function analyzeLabels(db: Db, kind: CustomerKind = 'contact'): Promise<void> {
+  await db.exec(`ANALYZE ${KIND_TABLES[kind].labels}`);
 }
 
 /** A portal's count-table dictionaries (label_facts_run, migration 005); the type is the filter compiler's (src/segments/facts.ts). */

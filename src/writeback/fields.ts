@@ -261,7 +261,7 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
   const ps = await portalFieldSettings(db, portalId);
   const settings = opts.settings ?? ps.settings;
   const locale = localeOf(opts.language ?? ps.language);
-  const entities = opts.entities ?? (ps.b2b ? ['contact', 'company'] : ['contact']);
+  const entities = (opts.entities ?? (ps.b2b ? ['contact', 'company'] : ['contact'])).filter((e) => manifest.fields.entities.includes(e));
   const interests = new Map<string, string>();
   for (const i of await catalogInterests(db, portalId, settings)) interests.set(i.tag, i.name);
   for (const i of opts.interests ?? []) if (!interests.has(i.tag)) interests.set(i.tag, i.name);
@@ -274,7 +274,7 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
   const req0 = client.counters.requests;
   for (const entity of entities) {
     report.registries[entity] = await registerEntity({
-      client, db, portalId, entity, manifest, prefix: manifest.fields.xmlIdPrefix, locale, report,
+      client, db, portalId, entity, manifest: manifestFor(manifest, entity), prefix: manifest.fields.xmlIdPrefix, locale, report,
       tag: (name) => (entity === 'contact' ? name : `${entity}:${name}`),
       wanted: wantedItems(manifest, locale, settings, interestList, saved),
       // fields whose item names come from our texts follow them (a renamed segment, e.g. the Russian
@@ -309,6 +309,11 @@ interface EntityRun {
   rowsOf: Map<string, NonNullable<UfRow['LIST']>>;
   /** the registry being built */
   reg: FieldRegistry;
+}
+
+/** The manifest with only the fields registered on `entity` (a field's own `entities`, default all). */
+function manifestFor(m: Manifest, entity: WbEntity): Manifest {
+  return { ...m, fields: { ...m.fields, fields: m.fields.fields.filter((f) => !f.entities || f.entities.includes(entity)) } };
 }
 
 function wantedItems(manifest: Manifest, locale: 'en' | 'ru', settings: ScoringSettings, interests: InterestItem[], saved: readonly SavedItem[]): Map<string, ItemDef[]> {

@@ -25,14 +25,19 @@
  *     desired value is its highest-priority saved segment (or empty), diffed like the others;
  *     with the option off the field is left out (neither written nor cleared). At the end,
  *     items of deleted saved segments that no contact holds any more are deleted.
+ *  7. Companies (B2B option on and the run labelled them): the same steps for the company labels
+ *     into the companies' fields of the same names, with `crm.company.update` (spread:
+ *     `crm.item.update` entityTypeId 4), diffed against companies.uf and written_values of entity
+ *     'company'. Saved segments are contact filters: the company pass leaves UF_CRM_SEG_SAVED out.
  */
 import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
 import { latestScoreRun, type ContactLabel } from '../store/scores.js';
+import { KIND_TABLES, type CustomerKind } from '../store/customer-kinds.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
-import { registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
+import { portalFieldSettings, registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
 import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import {
   crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, sameValue, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
@@ -81,8 +86,13 @@ export interface WriteBackResult {
   /** the saved-segment field: written or not, items of deleted segments removed / kept (still held) */
   savedField: { enabled: boolean; segments: number; itemsRemoved: string[]; itemsKept: string[] };
   errors: string[];
+  /** the companies' pass (B2B); null when companies were not written (B2B off or not labelled by the run) */
+  companies: CompanyWriteResult | null;
   ms: number;
 }
+
+/** What the companies' pass did (the same meanings as for contacts). */
+export type CompanyWriteResult = Pick<WriteBackResult, 'considered' | 'written' | 'fieldsWritten' | 'failed' | 'missing' | 'unresolved' | 'spread' | 'byMethod' | 'passes' | 'errors'>;
 
 interface Pending {
   id: number;
@@ -98,10 +108,14 @@ interface LabelRow extends ContactLabel {
   wv: SemValues | null;
 }
 
-const LABEL_SELECT = `l.contact_id AS "contactId", l.segment, l.rfm, l.r, l.f, l.m, l.recency_days AS "recencyDays", l.frequency,
+/** The label columns, the CRM's values (c.uf) and what we last wrote, of a kind's labels l joined to its CRM rows c. */
+const labelSelect = (kind: CustomerKind) => {
+  const id = `l.${KIND_TABLES[kind].id}`;
+  return `${id} AS "contactId", l.segment, l.rfm, l.r, l.f, l.m, l.recency_days AS "recencyDays", l.frequency,
   l.monetary, l.first_purchase AS "firstPurchase", l.last_purchase AS "lastPurchase", l.lifecycle, l.sleeping, l.p_alive AS "pAlive",
   l.clv, l.next_purchase AS "nextPurchase", l.interests, l.extra, c.uf,
-  (SELECT w."values" FROM written_values w WHERE w.portal_id = l.portal_id AND w.entity = 'contact' AND w.entity_id = l.contact_id) AS wv`;
+  (SELECT w."values" FROM written_values w WHERE w.portal_id = l.portal_id AND w.entity = '${kind}' AND w.entity_id = ${id}) AS wv`;
+};
 
 /** The portal's write-back options (settings.writeback, src/settings/writeback.ts) with their defaults applied. */
 export async function writebackSettings(db: Db, portalId: number): Promise<{ tolerance: Tolerances; spread: SpreadMode }> {
@@ -112,7 +126,8 @@ export async function writebackSettings(db: Db, portalId: number): Promise<{ tol
 
 async function interestItems(db: Db, portalId: number, runId: number): Promise<Array<{ tag: string; name: string }>> {
   const { rows } = await db.query<{ tag: string; name: string | null }>(
-    `SELECT t.tag, s.name FROM (SELECT DISTINCT unnest(interests) AS tag FROM contact_labels WHERE portal_id = $1 AND run_id = $2) t
+    `SELECT t.tag, s.name FROM (SELECT unnest(interests) AS tag FROM contact_labels WHERE portal_id = $1 AND run_id = $2
+                                UNION SELECT unnest(interests) FROM company_labels WHERE portal_id = $1 AND run_id = $2) t
        LEFT JOIN sections s ON s.portal_id = $1 AND t.tag = 'section:' || s.id::text`,
     [portalId, runId],
   );
@@ -128,11 +143,11 @@ async function interestItems(db: Db, portalId: number, runId: number): Promise<A
  */
 async function plan(
   db: Db, portalId: number, runId: number, reg: FieldRegistry, tol: Tolerances, pageSize: number, saved: SavedSegmentConfig,
-  onlyFields?: ReadonlySet<string>,
+  onlyFields?: ReadonlySet<string>, kind: CustomerKind = 'contact',
 ) {
-  const cursor = saved.enabled ? new AssignmentCursor(db, portalId, saved.usable, pageSize) : null;
+  const cursor = saved.enabled && kind === 'contact' ? new AssignmentCursor(db, portalId, saved.usable, pageSize) : null;
   try {
-    return await planPages(db, portalId, runId, reg, tol, pageSize, cursor, onlyFields);
+    return await planPages(db, portalId, runId, reg, tol, pageSize, cursor, onlyFields, kind);
   } finally {
     await cursor?.close();
   }
@@ -140,21 +155,22 @@ async function plan(
 
 async function planPages(
   db: Db, portalId: number, runId: number, reg: FieldRegistry, tol: Tolerances, pageSize: number, cursor: AssignmentCursor | null,
-  onlyFields?: ReadonlySet<string>,
+  onlyFields: ReadonlySet<string> | undefined, kind: CustomerKind,
 ) {
+  const t = KIND_TABLES[kind];
   const pending: Pending[] = [];
   let considered = 0;
   let unresolved = 0;
   let after = -1;
   for (;;) {
     const { rows } = await db.query<LabelRow>(
-      `SELECT ${LABEL_SELECT} FROM contact_labels l
-         JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-        WHERE l.portal_id = $1 AND l.run_id = $2 AND l.contact_id > $3 ORDER BY l.contact_id LIMIT $4`,
+      `SELECT ${labelSelect(kind)} FROM ${t.labels} l
+         JOIN ${t.crm} c ON c.portal_id = l.portal_id AND c.id = l.${t.id}
+        WHERE l.portal_id = $1 AND l.run_id = $2 AND l.${t.id} > $3 ORDER BY l.${t.id} LIMIT $4`,
       [portalId, runId, after, pageSize],
     );
     if (!rows.length) break;
-    after = rows[rows.length - 1]!.contactId;
+    after = Number(rows[rows.length - 1]!.contactId);
     const assigned = cursor ? await cursor.upTo(after) : null;
     for (const r of rows) {
       considered++;
@@ -190,7 +206,7 @@ function keepHandTags(desired: SemValues, r: LabelRow, reg: FieldRegistry): stri
 
 /**
  * Right before the interests field is written, its value is read from the portal (one
- * crm.contact.list for the batch's contacts that get it), so a tag a manager set after the last
+ * crm.contact.list / crm.company.list for the batch's customers that get it), so a tag a manager set after the last
  * sync is kept too: the merge (own-interests.ts) is made again with that value. A contact whose
  * merged value equals the portal's loses the field, and is left out when nothing else changed.
  * If the read fails, the stored value (contacts.uf) stands.
@@ -201,7 +217,7 @@ async function mergeWithPortal(run: Run, part: Pending[], reg: FieldRegistry): P
   if (!ids.length) return part;
   let rows: Array<Record<string, unknown>>;
   try {
-    rows = await run.client.call<Array<Record<string, unknown>>>('crm.contact.list', { filter: { '@ID': ids }, select: ['ID', name] });
+    rows = await run.client.call<Array<Record<string, unknown>>>(`crm.${KIND_TABLES[run.kind].rest}.list`, { filter: { '@ID': ids }, select: ['ID', name] });
   } catch (e) {
     run.note(`reading the interests before writing failed (the stored values are used): ${(e as Error).message}`);
     return part;
@@ -220,20 +236,22 @@ async function mergeWithPortal(run: Run, part: Pending[], reg: FieldRegistry): P
   return out;
 }
 
-function command(method: 'crm.contact.update' | 'crm.item.update', p: Pending, reg: FieldRegistry): BatchCommand {
+/** The kind's update command: crm.<contact|company>.update, or crm.item.update (entityTypeId 3 / 4) when `item`. */
+function command(kind: CustomerKind, item: boolean, p: Pending, reg: FieldRegistry): BatchCommand {
   const defs = manifestFields();
   const fields: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(p.changed)) {
     const def = defs.get(name)!;
     const val = toWriteValue(def, v, reg.get(name)!);
-    fields[method === 'crm.item.update' ? ufCamel(name) : name] = val;
+    fields[item ? ufCamel(name) : name] = val;
   }
-  return method === 'crm.item.update'
-    ? [method, { entityTypeId: 3, id: p.id, fields }]
-    : [method, { id: p.id, fields, params: { REGISTER_SONET_EVENT: 'N' } }];
+  const t = KIND_TABLES[kind];
+  return item
+    ? ['crm.item.update', { entityTypeId: t.entityTypeId, id: p.id, fields }]
+    : [`crm.${t.rest}.update`, { id: p.id, fields, params: { REGISTER_SONET_EVENT: 'N' } }];
 }
 
-async function record(db: Db, portalId: number, runId: number, done: Pending[], reg: FieldRegistry): Promise<void> {
+async function record(db: Db, portalId: number, runId: number, done: Pending[], reg: FieldRegistry, kind: CustomerKind): Promise<void> {
   if (!done.length) return;
   const defs = manifestFields();
   const wv = done.map((p) => ({ id: p.id, v: p.own ? { ...p.changed, [OWN_INTERESTS_KEY]: p.own } : p.changed }));
@@ -244,13 +262,13 @@ async function record(db: Db, portalId: number, runId: number, done: Pending[], 
   await db.transaction(async (tx) => {
     await tx.query(
       `INSERT INTO written_values (portal_id, entity, entity_id, "values", run_id, written_at)
-       SELECT $1, 'contact', x.id, x.v, $3, now() FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, v jsonb)
+       SELECT $1, $4, x.id, x.v, $3, now() FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, v jsonb)
        ON CONFLICT (portal_id, entity, entity_id) DO UPDATE
          SET "values" = written_values."values" || EXCLUDED."values", run_id = EXCLUDED.run_id, written_at = EXCLUDED.written_at`,
-      [portalId, JSON.stringify(wv), runId],
+      [portalId, JSON.stringify(wv), runId, kind],
     );
     await tx.query(
-      `UPDATE contacts c SET uf = c.uf || x.u FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, u jsonb)
+      `UPDATE ${KIND_TABLES[kind].crm} c SET uf = c.uf || x.u FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, u jsonb)
         WHERE c.portal_id = $1 AND c.id = x.id`,
       [portalId, JSON.stringify(uf)],
     );
@@ -262,6 +280,8 @@ const VALUE_ERROR = /list item|invalid value|FIELD_ERROR|VALUE_NOT_VALID/i;
 
 /** One write-back run: its inputs and the result being filled in. */
 interface Run {
+  /** whose labels this run writes */
+  kind: CustomerKind;
   db: Db;
   portalId: number;
   client: B24Client;
@@ -280,13 +300,13 @@ function emptyResult(): WriteBackResult {
   return {
     runId: null, scoreRunId: null, considered: 0, written: 0, fieldsWritten: {}, failed: 0, missing: 0, unresolved: 0,
     spread: false, byMethod: {}, requests: 0, passes: 0, fields: { created: [], recreated: [], itemsAdded: {}, itemsUpdated: {}, errors: [] },
-    savedField: { enabled: false, segments: 0, itemsRemoved: [], itemsKept: [] }, errors: [], ms: 0,
+    savedField: { enabled: false, segments: 0, itemsRemoved: [], itemsKept: [] }, errors: [], companies: null, ms: 0,
   };
 }
 
-/** registerFields for the contact fields, its report merged into the run's. */
-async function registerContactFields(run: Run): Promise<RegisterFieldsReport> {
-  const r = await registerFields(run.client, run.db, run.portalId, { entities: ['contact'], interests: run.interests, savedSegments: run.saved.segments });
+/** registerFields for the run's kind (contact or company fields), its report merged into the run's. */
+async function registerKindFields(run: Run): Promise<RegisterFieldsReport> {
+  const r = await registerFields(run.client, run.db, run.portalId, { entities: [run.kind], interests: run.interests, savedSegments: run.saved.segments });
   const f = run.res.fields;
   f.created.push(...r.created);
   f.recreated.push(...r.recreated);
@@ -303,7 +323,7 @@ async function registerContactFields(run: Run): Promise<RegisterFieldsReport> {
  */
 function spreadFor(run: Run, count: number): boolean {
   const lim = run.client.limiter;
-  const cost = run.opts.costPerCall ?? lim.costPerCall('crm.contact.update');
+  const cost = run.opts.costPerCall ?? lim.costPerCall(`crm.${KIND_TABLES[run.kind].rest}.update`);
   const budget = (run.opts.operatingBudget ?? lim.opLimit) * 0.8;
   return run.spreadMode === 'always' || (run.spreadMode === 'auto' && count * cost > budget);
 }
@@ -320,7 +340,7 @@ async function writeBatch(run: Run, planned: Pending[], spread: boolean, reg: Fi
   if (!part.length) return [];
   const cmds: Record<string, BatchCommand> = {};
   part.forEach((pp, k) => {
-    cmds[String(pp.id)] = command(spread && k % 2 === 1 ? 'crm.item.update' : 'crm.contact.update', pp, reg);
+    cmds[String(pp.id)] = command(run.kind, spread && k % 2 === 1, pp, reg);
   });
   let r;
   try {
@@ -338,11 +358,11 @@ async function writeBatch(run: Run, planned: Pending[], spread: boolean, reg: Fi
     if (NOT_FOUND.test(e.description) || NOT_FOUND.test(e.code)) { gone.push(pp.id); res.missing++; continue; }
     if (VALUE_ERROR.test(e.description) || VALUE_ERROR.test(e.code)) { valueErrors.push(pp); continue; }
     res.failed++;
-    note(`contact ${pp.id}: ${e.method ?? ''} ${e.code || '(no code)'} ${e.description}`);
+    note(`${run.kind} ${pp.id}: ${e.method ?? ''} ${e.code || '(no code)'} ${e.description}`);
   }
   for (const [m, n] of Object.entries(countMethods(cmds, ok))) res.byMethod[m] = (res.byMethod[m] ?? 0) + n;
-  await record(run.db, run.portalId, run.scoreRunId, ok, reg);
-  if (gone.length) await run.db.query(`DELETE FROM written_values WHERE portal_id = $1 AND entity = 'contact' AND entity_id = ANY($2::bigint[])`, [run.portalId, gone]);
+  await record(run.db, run.portalId, run.scoreRunId, ok, reg, run.kind);
+  if (gone.length) await run.db.query(`DELETE FROM written_values WHERE portal_id = $1 AND entity = $3 AND entity_id = ANY($2::bigint[])`, [run.portalId, gone, run.kind]);
   res.written += ok.length;
   for (const pp of ok) for (const k of Object.keys(pp.changed)) res.fieldsWritten[k] = (res.fieldsWritten[k] ?? 0) + 1;
   return valueErrors;
@@ -352,7 +372,7 @@ async function writeBatch(run: Run, planned: Pending[], spread: boolean, reg: Fi
 async function writePass(run: Run, reg: FieldRegistry, first: boolean, onlyFields?: ReadonlySet<string>): Promise<Pending[]> {
   const { res, opts } = run;
   res.passes++;
-  const p = await plan(run.db, run.portalId, run.scoreRunId, reg, run.tol, opts.pageSize ?? 5000, run.saved, onlyFields);
+  const p = await plan(run.db, run.portalId, run.scoreRunId, reg, run.tol, opts.pageSize ?? 5000, run.saved, onlyFields, run.kind);
   if (first) { res.considered = p.considered; res.unresolved = p.unresolved; }
   let todo = p.pending;
   if (opts.maxWrites !== undefined) todo = todo.slice(0, Math.max(0, opts.maxWrites - res.written));
@@ -380,16 +400,17 @@ async function writePasses(run: Run, reg0: FieldRegistry): Promise<FieldRegistry
   for (let pass = 0; pass < 3; pass++) {
     const valueErrors = await writePass(run, reg, pass === 0, onlyFields);
     if (run.opts.maxWrites !== undefined && run.res.written >= run.opts.maxWrites) break;
-    const rf = await registerContactFields(run);
-    const changedFields = new Set([...rf.created, ...rf.recreated]);
-    const itemsMoved = !sameItems(reg, rf.registries.contact!);
-    reg = rf.registries.contact!;
+    const rf = await registerKindFields(run);
+    // registerFields reports company fields as "company:<name>"
+    const changedFields = new Set([...rf.created, ...rf.recreated].map((n) => n.replace(/^company:/, '')));
+    const itemsMoved = !sameItems(reg, rf.registries[run.kind]!);
+    reg = rf.registries[run.kind]!;
     if (valueErrors.length && !retriedValueErrors) {
       retriedValueErrors = true;
       for (const pp of valueErrors) for (const k of Object.keys(pp.changed)) changedFields.add(k);
     } else {
       run.res.failed += valueErrors.length;
-      for (const pp of valueErrors) run.note(`contact ${pp.id}: value rejected after re-registering fields`);
+      for (const pp of valueErrors) run.note(`${run.kind} ${pp.id}: value rejected after re-registering fields`);
     }
     if (!changedFields.size && !itemsMoved) break;
     onlyFields = itemsMoved ? undefined : changedFields;
@@ -410,7 +431,7 @@ async function finishRun(run: Run, status: 'done' | 'failed'): Promise<void> {
     [run.portalId, res.runId, res.considered, res.written, res.failed,
       JSON.stringify({
         fieldsWritten: res.fieldsWritten, byMethod: res.byMethod, missing: res.missing, unresolved: res.unresolved, spread: res.spread,
-        requests: res.requests, passes: res.passes, fields: res.fields, savedField: res.savedField,
+        requests: res.requests, passes: res.passes, fields: res.fields, savedField: res.savedField, companies: res.companies,
       }),
       JSON.stringify(res.errors)],
   );
@@ -438,7 +459,7 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
     res.ms = Math.round(performance.now() - t0);
   };
   const run: Run = {
-    db, portalId, client, opts, res, note, tol: { ...ws.tolerance, ...opts.tolerance }, spreadMode: opts.spread ?? ws.spread,
+    kind: 'contact', db, portalId, client, opts, res, note, tol: { ...ws.tolerance, ...opts.tolerance }, spreadMode: opts.spread ?? ws.spread,
     batchSize: Math.min(50, opts.batchSize ?? 50), scoreRunId: sr.id, saved: { enabled: false, segments: [], usable: [], notes: [] }, interests: [],
   };
   try {
@@ -447,12 +468,13 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
     res.savedField.segments = run.saved.segments.length;
     if (run.saved.enabled) for (const n of run.saved.notes) note(n);
     run.interests = await interestItems(db, portalId, sr.id);
-    const reg = await writePasses(run, (await registerContactFields(run)).registries.contact!);
+    const reg = await writePasses(run, (await registerKindFields(run)).registries.contact!);
     // items of deleted saved segments, once no contact holds them
     const pruned = await pruneSavedItems(client, db, portalId, reg, run.saved.segments);
     res.savedField.itemsRemoved = pruned.removed;
     res.savedField.itemsKept = pruned.kept;
     res.fields.errors.push(...pruned.errors);
+    res.companies = await writeCompanies(run);
     stop();
     await finishRun(run, 'done');
     return res;
@@ -462,6 +484,30 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
     await finishRun(run, 'failed');
     return res;
   }
+}
+
+/** Has the score run labelled companies (the B2B option was on when it ran)? */
+async function runHasCompanies(db: Db, portalId: number, runId: number): Promise<boolean> {
+  const { rows } = await db.query<{ x: boolean }>(`SELECT EXISTS (SELECT 1 FROM company_labels WHERE portal_id = $1 AND run_id = $2) AS x`, [portalId, runId]);
+  return rows[0]?.x === true;
+}
+
+/** The companies' pass (B2B on and the run labelled companies): the contact run's steps over company labels. */
+async function writeCompanies(contactRun: Run): Promise<CompanyWriteResult | null> {
+  const { db, portalId, scoreRunId } = contactRun;
+  if (!(await portalFieldSettings(db, portalId)).b2b || !(await runHasCompanies(db, portalId, scoreRunId))) return null;
+  const res = emptyResult();
+  const note = (e: string) => { if (res.errors.length < 50) res.errors.push(e); };
+  const run: Run = { ...contactRun, kind: 'company', res, note, saved: { enabled: false, segments: [], usable: [], notes: [] } };
+  await writePasses(run, (await registerKindFields(run)).registries.company!);
+  const f = contactRun.res.fields;
+  f.created.push(...res.fields.created);
+  f.recreated.push(...res.fields.recreated);
+  Object.assign(f.itemsAdded, res.fields.itemsAdded);
+  Object.assign(f.itemsUpdated, res.fields.itemsUpdated);
+  f.errors.push(...res.fields.errors);
+  const { considered, written, fieldsWritten, failed, missing, unresolved, spread, byMethod, passes, errors } = res;
+  return { considered, written, fieldsWritten, failed, missing, unresolved, spread, byMethod, passes, errors };
 }
 
 function countMethods(cmds: Record<string, BatchCommand>, ok: Pending[]): Record<string, number> {

@@ -2,7 +2,7 @@
  * Test/bench helper: copies an in-process emulator portal straight into the store, as a
  * complete sync would leave it (contacts with their UF_CRM_SEG_* values in the legacy form,
  * deals with stage semantics and base-currency amounts, deal↔contact links, product rows with
- * sections, sections). No REST calls: it stands in for `runSync` where a test needs the store
+ * sections, sections, companies with their own columns). No REST calls: it stands in for `runSync` where a test needs the store
  * filled without measuring the pull. `contactIds` limits the contacts/deals refreshed
  * (an "incremental sync" of those records).
  */
@@ -10,8 +10,8 @@ import type { Portal } from '../../src/emulator/portal.js';
 import { stageSemantic } from '../../src/emulator/methods/schema.js';
 import type { Db } from '../../src/store/db.js';
 import {
-  replaceDealContacts, replaceProductRows, upsertContacts, upsertDeals, upsertSections,
-  type ContactInput, type DealContactInput, type DealInput, type ProductRowInput,
+  replaceDealContacts, replaceProductRows, upsertCompanies, upsertContacts, upsertDeals, upsertSections,
+  type CompanyInput, type ContactInput, type DealContactInput, type DealInput, type ProductRowInput,
 } from '../../src/store/crm.js';
 
 const CHUNK = 5000;
@@ -40,6 +40,13 @@ export async function mirrorEmulatorPortal(p: Portal, db: Db, portalId: number, 
   }
   for (let i = 0; i < contacts.length; i += CHUNK) await upsertContacts(db, portalId, contacts.slice(i, i + CHUNK));
 
+  if (!only) {
+    const companies: CompanyInput[] = [...p.companies.values()].map((c) => ({
+      id: c.id, title: c.title, industry: c.industry, revenue: c.revenue, currencyId: c.currencyId, assignedById: c.assignedById,
+      city: c.addressCity, dateCreate: c.dateCreate, dateModify: c.dateModify, uf: {},
+    }));
+    for (let i = 0; i < companies.length; i += CHUNK) await upsertCompanies(db, portalId, companies.slice(i, i + CHUNK));
+  }
   if (!only) await upsertSections(db, portalId, [...p.sections.values()].map((s) => ({ id: s.id, parentId: s.sectionId, catalogId: s.catalogId, name: s.name })));
   const productSection = new Map([...p.products.values()].map((x) => [x.id, x.sectionId]));
 

@@ -27,10 +27,10 @@ export interface TestPortal {
  * portal time (token expiry) and must not depend on how fast the machine is. The rate/operating
  * limits then also recover only through advances.
  */
-export async function startTestPortal(o: { contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number; frozenClock?: boolean; clock?: PortalClock }): Promise<TestPortal> {
+export async function startTestPortal(o: { contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number; frozenClock?: boolean; clock?: PortalClock; profile?: 'shop' | 'b2b' }): Promise<TestPortal> {
   const clock = o.clock ?? new PortalClock(Date.now(), o.timeScale ?? 100, o.frozenClock ? () => 0 : undefined);
   const portal = new Portal({ plan: o.plan ?? 'standard', clock, accessTokenTtl: o.accessTokenTtl });
-  if (o.contacts > 0) generatePortal(portal, { contacts: o.contacts, seed: o.seed ?? 7, deals: o.deals });
+  if (o.contacts > 0) generatePortal(portal, { contacts: o.contacts, seed: o.seed ?? 7, deals: o.deals, profile: o.profile });
   const emu = await startEmulator({ port: 0, portal, faults: o.faults, limits: o.operatingLimit ? { operatingLimit: o.operatingLimit } : undefined, hostPage: false, log: () => {} });
   const admin = axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true });
   const inst = await admin.post('apps/install', { appUrl: 'http://127.0.0.1:9/app', scopes: ['crm', 'user'], mode: 'wizard' });

@@ -52,7 +52,7 @@ eachDb('demo in-process', (getDb) => {
     expect(r1.deals).toBe(emu.portal.deals.size);
     const bindings = () => [emu.portal.placements.length, emu.portal.eventBindings.length];
     const b1 = bindings();
-    expect(b1).toEqual([2, 13]);
+    expect(b1).toEqual([3, 13]); // the manifest's placements (contact tab, company tab, list toolbar) and events
     const r2 = await run();
     checkShape(r2);
     expect(r2.contacts).toBe(r1.contacts);
@@ -63,6 +63,28 @@ eachDb('demo in-process', (getDb) => {
     expect(apps[0]!.installed).toBe(true);
     const { rows } = await getDb().query<{ n: number; status: string }>(`SELECT count(*)::int AS n, min(status) AS status FROM portals WHERE member_id = $1`, [emu.portal.memberId]);
     expect(rows[0]).toEqual({ n: 1, status: 'active' });
+  });
+});
+
+eachDb('demo --b2b in-process (the contract: a B2B portal, B2B on, the cycle scores and writes companies)', (getDb) => {
+  it('generates a B2B portal, turns B2B on and reports the companies labelled and written', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'b24seg-demo-b2b-'));
+    try {
+      const d = await runDemo({ contacts: 300, seed: 5, timeScale: 20, once: true, port: 0, dataDir: dir, db: getDb(), err: () => {}, b2b: true });
+      await d.close();
+      // the same portal, generated again here (same seed and profile)
+      const g = generatePortal(new Portal({ clock: new PortalClock(Date.now(), 1) }), { contacts: 300, seed: 5, profile: 'b2b' });
+      expect(g.profile).toBe('b2b');
+      expect(d.result.companies).toBe(g.companies);
+      const db = getDb();
+      const { rows: [p] } = await db.query<{ id: number; b2b: boolean }>(`SELECT id, (settings->>'b2b')::boolean AS b2b FROM portals ORDER BY id DESC LIMIT 1`);
+      expect(p!.b2b).toBe(true);
+      const { rows: [w] } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM written_values WHERE portal_id = $1 AND entity = 'company'`, [p!.id]);
+      expect(d.result.companiesWritten).toBe(w!.n);
+      expect(w!.n).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

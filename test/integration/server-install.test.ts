@@ -26,7 +26,7 @@ eachDb('server install / events / pages', (getDb) => {
     await emu?.close();
   });
 
-  const ourFields = () => [...emu.portal.userFields.values()].filter((f) => f.entityId === 'CRM_CONTACT' && manifestFields.has(f.fieldName)).map((f) => f.fieldName).sort();
+  const ourFields = (entity = 'CRM_CONTACT') => [...emu.portal.userFields.values()].filter((f) => f.entityId === entity && manifestFields.has(f.fieldName)).map((f) => f.fieldName).sort();
   const bindings = () => ({
     placements: emu.portal.placements.filter((p) => p.clientId === t.clientId).map((p) => `${p.placement} ${p.handler}`).sort(),
     events: emu.portal.eventBindings.filter((b) => b.clientId === t.clientId).map((b) => `${b.event} ${b.eventType} ${b.handler}`).sort(),
@@ -48,7 +48,8 @@ eachDb('server install / events / pages', (getDb) => {
     // What the portal says, read through the app's own client (real REST with the stored token).
     const client = t.app.deps.clientFor(Number(row!.id));
     const placements = (await client.call('placement.get')) as Array<{ placement: string; handler: string }>;
-    expect(placements.map((p) => p.placement).sort()).toEqual(['CRM_CONTACT_DETAIL_TAB', 'CRM_CONTACT_LIST_TOOLBAR']);
+    expect(placements.map((p) => p.placement).sort()).toEqual(['CRM_COMPANY_DETAIL_TAB', 'CRM_CONTACT_DETAIL_TAB', 'CRM_CONTACT_LIST_TOOLBAR']);
+    expect(placements.find((p) => p.placement === 'CRM_COMPANY_DETAIL_TAB')!.handler).toBe(`${t.app.config.publicUrl}/placement/company-tab`);
     expect(placements.find((p) => p.placement === 'CRM_CONTACT_DETAIL_TAB')!.handler).toBe(`${t.app.config.publicUrl}/placement/contact-tab`);
     const events = (await client.call('event.get')) as Array<{ event: string; handler: string; offline: number }>;
     const online = events.filter((e) => e.offline === 0);
@@ -58,6 +59,10 @@ eachDb('server install / events / pages', (getDb) => {
     expect(offline).toHaveLength(6);
     // the contact user fields of the manifest (write-back's registerFields, called by install)
     expect(ourFields()).toEqual([...manifestFields].sort());
+    // and the company fields of the same names (crm.company.userfield.add), but the saved-segment field (contacts only)
+    expect(ourFields('CRM_COMPANY')).toEqual([...manifestFields].filter((n) => n !== 'UF_CRM_SEG_SAVED').sort());
+    const companyField = [...emu.portal.userFields.values()].find((f) => f.entityId === 'CRM_COMPANY' && f.fieldName === 'UF_CRM_SEG_SEGMENT')!;
+    expect(companyField.showFilter).toBe('E'); // SHOW_FILTER Y: usable in the CRM's company filter
   });
 
   /** ONAPPINSTALL as the portal sends it on a reinstall: the same portal and app, fresh tokens of the installing admin. */
@@ -79,7 +84,7 @@ eachDb('server install / events / pages', (getDb) => {
     const client = t.app.deps.clientFor(Number(row!.id));
     await client.call('placement.bind', { PLACEMENT: 'CRM_CONTACT_DETAIL_TAB', HANDLER: 'http://old.example.com/placement/contact-tab', TITLE: 'old' });
     await client.call('event.bind', { event: 'ONCRMDEALUPDATE', handler: 'http://old.example.com/events' });
-    expect(bindings().placements).toHaveLength(3);
+    expect(bindings().placements).toHaveLength(4); // the manifest's three and the leftover
     const third = await postForm(t.http, '/install', freshPayload());
     expect(third.status).toBe(200);
     expect(third.data.report.placements.unbound).toEqual(['CRM_CONTACT_DETAIL_TAB http://old.example.com/placement/contact-tab']);
@@ -186,7 +191,7 @@ eachDb('server install / events / pages', (getDb) => {
     expect(row!.status).toBe('active');
     expect(Number(row!.id)).toBe(id);
     expect((await db.query('SELECT * FROM contacts WHERE portal_id = $1', [id])).rows).toHaveLength(1);
-    expect(bindings().placements).toHaveLength(2);
+    expect(bindings().placements).toHaveLength(3); // the manifest's placements
     expect(bindings().events).toHaveLength(13);
 
     const u1 = await a.post(`apps/${t.clientId}/uninstall`, { clean: true });

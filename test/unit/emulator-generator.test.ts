@@ -273,6 +273,54 @@ describe('generatePortal: a plausible shop / B2B portal', () => {
   });
 });
 
+describe('generatePortal: the B2B profile', () => {
+  const { portal, summary } = gen({ contacts: 1500, seed: 31, profile: 'b2b' });
+  const contacts = [...portal.contacts.values()];
+  const deals = [...portal.deals.values()];
+
+  it('companies with several contacts each, sizes, industries and revenue', () => {
+    expect(summary.profile).toBe('b2b');
+    expect(summary.companies).toBe(Math.round(1500 * 0.12));
+    const inCompany = contacts.filter((c) => c.companyId !== null);
+    // 70% draw a company; the earliest contacts find none founded yet
+    expect(inCompany.length / contacts.length).toBeGreaterThan(0.5);
+    const perCompany = new Map<number, number>();
+    for (const c of inCompany) perCompany.set(c.companyId!, (perCompany.get(c.companyId!) ?? 0) + 1);
+    expect([...perCompany.values()].filter((n) => n >= 2).length).toBeGreaterThan(perCompany.size / 2);
+    const sizes = new Set(['EMPLOYEES_1', 'EMPLOYEES_2', 'EMPLOYEES_3', 'EMPLOYEES_4']);
+    for (const co of portal.companies.values()) {
+      expect(sizes.has(String(co.extra?.EMPLOYEES))).toBe(true);
+      expect(co.industry).toBeTruthy();
+      expect(co.revenue).toBeGreaterThanOrEqual(0);
+    }
+    expect(portal.statuses.filter((s) => s.entityId === 'EMPLOYEES').map((s) => s.statusId).sort()).toEqual([...sizes].sort());
+    expect(portal.statuses.some((s) => s.entityId === 'INDUSTRY' && s.statusId === 'IT')).toBe(true);
+  });
+
+  it('every deal of a company contact is the company\'s; some have no contact', () => {
+    const companyOf = new Map(contacts.map((c) => [c.id, c.companyId]));
+    let companyOnly = 0;
+    for (const d of deals) {
+      if (d.contactIds.length === 0) {
+        companyOnly++;
+        expect(d.companyId).not.toBeNull();
+        continue;
+      }
+      const co = companyOf.get(d.contactIds[0]!) ?? null;
+      expect([d.id, d.companyId]).toEqual([d.id, co]);
+    }
+    expect(companyOnly).toBe(summary.companyOnlyDeals);
+    expect(summary.companyDeals).toBe(deals.filter((d) => d.companyId !== null).length);
+    expect(companyOnly / summary.companyDeals).toBeGreaterThan(0.1);
+    expect(companyOnly / summary.companyDeals).toBeLessThan(0.2);
+  });
+
+  it('the shop profile is the default and unchanged by the option', () => {
+    expect(tableHash(gen({ contacts: 300, seed: 31 }).portal)).toBe(tableHash(gen({ contacts: 300, seed: 31, profile: 'shop' }).portal));
+    expect(tableHash(gen({ contacts: 300, seed: 31 }).portal)).not.toBe(tableHash(gen({ contacts: 300, seed: 31, profile: 'b2b' }).portal));
+  });
+});
+
 describe('generatePortal: deals target', () => {
   it.each([
     [60, 100],

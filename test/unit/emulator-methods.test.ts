@@ -210,11 +210,34 @@ describe('not found shapes', () => {
     expect(shape('crm.contact.get', { id: 9 })).toEqual(['', 'Not found', 400]);
     expect(shape('crm.deal.get', { id: 9 })).toEqual(['', 'Not found', 400]);
     expect(shape('crm.contact.update', { id: 9, fields: {} })).toEqual(['', 'Contact is not found', 400]);
+    expect(shape('crm.company.update', { id: 9, fields: {} })).toEqual(['', 'Company is not found', 400]);
+    expect(shape('crm.company.delete', { id: 9 })).toEqual(['', 'Company is not found', 400]);
     expect(shape('crm.deal.contact.items.get', { id: 9 })).toEqual(['', 'Not found.', 400]);
     expect(shape('crm.item.get', { entityTypeId: 2, id: 9 })).toEqual(['NOT_FOUND', 'Element not found', 400]);
     expect(shape('crm.item.get', { entityTypeId: 999, id: 9 })).toEqual(['NOT_FOUND', 'SPA not found', 400]);
     expect(shape('crm.contact.userfield.get', { id: 9 })).toEqual(['ERROR_NOT_FOUND', "The entity with ID '9' is not found", 400]);
     expect(shape('crm.contact.get', { id: 0 })).toEqual(['', 'ID is not defined or invalid.', 400]);
+  });
+});
+
+describe('companies (B2B write-back)', () => {
+  it('crm.company.add/update/delete and crm.item.update (entityTypeId 4) write, read back and emit events', () => {
+    const p = mkPortal();
+    const evs: CrmEvent[] = [];
+    p.eventSink = (e) => evs.push(e);
+    const c = ctxOf(p, { userId: 2, isAdmin: false });
+    const id = callMethod(c, 'crm.company.add', { fields: { TITLE: 'Acme', INDUSTRY: 'IT' } }).result as number;
+    callMethod(ctxOf(p), 'crm.company.userfield.add', { fields: { FIELD_NAME: 'UF_CRM_SEG_FREQUENCY', USER_TYPE_ID: 'integer' } });
+    expect(callMethod(c, 'crm.company.update', { id, fields: { TITLE: 'Acme Ltd', UF_CRM_SEG_FREQUENCY: 4 }, params: { REGISTER_SONET_EVENT: 'N' } }).result).toBe(true);
+    const got = callMethod(c, 'crm.company.get', { id }).result as Row;
+    expect([got['TITLE'], got['INDUSTRY'], String(got['UF_CRM_SEG_FREQUENCY'])]).toEqual(['Acme Ltd', 'IT', '4']);
+    const item = callMethod(c, 'crm.item.update', { entityTypeId: 4, id, fields: { ufCrmSegFrequency: 7 } }).result as { item: Row };
+    expect(String(item.item['ufCrmSegFrequency'])).toBe('7');
+    const dealId = callMethod(c, 'crm.deal.add', { fields: { TITLE: 'D', COMPANY_ID: id } }).result as number;
+    callMethod(c, 'crm.company.delete', { id });
+    expect(p.companies.has(id)).toBe(false);
+    expect(p.deals.get(dealId)!.companyId).toBeNull(); // the deal loses its company, as in the CRM
+    expect(evs.filter((e) => e.event.startsWith('ONCRMCOMPANY')).map((e) => e.event)).toEqual(['ONCRMCOMPANYADD', 'ONCRMCOMPANYUPDATE', 'ONCRMCOMPANYUPDATE', 'ONCRMCOMPANYDELETE']);
   });
 });
 

@@ -93,6 +93,19 @@ export async function openContact(id: number): Promise<void> {
  * id>" and opens it with ?active_tab=, but REST does not give an app its handler id: placement.get
  * has none, so openPath cannot land on our tab.) The card has a button to the CRM card itself.
  */
+/** The company's CRM card (B2B), in a slider inside Bitrix24. */
+export async function openCompany(id: number): Promise<void> {
+  const path = `/crm/company/details/${id}/`;
+  if (frame) await frame.slider.openPath(frame.slider.getUrl(path));
+  else window.open(path, '_blank', 'noopener');
+}
+
+/** The company's card of the app (labels and contacts), in a slider inside Bitrix24. */
+export async function openCompanyCard(id: number, name: string): Promise<void> {
+  if (frame) await frame.slider.openSliderAppPage({ companyId: String(id), bx24_title: name || `#${id}`, bx24_width: 1100 });
+  else location.hash = `#/company/${id}`;
+}
+
 export async function openContactCard(id: number, name: string): Promise<void> {
   if (frame) {
     await frame.slider.openSliderAppPage({ contactId: String(id), bx24_title: name || `#${id}`, bx24_width: 1100 });

@@ -21,11 +21,14 @@ const router = createRouter({
     {
       path: '/',
       redirect: () => (state.placement === 'CRM_CONTACT_DETAIL_TAB' ? `/contact/${Number(state.placementOptions.ID) || 0}`
-        : Number(state.placementOptions.contactId) > 0 ? `/contact/${Number(state.placementOptions.contactId)}` : '/segments'),
+        : state.placement === 'CRM_COMPANY_DETAIL_TAB' ? `/company/${Number(state.placementOptions.ID) || 0}`
+          : Number(state.placementOptions.contactId) > 0 ? `/contact/${Number(state.placementOptions.contactId)}`
+            : Number(state.placementOptions.companyId) > 0 ? `/company/${Number(state.placementOptions.companyId)}` : '/segments'),
     },
     { path: '/segments', name: 'segments', component: () => import('./pages/SegmentsPage.vue') },
     { path: '/dashboard', name: 'dashboard', component: () => import('./pages/DashboardPage.vue') },
     { path: '/contact/:id', name: 'contact', component: () => import('./pages/ContactTabPage.vue') },
+    { path: '/company/:id', name: 'company', component: () => import('./pages/CompanyTabPage.vue') },
     { path: '/settings', name: 'settings', component: () => import('./pages/SettingsPage.vue') },
     { path: '/sync', name: 'sync', component: () => import('./pages/SyncPage.vue') },
     { path: '/:rest(.*)*', redirect: '/' },

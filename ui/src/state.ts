@@ -29,7 +29,12 @@ export interface Meta {
   ufKeys: string[];
   saved: SavedSegment[];
   minGroup: number | null;
+  /** B2B: the option, and whether the latest run labelled companies (the contacts / companies switch) */
+  b2b?: { enabled: boolean; companiesScored: boolean };
 }
+
+/** Whose labels a page shows (B2B switch). */
+export type Entity = 'contact' | 'company';
 
 export const state = reactive({
   isAdmin: false,
@@ -42,9 +47,10 @@ export const state = reactive({
   segmentsQuery: {} as Record<string, string>,
 });
 
-/** The app shows one contact's card: its CRM tab, or the card opened in a slider from the list. */
+/** The app shows one contact's (or company's) card: its CRM tab, or the card opened in a slider from the list. */
 export function cardMode(): boolean {
-  return state.placement === 'CRM_CONTACT_DETAIL_TAB' || Number(state.placementOptions.contactId) > 0;
+  return state.placement === 'CRM_CONTACT_DETAIL_TAB' || state.placement === 'CRM_COMPANY_DETAIL_TAB'
+    || Number(state.placementOptions.contactId) > 0 || Number(state.placementOptions.companyId) > 0;
 }
 
 export async function loadMeta(): Promise<Meta> {

@@ -2,7 +2,7 @@
 import type { CompanyRec, Multifield } from '../model.js';
 import type { GenContext } from './context.js';
 import { DAY } from './constants.js';
-import { SOURCES } from './dictionaries.js';
+import { EMPLOYEES, SOURCES } from './dictionaries.js';
 import { phone } from './phone-email.js';
 import { COMPANY_FORMS, COMPANY_KINDS, COMPANY_WORDS, EN, INDUSTRIES, RU } from './pools.js';
 import { Rng, subSeed } from './random.js';
@@ -28,6 +28,8 @@ export function addCompanies(ctx: GenContext): void {
       addressCity: compRng.pick((ru ? RU : EN).cities), assignedById: assignUser(ctx, compRng, created),
       createdById: 1, modifyById: 1, opened: true, dateCreate: created,
       dateModify: Math.min(now, created + compRng.next() * 90 * DAY), fm, uf: {},
+      // B2B profile: the company's size (EMPLOYEES), bigger companies rarer
+      ...(ctx.b2b ? { extra: { EMPLOYEES: ctx.b2bRng.weighted(EMPLOYEES.map((e) => e[0]), [50, 30, 12, 8]) } } : {}),
     } satisfies CompanyRec);
   }
 }

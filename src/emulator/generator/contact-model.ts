@@ -2,7 +2,7 @@
  * Step: the hidden model behind the CRM records, drawn from the main stream in this order:
  * company founding moments, contact creation moments, then per contact the buy-till-you-die
  * parameters (rate λ ~ Gamma, dropout p ~ Beta, spend ν ~ Gamma), favourite catalog sections,
- * name pool, preferred currency and (15%) a company that already existed.
+ * name pool, preferred currency and (15%, B2B profile 70%) a company that already existed.
  */
 import type { GenContext } from './context.js';
 import { DAY, USD_VALUE } from './constants.js';
@@ -36,7 +36,7 @@ export function drawContactModel(ctx: GenContext): void {
     c.fav[2 * i + 1] = rng.chance(0.5) ? f1 : rng.int(0, nTops - 1);
     c.ru[i] = rng.chance(0.55) ? 1 : 0;
     c.cur[i] = c.ru[i] && hasRub && base !== 'RUB' && rng.chance(0.5) ? 1 : 0;
-    if (ctx.companies.n > 0 && rng.chance(0.15)) joinEarlierCompany(ctx, i);
+    if (ctx.companies.n > 0 && rng.chance(ctx.b2b ? 0.7 : 0.15)) joinEarlierCompany(ctx, i);
   }
 }
 

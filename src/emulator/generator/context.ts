@@ -69,6 +69,8 @@ export interface DealTally {
   byCat: Record<string, number>;
   byCur: Record<string, number>;
   wonPerContact: Uint16Array;
+  companyDeals: number;
+  companyOnlyDeals: number;
   dateFrom: number;
   dateTo: number;
 }
@@ -77,6 +79,10 @@ export interface GenContext extends Calendar {
   readonly portal: Portal;
   readonly opts: GenerateOptions;
   readonly seed: number;
+  /** the B2B profile (GenerateOptions.profile) */
+  readonly b2b: boolean;
+  /** B2B-only draws (subSeed 12): the shop profile never draws from it, so its tables stay as they were */
+  readonly b2bRng: Rng;
   readonly nContacts: number;
   /** History: from `start` to the portal clock's `now`. */
   readonly now: number;
@@ -101,11 +107,12 @@ export interface GenContext extends Calendar {
 
 export function createContext(portal: Portal, opts: GenerateOptions): GenContext {
   const nContacts = Math.max(0, Math.floor(opts.contacts));
-  const nCompanies = nContacts === 0 ? 0 : Math.max(1, Math.floor(opts.companies ?? Math.round(nContacts * 0.04)));
+  const b2b = opts.profile === 'b2b';
+  const nCompanies = nContacts === 0 ? 0 : Math.max(1, Math.floor(opts.companies ?? Math.round(nContacts * (b2b ? 0.12 : 0.04))));
   const seed = opts.seed >>> 0;
   const now = portal.clock.now();
   return {
-    portal, opts, seed, nContacts, now,
+    portal, opts, seed, b2b, b2bRng: new Rng(subSeed(seed, 12)), nContacts, now,
     start: now - (opts.years ?? 4) * YEAR,
     base: portal.baseCurrency,
     rng: new Rng(subSeed(seed, 1)),
@@ -129,7 +136,7 @@ export function createContext(portal: Portal, opts: GenerateOptions): GenContext
     rateScale: 1,
     tally: {
       won: 0, lost: 0, open: 0, rows: 0, multi: 0, byCat: { '0': 0, '1': 0 }, byCur: {},
-      wonPerContact: new Uint16Array(nContacts), dateFrom: Infinity, dateTo: -Infinity,
+      wonPerContact: new Uint16Array(nContacts), companyDeals: 0, companyOnlyDeals: 0, dateFrom: Infinity, dateTo: -Infinity,
     },
   };
 }

@@ -42,8 +42,14 @@ function addDeal(ctx: GenContext, dRng: Rng, e: number, curCodes: string[]): voi
   const rate = ctx.rateOf.get(currency) ?? 1; // base units per 1 unit of the deal currency
   const whole = rate < 0.1; // e.g. RUB: whole units
   const cj = c.company[ci] ?? -1;
-  const contactIds = dealContacts(ctx, dRng, e, cj);
-  const companyId = cj >= 0 && (funnel === 1 || dRng.chance(0.4)) ? companyIdOf(ctx, cj) : null;
+  let contactIds = dealContacts(ctx, dRng, e, cj);
+  // B2B profile: every deal of a company's contact is the company's, 15% of them without a contact
+  const companyId = cj >= 0 && (ctx.b2b || funnel === 1 || dRng.chance(0.4)) ? companyIdOf(ctx, cj) : null;
+  if (companyId !== null) tally.companyDeals++;
+  if (companyId !== null && ctx.b2b && ctx.b2bRng.chance(0.15)) {
+    contactIds = [];
+    tally.companyOnlyDeals++;
+  }
   // order value in base currency (gamma-gamma)
   const target = (c.spend[ci] ?? 200) * dRng.gamma(4, 0.25) * (funnel === 1 ? 2.5 : 1);
   const resp = dealResponsible(ctx, dRng, ci, created);

@@ -38,4 +38,11 @@ export const SOURCES: Array<[string, string, number]> = [
 export const CONTACT_TYPES: Array<[string, string]> = [['CLIENT', 'Clients'], ['SUPPLIER', 'Suppliers'], ['PARTNER', 'Partners'], ['OTHER', 'Other']];
 export const DEAL_TYPES: Array<[string, string]> = [['SALE', 'Sales'], ['COMPLEX', 'Integrated sale'], ['GOODS', 'Merchandise sales'],
   ['SERVICES', 'Service sales'], ['SERVICE', 'After-sales service']];
+/** Company reference lists (crm.status.list ENTITY_ID INDUSTRY / EMPLOYEES / COMPANY_TYPE, the portal's defaults). */
+export const INDUSTRY_NAMES: Array<[string, string]> = [['IT', 'Information Technology'], ['TELECOM', 'Telecommunication'],
+  ['MANUFACTURING', 'Manufacturing'], ['BANKING', 'Banking Services'], ['CONSULTING', 'Consulting'], ['FINANCE', 'Finance'],
+  ['GOVERNMENT', 'Government'], ['DELIVERY', 'Delivery'], ['ENTERTAINMENT', 'Entertainment'], ['NOTPROFIT', 'Not For Profit'], ['OTHER', 'Other']];
+export const EMPLOYEES: Array<[string, string]> = [['EMPLOYEES_1', 'less than 50'], ['EMPLOYEES_2', '50-250'], ['EMPLOYEES_3', '250-500'], ['EMPLOYEES_4', 'over 500']];
+export const COMPANY_TYPES: Array<[string, string]> = [['CUSTOMER', 'Client'], ['SUPPLIER', 'Supplier'], ['COMPETITOR', 'Competitor'],
+  ['PARTNER', 'Partner'], ['OTHER', 'Other']];
 export const HONORIFICS: Array<[string, string]> = [['HNR_EN_1', 'Mr.'], ['HNR_EN_2', 'Mrs.'], ['HNR_EN_3', 'Ms.'], ['HNR_EN_4', 'Dr.']];

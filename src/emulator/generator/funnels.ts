@@ -1,7 +1,7 @@
-/** Step: CRM statuses (the two deal funnels, sources, types, honorifics) and deal categories. */
+/** Step: CRM statuses (the two deal funnels, sources, types, honorifics, industries, company sizes and types) and deal categories. */
 import type { StatusRec } from '../model.js';
 import type { GenContext } from './context.js';
-import { CONTACT_TYPES, DEAL_TYPES, FUNNEL0, FUNNEL1, HONORIFICS, SOURCES } from './dictionaries.js';
+import { COMPANY_TYPES, CONTACT_TYPES, DEAL_TYPES, EMPLOYEES, FUNNEL0, FUNNEL1, HONORIFICS, INDUSTRY_NAMES, SOURCES } from './dictionaries.js';
 
 export function addFunnels(ctx: GenContext): void {
   const { portal } = ctx;
@@ -18,6 +18,9 @@ export function addFunnels(ctx: GenContext): void {
     CONTACT_TYPES.forEach(([id, name], i) => add('CONTACT_TYPE', id, name, (i + 1) * 10, true, null, null, null));
     DEAL_TYPES.forEach(([id, name], i) => add('DEAL_TYPE', id, name, (i + 1) * 10, true, null, null, null));
     HONORIFICS.forEach(([id, name], i) => add('HONORIFIC', id, name, (i + 1) * 10, true, null, null, null));
+    INDUSTRY_NAMES.forEach(([id, name], i) => add('INDUSTRY', id, name, (i + 1) * 10, true, null, null, null));
+    EMPLOYEES.forEach(([id, name], i) => add('EMPLOYEES', id, name, (i + 1) * 10, true, null, null, null));
+    COMPANY_TYPES.forEach(([id, name], i) => add('COMPANY_TYPE', id, name, (i + 1) * 10, true, null, null, null));
   }
   if (portal.categories.length === 0) {
     portal.categories.push({ id: 0, entityTypeId: 2, name: 'General', sort: 100, isDefault: true });

@@ -7,8 +7,16 @@ export interface GenerateOptions {
   seed: number;
   /** Target total deal count (won + lost + open); hit within a few percent when reachable. */
   deals?: number;
-  /** Number of companies (default ≈ 4% of contacts, at least 1 when there are contacts). */
+  /** Number of companies (default ≈ 4% of contacts, 12% with the B2B profile; at least 1 when there are contacts). */
   companies?: number;
+  /**
+   * 'shop' (default): a shop with some company customers. 'b2b': a B2B seller: 70% of contacts work
+   * for a company (several contacts per company), every deal of such a contact is tied to its
+   * company (COMPANY_ID) and 15% of those are tied to the company only (no contact); companies
+   * carry an industry (INDUSTRY), a size (EMPLOYEES) and an annual revenue (REVENUE). The shop
+   * profile's tables are unchanged by this option (B2B draws come from their own stream).
+   */
+  profile?: 'shop' | 'b2b';
   /** Length of the history in years, ending at the portal clock's now (default 4). */
   years?: number;
   /** Sales managers besides the admin (default 5; one more inactive ex-employee is added). */
@@ -54,6 +62,11 @@ export interface GenerationSummary {
   /** Portal-clock range of deal creation/close dates (ISO). */
   dateFrom: string | null;
   dateTo: string | null;
+  /** 'shop' or 'b2b' (GenerateOptions.profile). */
+  profile: 'shop' | 'b2b';
+  /** Deals tied to a company, and of those tied to the company only (no contact). */
+  companyDeals: number;
+  companyOnlyDeals: number;
   /** The deal user field holding the loss reason of lost deals. */
   lossReasonField: string;
   catalogId: number;

@@ -36,7 +36,7 @@ export interface Chrome {
   /** Query suffix that keeps the acting user in links, e.g. "?user=2" or "". */
   uq: string;
   title: string;
-  active?: 'home' | 'contacts' | 'deals' | `app:${string}`;
+  active?: 'home' | 'contacts' | 'companies' | 'deals' | `app:${string}`;
   /** Render without the portal chrome (slider content, IFRAME=Y). */
   bare?: boolean;
   /** Data for the host script (window.__hostConfig). */
@@ -73,6 +73,7 @@ export function page(c: Chrome, body: string): string {
   ${item(link('/', uq), 'Home', 'home', '⌂')}
   <div class="menu-group">CRM</div>
   ${item(link('/crm/contact/list/', uq), 'Contacts', 'contacts', '☺')}
+  ${item(link('/crm/company/list/', uq), 'Companies', 'companies', '▦')}
   ${item(link('/crm/deal/list/', uq), 'Deals', 'deals', '◆')}
   <div class="menu-group">Applications</div>
   ${appItems || '<div class="menu-empty">No applications</div>'}

@@ -6,6 +6,7 @@ import { appTitle } from './html.js';
 
 export const CONTACT_TABS = 'CRM_CONTACT_DETAIL_TAB';
 export const DEAL_TABS = 'CRM_DEAL_DETAIL_TAB';
+export const COMPANY_TABS = 'CRM_COMPANY_DETAIL_TAB';
 
 export type PlacementOfApp = PlacementBindingRec & { app: AppRec };
 

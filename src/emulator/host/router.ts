@@ -9,7 +9,8 @@
  *    setInstallFinish, resizeWindow, setTitle, openPath, openApplication, setAppOption, selectUser…
  *
  * Pages: `/` (installed apps), `/app/<clientId>`, `/crm/contact/list/`, `/crm/contact/details/<id>/`
- * (fields incl. UF_CRM_* and one tab per CRM_CONTACT_DETAIL_TAB placement), `/crm/deal/list/`,
+ * (fields incl. UF_CRM_* and one tab per CRM_CONTACT_DETAIL_TAB placement), `/crm/company/list/`,
+ * `/crm/company/details/<id>/` (the same with its contacts and CRM_COMPANY_DETAIL_TAB tabs), `/crm/deal/list/`,
  * `/crm/deal/details/<id>/`. The acting user is `?user=<id>` (default 1, the admin).
  * Host endpoints (JSON, same origin): `POST /_host/frame`, `/_host/refresh-auth`,
  * `/_host/install-finish`, `/_host/app-option`, `/_host/user-option`; assets under `/_host/assets/`.
@@ -19,6 +20,7 @@ import type { Portal } from '../portal.js';
 import type { FrameSession, HostContext } from './context.js';
 import { mountAppPage } from './routes/app-page.js';
 import { mountAssets } from './routes/assets.js';
+import { mountCompanies } from './routes/companies.js';
 import { mountContacts } from './routes/contacts.js';
 import { mountDeals } from './routes/deals.js';
 import { mountFrameLaunch } from './routes/frame-launch.js';
@@ -50,6 +52,7 @@ export function createHostRouter(portal: Portal, _opts: HostRouterOptions = {}):
   mountHome(r, h);
   mountAppPage(r, h);
   mountContacts(r, h);
+  mountCompanies(r, h);
   mountDeals(r, h);
   mountNotEmulated(r, h);
   return r;

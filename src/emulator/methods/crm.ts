@@ -8,8 +8,8 @@ import type { Portal } from '../portal.js';
 import { runList } from '../query.js';
 import { RestError, type CallContext, type MethodResult, type Params } from '../types.js';
 import {
-  addCompany, addContact, addDeal, blankContact, blankDeal, contactPatchFromFields, dealPatchFromFields, deleteContact,
-  deleteDeal, updateContact, updateDeal,
+  addCompany, addContact, addDeal, blankContact, blankDeal, companyPatchFromFields, contactPatchFromFields, dealPatchFromFields,
+  deleteCompany, deleteContact, deleteDeal, updateCompany, updateContact, updateDeal,
 } from './data.js';
 import {
   describeFields, fieldsOf, itemSelect, legacyId, legacySelect, makeResolver, notFound, toItem, toLegacy, type EntityKind, type FDef,
@@ -94,6 +94,32 @@ const legacyMethods: Def[] = [
   def('crm.company.list', 'crm', 'list', legacyList('company')),
   def('crm.company.get', 'crm', 'get', legacyGet('company')),
   def('crm.company.fields', 'crm', 'get', (ctx) => ({ result: describeFields(ctx.portal, fieldsOf(ctx.portal, 'company'), 'legacy') })),
+  def('crm.company.add', 'crm', 'write', (ctx, params) => {
+    const p = ctx.portal;
+    const fields = fieldsParam(params);
+    assertAnyAccess(p, ctx.auth, 'company', 'legacy');
+    const base = addCompanyBase(ctx);
+    const { patch } = companyPatchFromFields(p, base, fields, 'legacy', true);
+    return { result: addCompany(p, { ...base, ...patch, id: undefined as unknown as number }, ctx.auth.userId, ctx.now).id };
+  }),
+  // crm-company-update.md: {id, fields, params: {REGISTER_SONET_EVENT}} → true; unknown id: "Not found"
+  def('crm.company.update', 'crm', 'write', (ctx, params) => {
+    const p = ctx.portal;
+    const id = legacyId(params);
+    const rec = p.companies.get(id);
+    if (!rec) notFound('company-update');
+    assertAccess(p, ctx.auth, 'company', rec, 'legacy');
+    const { patch } = companyPatchFromFields(p, rec, fieldsParam(params), 'legacy');
+    updateCompany(p, id, patch, ctx.auth.userId, ctx.now);
+    return { result: true };
+  }),
+  def('crm.company.delete', 'crm', 'write', (ctx, params) => {
+    const id = legacyId(params);
+    const rec = ctx.portal.companies.get(id);
+    if (rec) assertAccess(ctx.portal, ctx.auth, 'company', rec, 'legacy');
+    if (!deleteCompany(ctx.portal, id, ctx.auth.userId)) notFound('company-update');
+    return { result: true };
+  }),
 
   def('crm.deal.list', 'crm', 'list', legacyList('deal')),
   def('crm.deal.get', 'crm', 'get', legacyGet('deal')),
@@ -188,11 +214,20 @@ function itemWrite(ctx: CallContext, kind: EntityKind, rec: AnyRec | null, field
     if (changed.length === 0 && Object.keys(patch).length === 0) return rec;
     return updateDeal(p, base.id, patch, uid, ctx.now);
   }
-  if (rec === null) {
-    const title = fields['title'] ?? fields['TITLE'];
-    return addCompany(p, { title: typeof title === 'string' ? title : '' }, uid, ctx.now);
-  }
-  throw new RestError('ACCESS_DENIED', 'Access denied', 403);
+  const base = (rec as CompanyRec | null) ?? addCompanyBase(ctx);
+  const { patch, changed } = companyPatchFromFields(p, base, fields, 'item', rec === null);
+  if (rec === null) return addCompany(p, { ...base, ...patch, id: undefined as unknown as number }, uid, ctx.now);
+  if (changed.length === 0) return rec;
+  return updateCompany(p, base.id, patch, uid, ctx.now);
+}
+
+/** A blank company record (not stored) for add: fields are validated against it. */
+function addCompanyBase(ctx: CallContext): CompanyRec {
+  const uid = ctx.auth.userId;
+  return {
+    id: 0, title: '', companyType: null, industry: null, revenue: null, currencyId: null, sourceId: null, addressCity: null,
+    assignedById: uid, createdById: uid, modifyById: uid, opened: true, dateCreate: ctx.now, dateModify: ctx.now, fm: [], uf: {},
+  };
 }
 
 const itemMethods: Def[] = [
@@ -242,7 +277,7 @@ const itemMethods: Def[] = [
     const rec = table(ctx.portal, kind).get(id);
     if (rec) assertAccess(ctx.portal, ctx.auth, kind, rec, 'item');
     const ok = kind === 'contact' ? deleteContact(ctx.portal, id, ctx.auth.userId)
-      : kind === 'deal' ? deleteDeal(ctx.portal, id, ctx.auth.userId) : false;
+      : kind === 'deal' ? deleteDeal(ctx.portal, id, ctx.auth.userId) : deleteCompany(ctx.portal, id, ctx.auth.userId);
     if (!ok) notFound('item');
     return { result: [] };
   }),

@@ -11,6 +11,7 @@ import { applyFields, fieldsOf, FieldValueError, stageSemantic, stagesOf, type M
 
 export type ContactPatch = Partial<Omit<ContactRec, 'id'>>;
 export type DealPatch = Partial<Omit<DealRec, 'id'>>;
+export type CompanyPatch = Partial<Omit<CompanyRec, 'id'>>;
 
 function emit(p: Portal, event: string, id: number, userId: number, extra: Record<string, unknown> = {}): void {
   p.emit({ event, data: { FIELDS: { ID: id, ...extra } }, userId });
@@ -61,7 +62,7 @@ export function deleteContact(p: Portal, id: number, userId: number): boolean {
 }
 
 // ---------------------------------------------------------------------------
-// Companies (no events required by the app, but kept symmetrical)
+// Companies (the same events as contacts: ONCRMCOMPANYADD / UPDATE / DELETE)
 
 export function addCompany(p: Portal, rec: Partial<CompanyRec>, userId: number, at?: number): CompanyRec {
   const t = now(p, at);
@@ -77,6 +78,26 @@ export function addCompany(p: Portal, rec: Partial<CompanyRec>, userId: number, 
   indexInsert(p.companies as Map<number, unknown>, id);
   emit(p, 'ONCRMCOMPANYADD', id, userId);
   return full;
+}
+
+export function updateCompany(p: Portal, id: number, patch: CompanyPatch, userId: number, at?: number): CompanyRec {
+  const rec = p.companies.get(id);
+  if (!rec) throw new Error(`company ${id} not found`);
+  Object.assign(rec, patch, { id, dateModify: now(p, at), modifyById: userId });
+  emit(p, 'ONCRMCOMPANYUPDATE', id, userId);
+  return rec;
+}
+
+/** Deletes a company: its contacts and deals lose the link (as the CRM does). */
+export function deleteCompany(p: Portal, id: number, userId: number): boolean {
+  if (!p.companies.delete(id)) return false;
+  indexDelete(p.companies as Map<number, unknown>, id);
+  for (const c of p.contacts.values()) {
+    if (c.companyIds.includes(id)) { c.companyIds = c.companyIds.filter((x) => x !== id); c.companyId = c.companyIds[0] ?? null; }
+  }
+  for (const d of p.deals.values()) if (d.companyId === id) d.companyId = null;
+  emit(p, 'ONCRMCOMPANYDELETE', id, userId);
+  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -166,6 +187,17 @@ export function contactPatchFromFields(p: Portal, base: ContactRec, fields: Reco
   const changed = withValues(mode, () => applyFields(p, copy, fieldsOf(p, 'contact'), fields, mode, { creating, nextFmId: () => p.nextId('multifield') }));
   const patch: ContactPatch = {};
   for (const k of Object.keys(copy) as (keyof ContactRec)[]) {
+    if (k !== 'id' && JSON.stringify(copy[k]) !== JSON.stringify(base[k])) (patch as Record<string, unknown>)[k] = copy[k];
+  }
+  return { patch, changed };
+}
+
+/** Validates company `fields` against a copy and returns the patch (only the changed keys). */
+export function companyPatchFromFields(p: Portal, base: CompanyRec, fields: Record<string, unknown>, mode: Mode, creating = false): { patch: CompanyPatch; changed: string[] } {
+  const copy: CompanyRec = structuredClone(base);
+  const changed = withValues(mode, () => applyFields(p, copy, fieldsOf(p, 'company'), fields, mode, { creating, nextFmId: () => p.nextId('multifield') }));
+  const patch: CompanyPatch = {};
+  for (const k of Object.keys(copy) as (keyof CompanyRec)[]) {
     if (k !== 'id' && JSON.stringify(copy[k]) !== JSON.stringify(base[k])) (patch as Record<string, unknown>)[k] = copy[k];
   }
   return { patch, changed };

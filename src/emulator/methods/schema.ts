@@ -664,12 +664,15 @@ function applyMultifield(fm: Multifield[], typeId: Multifield['typeId'], raw: un
 }
 
 /** Throws the portal's "not found" for a missing entity in a family (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/general-principles.html table). */
-export function notFound(family: 'legacy-get' | 'contact-update' | 'deal-update' | 'item' | 'deal-contacts'): never {
+export function notFound(family: 'legacy-get' | 'contact-update' | 'company-update' | 'deal-update' | 'item' | 'deal-contacts'): never {
   switch (family) {
     case 'legacy-get':
       throw new RestError('', 'Not found', 400);
     case 'contact-update':
       throw new RestError('', 'Contact is not found', 400);
+    // crm-company-update.md documents no error; the CRM's legacy controller words it as for contacts
+    case 'company-update':
+      throw new RestError('', 'Company is not found', 400);
     case 'deal-update':
       throw new RestError('', 'Deal is not found', 400);
     case 'deal-contacts':

@@ -5,10 +5,11 @@
  * R / F / M bounds with the values of every level, sizes over the runs between them with sharp-change alerts (none across a
  * change of rules), sources, the value histogram and revenue concentration. A run's figures are
  * cached (its labels change only by event rescoring, which the cache key follows). What a non-admin
- * may see of them is decided by the route (routes/dashboard.ts).
+ * may see of them is decided by the route (routes/dashboard.ts). `entity` 'company' (B2B): the same
+ * figures over the companies' labels of the same runs.
  */
-import type { Db, ScoreRun } from '../../store/index.js';
-import { REVENUE_SQL } from '../../segments/index.js';
+import type { CustomerKind, Db, ScoreRun } from '../../store/index.js';
+import { labelsFrom, labelsTable, REVENUE_SQL } from '../../segments/index.js';
 import { keptRuns, pickComparison, type RunInfo, type RunSpec } from './dashboard-runs.js';
 import { runTotals } from './queries.js';
 import { levelRanges, type LevelRange } from '../../scoring/index.js';
@@ -56,29 +57,30 @@ export const ALERT_RELATIVE = 0.25;
 export const ALERT_ABSOLUTE = 20;
 
 /** The per-run aggregates, each one query (run concurrently). */
-function runAggregates(db: Db, portalId: number, runId: number) {
+function runAggregates(db: Db, portalId: number, runId: number, entity: CustomerKind) {
   const P = [portalId, runId];
+  const L = labelsTable(entity);
   return Promise.all([
     db.query<{ r: number; f: number; count: number; revenue: number; avgM: number }>(
       `SELECT l.r::int AS r, l.f::int AS f, count(*)::int AS count, COALESCE(sum(${REVENUE_SQL}), 0)::float8 AS revenue,
               COALESCE(avg(l.m), 0)::float8 AS "avgM"
-         FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2 AND l.r IS NOT NULL AND l.f IS NOT NULL GROUP BY 1, 2`,
+         FROM ${L} l WHERE l.portal_id = $1 AND l.run_id = $2 AND l.r IS NOT NULL AND l.f IS NOT NULL GROUP BY 1, 2`,
       P,
     ),
     db.query<{ segment: string; count: number; revenue: number }>(
       `SELECT l.segment, count(*)::int AS count, COALESCE(sum(${REVENUE_SQL}), 0)::float8 AS revenue
-         FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY 1 ORDER BY 2 DESC`,
+         FROM ${L} l WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY 1 ORDER BY 2 DESC`,
       P,
     ),
     db.query<{ segment: string; source: string | null; count: number }>(
       `SELECT l.segment, c.source_id AS source, count(*)::int AS count
-         FROM contact_labels l JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+         ${labelsFrom(true, entity)}
         WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY 1, 2`,
       P,
     ),
     // value distribution: log-spaced buckets over buyers' revenue
     db.query<{ b: number; count: number; lo: number; hi: number }>(
-      `WITH v AS (SELECT ${REVENUE_SQL}::float8 AS x FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${REVENUE_SQL} > 0),
+      `WITH v AS (SELECT ${REVENUE_SQL}::float8 AS x FROM ${L} l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${REVENUE_SQL} > 0),
             mm AS MATERIALIZED (SELECT ln(min(x)) AS lo, ln(max(x)) AS hi FROM v)
        SELECT b, count(*)::int AS count, exp(mm.lo + (b - 1) * (mm.hi - mm.lo) / 12)::float8 AS lo, exp(mm.lo + b * (mm.hi - mm.lo) / 12)::float8 AS hi
          FROM v, mm, LATERAL (SELECT CASE WHEN mm.hi = mm.lo THEN 1 ELSE least(12, 1 + floor((ln(v.x) - mm.lo) / ((mm.hi - mm.lo) / 12)))::int END AS b) z
@@ -86,7 +88,7 @@ function runAggregates(db: Db, portalId: number, runId: number) {
       P,
     ),
     db.query<{ pct: number; revenue: number }>(
-      `WITH v AS (SELECT ${REVENUE_SQL}::float8 AS x FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${REVENUE_SQL} > 0),
+      `WITH v AS (SELECT ${REVENUE_SQL}::float8 AS x FROM ${L} l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${REVENUE_SQL} > 0),
             r AS (SELECT x, ntile(100) OVER (ORDER BY x DESC) AS pct FROM v)
        SELECT pct, sum(x)::float8 AS revenue FROM r GROUP BY pct ORDER BY pct`,
       P,
@@ -94,12 +96,12 @@ function runAggregates(db: Db, portalId: number, runId: number) {
   ]);
 }
 
-/** Contacts whose segment moved between two runs, per (from, to). */
-async function movementBetween(db: Db, portalId: number, runId: number, prevId: number): Promise<Dashboard['movement']> {
+/** Contacts (companies) whose segment moved between two runs, per (from, to). */
+async function movementBetween(db: Db, portalId: number, runId: number, prevId: number, entity: CustomerKind): Promise<Dashboard['movement']> {
   const { rows } = await db.query<{ from: string | null; to: string; count: number }>(
     `SELECT a.segment AS "from", b.segment AS "to", count(*)::int AS count
-       FROM contact_labels b
-       LEFT JOIN contact_labels a ON a.portal_id = b.portal_id AND a.run_id = $3 AND a.contact_id = b.contact_id
+       FROM ${labelsTable(entity)} b
+       LEFT JOIN ${labelsTable(entity)} a ON a.portal_id = b.portal_id AND a.run_id = $3 AND a.contact_id = b.contact_id
       WHERE b.portal_id = $1 AND b.run_id = $2 AND a.segment IS DISTINCT FROM b.segment
       GROUP BY 1, 2 ORDER BY 3 DESC`,
     [portalId, runId, prevId],
@@ -108,11 +110,11 @@ async function movementBetween(db: Db, portalId: number, runId: number, prevId: 
 }
 
 /** The from × to matrix between two runs (see Dashboard['movementMatrix']); revenueShare is filled in by the caller. */
-async function movementMatrix(db: Db, portalId: number, runId: number, prevId: number) {
+async function movementMatrix(db: Db, portalId: number, runId: number, prevId: number, entity: CustomerKind) {
   const { rows } = await db.query<{ from: string | null; to: string | null; count: number; revenue: number }>(
     `SELECT a.segment AS "from", l.segment AS "to", count(*)::int AS count, COALESCE(sum(COALESCE(l.monetary, a.monetary, 0)), 0)::float8 AS revenue
-       FROM (SELECT contact_id, segment, monetary FROM contact_labels WHERE portal_id = $1 AND run_id = $2) l
-       FULL JOIN (SELECT contact_id, segment, monetary FROM contact_labels WHERE portal_id = $1 AND run_id = $3) a ON a.contact_id = l.contact_id
+       FROM (SELECT contact_id, segment, monetary FROM ${labelsTable(entity)} x WHERE portal_id = $1 AND run_id = $2) l
+       FULL JOIN (SELECT contact_id, segment, monetary FROM ${labelsTable(entity)} y WHERE portal_id = $1 AND run_id = $3) a ON a.contact_id = l.contact_id
       GROUP BY 1, 2 ORDER BY 3 DESC`,
     [portalId, runId, prevId],
   );
@@ -151,19 +153,22 @@ export function runThresholdsOf(stored: unknown, mode: unknown, scale: number): 
   return { mode: typeof mode === 'string' ? mode : null, scale, recency: one('recency'), frequency: one('frequency'), monetary: one('monetary') };
 }
 
-async function runThresholds(db: Db, portalId: number, runId: number, scale: number): Promise<RunThresholds | null> {
-  const { rows } = await db.query<{ thresholds: unknown; mode: string | null }>(
-    `SELECT thresholds, counts->>'thresholdMode' AS mode FROM score_runs WHERE portal_id = $1 AND id = $2`, [portalId, runId]);
+async function runThresholds(db: Db, portalId: number, runId: number, scale: number, entity: CustomerKind): Promise<RunThresholds | null> {
+  // companies keep thresholds of their own in counts.companies (pipeline/score.ts)
+  const sql = entity === 'company'
+    ? `SELECT counts->'companies'->'thresholds' AS thresholds, counts->'companies'->>'thresholdMode' AS mode FROM score_runs WHERE portal_id = $1 AND id = $2`
+    : `SELECT thresholds, counts->>'thresholdMode' AS mode FROM score_runs WHERE portal_id = $1 AND id = $2`;
+  const { rows } = await db.query<{ thresholds: unknown; mode: string | null }>(sql, [portalId, runId]);
   return rows[0] ? runThresholdsOf(rows[0].thresholds, rows[0].mode, scale) : null;
 }
 
-/** Segment sizes per run, oldest first: the run's stored counts, else counted from its labels. */
-async function sizeHistory(db: Db, portalId: number, runs: readonly RunInfo[]): Promise<Dashboard['history']> {
-  const missing = runs.filter((r) => !r.sizes || r.updates > 0).map((r) => r.id);
+/** Segment sizes per run, oldest first: the run's stored counts (contacts), else counted from its labels. */
+async function sizeHistory(db: Db, portalId: number, runs: readonly RunInfo[], entity: CustomerKind): Promise<Dashboard['history']> {
+  const missing = runs.filter((r) => entity === 'company' || !r.sizes || r.updates > 0).map((r) => r.id);
   const counted = new Map<number, Record<string, number>>();
   if (missing.length) {
     const { rows } = await db.query<{ runId: number; segment: string | null; count: number }>(
-      `SELECT l.run_id AS "runId", l.segment, count(*)::int AS count FROM contact_labels l
+      `SELECT l.run_id AS "runId", l.segment, count(*)::int AS count FROM ${labelsTable(entity)} l
         WHERE l.portal_id = $1 AND l.run_id = ANY($2::bigint[]) GROUP BY 1, 2`,
       [portalId, missing],
     );
@@ -173,7 +178,10 @@ async function sizeHistory(db: Db, portalId: number, runs: readonly RunInfo[]): 
       counted.set(Number(s.runId), m);
     }
   }
-  return runs.map((r) => ({ runId: r.id, asOf: r.asOf, createdAt: r.createdAt, rulesChanged: r.rulesChanged, sizes: counted.get(r.id) ?? { ...(r.sizes ?? {}) } }));
+  return runs.map((r) => ({
+    runId: r.id, asOf: r.asOf, createdAt: r.createdAt, rulesChanged: r.rulesChanged,
+    sizes: counted.get(r.id) ?? (entity === 'company' ? {} : { ...(r.sizes ?? {}) }),
+  }));
 }
 
 /** Segments whose size changed sharply from one size map to another (ALERT_RELATIVE and ALERT_ABSOLUTE). */
@@ -198,8 +206,8 @@ function concentrationOf(rows: ReadonlyArray<{ pct: number; revenue: number }>):
 }
 
 /** The figures of one run (the heat map, segments, sources, value bands, concentration). */
-async function runFigures(db: Db, portalId: number, runId: number) {
-  const [totals, [heat, segs, sources, hist, conc]] = await Promise.all([runTotals(db, portalId, runId), runAggregates(db, portalId, runId)]);
+async function runFigures(db: Db, portalId: number, runId: number, entity: CustomerKind) {
+  const [totals, [heat, segs, sources, hist, conc]] = await Promise.all([runTotals(db, portalId, runId, entity), runAggregates(db, portalId, runId, entity)]);
   const share = (revenue: number) => (totals.revenue ? revenue / totals.revenue : 0);
   return {
     totals,
@@ -246,22 +254,22 @@ export const HISTORY_POINTS = 60;
  * one before it; or the run some days back, or at a day). Alerts are raised only when no run in
  * between changed the rules (dashboard-runs.ts): otherwise the moves are the rules', not the customers'.
  */
-export async function dashboard(db: Db, portalId: number, fromSpec: RunSpec = null, toSpec: RunSpec = null): Promise<Dashboard> {
+export async function dashboard(db: Db, portalId: number, fromSpec: RunSpec = null, toSpec: RunSpec = null, entity: CustomerKind = 'contact'): Promise<Dashboard> {
   const runs = await keptRuns(db, portalId);
   if (!runs.length) return EMPTY;
   const cmp = pickComparison(runs, fromSpec, toSpec);
   const { from, to } = cmp;
-  const key = (id: number, u: number) => `${portalId}:${id}:${u}`;
+  const key = (id: number, u: number) => `${entity}:${portalId}:${id}:${u}`;
   const pair = from ? `${key(to.id, to.updates)}:${key(from.id, from.updates)}` : '';
   const [figures, movement, matrix, thresholds] = await Promise.all([
-    cached(db, `fig:${key(to.id, to.updates)}`, () => runFigures(db, portalId, to.id)),
-    from ? cached(db, `mov:${pair}`, () => movementBetween(db, portalId, to.id, from.id)) : Promise.resolve([]),
-    from ? cached(db, `matrix:${pair}`, () => movementMatrix(db, portalId, to.id, from.id)) : Promise.resolve([]),
-    cached(db, `th:${key(to.id, to.updates)}`, () => runThresholds(db, portalId, to.id, to.scale)),
+    cached(db, `fig:${key(to.id, to.updates)}`, () => runFigures(db, portalId, to.id, entity)),
+    from ? cached(db, `mov:${pair}`, () => movementBetween(db, portalId, to.id, from.id, entity)) : Promise.resolve([]),
+    from ? cached(db, `matrix:${pair}`, () => movementMatrix(db, portalId, to.id, from.id, entity)) : Promise.resolve([]),
+    cached(db, `th:${key(to.id, to.updates)}`, () => runThresholds(db, portalId, to.id, to.scale, entity)),
   ]);
   const total = figures.totals.revenue;
   const span = runs.filter((r) => (!from || r.createdAt >= from.createdAt) && r.createdAt <= to.createdAt).slice(-HISTORY_POINTS);
-  const history = await cached(db, `hist:${span.map((r) => `${r.id}.${r.updates}`).join(',')}`, () => sizeHistory(db, portalId, span));
+  const history = await cached(db, `hist:${entity}:${span.map((r) => `${r.id}.${r.updates}`).join(',')}`, () => sizeHistory(db, portalId, span, entity));
   const first = history.find((h) => h.runId === from?.id);
   const last = history.find((h) => h.runId === to.id)!;
   return {

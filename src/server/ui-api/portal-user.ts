@@ -15,7 +15,7 @@ import type { B24Client, B24ClientOptions } from '../../b24/client.js';
 import { B24Error, B24NetworkError } from '../../b24/errors.js';
 import type { BatchCommand } from '../../b24/batch-encoding.js';
 import { UserTokenSource } from '../../b24/user-token.js';
-import type { Portal } from '../../store/index.js';
+import type { CustomerKind, Portal } from '../../store/index.js';
 
 export interface PortalUser {
   userId: number;
@@ -149,8 +149,8 @@ export class PortalUserVerifier {
   /** Visibility verdicts per (portal, token): kept `ttlMs`, like the user verdicts. */
   private seen = new Map<string, { at: number; ids: Map<number, boolean>; all: ReadonlySet<number> | null | undefined }>();
 
-  private seenEntry(portalId: number, authId: string) {
-    const k = this.key(portalId, authId);
+  private seenEntry(portalId: number, authId: string, entity: CustomerKind = 'contact') {
+    const k = `${this.key(portalId, authId)}|${entity}`;
     const t = this.now();
     let e = this.seen.get(k);
     if (!e || t - e.at >= this.ttlMs) {
@@ -161,19 +161,20 @@ export class PortalUserVerifier {
     return e;
   }
 
-  /** Of `ids`, those the user's token lists (crm.contact.list {"@ID": ids}, 50 per command, more than 50 in one batch). */
-  private async listVisible(client: B24Client, ids: readonly number[]): Promise<Set<number>> {
+  /** Of `ids`, those the user's token lists (crm.contact.list / crm.company.list {"@ID": ids}, 50 per command, more than 50 in one batch). */
+  private async listVisible(client: B24Client, ids: readonly number[], entity: CustomerKind): Promise<Set<number>> {
+    const method = `crm.${entity}.list`;
     const params = (chunk: readonly number[]) => ({ filter: { '@ID': chunk }, select: ['ID'], start: -1 });
     const ok = new Set<number>();
     if (ids.length <= PER_COMMAND) {
-      for (const id of idsOf((await this.call(client, 'crm.contact.list', params(ids))).result)) ok.add(id);
+      for (const id of idsOf((await this.call(client, method, params(ids))).result)) ok.add(id);
       return ok;
     }
     const cmds: Record<string, BatchCommand> = {};
-    for (let i = 0; i < ids.length; i += PER_COMMAND) cmds[`v${i / PER_COMMAND}`] = ['crm.contact.list', params(ids.slice(i, i + PER_COMMAND))];
+    for (let i = 0; i < ids.length; i += PER_COMMAND) cmds[`v${i / PER_COMMAND}`] = [method, params(ids.slice(i, i + PER_COMMAND))];
     const r = await this.batch(client, cmds);
     const first = Object.values(r.errors)[0];
-    if (first) throw new PortalAuthError(first.code || 'BATCH_ERROR', `crm.contact.list: ${first.description || first.code || 'error'}`, 502);
+    if (first) throw new PortalAuthError(first.code || 'BATCH_ERROR', `${method}: ${first.description || first.code || 'error'}`, 502);
     for (const v of Object.values(r.results)) for (const id of idsOf(v)) ok.add(id);
     return ok;
   }
@@ -182,10 +183,11 @@ export class PortalUserVerifier {
    * The subset of `ids` the user may see, asked with the user's own token:
    * crm.contact.list filter {"@ID": ids} select ID, 50 ids per command; more than 50 ids go
    * through `batch` (50 commands per request). A user without any contact read permission
-   * ("Access denied.") sees none. Verdicts are cached briefly per token.
+   * ("Access denied.") sees none. Verdicts are cached briefly per token. `entity` 'company': the
+   * same with crm.company.list (the portal's company permissions, e.g. by ASSIGNED_BY_ID).
    */
-  async visibleContactIds(portal: Portal, authId: string, ids: readonly number[]): Promise<Set<number>> {
-    const e = this.seenEntry(portal.id, authId);
+  async visibleContactIds(portal: Portal, authId: string, ids: readonly number[], entity: CustomerKind = 'contact'): Promise<Set<number>> {
+    const e = this.seenEntry(portal.id, authId, entity);
     const out = new Set<number>();
     if (e.all) {
       for (const id of ids) if (e.all.has(id)) out.add(id);
@@ -200,7 +202,7 @@ export class PortalUserVerifier {
     if (ask.length === 0) return out;
     let ok: Set<number>;
     try {
-      ok = await this.listVisible(this.asUser(portal, authId), ask);
+      ok = await this.listVisible(this.asUser(portal, authId), ask, entity);
     } catch (err) {
       if (!isAccessDenied(err)) throw err;
       ok = new Set();
@@ -219,19 +221,19 @@ export class PortalUserVerifier {
    * user sees more than `max` contacts (then callers fall back to `visibleContactIds` per page).
    * Cached briefly per token.
    */
-  async visibleContactSet(portal: Portal, authId: string, max = 20_000): Promise<ReadonlySet<number> | null> {
-    const e = this.seenEntry(portal.id, authId);
+  async visibleContactSet(portal: Portal, authId: string, max = 20_000, entity: CustomerKind = 'contact'): Promise<ReadonlySet<number> | null> {
+    const e = this.seenEntry(portal.id, authId, entity);
     if (e.all !== undefined) return e.all;
-    e.all = await this.listAll(this.asUser(portal, authId), max);
+    e.all = await this.listAll(this.asUser(portal, authId), max, `crm.${entity}.list`);
     return e.all;
   }
 
-  private async listAll(client: B24Client, max: number): Promise<ReadonlySet<number> | null> {
+  private async listAll(client: B24Client, max: number, method: string): Promise<ReadonlySet<number> | null> {
     const params = (start: number) => ({ select: ['ID'], order: { ID: 'ASC' }, start });
     const all = new Set<number>();
     let first: { result: unknown; total?: number };
     try {
-      first = await this.call(client, 'crm.contact.list', params(0));
+      first = await this.call(client, method, params(0));
     } catch (err) {
       if (!isAccessDenied(err)) throw err;
       return all;
@@ -240,7 +242,7 @@ export class PortalUserVerifier {
     if (total > max) return null;
     for (const id of idsOf(first.result)) all.add(id);
     const cmds: Record<string, BatchCommand> = {};
-    for (let s = PER_COMMAND; s < total; s += PER_COMMAND) cmds[`p${s}`] = ['crm.contact.list', params(s)];
+    for (let s = PER_COMMAND; s < total; s += PER_COMMAND) cmds[`p${s}`] = [method, params(s)];
     if (Object.keys(cmds).length === 0) return all;
     const r = await this.batch(client, cmds);
     // could not enumerate: per-page checks instead

@@ -7,7 +7,7 @@
 import type { Db } from '../../store/index.js';
 import { readFactsDicts, type FactsDicts } from '../../store/index.js';
 import {
-  compileCount, compileFilter, cubeAnswers, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
+  compileCount, compileFilter, cubeAnswers, labelsFrom, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
 } from '../../segments/index.js';
 
 /**
@@ -66,7 +66,9 @@ const dictsCache = new WeakMap<Db, Map<number, FactsDicts>>();
  */
 export async function countSegment(db: Db, portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions) {
   type Row = { tracked: boolean; count: number; revenue: number };
-  if (cubeAnswers(f, opts.saved)) {
+  if (opts.entity === 'company') {
+    // companies (B2B) have no count tables: counted over their labels
+  } else if (cubeAnswers(f, opts.saved)) {
     const c = compileCount(portalId, runId, f, opts);
     const { rows } = await db.query<Row>(c.sql, c.params);
     if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
@@ -94,9 +96,9 @@ export async function countSegment(db: Db, portalId: number, runId: number, f: S
   return slow[0] ?? { count: 0, revenue: 0 };
 }
 
-/** Totals of the run (for shares): from label_cube when it holds the run, else from contact_labels. */
-export async function runTotals(db: Db, portalId: number, runId: number) {
-  return countSegment(db, portalId, runId, { all: [] }, {});
+/** Totals of the run (for shares): from label_cube when it holds the run, else from contact_labels (company_labels for companies). */
+export async function runTotals(db: Db, portalId: number, runId: number, entity: CompileOptions['entity'] = 'contact') {
+  return countSegment(db, portalId, runId, { all: [] }, { entity });
 }
 
 export interface PageRequest {
@@ -135,7 +137,7 @@ export async function* iterateSegmentSorted(
   for (let i = 0; i < ids.length; i += batch) {
     const chunk = ids.slice(i, i + batch);
     const { rows } = await db.query<ListRow>(
-      `SELECT ${ROW_SELECT} FROM contact_labels l JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+      `SELECT ${ROW_SELECT} ${labelsFrom(true, opts.entity)}
         WHERE l.portal_id = $1 AND l.run_id = $2 AND l.contact_id = ANY($3::bigint[])`,
       [portalId, runId, chunk],
     );
@@ -202,14 +204,16 @@ export async function segmentQuality(db: Db, portalId: number, runId: number, f:
          ${q.fromWhere}`,
       q.params,
     ),
-    runTotals(db, portalId, runId),
+    runTotals(db, portalId, runId, opts.entity),
   ]);
   const n = q.params.length;
   const { rows: d } = await db.query<{ open: number; openValue: number; won: number; lost: number }>(
     `WITH seg AS (SELECT l.contact_id ${q.fromWhere}),
           dl AS (SELECT DISTINCT d.id, d.stage_semantic, d.close_date, COALESCE(d.opportunity_base, d.opportunity, 0) AS amount
-                   FROM seg JOIN deal_contacts dc ON dc.portal_id = $1 AND dc.contact_id = seg.contact_id
-                   JOIN deals d ON d.portal_id = $1 AND d.id = dc.deal_id),
+                   FROM seg ${opts.entity === 'company'
+                     ? 'JOIN deals d ON d.portal_id = $1 AND d.company_id = seg.contact_id'
+                     : `JOIN deal_contacts dc ON dc.portal_id = $1 AND dc.contact_id = seg.contact_id
+                   JOIN deals d ON d.portal_id = $1 AND d.id = dc.deal_id`}),
           lastday AS (SELECT max(close_date) AS m FROM deals WHERE portal_id = $1 AND stage_semantic IN ('S', 'F'))
      SELECT count(*) FILTER (WHERE stage_semantic = 'P')::int AS open,
             COALESCE(sum(amount) FILTER (WHERE stage_semantic = 'P'), 0)::float8 AS "openValue",

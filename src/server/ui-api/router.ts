@@ -20,7 +20,8 @@
  *   visibility.ts      a non-admin's view     routes/views.ts       /views (saved views per user)
  *   portal-user.ts     users' tokens          routes/bulk.ts        /bulk/* (actions as the user)
  *   directory.ts       names of people        routes/contacts.ts    /contacts/:id
- *   channels.ts        phones and e-mails     routes/dashboard.ts   /dashboard
+ *   channels.ts        phones and e-mails     routes/companies.ts   /companies/:id (B2B)
+ *                                             routes/dashboard.ts   /dashboard
  *                                             routes/settings.ts    /settings, /settings/preview
  *                                             routes/automation.ts  /automation/estimate|firings
  *                                             routes/sync.ts        /sync, /sync/run
@@ -37,6 +38,7 @@ import { resolveSessionSecret } from './session.js';
 import { visibilityOf } from './visibility.js';
 import { automationRoutes } from './routes/automation.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { companyRoutes } from './routes/companies.js';
 import { contactRoutes } from './routes/contacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { metaRoutes } from './routes/meta.js';
@@ -65,7 +67,7 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
   api.use(['/segments', '/dashboard', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, dashboardRoutes, settingsRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, settingsRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);

@@ -11,7 +11,12 @@
  * MIN_GROUP contacts; smaller groups come back as null ("fewer than 10").
  *
  * The token travels as `X-B24-Auth` (from B24Frame) and must belong to the session's user.
+ *
+ * Companies (B2B, `entity` 'company') follow the same rules over the companies the portal lets the
+ * user read (crm.company.list with the user's token: the portal's company permissions, e.g. own
+ * records by ASSIGNED_BY_ID for a manager).
  */
+import type { CustomerKind } from '../../store/index.js';
 import type { ListRow } from './queries.js';
 import { HttpError, type AReq, type Authed } from './http.js';
 import type { PortalUserVerifier } from './portal-user.js';
@@ -24,6 +29,8 @@ export const VISIBLE_MAX = 20_000;
 export interface Visibility {
   token: string;
   set: ReadonlySet<number> | null;
+  /** whose ids `set` holds (default contacts) */
+  entity?: CustomerKind;
 }
 
 /** n, or null for a non-admin when the group is smaller than MIN_GROUP (only for aggregates that include contacts the user cannot see). */
@@ -45,22 +52,22 @@ export function visibilityOf(verifier: PortalUserVerifier) {
    */
   const tokenIfAny = async (req: AReq, a: Authed): Promise<string | null> => (req.get('x-b24-auth') ? userToken(req, a) : null);
 
-  const visibility = async (req: AReq, a: Authed): Promise<Visibility> => {
+  const visibility = async (req: AReq, a: Authed, entity: CustomerKind = 'contact'): Promise<Visibility> => {
     const token = await userToken(req, a);
-    return { token, set: await verifier.visibleContactSet(a.portal, token, VISIBLE_MAX) };
+    return { token, set: await verifier.visibleContactSet(a.portal, token, VISIBLE_MAX, entity), entity };
   };
 
   /** Keeps only rows the user may see (order kept). */
   const keepVisible = async (a: Authed, v: Visibility, rows: ListRow[]): Promise<ListRow[]> => {
     if (rows.length === 0) return rows;
-    const ok = v.set ?? (await verifier.visibleContactIds(a.portal, v.token, rows.map((x) => x.id)));
+    const ok = v.set ?? (await verifier.visibleContactIds(a.portal, v.token, rows.map((x) => x.id), v.entity ?? 'contact'));
     return rows.filter((x) => ok.has(x.id));
   };
 
-  /** May the user see this one contact? */
-  const canSee = async (req: AReq, a: Authed, id: number): Promise<boolean> => {
+  /** May the user see this one contact (or company)? */
+  const canSee = async (req: AReq, a: Authed, id: number, entity: CustomerKind = 'contact'): Promise<boolean> => {
     const token = await userToken(req, a);
-    return (await verifier.visibleContactIds(a.portal, token, [id])).has(id);
+    return (await verifier.visibleContactIds(a.portal, token, [id], entity)).has(id);
   };
 
   return { userToken, tokenIfAny, visibility, keepVisible, canSee };

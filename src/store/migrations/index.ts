@@ -5,6 +5,7 @@ import * as m004 from './004_jobs.js';
 import * as m005 from './005_label_facts.js';
 import * as m006 from './006_rate_limits.js';
 import * as m007 from './007_ui_views.js';
+import * as m008 from './008_company_labels.js';
 import * as m011 from './011_automation_lifecycle.js';
 
 export interface Migration {
@@ -22,5 +23,6 @@ export const migrations: readonly Migration[] = [
   { version: 5, ...m005 },
   { version: 6, ...m006 },
   { version: 7, ...m007 },
+  { version: 8, ...m008 },
   { version: 11, ...m011 },
 ];

@@ -46,12 +46,16 @@ export interface UiStack {
 /** Score runs: days before the portal's now, each with optional scoring settings stored first. */
 export interface RunSpec { daysAgo: number; scoring?: Record<string, unknown> }
 
-export async function startUiStack(o: { contacts: number; seed: number; runs: RunSpec[]; shots: string; clientId: string }): Promise<UiStack> {
+export async function startUiStack(o: {
+  contacts: number; seed: number; runs: RunSpec[]; shots: string; clientId: string;
+  /** B2B: the generator's B2B profile and the B2B option on before the runs */
+  b2b?: boolean;
+}): Promise<UiStack> {
   ensureUiBuilt();
   mkdirSync(o.shots, { recursive: true });
   setTokenCipher(createTokenCipher(parseTokenKey(generateTokenKey())));
   const portal = new Portal({ language: 'en' });
-  generatePortal(portal, { contacts: o.contacts, seed: o.seed });
+  generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop' });
   const templateId = 31;
   portal.bizprocTemplates.push({ id: templateId, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'Win-back call', autoExecute: 0 });
   const emu = await startEmulator({ portal, log: () => {} });
@@ -84,12 +88,13 @@ export async function startUiStack(o: { contacts: number; seed: number; runs: Ru
   // the mirror copies ids, names and UF only; add the contact fields a real sync stores
   const cs = [...emu.portal.contacts.values()];
   await db.query(
-    `UPDATE contacts c SET source_id = u.src, city = u.city, assigned_by_id = u.resp, has_email = u.em, has_phone = u.ph
-       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], $7::boolean[]) AS u(id, src, city, resp, em, ph)
+    `UPDATE contacts c SET source_id = u.src, city = u.city, assigned_by_id = u.resp, has_email = u.em, has_phone = u.ph, company_id = u.co
+       FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::boolean[], $7::boolean[], $8::bigint[]) AS u(id, src, city, resp, em, ph, co)
       WHERE c.portal_id = $1 AND c.id = u.id`,
     [portalId, cs.map((c) => c.id), cs.map((c) => c.sourceId), cs.map((c) => c.addressCity), cs.map((c) => c.assignedById),
-      cs.map((c) => c.fm.some((m) => m.typeId === 'EMAIL')), cs.map((c) => c.fm.some((m) => m.typeId === 'PHONE'))],
+      cs.map((c) => c.fm.some((m) => m.typeId === 'EMAIL')), cs.map((c) => c.fm.some((m) => m.typeId === 'PHONE')), cs.map((c) => c.companyId)],
   );
+  if (o.b2b) await updatePortalSettings(db, portalId, { b2b: true });
   const now = emu.portal.clock.now();
   for (const run of o.runs) {
     if (run.scoring) await updatePortalSettings(db, portalId, { scoring: run.scoring });

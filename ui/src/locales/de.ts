@@ -134,4 +134,10 @@ export const de: Dict = {
   syncErr_expired_token: 'Der Zugriff der App auf Bitrix24 ist abgelaufen.',
   errRelated: '„{v}“ ist nicht „Tag:Tage“ (z. B. kids:1095).',
   noMoves: 'Kein Kontakt hat das Segment gewechselt.', noMovesShown: 'Kein Wechsel von {n} oder mehr Kontakten.',
+  // B2B
+  entitySwitch: 'Kunden', entityContacts: 'Kontakte', entityCompanies: 'Unternehmen',
+  companyNotScored: 'Dieses Unternehmen hat noch keine Labels: „B2B: auch Unternehmen bewerten“ in den Einstellungen einschalten und synchronisieren.',
+  companyContacts: 'Kontakte des Unternehmens', companyNoContacts: 'Das Unternehmen hat keine Kontakte, die Sie sehen dürfen.',
+  companyWhy: 'Warum dieses Segment: die gewonnenen Deals des Unternehmens (seine COMPANY_ID), egal wer gekauft hat.', openCrmCompany: 'CRM-Karte öffnen',
+  companyIndustry: 'Branche', companyRevenue: 'Jahresumsatz', companyNotVisible: 'Ihre CRM-Rechte umfassen dieses Unternehmen nicht.',
 };

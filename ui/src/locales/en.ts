@@ -132,5 +132,11 @@ export const en = {
   syncErr_expired_token: 'The app\'s access to Bitrix24 expired.',
   errRelated: '“{v}” is not “tag:days” (e.g. kids:1095).',
   noMoves: 'No contact changed segment.', noMovesShown: 'No move of {n} or more contacts.',
+  // B2B: the contacts / companies switch and the company tab
+  entitySwitch: 'Customers', entityContacts: 'Contacts', entityCompanies: 'Companies',
+  companyNotScored: 'This company has no labels yet: turn on “B2B: score companies too” in the settings and run the sync.',
+  companyContacts: 'Contacts of the company', companyNoContacts: 'The company has no contacts you can see.',
+  companyWhy: 'Why this segment: the won deals of the company (its COMPANY_ID), whoever bought.', openCrmCompany: 'Open the CRM card',
+  companyIndustry: 'Industry', companyRevenue: 'Annual revenue', companyNotVisible: 'Your CRM permissions do not include this company.',
 };
 export type Dict = typeof en;

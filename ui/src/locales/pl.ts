@@ -134,4 +134,10 @@ export const pl: Dict = {
   syncErr_expired_token: 'Dostęp aplikacji do Bitrix24 wygasł.',
   errRelated: '„{v}” to nie „tag:dni” (np. kids:1095).',
   noMoves: 'Żaden kontakt nie zmienił segmentu.', noMovesShown: 'Brak przejść {n} lub więcej kontaktów.',
+  // B2B
+  entitySwitch: 'Klienci', entityContacts: 'Kontakty', entityCompanies: 'Firmy',
+  companyNotScored: 'Ta firma nie ma jeszcze etykiet: włącz „B2B: oceniaj też firmy” w ustawieniach i uruchom synchronizację.',
+  companyContacts: 'Kontakty firmy', companyNoContacts: 'Firma nie ma kontaktów, które możesz zobaczyć.',
+  companyWhy: 'Dlaczego ten segment: wygrane deale firmy (jej COMPANY_ID), niezależnie od tego, kto kupował.', openCrmCompany: 'Otwórz kartę w CRM',
+  companyIndustry: 'Branża', companyRevenue: 'Roczny przychód', companyNotVisible: 'Twoje uprawnienia w CRM nie obejmują tej firmy.',
 };

@@ -133,4 +133,10 @@ export const ru: Dict = {
   syncErr_expired_token: 'Доступ приложения к Битрикс24 истёк.',
   errRelated: '«{v}» — не «тег:дни» (например, kids:1095).',
   noMoves: 'Ни один контакт не сменил сегмент.', noMovesShown: 'Нет переходов из {n} и более контактов.',
+  // B2B: переключатель контакты / компании и вкладка компании
+  entitySwitch: 'Клиенты', entityContacts: 'Контакты', entityCompanies: 'Компании',
+  companyNotScored: 'У компании ещё нет меток: включите «B2B: оценивать и компании» в настройках и запустите синхронизацию.',
+  companyContacts: 'Контакты компании', companyNoContacts: 'У компании нет контактов, которые вам видны.',
+  companyWhy: 'Почему этот сегмент: успешные сделки компании (её COMPANY_ID), кто бы ни покупал.', openCrmCompany: 'Открыть карточку в CRM',
+  companyIndustry: 'Сфера деятельности', companyRevenue: 'Годовой оборот', companyNotVisible: 'Ваши права в CRM не включают эту компанию.',
 };

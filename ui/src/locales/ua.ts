@@ -134,4 +134,10 @@ export const ua: Dict = {
   syncErr_expired_token: 'Доступ застосунку до Бітрікс24 сплив.',
   errRelated: '«{v}» — не «тег:дні» (наприклад, kids:1095).',
   noMoves: 'Жоден контакт не змінив сегмент.', noMovesShown: 'Немає переходів з {n} і більше контактів.',
+  // B2B
+  entitySwitch: 'Клієнти', entityContacts: 'Контакти', entityCompanies: 'Компанії',
+  companyNotScored: 'Компанія ще не має міток: увімкніть «B2B: оцінювати й компанії» в налаштуваннях і запустіть синхронізацію.',
+  companyContacts: 'Контакти компанії', companyNoContacts: 'Компанія не має контактів, які вам видно.',
+  companyWhy: 'Чому цей сегмент: успішні угоди компанії (її COMPANY_ID), хто б не купував.', openCrmCompany: 'Відкрити картку в CRM',
+  companyIndustry: 'Сфера діяльності', companyRevenue: 'Річний оборот', companyNotVisible: 'Ваші права в CRM не включають цю компанію.',
 };

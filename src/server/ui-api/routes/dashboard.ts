@@ -7,14 +7,17 @@
  * absolute or average revenue, and the value histogram's band edges (amounts; the top edge is the
  * largest customer's revenue) become null, leaving the band number and its count. The non-admin
  * payload is built field by field, so a figure added to `dashboard()` later stays admin-only until
- * it is added here.
+ * it is added here. `entity=company` (B2B): the same figures over the companies; anything but
+ * contact or company is a 400.
  */
 import express, { type Router } from 'express';
 import { dashboard, type Dashboard } from '../dashboard-query.js';
 import { parseRunSpec } from '../dashboard-runs.js';
 import { authed, HttpError, wrap, type Authed } from '../http.js';
 import { MIN_GROUP, suppress } from '../visibility.js';
-import type { RouteDeps } from './shared.js';
+import { entitySchema, runFor, type RouteDeps } from './shared.js';
+import { parse } from '../http.js';
+import { z } from 'zod';
 
 function nonAdminView(a: Authed, d: Dashboard) {
   const s = (n: number) => suppress(a, n);
@@ -58,8 +61,10 @@ export function dashboardRoutes({ db }: RouteDeps): Router {
   const r = express.Router();
   r.get('/dashboard', wrap(async (req) => {
     const a = authed(req);
-    // ?from=run:<id> | YYYY-MM-DD | <n>d (days before `to`) & to=run:<id> | YYYY-MM-DD
-    const d = await dashboard(db, a.portal.id, runSpec(req.query.from, 'from'), runSpec(req.query.to, 'to'));
+    // ?from=run:<id> | YYYY-MM-DD | <n>d (days before `to`) & to=run:<id> | YYYY-MM-DD & entity=contact|company
+    const { entity } = parse(z.object({ entity: entitySchema }), { entity: req.query.entity });
+    if (entity === 'company') await runFor(db, a, entity); // 409 NO_COMPANIES when the latest run labelled none
+    const d = await dashboard(db, a.portal.id, runSpec(req.query.from, 'from'), runSpec(req.query.to, 'to'), entity);
     return a.session.a ? { ...d, suppressedBelow: null } : nonAdminView(a, d);
   }));
   return r;

@@ -10,6 +10,8 @@
  * and CSV rows only of visible contacts (visibility.ts). Pages are pages of visible rows: a page is
  * full, and neither its length nor its order reveals hidden contacts. A search text that is a phone
  * or an e-mail is looked up with the user's token (shared.ts optsFor).
+ * Every request takes `entity`: "contact" (default) or "company" (B2B: the companies' labels, the
+ * same filters over the company's own fields; 409 NO_COMPANIES when the run labelled none).
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
@@ -21,7 +23,8 @@ import {
   countSegment, iterateSegmentSorted, pageSegment, runTotals, segmentQuality, visibleSegmentSums, type ListRow,
 } from '../queries.js';
 import { MIN_GROUP, suppress, type Visibility } from '../visibility.js';
-import { ALL, bounded, optsFor, runOr404, type RouteDeps } from './shared.js';
+import { ALL, bounded, entitySchema, optsForEntity, runFor, type RouteDeps } from './shared.js';
+import type { CustomerKind } from '../../../store/index.js';
 
 /** Rows read per step while filling a page of visible rows, and at most per request. */
 const SCAN_CHUNK = 500;
@@ -37,9 +40,10 @@ const listSchema = z.object({
   pageSize: z.number().int().min(1).max(200).default(25),
   /** the screen's columns: phones / e-mails are read from the portal only when shown */
   columns: columnsSchema,
+  entity: entitySchema,
 });
 type ListQuery = z.infer<typeof listSchema>;
-const filterBody = z.object({ filter: segmentFilterSchema });
+const filterBody = z.object({ filter: segmentFilterSchema, entity: entitySchema });
 const exportSchema = z.object({
   filter: segmentFilterSchema,
   sort: sortSchema,
@@ -47,6 +51,7 @@ const exportSchema = z.object({
   columns: columnsSchema,
   /** what the file is called (the view's name or the filter in words), without the date */
   name: z.string().max(200).optional(),
+  entity: entitySchema,
 });
 
 /** The helpers the handlers share, over one set of dependencies. */
@@ -56,12 +61,13 @@ function helpers(deps: RouteDeps) {
     /** Count and revenue of the filter's rows the user sees (only with a known visible set): one SQL aggregate over those ids. */
     visibleSums: (a: Authed, runId: number, filter: SegmentFilter, opts: CompileOptions, set: ReadonlySet<number>) =>
       visibleSegmentSums(db, a.portal.id, runId, filter, opts, [...set]),
-    /** null for an admin, else the non-admin's view (visibility.ts). */
-    viewOf: (req: AReq, a: Authed) => (a.session.a ? null : vis.visibility(req, a)),
-    /** The body's filter, within the limits, and its compile options. */
+    /** null for an admin, else the non-admin's view (visibility.ts) of contacts or companies. */
+    viewOf: (req: AReq, a: Authed, entity: CustomerKind) => (a.session.a ? null : vis.visibility(req, a, entity)),
+    /** The body's filter, within the limits, its entity and compile options. */
     filterOf: async (req: AReq, a: Authed) => {
-      const filter = bounded(a, parse(filterBody, req.body).filter);
-      return { filter, opts: await optsFor(deps, req, a, filter) };
+      const body = parse(filterBody, req.body);
+      const filter = bounded(a, body.filter);
+      return { filter, entity: body.entity, opts: await optsForEntity(deps, req, a, filter, body.entity) };
     },
   };
 }
@@ -71,19 +77,19 @@ function count(deps: RouteDeps) {
   const h = helpers(deps);
   return wrap(async (req) => {
     const a = authed(req);
-    const { filter, opts } = await h.filterOf(req, a);
-    const run = await runOr404(db, a);
-    const v = await h.viewOf(req, a);
+    const { filter, opts, entity } = await h.filterOf(req, a);
+    const run = await runFor(db, a, entity);
+    const v = await h.viewOf(req, a, entity);
     if (v?.set) {
       // over exactly the contacts this user sees: every contact counted is one they may see, so the
       // number is exact however small (the small-group rule is for aggregates over hidden contacts)
-      const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, opts, v.set), h.visibleSums(a, run.id, ALL, {}, v.set)]);
+      const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, opts, v.set), h.visibleSums(a, run.id, ALL, { entity }, v.set)]);
       return {
         count: c.count, total: t.count, share: t.count ? c.count / t.count : null,
         revenueShare: t.revenue ? c.revenue / t.revenue : null, revenue: null, scope: 'visible',
       };
     }
-    const [c, t] = await Promise.all([countSegment(db, a.portal.id, run.id, filter, opts), runTotals(db, a.portal.id, run.id)]);
+    const [c, t] = await Promise.all([countSegment(db, a.portal.id, run.id, filter, opts), runTotals(db, a.portal.id, run.id, entity)]);
     const n = suppress(a, c.count);
     return {
       count: n,
@@ -125,8 +131,9 @@ async function visiblePage({ db, vis }: RouteDeps, a: Authed, v: Visibility, run
 }
 
 /** Rows with the phones and e-mails the user may read (asked with their token), when the screen shows them. */
-async function withChannels(deps: RouteDeps, req: AReq, a: Authed, rows: ListRow[], columns: readonly string[] | undefined) {
-  if (!columns?.some((c) => c === 'phone' || c === 'email') || !rows.length) return { rows, channels: 'off' as const };
+async function withChannels(deps: RouteDeps, req: AReq, a: Authed, rows: ListRow[], columns: readonly string[] | undefined, entity: CustomerKind) {
+  // companies: their phones and e-mails are not read (the channels of contacts only)
+  if (entity === 'company' || !columns?.some((c) => c === 'phone' || c === 'email') || !rows.length) return { rows, channels: 'off' as const };
   const token = await deps.vis.tokenIfAny(req, a);
   if (!token) return { rows, channels: 'unavailable' as const };
   try {
@@ -144,16 +151,16 @@ function list(deps: RouteDeps) {
     const a = authed(req);
     const q = parse(listSchema, req.body);
     bounded(a, q.filter);
-    const opts = await optsFor(deps, req, a, q.filter);
-    const run = await runOr404(db, a);
+    const opts = await optsForEntity(deps, req, a, q.filter, q.entity);
+    const run = await runFor(db, a, q.entity);
     let page;
-    if (!a.session.a) page = await visiblePage(deps, a, await vis.visibility(req, a), run.id, q, opts);
+    if (!a.session.a) page = await visiblePage(deps, a, await vis.visibility(req, a, q.entity), run.id, q, opts);
     else {
       const from = (q.page - 1) * q.pageSize;
       const rows = await pageSegment(db, a.portal.id, run.id, q.filter, opts, { sort: q.sort, dir: q.dir, limit: q.pageSize, offset: from });
       page = { page: q.page, pageSize: q.pageSize, rows, hiddenOnPage: 0 };
     }
-    return { ...page, ...(await withChannels(deps, req, a, page.rows, q.columns)) };
+    return { ...page, entity: q.entity, ...(await withChannels(deps, req, a, page.rows, q.columns, q.entity)) };
   });
 }
 
@@ -162,12 +169,12 @@ function quality(deps: RouteDeps) {
   const h = helpers(deps);
   return wrap(async (req) => {
     const a = authed(req);
-    const { filter, opts } = await h.filterOf(req, a);
-    const run = await runOr404(db, a);
-    const v = await h.viewOf(req, a);
+    const { filter, opts, entity } = await h.filterOf(req, a);
+    const run = await runFor(db, a, entity);
+    const v = await h.viewOf(req, a, entity);
     if (v?.set) {
       // the shares computable from the visible rows (exact: only contacts the user sees); deal figures need the whole segment
-      const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, opts, v.set), h.visibleSums(a, run.id, ALL, {}, v.set)]);
+      const [c, t] = await Promise.all([h.visibleSums(a, run.id, filter, opts, v.set), h.visibleSums(a, run.id, ALL, { entity }, v.set)]);
       const per = (x: number) => (c.count ? x / c.count : null);
       return {
         size: c.count, emailShare: per(c.email), phoneShare: per(c.phone), reachableShare: per(c.reach),
@@ -182,10 +189,10 @@ function quality(deps: RouteDeps) {
 }
 
 /** What the CSV needs besides the rows: the user's language, names, and a client to read phones and e-mails with the user's token. */
-async function csvContext(deps: RouteDeps, req: AReq, a: Authed, columns: readonly string[]): Promise<CsvContext> {
+async function csvContext(deps: RouteDeps, req: AReq, a: Authed, columns: readonly string[], entity: CustomerKind): Promise<CsvContext> {
   const token = await deps.vis.tokenIfAny(req, a);
   const dir = await deps.dir.get(a.portal, token);
-  const wantChannels = columns.includes('phone') || columns.includes('email');
+  const wantChannels = entity === 'contact' && (columns.includes('phone') || columns.includes('email'));
   return {
     format: csvFormat(a.lang),
     columns,
@@ -200,11 +207,11 @@ function exportCsv(deps: RouteDeps) {
     const a = authed(req);
     const body = parse(exportSchema, req.body);
     const filter = bounded(a, body.filter);
-    const opts = await optsFor(deps, req, a, filter);
-    const run = await runOr404(db, a);
-    const v = a.session.a ? null : await vis.visibility(req, a);
+    const opts = await optsForEntity(deps, req, a, filter, body.entity);
+    const run = await runFor(db, a, body.entity);
+    const v = a.session.a ? null : await vis.visibility(req, a, body.entity);
     const columns = body.columns?.length ? body.columns : [...CSV_COLUMN_KEYS];
-    const ctx = await csvContext(deps, req, a, columns);
+    const ctx = await csvContext(deps, req, a, columns, body.entity);
     // the first batch runs before anything is sent, so a refused or cancelled query is still a
     // JSON error (a later one cuts the stream: see the error handler)
     const batches = iterateSegmentSorted(db, a.portal.id, run.id, filter, opts, body.sort, body.dir);

@@ -1,5 +1,6 @@
 /** What the route factories share: their dependencies and the helpers about a request's portal. */
-import { latestScoreRun, type Db, type Portal } from '../../../store/index.js';
+import { z } from 'zod';
+import { latestScoreRun, type CustomerKind, type Db, type Portal } from '../../../store/index.js';
 import { checkFilterBounds, savedFilters, searchKey, type CompileOptions, type SegmentFilter } from '../../../segments/index.js';
 import { readSection } from '../../../settings/index.js';
 import { channelOf, contactsByChannel } from '../channels.js';
@@ -36,6 +37,30 @@ export async function runOr404(db: Db, a: Authed) {
   const run = await latestScoreRun(db, a.portal.id);
   if (!run) throw new HttpError(409, 'NOT_SCORED', 'no scoring run yet: run the sync first');
   return run;
+}
+
+/**
+ * Whose labels a request reads (B2B): `entity` "contact" (default) or "company"; anything else is a
+ * 400 (parse). The UI's contacts/companies switch.
+ */
+export const entitySchema = z.enum(['contact', 'company']).default('contact');
+
+/** The portal's latest score run, for companies only when it labelled them (409 NO_COMPANIES: B2B off). */
+export async function runFor(db: Db, a: Authed, entity: CustomerKind) {
+  const run = await runOr404(db, a);
+  if (entity === 'contact') return run;
+  const { rows } = await db.query<{ x: boolean }>(`SELECT EXISTS (SELECT 1 FROM company_labels WHERE portal_id = $1 AND run_id = $2) AS x`, [a.portal.id, run.id]);
+  if (!rows[0]?.x) throw new HttpError(409, 'NO_COMPANIES', 'companies are not scored: turn on "B2B: score companies too" in the settings and run the sync');
+  return run;
+}
+
+/**
+ * Compile options of a request's filter for a kind of customer: contacts as optsFor; companies
+ * without the phone / e-mail lookup (it finds contacts).
+ */
+export async function optsForEntity(deps: RouteDeps, req: AReq, a: Authed, filter: SegmentFilter, entity: CustomerKind): Promise<CompileOptions> {
+  if (entity === 'company') return { ...compileOpts(a), entity };
+  return optsFor(deps, req, a, filter);
 }
 
 /** The filter of every contact. */

@@ -1,0 +1,56 @@
+/**
+ * B2B in Chromium through the emulator's portal page (issue 14 item 1): a company card of the
+ * portal shows the company's labels twice, as the CRM's own user fields (written back with
+ * crm.company.update, the same UF_CRM_SEG_* names as contacts) and in the app's
+ * CRM_COMPANY_DETAIL_TAB tab (segment, RFM, revenue, and the company's contacts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { latestScoreRun } from '../../src/store/index.js';
+import { clientForPortal } from '../../src/portal-clients.js';
+import { runWriteBack } from '../../src/writeback/write.js';
+import { segmentText } from '../../src/scoring/index.js';
+import { startUiStack, type UiStack } from './helpers/ui-stack.js';
+
+// with UPDATE_README_SHOTS=1 the screenshot goes to test/e2e/screenshots/ui/ (docs/ui.md shows it)
+const SHOTS = new URL(process.env.UPDATE_README_SHOTS ? './screenshots/ui/' : './screenshots/tmp/b2b/', import.meta.url).pathname;
+const CLIENT = 'local.b2btab.0001';
+
+describe('B2B: the company card in the portal page', () => {
+  let s: UiStack;
+
+  beforeAll(async () => {
+    s = await startUiStack({ contacts: 240, seed: 23, clientId: CLIENT, shots: SHOTS, b2b: true, runs: [{ daysAgo: 0 }] });
+    const w = await runWriteBack(s.db, s.portalId, clientForPortal(s.db, s.portalId, { clientId: CLIENT, clientSecret: 'ui-test-secret' }));
+    expect(w.companies!.written).toBeGreaterThan(0);
+  }, 240_000);
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('the company card shows the company fields and the app tab with its labels and contacts', async () => {
+    const run = (await latestScoreRun(s.db, s.portalId))!;
+    const { rows } = await s.db.query<{ id: number; segment: string; rfm: string }>(
+      `SELECT company_id::int AS id, segment, rfm FROM company_labels WHERE portal_id = $1 AND run_id = $2 AND frequency > 0
+        ORDER BY monetary DESC, company_id LIMIT 1`, [s.portalId, run.id]);
+    const co = rows[0]!;
+    const name = segmentText(co.segment as Parameters<typeof segmentText>[0], 'en').name;
+    const contacts = [...s.emu.portal.contacts.values()].filter((c) => c.companyId === co.id).map((c) => c.id).sort((a, b) => a - b);
+    expect(contacts.length).toBeGreaterThan(0);
+
+    const page = await s.browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${s.emu.url}crm/company/details/${co.id}/?user=1`);
+    // the CRM's own field, as any CRM user sees it on the card (and filters on it)
+    expect(await page.locator('#company-uf tr[data-field="UF_CRM_SEG_SEGMENT"] td').textContent()).toBe(name);
+    expect(await page.locator('#company-uf tr[data-field="UF_CRM_SEG_RFM"] td').textContent()).toBe(co.rfm);
+    // the app's tab
+    await page.locator('#card-tabs button[data-placement-id]').click();
+    const f = await s.frameOf(page);
+    await f.waitForSelector('[data-page="company"] [data-role="segment"]', { timeout: 30_000 });
+    expect((await f.locator('[data-role="segment"]').textContent())!.trim()).toBe(name);
+    expect(await f.locator('[data-role="rfm"]').textContent()).toBe(co.rfm);
+    const shown = await f.locator('[data-role="company-contacts"] li[data-contact-id]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-contact-id'))));
+    expect(shown).toEqual(contacts);
+    await s.shot(page, 'b2b-company-tab');
+    await page.close();
+  });
+});
