@@ -1,0 +1,166 @@
+/**
+ * Conditions on what a customer is rather than what they bought (issue 14 item 7): age from the
+ * date of birth, job title, created on, the contact's company (industry, size, revenue) and any
+ * standard or custom field (`crm`), as SQL over a contacts row of alias `c` (columns of migration
+ * 012). predicate.ts emits them over the contacts join; facts.ts wraps them in an EXISTS over the
+ * label's contact (label_facts keeps no copy of these columns). User input only as bind
+ * parameters; field names as parameters to the jsonb operators, or from the fixed map below.
+ */
+import type { Condition } from '../settings/segment-filter.js';
+import { FilterError } from './errors.js';
+import { AS_OF_DAY } from './label-extras.js';
+import { escapeLike, type Params, rangeSql } from './sql.js';
+
+type Of<F extends Condition['field']> = Extract<Condition, { field: F }>;
+
+/** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */
+export const CUSTOMER_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'created', 'company_industry', 'company_size', 'company_revenue', 'crm']);
+
+/**
+ * Standard fields the contacts table keeps in columns of its own (src/store/crm-fields.ts
+ * CONTACTS), as text the way the REST API sends them; every other standard field is in c.std
+ * and every custom one in c.uf, under its REST name.
+ */
+const COLUMN_TEXT: Readonly<Record<string, (c: string) => string>> = {
+  NAME: (c) => `${c}.name`, SECOND_NAME: (c) => `${c}.second_name`, LAST_NAME: (c) => `${c}.last_name`,
+  TYPE_ID: (c) => `${c}.type_id`, SOURCE_ID: (c) => `${c}.source_id`, POST: (c) => `${c}.post`, ADDRESS_CITY: (c) => `${c}.city`,
+  ASSIGNED_BY_ID: (c) => `${c}.assigned_by_id::text`, COMPANY_ID: (c) => `${c}.company_id::text`,
+  HAS_PHONE: (c) => `CASE WHEN ${c}.has_phone THEN 'Y' ELSE 'N' END`, HAS_EMAIL: (c) => `CASE WHEN ${c}.has_email THEN 'Y' ELSE 'N' END`,
+  BIRTHDATE: (c) => `to_char(${c}.birthdate, 'YYYY-MM-DD')`,
+  DATE_CREATE: (c) => `to_char(${c}.date_create AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')`,
+  DATE_MODIFY: (c) => `to_char(${c}.date_modify AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')`,
+};
+
+/** The field's value as jsonb (a scalar, an array for a multiple field, or NULL). */
+function fieldJson(key: string, ps: Params, c: string): string {
+  const col = COLUMN_TEXT[key];
+  if (col) return `to_jsonb(${col(c)})`;
+  return `${c}.${key.startsWith('UF_') ? 'uf' : 'std'}->${ps.p(key)}::text`;
+}
+
+/** Does any non-empty value of the field (each element of a multiple one) satisfy cond(v)? v is text. */
+function anyValue(j: string, cond: (v: string) => string): string {
+  const elems = `CASE WHEN jsonb_typeof(${j}) = 'array' THEN ${j} WHEN ${j} IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(${j}) END`;
+  return `EXISTS (SELECT 1 FROM jsonb_array_elements_text(${elems}) e(v) WHERE e.v <> '' AND ${cond('e.v')})`;
+}
+
+/** A value as a number ('1500', '1500.5', money '1500|EUR'), else NULL. */
+const asNumber = (v: string) => `(CASE WHEN split_part(${v}, '|', 1) ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$' THEN split_part(${v}, '|', 1)::numeric END)`;
+/** A value as a day ('2024-05-01', '2024-05-01T10:00:00+03:00': the day as the portal wrote it), else NULL. */
+const asDay = (v: string) => `(CASE WHEN ${v} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' THEN to_date(left(${v}, 10), 'YYYY-MM-DD') END)`;
+const not = (pred: string) => `NOT COALESCE(${pred}, false)`;
+
+function need<T>(v: T | undefined | null, what: string): T {
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) throw new FilterError(`${what} required`);
+  return v;
+}
+
+/** from ≤ day ≤ to, and day ≥ as-of − days (each part when given). */
+function daySql(day: string, from: unknown, to: unknown, days: number | null | undefined, ps: Params): string {
+  const parts = [rangeSql(day, from, to, ps, 'date')];
+  if (days !== undefined && days !== null) parts.push(`${day} >= ${AS_OF_DAY} - ${ps.p(days)}::int`);
+  return parts.join(' AND ');
+}
+
+/** A `crm` condition: any standard or custom field with the operators of its type. */
+export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
+  const j = fieldJson(x.key, ps, c);
+  const what = `${x.key} ${x.op}`;
+  switch (x.op) {
+    case 'not_empty':
+    case 'empty': {
+      const has = anyValue(j, () => 'true');
+      return x.op === 'empty' ? `NOT ${has}` : has;
+    }
+    case 'eq':
+    case 'neq': {
+      const p = ps.p(need(x.value, `${what}: a value`).toLowerCase());
+      const eq = anyValue(j, (v) => `lower(${v}) = ${p}::text`);
+      return x.op === 'eq' ? eq : not(eq);
+    }
+    case 'contains':
+    case 'not_contains': {
+      const p = ps.p(`%${escapeLike(need(x.value, `${what}: a value`))}%`);
+      const has = anyValue(j, (v) => `${v} ILIKE ${p}::text`);
+      return x.op === 'contains' ? has : not(has);
+    }
+    case 'in':
+    case 'not_in': {
+      const p = ps.p(need(x.values, `${what}: values`));
+      const has = anyValue(j, (v) => `${v} = ANY(${p}::text[])`);
+      return x.op === 'in' ? has : not(has);
+    }
+    case 'range':
+      if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
+      return anyValue(j, (v) => rangeSql(asNumber(v), x.min, x.max, ps, 'numeric'));
+    case 'dates':
+      if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError(`${what}: from, to or days required`);
+      return anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps));
+    case 'is': {
+      const yes = anyValue(j, (v) => `upper(${v}) IN ('Y', '1', 'TRUE')`);
+      if (x.value === 'Y') return yes;
+      if (x.value === 'N') return not(yes);
+      throw new FilterError(`${what}: value 'Y' or 'N' required`);
+    }
+  }
+}
+
+/** Job title: whole titles (no case), a part, or empty / filled. */
+function postCondition(x: Of<'post'>, ps: Params, c: string): string {
+  const filled = `(${c}.post IS NOT NULL AND ${c}.post <> '')`;
+  switch (x.op) {
+    case 'empty':
+      return `NOT ${filled}`;
+    case 'not_empty':
+      return filled;
+    case 'in':
+    case 'not_in': {
+      const has = `lower(${c}.post) = ANY(${ps.p(need(x.values, `post ${x.op}: values`).map((v) => v.toLowerCase()))}::text[])`;
+      return x.op === 'in' ? has : not(has);
+    }
+    case 'contains':
+    case 'not_contains': {
+      const has = `(${need(x.values, `post ${x.op}: values`).map((v) => `${c}.post ILIKE ${ps.p(`%${escapeLike(v)}%`)}`).join(' OR ')})`;
+      return x.op === 'contains' ? has : not(has);
+    }
+  }
+}
+
+/** The contact's company (COMPANY_ID) satisfies pred over companies co. */
+const ofCompany = (c: string, pred: string) =>
+  `EXISTS (SELECT 1 FROM companies co WHERE co.portal_id = ${c}.portal_id AND co.id = ${c}.company_id AND ${pred})`;
+
+/** The company's industry or size (CRM status ids): listed, not listed (no company included), empty or filled. */
+function companyList(x: Of<'company_industry' | 'company_size'>, ps: Params, c: string): string {
+  const col = x.field === 'company_industry' ? 'co.industry' : 'co.employees';
+  const filled = ofCompany(c, `${col} IS NOT NULL AND ${col} <> ''`);
+  if (x.op === 'empty') return `NOT ${filled}`;
+  if (x.op === 'not_empty') return filled;
+  const has = ofCompany(c, `${col} = ANY(${ps.p(need(x.values, `${x.field} ${x.op}: values`))}::text[])`);
+  return x.op === 'in' ? has : not(has);
+}
+
+/** The SQL of a customer condition over contacts `c`, or null when c is not one. */
+export function customerCondition(x: Condition, ps: Params, c: string): string | null {
+  switch (x.field) {
+    case 'age':
+      if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('age: min or max required');
+      // whole years on the as-of day (age() counts a 29 February birthday on 28 February in other years as PostgreSQL does)
+      return `(${c}.birthdate IS NOT NULL AND ${rangeSql(`date_part('year', age(${AS_OF_DAY}, ${c}.birthdate))`, x.min, x.max, ps, 'float8')})`;
+    case 'post':
+      return postCondition(x, ps, c);
+    case 'created':
+      if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError('created: from, to or days required');
+      return `(${c}.date_create IS NOT NULL AND ${daySql(`(${c}.date_create AT TIME ZONE 'UTC')::date`, x.from, x.to, x.days, ps)})`;
+    case 'company_industry':
+    case 'company_size':
+      return companyList(x, ps, c);
+    case 'company_revenue':
+      if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('company_revenue: min or max required');
+      return ofCompany(c, rangeSql('co.revenue', x.min, x.max, ps, 'numeric'));
+    case 'crm':
+      return crmFieldCondition(x, ps, c);
+    default:
+      return null;
+  }
+}
