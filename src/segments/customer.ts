@@ -31,6 +31,9 @@ const COLUMN_TEXT: Readonly<Record<string, (c: string) => string>> = {
   DATE_MODIFY: (c) => `to_char(${c}.date_modify AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')`,
 };
 
+/** REST names of the standard fields with a column of their own (no key in std). */
+export const COLUMN_FIELD_KEYS: ReadonlySet<string> = new Set(Object.keys(COLUMN_TEXT));
+
 /** The field's value as jsonb (a scalar, an array for a multiple field, or NULL). */
 function fieldJson(key: string, ps: Params, c: string): string {
   const col = COLUMN_TEXT[key];
