@@ -1,8 +1,7 @@
 /** UI strings in German (every label). */
-import { en, type Dict } from './en.js';
+import type { Dict } from './en.js';
 
 export const de: Dict = {
-  ...en,
   appTitle: 'Kundensegmente', navSegments: 'Segmente', navDashboard: 'Übersicht', navSettings: 'Einstellungen', navSync: 'Synchronisierung',
   loading: 'Wird geladen…', error: 'Etwas ist schiefgelaufen', retry: 'Erneut versuchen', noRun: 'Noch keine Bewertung. Starten Sie zuerst die Synchronisierung.',
   filters: 'Filter', addCondition: 'Bedingung hinzufügen', remove: 'Entfernen', clear: 'Alle löschen', apply: 'Anwenden', field: 'Feld',

@@ -1,8 +1,7 @@
 /** UI strings in Polish (every label). */
-import { en, type Dict } from './en.js';
+import type { Dict } from './en.js';
 
 export const pl: Dict = {
-  ...en,
   appTitle: 'Segmenty klientów', navSegments: 'Segmenty', navDashboard: 'Pulpit', navSettings: 'Ustawienia', navSync: 'Synchronizacja',
   loading: 'Ładowanie…', error: 'Coś poszło nie tak', retry: 'Ponów', noRun: 'Brak obliczeń. Najpierw uruchom synchronizację.',
   filters: 'Filtry', addCondition: 'Dodaj warunek', remove: 'Usuń', clear: 'Wyczyść', apply: 'Zastosuj', field: 'Pole',

@@ -1,8 +1,7 @@
 /** UI strings in Ukrainian (every label). */
-import { en, type Dict } from './en.js';
+import type { Dict } from './en.js';
 
 export const ua: Dict = {
-  ...en,
   appTitle: 'Сегменти клієнтів', navSegments: 'Сегменти', navDashboard: 'Огляд', navSettings: 'Налаштування', navSync: 'Синхронізація',
   loading: 'Завантаження…', error: 'Щось пішло не так', retry: 'Повторити', noRun: 'Розрахунку ще не було. Спершу запустіть синхронізацію.',
   filters: 'Фільтри', addCondition: 'Додати умову', remove: 'Видалити', clear: 'Очистити', apply: 'Застосувати', field: 'Поле',
