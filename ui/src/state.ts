@@ -29,6 +29,20 @@ export interface Meta {
   ufKeys: string[];
   saved: SavedSegment[];
   minGroup: number | null;
+  /** the contact fields "any field" offers (standard and custom), with how each is filtered */
+  fields?: CustomerField[];
+  /** the company's industries and sizes: CRM status id → name */
+  industries?: Record<string, string>;
+  companySizes?: Record<string, string>;
+}
+
+export interface CustomerField {
+  key: string;
+  title: string;
+  kind: 'text' | 'number' | 'date' | 'list' | 'bool';
+  multiple: boolean;
+  custom: boolean;
+  items?: Array<{ id: string; name: string }>;
 }
 
 export const state = reactive({
