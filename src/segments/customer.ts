@@ -1,9 +1,9 @@
 /**
  * Conditions on what a customer is rather than what they bought (issue 14 item 7): age from the
  * date of birth, job title, created on, the contact's company (industry, size, revenue) and any
- * standard or custom field (`crm`), as SQL over a contacts row of alias `c` (columns of migration
- * 012). predicate.ts emits them over the contacts join; facts.ts wraps them in an EXISTS over the
- * label's contact (label_facts keeps no copy of these columns). User input only as bind
+ * standard or custom field (`crm`), as SQL over a contacts row (columns of migration 012) or, for
+ * the live count, over label_facts' copies of the birth date, job title, created day and company
+ * (migration 012); a `crm` condition over label_facts reads the label's contact (facts.ts). User input only as bind
  * parameters; field names as parameters to the jsonb operators, or from the fixed map below.
  */
 import type { Condition } from '../settings/segment-filter.js';
@@ -12,6 +12,24 @@ import { AS_OF_DAY } from './label-extras.js';
 import { escapeLike, type Params, rangeSql } from './sql.js';
 
 type Of<F extends Condition['field']> = Extract<Condition, { field: F }>;
+
+/**
+ * Where the named conditions read the customer: the contacts row (alias c) or label_facts' copies
+ * (migration 012: birthdate, post lower-cased, created as the UTC day, company_id).
+ */
+export interface CustomerCols {
+  birthdate: string;
+  post: string;
+  /** post is already lower-cased */
+  postLower: boolean;
+  /** the created day (date) */
+  created: string;
+  companyId: string;
+}
+export const contactCols = (c: string): CustomerCols => ({
+  birthdate: `${c}.birthdate`, post: `${c}.post`, postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.company_id`,
+});
+export const FACTS_COLS: CustomerCols = { birthdate: 'l.birthdate', post: 'l.post', postLower: true, created: 'l.created', companyId: 'l.company_id' };
 
 /** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */
 export const CUSTOMER_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'created', 'company_industry', 'company_size', 'company_revenue', 'crm']);
@@ -109,8 +127,9 @@ export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
 }
 
 /** Job title: whole titles (no case), a part, or empty / filled. */
-function postCondition(x: Of<'post'>, ps: Params, c: string): string {
-  const filled = `(${c}.post IS NOT NULL AND ${c}.post <> '')`;
+function postCondition(x: Of<'post'>, ps: Params, k: CustomerCols): string {
+  const filled = `(${k.post} IS NOT NULL AND ${k.post} <> '')`;
+  const lowered = k.postLower ? k.post : `lower(${k.post})`;
   switch (x.op) {
     case 'empty':
       return `NOT ${filled}`;
@@ -118,51 +137,71 @@ function postCondition(x: Of<'post'>, ps: Params, c: string): string {
       return filled;
     case 'in':
     case 'not_in': {
-      const has = `lower(${c}.post) = ANY(${ps.p(need(x.values, `post ${x.op}: values`).map((v) => v.toLowerCase()))}::text[])`;
+      const has = `${lowered} = ANY(${ps.p(need(x.values, `post ${x.op}: values`).map((v) => v.toLowerCase()))}::text[])`;
       return x.op === 'in' ? has : not(has);
     }
     case 'contains':
     case 'not_contains': {
-      const has = `(${need(x.values, `post ${x.op}: values`).map((v) => `${c}.post ILIKE ${ps.p(`%${escapeLike(v)}%`)}`).join(' OR ')})`;
+      // ILIKE is lower(a) LIKE lower(b) (PostgreSQL's own definition): over a lower-cased copy, LIKE lower(pattern)
+      const like = (v: string) => (k.postLower ? `${k.post} LIKE lower(${ps.p(`%${escapeLike(v)}%`)}::text)` : `${k.post} ILIKE ${ps.p(`%${escapeLike(v)}%`)}`);
+      const has = `(${need(x.values, `post ${x.op}: values`).map(like).join(' OR ')})`;
       return x.op === 'contains' ? has : not(has);
     }
   }
 }
 
-/** The contact's company (COMPANY_ID) satisfies pred over companies co. */
-const ofCompany = (c: string, pred: string) =>
-  `EXISTS (SELECT 1 FROM companies co WHERE co.portal_id = ${c}.portal_id AND co.id = ${c}.company_id AND ${pred})`;
+/**
+ * The contact's company (COMPANY_ID) is one of the portal's companies satisfying pred (false for a
+ * contact without one). The portal's companies are few next to its contacts: the subquery is
+ * hashed once per query ($1 is every compiled query's portal id).
+ */
+const ofCompany = (k: CustomerCols, pred: string) =>
+  `COALESCE(${k.companyId} IN (SELECT co.id FROM companies co WHERE co.portal_id = $1 AND ${pred}), false)`;
 
 /** The company's industry or size (CRM status ids): listed, not listed (no company included), empty or filled. */
-function companyList(x: Of<'company_industry' | 'company_size'>, ps: Params, c: string): string {
+function companyList(x: Of<'company_industry' | 'company_size'>, ps: Params, k: CustomerCols): string {
   const col = x.field === 'company_industry' ? 'co.industry' : 'co.employees';
-  const filled = ofCompany(c, `${col} IS NOT NULL AND ${col} <> ''`);
+  const filled = ofCompany(k, `${col} IS NOT NULL AND ${col} <> ''`);
   if (x.op === 'empty') return `NOT ${filled}`;
   if (x.op === 'not_empty') return filled;
-  const has = ofCompany(c, `${col} = ANY(${ps.p(need(x.values, `${x.field} ${x.op}: values`))}::text[])`);
-  return x.op === 'in' ? has : not(has);
+  const has = ofCompany(k, `${col} = ANY(${ps.p(need(x.values, `${x.field} ${x.op}: values`))}::text[])`);
+  return x.op === 'in' ? has : `NOT ${has}`;
 }
 
-/** The SQL of a customer condition over contacts `c`, or null when c is not one. */
-export function customerCondition(x: Condition, ps: Params, c: string): string | null {
+/**
+ * Age in whole years on the run's as-of day between min and max, as birth-date bounds (the as-of
+ * day is found once per query, no age() per row): age ≥ min ⟺ born on or before as-of − min years;
+ * age ≤ max ⟺ born after as-of − (max + 1) years (PostgreSQL's date arithmetic: 29 February minus
+ * a year is 28 February, as age() counts it).
+ */
+function ageSql(x: Of<'age'>, ps: Params, k: CustomerCols): string {
+  const parts = [`${k.birthdate} IS NOT NULL`];
+  const yearsBack = (n: number) => `(${AS_OF_DAY} - make_interval(years => ${ps.p(n)}::int))::date`;
+  if (x.min !== undefined && x.min !== null) parts.push(`${k.birthdate} <= ${yearsBack(x.min)}`);
+  if (x.max !== undefined && x.max !== null) parts.push(`${k.birthdate} > ${yearsBack(x.max + 1)}`);
+  return `(${parts.join(' AND ')})`;
+}
+
+/**
+ * The SQL of a named customer condition (age, job title, created, company) over the columns `k`
+ * (contactCols('c') or FACTS_COLS), or null when x is not one (`crm` is crmFieldCondition's).
+ */
+export function customerCondition(x: Condition, ps: Params, k: CustomerCols): string | null {
   switch (x.field) {
     case 'age':
       if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('age: min or max required');
-      // whole years on the as-of day (age() counts a 29 February birthday on 28 February in other years as PostgreSQL does)
-      return `(${c}.birthdate IS NOT NULL AND ${rangeSql(`date_part('year', age(${AS_OF_DAY}, ${c}.birthdate))`, x.min, x.max, ps, 'float8')})`;
+      return ageSql(x, ps, k);
     case 'post':
-      return postCondition(x, ps, c);
+      return postCondition(x, ps, k);
     case 'created':
       if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError('created: from, to or days required');
-      return `(${c}.date_create IS NOT NULL AND ${daySql(`(${c}.date_create AT TIME ZONE 'UTC')::date`, x.from, x.to, x.days, ps)})`;
+      return `(${k.created} IS NOT NULL AND ${daySql(k.created, x.from, x.to, x.days, ps)})`;
     case 'company_industry':
     case 'company_size':
-      return companyList(x, ps, c);
+      return companyList(x, ps, k);
     case 'company_revenue':
       if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('company_revenue: min or max required');
-      return ofCompany(c, rangeSql('co.revenue', x.min, x.max, ps, 'numeric'));
-    case 'crm':
-      return crmFieldCondition(x, ps, c);
+      return ofCompany(k, rangeSql('co.revenue', x.min, x.max, ps, 'numeric'));
     default:
       return null;
   }

@@ -4,7 +4,7 @@
  * the same conditions over contact_labels / contacts (predicate.ts).
  */
 import type { Condition } from '../settings/segment-filter.js';
-import { customerCondition } from './customer.js';
+import { crmFieldCondition, customerCondition, FACTS_COLS } from './customer.js';
 import { FilterError } from './errors.js';
 import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
@@ -146,10 +146,11 @@ export function compileFactsCondition(
     case 'has_phone':
     case 'reachable':
       return reachPredicate(c.field, c.value, 'l');
-    default: {
-      // on the contact's columns label_facts does not copy (customer.ts): over the label's contact
-      const sql = customerCondition(c, ps, 'c');
-      return sql === null ? null : `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${sql})`;
-    }
+    case 'crm':
+      // any field: over the label's contact (label_facts copies no such field)
+      return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${crmFieldCondition(c, ps, 'c')})`;
+    default:
+      // age, job title, created, company: label_facts' copies (migration 012)
+      return customerCondition(c, ps, FACTS_COLS);
   }
 }

@@ -6,7 +6,7 @@
 import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../settings/segment-filter.js';
 import { checkFilterBounds } from './bounds.js';
 import { FilterError, FilterTooLargeError } from './errors.js';
-import { customerCondition } from './customer.js';
+import { contactCols, crmFieldCondition, customerCondition } from './customer.js';
 import { compileFactsCondition, type FactsDicts } from './facts.js';
 import { interestsEver, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
@@ -82,8 +82,9 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     case 'company_industry':
     case 'company_size':
     case 'company_revenue':
+      return customerCondition(c, ps, contactCols('c'))!;
     case 'crm':
-      return customerCondition(c, ps, 'c')!;
+      return crmFieldCondition(c, ps, 'c');
     case 'saved': {
       const s = opts.saved?.get(c.id);
       if (!s) throw new FilterError(`saved segment ${c.id} not found`);

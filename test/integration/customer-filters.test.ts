@@ -195,6 +195,25 @@ eachDb('filters on the customer: age, job title, created, company, any field', (
     await expectCount({ all: [{ field: 'crm', key: 'UTM_SOURCE', op: 'empty' }] }, (c) => !c.utm?.source);
   });
 
+  it('the live count follows a sync that changes job titles, birth dates and companies (label_facts\' copies kept in step)', async () => {
+    const p = tp.emu.portal;
+    const cs = contacts().slice(0, 30);
+    const companies = [...p.companies.keys()];
+    await client.batch(Object.fromEntries(cs.map((c, i) => [`u${c.id}`, ['crm.contact.update', { id: c.id, fields: {
+      POST: i % 3 === 0 ? 'Chief Buyer' : i % 3 === 1 ? '' : c.post ?? 'Chief Buyer',
+      BIRTHDATE: i % 2 ? '1990-06-15' : '',
+      COMPANY_ID: i % 4 === 0 ? companies[i % companies.length] : c.companyId ?? '',
+    } }]])), { halt: true });
+    p.clock.advance(3600 * 1000);
+    const s = await runSync({ db: getDb(), portalId: pid, client }, { kind: 'auto' });
+    expect(s.kind).toBe('incremental');
+    expect(contacts().filter((c) => c.post === 'Chief Buyer').length).toBeGreaterThan(5);
+    await expectCount({ all: [{ field: 'post', op: 'in', values: ['chief buyer'] }] }, (c) => c.post?.toLowerCase() === 'chief buyer');
+    await expectCount({ all: [{ field: 'post', op: 'empty' }] }, (c) => !c.post);
+    await expectCount({ all: [{ field: 'age', min: 30, max: 40 }] }, (c) => !!c.birthdate && ageOf(c.birthdate) >= 30 && ageOf(c.birthdate) <= 40);
+    await expectCount({ all: [{ field: 'company_industry', values: ['IT'] }] }, (c) => companyOf(c)?.industry === 'IT');
+  });
+
   it('a condition without what its operator needs is refused before any SQL', async () => {
     for (const raw of [
       { all: [{ field: 'post', op: 'in' }] },
