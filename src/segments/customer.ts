@@ -59,10 +59,16 @@ function fieldJson(key: string, ps: Params, c: string): string {
   return `${c}.${key.startsWith('UF_') ? 'uf' : 'std'}->${ps.p(key)}::text`;
 }
 
-/** Does any non-empty value of the field (each element of a multiple one) satisfy cond(v)? v is text. */
+/**
+ * Does any non-empty value of the field (each element of a multiple one) satisfy cond(v)? v is
+ * text. A single value is tested as it is (no set-returning function per row); an array's elements
+ * one by one.
+ */
 function anyValue(j: string, cond: (v: string) => string): string {
-  const elems = `CASE WHEN jsonb_typeof(${j}) = 'array' THEN ${j} WHEN ${j} IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(${j}) END`;
-  return `EXISTS (SELECT 1 FROM jsonb_array_elements_text(${elems}) e(v) WHERE e.v <> '' AND ${cond('e.v')})`;
+  const one = `(${j} #>> '{}')`;
+  return `(CASE WHEN jsonb_typeof(${j}) = 'array'
+    THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text(${j}) e(v) WHERE e.v <> '' AND ${cond('e.v')})
+    ELSE COALESCE(${one} <> '' AND ${cond(one)}, false) END)`;
 }
 
 /** A value as a number ('1500', '1500.5', money '1500|EUR'), else NULL. */
