@@ -89,7 +89,7 @@ async function seed(): Promise<{ portalId: number; runId: number }> {
   // companies (one per 20 contacts) with an industry, a size and a revenue, as the sync stores them
   await db.query(
     `INSERT INTO companies (portal_id, id, title, industry, employees, revenue, assigned_by_id)
-     SELECT $1, k, 'Co ' || k, (ARRAY['IT','MANUFACTURING','BANKING','RETAIL',NULL])[1 + k % 5], 'EMPLOYEES_' || (1 + k % 4), (k * 7919) % 5000000, 1 + k % 40
+     SELECT $1, k, 'Co ' || k, (ARRAY['IT','MANUFACTURING','BANKING','RETAIL',NULL])[1 + k % 5], 'EMPLOYEES_' || (1 + k % 4), (k::bigint * 7919) % 5000000, 1 + k % 40
        FROM generate_series(1, $2) k`,
     [portalId, Math.max(1, Math.floor(N / 20))],
   );
@@ -104,7 +104,7 @@ async function seed(): Promise<{ portalId: number; runId: number }> {
             jsonb_build_object('UF_CRM_TIER', CASE WHEN g % 10 = 0 THEN 'gold' WHEN g % 10 < 3 THEN 'silver' ELSE '' END,
                                'UF_CRM_BIRTHDAY', CASE WHEN g % 6 = 0 THEN '1990-05-01T03:00:00+03:00' END,
                                'UF_CRM_HOBBIES', CASE WHEN g % 8 = 0 THEN jsonb_build_array('ski', 'chess') ELSE '[]'::jsonb END),
-            CASE WHEN g % 3 <> 0 THEN date '1950-01-01' + ((g * 7919) % 20000)::int END,
+            CASE WHEN g % 3 <> 0 THEN date '1950-01-01' + ((g::bigint * 7919) % 20000)::int END,
             CASE WHEN g % 2 = 0 THEN (ARRAY['Sales manager','Director','Accountant','Engineer','Buyer','Office manager'])[1 + (g / 2) % 6] END,
             CASE WHEN g % 2 = 1 THEN 1 + (g / 2) % GREATEST(1, $2 / 20) END,
             jsonb_strip_nulls(jsonb_build_object('HONORIFIC', (ARRAY['HNR_EN_1','HNR_EN_2','HNR_EN_3',NULL])[1 + g % 4], 'OPENED', 'Y', 'EXPORT', 'Y',
