@@ -137,6 +137,14 @@ eachDb('customer filters through the UI API', (getDb) => {
       [{ all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'not_empty', extra: { all: [] } }] }, 200, ''],
       [JSON.parse('{"all":[]' + ',"exclude":{"all":[]'.repeat(12) + '}'.repeat(12) + '}'), 400, 'FILTER_TOO_LARGE'],
     ];
+    // saved segments and views keep only fields of the portal too
+    const bad = { all: [{ field: 'crm', key: 'UF_CRM_NOPE', op: 'not_empty' }] };
+    const sv = await call('/saved', { id: 'nope', name: 'Nope', priority: 1, filter: bad }, { method: 'PUT' });
+    expect({ status: sv.status, code: sv.json.error ?? sv.json.code }).toEqual({ status: 400, code: 'UNKNOWN_FIELD' });
+    const vw = await call('/views', { name: 'Nope', view: { filter: bad, sort: 'monetary', dir: 'desc', columns: [] } });
+    expect({ status: vw.status, code: vw.json.error ?? vw.json.code }).toEqual({ status: 400, code: 'UNKNOWN_FIELD' });
+    const ok = await call('/views', { name: 'Gold', view: { filter: { all: [{ field: 'crm', key: 'UF_CRM_TIER', op: 'not_empty' }] }, sort: 'monetary', dir: 'desc', columns: [] } });
+    expect(ok.status).toBe(200);
     for (const [filter, status, code, o] of cases) {
       const opt = o?.portal === -1 ? { ...o, portal: otherPortalId } : o;
       const r = await count(filter, opt);
