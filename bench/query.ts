@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- query [--contacts 1000000] [--reps 30] [--runs 2] [--keep] [--no-check] [--only REGEX]`
+ * `npm run bench -- query [--contacts 1000000] [--reps 30] [--runs 2] [--keep] [--no-check] [--only REGEX] [--db NAME]`
  *
  * The segment filter builder's live count over N contacts on PostgreSQL (DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/postgres; a scratch database b24seg_bench_query is created
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     'no-check': { type: 'boolean', default: false },
     /** only the filters whose name matches this regular expression */
     only: { type: 'string' },
+    /** the scratch database (two benches at once need two) */
+    db: { type: 'string', default: 'b24seg_bench_query' },
   },
 });
 
@@ -39,7 +41,8 @@ const N = Number(args.contacts);
 const REPS = Number(args.reps);
 const RUNS = Math.max(1, Number(args.runs));
 const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = 'b24seg_bench_query';
+const dbName = args.db;
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(dbName)) throw new Error(`--db: not a plain database name: ${dbName}`);
 const url = new URL(adminUrl);
 url.pathname = `/${dbName}`;
 
