@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- query [--contacts 1000000] [--reps 30] [--runs 2] [--keep] [--no-check]`
+ * `npm run bench -- query [--contacts 1000000] [--reps 30] [--runs 2] [--keep] [--no-check] [--only REGEX] [--db NAME]`
  *
  * The segment filter builder's live count over N contacts on PostgreSQL (DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/postgres; a scratch database b24seg_bench_query is created
@@ -30,6 +30,10 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '2' },
     keep: { type: 'boolean', default: false },
     'no-check': { type: 'boolean', default: false },
+    /** only the filters whose name matches this regular expression */
+    only: { type: 'string' },
+    /** the scratch database (two benches at once need two) */
+    db: { type: 'string', default: 'b24seg_bench_query' },
   },
 });
 
@@ -37,7 +41,8 @@ const N = Number(args.contacts);
 const REPS = Number(args.reps);
 const RUNS = Math.max(1, Number(args.runs));
 const adminUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = 'b24seg_bench_query';
+const dbName = args.db;
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(dbName)) throw new Error(`--db: not a plain database name: ${dbName}`);
 const url = new URL(adminUrl);
 url.pathname = `/${dbName}`;
 
@@ -78,18 +83,35 @@ async function seed(): Promise<{ portalId: number; runId: number }> {
   );
   if (have.rows[0] && have.rows[0].n === N) return { portalId: have.rows[0].id, runId: have.rows[0].run };
   await db.query(`DELETE FROM portals WHERE member_id = 'bench-query'`);
+  if (!(await db.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'contacts' AND column_name = 'std'`)).rows.length) {
+    throw new Error('the store lacks migration 012 (contacts.birthdate, post, std)');
+  }
   const t0 = performance.now();
   const p = await db.query<{ id: number }>(`INSERT INTO portals (member_id, domain, status) VALUES ('bench-query', 'bench.test', 'active') RETURNING id`);
   const portalId = p.rows[0]!.id;
-  // contacts as upsertContacts writes them; uf like a portal's: every UF field present, most empty
+  // companies (one per 20 contacts) with an industry, a size and a revenue, as the sync stores them
   await db.query(
-    `INSERT INTO contacts (portal_id, id, name, last_name, source_id, assigned_by_id, city, has_email, has_phone, date_create, date_modify, uf)
+    `INSERT INTO companies (portal_id, id, title, industry, employees, revenue, assigned_by_id)
+     SELECT $1, k, 'Co ' || k, (ARRAY['IT','MANUFACTURING','BANKING','RETAIL',NULL])[1 + k % 5], 'EMPLOYEES_' || (1 + k % 4), (k::bigint * 7919) % 5000000, 1 + k % 40
+       FROM generate_series(1, $2) k`,
+    [portalId, Math.max(1, Math.floor(N / 20))],
+  );
+  // contacts as upsertContacts writes them; uf like a portal's: every UF field present, most empty;
+  // two in three have a birth date, one in two a job title and a company, std the other standard fields
+  await db.query(
+    `INSERT INTO contacts (portal_id, id, name, last_name, source_id, assigned_by_id, city, has_email, has_phone, date_create, date_modify, uf,
+                           birthdate, post, company_id, std)
      SELECT $1, g, 'N' || g, 'L' || g, (ARRAY['WEB','CALL','EMAIL','ADVERTISING','PARTNER'])[1 + g % 5], 1 + g % 40,
             (ARRAY['Berlin','Kyiv','Warsaw','Moscow','Almaty','Munich','Lviv'])[1 + g % 7], g % 3 <> 0, g % 4 = 0,
             timestamptz '2020-01-01' + (g % 2000) * interval '1 day', timestamptz '2026-01-01' - (g % 300) * interval '1 day',
             jsonb_build_object('UF_CRM_TIER', CASE WHEN g % 10 = 0 THEN 'gold' WHEN g % 10 < 3 THEN 'silver' ELSE '' END,
                                'UF_CRM_BIRTHDAY', CASE WHEN g % 6 = 0 THEN '1990-05-01T03:00:00+03:00' END,
-                               'UF_CRM_HOBBIES', CASE WHEN g % 8 = 0 THEN jsonb_build_array('ski', 'chess') ELSE '[]'::jsonb END)
+                               'UF_CRM_HOBBIES', CASE WHEN g % 8 = 0 THEN jsonb_build_array('ski', 'chess') ELSE '[]'::jsonb END),
+            CASE WHEN g % 3 <> 0 THEN date '1950-01-01' + ((g::bigint * 7919) % 20000)::int END,
+            CASE WHEN g % 2 = 0 THEN (ARRAY['Sales manager','Director','Accountant','Engineer','Buyer','Office manager'])[1 + (g / 2) % 6] END,
+            CASE WHEN g % 2 = 1 THEN 1 + (g / 2) % GREATEST(1, $2 / 20) END,
+            jsonb_strip_nulls(jsonb_build_object('HONORIFIC', (ARRAY['HNR_EN_1','HNR_EN_2','HNR_EN_3',NULL])[1 + g % 4], 'OPENED', 'Y', 'EXPORT', 'Y',
+                               'COMMENTS', CASE WHEN g % 9 = 0 THEN 'met at the fair' END, 'UTM_SOURCE', CASE WHEN g % 5 = 0 THEN 'google' END))
        FROM generate_series(1, $2) g`,
     [portalId, N],
   );
@@ -107,7 +129,7 @@ async function seed(): Promise<{ portalId: number; runId: number }> {
     await vacuumLabelFacts(db, portalId);
     perRun.push(`labels ${((r1 - r0) / 1000).toFixed(1)} s, finish (count tables) ${((r2 - r1) / 1000).toFixed(1)} s, VACUUM ${((performance.now() - r2) / 1000).toFixed(1)} s`);
   }
-  await db.exec('ANALYZE contacts; ANALYZE contact_labels;');
+  await db.exec('ANALYZE contacts; ANALYZE companies; ANALYZE contact_labels;');
   // the seed dirtied ~1 GB (tables, WAL): flush it now, so the counts are not timed against the
   // checkpointer and the kernel's writeback of the seed (a scoring run is long over when users count)
   await db.exec('CHECKPOINT').catch((err: Error) => console.warn(`CHECKPOINT skipped: ${err.message}`));
@@ -148,6 +170,17 @@ const filters: Record<string, unknown> = {
   'UF_CRM_HOBBIES not empty': { all: [{ field: 'uf', key: 'UF_CRM_HOBBIES', op: 'not_empty' }] },
   'UF_CRM_TIER contains "ilv"': { all: [{ field: 'uf', key: 'UF_CRM_TIER', op: 'contains', value: 'ilv' }] },
   'saved minus saved (unreachable)': { all: [{ field: 'saved', id: 'vip' }], exclude: { all: [{ field: 'saved', id: 'no-contact' }] } },
+  // what the customer is (src/segments/customer.ts: over the contacts of label_facts' rows)
+  'age 30–45': { all: [{ field: 'age', min: 30, max: 45 }] },
+  'job title contains "manager"': { all: [{ field: 'post', op: 'contains', values: ['manager'] }] },
+  'created in the last 365 days': { all: [{ field: 'created', days: 365 }] },
+  'responsible none of {3, 7}': { all: [{ field: 'responsible', op: 'not_in', values: [3, 7] }] },
+  'company industry IT + segment': { all: [{ field: 'company_industry', values: ['IT'] }, { field: 'segment', values: ['champions', 'loyal'] }] },
+  'company size ∈ {2, 3}': { all: [{ field: 'company_size', values: ['EMPLOYEES_2', 'EMPLOYEES_3'] }] },
+  'company revenue ≥ 1M': { all: [{ field: 'company_revenue', min: 1_000_000 }] },
+  'any field HONORIFIC ∈ {Mr.}': { all: [{ field: 'crm', key: 'HONORIFIC', op: 'in', values: ['HNR_EN_1'] }] },
+  'any field COMMENTS contains "fair"': { all: [{ field: 'crm', key: 'COMMENTS', op: 'contains', value: 'fair' }] },
+  'any field UF_CRM_TIER ∈ {gold}': { all: [{ field: 'crm', key: 'UF_CRM_TIER', op: 'in', values: ['gold'] }] },
 };
 
 const pct = (xs: number[], p: number) => {
@@ -170,7 +203,9 @@ console.log('filter'.padEnd(34), 'from'.padEnd(6), 'count'.padStart(9), 'p50 ms'
 let worst = 0;
 let mismatches = 0;
 const opts = { saved };
+const only = args.only ? new RegExp(args.only, 'i') : null;
 for (const [name, raw] of Object.entries(filters)) {
+  if (only && !only.test(name)) continue;
   const f: SegmentFilter = segmentFilterSchema.parse(raw);
   const ms: number[] = [];
   let count = 0;

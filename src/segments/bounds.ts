@@ -5,6 +5,7 @@
  * answer it?). All follow the filter exactly as deep as the compiler does.
  */
 import type { Condition, SegmentFilter } from '../settings/segment-filter.js';
+import { CUSTOMER_FIELDS } from './customer.js';
 import { FilterCycleError, FilterError, FilterTooLargeError } from './errors.js';
 import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_VALUES } from './limits.js';
 
@@ -91,7 +92,9 @@ export function filterUses(f: SegmentFilter, saved: ReadonlyMap<string, SegmentF
 }
 
 /** Conditions on the contact's own columns (contacts c; label_facts keeps copies). */
-export const CONTACT_FIELDS: ReadonlySet<string> = new Set(['source', 'responsible', 'city', 'uf', 'has_email', 'has_phone', 'reachable', 'search']);
+export const CONTACT_FIELDS: ReadonlySet<string> = new Set([
+  'source', 'responsible', 'city', 'uf', 'has_email', 'has_phone', 'reachable', 'search', ...CUSTOMER_FIELDS,
+]);
 
 /** Does the compiled predicate need the contacts join? Follows the filter exactly as deep as the compiler. */
 export function needsContacts(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>): boolean {

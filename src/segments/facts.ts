@@ -4,6 +4,7 @@
  * the same conditions over contact_labels / contacts (predicate.ts).
  */
 import type { Condition } from '../settings/segment-filter.js';
+import { crmFieldCondition, customerCondition, FACTS_COLS } from './customer.js';
 import { FilterError } from './errors.js';
 import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
@@ -131,8 +132,10 @@ export function compileFactsCondition(
       return codedIn(ps, 'lc', d.lcs, c.values);
     case 'source':
       return codedIn(ps, 'src', d.srcs, c.values);
-    case 'responsible':
-      return `l.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
+    case 'responsible': {
+      const has = `l.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
+      return c.op === 'not_in' ? `NOT COALESCE(${has}, false)` : has;
+    }
     case 'city':
       return cityCondition(c, ps, d);
     case 'interests':
@@ -143,7 +146,11 @@ export function compileFactsCondition(
     case 'has_phone':
     case 'reachable':
       return reachPredicate(c.field, c.value, 'l');
+    case 'crm':
+      // any field: over the label's contact (label_facts copies no such field)
+      return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${crmFieldCondition(c, ps, 'c')})`;
     default:
-      return null;
+      // age, job title, created, company: label_facts' copies (migration 012)
+      return customerCondition(c, ps, FACTS_COLS);
   }
 }

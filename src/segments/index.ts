@@ -9,12 +9,13 @@
  *   sql.ts        bind parameters and predicates shared by both compile targets
  *   predicate.ts  filter → WHERE predicate (contact_labels + contacts, or label_facts)
  *   facts.ts      conditions over label_facts (count-table dictionaries)
+ *   customer.ts   conditions on what a customer is: age, job title, created, company, any field
  *   compile.ts    FROM/WHERE over a run; the live count over label_cube / label_facts
  *   saved.ts      saved segments: priority order, reference map, change checks, usable ones
  *   assign.ts     each contact's highest-priority saved segment in a run
  */
 export {
-  conditionSchema, segmentFilterSchema, rawExcludeDepth, FILTER_TOO_LARGE, RANGE_FIELDS, type Condition, type SegmentFilter,
+  conditionSchema, segmentFilterSchema, rawExcludeDepth, FILTER_TOO_LARGE, RANGE_FIELDS, CRM_OPS, type Condition, type CrmOp, type SegmentFilter,
 } from '../settings/segment-filter.js';
 export * from './limits.js';
 export * from './errors.js';
@@ -22,6 +23,7 @@ export { checkFilterBounds, conditionValues, cubeAnswers, filterUses, needsConta
 export { Params, type SqlQuery } from './sql.js';
 export { compilePredicate, type CompileOptions } from './predicate.js';
 export { searchKey } from './label-extras.js';
+export { COLUMN_FIELD_KEYS, CUSTOMER_FIELDS } from './customer.js';
 export type { FactsDicts } from './facts.js';
 export * from './compile.js';
 export * from './saved.js';

@@ -8,7 +8,7 @@ import type { Condition } from '../settings/segment-filter.js';
 import { escapeLike, type Params } from './sql.js';
 
 /** The run's as-of day ($1 portal, $2 run: every compiled query's first parameters). */
-const AS_OF_DAY = `(SELECT (r.as_of AT TIME ZONE 'UTC')::date FROM score_runs r WHERE r.portal_id = $1 AND r.id = $2)`;
+export const AS_OF_DAY = `(SELECT (r.as_of AT TIME ZONE 'UTC')::date FROM score_runs r WHERE r.portal_id = $1 AND r.id = $2)`;
 
 /** Range keys that read contact_labels only (not label_facts). */
 export const LABEL_ONLY_RANGES: ReadonlySet<string> = new Set(['first_purchase_days', 'next_purchase_days']);

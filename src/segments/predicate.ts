@@ -6,6 +6,7 @@
 import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../settings/segment-filter.js';
 import { checkFilterBounds } from './bounds.js';
 import { FilterError, FilterTooLargeError } from './errors.js';
+import { contactCols, crmFieldCondition, customerCondition } from './customer.js';
 import { compileFactsCondition, type FactsDicts } from './facts.js';
 import { interestsEver, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
@@ -63,8 +64,10 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
       return rangeSql('l.last_purchase', c.from, c.to, ps, 'date');
     case 'source':
       return `c.source_id = ANY(${ps.p(c.values)}::text[])`;
-    case 'responsible':
-      return `c.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
+    case 'responsible': {
+      const has = `c.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
+      return c.op === 'not_in' ? `NOT COALESCE(${has}, false)` : has;
+    }
     case 'city':
       if (c.op === 'in') return `lower(c.city) = ANY(${ps.p(c.values.map((v) => v.toLowerCase()))}::text[])`;
       return `(${c.values.map((v) => `c.city ILIKE ${ps.p(`%${escapeLike(v)}%`)}`).join(' OR ')})`;
@@ -80,6 +83,15 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
       return prevSegment(c, ps, 'l');
     case 'contact':
       return `l.contact_id = ANY(${ps.p(c.ids)}::bigint[])`;
+    case 'age':
+    case 'post':
+    case 'created':
+    case 'company_industry':
+    case 'company_size':
+    case 'company_revenue':
+      return customerCondition(c, ps, contactCols('c'))!;
+    case 'crm':
+      return crmFieldCondition(c, ps, 'c');
     case 'saved': {
       const s = opts.saved?.get(c.id);
       if (!s) throw new FilterError(`saved segment ${c.id} not found`);

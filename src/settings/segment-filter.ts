@@ -34,6 +34,29 @@ export const RANGE_FIELDS = [
   'r', 'f', 'm', 'monetary', 'clv', 'p_alive', 'recency_days', 'frequency', 'first_purchase_days', 'next_purchase_days',
 ] as const;
 
+/**
+ * A field of the customer a `crm` condition reads: a custom field (UF_CRM_*) or a standard field
+ * by its REST name (HONORIFIC, COMMENTS, UTM_SOURCE...). Upper-case letters, digits and '_' only;
+ * the name only ever travels as a bind parameter. Which names a portal has is checked by the UI
+ * API against the portal's own field list (src/server/ui-api/customer-fields.ts).
+ */
+export const crmFieldKey = z.string().regex(/^(UF_CRM_[A-Z0-9_]{1,60}|(?!UF_)[A-Z][A-Z0-9_]{1,49})$/, 'must be a CRM field name (UF_CRM_* or a standard field)');
+
+/**
+ * Operators of a `crm` condition, by the field's type (what the CRM's own filter offers):
+ * text: eq, neq, contains, not_contains; number: range (min/max); date and datetime: dates
+ * (from/to, days); list (enumeration, CRM status, user, ...): in, not_in; yes/no: is (value
+ * 'Y' or 'N'); any field: empty, not_empty. A list field that holds several values matches `in`
+ * when any of them is listed.
+ */
+export const CRM_OPS = ['eq', 'neq', 'contains', 'not_contains', 'empty', 'not_empty', 'in', 'not_in', 'range', 'dates', 'is'] as const;
+export type CrmOp = (typeof CRM_OPS)[number];
+
+/** Text conditions on one contact column (job title): a list of exact values, a part, or empty / filled. */
+const TEXT_OPS = ['in', 'not_in', 'contains', 'not_contains', 'empty', 'not_empty'] as const;
+/** List conditions (the company's industry and size: CRM status ids). */
+const LIST_OPS = ['in', 'not_in', 'empty', 'not_empty'] as const;
+
 /** Id of a saved segment (also the XML_ID of its item in the saved-segment CRM field). */
 export const savedSegmentId = z.string().regex(/^[a-z0-9-]{1,40}$/);
 
@@ -53,7 +76,8 @@ export const conditionSchema = z.discriminatedUnion('field', [
   }),
   z.object({ field: z.literal('last_purchase'), from: isoDate.nullable().optional(), to: isoDate.nullable().optional() }),
   z.object({ field: z.literal('source'), values: z.array(z.string().max(100)).min(1).max(100) }),
-  z.object({ field: z.literal('responsible'), values: z.array(z.number().int().positive()).min(1).max(200) }),
+  /** op 'not_in': every contact whose responsible is none of these (a contact without one included) */
+  z.object({ field: z.literal('responsible'), op: z.enum(['in', 'not_in']).default('in'), values: z.array(z.number().int().positive()).min(1).max(200) }),
   z.object({ field: z.literal('city'), op: z.enum(['in', 'contains']).default('in'), values: z.array(shortText).min(1).max(100) }),
   z.object({
     field: z.literal('uf'),
@@ -71,6 +95,27 @@ export const conditionSchema = z.discriminatedUnion('field', [
   z.object({ field: z.literal('prev_segment'), values: z.array(z.enum(SEGMENT_CODES)).min(1).max(20) }),
   /** a fixed list of contacts (a list saved from selected rows) */
   z.object({ field: z.literal('contact'), ids: z.array(z.number().int().positive()).min(1).max(1000) }),
+  /** age in whole years on the run's as-of day, from the date of birth (a contact without one never matches) */
+  z.object({ field: z.literal('age'), min: z.number().int().min(0).max(150).nullable().optional(), max: z.number().int().min(0).max(150).nullable().optional() }),
+  /** job title (POST): 'in' / 'not_in' compare whole titles without case; 'contains' a part */
+  z.object({ field: z.literal('post'), op: z.enum(TEXT_OPS), values: z.array(shortText).max(100).optional() }),
+  /** created on (DATE_CREATE, the day in UTC): between two days, and/or within `days` days before the run's as-of day */
+  z.object({ field: z.literal('created'), from: isoDate.nullable().optional(), to: isoDate.nullable().optional(), days: z.number().int().min(0).max(36500).nullable().optional() }),
+  /** the industry of the contact's company (INDUSTRY: CRM status ids); 'not_in' includes contacts without a company */
+  z.object({ field: z.literal('company_industry'), op: z.enum(LIST_OPS).default('in'), values: z.array(z.string().min(1).max(100)).max(100).optional() }),
+  /** the size of the contact's company (EMPLOYEES: CRM status ids such as EMPLOYEES_2) */
+  z.object({ field: z.literal('company_size'), op: z.enum(LIST_OPS).default('in'), values: z.array(z.string().min(1).max(100)).max(100).optional() }),
+  /** the annual revenue of the contact's company (REVENUE, as the CRM holds it) */
+  z.object({ field: z.literal('company_revenue'), min: num.nullable().optional(), max: num.nullable().optional() }),
+  /** any standard or custom field of the contact, with the operators of its type (CRM_OPS) */
+  z.object({
+    field: z.literal('crm'), key: crmFieldKey, op: z.enum(CRM_OPS),
+    value: z.string().max(200).optional(),
+    values: z.array(z.string().max(200)).max(100).optional(),
+    min: num.nullable().optional(), max: num.nullable().optional(),
+    from: isoDate.nullable().optional(), to: isoDate.nullable().optional(),
+    days: z.number().int().min(0).max(36500).nullable().optional(),
+  }),
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
 

@@ -111,6 +111,28 @@ const userFields = (): Field<Record<string, unknown>, Record<string, unknown>> =
   ...field<Record<string, unknown>, Record<string, unknown>>('uf', 'jsonb', 'UF_*', null, { param: (v) => json(v ?? {}) }),
   read: ufOf,
 });
+/**
+ * std jsonb NOT NULL: the row's other standard fields (select '*'): every scalar value under a
+ * REST name the table has no field for (ID, UF_* and multi-fields left out), empty ones ('' and
+ * null) left out. What the filters on "any standard field" read (src/segments/customer.ts); not
+ * read back by the store's SELECT lists.
+ */
+const standardFields = (table: string): Field<Record<string, unknown>, never> & { readonly selected: false } => ({
+  ...field<Record<string, unknown>, never>('std', 'jsonb', '*', null, { param: (v) => json(v ?? {}), selected: false }),
+  selected: false,
+  read: (row) => {
+    const known = OWN_REST.get(table) ?? new Set<string>();
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(row)) {
+      if (known.has(k) || k.startsWith('UF_') || !/^[A-Z][A-Z0-9_]*$/.test(k)) continue;
+      if (v === null || v === undefined || v === '' || typeof v === 'object') continue;
+      out[k] = v;
+    }
+    return out;
+  },
+});
+/** REST names a table has fields for (filled below the tables): what standardFields leaves out. */
+const OWN_REST = new Map<string, ReadonlySet<string>>();
 /** raw jsonb: the REST row as received, if the caller keeps it (the sync does not); not read back. */
 const raw = () => field<unknown, never>('raw', 'jsonb', undefined, null, { param: json, selected: false }) as Field<unknown, never> & { readonly selected: false };
 
@@ -146,6 +168,12 @@ export const CONTACTS = table('contacts', ['id'], true, {
   hasEmail:     flag('has_email',      'HAS_EMAIL'),
   dateCreate:   timestamp('date_create', 'DATE_CREATE'),
   dateModify:   timestamp('date_modify', 'DATE_MODIFY'),
+  /** date of birth (the age filter) */
+  birthdate:    date('birthdate',      'BIRTHDATE'),
+  /** job title */
+  post:         text('post',           'POST'),
+  /** the other standard fields (standardFields) */
+  std:          standardFields('contacts'),
   /** UF_CRM_SEG_* values currently in the CRM (what write-back last wrote, or edits). */
   uf:           userFields(),
   raw:          raw(),
@@ -158,6 +186,8 @@ export const COMPANIES = table('companies', ['id'], true, {
   companyType:  text('company_type',   'COMPANY_TYPE'),
   industry:     text('industry',       'INDUSTRY'),
   revenue:      numeric('revenue',     'REVENUE'),
+  /** company size: a CRM status id of the EMPLOYEES list (e.g. EMPLOYEES_2) */
+  employees:    text('employees',      'EMPLOYEES'),
   currencyId:   text('currency_id',    'CURRENCY_ID'),
   sourceId:     text('source_id',      'SOURCE_ID'),
   assignedById: bigint('assigned_by_id', 'ASSIGNED_BY_ID'),
@@ -274,6 +304,8 @@ export const CURRENCIES = table('currencies', ['code'], false, {
   base:      flag('base',       'BASE'),
   sort:      integer('sort',    'SORT'),
 });
+
+OWN_REST.set(CONTACTS.table, new Set(Object.values(CONTACTS.fields).flatMap((f) => f.rest)));
 
 /** Every table above (the schema drift test walks them). */
 export const CRM_TABLES: readonly CrmTable[] = [CONTACTS, COMPANIES, DEALS, DEAL_CONTACTS, PRODUCT_ROWS, PRODUCTS, SECTIONS, STAGES, FUNNELS, CURRENCIES];

@@ -7,8 +7,9 @@
  *  - Missing fields are created in one batch with their USER_TYPE_ID, settings, labels
  *    (EDIT_FORM_LABEL / LIST_COLUMN_LABEL / LIST_FILTER_LABEL lang maps, HELP_MESSAGE),
  *    SHOW_FILTER=Y, SHOW_IN_LIST=Y, SORT, MULTIPLE, XML_ID and, for enumerations, LIST items.
- *  - Enumeration items: one VALUE per item (the portal language's name: Russian for ru/ua/by/kz
- *    portals, else English), XML_ID = the stable code. Missing items are added with
+ *  - Enumeration items: one VALUE per item (the name in the portal's language: en, ru, de, pl or
+ *    ua, Russian for by/kz portals, else English: src/scoring/i18n.ts), XML_ID = the stable code.
+ *    A portal whose language changes gets its segment and lifecycle items renamed in place. Missing items are added with
  *    `userfield.update {LIST:[{VALUE, XML_ID, SORT}]}` (items not mentioned stay), e.g. new
  *    interest tags as the catalog grows or the RFM cells of a newly chosen scale.
  *  - The saved-segment field (UF_CRM_SEG_SAVED, items from the portal's saved segments, see
@@ -29,7 +30,7 @@ import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { getSections } from '../store/crm.js';
 import {
-  LIFECYCLE_CODES, SEGMENT_CODES, allCells, cellLabel, lifecycleText, segmentText,
+  LIFECYCLE_CODES, SEGMENT_CODES, allCells, cellLabel, lifecycleText, localeOf, segmentText, type Locale,
   type ScoringSettings,
 } from '../scoring/index.js';
 import { readSettings, type SavedSegment } from '../settings/index.js';
@@ -101,10 +102,8 @@ export interface ItemDef {
   sort: number;
 }
 
-export function localeOf(language: string | null | undefined): 'en' | 'ru' {
-  const l = (language ?? 'en').toLowerCase();
-  return l === 'ru' || l === 'ua' || l === 'by' || l === 'kz' ? 'ru' : 'en';
-}
+/** The portal's language → the language of our enumeration items (en, ru, de, pl, ua: src/scoring/i18n.ts). */
+export { localeOf };
 
 /** Interest items of the catalog: sections at the configured depth ("section:<id>") and mapped tags. */
 export async function catalogInterests(db: Db, portalId: number, settings: ScoringSettings): Promise<InterestItem[]> {
@@ -133,7 +132,7 @@ export async function catalogInterests(db: Db, portalId: number, settings: Scori
 
 export function itemsFor(
   source: NonNullable<FieldManifest['items']>,
-  locale: 'en' | 'ru',
+  locale: Locale,
   settings: ScoringSettings,
   interests: readonly InterestItem[],
   saved: readonly SavedItem[] = [],
@@ -174,7 +173,7 @@ interface UfRow {
 
 const ufMethod = (entity: WbEntity, op: string) => `crm.${entity}.userfield.${op}`;
 
-function addFields(f: FieldManifest, xmlId: string, items: ItemDef[], locale: 'en' | 'ru'): Record<string, unknown> {
+function addFields(f: FieldManifest, xmlId: string, items: ItemDef[], locale: Locale): Record<string, unknown> {
   const label = f.label as Record<string, string>;
   const fields: Record<string, unknown> = {
     FIELD_NAME: f.name,
@@ -297,7 +296,7 @@ interface EntityRun {
   manifest: Manifest;
   /** XML_ID prefix */
   prefix: string;
-  locale: 'en' | 'ru';
+  locale: Locale;
   report: RegisterFieldsReport;
   /** a field name as reported (company fields get "company:") */
   tag: (name: string) => string;
@@ -316,7 +315,7 @@ function manifestFor(m: Manifest, entity: WbEntity): Manifest {
   return { ...m, fields: { ...m.fields, fields: m.fields.fields.filter((f) => !f.entities || f.entities.includes(entity)) } };
 }
 
-function wantedItems(manifest: Manifest, locale: 'en' | 'ru', settings: ScoringSettings, interests: InterestItem[], saved: readonly SavedItem[]): Map<string, ItemDef[]> {
+function wantedItems(manifest: Manifest, locale: Locale, settings: ScoringSettings, interests: InterestItem[], saved: readonly SavedItem[]): Map<string, ItemDef[]> {
   const wanted = new Map<string, ItemDef[]>();
   for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests, saved));
   return wanted;

@@ -10,14 +10,29 @@ export type Kind =
   | 'segment' | 'lifecycle' | 'rfm' | 'r' | 'f' | 'm' | 'monetary' | 'clv' | 'p_alive' | 'recency_days' | 'frequency'
   | 'first_purchase_days' | 'next_purchase_days' | 'prev_segment'
   | 'sleeping' | 'interests' | 'last_purchase' | 'source' | 'responsible' | 'city' | 'uf' | 'has_email' | 'has_phone'
-  | 'reachable' | 'saved' | 'contact';
+  | 'reachable' | 'saved' | 'contact'
+  | 'age' | 'post' | 'created' | 'company_industry' | 'company_size' | 'company_revenue' | 'crm';
 
 /** What "Add condition" offers, in this order (a fixed list of contacts comes from "add to a list" only). */
 export const KINDS: Kind[] = [
   'segment', 'sleeping', 'interests', 'city', 'responsible', 'monetary', 'clv', 'p_alive', 'recency_days', 'frequency',
   'last_purchase', 'first_purchase_days', 'next_purchase_days', 'prev_segment', 'lifecycle', 'rfm', 'r', 'f', 'm', 'source',
-  'has_email', 'has_phone', 'reachable', 'uf', 'saved',
+  'has_email', 'has_phone', 'reachable', 'age', 'post', 'created', 'company_industry', 'company_size', 'company_revenue', 'crm', 'uf', 'saved',
 ];
+
+/** How a field of "any field" (crm) is filtered (GET /meta fields[].kind) and its operators, in menu order. */
+export type FieldKind = 'text' | 'number' | 'date' | 'list' | 'bool';
+export const CRM_OPS: Record<FieldKind, string[]> = {
+  text: ['contains', 'eq', 'not_contains', 'neq', 'not_empty', 'empty'],
+  number: ['range', 'not_empty', 'empty'],
+  date: ['dates', 'not_empty', 'empty'],
+  list: ['in', 'not_in', 'not_empty', 'empty'],
+  bool: ['is'],
+};
+/** Operators of the job title and of the company's lists. */
+export const POST_OPS = ['contains', 'in', 'not_contains', 'not_in', 'not_empty', 'empty'];
+export const COMPANY_LIST_OPS = ['in', 'not_in', 'not_empty', 'empty'];
+const NO_VALUE_OPS = new Set(['empty', 'not_empty']);
 
 export const RANGE_KINDS: Kind[] = ['r', 'f', 'm', 'monetary', 'clv', 'p_alive', 'recency_days', 'frequency', 'first_purchase_days', 'next_purchase_days'];
 export const BOOL_KINDS: Kind[] = ['sleeping', 'has_email', 'has_phone', 'reachable'];
@@ -40,14 +55,24 @@ export interface Row {
   bool: boolean;
   /** a fixed list of contacts */
   ids: number[];
+  /** crm: the chosen field's kind (from GET /meta fields) */
+  fieldKind: FieldKind;
 }
 
 let uid = 1;
 export function newRow(kind: Kind): Row {
   return {
     uid: uid++, kind, values: [], min: '', max: '', from: '', to: '', mode: 'any', when: 'active',
-    op: kind === 'city' ? 'in' : kind === 'uf' ? 'not_empty' : '', key: '', text: '', bool: true, ids: [],
+    op: DEFAULT_OP[kind] ?? '', key: '', text: '', bool: true, ids: [], fieldKind: 'text',
   };
+}
+const DEFAULT_OP: Partial<Record<Kind, string>> = {
+  city: 'in', uf: 'not_empty', responsible: 'in', post: 'contains', company_industry: 'in', company_size: 'in', crm: 'not_empty',
+};
+
+/** A "any field" row set to field `key` of kind `kind`, with that kind's first operator. */
+export function withCrmField(r: Row, key: string, kind: FieldKind): Row {
+  return { ...r, key, fieldKind: kind, op: CRM_OPS[kind][0]!, values: [], text: '', min: '', max: '', from: '', to: '', bool: true };
 }
 
 /** A number as typed ("1 000,5" too); null when empty; NaN when it is not a number (an error, never dropped). */
@@ -61,7 +86,34 @@ export function parseNum(v: string | number | null | undefined): number | null {
 const list = (s: string) => s.split(/[,;]/).map((x) => x.trim()).filter(Boolean);
 
 /** A row's input problem: a message key and its values; null when the row is fine (or still empty). */
-export interface RowIssue { key: 'errNumber' | 'errMinMax' | 'errLevel' | 'errPercent' | 'errRfmCell' | 'errDateOrder'; vars?: Record<string, string | number> }
+export interface RowIssue { key: 'errNumber' | 'errMinMax' | 'errLevel' | 'errPercent' | 'errRfmCell' | 'errDateOrder' | 'errAge'; vars?: Record<string, string | number> }
+
+/** min / max as typed: not a number, or min above max. */
+function minMaxIssue(r: Row): RowIssue | null {
+  const min = parseNum(r.min);
+  const max = parseNum(r.max);
+  if (Number.isNaN(min) || Number.isNaN(max)) return { key: 'errNumber', vars: { v: String(Number.isNaN(min) ? r.min : r.max) } };
+  if (min !== null && max !== null && min > max) return { key: 'errMinMax', vars: { min, max } };
+  return null;
+}
+
+/** The rows of what a customer is (age, created, company revenue, any field). */
+function customerIssue(r: Row): RowIssue | null {
+  if (r.kind === 'age') {
+    const mm = minMaxIssue(r);
+    if (mm) return mm;
+    for (const x of [parseNum(r.min), parseNum(r.max)]) if (x !== null && (x < 0 || x > 150 || !Number.isInteger(x))) return { key: 'errAge' };
+    return null;
+  }
+  if (r.kind === 'created') {
+    if (r.from && r.to && r.from > r.to) return { key: 'errDateOrder' };
+    const d = parseNum(r.min);
+    return Number.isNaN(d) || (d !== null && (d < 0 || !Number.isInteger(d))) ? { key: 'errNumber', vars: { v: String(r.min) } } : null;
+  }
+  if (r.kind === 'company_revenue' || (r.kind === 'crm' && r.op === 'range')) return minMaxIssue(r);
+  if (r.kind === 'crm' && r.op === 'dates' && r.from && r.to && r.from > r.to) return { key: 'errDateOrder' };
+  return null;
+}
 
 function rangeIssue(r: Row, scale: number): RowIssue | null {
   const min = parseNum(r.min);
@@ -86,7 +138,65 @@ export function rowIssue(r: Row, scale = 5): RowIssue | null {
     return bad === undefined ? null : { key: 'errRfmCell', vars: { cell: bad, n: scale } };
   }
   if (r.kind === 'last_purchase' && r.from && r.to && r.from > r.to) return { key: 'errDateOrder' };
-  return null;
+  return customerIssue(r);
+}
+
+const numOrNull = (v: string | number) => parseNum(v);
+
+/** Rows of what a customer is → conditions (null while incomplete). */
+function customerCondition(r: Row): Condition | null {
+  switch (r.kind) {
+    case 'age':
+    case 'company_revenue': {
+      const min = numOrNull(r.min);
+      const max = numOrNull(r.max);
+      return min === null && max === null ? null : { field: r.kind, min, max };
+    }
+    case 'created': {
+      const days = numOrNull(r.min);
+      return r.from || r.to || days !== null ? { field: 'created', from: r.from || null, to: r.to || null, days } : null;
+    }
+    case 'post': {
+      if (NO_VALUE_OPS.has(r.op)) return { field: 'post', op: r.op };
+      const v = list(r.text);
+      return v.length ? { field: 'post', op: r.op || 'contains', values: v } : null;
+    }
+    case 'company_industry':
+    case 'company_size': {
+      if (NO_VALUE_OPS.has(r.op)) return { field: r.kind, op: r.op };
+      const v = r.values.length ? [...r.values] : list(r.text);
+      return v.length ? { field: r.kind, op: r.op || 'in', values: v } : null;
+    }
+    case 'crm':
+      return crmCondition(r);
+    default:
+      return null;
+  }
+}
+
+/** An "any field" row → its condition, by the operator (which follows the field's kind). */
+function crmCondition(r: Row): Condition | null {
+  if (!r.key) return null;
+  const base = { field: 'crm', key: r.key, op: r.op };
+  if (NO_VALUE_OPS.has(r.op)) return base;
+  switch (r.op) {
+    case 'in':
+    case 'not_in': {
+      const v = r.values.length ? [...r.values] : list(r.text);
+      return v.length ? { ...base, values: v } : null;
+    }
+    case 'range': {
+      const min = numOrNull(r.min);
+      const max = numOrNull(r.max);
+      return min === null && max === null ? null : { ...base, min, max };
+    }
+    case 'dates':
+      return r.from || r.to ? { ...base, from: r.from || null, to: r.to || null } : null;
+    case 'is':
+      return { ...base, value: r.bool ? 'Y' : 'N' };
+    default:
+      return r.text.trim() ? { ...base, value: r.text.trim() } : null;
+  }
 }
 
 /** One valid row → a condition, or null while the row is incomplete or wrong (see rowIssue). */
@@ -111,7 +221,8 @@ export function rowToCondition(r: Row, scale = 5): Condition | null {
     case 'prev_segment':
       return r.values.length ? { field: r.kind, values: [...r.values] } : null;
     case 'responsible':
-      return r.values.length ? { field: 'responsible', values: r.values.map(Number) } : null;
+      if (!r.values.length) return null;
+      return r.op === 'not_in' ? { field: 'responsible', op: 'not_in', values: r.values.map(Number) } : { field: 'responsible', values: r.values.map(Number) };
     case 'interests':
       return r.values.length ? { field: 'interests', mode: r.mode, when: r.when, values: [...r.values] } : null;
     case 'rfm': {
@@ -133,7 +244,7 @@ export function rowToCondition(r: Row, scale = 5): Condition | null {
     case 'contact':
       return r.ids.length ? { field: 'contact', ids: [...r.ids] } : null;
     default:
-      return null;
+      return customerCondition(r);
   }
 }
 
@@ -165,14 +276,45 @@ function conditionToRow(c: Condition): Row | null {
       r.mode = c.mode === 'all' ? 'all' : 'any';
       r.when = c.when === 'ever' ? 'ever' : 'active';
     }
+    if (field === 'responsible') r.op = c.op === 'not_in' ? 'not_in' : 'in';
     return r;
   }
+  const customer = customerRow(c);
+  if (customer) return customer;
   if (field === 'rfm' || field === 'city') return { ...newRow(field), text: ((c.values as unknown[]) ?? []).join(', '), op: field === 'city' ? str(c.op) || 'in' : '' };
   if (field === 'last_purchase') return { ...newRow('last_purchase'), from: str(c.from), to: str(c.to) };
   if (field === 'uf') return { ...newRow('uf'), key: str(c.key), op: str(c.op) || 'not_empty', text: str(c.value) };
   if (field === 'saved') return { ...newRow('saved'), key: str(c.id) };
   if (field === 'contact') return { ...newRow('contact'), ids: ((c.ids as unknown[]) ?? []).map(Number) };
   return null;
+}
+
+/** A condition on what a customer is → its row (null: not one of those). */
+function customerRow(c: Condition): Row | null {
+  const field = String(c.field);
+  const vals = ((c.values as unknown[]) ?? []).map(String);
+  switch (field) {
+    case 'age':
+    case 'company_revenue':
+      return { ...newRow(field), min: str(c.min), max: str(c.max) };
+    case 'created':
+      return { ...newRow('created'), from: str(c.from), to: str(c.to), min: str(c.days) };
+    case 'post':
+      return { ...newRow('post'), op: str(c.op) || 'contains', text: vals.join(', ') };
+    case 'company_industry':
+    case 'company_size':
+      return { ...newRow(field), op: str(c.op) || 'in', values: vals };
+    case 'crm': {
+      const op = str(c.op);
+      const kind = (Object.keys(CRM_OPS) as FieldKind[]).find((k) => CRM_OPS[k].includes(op) && !NO_VALUE_OPS.has(op)) ?? 'text';
+      return {
+        ...newRow('crm'), key: str(c.key), op, fieldKind: kind, values: vals, text: str(c.value),
+        min: str(c.min), max: str(c.max), from: str(c.from), to: str(c.to), bool: c.value !== 'N',
+      };
+    }
+    default:
+      return null;
+  }
 }
 
 /** Back from a saved filter's AST to rows (for "load"): its search text apart; unknown conditions are dropped. */

@@ -31,6 +31,20 @@ export interface Meta {
   minGroup: number | null;
   /** B2B: the option, and whether the latest run labelled companies (the contacts / companies switch) */
   b2b?: { enabled: boolean; companiesScored: boolean };
+  /** the contact fields "any field" offers (standard and custom), with how each is filtered */
+  fields?: CustomerField[];
+  /** the company's industries and sizes: CRM status id → name */
+  industries?: Record<string, string>;
+  companySizes?: Record<string, string>;
+}
+
+export interface CustomerField {
+  key: string;
+  title: string;
+  kind: 'text' | 'number' | 'date' | 'list' | 'bool';
+  multiple: boolean;
+  custom: boolean;
+  items?: Array<{ id: string; name: string }>;
 }
 
 /** Whose labels a page shows (B2B switch). */

@@ -11,6 +11,7 @@
 import type { B24Client } from '../../b24/client.js';
 import type { BatchCommand } from '../../b24/batch-encoding.js';
 import type { Portal } from '../../store/index.js';
+import { customerFieldsOf, STATUS_LISTS, type CustomerField } from './customer-fields.js';
 
 export interface DirectoryUser {
   id: number;
@@ -24,9 +25,22 @@ export interface Directory {
   sources: Record<string, string>;
   /** false when the portal could not be asked (names unknown) */
   known: boolean;
+  /** the contact fields a `crm` filter condition may name (customer-fields.ts); [] when not read */
+  fields: CustomerField[];
+  /** CRM lists by ENTITY_ID (INDUSTRY, EMPLOYEES, HONORIFIC, CONTACT_TYPE): STATUS_ID → NAME */
+  statuses: Record<string, Record<string, string>>;
 }
 
-export const EMPTY_DIRECTORY: Directory = { users: [], sources: {}, known: false };
+export const EMPTY_DIRECTORY: Directory = { users: [], sources: {}, known: false, fields: [], statuses: {} };
+
+/** A crm.status.list answer → STATUS_ID → NAME. */
+function statusNames(rows: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of Array.isArray(rows) ? (rows as Array<{ STATUS_ID?: unknown; NAME?: unknown }>) : []) {
+    if (typeof s.STATUS_ID === 'string' && typeof s.NAME === 'string') out[s.STATUS_ID] = s.NAME;
+  }
+  return out;
+}
 
 const PAGE = 50;
 /** users read at most (a portal with more gets the first 5,000 by ID) */
@@ -45,7 +59,12 @@ function userOf(u: UserRow): DirectoryUser | null {
 /** One read of the portal's users and sources with the given client (a user's). */
 export async function readDirectory(client: B24Client): Promise<Directory> {
   const userParams = (start: number) => ({ sort: 'ID', order: 'ASC', start });
-  const first = await client.batch({ u: ['user.get', userParams(0)], s: ['crm.status.list', { filter: { ENTITY_ID: 'SOURCE' }, order: { SORT: 'ASC' } }] });
+  const lists: Record<string, BatchCommand> = Object.fromEntries(
+    STATUS_LISTS.map((e) => [`st_${e}`, ['crm.status.list', { filter: { ENTITY_ID: e }, order: { SORT: 'ASC' } }] as BatchCommand]));
+  const first = await client.batch({
+    u: ['user.get', userParams(0)], s: ['crm.status.list', { filter: { ENTITY_ID: 'SOURCE' }, order: { SORT: 'ASC' } }],
+    f: ['crm.contact.fields', {}], ...lists,
+  });
   const rows: UserRow[] = Array.isArray(first.results.u) ? (first.results.u as UserRow[]) : [];
   const total = Math.min(first.totals.u ?? rows.length, MAX_USERS);
   const more: Record<string, BatchCommand> = {};
@@ -55,11 +74,11 @@ export async function readDirectory(client: B24Client): Promise<Directory> {
     for (const k of Object.keys(more)) if (Array.isArray(r.results[k])) rows.push(...(r.results[k] as UserRow[]));
   }
   const users = rows.map(userOf).filter((u): u is DirectoryUser => u !== null);
-  const sources: Record<string, string> = {};
-  for (const s of Array.isArray(first.results.s) ? (first.results.s as Array<{ STATUS_ID?: unknown; NAME?: unknown }>) : []) {
-    if (typeof s.STATUS_ID === 'string' && typeof s.NAME === 'string') sources[s.STATUS_ID] = s.NAME;
-  }
-  return { users, sources, known: !first.errors.u };
+  const sources = statusNames(first.results.s);
+  const statuses: Record<string, Record<string, string>> = { SOURCE: sources };
+  for (const e of STATUS_LISTS) statuses[e] = statusNames(first.results[`st_${e}`]);
+  const fields = first.errors.f ? [] : customerFieldsOf(first.results.f, statuses);
+  return { users, sources, known: !first.errors.u, fields, statuses };
 }
 
 /** Directories per portal, kept `ttlMs` (default 5 minutes); one read at a time per portal. */

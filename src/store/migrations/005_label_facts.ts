@@ -74,23 +74,31 @@ const labelPart = (): Record<string, string> => {
     seg_rest: segRest, lc_rest: lcRest, interests_rest: 'ib.rest',
   };
 };
+/**
+ * Further contact columns a later migration adds to label_facts (012: birth date, job title,
+ * created day, company): column → SQL over the contacts row c. Empty here: migration 005's own SQL.
+ */
+export type ExtraFacts = Readonly<Record<string, string>>;
+const NONE: ExtraFacts = {};
+/** label_facts columns with the extra ones (at the end). */
+const factCols = (x: ExtraFacts) => [...FACT_COLS, ...Object.keys(x)];
 /** The contact part, from a contacts row c (NULL when none), its UF values u and codes (see contactJoins). */
-const contactPart = (): Record<string, string> => {
+const contactPart = (x: ExtraFacts = NONE): Record<string, string> => {
   const [src, srcRest] = coded('sr', 'c.source_id');
   const [city, cityRest] = coded('ct', 'ct.lc');
   return {
     has_contact: 'c.id IS NOT NULL', has_email: 'COALESCE(c.has_email, false)', has_phone: 'COALESCE(c.has_phone, false)',
     ukeys: 'COALESCE(u.ukeys, 0)', uvals: 'COALESCE(u.uvals, 0)', urest: 'COALESCE(u.urest, 0)', src, city, assigned_by_id: 'c.assigned_by_id',
-    src_rest: srcRest, city_rest: cityRest, uf_rest: 'u.rest',
+    src_rest: srcRest, city_rest: cityRest, uf_rest: 'u.rest', ...x,
   };
 };
-const factSelect = () => {
+const factSelect = (x: ExtraFacts = NONE) => {
   const lp = labelPart();
-  const cp = contactPart();
-  return FACT_COLS.map((c) => lp[c] ?? cp[c]!).join(', ');
+  const cp = contactPart(x);
+  return factCols(x).map((c) => lp[c] ?? cp[c]!).join(', ');
 };
 const labelCols = Object.keys(labelPart()).filter((c) => !['contact_id', 'portal_id'].includes(c));
-const contactCols = Object.keys(contactPart());
+const contactColsOf = (x: ExtraFacts) => Object.keys(contactPart(x));
 
 /** A UF value as a dictionary entry: key, U+001F, the value's text (what ->> gives). */
 const pair = (k: string, v: string) => `${k} || chr(31) || (${v} #>> '{}')`;
@@ -143,7 +151,7 @@ const trackedIn = (table: string) =>
  * (`loop`, the FOR query; the loop variable is `tr` record or `p` portal id), run `body`; an
  * error gives the portal up (label_facts_giveup) instead of failing the write.
  */
-const perTrackedPortal = (fn: string, v: 'tr' | 'p', loop: string, body: string) => `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
+const perTrackedPortal = (fn: string, v: 'tr' | 'p', loop: string, body: string, create = 'CREATE FUNCTION') => `${create} ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE ${v === 'tr' ? 'tr record' : 'p integer'};
 BEGIN
   FOR ${v} IN ${loop} LOOP
@@ -156,6 +164,123 @@ BEGIN
   RETURN NULL;
 END
 $f$;`;
+
+// ---- the functions that write the contact part (012 replaces them with more columns) --------
+
+type Create = 'CREATE FUNCTION' | 'CREATE OR REPLACE FUNCTION';
+
+/** label_facts_rebuild(portal, run): see its comment in the SQL. */
+const rebuildFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => `${create} label_facts_rebuild(rebuild_portal integer, rebuild_run bigint) RETURNS void LANGUAGE plpgsql AS $f$
+DECLARE
+  tbl text := format('label_facts_%s_%s', rebuild_portal, nextval('label_facts_seq'));
+  itags text[];
+  ukeys text[];
+  uvals text[];
+  segs text[];
+  lcs text[];
+  srcs text[];
+  cities text[];
+  stale text;
+BEGIN
+  -- one pass over a million rows: compiling it (JIT) costs more than it saves; the contacts join
+  -- hashes the portal's contacts in memory
+  PERFORM set_config('jit', 'off', true);
+  PERFORM set_config('work_mem', '256MB', true);
+  -- the 63 most common interest tags of the run, and non-empty UF_CRM_* keys of (a sample of) its contacts
+  SELECT COALESCE(array_agg(tag ORDER BY n DESC, tag), '{}') INTO itags FROM (
+    SELECT t.tag, count(*) AS n FROM contact_labels l, unnest(l.interests) t(tag)
+     WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT 63) s;
+  SELECT COALESCE(array_agg(key ORDER BY n DESC, key), '{}') INTO ukeys FROM (
+    SELECT e.key, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
+           jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
+     WHERE ${KEEP} GROUP BY e.key ORDER BY n DESC, e.key LIMIT 63) s;
+  -- the 63 most common values of those keys
+  SELECT COALESCE(array_agg(p ORDER BY n DESC, p), '{}') INTO uvals FROM (
+    SELECT ${pair('e.key', 'e.value')} AS p, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
+           jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
+     WHERE ${KEEP} AND e.key = ANY(ukeys) AND ${scalar('e.value')} GROUP BY 1 ORDER BY n DESC, 1 LIMIT 63) s;
+  -- the 63 most common segments, lifecycles, sources and cities, most common first (rarer ones
+  -- stay text in *_rest)
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO segs FROM (
+    SELECT l.segment AS v, count(*) AS n FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run
+       AND l.segment IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO lcs FROM (
+    SELECT l.lifecycle AS v, count(*) AS n FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run
+       AND l.lifecycle IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO srcs FROM (
+    SELECT c.source_id AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.source_id IS NOT NULL
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO cities FROM (
+    SELECT lower(c.city) AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.city IS NOT NULL
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
+  EXECUTE format('CREATE TABLE %I (LIKE label_facts INCLUDING DEFAULTS)', tbl);
+  -- interests' bits once per distinct set (a few thousand), not once per contact
+  EXECUTE format($q$INSERT INTO %I (${factCols(x).join(', ')})
+    WITH sets AS (SELECT DISTINCT l.interests FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2),
+         cmap AS (SELECT x.city, lower(x.city) AS lc, array_position(${REBUILD.cities}, lower(x.city)) AS o
+                    FROM (SELECT DISTINCT c.city FROM contacts c WHERE c.portal_id = $1) x),
+         bits AS (SELECT s.interests, label_facts_bits(${REBUILD.itags}, s.interests) AS imask, label_facts_rest(${REBUILD.itags}, s.interests) AS rest FROM sets s)
+    SELECT ${factSelect(x)}
+      FROM contact_labels l
+      JOIN bits ib ON ib.interests = l.interests
+      ${labelJoins(REBUILD)}
+      LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+      ${contactJoins(REBUILD, 'LEFT JOIN cmap ct ON ct.city = c.city')}
+     WHERE l.portal_id = $1 AND l.run_id = $2
+     ORDER BY COALESCE(sg.o, 0), l.contact_id$q$, tbl) USING rebuild_portal, rebuild_run, ${DICT_NAMES.join(', ')};
+  EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (portal_id, contact_id), ADD CHECK (portal_id = %s)', tbl, rebuild_portal);
+  EXECUTE format('CREATE INDEX ON %I (seg)', tbl);
+  EXECUTE format('ANALYZE %I', tbl);
+  DELETE FROM label_facts_run WHERE portal_id = rebuild_portal;
+  -- a partition left without its label_facts_run row (TRUNCATE skips triggers) goes too
+  FOR stale IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'label_facts'::regclass AND pg_get_expr(c.relpartbound, c.oid) = format('FOR VALUES IN (%s)', rebuild_portal) LOOP
+    EXECUTE format('ALTER TABLE label_facts DETACH PARTITION %I', stale);
+    EXECUTE format('DROP TABLE %I', stale);
+  END LOOP;
+  EXECUTE format('ALTER TABLE label_facts ATTACH PARTITION %I FOR VALUES IN (%s)', tbl, rebuild_portal);
+  INSERT INTO label_facts_run (portal_id, run_id, tbl, ${DICT_NAMES.join(', ')}) VALUES (rebuild_portal, rebuild_run, tbl, ${DICT_NAMES.join(', ')});
+  DELETE FROM label_cube WHERE portal_id = rebuild_portal;
+  INSERT INTO label_cube (${CUBE_DIMS.join(', ')}, n, revenue)
+  SELECT ${dims('l')}, count(*), sum(COALESCE(l.monetary, 0))
+    FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run
+   GROUP BY ${dims('l')};
+END
+$f$;`;
+
+/** contact_labels → label_facts inserts (label and contact part) and the cube. */
+const labelsInsFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => perTrackedPortal('label_facts_labels_ins', 'tr', trackedIn('new_rows'), `INSERT INTO label_facts (${factCols(x).join(', ')})
+      SELECT ${factSelect(x)}
+        FROM new_rows l
+        CROSS JOIN ${ibits(TR)}
+        ${labelJoins(TR)}
+        LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+        ${contactJoins(TR)}
+       WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
+      ON CONFLICT (portal_id, contact_id) DO UPDATE SET ${factCols(x).filter((c) => !['portal_id', 'contact_id'].includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')};
+      ${cubeApply([cubeRows('new_rows', '1')])};`, create);
+
+/** contacts → label_facts: the contact part of changed contacts. */
+const contactsSetFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => perTrackedPortal('label_facts_contacts_set', 'tr', `SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
+             WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows)`, `UPDATE label_facts l0 SET ${contactColsOf(x).map((c) => `${c} = ${contactPart(x)[c]}`).join(', ')}
+        FROM new_rows c ${contactJoins(TR)}
+       WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
+         AND (${contactColsOf(x).map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactColsOf(x).map((c) => contactPart(x)[c]).join(', ')});`, create);
+
+/** contacts deleted → label_facts: the contact part emptied. */
+const contactsDelFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => perTrackedPortal('label_facts_contacts_del', 'p', `SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows)`, `UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, urest = 0, src = 0, city = 0,
+             assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL${Object.keys(x).map((c) => `, ${c} = NULL`).join('')}
+        FROM old_rows c
+       WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;`, create);
+
+/**
+ * The functions that write label_facts' contact part, replaced to also write the extra columns `x`
+ * (which the caller adds to label_facts first): rebuild, the label inserts, contact updates and
+ * deletes. Migration 012 uses it.
+ */
+export const labelFactsWriters = (x: ExtraFacts): string =>
+  [rebuildFn(x, 'CREATE OR REPLACE FUNCTION'), labelsInsFn(x, 'CREATE OR REPLACE FUNCTION'), contactsSetFn(x, 'CREATE OR REPLACE FUNCTION'),
+    contactsDelFn(x, 'CREATE OR REPLACE FUNCTION')].join('\n');
 
 export const sql = /* sql */ `
 CREATE TABLE label_facts_run (
@@ -250,83 +375,7 @@ $f$;
 
 -- Builds the portal's facts of run rebuild_run in a new table (dictionaries, fill, analyze), swaps
 -- it in for the old partition, tracks the run and rebuilds its cube.
-CREATE FUNCTION label_facts_rebuild(rebuild_portal integer, rebuild_run bigint) RETURNS void LANGUAGE plpgsql AS $f$
-DECLARE
-  tbl text := format('label_facts_%s_%s', rebuild_portal, nextval('label_facts_seq'));
-  itags text[];
-  ukeys text[];
-  uvals text[];
-  segs text[];
-  lcs text[];
-  srcs text[];
-  cities text[];
-  stale text;
-BEGIN
-  -- one pass over a million rows: compiling it (JIT) costs more than it saves; the contacts join
-  -- hashes the portal's contacts in memory
-  PERFORM set_config('jit', 'off', true);
-  PERFORM set_config('work_mem', '256MB', true);
-  -- the 63 most common interest tags of the run, and non-empty UF_CRM_* keys of (a sample of) its contacts
-  SELECT COALESCE(array_agg(tag ORDER BY n DESC, tag), '{}') INTO itags FROM (
-    SELECT t.tag, count(*) AS n FROM contact_labels l, unnest(l.interests) t(tag)
-     WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT 63) s;
-  SELECT COALESCE(array_agg(key ORDER BY n DESC, key), '{}') INTO ukeys FROM (
-    SELECT e.key, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
-           jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
-     WHERE ${KEEP} GROUP BY e.key ORDER BY n DESC, e.key LIMIT 63) s;
-  -- the 63 most common values of those keys
-  SELECT COALESCE(array_agg(p ORDER BY n DESC, p), '{}') INTO uvals FROM (
-    SELECT ${pair('e.key', 'e.value')} AS p, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
-           jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
-     WHERE ${KEEP} AND e.key = ANY(ukeys) AND ${scalar('e.value')} GROUP BY 1 ORDER BY n DESC, 1 LIMIT 63) s;
-  -- the 63 most common segments, lifecycles, sources and cities, most common first (rarer ones
-  -- stay text in *_rest)
-  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO segs FROM (
-    SELECT l.segment AS v, count(*) AS n FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run
-       AND l.segment IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
-  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO lcs FROM (
-    SELECT l.lifecycle AS v, count(*) AS n FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run
-       AND l.lifecycle IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
-  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO srcs FROM (
-    SELECT c.source_id AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.source_id IS NOT NULL
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
-  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO cities FROM (
-    SELECT lower(c.city) AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.city IS NOT NULL
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
-  EXECUTE format('CREATE TABLE %I (LIKE label_facts INCLUDING DEFAULTS)', tbl);
-  -- interests' bits once per distinct set (a few thousand), not once per contact
-  EXECUTE format($q$INSERT INTO %I (${FACT_COLS.join(', ')})
-    WITH sets AS (SELECT DISTINCT l.interests FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2),
-         cmap AS (SELECT x.city, lower(x.city) AS lc, array_position(${REBUILD.cities}, lower(x.city)) AS o
-                    FROM (SELECT DISTINCT c.city FROM contacts c WHERE c.portal_id = $1) x),
-         bits AS (SELECT s.interests, label_facts_bits(${REBUILD.itags}, s.interests) AS imask, label_facts_rest(${REBUILD.itags}, s.interests) AS rest FROM sets s)
-    SELECT ${factSelect()}
-      FROM contact_labels l
-      JOIN bits ib ON ib.interests = l.interests
-      ${labelJoins(REBUILD)}
-      LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-      ${contactJoins(REBUILD, 'LEFT JOIN cmap ct ON ct.city = c.city')}
-     WHERE l.portal_id = $1 AND l.run_id = $2
-     ORDER BY COALESCE(sg.o, 0), l.contact_id$q$, tbl) USING rebuild_portal, rebuild_run, ${DICT_NAMES.join(', ')};
-  EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (portal_id, contact_id), ADD CHECK (portal_id = %s)', tbl, rebuild_portal);
-  EXECUTE format('CREATE INDEX ON %I (seg)', tbl);
-  EXECUTE format('ANALYZE %I', tbl);
-  DELETE FROM label_facts_run WHERE portal_id = rebuild_portal;
-  -- a partition left without its label_facts_run row (TRUNCATE skips triggers) goes too
-  FOR stale IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                WHERE i.inhparent = 'label_facts'::regclass AND pg_get_expr(c.relpartbound, c.oid) = format('FOR VALUES IN (%s)', rebuild_portal) LOOP
-    EXECUTE format('ALTER TABLE label_facts DETACH PARTITION %I', stale);
-    EXECUTE format('DROP TABLE %I', stale);
-  END LOOP;
-  EXECUTE format('ALTER TABLE label_facts ATTACH PARTITION %I FOR VALUES IN (%s)', tbl, rebuild_portal);
-  INSERT INTO label_facts_run (portal_id, run_id, tbl, ${DICT_NAMES.join(', ')}) VALUES (rebuild_portal, rebuild_run, tbl, ${DICT_NAMES.join(', ')});
-  DELETE FROM label_cube WHERE portal_id = rebuild_portal;
-  INSERT INTO label_cube (${CUBE_DIMS.join(', ')}, n, revenue)
-  SELECT ${dims('l')}, count(*), sum(COALESCE(l.monetary, 0))
-    FROM contact_labels l WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run
-   GROUP BY ${dims('l')};
-END
-$f$;
+${rebuildFn(NONE)}
 
 -- Keeping the count tables in step failed (a bug, a lock timeout...): the portal is untracked, so
 -- its counts come from the join over contact_labels until the next full run rebuilds them. The
@@ -378,16 +427,7 @@ CREATE TRIGGER label_facts_untrack AFTER DELETE ON label_facts_run
   FOR EACH ROW EXECUTE FUNCTION label_facts_untrack();
 
 -- contact_labels → label_facts (label part) and label_cube, for tracked runs only.
-${perTrackedPortal('label_facts_labels_ins', 'tr', trackedIn('new_rows'), `INSERT INTO label_facts (${FACT_COLS.join(', ')})
-      SELECT ${factSelect()}
-        FROM new_rows l
-        CROSS JOIN ${ibits(TR)}
-        ${labelJoins(TR)}
-        LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-        ${contactJoins(TR)}
-       WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
-      ON CONFLICT (portal_id, contact_id) DO UPDATE SET ${FACT_COLS.filter((c) => !['portal_id', 'contact_id'].includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')};
-      ${cubeApply([cubeRows('new_rows', '1')])};`)}
+${labelsInsFn(NONE)}
 ${perTrackedPortal('label_facts_labels_upd', 'tr', trackedIn('new_rows'), `UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart()[c]}`).join(', ')}
         FROM new_rows l CROSS JOIN ${ibits(TR)}
         ${labelJoins(TR)}
@@ -404,15 +444,8 @@ CREATE TRIGGER label_facts_labels_del AFTER DELETE ON contact_labels
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION label_facts_labels_del();
 
 -- contacts → label_facts (contact part) of tracked portals. Only rows whose values differ are written.
-${perTrackedPortal('label_facts_contacts_set', 'tr', `SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
-             WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows)`, `UPDATE label_facts l0 SET ${contactCols.map((c) => `${c} = ${contactPart()[c]}`).join(', ')}
-        FROM new_rows c ${contactJoins(TR)}
-       WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
-         AND (${contactCols.map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactCols.map((c) => contactPart()[c]).join(', ')});`)}
-${perTrackedPortal('label_facts_contacts_del', 'p', `SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows)`, `UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, urest = 0, src = 0, city = 0,
-             assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL
-        FROM old_rows c
-       WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;`)}
+${contactsSetFn(NONE)}
+${contactsDelFn(NONE)}
 CREATE TRIGGER label_facts_contacts_ins AFTER INSERT ON contacts
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION label_facts_contacts_set();
 CREATE TRIGGER label_facts_contacts_upd AFTER UPDATE ON contacts

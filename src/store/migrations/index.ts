@@ -7,6 +7,7 @@ import * as m006 from './006_rate_limits.js';
 import * as m007 from './007_ui_views.js';
 import * as m008 from './008_company_labels.js';
 import * as m011 from './011_automation_lifecycle.js';
+import * as m012 from './012_customer_fields.js';
 
 export interface Migration {
   version: number;
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   { version: 7, ...m007 },
   { version: 8, ...m008 },
   { version: 11, ...m011 },
+  { version: 12, ...m012 },
 ];

@@ -9,6 +9,8 @@ export const KIND_LABEL: Record<Kind, MsgKey> = {
   last_purchase: 'fLastPurchase', source: 'fSource', responsible: 'fResponsible', city: 'fCity', uf: 'fUf', has_email: 'fHasEmail',
   has_phone: 'fHasPhone', reachable: 'fReachable', saved: 'fSaved', first_purchase_days: 'fFirstPurchaseDays',
   next_purchase_days: 'fNextPurchaseDays', prev_segment: 'fPrevSegment', contact: 'fContact',
+  age: 'fAge', post: 'fPost', created: 'fCreated', company_industry: 'fCompanyIndustry', company_size: 'fCompanySize',
+  company_revenue: 'fCompanyRevenue', crm: 'fCrm',
 };
 
 export const KIND_HELP: Record<Kind, MsgKey> = {
@@ -17,6 +19,8 @@ export const KIND_HELP: Record<Kind, MsgKey> = {
   last_purchase: 'hLastPurchase', source: 'hSource', responsible: 'hResponsible', city: 'hCity', uf: 'hUf', has_email: 'hHasEmail',
   has_phone: 'hHasPhone', reachable: 'hReachable', saved: 'hSaved', first_purchase_days: 'hFirstPurchaseDays',
   next_purchase_days: 'hNextPurchaseDays', prev_segment: 'hPrevSegment', contact: 'hContact',
+  age: 'hAge', post: 'hPost', created: 'hCreated', company_industry: 'hCompanyIndustry', company_size: 'hCompanySize',
+  company_revenue: 'hCompanyRevenue', crm: 'hCrm',
 };
 
 /** A short name of the filter in the user's language: "Champions, Loyal · Moscow · sleeping" (at most 80 characters). */
@@ -28,6 +32,7 @@ export function filterName(f: Filter): string {
     else if (c.field === 'city') parts.push((c.values as string[]).join(', '));
     else if (c.field === 'sleeping') parts.push(c.value ? t('sleepingWord') : t('notSleepingWord'));
     else if (c.field === 'interests') parts.push((c.values as string[]).map((v) => state.meta?.interestNames?.[v] ?? v).join(', '));
+    else if (c.field === 'crm') parts.push(state.meta?.fields?.find((x) => x.key === c.key)?.title ?? String(c.key));
     else if (c.field === 'range' || c.field === 'saved') parts.push(t(KIND_LABEL[(c.field === 'saved' ? 'saved' : c.key) as Kind]));
     else if (KIND_LABEL[c.field as Kind]) parts.push(t(KIND_LABEL[c.field as Kind]));
   }

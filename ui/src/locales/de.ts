@@ -1,8 +1,7 @@
 /** UI strings in German (every label). */
-import { en, type Dict } from './en.js';
+import type { Dict } from './en.js';
 
 export const de: Dict = {
-  ...en,
   appTitle: 'Kundensegmente', navSegments: 'Segmente', navDashboard: 'Übersicht', navSettings: 'Einstellungen', navSync: 'Synchronisierung',
   loading: 'Wird geladen…', error: 'Etwas ist schiefgelaufen', retry: 'Erneut versuchen', noRun: 'Noch keine Bewertung. Starten Sie zuerst die Synchronisierung.',
   filters: 'Filter', addCondition: 'Bedingung hinzufügen', remove: 'Entfernen', clear: 'Alle löschen', apply: 'Anwenden', field: 'Feld',
@@ -67,6 +66,16 @@ export const de: Dict = {
   hPAlive: 'Wie wahrscheinlich der Kunde noch bei Ihnen kauft, in Prozent (100 = sicher).', hRecency: 'Tage seit dem letzten gewonnenen Deal.', hFrequency: 'Anzahl verschiedener Tage mit gewonnenem Deal.',
   hSleeping: 'Überfällig: hat nicht im gewohnten Rhythmus gekauft (oder nach einem Kauf zu lange nicht).', hInterests: 'Gekaufte Kategorien; ein Tag bleibt {days} Tage nach dem letzten Kauf der Kategorie, sofern der Admin keinen anderen Zeitraum setzt.',
   hInterestTag: 'Bleibt {days} Tage nach dem letzten Kauf dieser Kategorie.', hLastPurchase: 'Tag des letzten gewonnenen Deals.', hSource: 'Woher der Kontakt kam (Quelle).',
+  fAge: 'Alter', fPost: 'Position', fCreated: 'Erstellt am', fCompanyIndustry: 'Branche des Unternehmens', fCompanySize: 'Unternehmensgröße', fCompanyRevenue: 'Umsatz des Unternehmens', fCrm: 'Beliebiges Feld',
+  hAge: 'Volle Jahre am Tag der Bewertung, aus dem Geburtsdatum; Kontakte ohne Geburtsdatum fallen nie darunter.',
+  hPost: 'Die Position des Kontakts: eine aus der Liste (ohne Groß-/Kleinschreibung), mit einem Text, leer oder ausgefüllt.',
+  hCreated: 'Der Tag, an dem der Kontakt im CRM angelegt wurde: zwischen zwei Tagen und/oder in den letzten Tagen vor der Bewertung.',
+  hCompanyIndustry: 'Die Branche des Unternehmens des Kontakts; „ist keine von“ schließt Kontakte ohne Unternehmen ein.',
+  hCompanySize: 'Die Mitarbeiterzahl des Unternehmens des Kontakts, wie in der Liste des CRM.',
+  hCompanyRevenue: 'Der Jahresumsatz des Unternehmens des Kontakts, wie im CRM eingetragen.',
+  hCrm: 'Ein beliebiges Standard- oder benutzerdefiniertes Feld des Kontakts; die Bedingungen richten sich nach dem Feldtyp.',
+  opBetween: 'liegt zwischen', opNotIn: 'ist keine von', opNeq: 'ist ungleich', opNotContains: 'enthält nicht', withinDays: 'oder in den letzten … Tagen', pickField: 'Feld wählen',
+  errAge: 'Ein Alter ist eine ganze Zahl von 0 bis 150.',
   hResponsible: 'Der für den Kontakt verantwortliche Mitarbeiter.', hCity: 'Stadt des Kontakts: eine aus der Liste oder mit Text.', hUf: 'Ein benutzerdefiniertes Feld des Kontakts.',
   hHasEmail: 'Hat eine E-Mail-Adresse.', hHasPhone: 'Hat eine Telefonnummer.', hReachable: 'Hat E-Mail oder Telefon.', hSaved: 'Kontakte eines gespeicherten Segments.',
   hFirstPurchaseDays: 'Tage vom ersten Kauf bis zur letzten Bewertung (30 oder weniger: neu in diesem Monat).', hNextPurchaseDays: 'Tage bis zum Kauf, den der Kaufrhythmus erwartet (negativ: überfällig).',

@@ -1,8 +1,7 @@
 /** UI strings in Polish (every label). */
-import { en, type Dict } from './en.js';
+import type { Dict } from './en.js';
 
 export const pl: Dict = {
-  ...en,
   appTitle: 'Segmenty klientów', navSegments: 'Segmenty', navDashboard: 'Pulpit', navSettings: 'Ustawienia', navSync: 'Synchronizacja',
   loading: 'Ładowanie…', error: 'Coś poszło nie tak', retry: 'Ponów', noRun: 'Brak obliczeń. Najpierw uruchom synchronizację.',
   filters: 'Filtry', addCondition: 'Dodaj warunek', remove: 'Usuń', clear: 'Wyczyść', apply: 'Zastosuj', field: 'Pole',
@@ -67,6 +66,16 @@ export const pl: Dict = {
   hPAlive: 'Jak prawdopodobne jest, że klient nadal u Ciebie kupuje, w procentach (100 = na pewno).', hRecency: 'Dni od ostatniej wygranej transakcji.', hFrequency: 'Liczba różnych dni z wygraną transakcją.',
   hSleeping: 'Zaległy: nie kupił w swoim zwykłym rytmie (lub po jednym zakupie zbyt długo).', hInterests: 'Kupowane kategorie; tag trwa {days} dni od ostatniego zakupu w kategorii, chyba że administrator ustawił inny okres.',
   hInterestTag: 'Trwa {days} dni od ostatniego zakupu w tej kategorii.', hLastPurchase: 'Dzień ostatniej wygranej transakcji.', hSource: 'Skąd przyszedł kontakt (źródło).',
+  fAge: 'Wiek', fPost: 'Stanowisko', fCreated: 'Data utworzenia', fCompanyIndustry: 'Branża firmy', fCompanySize: 'Wielkość firmy', fCompanyRevenue: 'Przychód firmy', fCrm: 'Dowolne pole',
+  hAge: 'Pełne lata w dniu obliczenia, według daty urodzenia; kontakty bez niej nigdy nie pasują.',
+  hPost: 'Stanowisko kontaktu: jedno z listy (bez względu na wielkość liter), zawiera tekst, puste lub wypełnione.',
+  hCreated: 'Dzień utworzenia kontaktu w CRM: między dwiema datami i/lub w ostatnich dniach przed obliczeniem.',
+  hCompanyIndustry: 'Branża firmy kontaktu; „żadna z” obejmuje kontakty bez firmy.',
+  hCompanySize: 'Liczba pracowników firmy kontaktu, jak na liście w CRM.',
+  hCompanyRevenue: 'Roczny przychód firmy kontaktu, jak wpisano w CRM.',
+  hCrm: 'Dowolne pole standardowe lub niestandardowe kontaktu; warunki zależą od typu pola.',
+  opBetween: 'w przedziale', opNotIn: 'żadna z', opNeq: 'nie jest równe', opNotContains: 'nie zawiera', withinDays: 'lub w ostatnich … dniach', pickField: 'Wybierz pole',
+  errAge: 'Wiek to liczba całkowita od 0 do 150.',
   hResponsible: 'Pracownik odpowiedzialny za kontakt.', hCity: 'Miasto kontaktu: jedno z listy lub zawierające tekst.', hUf: 'Pole niestandardowe kontaktu.',
   hHasEmail: 'Ma adres e-mail.', hHasPhone: 'Ma numer telefonu.', hReachable: 'Ma e-mail lub telefon.', hSaved: 'Kontakty zapisanego segmentu.',
   hFirstPurchaseDays: 'Dni od pierwszego zakupu do ostatniego obliczenia (30 lub mniej: nowi w tym miesiącu).', hNextPurchaseDays: 'Dni do zakupu, którego oczekuje rytm zakupów (ujemne: zaległy).',

@@ -1,7 +1,8 @@
 /**
  * GET /me (the session's user and portal) and GET /meta (what the filter builder offers: segment
  * and lifecycle names with descriptions, interests with their windows, sources and responsibles by
- * name, cities, UF keys, saved segments, the run's scale and as-of day). Names of people and
+ * name, cities, UF keys, saved segments, the run's scale and as-of day, the contact fields a
+ * condition on "any field" may name with their types and items, the company's industries and sizes). Names of people and
  * sources come from the portal, asked with the user's own token (directory.ts). A pick list of
  * values held by contacts (cities, interest tags) offers a non-admin the values held by at least
  * MIN_GROUP contacts portal-wide (a rare value would point at one hidden contact) plus every value
@@ -113,6 +114,10 @@ export function metaRoutes(deps: RouteDeps): Router {
       cities: cityRows.rows.map((x) => x.v),
       ufKeys: ufKeys.rows.map((x) => x.v).filter((k) => /^UF_CRM_[A-Z0-9_]{1,60}$/.test(k)),
       saved: readSection(a.portal.settings, 'savedSegments').value,
+      /** the contact fields "any field" offers (customer-fields.ts), and the company's industries and sizes by name */
+      fields: dir.fields,
+      industries: dir.statuses.INDUSTRY ?? {},
+      companySizes: dir.statuses.EMPLOYEES ?? {},
       minGroup: a.session.a ? null : MIN_GROUP,
     };
   }));

@@ -13,7 +13,7 @@ import { updatePortalSettings, viewNameKey, type Portal } from '../../../store/i
 import { withSavedSegment } from '../../../segments/index.js';
 import { readSection, savedSegmentSchema, settingsPatch, type SavedSegment } from '../../../settings/index.js';
 import { authed, HttpError, parse, requireAdmin, wrap } from '../http.js';
-import type { RouteDeps } from './shared.js';
+import { checkFields, type RouteDeps } from './shared.js';
 
 interface ClearStatus {
   running: boolean;
@@ -23,7 +23,8 @@ interface ClearStatus {
   at: string;
 }
 
-export function savedRoutes({ ctx, db }: RouteDeps): Router {
+export function savedRoutes(deps: RouteDeps): Router {
+  const { ctx, db } = deps;
   const r = express.Router();
   const savedList = (portal: Portal) => readSection(portal.settings, 'savedSegments').value;
 
@@ -51,6 +52,7 @@ export function savedRoutes({ ctx, db }: RouteDeps): Router {
     const a = authed(req);
     requireAdmin(a);
     const { replace, ...body } = parse(savedSegmentSchema.extend({ replace: z.boolean().default(false) }), req.body);
+    await checkFields(deps, req, a, body.filter);
     const list = savedList(a.portal);
     // names are unique as compared in the user's language; another segment's name is replaced only when confirmed
     const key = viewNameKey(body.name, a.lang === 'ua' ? 'uk' : a.lang);

@@ -4,6 +4,7 @@ import { latestScoreRun, type CustomerKind, type Db, type Portal } from '../../.
 import { checkFilterBounds, savedFilters, searchKey, type CompileOptions, type SegmentFilter } from '../../../segments/index.js';
 import { readSection } from '../../../settings/index.js';
 import { channelOf, contactsByChannel } from '../channels.js';
+import { checkCrmFields } from '../customer-fields.js';
 import type { UiContext } from '../context.js';
 import { HttpError, type AReq, type Authed } from '../http.js';
 import type { PortalDirectory } from '../directory.js';
@@ -74,12 +75,25 @@ export function searchTexts(f: SegmentFilter, out = new Set<string>()): Set<stri
 }
 
 /**
+ * The filter's `crm` conditions name fields of the portal, with operators of their types
+ * (customer-fields.ts; the portal's field list read with the user's token): else 400.
+ */
+export async function checkFields(deps: RouteDeps, req: AReq, a: Authed, filter: SegmentFilter): Promise<void> {
+  await checkCrmFields(deps.db, a.portal.id, filter, async () => {
+    const token = await deps.vis.tokenIfAny(req, a).catch(() => null);
+    const dir = await deps.dir.get(a.portal, token);
+    return dir.known && dir.fields.length ? dir.fields : null;
+  });
+}
+
+/**
  * Compile options of a request's filter: the saved segments, and the contacts each search text
  * that is a phone or an e-mail finds, asked with the user's own token (so only contacts the user
  * may read). Without a token, or when the portal cannot be asked, a search matches names and IDs.
  */
 export async function optsFor(deps: RouteDeps, req: AReq, a: Authed, filter: SegmentFilter): Promise<CompileOptions> {
   const opts = compileOpts(a);
+  await checkFields(deps, req, a, filter);
   const texts = [...searchTexts(filter)].filter((t) => channelOf(t) !== null);
   if (!texts.length) return opts;
   const token = await deps.vis.tokenIfAny(req, a);

@@ -13,9 +13,9 @@ import { z } from 'zod';
 import { MAX_PERSONAL_VIEWS, MAX_SHARED_VIEWS, segmentFilterSchema, SORT_COLUMNS } from '../../../segments/index.js';
 import { countViews, deleteView, insertView, listViews, updateView, viewNamed, viewNameKey, type UiView } from '../../../store/index.js';
 import { CSV_COLUMN_KEYS } from '../csv.js';
-import { authed, HttpError, parse, wrap, type Authed } from '../http.js';
+import { authed, HttpError, parse, wrap, type AReq, type Authed } from '../http.js';
 import type { UiLang } from '../labels.js';
-import { bounded, type RouteDeps } from './shared.js';
+import { bounded, checkFields, type RouteDeps } from './shared.js';
 
 export const viewSchema = z.object({
   filter: segmentFilterSchema,
@@ -35,10 +35,11 @@ const LOCALE: Record<UiLang, string> = { en: 'en', ru: 'ru', de: 'de', pl: 'pl',
 
 const out = (a: Authed, v: UiView) => ({ id: v.id, name: v.name, shared: v.shared, mine: v.userId === a.session.u, view: v.view, updatedAt: v.updatedAt });
 
-async function save(deps: RouteDeps, a: Authed, body: z.infer<typeof saveSchema>) {
+async function save(deps: RouteDeps, req: AReq, a: Authed, body: z.infer<typeof saveSchema>) {
   const { db } = deps;
   if (body.shared && !a.session.a) throw new HttpError(403, 'ADMIN_ONLY', 'only a portal administrator can share a view');
   bounded(a, body.view.filter);
+  await checkFields(deps, req, a, body.view.filter);
   const v = { name: body.name, nameKey: viewNameKey(body.name, LOCALE[a.lang]), shared: body.shared, view: body.view };
   const clash = await viewNamed(db, a.portal.id, a.session.u, v.nameKey, v.shared);
   if (clash) {
@@ -62,7 +63,7 @@ export function viewRoutes(deps: RouteDeps): Router {
   }));
   r.post('/views', wrap(async (req) => {
     const a = authed(req);
-    return { view: out(a, await save(deps, a, parse(saveSchema, req.body))) };
+    return { view: out(a, await save(deps, req, a, parse(saveSchema, req.body))) };
   }));
   r.delete('/views/:id', wrap(async (req) => {
     const a = authed(req);

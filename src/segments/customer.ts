@@ -1,0 +1,214 @@
+/**
+ * Conditions on what a customer is rather than what they bought (issue 14 item 7): age from the
+ * date of birth, job title, created on, the contact's company (industry, size, revenue) and any
+ * standard or custom field (`crm`), as SQL over a contacts row (columns of migration 012) or, for
+ * the live count, over label_facts' copies of the birth date, job title, created day and company
+ * (migration 012); a `crm` condition over label_facts reads the label's contact (facts.ts). User input only as bind
+ * parameters; field names as parameters to the jsonb operators, or from the fixed map below.
+ */
+import type { Condition } from '../settings/segment-filter.js';
+import { FilterError } from './errors.js';
+import { AS_OF_DAY } from './label-extras.js';
+import { escapeLike, type Params, rangeSql } from './sql.js';
+
+type Of<F extends Condition['field']> = Extract<Condition, { field: F }>;
+
+/**
+ * Where the named conditions read the customer: the contacts row (alias c) or label_facts' copies
+ * (migration 012: birthdate, post lower-cased, created as the UTC day, company_id).
+ */
+export interface CustomerCols {
+  birthdate: string;
+  post: string;
+  /** post is already lower-cased */
+  postLower: boolean;
+  /** the created day (date) */
+  created: string;
+  companyId: string;
+}
+export const contactCols = (c: string): CustomerCols => ({
+  birthdate: `${c}.birthdate`, post: `${c}.post`, postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.company_id`,
+});
+export const FACTS_COLS: CustomerCols = { birthdate: 'l.birthdate', post: 'l.post', postLower: true, created: 'l.created', companyId: 'l.company_id' };
+
+/** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */
+export const CUSTOMER_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'created', 'company_industry', 'company_size', 'company_revenue', 'crm']);
+
+/**
+ * Standard fields the contacts table keeps in columns of its own (src/store/crm-fields.ts
+ * CONTACTS), as text the way the REST API sends them; every other standard field is in c.std
+ * and every custom one in c.uf, under its REST name.
+ */
+const COLUMN_TEXT: Readonly<Record<string, (c: string) => string>> = {
+  NAME: (c) => `${c}.name`, SECOND_NAME: (c) => `${c}.second_name`, LAST_NAME: (c) => `${c}.last_name`,
+  TYPE_ID: (c) => `${c}.type_id`, SOURCE_ID: (c) => `${c}.source_id`, POST: (c) => `${c}.post`, ADDRESS_CITY: (c) => `${c}.city`,
+  ASSIGNED_BY_ID: (c) => `${c}.assigned_by_id::text`, COMPANY_ID: (c) => `${c}.company_id::text`,
+  HAS_PHONE: (c) => `CASE WHEN ${c}.has_phone THEN 'Y' ELSE 'N' END`, HAS_EMAIL: (c) => `CASE WHEN ${c}.has_email THEN 'Y' ELSE 'N' END`,
+  BIRTHDATE: (c) => `to_char(${c}.birthdate, 'YYYY-MM-DD')`,
+  DATE_CREATE: (c) => `to_char(${c}.date_create AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')`,
+  DATE_MODIFY: (c) => `to_char(${c}.date_modify AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')`,
+};
+
+/** REST names of the standard fields with a column of their own (no key in std). */
+export const COLUMN_FIELD_KEYS: ReadonlySet<string> = new Set(Object.keys(COLUMN_TEXT));
+
+/** The field's value as jsonb (a scalar, an array for a multiple field, or NULL). */
+function fieldJson(key: string, ps: Params, c: string): string {
+  const col = COLUMN_TEXT[key];
+  if (col) return `to_jsonb(${col(c)})`;
+  return `${c}.${key.startsWith('UF_') ? 'uf' : 'std'}->${ps.p(key)}::text`;
+}
+
+/**
+ * Does any non-empty value of the field (each element of a multiple one) satisfy cond(v)? v is
+ * text. A single value is tested as it is (no set-returning function per row); an array's elements
+ * one by one.
+ */
+function anyValue(j: string, cond: (v: string) => string): string {
+  const one = `(${j} #>> '{}')`;
+  return `(CASE WHEN jsonb_typeof(${j}) = 'array'
+    THEN EXISTS (SELECT 1 FROM jsonb_array_elements_text(${j}) e(v) WHERE e.v <> '' AND ${cond('e.v')})
+    ELSE COALESCE(${one} <> '' AND ${cond(one)}, false) END)`;
+}
+
+/** A value as a number ('1500', '1500.5', money '1500|EUR'), else NULL. */
+const asNumber = (v: string) => `(CASE WHEN split_part(${v}, '|', 1) ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$' THEN split_part(${v}, '|', 1)::numeric END)`;
+/** A value as a day ('2024-05-01', '2024-05-01T10:00:00+03:00': the day as the portal wrote it), else NULL. */
+const asDay = (v: string) => `(CASE WHEN ${v} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' THEN to_date(left(${v}, 10), 'YYYY-MM-DD') END)`;
+const not = (pred: string) => `NOT COALESCE(${pred}, false)`;
+
+function need<T>(v: T | undefined | null, what: string): T {
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) throw new FilterError(`${what} required`);
+  return v;
+}
+
+/** from ≤ day ≤ to, and day ≥ as-of − days (each part when given). */
+function daySql(day: string, from: unknown, to: unknown, days: number | null | undefined, ps: Params): string {
+  const parts = [rangeSql(day, from, to, ps, 'date')];
+  if (days !== undefined && days !== null) parts.push(`${day} >= ${AS_OF_DAY} - ${ps.p(days)}::int`);
+  return parts.join(' AND ');
+}
+
+/** A `crm` condition: any standard or custom field with the operators of its type. */
+export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
+  const j = fieldJson(x.key, ps, c);
+  const what = `${x.key} ${x.op}`;
+  switch (x.op) {
+    case 'not_empty':
+    case 'empty': {
+      const has = anyValue(j, () => 'true');
+      return x.op === 'empty' ? `NOT ${has}` : has;
+    }
+    case 'eq':
+    case 'neq': {
+      const p = ps.p(need(x.value, `${what}: a value`).toLowerCase());
+      const eq = anyValue(j, (v) => `lower(${v}) = ${p}::text`);
+      return x.op === 'eq' ? eq : not(eq);
+    }
+    case 'contains':
+    case 'not_contains': {
+      const p = ps.p(`%${escapeLike(need(x.value, `${what}: a value`))}%`);
+      const has = anyValue(j, (v) => `${v} ILIKE ${p}::text`);
+      return x.op === 'contains' ? has : not(has);
+    }
+    case 'in':
+    case 'not_in': {
+      const p = ps.p(need(x.values, `${what}: values`));
+      const has = anyValue(j, (v) => `${v} = ANY(${p}::text[])`);
+      return x.op === 'in' ? has : not(has);
+    }
+    case 'range':
+      if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
+      return anyValue(j, (v) => rangeSql(asNumber(v), x.min, x.max, ps, 'numeric'));
+    case 'dates':
+      if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError(`${what}: from, to or days required`);
+      return anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps));
+    case 'is': {
+      const yes = anyValue(j, (v) => `upper(${v}) IN ('Y', '1', 'TRUE')`);
+      if (x.value === 'Y') return yes;
+      if (x.value === 'N') return not(yes);
+      throw new FilterError(`${what}: value 'Y' or 'N' required`);
+    }
+  }
+}
+
+/** Job title: whole titles (no case), a part, or empty / filled. */
+function postCondition(x: Of<'post'>, ps: Params, k: CustomerCols): string {
+  const filled = `(${k.post} IS NOT NULL AND ${k.post} <> '')`;
+  const lowered = k.postLower ? k.post : `lower(${k.post})`;
+  switch (x.op) {
+    case 'empty':
+      return `NOT ${filled}`;
+    case 'not_empty':
+      return filled;
+    case 'in':
+    case 'not_in': {
+      const has = `${lowered} = ANY(${ps.p(need(x.values, `post ${x.op}: values`).map((v) => v.toLowerCase()))}::text[])`;
+      return x.op === 'in' ? has : not(has);
+    }
+    case 'contains':
+    case 'not_contains': {
+      // ILIKE is lower(a) LIKE lower(b) (PostgreSQL's own definition): over a lower-cased copy, LIKE lower(pattern)
+      const like = (v: string) => (k.postLower ? `${k.post} LIKE lower(${ps.p(`%${escapeLike(v)}%`)}::text)` : `${k.post} ILIKE ${ps.p(`%${escapeLike(v)}%`)}`);
+      const has = `(${need(x.values, `post ${x.op}: values`).map(like).join(' OR ')})`;
+      return x.op === 'contains' ? has : not(has);
+    }
+  }
+}
+
+/**
+ * The contact's company (COMPANY_ID) is one of the portal's companies satisfying pred (false for a
+ * contact without one). The portal's companies are few next to its contacts: the subquery is
+ * hashed once per query ($1 is every compiled query's portal id).
+ */
+const ofCompany = (k: CustomerCols, pred: string) =>
+  `COALESCE(${k.companyId} IN (SELECT co.id FROM companies co WHERE co.portal_id = $1 AND ${pred}), false)`;
+
+/** The company's industry or size (CRM status ids): listed, not listed (no company included), empty or filled. */
+function companyList(x: Of<'company_industry' | 'company_size'>, ps: Params, k: CustomerCols): string {
+  const col = x.field === 'company_industry' ? 'co.industry' : 'co.employees';
+  const filled = ofCompany(k, `${col} IS NOT NULL AND ${col} <> ''`);
+  if (x.op === 'empty') return `NOT ${filled}`;
+  if (x.op === 'not_empty') return filled;
+  const has = ofCompany(k, `${col} = ANY(${ps.p(need(x.values, `${x.field} ${x.op}: values`))}::text[])`);
+  return x.op === 'in' ? has : `NOT ${has}`;
+}
+
+/**
+ * Age in whole years on the run's as-of day between min and max, as birth-date bounds (the as-of
+ * day is found once per query, no age() per row): age ≥ min ⟺ born on or before as-of − min years;
+ * age ≤ max ⟺ born after as-of − (max + 1) years (PostgreSQL's date arithmetic: 29 February minus
+ * a year is 28 February, as age() counts it).
+ */
+function ageSql(x: Of<'age'>, ps: Params, k: CustomerCols): string {
+  const parts = [`${k.birthdate} IS NOT NULL`];
+  const yearsBack = (n: number) => `(${AS_OF_DAY} - make_interval(years => ${ps.p(n)}::int))::date`;
+  if (x.min !== undefined && x.min !== null) parts.push(`${k.birthdate} <= ${yearsBack(x.min)}`);
+  if (x.max !== undefined && x.max !== null) parts.push(`${k.birthdate} > ${yearsBack(x.max + 1)}`);
+  return `(${parts.join(' AND ')})`;
+}
+
+/**
+ * The SQL of a named customer condition (age, job title, created, company) over the columns `k`
+ * (contactCols('c') or FACTS_COLS), or null when x is not one (`crm` is crmFieldCondition's).
+ */
+export function customerCondition(x: Condition, ps: Params, k: CustomerCols): string | null {
+  switch (x.field) {
+    case 'age':
+      if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('age: min or max required');
+      return ageSql(x, ps, k);
+    case 'post':
+      return postCondition(x, ps, k);
+    case 'created':
+      if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError('created: from, to or days required');
+      return `(${k.created} IS NOT NULL AND ${daySql(k.created, x.from, x.to, x.days, ps)})`;
+    case 'company_industry':
+    case 'company_size':
+      return companyList(x, ps, k);
+    case 'company_revenue':
+      if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('company_revenue: min or max required');
+      return ofCompany(k, rangeSql('co.revenue', x.min, x.max, ps, 'numeric'));
+    default:
+      return null;
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * Filters on what a customer is (issue 14 item 7), on PGlite and PostgreSQL: age from the date of
+ * birth, job title, responsible (in / not in), created on, the company's industry, size and
+ * revenue, and any standard or custom field with the operators of its type. The emulated portal
+ * gets custom fields of each type and company data through REST, the app syncs it (select '*'),
+ * scores, and every count (live count over label_facts, and the join over contact_labels and
+ * contacts) equals the number recomputed here from the emulator's own records.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { B24Client } from '../../src/b24/client.js';
+import type { ContactRec } from '../../src/emulator/model.js';
+import { compileFilter, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../../src/segments/index.js';
+import { countSegment } from '../../src/server/ui-api/queries.js';
+import { latestScoreRun } from '../../src/store/index.js';
+import { runSync } from '../../src/sync/index.js';
+import { runScoring } from '../../src/pipeline/score.js';
+import { startTestPortal, type TestPortal } from './b24-helpers.js';
+import { eachDb } from '../helpers/db.js';
+import { createPortalRow, makeClient } from './helpers/sync-env.js';
+
+const TS = 200;
+
+eachDb('filters on the customer: age, job title, created, company, any field', (getDb) => {
+  let tp: TestPortal;
+  let client: B24Client;
+  let pid: number;
+  let runId: number;
+  let asOf: string;
+  const tierIds = new Map<string, number>();
+
+  const contacts = () => [...tp.emu.portal.contacts.values()];
+  const companyOf = (c: ContactRec) => (c.companyId === null ? undefined : tp.emu.portal.companies.get(c.companyId));
+  /** whole years on the as-of day, counted here from the date strings */
+  const ageOf = (birth: string) => {
+    const [y, m, d] = birth.split('-').map(Number) as [number, number, number];
+    const [ay, am, ad] = asOf.split('-').map(Number) as [number, number, number];
+    return ay - y - (am < m || (am === m && ad < d) ? 1 : 0);
+  };
+  const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const daysBefore = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
+
+  beforeAll(async () => {
+    tp = await startTestPortal({ contacts: 260, deals: 900, seed: 23, timeScale: TS });
+    client = makeClient(tp.tokens, TS);
+    const p = tp.emu.portal;
+    // custom fields of each type, as an admin makes them
+    await client.call('crm.contact.userfield.add', { fields: { FIELD_NAME: 'TIER', USER_TYPE_ID: 'enumeration', LIST: [{ VALUE: 'Gold' }, { VALUE: 'Silver' }] } });
+    await client.call('crm.contact.userfield.add', { fields: { FIELD_NAME: 'BUDGET', USER_TYPE_ID: 'double' } });
+    await client.call('crm.contact.userfield.add', { fields: { FIELD_NAME: 'VISITED', USER_TYPE_ID: 'date' } });
+    await client.call('crm.contact.userfield.add', { fields: { FIELD_NAME: 'VIP', USER_TYPE_ID: 'boolean' } });
+    await client.call('crm.contact.userfield.add', { fields: { FIELD_NAME: 'NOTE', USER_TYPE_ID: 'string' } });
+    const tier = [...p.userFields.values()].find((f) => f.fieldName === 'UF_CRM_TIER')!;
+    for (const i of tier.list) tierIds.set(i.value, i.id);
+    const cmds: Record<string, [string, Record<string, unknown>]> = {};
+    contacts().forEach((c, i) => {
+      const fields: Record<string, unknown> = {};
+      if (i % 3 === 0) fields.UF_CRM_TIER = tierIds.get(i % 2 ? 'Gold' : 'Silver');
+      if (i % 4 !== 1) fields.UF_CRM_BUDGET = (i * 137) % 5000 + 0.5;
+      if (i % 5 !== 2) fields.UF_CRM_VISITED = `202${4 + (i % 2)}-0${(i % 9) + 1}-1${i % 10}`;
+      if (i % 2 === 0) fields.UF_CRM_VIP = i % 4 === 0 ? 1 : 0;
+      if (i % 6 === 0) fields.UF_CRM_NOTE = i % 12 === 0 ? 'Prefers a call' : 'E-mail only';
+      if (i % 7 === 0) fields.COMMENTS = i % 14 === 0 ? 'Met at the fair' : 'Old customer';
+      if (i % 8 === 0) fields.HONORIFIC = i % 16 === 0 ? 'HNR_RU_1' : 'HNR_RU_2';
+      cmds[`c${c.id}`] = ['crm.contact.update', { id: c.id, fields }];
+    });
+    const ids = Object.keys(cmds);
+    for (let i = 0; i < ids.length; i += 50) await client.batch(Object.fromEntries(ids.slice(i, i + 50).map((k) => [k, cmds[k]!])), { halt: true });
+    // the company's industry, size and revenue, written into the emulated portal's records (the
+    // emulator serves companies read-only: crm.company.list / get)
+    [...p.companies.values()].forEach((co, i) => {
+      co.industry = i % 4 === 3 ? null : ['IT', 'MANUFACTURING', 'BANKING'][i % 3]!;
+      co.extra = { ...co.extra, EMPLOYEES: i % 5 === 4 ? null : `EMPLOYEES_${(i % 4) + 1}` };
+      co.revenue = i % 6 === 5 ? 0 : (i * 250_000) % 3_000_000;
+    });
+    tp.emu.portal.clock.advance(3600 * 1000);
+    const db = getDb();
+    pid = await createPortalRow(db);
+    await runSync({ db, portalId: pid, client }, { kind: 'full' });
+    await runScoring(db, pid, new Date(p.clock.now()));
+    const run = (await latestScoreRun(db, pid))!;
+    runId = run.id;
+    asOf = run.asOf.toISOString().slice(0, 10);
+  }, 180_000);
+  afterAll(async () => {
+    await tp?.emu.close();
+  });
+
+  /** The live count (label_facts) and the join count, both equal to the emulator's own number. */
+  async function expectCount(raw: unknown, want: (c: ContactRec) => boolean) {
+    const f: SegmentFilter = segmentFilterSchema.parse(raw);
+    const expected = contacts().filter(want).length;
+    const live = await countSegment(getDb(), pid, runId, f, {});
+    const q = compileFilter(pid, runId, f, {});
+    const { rows } = await getDb().query<{ n: number }>(`SELECT count(*)::int AS n, sum(${REVENUE_SQL}) AS r ${q.fromWhere}`, q.params);
+    expect({ filter: raw, live: live.count, join: rows[0]!.n }).toEqual({ filter: raw, live: expected, join: expected });
+    return expected;
+  }
+
+  it('every synced contact is labelled, the counts read the tracked label_facts run, and the data has what the filters need', async () => {
+    const { rows } = await getDb().query<{ n: number }>(`SELECT count(*)::int AS n FROM contact_labels WHERE portal_id = $1 AND run_id = $2`, [pid, runId]);
+    expect(rows[0]!.n).toBe(contacts().length);
+    const t = await getDb().query<{ run: number }>(`SELECT run_id AS run FROM label_facts_run WHERE portal_id = $1`, [pid]);
+    expect(Number(t.rows[0]!.run)).toBe(runId);
+    expect(contacts().filter((c) => c.birthdate).length).toBeGreaterThan(50);
+    expect(contacts().filter((c) => c.post).length).toBeGreaterThan(20);
+    expect(contacts().filter((c) => companyOf(c)).length).toBeGreaterThan(20);
+  });
+
+  it('age from the date of birth, in whole years on the run\'s day', async () => {
+    const ages = contacts().filter((c) => c.birthdate).map((c) => ageOf(c.birthdate!));
+    const mid = [...ages].sort((a, b) => a - b)[Math.floor(ages.length / 2)]!;
+    expect(await expectCount({ all: [{ field: 'age', min: 25, max: mid }] }, (c) => !!c.birthdate && ageOf(c.birthdate) >= 25 && ageOf(c.birthdate) <= mid)).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'age', min: mid }] }, (c) => !!c.birthdate && ageOf(c.birthdate) >= mid);
+    await expectCount({ all: [{ field: 'age', max: 30 }] }, (c) => !!c.birthdate && ageOf(c.birthdate) <= 30);
+    // "not 30-40" keeps the contacts without a birth date (the exclusion's NULL is not a match)
+    await expectCount({ all: [], exclude: { all: [{ field: 'age', min: 30, max: 40 }] } }, (c) => !c.birthdate || ageOf(c.birthdate) < 30 || ageOf(c.birthdate) > 40);
+  });
+
+  it('job title: whole titles without case, a part, empty, filled', async () => {
+    const titles = [...new Set(contacts().map((c) => c.post).filter((x): x is string => !!x))];
+    const one = titles[0]!;
+    const part = one.slice(1, 4).toLowerCase();
+    expect(await expectCount({ all: [{ field: 'post', op: 'in', values: [one.toUpperCase()] }] }, (c) => c.post?.toLowerCase() === one.toLowerCase())).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'post', op: 'not_in', values: [one] }] }, (c) => c.post?.toLowerCase() !== one.toLowerCase());
+    expect(await expectCount({ all: [{ field: 'post', op: 'contains', values: [part] }] }, (c) => !!c.post?.toLowerCase().includes(part))).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'post', op: 'not_contains', values: [part] }] }, (c) => !c.post?.toLowerCase().includes(part));
+    await expectCount({ all: [{ field: 'post', op: 'empty' }] }, (c) => !c.post);
+    await expectCount({ all: [{ field: 'post', op: 'not_empty' }] }, (c) => !!c.post);
+    // a LIKE wildcard typed by a user is a character, not a pattern
+    await expectCount({ all: [{ field: 'post', op: 'contains', values: ['%'] }] }, (c) => !!c.post?.includes('%'));
+  });
+
+  it('responsible: one of, none of (a contact without one included)', async () => {
+    const users = [...new Set(contacts().map((c) => c.assignedById))].slice(0, 2);
+    expect(await expectCount({ all: [{ field: 'responsible', values: users }] }, (c) => users.includes(c.assignedById))).toBeGreaterThan(0);
+    expect(await expectCount({ all: [{ field: 'responsible', op: 'not_in', values: users }] }, (c) => !users.includes(c.assignedById))).toBeGreaterThan(0);
+  });
+
+  it('created on: between two days, and within the last N days before the run', async () => {
+    const days = contacts().map((c) => utcDay(c.dateCreate)).sort();
+    const from = days[Math.floor(days.length / 4)]!;
+    const to = days[Math.floor((days.length * 3) / 4)]!;
+    expect(await expectCount({ all: [{ field: 'created', from, to }] }, (c) => utcDay(c.dateCreate) >= from && utcDay(c.dateCreate) <= to)).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'created', to: from }] }, (c) => utcDay(c.dateCreate) <= from);
+    await expectCount({ all: [{ field: 'created', days: 365 }] }, (c) => utcDay(c.dateCreate) >= daysBefore(asOf, 365));
+  });
+
+  it('the company: industry and size (one of, none of, empty, filled) and revenue', async () => {
+    const ind = (c: ContactRec) => companyOf(c)?.industry || null;
+    const size = (c: ContactRec) => (companyOf(c)?.extra?.['EMPLOYEES'] as string | null | undefined) || null;
+    const rev = (c: ContactRec) => companyOf(c)?.revenue ?? null;
+    expect(await expectCount({ all: [{ field: 'company_industry', values: ['IT', 'BANKING'] }] }, (c) => ['IT', 'BANKING'].includes(ind(c) ?? ''))).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'company_industry', op: 'not_in', values: ['IT'] }] }, (c) => ind(c) !== 'IT');
+    await expectCount({ all: [{ field: 'company_industry', op: 'empty' }] }, (c) => !ind(c));
+    expect(await expectCount({ all: [{ field: 'company_size', values: ['EMPLOYEES_2', 'EMPLOYEES_3'] }] }, (c) => ['EMPLOYEES_2', 'EMPLOYEES_3'].includes(size(c) ?? ''))).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'company_size', op: 'not_empty' }] }, (c) => !!size(c));
+    expect(await expectCount({ all: [{ field: 'company_revenue', min: 500_000, max: 2_000_000 }] }, (c) => rev(c) !== null && rev(c)! >= 500_000 && rev(c)! <= 2_000_000)).toBeGreaterThan(0);
+    // combined with a label: IT companies' contacts who bought at least once
+    const { rows } = await getDb().query<{ id: number }>(`SELECT contact_id AS id FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND segment <> 'no_purchases'`, [pid, runId]);
+    const buyers = new Set(rows.map((r) => Number(r.id)));
+    const buyerSegs = ['champions', 'loyal', 'potential_loyalist', 'new', 'promising', 'need_attention', 'about_to_sleep', 'at_risk', 'cant_lose', 'hibernating', 'lost'];
+    await expectCount({ all: [{ field: 'company_industry', values: ['IT'] }, { field: 'segment', values: buyerSegs }] }, (c) => ind(c) === 'IT' && buyers.has(c.id));
+  });
+
+  it('any custom field with the operators of its type: list, number, date, yes/no, text', async () => {
+    const uf = (c: ContactRec, k: string) => c.uf[k];
+    const gold = tierIds.get('Gold')!;
+    expect(await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_TIER', op: 'in', values: [String(gold)] }] }, (c) => Number(uf(c, 'UF_CRM_TIER')) === gold)).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_TIER', op: 'not_in', values: [String(gold)] }] }, (c) => Number(uf(c, 'UF_CRM_TIER')) !== gold);
+    await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_TIER', op: 'empty' }] }, (c) => uf(c, 'UF_CRM_TIER') === undefined || uf(c, 'UF_CRM_TIER') === null);
+    const budget = (c: ContactRec) => (typeof uf(c, 'UF_CRM_BUDGET') === 'number' ? (uf(c, 'UF_CRM_BUDGET') as number) : null);
+    expect(await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_BUDGET', op: 'range', min: 1000, max: 3000.5 }] }, (c) => budget(c) !== null && budget(c)! >= 1000 && budget(c)! <= 3000.5)).toBeGreaterThan(0);
+    const visited = (c: ContactRec) => (typeof uf(c, 'UF_CRM_VISITED') === 'string' ? (uf(c, 'UF_CRM_VISITED') as string).slice(0, 10) : null);
+    expect(await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_VISITED', op: 'dates', from: '2024-03-01', to: '2025-05-15' }] },
+      (c) => visited(c) !== null && visited(c)! >= '2024-03-01' && visited(c)! <= '2025-05-15')).toBeGreaterThan(0);
+    const vip = (c: ContactRec) => uf(c, 'UF_CRM_VIP') === true || uf(c, 'UF_CRM_VIP') === 1;
+    expect(await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_VIP', op: 'is', value: 'Y' }] }, vip)).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_VIP', op: 'is', value: 'N' }] }, (c) => !vip(c));
+    const note = (c: ContactRec) => (uf(c, 'UF_CRM_NOTE') as string | undefined) ?? null;
+    expect(await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'eq', value: 'prefers a CALL' }] }, (c) => note(c)?.toLowerCase() === 'prefers a call')).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'neq', value: 'Prefers a call' }] }, (c) => note(c)?.toLowerCase() !== 'prefers a call');
+    await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'contains', value: 'mail' }] }, (c) => !!note(c)?.toLowerCase().includes('mail'));
+    await expectCount({ all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'not_contains', value: 'mail' }] }, (c) => !note(c)?.toLowerCase().includes('mail'));
+  });
+
+  it('any standard field: kept ones (std), ones with a column of their own, dates and yes/no', async () => {
+    expect(await expectCount({ all: [{ field: 'crm', key: 'COMMENTS', op: 'contains', value: 'fair' }] }, (c) => !!c.comments?.includes('fair'))).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'crm', key: 'COMMENTS', op: 'not_empty' }] }, (c) => !!c.comments);
+    expect(await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'in', values: ['HNR_RU_1'] }] }, (c) => c.honorific === 'HNR_RU_1')).toBeGreaterThan(0);
+    const src = contacts().find((c) => c.sourceId)!.sourceId!;
+    await expectCount({ all: [{ field: 'crm', key: 'SOURCE_ID', op: 'in', values: [src] }] }, (c) => c.sourceId === src);
+    await expectCount({ all: [{ field: 'crm', key: 'BIRTHDATE', op: 'dates', from: '1980-01-01', to: '1989-12-31' }] }, (c) => !!c.birthdate && c.birthdate >= '1980-01-01' && c.birthdate <= '1989-12-31');
+    await expectCount({ all: [{ field: 'crm', key: 'OPENED', op: 'is', value: 'Y' }] }, (c) => c.opened);
+    await expectCount({ all: [{ field: 'crm', key: 'HAS_PHONE', op: 'is', value: 'N' }] }, (c) => !c.fm.some((m) => m.typeId === 'PHONE'));
+    await expectCount({ all: [{ field: 'crm', key: 'UTM_SOURCE', op: 'empty' }] }, (c) => !c.utm?.source);
+  });
+
+  it('the live count follows a sync that changes job titles, birth dates and companies (label_facts\' copies kept in step)', async () => {
+    const p = tp.emu.portal;
+    const cs = contacts().slice(0, 30);
+    const companies = [...p.companies.keys()];
+    await client.batch(Object.fromEntries(cs.map((c, i) => [`u${c.id}`, ['crm.contact.update', { id: c.id, fields: {
+      POST: i % 3 === 0 ? 'Chief Buyer' : i % 3 === 1 ? '' : c.post ?? 'Chief Buyer',
+      BIRTHDATE: i % 2 ? '1990-06-15' : '',
+      COMPANY_ID: i % 4 === 0 ? companies[i % companies.length] : c.companyId ?? '',
+    } }]])), { halt: true });
+    p.clock.advance(3600 * 1000);
+    const s = await runSync({ db: getDb(), portalId: pid, client }, { kind: 'auto' });
+    expect(s.kind).toBe('incremental');
+    expect(contacts().filter((c) => c.post === 'Chief Buyer').length).toBeGreaterThan(5);
+    await expectCount({ all: [{ field: 'post', op: 'in', values: ['chief buyer'] }] }, (c) => c.post?.toLowerCase() === 'chief buyer');
+    await expectCount({ all: [{ field: 'post', op: 'empty' }] }, (c) => !c.post);
+    await expectCount({ all: [{ field: 'age', min: 30, max: 40 }] }, (c) => !!c.birthdate && ageOf(c.birthdate) >= 30 && ageOf(c.birthdate) <= 40);
+    await expectCount({ all: [{ field: 'company_industry', values: ['IT'] }] }, (c) => companyOf(c)?.industry === 'IT');
+  });
+
+  it('a condition without what its operator needs is refused before any SQL', async () => {
+    for (const raw of [
+      { all: [{ field: 'post', op: 'in' }] },
+      { all: [{ field: 'age' }] },
+      { all: [{ field: 'created' }] },
+      { all: [{ field: 'company_industry', op: 'in', values: [] }] },
+      { all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'eq' }] },
+      { all: [{ field: 'crm', key: 'UF_CRM_BUDGET', op: 'range' }] },
+      { all: [{ field: 'crm', key: 'UF_CRM_VIP', op: 'is', value: 'maybe' }] },
+    ]) {
+      expect(() => compileFilter(pid, runId, segmentFilterSchema.parse(raw), {}), JSON.stringify(raw)).toThrow(/required/);
+    }
+    for (const key of ["UF_CRM_X'; DROP TABLE contacts; --", 'name', 'uf->>1', 'A'.repeat(80), 'UF_CRM_']) {
+      expect(segmentFilterSchema.safeParse({ all: [{ field: 'crm', key, op: 'not_empty' }] }).success, key).toBe(false);
+    }
+  });
+});
