@@ -21,6 +21,7 @@
  *   portal-user.ts     users' tokens          routes/bulk.ts        /bulk/* (actions as the user)
  *   directory.ts       names of people        routes/contacts.ts    /contacts/:id
  *   channels.ts        phones and e-mails     routes/dashboard.ts   /dashboard
+ *                                             routes/effectiveness.ts /effectiveness, /effectiveness/export|settings
  *                                             routes/settings.ts    /settings, /settings/preview
  *                                             routes/automation.ts  /automation/estimate|firings
  *                                             routes/sync.ts        /sync, /sync/run
@@ -39,6 +40,7 @@ import { automationRoutes } from './routes/automation.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { contactRoutes } from './routes/contacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { effectivenessRoutes } from './routes/effectiveness.js';
 import { metaRoutes } from './routes/meta.js';
 import { savedRoutes } from './routes/saved.js';
 import { segmentRoutes } from './routes/segments.js';
@@ -64,8 +66,8 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(express.json({ limit: UI_BODY_LIMIT }));
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
-  api.use(['/segments', '/dashboard', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, dashboardRoutes, settingsRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
+  api.use(['/segments', '/dashboard', '/effectiveness', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);
