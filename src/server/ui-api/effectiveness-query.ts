@@ -66,6 +66,8 @@ export interface Effectiveness {
   /** the as-of day of the latest run: windows ending after it are incomplete */
   horizon: string | null;
   run: RunFigures | null;
+  /** every kept done run (the latest 400), oldest first: whether its window has elapsed (for choosing one) */
+  runs: Array<{ id: number; asOf: string; complete: boolean }>;
   /** the chosen run and the runs before it (at most HISTORY_POINTS), oldest first */
   history: RunFigures[];
 }
@@ -136,7 +138,7 @@ export async function effectiveness(db: Db, portalId: number, o: { entity: Entit
   const base = { entity: o.entity, window: o.window, marginPercent: o.marginPercent };
   if (!runs.length) {
     if (o.runId !== null) throw new HttpError(404, 'RUN_NOT_FOUND', 'no such score run of this portal');
-    return { ...base, horizon: null, run: null, history: [] };
+    return { ...base, horizon: null, run: null, runs: [], history: [] };
   }
   const horizon = day(runs[runs.length - 1]!.asOf);
   let at = o.runId === null ? -1 : runs.findIndex((r) => r.id === o.runId);
@@ -149,5 +151,6 @@ export async function effectiveness(db: Db, portalId: number, o: { entity: Entit
   // one run at a time: each is a scan of the run's labels and their deals (bounded by the statement timeout)
   const history: RunFigures[] = [];
   for (const i of points) history.push(await runFigures(db, portalId, o.entity, runs, i, o.window, o.marginPercent, horizon));
-  return { ...base, horizon, run: history[history.length - 1]!, history };
+  const list = runs.slice(-400).map((r) => ({ id: r.id, asOf: r.asOf, complete: addDays(r.asOf, o.window) <= horizon }));
+  return { ...base, horizon, run: history[history.length - 1]!, runs: list, history };
 }

@@ -1,5 +1,6 @@
 /** UI strings in German (every label). */
 import { en, type Dict } from './en.js';
+import { EFFECTIVENESS } from './effectiveness.js';
 
 export const de: Dict = {
   ...en,
@@ -122,4 +123,5 @@ export const de: Dict = {
   syncErr_expired_token: 'Der Zugriff der App auf Bitrix24 ist abgelaufen.',
   errRelated: '„{v}“ ist nicht „Tag:Tage“ (z. B. kids:1095).',
   noMoves: 'Kein Kontakt hat das Segment gewechselt.', noMovesShown: 'Kein Wechsel von {n} oder mehr Kontakten.',
+  ...EFFECTIVENESS.de,
 };

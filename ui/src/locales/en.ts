@@ -1,4 +1,6 @@
 /** UI strings in English: the base dictionary (every key; the other languages are checked against it). */
+import { EFFECTIVENESS } from './effectiveness.js';
+
 export const en = {
   appTitle: 'Customer segments',
   navSegments: 'Segments', navDashboard: 'Dashboard', navSettings: 'Settings', navSync: 'Sync',
@@ -120,5 +122,6 @@ export const en = {
   syncErr_expired_token: 'The app\'s access to Bitrix24 expired.',
   errRelated: '“{v}” is not “tag:days” (e.g. kids:1095).',
   noMoves: 'No contact changed segment.', noMovesShown: 'No move of {n} or more contacts.',
+  ...EFFECTIVENESS.en,
 };
 export type Dict = typeof en;

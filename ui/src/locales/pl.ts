@@ -1,5 +1,6 @@
 /** UI strings in Polish (every label). */
 import { en, type Dict } from './en.js';
+import { EFFECTIVENESS } from './effectiveness.js';
 
 export const pl: Dict = {
   ...en,
@@ -122,4 +123,5 @@ export const pl: Dict = {
   syncErr_expired_token: 'Dostęp aplikacji do Bitrix24 wygasł.',
   errRelated: '„{v}” to nie „tag:dni” (np. kids:1095).',
   noMoves: 'Żaden kontakt nie zmienił segmentu.', noMovesShown: 'Brak przejść {n} lub więcej kontaktów.',
+  ...EFFECTIVENESS.pl,
 };

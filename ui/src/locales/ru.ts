@@ -1,5 +1,6 @@
 /** UI strings in Russian (complete). */
 import type { Dict } from './en.js';
+import { EFFECTIVENESS } from './effectiveness.js';
 
 export const ru: Dict = {
   appTitle: 'Сегменты клиентов',
@@ -121,4 +122,5 @@ export const ru: Dict = {
   syncErr_expired_token: 'Доступ приложения к Битрикс24 истёк.',
   errRelated: '«{v}» — не «тег:дни» (например, kids:1095).',
   noMoves: 'Ни один контакт не сменил сегмент.', noMovesShown: 'Нет переходов из {n} и более контактов.',
+  ...EFFECTIVENESS.ru,
 };

@@ -1,5 +1,6 @@
 /** UI strings in Ukrainian (every label). */
 import { en, type Dict } from './en.js';
+import { EFFECTIVENESS } from './effectiveness.js';
 
 export const ua: Dict = {
   ...en,
@@ -122,4 +123,5 @@ export const ua: Dict = {
   syncErr_expired_token: 'Доступ застосунку до Бітрікс24 сплив.',
   errRelated: '«{v}» — не «тег:дні» (наприклад, kids:1095).',
   noMoves: 'Жоден контакт не змінив сегмент.', noMovesShown: 'Немає переходів з {n} і більше контактів.',
+  ...EFFECTIVENESS.ua,
 };
