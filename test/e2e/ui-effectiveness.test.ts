@@ -14,7 +14,7 @@ describe('the Effectiveness page (emulator + app + chromium)', () => {
   let s: UiStack;
 
   beforeAll(async () => {
-    s = await startUiStack({ contacts: 400, seed: 11, clientId: 'local.uieff.0001', shots: SHOTS, runs: [{ daysAgo: 120 }, { daysAgo: 60 }, { daysAgo: 0 }] });
+    s = await startUiStack({ contacts: 400, seed: 11, clientId: 'local.uieff.0001', shots: SHOTS, runs: [{ daysAgo: 200 }, { daysAgo: 150 }, { daysAgo: 120 }, { daysAgo: 60 }, { daysAgo: 0 }] });
   }, 240_000);
   afterAll(async () => {
     await s?.close();
@@ -23,7 +23,7 @@ describe('the Effectiveness page (emulator + app + chromium)', () => {
   it('shows the Champions\' 90-day conversion of the run 120 days back as recomputed from the emulator, and the latest run as unfinished', async () => {
     const { rows: runs } = await s.db.query<{ id: number; asOf: string }>(
       `SELECT id::int AS id, to_char(as_of AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS "asOf" FROM score_runs WHERE portal_id = $1 ORDER BY id`, [s.portalId]);
-    const run = runs[0]!;
+    const run = runs[2]!;
     const { rows } = await s.db.query<{ id: number }>(`SELECT contact_id::int AS id FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND segment = 'champions'`, [s.portalId, run.id]);
     const members = new Set(rows.map((r) => r.id));
     const end = new Date(Date.parse(`${run.asOf}T00:00:00Z`) + 90 * 86_400_000).toISOString().slice(0, 10);
@@ -41,9 +41,12 @@ describe('the Effectiveness page (emulator + app + chromium)', () => {
     await cell.waitFor({ timeout: 15_000 });
     expect(await cell.textContent()).toBe(want);
     expect(await f.locator('[data-role="eff-table"] tr[data-segment="champions"] td').nth(1).textContent()).toBe(String(members.size));
+    // the chart draws the runs 200, 150 and 120 days back
+    const points = await f.evaluate(() => (window as unknown as { __effOptions: () => { xAxis: { data: string[] } } }).__effOptions().xAxis.data.length);
+    expect(points).toBe(3);
     await s.shot(page, 'effectiveness');
     // the latest run: its window has not ended, so "—" and a note, never 0
-    await f.locator('[data-role="eff-run"]').selectOption(String(runs[2]!.id));
+    await f.locator('[data-role="eff-run"]').selectOption(String(runs[4]!.id));
     await f.locator('[data-role="eff-incomplete"]').waitFor({ timeout: 15_000 });
     expect(await cell.textContent()).toBe('—');
     await page.close();
