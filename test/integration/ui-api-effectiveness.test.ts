@@ -16,7 +16,7 @@ import { Portal as EmuPortal } from '../../src/emulator/portal.js';
 import { stageSemantic } from '../../src/emulator/methods/schema.js';
 import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
-import { createScoreRun, upsertPortalOnInstall } from '../../src/store/index.js';
+import { createScoreRun, getProducts, upsertPortalOnInstall, upsertProducts } from '../../src/store/index.js';
 import { MIN_GROUP } from '../../src/server/ui-api/serve.js';
 import { seedPortal, startUiServer, type UiTestServer } from './helpers/ui-server.js';
 
@@ -194,6 +194,14 @@ eachDb('ui api effectiveness per segment (emulator data, recomputed independentl
     }
     // the data exercised every branch: not a test of zeros
     for (const [k, v] of Object.entries(seen)) expect(v, k).toBeGreaterThan(0);
+  });
+
+  it('a product sync (crm.product.list has no purchase price) keeps the purchase prices the store has', async () => {
+    const p = [...emu.products.values()].find((x) => purchase.has(x.id))!;
+    await upsertProducts(getDb(), portalId, [{ id: p.id, name: p.name, price: p.price, currencyId: p.currencyId, active: true }]);
+    const back = (await getProducts(getDb(), portalId)).find((x) => x.id === p.id)!;
+    expect(Number(back.purchasingPrice)).toBe(purchase.get(p.id));
+    expect(back.purchasingCurrency).toBe(p.currencyId);
   });
 
   it('an unfinished window is null and marked incomplete, never 0; "stayed" needs a later run', async () => {
