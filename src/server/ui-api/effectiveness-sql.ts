@@ -30,8 +30,10 @@ export const SEGMENT_ORDER: readonly string[] = SEGMENT_CODES;
 interface EntitySql {
   /** the members of run $2: (id, seg, buyer) */
   members: string;
-  /** joins deals `d` to a member `m` */
+  /** joins the members `m` to deals `d` (from deals) */
   deals: string;
+  /** FROM … WHERE of the deals `d2` of one member (the SQL expression `member`) */
+  ownDeals: (member: string) => string;
   /** joins the member's label `n` in run $6 */
   next: string;
 }
@@ -44,7 +46,8 @@ const ENTITY_SQL: Record<Entity, EntitySql | null> = {
   contact: {
     members: `SELECT l.contact_id AS id, COALESCE(l.segment, 'none') AS seg, (l.last_purchase IS NOT NULL) AS buyer
                 FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2`,
-    deals: `JOIN deal_contacts dc ON dc.portal_id = $1 AND dc.contact_id = m.id JOIN deals d ON d.portal_id = $1 AND d.id = dc.deal_id`,
+    deals: `JOIN deal_contacts dc ON dc.portal_id = $1 AND dc.deal_id = d.id JOIN m ON m.id = dc.contact_id`,
+    ownDeals: (member) => `deal_contacts dc2 JOIN deals d2 ON d2.portal_id = $1 AND d2.id = dc2.deal_id WHERE dc2.portal_id = $1 AND dc2.contact_id = ${member}`,
     next: `JOIN contact_labels n ON n.portal_id = $1 AND n.run_id = $6::bigint AND n.contact_id = m.id`,
   },
   company: null,
@@ -72,24 +75,28 @@ export interface SegmentCounts {
 }
 
 /** The day of a deal: its closing date, else the day it was created (as the scoring reads it). */
-const DAY = `COALESCE(d.close_date, d.date_create::date)`;
+const dayOf = (d: string) => `COALESCE(${d}.close_date, ${d}.date_create::date)`;
+/** Deals `d` of the window (as_of, as_of + window]: by closing date (the index deals_portal_semantic_close), else creation day. */
+const IN_WINDOW = `((d.close_date > $3::date AND d.close_date <= $3::date + $4::int)
+      OR (d.close_date IS NULL AND d.date_create::date > $3::date AND d.date_create::date <= $3::date + $4::int))`;
 
 /**
  * The query's text and parameters: $1 portal, $2 run, $3 as-of day, $4 window in days,
- * $5 margin %, $6 the next run (null: none), $7 SEGMENT_ORDER.
+ * $5 margin %, $6 the next run (null: none), $7 SEGMENT_ORDER. It reads the window's deals from
+ * the deals' index (not the members' whole history); a purchase's previous one is looked up per
+ * purchase in the window.
  */
 export function effectivenessSql(entity: Entity): string {
   const e = ENTITY_SQL[entity];
   if (!e) throw new Error(`effectivenessSql: ${entity} labels are not stored`);
   return `
 WITH m AS MATERIALIZED (${e.members}),
-md AS MATERIALIZED (
-  SELECT DISTINCT m.seg, m.id AS member, m.buyer, d.id AS deal, d.stage_semantic AS sem, ${DAY} AS day,
+w AS MATERIALIZED (
+  SELECT DISTINCT m.seg, m.id AS member, m.buyer, d.id AS deal, d.stage_semantic AS sem, ${dayOf('d')} AS day,
          COALESCE(d.opportunity_base, d.opportunity, 0)::float8 AS amount
-    FROM m ${e.deals}
-   WHERE d.stage_semantic IN ('S', 'F') AND ${DAY} <= $3::date + $4::int),
-w AS (SELECT * FROM md WHERE day > $3::date),
-dd AS (SELECT DISTINCT seg, deal, sem, amount FROM w),
+    FROM deals d ${e.deals}
+   WHERE d.portal_id = $1 AND d.stage_semantic IN ('S', 'F') AND ${IN_WINDOW}),
+dd AS MATERIALIZED (SELECT DISTINCT seg, deal, sem, amount FROM w),
 cost AS (
   SELECT pr.deal_id AS deal, bool_and(p.purchasing_price IS NOT NULL) AS known,
          sum(COALESCE(pr.quantity, 1) * p.purchasing_price * COALESCE(cur.amount / NULLIF(cur.amount_cnt, 0), 1))::float8 AS cost
@@ -108,9 +115,12 @@ c AS (
   SELECT seg, count(DISTINCT member) FILTER (WHERE sem = 'S')::int AS converted,
          count(DISTINCT member) FILTER (WHERE sem = 'S' AND buyer)::int AS retained
     FROM w GROUP BY seg),
-pd AS (SELECT DISTINCT seg, member, day FROM md WHERE sem = 'S'),
-gp AS (SELECT seg, day, day - lag(day) OVER (PARTITION BY seg, member ORDER BY day) AS gap FROM pd),
-g AS (SELECT seg, avg(gap)::float8 AS gap, count(gap)::int AS gaps FROM gp WHERE day > $3::date AND gap IS NOT NULL GROUP BY seg),
+pd AS (SELECT DISTINCT seg, member, day FROM w WHERE sem = 'S'),
+gp AS (
+  SELECT pd.seg, pd.day - (SELECT max(${dayOf('d2')}) FROM ${e.ownDeals('pd.member')}
+                            AND d2.stage_semantic = 'S' AND ${dayOf('d2')} < pd.day) AS gap
+    FROM pd),
+g AS (SELECT seg, avg(gap)::float8 AS gap, count(gap)::int AS gaps FROM gp GROUP BY seg),
 nx AS (
   SELECT m.seg, count(*)::int AS next,
          count(*) FILTER (WHERE n.segment = m.seg OR array_position($7::text[], n.segment) <= array_position($7::text[], m.seg))::int AS kept
