@@ -188,8 +188,8 @@ describe('languages', () => {
     const same: Record<string, string[]> = {
       ru: ['colRfm', 'colClv', 'suppressedShort', 'colEmail'],
       ua: ['colRfm', 'colClv', 'suppressedShort', 'colEmail'],
-      pl: ['colRfm', 'colClv', 'min', 'fSegment', 'colSegment', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'colEmail'],
-      de: ['colRfm', 'colClv', 'min', 'max', 'fSegment', 'colName', 'colSegment', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'bulkTemplate', 'phase_deals'],
+      pl: ['colRfm', 'colClv', 'min', 'fSegment', 'colSegment', 'effSegment', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'colEmail'],
+      de: ['colRfm', 'colClv', 'min', 'max', 'fSegment', 'colName', 'colSegment', 'effSegment', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'bulkTemplate', 'phase_deals'],
     };
     const en = MESSAGES.en;
     for (const l of ['ru', 'pl', 'de', 'ua'] as const) {
