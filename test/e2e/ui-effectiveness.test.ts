@@ -51,4 +51,13 @@ describe('the Effectiveness page (emulator + app + chromium)', () => {
     expect(await cell.textContent()).toBe('—');
     await page.close();
   });
+
+  it('no horizontal scroll at 1000 px: the wide table scrolls inside its card', async () => {
+    const { page, f } = await s.open(1, { width: 1000 });
+    await f.locator('[data-nav="effectiveness"]').click();
+    await f.locator('[data-role="eff-table"]').waitFor({ timeout: 15_000 });
+    await page.waitForTimeout(500);
+    expect(await f.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth)).toBeLessThanOrEqual(0);
+    await page.close();
+  });
 });
