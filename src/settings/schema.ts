@@ -8,12 +8,14 @@
  *   segmentField   write each contact's highest-priority saved segment to a CRM field ({enabled})
  *   writeback      write-back options (writeback.ts)
  *   savedSegments  saved filters (saved-segments.ts)
+ *   effectiveness  the margin % of won deals without purchase prices (effectiveness.ts; edited on the Effectiveness page)
  * Old stored shapes are migrated by the schema itself (migrate.ts). Read stored settings with
  * read.ts (lenient: an unusable section falls back to its defaults), write with write.ts.
  */
 import { z } from 'zod';
 import { scoringSettingsSchema } from '../scoring/index.js';
 import { automationSettingsSchema } from './automation.js';
+import { effectivenessSettingsSchema } from './effectiveness.js';
 import { migrateStored } from './migrate.js';
 import { savedSegmentSchema } from './saved-segments.js';
 import { scheduleSchema } from './schedule.js';
@@ -27,6 +29,7 @@ export const settingsSections = {
   segmentField: z.object({ enabled: z.boolean().default(false) }).prefault({}),
   writeback: writebackOptionsSchema.prefault({}),
   savedSegments: z.array(savedSegmentSchema).default([]),
+  effectiveness: effectivenessSettingsSchema.prefault({}),
 };
 export type SettingsSection = keyof typeof settingsSections;
 export const SETTINGS_SECTIONS = Object.keys(settingsSections) as SettingsSection[];

@@ -262,6 +262,14 @@ export const PRODUCTS = table('products', ['id'], true, {
   currencyId: text('currency_id', 'CURRENCY_ID'),
   /** null when the portal did not send ACTIVE */
   active:     field<boolean, boolean | null>('active', 'boolean', 'ACTIVE', (v) => (v === undefined || v === null ? null : yn(v))),
+  /**
+   * The catalog's purchase price and its currency (migration 010; the effectiveness margin). Not in
+   * crm.product.list: the catalog API (catalog.product.list purchasingPrice / purchasingCurrency,
+   * `catalog` scope) has them, which the sync does not call yet. Not written by the product upserts,
+   * so a sync of crm.product.list never clears them; null until something fills them.
+   */
+  purchasingPrice:    field<never, number | null>('purchasing_price', 'numeric', undefined, null, { upsert: false }) as Field<never, number | null> & { readonly upsert: false },
+  purchasingCurrency: field<never, string | null>('purchasing_currency', 'text', undefined, null, { upsert: false }) as Field<never, string | null> & { readonly upsert: false },
   raw:        raw(),
 });
 

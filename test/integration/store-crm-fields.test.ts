@@ -117,6 +117,7 @@ describe('derived types', () => {
     expectTypeOf<Section>().toEqualTypeOf<{ id: number; parentId: number | null; catalogId: number | null; name: string | null; depth: number | null }>();
     expectTypeOf<Product>().toEqualTypeOf<{
       id: number; name: string | null; sectionId: number | null; catalogId: number | null; price: number | null; currencyId: string | null; active: boolean | null;
+      purchasingPrice: number | null; purchasingCurrency: string | null;
     }>();
   });
 });

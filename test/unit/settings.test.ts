@@ -19,6 +19,7 @@ const DEFAULTS: PortalSettings = {
   segmentField: { enabled: false },
   writeback: { spread: 'auto' },
   savedSegments: [],
+  effectiveness: { marginPercent: 30 },
 };
 
 /** The automation list saved by earlier versions of the settings page (test/unit/settings-bridge.test.ts). */

@@ -188,8 +188,8 @@ describe('languages', () => {
     const same: Record<string, string[]> = {
       ru: ['colRfm', 'colClv', 'suppressedShort', 'rangeBetween', 'colEmail'],
       ua: ['colRfm', 'colClv', 'suppressedShort', 'rangeBetween', 'colEmail'],
-      pl: ['colRfm', 'colClv', 'min', 'fSegment', 'colSegment', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'rangeBetween', 'colEmail'],
-      de: ['colRfm', 'colClv', 'min', 'max', 'fSegment', 'colName', 'colSegment', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'rangeBetween', 'bulkTemplate', 'phase_deals'],
+      pl: ['colRfm', 'colClv', 'min', 'fSegment', 'colSegment', 'effSegment', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'rangeBetween', 'colEmail'],
+      de: ['colRfm', 'colClv', 'min', 'max', 'fSegment', 'colName', 'colSegment', 'effSegment', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'rangeBetween', 'bulkTemplate', 'phase_deals'],
     };
     const en = MESSAGES.en;
     for (const l of ['ru', 'pl', 'de', 'ua'] as const) {

@@ -79,9 +79,9 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: st
 /** The name of the last downloaded file (tests read it). */
 export let lastDownloadName = '';
 
-/** POST returning a file; saves it through a temporary link. Returns the text too (tests). */
-export async function download(path: string, body: unknown, fallbackName: string): Promise<string> {
-  const res = await send('POST', path, body);
+/** POST (or GET, without a body) returning a file; saves it through a temporary link. Returns the text too (tests). */
+export async function download(path: string, body: unknown, fallbackName: string, method: 'POST' | 'GET' = 'POST'): Promise<string> {
+  const res = await send(method, path, method === 'GET' ? undefined : body);
   if (!res.ok) throw new ApiError(res.status, `HTTP_${res.status}`, res.statusText);
   const blob = await res.blob();
   const cd = res.headers.get('content-disposition') ?? '';

@@ -107,7 +107,7 @@ export interface CsvContext {
 }
 
 /** A number rounded to `digits` with the locale's decimal separator, no grouping ('' when absent). */
-function num(v: unknown, f: CsvFormat, digits: number): string {
+export function num(v: unknown, f: CsvFormat, digits: number): string {
   if (v === null || v === undefined || v === '') return '';
   const n = Number(v);
   if (!Number.isFinite(n)) return '';
@@ -115,7 +115,7 @@ function num(v: unknown, f: CsvFormat, digits: number): string {
   return f.decimal === ',' ? s.replace('.', ',') : s;
 }
 
-function day(v: unknown, f: CsvFormat): string {
+export function day(v: unknown, f: CsvFormat): string {
   if (!v) return '';
   const d = v instanceof Date ? v : new Date(`${String(v).slice(0, 10)}T00:00:00Z`);
   return Number.isNaN(d.getTime()) ? '' : f.date.format(d);

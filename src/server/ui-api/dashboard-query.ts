@@ -228,7 +228,7 @@ const CACHE_TTL_MS = 10 * 60_000;
 const CACHE_MAX = 500;
 const caches = new WeakMap<Db, Map<string, { at: number; value: Promise<unknown> }>>();
 
-function cached<T>(db: Db, key: string, make: () => Promise<T>): Promise<T> {
+export function cached<T>(db: Db, key: string, make: () => Promise<T>): Promise<T> {
   let c = caches.get(db);
   if (!c) caches.set(db, (c = new Map()));
   const hit = c.get(key);

@@ -22,6 +22,7 @@
  *   directory.ts       names of people        routes/contacts.ts    /contacts/:id
  *   channels.ts        phones and e-mails     routes/companies.ts   /companies/:id (B2B)
  *                                             routes/dashboard.ts   /dashboard
+ *                                             routes/effectiveness.ts /effectiveness, /effectiveness/export|settings
  *                                             routes/settings.ts    /settings, /settings/preview
  *                                             routes/automation.ts  /automation/estimate|firings
  *                                             routes/sync.ts        /sync, /sync/run
@@ -41,6 +42,7 @@ import { bulkRoutes } from './routes/bulk.js';
 import { companyRoutes } from './routes/companies.js';
 import { contactRoutes } from './routes/contacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { effectivenessRoutes } from './routes/effectiveness.js';
 import { metaRoutes } from './routes/meta.js';
 import { savedRoutes } from './routes/saved.js';
 import { segmentRoutes } from './routes/segments.js';
@@ -66,8 +68,8 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(express.json({ limit: UI_BODY_LIMIT }));
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
-  api.use(['/segments', '/dashboard', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, settingsRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
+  api.use(['/segments', '/dashboard', '/effectiveness', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);

@@ -1,5 +1,6 @@
 /** UI strings in German (every label). */
 import type { Dict } from './en.js';
+import { EFFECTIVENESS } from './effectiveness.js';
 
 export const de: Dict = {
   appTitle: 'Kundensegmente', navSegments: 'Segmente', navDashboard: 'Übersicht', navSettings: 'Einstellungen', navSync: 'Synchronisierung',
@@ -149,4 +150,5 @@ export const de: Dict = {
   companyContacts: 'Kontakte des Unternehmens', companyNoContacts: 'Das Unternehmen hat keine Kontakte, die Sie sehen dürfen.',
   companyWhy: 'Warum dieses Segment: die gewonnenen Deals des Unternehmens (seine COMPANY_ID), egal wer gekauft hat.', openCrmCompany: 'CRM-Karte öffnen',
   companyIndustry: 'Branche', companyRevenue: 'Jahresumsatz', companyNotVisible: 'Ihre CRM-Rechte umfassen dieses Unternehmen nicht.',
+  ...EFFECTIVENESS.de,
 };

@@ -1,4 +1,6 @@
 /** UI strings in English: the base dictionary (every key; the other languages are checked against it). */
+import { EFFECTIVENESS } from './effectiveness.js';
+
 export const en = {
   appTitle: 'Customer segments',
   navSegments: 'Segments', navDashboard: 'Dashboard', navSettings: 'Settings', navSync: 'Sync',
@@ -148,5 +150,6 @@ export const en = {
   companyContacts: 'Contacts of the company', companyNoContacts: 'The company has no contacts you can see.',
   companyWhy: 'Why this segment: the won deals of the company (its COMPANY_ID), whoever bought.', openCrmCompany: 'Open the CRM card',
   companyIndustry: 'Industry', companyRevenue: 'Annual revenue', companyNotVisible: 'Your CRM permissions do not include this company.',
+  ...EFFECTIVENESS.en,
 };
 export type Dict = typeof en;

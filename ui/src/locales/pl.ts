@@ -1,5 +1,6 @@
 /** UI strings in Polish (every label). */
 import type { Dict } from './en.js';
+import { EFFECTIVENESS } from './effectiveness.js';
 
 export const pl: Dict = {
   appTitle: 'Segmenty klientów', navSegments: 'Segmenty', navDashboard: 'Pulpit', navSettings: 'Ustawienia', navSync: 'Synchronizacja',
@@ -149,4 +150,5 @@ export const pl: Dict = {
   companyContacts: 'Kontakty firmy', companyNoContacts: 'Firma nie ma kontaktów, które możesz zobaczyć.',
   companyWhy: 'Dlaczego ten segment: wygrane deale firmy (jej COMPANY_ID), niezależnie od tego, kto kupował.', openCrmCompany: 'Otwórz kartę w CRM',
   companyIndustry: 'Branża', companyRevenue: 'Roczny przychód', companyNotVisible: 'Twoje uprawnienia w CRM nie obejmują tej firmy.',
+  ...EFFECTIVENESS.pl,
 };

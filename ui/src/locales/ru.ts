@@ -1,5 +1,6 @@
 /** UI strings in Russian (complete). */
 import type { Dict } from './en.js';
+import { EFFECTIVENESS } from './effectiveness.js';
 
 export const ru: Dict = {
   appTitle: 'Сегменты клиентов',
@@ -149,4 +150,5 @@ export const ru: Dict = {
   companyContacts: 'Контакты компании', companyNoContacts: 'У компании нет контактов, которые вам видны.',
   companyWhy: 'Почему этот сегмент: успешные сделки компании (её COMPANY_ID), кто бы ни покупал.', openCrmCompany: 'Открыть карточку в CRM',
   companyIndustry: 'Сфера деятельности', companyRevenue: 'Годовой оборот', companyNotVisible: 'Ваши права в CRM не включают эту компанию.',
+  ...EFFECTIVENESS.ru,
 };

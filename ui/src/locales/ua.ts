@@ -1,5 +1,6 @@
 /** UI strings in Ukrainian (every label). */
 import type { Dict } from './en.js';
+import { EFFECTIVENESS } from './effectiveness.js';
 
 export const ua: Dict = {
   appTitle: 'Сегменти клієнтів', navSegments: 'Сегменти', navDashboard: 'Огляд', navSettings: 'Налаштування', navSync: 'Синхронізація',
@@ -149,4 +150,5 @@ export const ua: Dict = {
   companyContacts: 'Контакти компанії', companyNoContacts: 'Компанія не має контактів, які вам видно.',
   companyWhy: 'Чому цей сегмент: успішні угоди компанії (її COMPANY_ID), хто б не купував.', openCrmCompany: 'Відкрити картку в CRM',
   companyIndustry: 'Сфера діяльності', companyRevenue: 'Річний оборот', companyNotVisible: 'Ваші права в CRM не включають цю компанію.',
+  ...EFFECTIVENESS.ua,
 };
