@@ -5,6 +5,7 @@ import type { ActiveInterest } from './interests.js';
 import type { BgNbdParams } from './bgnbd.js';
 import type { GammaGammaParams } from './gammagamma.js';
 import type { ScoringSettings } from './settings.js';
+import type { CustomerIntervals } from './value-distribution.js';
 
 export type DayInput = string | number;
 
@@ -106,6 +107,11 @@ export interface CustomerScore {
   predictedClv: number;
   /** 'models' when BG/NBD supplied P(alive) and the purchases, 'rules' otherwise */
   valueSource: 'models' | 'rules';
+  /**
+   * 80 % predictive intervals over the horizon (value-distribution.ts): repeat purchase days and CLV
+   * (same money units as predictedClv); null without purchases
+   */
+  intervals: CustomerIntervals | null;
 }
 
 export interface ScoringRun {
