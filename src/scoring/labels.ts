@@ -35,8 +35,9 @@ export function labelCustomers(
   asOfDay: DayNumber,
   settings: ScoringSettings,
   sections: readonly SectionNode[],
+  keepForecasts = false,
 ): CustomerScore[] {
-  const labeler = new CustomerLabeler(cols, rfmCols, thresholds, models, portalRate, asOfDay, settings, sections);
+  const labeler = new CustomerLabeler(cols, rfmCols, thresholds, models, portalRate, asOfDay, settings, sections, keepForecasts);
   const n = cols.count;
   const customers: CustomerScore[] = [];
   for (let i = 0; i < n; i++) customers.push(labeler.score(i));
@@ -63,6 +64,7 @@ class CustomerLabeler {
     private readonly asOfDay: DayNumber,
     private readonly settings: ScoringSettings,
     sections: readonly SectionNode[],
+    private readonly keepForecasts = false,
   ) {
     const scale: Scale = settings.rfm.scale;
     this.bgParams = models.bgnbd.status === 'ok' ? models.bgnbd.params : null;
@@ -88,7 +90,8 @@ class CustomerLabeler {
     const avgValue = days > 0 ? historicValue / days : 0;
     const { pAlive, expected, discounted, valueSource, pmf, cached } = this.futurePurchases(i, days, sleep);
     const { expectedValue, spend } = this.expectedValue(i, days, avgValue);
-    const intervals = pmf ? this.intervals(pmf, spend, expected, discounted, cached) : null;
+    const moneyScale = settings.models.margin * (expected > 0 ? discounted / expected : 1);
+    const intervals = pmf ? this.intervals(pmf, spend, moneyScale, cached) : null;
     const ever = this.tagger.everInterests(cols.sectionIds, cols.sectionLastDay, cols.sectionStart[i]!, cols.sectionStart[i + 1]!);
     const asOfText = this.tagger.asOfText();
     return {
@@ -115,6 +118,7 @@ class CustomerLabeler {
       predictedClv: predictedClv(settings.models.margin, expectedValue, discounted),
       valueSource,
       intervals,
+      ...(this.keepForecasts && pmf ? { forecast: { pmf, spend, moneyScale } } : {}),
     };
   }
 
@@ -186,11 +190,10 @@ class CustomerLabeler {
    * The 80 % intervals; money × margin × discounted/expected like the point CLV. A one-time buyer's
    * intervals under the models depend only on T (P(alive) = 1, the population's spend): kept per T.
    */
-  private intervals(pmf: Float64Array, spend: SpendModel, expected: number, discounted: number, cached: { oneTime?: CustomerIntervals } | null): CustomerIntervals {
+  private intervals(pmf: Float64Array, spend: SpendModel, moneyScale: number, cached: { oneTime?: CustomerIntervals } | null): CustomerIntervals {
     const shareable = cached !== null && spend.kind === 'gamma';
     if (shareable && cached.oneTime) return cached.oneTime;
-    const scale = this.settings.models.margin * (expected > 0 ? discounted / expected : 1);
-    const out = customerIntervals(pmf, spend, scale);
+    const out = customerIntervals(pmf, spend, moneyScale);
     if (shareable) cached.oneTime = out;
     return out;
   }

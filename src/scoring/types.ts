@@ -5,7 +5,7 @@ import type { ActiveInterest } from './interests.js';
 import type { BgNbdParams } from './bgnbd.js';
 import type { GammaGammaParams } from './gammagamma.js';
 import type { ScoringSettings } from './settings.js';
-import type { CustomerIntervals } from './value-distribution.js';
+import type { CustomerIntervals, SpendModel } from './value-distribution.js';
 
 export type DayInput = string | number;
 
@@ -112,6 +112,8 @@ export interface CustomerScore {
    * (same money units as predictedClv); null without purchases
    */
   intervals: CustomerIntervals | null;
+  /** with scorePortal's keepForecasts: the distributions behind the intervals (money = S × moneyScale) */
+  forecast?: { pmf: Float64Array; spend: SpendModel; moneyScale: number };
 }
 
 export interface ScoringRun {
