@@ -25,6 +25,7 @@ import { CustomerScratch, scanCustomer } from './summary.js';
 import { scorePortal } from './index.js';
 import type { CustomerInput, CustomerScore, FitStatus } from './types.js';
 import { countStep, massInside, middleShare, valueStep } from './calibration.js';
+import { ValueQuantiles } from './value-quantiles.js';
 
 export interface BacktestDecile {
   decile: number;
@@ -100,10 +101,11 @@ export function backtest(customers: readonly CustomerInput[], fitUntil: DayNumbe
   const run = scorePortal({ asOf: fitUntil, customers }, settings, { keepForecasts: true });
   const actuals = holdoutActuals(customers, fitUntil, holdoutEnd, settings);
   const rows: Row[] = [];
+  const values = new ValueQuantiles();
   for (const score of run.customers) {
     if (score.recencyDays === null) continue; // no purchase before the cut: nothing was predicted
     const a = actuals.get(score.id)!;
-    rows.push(rowOf(score, a.days, a.value));
+    rows.push(rowOf(score, a.days, a.value, values));
   }
   const deciles = decileRows(rows);
   const sum = (f: (r: Row) => number) => rows.reduce((s, r) => s + f(r), 0);
@@ -139,11 +141,11 @@ export function backtest(customers: readonly CustomerInput[], fitUntil: DayNumbe
 }
 
 /** A customer's actual hold-out figures against its forecast (scorePortal keepForecasts: every buyer has one). */
-function rowOf(score: CustomerScore, actual: number, actualValue: number): Row {
+function rowOf(score: CustomerScore, actual: number, actualValue: number, values: ValueQuantiles): Row {
   const f = score.forecast!;
   const iv = score.intervals!;
   const [a, b] = countStep(f.pmf, actual);
-  const [va, vb] = valueStep(f.pmf, f.spend, actualValue / f.moneyScale);
+  const [va, vb] = valueStep(f.pmf, f.spend, actualValue / f.moneyScale, values);
   return {
     score,
     actual,

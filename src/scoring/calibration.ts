@@ -11,7 +11,8 @@
  * that step lying between 0.1 and 0.9 (a whole customer when there is no step): for a correct model
  * the average is 80 %, whatever the steps.
  */
-import { valueCdf, INTERVAL_HIGH, INTERVAL_LOW, type SpendModel } from './value-distribution.js';
+import { INTERVAL_HIGH, INTERVAL_LOW, type SpendModel } from './value-distribution.js';
+import type { ValueQuantiles } from './value-quantiles.js';
 
 /** The part of the step [a, b] of the cumulative distribution that lies in [0.1, 0.9] (a point: 1 or 0). */
 export function middleShare(a: number, b: number): number {
@@ -26,13 +27,13 @@ export function countStep(pmf: Float64Array, y: number): [number, number] {
   return [Math.min(1, below), Math.min(1, below + (y < pmf.length && y >= 0 ? pmf[y]! : 0))];
 }
 
-/** [P(S < v), P(S ≤ v)] of an amount (v in the units of S). */
-export function valueStep(pmf: Float64Array, spend: SpendModel, v: number): [number, number] {
+/** [P(S < v), P(S ≤ v)] of an amount (v in the units of S), with the CDF the intervals use. */
+export function valueStep(pmf: Float64Array, spend: SpendModel, v: number, values: ValueQuantiles): [number, number] {
   if (v < 0) return [0, 0];
   if (v === 0) return [0, pmf[0]!];
-  const at = valueCdf(pmf, spend, v);
+  const at = values.cdf(pmf, spend, v);
   if (spend.kind === 'gamma') return [at, at];
-  return [valueCdf(pmf, spend, v - 1e-9 * Math.max(1, v)), at];
+  return [values.cdf(pmf, spend, v - 1e-9 * Math.max(1, v)), at];
 }
 
 /** P(low ≤ Y ≤ high) under the forecast itself. */

@@ -15,6 +15,7 @@ import { memoFormatDay, type DayNumber } from './dates.js';
 import { gammaGammaExpectedValue, type GammaGammaParams } from './gammagamma.js';
 import { bgnbdPmfIfAlive, mixWithDeath, poissonPmfIfAlive } from './purchase-distribution.js';
 import { customerIntervals, spendPosterior, type CustomerIntervals, type SpendModel } from './value-distribution.js';
+import { ValueQuantiles } from './value-quantiles.js';
 import { buildSectionIndex, InterestTagger } from './interests.js';
 import { lifecycleCode } from './lifecycle.js';
 import { levelOf } from './rfm.js';
@@ -52,6 +53,9 @@ class CustomerLabeler {
   /** per (x, T): the expected purchases if alive, and their distribution; a one-time buyer's intervals (they depend on T only) */
   private readonly modelCache = new Map<number, { expected: number; discounted: number; ifAlive: Float64Array; oneTime?: CustomerIntervals }>();
   private readonly dayText = memoFormatDay();
+  private readonly valueQuantiles = new ValueQuantiles();
+  /** the current customer's purchase distribution (kept per customer only with keepForecasts) */
+  private pmfScratch = new Float64Array(64);
   private readonly tagger: InterestTagger;
   private readonly cells: CellTable;
 
@@ -172,7 +176,8 @@ class CustomerLabeler {
       expected = hit.expected * pAlive;
       discounted = hit.discounted * pAlive;
       valueSource = 'models';
-      pmf = mixWithDeath(hit.ifAlive, pAlive);
+      if (this.pmfScratch.length < hit.ifAlive.length) this.pmfScratch = new Float64Array(hit.ifAlive.length * 2);
+      pmf = mixWithDeath(hit.ifAlive, pAlive, this.keepForecasts ? undefined : this.pmfScratch);
       if (x === 0) cached = hit;
     } else if (sleep) {
       const alive = ruleBasedPAlive(sleep, settings.sleeping);
@@ -193,7 +198,7 @@ class CustomerLabeler {
   private intervals(pmf: Float64Array, spend: SpendModel, moneyScale: number, cached: { oneTime?: CustomerIntervals } | null): CustomerIntervals {
     const shareable = cached !== null && spend.kind === 'gamma';
     if (shareable && cached.oneTime) return cached.oneTime;
-    const out = customerIntervals(pmf, spend, moneyScale);
+    const out = customerIntervals(pmf, spend, moneyScale, this.valueQuantiles);
     if (shareable) cached.oneTime = out;
     return out;
   }

@@ -53,9 +53,14 @@ export function bgnbdPmfIfAlive(p: BgNbdParams, t: number, x: number, T: number,
   return Float64Array.from(out);
 }
 
-/** P(Y(t)=y | x, t_x, T): the alive part weighted by P(alive), the rest at 0. */
-export function mixWithDeath(ifAlive: Float64Array, pAlive: number): Float64Array {
-  const out = ifAlive.map((v) => v * pAlive);
+/**
+ * P(Y(t)=y | x, t_x, T): the alive part weighted by P(alive), the rest at 0. Into `scratch` when given
+ * and large enough (the result is then a view of it, valid until the next call with it).
+ */
+export function mixWithDeath(ifAlive: Float64Array, pAlive: number, scratch?: Float64Array): Float64Array {
+  const n = ifAlive.length;
+  const out = scratch && scratch.length >= n ? scratch.subarray(0, n) : new Float64Array(n);
+  for (let y = 0; y < n; y++) out[y] = ifAlive[y]! * pAlive;
   out[0] = out[0]! + (1 - pAlive);
   return out;
 }

@@ -10,7 +10,9 @@
  *   P(S ≤ s) = P(Y=0) + Σ_{y≥1} P(Y=y) · I_{s/(s+γ')}(p·y, q')      (I = regularized incomplete beta)
  *
  * Without a Gamma-Gamma fit each purchase is worth the fixed value the point forecast uses, S = Y · value.
- * A quantile is the smallest s with P(S ≤ s) ≥ level, found by doubling and bisection to 1e-6 relative.
+ * A quantile is the smallest s with P(S ≤ s) ≥ level. valueCdf / valueQuantile here are the exact
+ * reference (doubling and bisection to 1e-6 relative); the runs use the fast log-normal mixture of
+ * value-quantiles.ts, checked against these.
  *
  * The interval: from the 10 % to the 90 % quantile (80 % of the forecast distribution inside; for a
  * discrete count it holds at least 80 %). Money figures are scaled like the point CLV: × margin × the
@@ -19,6 +21,7 @@
  */
 import { discreteQuantile, pmfMean } from './purchase-distribution.js';
 import { regularizedIncompleteBeta } from './incomplete-beta.js';
+import type { ValueQuantiles } from './value-quantiles.js';
 
 export const INTERVAL_LOW = 0.1;
 export const INTERVAL_HIGH = 0.9;
@@ -84,11 +87,12 @@ export interface CustomerIntervals {
 }
 
 /** The 80 % intervals of purchases and CLV; `moneyScale` = margin × discount factor. */
-export function customerIntervals(pmf: Float64Array, spend: SpendModel, moneyScale: number): CustomerIntervals {
+export function customerIntervals(pmf: Float64Array, spend: SpendModel, moneyScale: number, values: ValueQuantiles): CustomerIntervals {
+  const [low, high] = values.quantiles(pmf, spend, [INTERVAL_LOW, INTERVAL_HIGH]);
   return {
     purchasesLow: discreteQuantile(pmf, INTERVAL_LOW),
     purchasesHigh: discreteQuantile(pmf, INTERVAL_HIGH),
-    clvLow: valueQuantile(pmf, spend, INTERVAL_LOW) * moneyScale,
-    clvHigh: valueQuantile(pmf, spend, INTERVAL_HIGH) * moneyScale,
+    clvLow: low! * moneyScale,
+    clvHigh: high! * moneyScale,
   };
 }

@@ -18,6 +18,7 @@ import { coarsenTriples, compressTriples } from '../../src/scoring/triples.js';
 import { gammaGammaExpectedValue } from '../../src/scoring/gammagamma.js';
 import { bgnbdPmfIfAlive, mixWithDeath, poissonPmfIfAlive } from '../../src/scoring/purchase-distribution.js';
 import { customerIntervals, spendPosterior, type SpendModel } from '../../src/scoring/value-distribution.js';
+import { ValueQuantiles } from '../../src/scoring/value-quantiles.js';
 import { scoringSettingsSchema, type InterestMapEntry, type ScoringSettingsInput } from '../../src/scoring/settings.js';
 import {
   fitModels, modelTimes, repeatMean, rfmValues, scorePortal,
@@ -105,6 +106,7 @@ function referenceCustomers(input: { customers: CustomerInput[]; sections: Secti
   const index = buildSectionIndex(input.sections);
   const mapBySection = new Map<number, InterestMapEntry>(settings.interests.map.map((e) => [e.sectionId, e]));
   const rules = scale === 3 ? settings.segments.scale3 : settings.segments.scale5;
+  const valueQ = new ValueQuantiles();
   return summaries.map((s, i) => {
     const v = values[i]!;
     const life = lifecycleStage(s, AS_OF, settings.lifecycle);
@@ -167,7 +169,7 @@ function referenceCustomers(input: { customers: CustomerInput[]; sections: Secti
       expectedValue,
       predictedClv: predictedClv(margin, expectedValue, discounted),
       valueSource,
-      intervals: pmf ? customerIntervals(pmf, spend, margin * (expected > 0 ? discounted / expected : 1)) : null,
+      intervals: pmf ? customerIntervals(pmf, spend, margin * (expected > 0 ? discounted / expected : 1), valueQ) : null,
     };
   });
 }
