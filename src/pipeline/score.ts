@@ -189,6 +189,11 @@ export function labelOf(
       refusalReason: c.refusalReason,
       valueSource: c.valueSource,
       expectedPurchases: c.expectedPurchases,
+      // the 80 % predictive intervals over the horizon (src/scoring/value-distribution.ts); written to UF_CRM_SEG_CLV_LOW … PURCHASES_HIGH
+      clvLow: c.recencyDays === null || !c.intervals ? null : c.intervals.clvLow,
+      clvHigh: c.recencyDays === null || !c.intervals ? null : c.intervals.clvHigh,
+      purchasesLow: c.recencyDays === null || !c.intervals ? null : c.intervals.purchasesLow,
+      purchasesHigh: c.recencyDays === null || !c.intervals ? null : c.intervals.purchasesHigh,
       interestNames: Object.fromEntries((c.interestsEver ?? c.interests).map((i) => [i.tag, i.name])),
       // every tag ever bought (filter "ever bought in category") and when each one's window ends
       interestsEver: (c.interestsEver ?? c.interests).map((i) => i.tag),
