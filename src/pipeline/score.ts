@@ -17,6 +17,7 @@
 import type { Db } from '../store/db.js';
 import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, vacuumLabelFacts, analyzeLabels, type ContactLabelInput } from '../store/scores.js';
 import { getSections, type Contact } from '../store/crm.js';
+import { portalBacktest, type StoredBacktest } from './backtest.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
 import {
@@ -298,8 +299,10 @@ function labelsWithHistory(run: ScoringRun, prev: ReadonlyMap<number, PrevLabel>
 }
 
 /** Stores the run and its labels ('done' at the end, 'failed' when a write fails), then vacuums the count tables. */
-async function storeRun(db: Db, portalId: number, asOfDay: string, run: ScoringRun, labels: ContactLabelInput[], counts: Record<string, unknown>): Promise<number> {
-  const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma };
+async function storeRun(
+  db: Db, portalId: number, asOfDay: string, run: ScoringRun, labels: ContactLabelInput[], counts: Record<string, unknown>, backtest: StoredBacktest,
+): Promise<number> {
+  const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma, backtest };
   const sr = await createScoreRun(db, portalId, {
     asOf: new Date(`${asOfDay}T00:00:00Z`), status: 'running', settings: run.settings, thresholds: run.thresholds ?? {}, fits, counts,
   });
@@ -328,6 +331,8 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
   const t1 = performance.now();
   const run = scorePortal({ asOf: asOfDay, customers, sections }, settings);
+  // the predictions' track record on the portal's own history (pipeline/backtest.ts)
+  const backtest = portalBacktest(customers, asOfDay, run.settings);
   customers.length = 0;
 
   const prev = await latestScoreRun(db, portalId);
@@ -340,7 +345,7 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
     contacts: labels.length, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
     thresholdMode: mode, drift, warnings: run.warnings,
   };
-  const runId = await storeRun(db, portalId, asOfDay, run, labels, counts);
+  const runId = await storeRun(db, portalId, asOfDay, run, labels, counts, backtest);
   const t3 = performance.now();
   return {
     runId, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,

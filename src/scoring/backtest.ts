@@ -63,6 +63,9 @@ export interface BacktestResult {
   deciles: BacktestDecile[];
 }
 
+/** A backtest as a scoring run stores it (src/pipeline/backtest.ts): the result, or why there is none. */
+export type StoredBacktest = ({ status: 'done' } & BacktestResult) | { status: 'skipped' | 'failed'; reason: string; fitUntil: string | null; horizonDays: number };
+
 interface Row {
   score: CustomerScore;
   actual: number;
