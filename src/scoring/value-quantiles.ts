@@ -20,11 +20,11 @@ import type { SpendModel } from './value-distribution.js';
 
 const SQRT_2PI = Math.sqrt(2 * Math.PI);
 /** P(Y = y) below this is left out of the mixture (a quantile's level moves by less than that) */
-const MIN_WEIGHT = 1e-7;
+const MIN_WEIGHT = 1e-6;
 /** the quantiles are found to this precision in ln s (0.001 %) */
-const TOLERANCE = 1e-5;
+const TOLERANCE = 1e-4;
 /** see load() */
-const MERGE = 0.3;
+const MERGE = 0.5;
 
 export class ValueQuantiles {
   private psiP = -1;
