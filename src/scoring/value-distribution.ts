@@ -86,13 +86,16 @@ export interface CustomerIntervals {
   clvHigh: number;
 }
 
+const LEVELS = [INTERVAL_LOW, INTERVAL_HIGH];
+const money = [0, 0];
+
 /** The 80 % intervals of purchases and CLV; `moneyScale` = margin × discount factor. */
 export function customerIntervals(pmf: Float64Array, spend: SpendModel, moneyScale: number, values: ValueQuantiles): CustomerIntervals {
-  const [low, high] = values.quantiles(pmf, spend, [INTERVAL_LOW, INTERVAL_HIGH]);
+  values.quantilesInto(pmf, spend, LEVELS, money);
   return {
     purchasesLow: discreteQuantile(pmf, INTERVAL_LOW),
     purchasesHigh: discreteQuantile(pmf, INTERVAL_HIGH),
-    clvLow: low! * moneyScale,
-    clvHigh: high! * moneyScale,
+    clvLow: money[0]! * moneyScale,
+    clvHigh: money[1]! * moneyScale,
   };
 }

@@ -42,16 +42,29 @@ export class ValueQuantiles {
 
   /** quantile() at several levels, the customer's mixture built once. */
   quantiles(pmf: Float64Array, spend: SpendModel, levels: readonly number[]): number[] {
+    const out = new Array<number>(levels.length);
+    this.quantilesInto(pmf, spend, levels, out);
+    return out;
+  }
+
+  /** quantiles() into `out` (no allocation: the labels call it once per customer). */
+  quantilesInto(pmf: Float64Array, spend: SpendModel, levels: readonly number[], out: number[]): void {
     const p0 = pmf[0]!;
-    if (spend.kind === 'fixed') return levels.map((l) => (p0 >= l - 1e-12 ? 0 : discreteQuantile(pmf, l) * Math.max(0, spend.value)));
-    if (levels.every((l) => p0 >= l - 1e-12)) return levels.map(() => 0);
+    let needed = false;
+    for (let k = 0; k < levels.length; k++) {
+      const zero = p0 >= levels[k]! - 1e-12;
+      out[k] = zero ? 0 : spend.kind === 'fixed' ? discreteQuantile(pmf, levels[k]!) * Math.max(0, spend.value) : NaN;
+      if (Number.isNaN(out[k])) needed = true;
+    }
+    if (!needed || spend.kind === 'fixed') return;
     const { lo, hi, mean, variance } = this.load(pmf, spend);
-    return levels.map((l) => {
-      if (p0 >= l - 1e-12) return 0;
+    for (let k = 0; k < levels.length; k++) {
+      if (!Number.isNaN(out[k])) continue;
+      const l = levels[k]!;
       // start from one log-normal with the mixture's mean and variance of ln S | S > 0
       const start = mean + Math.sqrt(variance) * normalQuantile((l - p0) / (1 - p0));
-      return Math.exp(this.solve(p0, l, lo, hi, Math.min(hi, Math.max(lo, start))));
-    });
+      out[k] = Math.exp(this.solve(p0, l, lo, hi, Math.min(hi, Math.max(lo, start))));
+    }
   }
 
   /** P(S ≤ s) (approximately, see the module comment). */
