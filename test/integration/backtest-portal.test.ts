@@ -174,7 +174,9 @@ eachDb('backtest on a generated portal', (getDb) => {
     for (const [path, session, status] of cases) {
       const r = await srv.call('GET', path, { session });
       expect([path.slice(0, 80), r.status]).toEqual([path.slice(0, 80), status]);
-      expect(typeof (r.json as { error?: { code?: unknown } }).error?.code === 'string' || typeof r.json.code === 'string' || typeof r.json.error === 'string', r.text.slice(0, 200)).toBe(true);
+      // a JSON reason: the code and a message
+      expect([typeof r.json.error, typeof r.json.message], r.text.slice(0, 200)).toEqual(['string', 'string']);
+      expect(r.json.error).toBe(status === 401 ? 'NO_SESSION' : status === 404 ? 'NO_SUCH_RUN' : 'BAD_REQUEST');
       expect(r.text).not.toContain('secret');
     }
   });
