@@ -87,10 +87,10 @@ export interface CustomerIntervals {
 }
 
 const LEVELS = [INTERVAL_LOW, INTERVAL_HIGH];
-const money = [0, 0];
 
 /** The 80 % intervals of purchases and CLV; `moneyScale` = margin × discount factor. */
 export function customerIntervals(pmf: Float64Array, spend: SpendModel, moneyScale: number, values: ValueQuantiles): CustomerIntervals {
+  const money = values.pair;
   values.quantilesInto(pmf, spend, LEVELS, money);
   return {
     purchasesLow: discreteQuantile(pmf, INTERVAL_LOW),

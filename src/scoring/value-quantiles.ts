@@ -27,6 +27,8 @@ const TOLERANCE = 1e-4;
 const MERGE = 0.5;
 
 export class ValueQuantiles {
+  /** a two-number scratch for the callers of quantilesInto (customerIntervals) */
+  readonly pair: number[] = [0, 0];
   private psiP = -1;
   private psi = new Float64Array(0);
   private psi1 = new Float64Array(0);
