@@ -13,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { B24Client } from '../../src/b24/client.js';
 import { createScoreRun, createTokenCipher, queryContactLabels, setTokenCipher, upsertPortalOnInstall } from '../../src/store/index.js';
 import { runScoring } from '../../src/pipeline/score.js';
+import { rescoreContacts } from '../../src/events/rescore.js';
 import { runWriteBack } from '../../src/writeback/write.js';
 import type { StoredBacktest } from '../../src/scoring/backtest.js';
 import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
@@ -129,6 +130,16 @@ eachDb('backtest on a generated portal', (getDb) => {
     // non-buyers carry no range
     const nonBuyer = [...tp.emu.portal.contacts.values()].find((c) => !labels.some((l) => l.contactId === c.id));
     if (nonBuyer) expect(nonBuyer.uf.UF_CRM_SEG_CLV_HIGH ?? null).toBeNull();
+  });
+
+  it('event rescoring with the run\'s fits gives a contact the same ranges as the full run (nothing changed)', async () => {
+    const before = (await queryContactLabels(db, portalId, runId, { limit: 100_000 })).filter((l) => l.extra?.hasPurchases === true).slice(0, 40);
+    const ids = before.map((l) => l.contactId);
+    const r = await rescoreContacts(db, portalId, ids, { asOf });
+    expect(r.rescored).toBe(ids.length);
+    const after = new Map((await queryContactLabels(db, portalId, runId, { limit: 100_000 })).map((l) => [l.contactId, l.extra]));
+    const pick = (e: Record<string, unknown> | undefined) => [e?.clvLow, e?.clvHigh, e?.purchasesLow, e?.purchasesHigh].map((v) => (typeof v === 'number' ? Math.round(v * 100) / 100 : v));
+    for (const l of before) expect([l.contactId, ...pick(after.get(l.contactId))]).toEqual([l.contactId, ...pick(l.extra)]);
   });
 
   it('GET /dashboard/backtest: the admin gets the stored figures, a non-admin no amount of money', async () => {
