@@ -104,6 +104,8 @@ export function runFit(flags: Record<string, string>): string {
 export const SCORE_COLUMNS = [
   'customer_id', 'recency_days', 'frequency', 'monetary', 'r', 'f', 'm', 'rfm', 'segment', 'lifecycle', 'sleeping',
   'expected_next_purchase', 'p_alive', 'expected_purchases', 'predicted_clv',
+  // the 80 % ranges over the horizon (value-distribution.ts); empty without purchases
+  'purchases_low', 'purchases_high', 'clv_low', 'clv_high',
 ] as const;
 
 function horizonFlag(text: string): number {
@@ -163,6 +165,10 @@ export function runScore(flags: Record<string, string>): string {
     p_alive: round(c.pAlive, 6),
     expected_purchases: round(c.expectedPurchases, 6),
     predicted_clv: round(c.predictedClv, 2),
+    purchases_low: c.intervals?.purchasesLow ?? null,
+    purchases_high: c.intervals?.purchasesHigh ?? null,
+    clv_low: c.intervals ? round(c.intervals.clvLow, 2) : null,
+    clv_high: c.intervals ? round(c.intervals.clvHigh, 2) : null,
   }));
   if (format === 'json') return JSON.stringify(rows);
   const lines = [SCORE_COLUMNS.join(',')];
