@@ -36,6 +36,9 @@ import { aggregateCustomers } from '../scoring/columns.js';
 import { discountedPurchases, predictedClv } from '../scoring/clv.js';
 import { toDay } from '../scoring/dates.js';
 import { normalizeReason } from '../scoring/summary.js';
+import { bgnbdPmfIfAlive, mixWithDeath } from '../scoring/purchase-distribution.js';
+import { customerIntervals, spendPosterior, type SpendModel } from '../scoring/value-distribution.js';
+import { ValueQuantiles } from '../scoring/value-quantiles.js';
 
 export interface LabelChange {
   /** the customer's id (a company's for kind 'company') */
@@ -157,12 +160,14 @@ function applyRunFits(run: ScoringRun, customers: readonly CustomerInput[], asOf
   const unitDays = settings.models.timeUnit === 'week' ? 7 : 1;
   const { horizonDays, annualDiscountRate, margin } = settings.models;
   const byId = new Map(run.customers.map((c) => [c.id, c]));
+  const values = new ValueQuantiles();
   for (let i = 0; i < cols.count; i++) {
     const c = byId.get(cols.ids[i]!);
     const days = cols.purchaseDays[i]!;
     if (!c || days === 0) continue;
     const first = cols.firstDay[i]!;
     let discounted: number | null = null;
+    let forecast: { pmf: Float64Array; moneyScale: number } | null = null;
     if (bg) {
       const x = days - 1;
       const T = (asOfDay - first) / unitDays;
@@ -172,11 +177,18 @@ function applyRunFits(run: ScoringRun, customers: readonly CustomerInput[], asOf
       c.expectedPurchases = dp.expected * pAlive;
       discounted = dp.discounted * pAlive;
       c.valueSource = 'models';
+      forecast = { pmf: mixWithDeath(bgnbdPmfIfAlive(bg, horizonDays / unitDays, x, T), pAlive), moneyScale: margin * (dp.expected > 0 ? dp.discounted / dp.expected : 1) };
     }
+    let spend: SpendModel = { kind: 'fixed', value: c.expectedValue };
     if (gg) {
       const ev = gammaGammaExpectedValue(gg, days - 1, cols.repeatMean[i]!);
-      if (Number.isFinite(ev)) c.expectedValue = ev;
+      if (Number.isFinite(ev)) {
+        c.expectedValue = ev;
+        spend = spendPosterior(gg, days - 1, cols.repeatMean[i]!);
+      }
     }
+    // the intervals with the run's fits (without a BG/NBD fit: the subset's rule-based ones stay)
+    if (forecast) c.intervals = customerIntervals(forecast.pmf, spend, forecast.moneyScale, values);
     if (discounted === null) {
       // rule-based purchases from scorePortal: recover the discounted count from its CLV
       const avg = cols.total[i]! / days;

@@ -23,6 +23,7 @@ import type { Db } from '../store/db.js';
 import { createScoreRun, finishScoreRun, insertLabels, latestScoreRun, vacuumLabelFacts, analyzeLabels, type ContactLabelInput } from '../store/scores.js';
 import { getSections } from '../store/crm.js';
 import { KIND_TABLES, type CustomerKind } from '../store/customer-kinds.js';
+import { portalBacktest, type StoredBacktest } from './backtest.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
 import {
@@ -223,6 +224,11 @@ export function labelOf(
       medianGapDays: c.medianGapDays,
       valueSource: c.valueSource,
       expectedPurchases: c.expectedPurchases,
+      // the 80 % predictive intervals over the horizon (src/scoring/value-distribution.ts); written to UF_CRM_SEG_CLV_LOW … PURCHASES_HIGH
+      clvLow: c.recencyDays === null || !c.intervals ? null : c.intervals.clvLow,
+      clvHigh: c.recencyDays === null || !c.intervals ? null : c.intervals.clvHigh,
+      purchasesLow: c.recencyDays === null || !c.intervals ? null : c.intervals.purchasesLow,
+      purchasesHigh: c.recencyDays === null || !c.intervals ? null : c.intervals.purchasesHigh,
       interestNames: Object.fromEntries((c.interestsEver ?? c.interests).map((i) => [i.tag, i.name])),
       // every tag ever bought (filter "ever bought in category") and when each one's window ends
       interestsEver: (c.interestsEver ?? c.interests).map((i) => i.tag),
@@ -331,8 +337,10 @@ function labelsWithHistory(run: ScoringRun, prev: ReadonlyMap<number, PrevLabel>
 type KindLabels = { kind: CustomerKind; labels: ContactLabelInput[] };
 
 /** Stores the run and its labels ('done' at the end, 'failed' when a write fails), then vacuums the count tables. */
-async function storeRun(db: Db, portalId: number, asOfDay: string, run: ScoringRun, sets: KindLabels[], counts: Record<string, unknown>): Promise<number> {
-  const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma };
+async function storeRun(
+  db: Db, portalId: number, asOfDay: string, run: ScoringRun, sets: KindLabels[], counts: Record<string, unknown>, backtest: StoredBacktest,
+): Promise<number> {
+  const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma, backtest };
   const sr = await createScoreRun(db, portalId, {
     asOf: new Date(`${asOfDay}T00:00:00Z`), status: 'running', settings: run.settings, thresholds: run.thresholds ?? {}, fits, counts,
   });
@@ -396,6 +404,8 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
   const t1 = performance.now();
   const run = scorePortal({ asOf: asOfDay, customers, sections }, settings);
+  // the predictions' track record on the portal's own history (pipeline/backtest.ts)
+  const backtest = portalBacktest(customers, asOfDay, run.settings);
   customers.length = 0;
 
   const prev = await latestScoreRun(db, portalId);
@@ -412,7 +422,7 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
     thresholdMode: mode, drift, warnings: run.warnings, ...(companies ? { companies: companies.counts } : {}),
   };
   const sets: KindLabels[] = [{ kind: 'contact', labels }, ...(companies ? [{ kind: 'company' as const, labels: companies.labels }] : [])];
-  const runId = await storeRun(db, portalId, asOfDay, run, sets, counts);
+  const runId = await storeRun(db, portalId, asOfDay, run, sets, counts, backtest);
   const t3 = performance.now();
   return {
     runId, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,

@@ -5,11 +5,16 @@
  *         → one JSON line {"customers":N,"bgnbd":{r,alpha,a,b,ll},"gammagamma":{p,q,gamma,ll}}
  *   score --transactions FILE.csv --as-of YYYY-MM-DD [--scale 3|5] [--horizon-days N] [--format csv|json]
  *         → one row per customer (csv with a header, or one JSON array)
+ *   backtest --transactions FILE.csv --until YYYY-MM-DD --horizon-days N [--unit day|week]
+ *         → fit on the purchases up to --until, predict the next N days, compare with the file's
+ *           purchases in (until, until + N]: one JSON line {"coverage","predicted","actual","deciles":[…],…}
+ *           (backtest.ts explains every figure)
  *
  * Bad input prints "error: …" naming the file line and exits with code 2.
  */
 import { readFileSync } from 'node:fs';
-import { parseIsoDay, tryParseIsoDay } from './dates.js';
+import { formatDay, parseIsoDay, tryParseIsoDay } from './dates.js';
+import { backtest } from './backtest.js';
 import { csvEscape } from './csv.js';
 import { customersFromTransactions, InputError, parseTransactions } from './transactions.js';
 import { fitBgNbd } from './bgnbd.js';
@@ -22,11 +27,13 @@ class UsageError extends Error {}
 
 const USAGE = `usage:
   npm run cli -- fit --transactions FILE.csv --until YYYY-MM-DD [--unit day|week]
-  npm run cli -- score --transactions FILE.csv --as-of YYYY-MM-DD [--scale 3|5] [--horizon-days N] [--format csv|json]`;
+  npm run cli -- score --transactions FILE.csv --as-of YYYY-MM-DD [--scale 3|5] [--horizon-days N] [--format csv|json]
+  npm run cli -- backtest --transactions FILE.csv --until YYYY-MM-DD --horizon-days N [--unit day|week]`;
 
 const FLAGS: Record<string, { required: string[]; optional: string[] }> = {
   fit: { required: ['transactions', 'until'], optional: ['unit'] },
   score: { required: ['transactions', 'as-of'], optional: ['scale', 'horizon-days', 'format'] },
+  backtest: { required: ['transactions', 'until', 'horizon-days'], optional: ['unit'] },
 };
 
 export function parseArgs(argv: readonly string[]): { command: string; flags: Record<string, string> } {
@@ -97,7 +104,39 @@ export function runFit(flags: Record<string, string>): string {
 export const SCORE_COLUMNS = [
   'customer_id', 'recency_days', 'frequency', 'monetary', 'r', 'f', 'm', 'rfm', 'segment', 'lifecycle', 'sleeping',
   'expected_next_purchase', 'p_alive', 'expected_purchases', 'predicted_clv',
+  // the 80 % ranges over the horizon (value-distribution.ts); empty without purchases
+  'purchases_low', 'purchases_high', 'clv_low', 'clv_high',
 ] as const;
+
+function horizonFlag(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 3650) throw new UsageError(`--horizon-days must be an integer from 1 to 3650, got "${text}"`);
+  return Number(text);
+}
+
+export function runBacktest(flags: Record<string, string>): string {
+  const unit = flags.unit ?? 'week';
+  if (unit !== 'day' && unit !== 'week') throw new UsageError(`--unit must be day or week, got "${unit}"`);
+  const untilDay = dateFlag(flags, 'until');
+  const horizonDays = horizonFlag(flags['horizon-days']!);
+  const rows = readTransactions(flags.transactions!);
+  const end = untilDay + horizonDays;
+  let last = -Infinity;
+  for (const t of rows) last = Math.max(last, t.day);
+  if (!rows.some((t) => t.day <= untilDay)) throw new InputError(`${flags.transactions}: no transaction on or before ${flags.until}: nothing to fit`);
+  if (last < end) process.stderr.write(`warning: the data ends on ${formatDay(last)}, before the hold-out's end ${formatDay(end)}: later purchases count as none\n`);
+  const result = backtest(customersFromTransactions(rows, end), untilDay, horizonDays, { models: { timeUnit: unit } });
+  const r = (v: number | null, digits = 4) => (v === null ? null : round(v, digits));
+  return JSON.stringify({
+    ...result,
+    coverage: r(result.coverage), valueCoverage: r(result.valueCoverage), insideRange: r(result.insideRange),
+    valueInsideRange: r(result.valueInsideRange), expectedInside: r(result.expectedInside),
+    predicted: r(result.predicted, 2), actual: result.actual, predictedValue: r(result.predictedValue, 2), actualValue: r(result.actualValue, 2),
+    mae: r(result.mae), valueMae: r(result.valueMae, 2), relativeError: r(result.relativeError), valueRelativeError: r(result.valueRelativeError),
+    deciles: result.deciles.map((d) => ({
+      ...d, predicted: r(d.predicted, 2), predictedValue: r(d.predictedValue, 2), actualValue: r(d.actualValue, 2), coverage: r(d.coverage), insideRange: r(d.insideRange),
+    })),
+  });
+}
 
 export function runScore(flags: Record<string, string>): string {
   const asOfDay = dateFlag(flags, 'as-of');
@@ -126,6 +165,10 @@ export function runScore(flags: Record<string, string>): string {
     p_alive: round(c.pAlive, 6),
     expected_purchases: round(c.expectedPurchases, 6),
     predicted_clv: round(c.predictedClv, 2),
+    purchases_low: c.intervals?.purchasesLow ?? null,
+    purchases_high: c.intervals?.purchasesHigh ?? null,
+    clv_low: c.intervals ? round(c.intervals.clvLow, 2) : null,
+    clv_high: c.intervals ? round(c.intervals.clvHigh, 2) : null,
   }));
   if (format === 'json') return JSON.stringify(rows);
   const lines = [SCORE_COLUMNS.join(',')];
@@ -136,7 +179,7 @@ export function runScore(flags: Record<string, string>): string {
 export function main(argv: readonly string[]): number {
   try {
     const { command, flags } = parseArgs(argv);
-    const out = command === 'fit' ? runFit(flags) : runScore(flags);
+    const out = command === 'fit' ? runFit(flags) : command === 'backtest' ? runBacktest(flags) : runScore(flags);
     process.stdout.write(out + '\n');
     return 0;
   } catch (e) {

@@ -35,6 +35,8 @@ export { fitModels, fitModelsOn, modelTimes, repeatMean, spendRows, type ModelCo
 export interface ScorePortalOptions {
   /** called at the end of each phase ('aggregate', 'rfm', 'models', 'labels'); for benchmarks */
   onPhase?: (phase: 'aggregate' | 'rfm' | 'models' | 'labels') => void;
+  /** keep each buyer's forecast distribution on its score (CustomerScore.forecast); for the backtest */
+  keepForecasts?: boolean;
 }
 
 export function scorePortal(
@@ -72,7 +74,7 @@ export function scorePortal(
   phase('models');
 
   // 4. per-customer labels
-  const customers = labelCustomers(cols, rfm.values, thresholds, models, portalRate, asOfDay, settings, input.sections ?? []);
+  const customers = labelCustomers(cols, rfm.values, thresholds, models, portalRate, asOfDay, settings, input.sections ?? [], options.keepForecasts ?? false);
   phase('labels');
 
   const lifecycleSizes = Object.fromEntries(LIFECYCLE_CODES.map((c) => [c, 0])) as Record<LifecycleCode, number>;

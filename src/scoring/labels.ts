@@ -1,7 +1,8 @@
 /**
  * One CustomerScore per customer, from the columns (the last phase of scorePortal). The formulas
  * are those of lifecycleStage, sleepingStatus, levelOf/segmentOf/cellLabel, activeInterests,
- * bgnbdPAlive/bgnbdExpectedIfAlive, gammaGammaExpectedValue and clv.ts, applied to the
+ * bgnbdPAlive/bgnbdExpectedIfAlive, gammaGammaExpectedValue, clv.ts and the predictive intervals
+ * (purchase-distribution.ts, value-distribution.ts), applied to the
  * per-customer numbers; what is shared by many customers (the cell → segment and cell → label
  * tables, the expected purchases per (x, T), the section → tag resolution and the date texts)
  * is computed once per run.
@@ -12,6 +13,9 @@ import type { Scale, SegmentCode } from './codes.js';
 import type { CustomerColumns } from './columns.js';
 import { memoFormatDay, type DayNumber } from './dates.js';
 import { gammaGammaExpectedValue, type GammaGammaParams } from './gammagamma.js';
+import { bgnbdPmfIfAlive, mixWithDeath, poissonPmfIfAlive } from './purchase-distribution.js';
+import { customerIntervals, spendPosterior, type CustomerIntervals, type SpendModel } from './value-distribution.js';
+import { ValueQuantiles } from './value-quantiles.js';
 import { buildSectionIndex, InterestTagger } from './interests.js';
 import { lifecycleCode } from './lifecycle.js';
 import { levelOf } from './rfm.js';
@@ -32,8 +36,9 @@ export function labelCustomers(
   asOfDay: DayNumber,
   settings: ScoringSettings,
   sections: readonly SectionNode[],
+  keepForecasts = false,
 ): CustomerScore[] {
-  const labeler = new CustomerLabeler(cols, rfmCols, thresholds, models, portalRate, asOfDay, settings, sections);
+  const labeler = new CustomerLabeler(cols, rfmCols, thresholds, models, portalRate, asOfDay, settings, sections, keepForecasts);
   const n = cols.count;
   const customers: CustomerScore[] = [];
   for (let i = 0; i < n; i++) customers.push(labeler.score(i));
@@ -45,8 +50,12 @@ class CustomerLabeler {
   private readonly bgParams: BgNbdParams | null;
   private readonly ggParams: GammaGammaParams | null;
   private readonly unitDays: number;
-  private readonly modelCache = new Map<number, { expected: number; discounted: number }>();
+  /** per (x, T): the expected purchases if alive, and their distribution; a one-time buyer's intervals (they depend on T only) */
+  private readonly modelCache = new Map<number, { expected: number; discounted: number; ifAlive: Float64Array; oneTime?: CustomerIntervals }>();
   private readonly dayText = memoFormatDay();
+  private readonly valueQuantiles = new ValueQuantiles();
+  /** the current customer's purchase distribution (kept per customer only with keepForecasts) */
+  private pmfScratch = new Float64Array(64);
   private readonly tagger: InterestTagger;
   private readonly cells: CellTable;
 
@@ -59,6 +68,7 @@ class CustomerLabeler {
     private readonly asOfDay: DayNumber,
     private readonly settings: ScoringSettings,
     sections: readonly SectionNode[],
+    private readonly keepForecasts = false,
   ) {
     const scale: Scale = settings.rfm.scale;
     this.bgParams = models.bgnbd.status === 'ok' ? models.bgnbd.params : null;
@@ -82,8 +92,10 @@ class CustomerLabeler {
     const { r, f, m, segment, rfm } = this.rfmCell(i, days);
     const historicValue = cols.total[i]!;
     const avgValue = days > 0 ? historicValue / days : 0;
-    const { pAlive, expected, discounted, valueSource } = this.futurePurchases(i, days, sleep);
-    const expectedValue = this.expectedValue(i, days, avgValue);
+    const { pAlive, expected, discounted, valueSource, pmf, cached } = this.futurePurchases(i, days, sleep);
+    const { expectedValue, spend } = this.expectedValue(i, days, avgValue);
+    const moneyScale = settings.models.margin * (expected > 0 ? discounted / expected : 1);
+    const intervals = pmf ? this.intervals(pmf, spend, moneyScale, cached) : null;
     const ever = this.tagger.everInterests(cols.sectionIds, cols.sectionLastDay, cols.sectionStart[i]!, cols.sectionStart[i + 1]!);
     const asOfText = this.tagger.asOfText();
     return {
@@ -109,6 +121,8 @@ class CustomerLabeler {
       expectedValue,
       predictedClv: predictedClv(settings.models.margin, expectedValue, discounted),
       valueSource,
+      intervals,
+      ...(this.keepForecasts && pmf ? { forecast: { pmf, spend, moneyScale } } : {}),
     };
   }
 
@@ -143,6 +157,8 @@ class CustomerLabeler {
     let expected = 0;
     let discounted = 0;
     let valueSource: CustomerScore['valueSource'] = 'rules';
+    let pmf: Float64Array | null = null;
+    let cached: { oneTime?: CustomerIntervals } | null = null;
     if (days > 0 && bgParams) {
       // modelTimes
       const x = days - 1;
@@ -152,13 +168,17 @@ class CustomerLabeler {
       const key = x * 1e7 + (asOfDay - first);
       let hit = this.modelCache.get(key);
       if (!hit) {
-        hit = discountedPurchases((d) => bgnbdExpectedIfAlive(bgParams, d / unitDays, x, T), horizonDays, annualDiscountRate);
+        const dp = discountedPurchases((d) => bgnbdExpectedIfAlive(bgParams, d / unitDays, x, T), horizonDays, annualDiscountRate);
+        hit = { ...dp, ifAlive: bgnbdPmfIfAlive(bgParams, horizonDays / unitDays, x, T) };
         this.modelCache.set(key, hit);
       }
       pAlive = bgnbdPAlive(bgParams, x, tx, T);
       expected = hit.expected * pAlive;
       discounted = hit.discounted * pAlive;
       valueSource = 'models';
+      if (this.pmfScratch.length < hit.ifAlive.length) this.pmfScratch = new Float64Array(hit.ifAlive.length * 2);
+      pmf = mixWithDeath(hit.ifAlive, pAlive, this.keepForecasts ? undefined : this.pmfScratch);
+      if (x === 0) cached = hit;
     } else if (sleep) {
       const alive = ruleBasedPAlive(sleep, settings.sleeping);
       pAlive = alive;
@@ -166,18 +186,34 @@ class CustomerLabeler {
       const dp = discountedPurchases((d) => rate * d * alive, horizonDays, annualDiscountRate);
       expected = dp.expected;
       discounted = dp.discounted;
+      pmf = mixWithDeath(poissonPmfIfAlive(rate * horizonDays), alive);
     }
-    return { pAlive, expected, discounted, valueSource };
+    return { pAlive, expected, discounted, valueSource, pmf, cached };
   }
 
-  /** Value per purchase: the Gamma-Gamma expectation when fitted and finite, else the historic average. */
-  private expectedValue(i: number, days: number, avgValue: number): number {
-    let expectedValue = avgValue;
+  /**
+   * The 80 % intervals; money × margin × discounted/expected like the point CLV. A one-time buyer's
+   * intervals under the models depend only on T (P(alive) = 1, the population's spend): kept per T.
+   */
+  private intervals(pmf: Float64Array, spend: SpendModel, moneyScale: number, cached: { oneTime?: CustomerIntervals } | null): CustomerIntervals {
+    const shareable = cached !== null && spend.kind === 'gamma';
+    if (shareable && cached.oneTime) return cached.oneTime;
+    const out = customerIntervals(pmf, spend, moneyScale, this.valueQuantiles);
+    if (shareable) cached.oneTime = out;
+    return out;
+  }
+
+  /**
+   * Value per purchase: the Gamma-Gamma expectation when fitted and finite, else the historic
+   * average; and the distribution of one purchase's value the intervals use (the customer's
+   * Gamma-Gamma posterior, or that fixed value).
+   */
+  private expectedValue(i: number, days: number, avgValue: number): { expectedValue: number; spend: SpendModel } {
     if (this.ggParams && days > 0) {
       const ev = gammaGammaExpectedValue(this.ggParams, days - 1, this.cols.repeatMean[i]!);
-      if (Number.isFinite(ev)) expectedValue = ev;
+      if (Number.isFinite(ev)) return { expectedValue: ev, spend: spendPosterior(this.ggParams, days - 1, this.cols.repeatMean[i]!) };
     }
-    return expectedValue;
+    return { expectedValue: avgValue, spend: { kind: 'fixed', value: avgValue } };
   }
 }
 

@@ -5,6 +5,7 @@ import type { ActiveInterest } from './interests.js';
 import type { BgNbdParams } from './bgnbd.js';
 import type { GammaGammaParams } from './gammagamma.js';
 import type { ScoringSettings } from './settings.js';
+import type { CustomerIntervals, SpendModel } from './value-distribution.js';
 
 export type DayInput = string | number;
 
@@ -106,6 +107,13 @@ export interface CustomerScore {
   predictedClv: number;
   /** 'models' when BG/NBD supplied P(alive) and the purchases, 'rules' otherwise */
   valueSource: 'models' | 'rules';
+  /**
+   * 80 % predictive intervals over the horizon (value-distribution.ts): repeat purchase days and CLV
+   * (same money units as predictedClv); null without purchases
+   */
+  intervals: CustomerIntervals | null;
+  /** with scorePortal's keepForecasts: the distributions behind the intervals (money = S × moneyScale) */
+  forecast?: { pmf: Float64Array; spend: SpendModel; moneyScale: number };
 }
 
 export interface ScoringRun {

@@ -10,7 +10,7 @@
  *          else what we last wrote (written_values), else empty.
  * Comparison per type: enumerations by code (a CRM item ID is mapped back through the registry),
  * dates by day, datetimes to the second, booleans with empty = N, multiple values as sets,
- * MONETARY to the cent, and CLV and P(alive) with the admin's relative tolerance (default 5%):
+ * MONETARY to the cent, and CLV (with its 80 % range CLV_LOW / CLV_HIGH) and P(alive) with the admin's relative tolerance (default 5%):
  * |desired − base| > tolerance × max(|base|, floor) with floor 1 (currency) / 0.01 (probability).
  *
  * Nothing moves merely because a day passed:
@@ -20,7 +20,7 @@
  *    crosses a bound, and the bounds themselves are pinned between runs (pipeline/score.ts);
  *  - FREQUENCY, MONETARY, LAST_PURCHASE and NEXT_PURCHASE (last purchase + median gap) change only
  *    with a new or changed deal;
- *  - P(alive) and CLV decay a little every day (they depend on the time since the first/last
+ *  - P(alive) and CLV (and the CLV range) decay a little every day (they depend on the time since the first/last
  *    purchase), so they are rewritten only when they moved by more than the tolerance from the
  *    value the CRM holds (never from yesterday's value: slow drift accumulates until it counts);
  *  - PREV_SEGMENT and CHANGED_AT change only with the segment;
@@ -88,6 +88,10 @@ export function desiredValues(l: ContactLabel): SemValues {
     [F.NEXT_PURCHASE]: l.nextPurchase,
     [F.CLV]: num(l.clv) === null ? null : r2(Number(l.clv)),
     [F.P_ALIVE]: num(l.pAlive) === null ? null : r4(Number(l.pAlive)),
+    [F.CLV_LOW]: num(extra.clvLow) === null ? null : r2(Number(extra.clvLow)),
+    [F.CLV_HIGH]: num(extra.clvHigh) === null ? null : r2(Number(extra.clvHigh)),
+    [F.PURCHASES_LOW]: num(extra.purchasesLow),
+    [F.PURCHASES_HIGH]: num(extra.purchasesHigh),
     [F.PREV_SEGMENT]: (extra.prevSegment as string | null | undefined) ?? null,
     [F.CHANGED_AT]: (extra.changedAt as string | null | undefined) ?? null,
     // only while sleeping, and only for repeat buyers (one-time buyers have no cycle to be late against)
@@ -171,7 +175,7 @@ export function sameValue(def: FieldManifest, desired: SemValue, base: SemValue,
     case 'double': {
       const d = Number(desired);
       const b = Number(base);
-      if (def.name === F.CLV) return Math.abs(d - b) <= tol.clv * Math.max(Math.abs(b), 1);
+      if (def.name === F.CLV || def.name === F.CLV_LOW || def.name === F.CLV_HIGH) return Math.abs(d - b) <= tol.clv * Math.max(Math.abs(b), 1);
       if (def.name === F.P_ALIVE) return Math.abs(d - b) <= tol.pAlive * Math.max(Math.abs(b), 0.01);
       return Math.abs(d - b) < 0.005;
     }

@@ -241,6 +241,15 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     expect(await f.locator('[data-role="level-bounds"] tr[data-dim]').count()).toBe(3);
     expect(await f.locator('[data-role="level-bounds"] tr[data-dim="frequency"] td').count()).toBe(5);
     expect(await f.locator('[data-role="level-bounds"] tr[data-dim="recency"] td[data-level="5"]').textContent()).toMatch(/^last purchase up to \d+ days ago$/);
+    // the predicted value's track record: the coverage stored with the run, and its chart
+    await f.waitForSelector('[data-role="backtest"] [data-chart="backtest"] canvas', { timeout: 15_000 });
+    const bt = (await latestScoreRun(db, portalId))!.fits.backtest as { status: string; coverage: number; predicted: number; actual: number };
+    expect(bt.status).toBe('done');
+    const pct = new Intl.NumberFormat('en-US', { style: 'percent', maximumFractionDigits: 0 });
+    const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+    expect(await f.locator('[data-role="bt-coverage"]').textContent()).toBe(pct.format(bt.coverage));
+    expect(await f.locator('[data-role="bt-purchases"]').textContent()).toBe(`${int.format(bt.predicted)} / ${int.format(bt.actual)}`);
+    expect(await f.locator('[data-role="bt-deciles"] tbody tr').count()).toBe(10);
     await shot(page, 'dashboard');
     const running = await createSyncRun(db, portalId, 'incremental', { phase: 'contacts', rowsExpected: 1200 });
     await updateSyncProgress(db, portalId, running.id, { rowsDone: 780, etaSeconds: 42, phase: 'deals' });
@@ -270,8 +279,8 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
 
   it('the contact-card tab shows that contact\'s scores', async () => {
     const run = (await latestScoreRun(db, portalId))!;
-    const { rows } = await db.query<{ id: number; segment: string; rfm: string }>(
-      `SELECT contact_id AS id, segment, rfm FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND frequency >= 3 ORDER BY contact_id LIMIT 1`,
+    const { rows } = await db.query<{ id: number; segment: string; rfm: string; extra: { clvLow: number; clvHigh: number; purchasesLow: number; purchasesHigh: number } }>(
+      `SELECT contact_id AS id, segment, rfm, extra FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND frequency >= 3 ORDER BY contact_id LIMIT 1`,
       [portalId, run.id],
     );
     const c = rows[0]!;
@@ -283,6 +292,10 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     expect(await f.locator('[data-role="rfm"]').textContent()).toBe(c.rfm);
     const reason = (await f.locator('[data-role="reason"]').textContent()) ?? '';
     expect(reason).toMatch(/bought \d+ times, usually every \d+ days, last \d+ days ago: /);
+    // the CLV's 80 % range and the purchase days' range, as stored
+    const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+    expect(await f.locator('[data-role="clv-range"]').textContent()).toBe(`Likely range (8 in 10): ${int.format(c.extra.clvLow)} – ${int.format(c.extra.clvHigh)}`);
+    expect(await f.locator('[data-role="purchases-range"]').textContent()).toBe(`Purchase days in the next 365 days: ${c.extra.purchasesLow}–${c.extra.purchasesHigh} (8 in 10)`);
     const log = await hostLog(page);
     const init = log.filter((l) => l.command === 'getInitData');
     expect(init.length).toBeGreaterThan(0);

@@ -69,7 +69,7 @@ describe('cli score', () => {
     const r = cli('score', '--transactions', small(), '--as-of', '2024-06-30', '--scale', '3');
     expect(r.code).toBe(0);
     const [header, ...rows] = r.out.trim().split('\n');
-    expect(header).toBe('customer_id,recency_days,frequency,monetary,r,f,m,rfm,segment,lifecycle,sleeping,expected_next_purchase,p_alive,expected_purchases,predicted_clv');
+    expect(header).toBe('customer_id,recency_days,frequency,monetary,r,f,m,rfm,segment,lifecycle,sleeping,expected_next_purchase,p_alive,expected_purchases,predicted_clv,purchases_low,purchases_high,clv_low,clv_high');
     expect(rows).toHaveLength(3); // d only buys after as-of
     const a = rows.find((l) => l.startsWith('a,'))!.split(',');
     expect(a.slice(1, 4)).toEqual(['29', '3', '300']);
@@ -79,6 +79,9 @@ describe('cli score', () => {
     expect(a[11]).toBe('2024-07-02'); // gaps 30 and 31 days: median 30.5 → 31 days after 2024-06-01
     const c = rows.find((l) => l.startsWith('c,'))!.split(',');
     expect(c[8]).toBe('no_purchases'); // refunded day
+    expect(c.slice(15)).toEqual(['', '', '', '']); // no purchase, no range
+    const [pl, ph, cl, ch] = a.slice(15).map(Number);
+    expect(pl! <= ph! && cl! <= ch!).toBe(true);
   });
   it('prints a JSON array with --format json', () => {
     const r = cli('score', '--transactions', small(), '--as-of', '2024-06-30', '--format', 'json', '--horizon-days', '90');

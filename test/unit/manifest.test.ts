@@ -8,6 +8,7 @@ describe('manifest', () => {
       'UF_CRM_SEG_FREQUENCY', 'UF_CRM_SEG_MONETARY', 'UF_CRM_SEG_LAST_PURCHASE', 'UF_CRM_SEG_R', 'UF_CRM_SEG_F',
       'UF_CRM_SEG_M', 'UF_CRM_SEG_RFM', 'UF_CRM_SEG_SEGMENT', 'UF_CRM_SEG_LIFECYCLE', 'UF_CRM_SEG_SLEEPING',
       'UF_CRM_SEG_INTERESTS', 'UF_CRM_SEG_NEXT_PURCHASE', 'UF_CRM_SEG_CLV', 'UF_CRM_SEG_P_ALIVE',
+      'UF_CRM_SEG_CLV_LOW', 'UF_CRM_SEG_CLV_HIGH', 'UF_CRM_SEG_PURCHASES_LOW', 'UF_CRM_SEG_PURCHASES_HIGH',
       'UF_CRM_SEG_PREV_SEGMENT', 'UF_CRM_SEG_CHANGED_AT', 'UF_CRM_SEG_SAVED', 'UF_CRM_SEG_DAYS_OVERDUE',
     ]);
     const byName = new Map(fields.fields.map((f) => [f.name, f]));
@@ -16,6 +17,9 @@ describe('manifest', () => {
     expect(byName.get('UF_CRM_SEG_SLEEPING')?.type).toBe('boolean');
     expect(byName.get('UF_CRM_SEG_INTERESTS')).toMatchObject({ type: 'enumeration', multiple: true });
     expect(byName.get('UF_CRM_SEG_CHANGED_AT')?.type).toBe('datetime');
+    // the 80 % ranges: money like CLV, counts like FREQUENCY
+    expect(byName.get('UF_CRM_SEG_CLV_LOW')?.type).toBe('double');
+    expect(byName.get('UF_CRM_SEG_PURCHASES_HIGH')?.type).toBe('integer');
     // the highest-priority saved segment: a single enumeration whose items are the saved segments
     expect(byName.get('UF_CRM_SEG_SAVED')).toMatchObject({ type: 'enumeration', items: 'savedSegments', multiple: false });
     for (const f of fields.fields) for (const l of ['en', 'ru', 'de', 'pl', 'ua']) expect([f.name, l, typeof (f.label as Record<string, string>)[l]]).toEqual([f.name, l, 'string']);

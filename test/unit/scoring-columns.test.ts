@@ -16,6 +16,9 @@ import { discountedPurchases, predictedClv, shrunkRepeatRate } from '../../src/s
 import { bgnbdExpectedIfAlive, bgnbdPAlive } from '../../src/scoring/bgnbd.js';
 import { coarsenTriples, compressTriples } from '../../src/scoring/triples.js';
 import { gammaGammaExpectedValue } from '../../src/scoring/gammagamma.js';
+import { bgnbdPmfIfAlive, mixWithDeath, poissonPmfIfAlive } from '../../src/scoring/purchase-distribution.js';
+import { customerIntervals, spendPosterior, type SpendModel } from '../../src/scoring/value-distribution.js';
+import { ValueQuantiles } from '../../src/scoring/value-quantiles.js';
 import { scoringSettingsSchema, type InterestMapEntry, type ScoringSettingsInput } from '../../src/scoring/settings.js';
 import {
   fitModels, modelTimes, repeatMean, rfmValues, scorePortal,
@@ -103,6 +106,7 @@ function referenceCustomers(input: { customers: CustomerInput[]; sections: Secti
   const index = buildSectionIndex(input.sections);
   const mapBySection = new Map<number, InterestMapEntry>(settings.interests.map.map((e) => [e.sectionId, e]));
   const rules = scale === 3 ? settings.segments.scale3 : settings.segments.scale5;
+  const valueQ = new ValueQuantiles();
   return summaries.map((s, i) => {
     const v = values[i]!;
     const life = lifecycleStage(s, AS_OF, settings.lifecycle);
@@ -116,6 +120,7 @@ function referenceCustomers(input: { customers: CustomerInput[]; sections: Secti
     let expected = 0;
     let discounted = 0;
     let valueSource: CustomerScore['valueSource'] = 'rules';
+    let pmf: Float64Array | null = null;
     if (s.days.length > 0 && bgParams) {
       const t = modelTimes(s.days, AS_OF, unitDays);
       const hit = discountedPurchases((d) => bgnbdExpectedIfAlive(bgParams, d / unitDays, t.x, t.T), horizonDays, annualDiscountRate);
@@ -123,17 +128,23 @@ function referenceCustomers(input: { customers: CustomerInput[]; sections: Secti
       expected = hit.expected * pAlive;
       discounted = hit.discounted * pAlive;
       valueSource = 'models';
+      pmf = mixWithDeath(bgnbdPmfIfAlive(bgParams, horizonDays / unitDays, t.x, t.T), pAlive);
     } else if (s.days.length > 0) {
       pAlive = ruleBasedPAlive(sleep, settings.sleeping);
       const rate = shrunkRepeatRate(s.days.length - 1, AS_OF - s.days[0]!, portalRate);
       const dp = discountedPurchases((d) => rate * d * pAlive, horizonDays, annualDiscountRate);
       expected = dp.expected;
       discounted = dp.discounted;
+      pmf = mixWithDeath(poissonPmfIfAlive(rate * horizonDays), pAlive);
     }
     let expectedValue = s.days.length > 0 ? historicValue / s.days.length : 0;
+    let spend: SpendModel = { kind: 'fixed', value: expectedValue };
     if (ggParams && s.days.length > 0) {
       const ev = gammaGammaExpectedValue(ggParams, s.days.length - 1, repeatMean(s.values));
-      if (Number.isFinite(ev)) expectedValue = ev;
+      if (Number.isFinite(ev)) {
+        expectedValue = ev;
+        spend = spendPosterior(ggParams, s.days.length - 1, repeatMean(s.values));
+      }
     }
     return {
       id: s.id,
@@ -158,6 +169,7 @@ function referenceCustomers(input: { customers: CustomerInput[]; sections: Secti
       expectedValue,
       predictedClv: predictedClv(margin, expectedValue, discounted),
       valueSource,
+      intervals: pmf ? customerIntervals(pmf, spend, margin * (expected > 0 ? discounted / expected : 1), valueQ) : null,
     };
   });
 }

@@ -7,11 +7,17 @@ import { ROW_SELECT, type ListRow } from './queries.js';
 export interface ContactCard {
   contact: { id: number; name: string; city: string | null; hasEmail: boolean; hasPhone: boolean; sourceId: string | null; assignedById: number | null } | null;
   label: (ListRow & { r: number | null; f: number | null; m: number | null; firstPurchase: string | null; extra: Record<string, unknown> }) | null;
-  run: { id: number; asOf: string } | null;
+  /** horizonDays: the predictions' horizon (the CLV and its 80 % range in label.extra cover it) */
+  run: { id: number; asOf: string; horizonDays: number } | null;
   purchaseDays: number;
   medianGapDays: number | null;
   daysSinceLast: number | null;
   history: Array<{ runId: number; asOf: string; segment: string | null; lifecycle: string | null; rfm: string | null }>;
+}
+
+function horizonOf(settings: unknown): number {
+  const h = (settings as { models?: { horizonDays?: unknown } } | null)?.models?.horizonDays;
+  return typeof h === 'number' && h > 0 ? h : 365;
 }
 
 export async function contactCard(db: Db, portalId: number, contactId: number): Promise<ContactCard> {
@@ -49,7 +55,7 @@ export async function contactCard(db: Db, portalId: number, contactId: number): 
   return {
     contact: cs[0] ?? null,
     label,
-    run: run ? { id: run.id, asOf: iso(run.asOf) } : null,
+    run: run ? { id: run.id, asOf: iso(run.asOf), horizonDays: horizonOf(run.settings) } : null,
     purchaseDays: t.length,
     medianGapDays,
     daysSinceLast: label?.recencyDays ?? (asOfDay !== null && t.length ? Math.round(asOfDay - t[t.length - 1]!) : null),

@@ -13,6 +13,7 @@
 import express, { type Router } from 'express';
 import { dashboard, type Dashboard } from '../dashboard-query.js';
 import { parseRunSpec } from '../dashboard-runs.js';
+import { backtestQuery, backtestView, readBacktest } from '../dashboard-backtest.js';
 import { authed, HttpError, wrap, type Authed } from '../http.js';
 import { MIN_GROUP, suppress } from '../visibility.js';
 import { entitySchema, runFor, type RouteDeps } from './shared.js';
@@ -66,6 +67,13 @@ export function dashboardRoutes({ db }: RouteDeps): Router {
     if (entity === 'company') await runFor(db, a, entity); // 409 NO_COMPANIES when the latest run labelled none
     const d = await dashboard(db, a.portal.id, runSpec(req.query.from, 'from'), runSpec(req.query.to, 'to'), entity);
     return a.session.a ? { ...d, suppressedBelow: null } : nonAdminView(a, d);
+  }));
+  // the predicted value's track record stored with a run (dashboard-backtest.ts)
+  r.get('/dashboard/backtest', wrap(async (req) => {
+    const a = authed(req);
+    const q = backtestQuery.parse(req.query);
+    const answer = await readBacktest(db, a.portal.id, q.run ? Number(q.run.slice(4)) : null);
+    return { ...backtestView(a, answer), suppressedBelow: a.session.a ? null : MIN_GROUP };
   }));
   return r;
 }

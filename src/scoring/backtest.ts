@@ -1,0 +1,187 @@
+/**
+ * Backtest of the predicted value on a portal's own history: pretend it is `fitUntil`, score the
+ * customers known by then exactly as a run does (scorePortal: model fits, expected purchases, CLV and
+ * the 80 % intervals over the horizon; no discounting, margin 1, so the CLV is the predicted revenue),
+ * then compare with what they really bought in (fitUntil, fitUntil + horizon].
+ *
+ *  - coverage / valueCoverage: the coverage of the middle 80 % of each customer's forecast of purchase
+ *    days / revenue (calibration.ts): about 80 % when the forecasts are right;
+ *  - insideRange / valueInsideRange: the plain share of customers whose actual purchase days / revenue
+ *    fell inside the 80 % interval written to the CRM; expectedInside: what the model itself expects
+ *    of insideRange (above 80 %: an interval of a count that is most likely 0 is [0, 0] and holds
+ *    more than 80 %; calibration.ts explains);
+ *  - predicted / actual: purchase days of all customers in the hold-out; predictedValue / actualValue
+ *    the revenue;
+ *  - deciles: the customers ranked by predicted revenue (decile 1 = the lowest tenth, 10 = the
+ *    highest), each decile's customers, predicted and actual purchase days and revenue: the
+ *    calibration chart;
+ *  - mae / valueMae: mean over the deciles of |predicted − actual| per customer (purchase days /
+ *    revenue); relativeError / valueRelativeError: (Σ predicted − Σ actual) / Σ actual.
+ * Pure: customers in, figures out.
+ */
+import { formatDay, type DayNumber } from './dates.js';
+import { scoringSettingsSchema, type ScoringSettings, type ScoringSettingsInput } from './settings.js';
+import { CustomerScratch, scanCustomer } from './summary.js';
+import { scorePortal } from './index.js';
+import type { CustomerInput, CustomerScore, FitStatus } from './types.js';
+import { countStep, massInside, middleShare, valueStep } from './calibration.js';
+import { ValueQuantiles } from './value-quantiles.js';
+
+export interface BacktestDecile {
+  decile: number;
+  customers: number;
+  predicted: number;
+  actual: number;
+  predictedValue: number;
+  actualValue: number;
+  /** coverage of the middle 80 % of the decile's purchase-day forecasts */
+  coverage: number;
+  /** share of the decile's customers whose purchase days fell inside their interval */
+  insideRange: number;
+}
+
+export interface BacktestResult {
+  fitUntil: string;
+  holdoutEnd: string;
+  horizonDays: number;
+  customers: number;
+  valueSource: 'models' | 'rules';
+  models: { bgnbd: FitStatus; gammagamma: FitStatus };
+  coverage: number | null;
+  valueCoverage: number | null;
+  insideRange: number | null;
+  valueInsideRange: number | null;
+  expectedInside: number | null;
+  predicted: number;
+  actual: number;
+  predictedValue: number;
+  actualValue: number;
+  mae: number | null;
+  valueMae: number | null;
+  relativeError: number | null;
+  valueRelativeError: number | null;
+  deciles: BacktestDecile[];
+}
+
+/** A backtest as a scoring run stores it (src/pipeline/backtest.ts): the result, or why there is none. */
+export type StoredBacktest = ({ status: 'done' } & BacktestResult) | { status: 'skipped' | 'failed'; reason: string; fitUntil: string | null; horizonDays: number };
+
+interface Row {
+  score: CustomerScore;
+  actual: number;
+  actualValue: number;
+  /** middle-80 % shares (calibration.ts) and whether the actual values fell inside the intervals */
+  mid: number;
+  valueMid: number;
+  inside: boolean;
+  valueInside: boolean;
+  expectedInside: number;
+}
+
+/** Purchase days and revenue of each customer in (from, to], keyed by id (the run's purchase-day rules). */
+export function holdoutActuals(customers: readonly CustomerInput[], from: DayNumber, to: DayNumber, settings: ScoringSettings): Map<string, { days: number; value: number }> {
+  const out = new Map<string, { days: number; value: number }>();
+  const s = new CustomerScratch();
+  const none = new Set<string>();
+  for (const c of customers) {
+    scanCustomer(c, to, none, settings.rfm.freeOrdersArePurchases, s);
+    let days = 0;
+    let value = 0;
+    for (let k = 0; k < s.nDays; k++) {
+      if (s.days[k]! <= from) continue;
+      days++;
+      value += s.values[k]!;
+    }
+    out.set(c.id, { days, value });
+  }
+  return out;
+}
+
+export function backtest(customers: readonly CustomerInput[], fitUntil: DayNumber, horizonDays: number, settingsInput: ScoringSettings | ScoringSettingsInput = {}): BacktestResult {
+  const base = scoringSettingsSchema.parse(settingsInput);
+  const settings = scoringSettingsSchema.parse({ ...base, models: { ...base.models, horizonDays, annualDiscountRate: 0, margin: 1 } });
+  const holdoutEnd = fitUntil + horizonDays;
+  const run = scorePortal({ asOf: fitUntil, customers }, settings, { keepForecasts: true });
+  const actuals = holdoutActuals(customers, fitUntil, holdoutEnd, settings);
+  const rows: Row[] = [];
+  const values = new ValueQuantiles();
+  for (const score of run.customers) {
+    if (score.recencyDays === null) continue; // no purchase before the cut: nothing was predicted
+    const a = actuals.get(score.id)!;
+    rows.push(rowOf(score, a.days, a.value, values));
+  }
+  const deciles = decileRows(rows);
+  const sum = (f: (r: Row) => number) => rows.reduce((s, r) => s + f(r), 0);
+  const predicted = sum((r) => r.score.expectedPurchases);
+  const actual = sum((r) => r.actual);
+  const predictedValue = sum((r) => r.score.predictedClv);
+  const actualValue = sum((r) => r.actualValue);
+  const n = rows.length;
+  const mean = (f: (r: Row) => number) => (n ? sum(f) / n : null);
+  const meanAbs = (f: (d: BacktestDecile) => number) => (deciles.length ? deciles.reduce((s, d) => s + f(d), 0) / deciles.length : null);
+  return {
+    fitUntil: formatDay(fitUntil),
+    holdoutEnd: formatDay(holdoutEnd),
+    horizonDays,
+    customers: n,
+    valueSource: run.models.bgnbd.status === 'ok' ? 'models' : 'rules',
+    models: { bgnbd: run.models.bgnbd.status, gammagamma: run.models.gammagamma.status },
+    coverage: mean((r) => r.mid),
+    valueCoverage: mean((r) => r.valueMid),
+    insideRange: mean((r) => (r.inside ? 1 : 0)),
+    valueInsideRange: mean((r) => (r.valueInside ? 1 : 0)),
+    expectedInside: mean((r) => r.expectedInside),
+    predicted,
+    actual,
+    predictedValue,
+    actualValue,
+    mae: meanAbs((d) => Math.abs(d.predicted - d.actual) / d.customers),
+    valueMae: meanAbs((d) => Math.abs(d.predictedValue - d.actualValue) / d.customers),
+    relativeError: actual > 0 ? (predicted - actual) / actual : null,
+    valueRelativeError: actualValue > 0 ? (predictedValue - actualValue) / actualValue : null,
+    deciles,
+  };
+}
+
+/** A customer's actual hold-out figures against its forecast (scorePortal keepForecasts: every buyer has one). */
+function rowOf(score: CustomerScore, actual: number, actualValue: number, values: ValueQuantiles): Row {
+  const f = score.forecast!;
+  const iv = score.intervals!;
+  const [a, b] = countStep(f.pmf, actual);
+  const [va, vb] = valueStep(f.pmf, f.spend, actualValue / f.moneyScale, values);
+  return {
+    score,
+    actual,
+    actualValue,
+    mid: middleShare(a, b),
+    valueMid: middleShare(va, vb),
+    inside: actual >= iv.purchasesLow && actual <= iv.purchasesHigh,
+    // the CRM holds the CLV to the cent
+    valueInside: actualValue >= iv.clvLow - 0.005 && actualValue <= iv.clvHigh + 0.005,
+    expectedInside: massInside(f.pmf, iv.purchasesLow, iv.purchasesHigh),
+  };
+}
+
+/** Customers ranked by predicted revenue (ties: input order), cut into ten groups of near-equal size. */
+function decileRows(rows: readonly Row[]): BacktestDecile[] {
+  const n = rows.length;
+  const order = rows.map((_, i) => i).sort((i, j) => rows[i]!.score.predictedClv - rows[j]!.score.predictedClv || i - j);
+  const out: BacktestDecile[] = [];
+  for (let d = 0; d < 10; d++) {
+    const from = Math.floor((d * n) / 10);
+    const to = Math.floor(((d + 1) * n) / 10);
+    if (to <= from) continue;
+    const row: BacktestDecile = { decile: d + 1, customers: to - from, predicted: 0, actual: 0, predictedValue: 0, actualValue: 0, coverage: 0, insideRange: 0 };
+    for (let k = from; k < to; k++) {
+      const r = rows[order[k]!]!;
+      row.predicted += r.score.expectedPurchases;
+      row.actual += r.actual;
+      row.predictedValue += r.score.predictedClv;
+      row.actualValue += r.actualValue;
+      row.coverage += r.mid / row.customers;
+      if (r.inside) row.insideRange += 1 / row.customers;
+    }
+    out.push(row);
+  }
+  return out;
+}
