@@ -1,0 +1,34 @@
+/**
+ * A clock for benches whose emulator runs in-process: the portal clock runs at real speed while
+ * anything works (the app, the emulator, the database), and the client's WAITS are fast-forwarded.
+ * A sleep of t ms waits t / waitScale wall ms and then moves the portal clock to the time the sleep
+ * was due (never back, never twice): two streams sleeping at once until the same portal second move
+ * the clock once, as on a real portal where their waits overlap. Work another stream does during a
+ * fast-forwarded wait is pushed past the jump, so the measured portal time can only be longer than a
+ * real portal's, never shorter.
+ */
+import type { Clock } from '../../src/b24/limiter.js';
+import type { PortalClock } from '../../src/emulator/clock.js';
+
+export interface WaitClock extends Clock {
+  /** Portal ms the sleeps moved the clock forward. */
+  readonly skippedMs: () => number;
+}
+
+export function waitClock(portal: PortalClock, waitScale: number): WaitClock {
+  if (portal.timeScale !== 1) throw new Error('the wait clock needs a portal clock at time scale 1');
+  let skipped = 0;
+  return {
+    now: () => portal.now(),
+    sleep: async (ms: number) => {
+      const due = portal.now() + Math.max(0, ms);
+      await new Promise((r) => setTimeout(r, Math.max(0, ms) / waitScale));
+      const ahead = due - portal.now();
+      if (ahead > 0) {
+        portal.advance(ahead);
+        skipped += ahead;
+      }
+    },
+    skippedMs: () => skipped,
+  };
+}
