@@ -120,7 +120,8 @@ async function cycle(label: string, kind: 'full' | 'incremental'): Promise<numbe
   await phase(`${label}: write`, async () => {
     const w = await runWriteBack(db, portalId, client);
     written = w.written;
-    return `written ${w.written} (considered ${w.considered}, failed ${w.failed}, spread ${w.spread}) fields ${JSON.stringify(w.fieldsWritten)}${w.errors.length ? ` errors: ${w.errors.slice(0, 2).join(' ; ')}` : ''}`;
+    const values = Object.values(w.fieldsWritten).reduce((x, y) => x + y, 0);
+    return `written ${w.written} (considered ${w.considered}, failed ${w.failed}, spread ${w.spread}, ${values} field values, methods ${JSON.stringify(w.byMethod)})${w.errors.length ? ` errors: ${w.errors.slice(0, 2).join(' ; ')}` : ''}`;
   });
   return written;
 }

@@ -19,7 +19,9 @@ export function waitClock(portal: PortalClock, waitScale: number): WaitClock {
   if (portal.timeScale !== 1) throw new Error('the wait clock needs a portal clock at time scale 1');
   let skipped = 0;
   return {
-    now: () => portal.now(),
+    // whole ms, like Date.now(): the limiter reads the clock twice when it decides whether to wait, and a
+    // sub-ms clock would make the second read always "later", a 1-ms wait each time, forever
+    now: () => Math.floor(portal.now()),
     sleep: async (ms: number) => {
       const due = portal.now() + Math.max(0, ms);
       await new Promise((r) => setTimeout(r, Math.max(0, ms) / waitScale));
