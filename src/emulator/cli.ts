@@ -1,7 +1,8 @@
 /**
  * `npm run emulator -- --port 7777 --contacts 5000 --seed 42 [--deals N] [--time-scale N]
  *   [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--host ADDR] [--token-ttl S]
- *   [--latency] [--manager-access LEVEL] [--head-access LEVEL]`
+ *   [--latency] [--manager-access LEVEL] [--head-access LEVEL] [--self-hosted] [--operating-limit S]
+ *   [--costs SPEC] [--no-rate-limit]`
  *
  * Prints two parseable lines on stdout:
  *   Emulator: http://127.0.0.1:7777/
@@ -11,11 +12,16 @@
  * managers (default A, own records) and of the head of sales, user 2 (default F); see perms.ts.
  * With --state FILE: loads the portal from FILE when it exists (no generation), saves it on
  * SIGINT/SIGTERM and on POST /_emulator/state/save.
+ * Limits (docs/emulator.md "Limits"): --self-hosted sets the operating limit to 420 s (cloud: 480 s),
+ * --operating-limit overrides it, --costs changes the cost model (costs.ts `parseCostSpec`, e.g.
+ * `update=0.5,perRow=0.001,crm.deal.list=0.2`), --no-rate-limit turns the request bucket off.
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PortalClock } from './clock.js';
+import { CostSpecError, parseCostSpec } from './costs.js';
 import { FaultSpecError, parseFaultSpec, type FaultConfig } from './faults.js';
+import type { LimitsOptions } from './limits.js';
 import { generatePortal } from './generator.js';
 import { Portal } from './portal.js';
 import { startEmulator, type RunningEmulator } from './server.js';
@@ -26,7 +32,9 @@ import type { CrmPermLevel } from './model.js';
 const USAGE = `usage: npm run emulator -- [--port 7777] [--host 127.0.0.1] [--contacts N] [--deals N] [--seed N]
        [--time-scale N] [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--token-ttl SECONDS] [--latency]
        [--manager-access X|O|F|D|A|none] [--head-access X|O|F|D|A|none]
-fault SPEC example: 503=0.05,500=0.01,reset=0.01,slow=0.1:2000,expired=0.02,method=crm.deal.list,seed=7`;
+       [--self-hosted] [--operating-limit SECONDS] [--costs SPEC] [--no-rate-limit]
+fault SPEC example: 503=0.05,500=0.01,reset=0.01,slow=0.1:2000,expired=0.02,method=crm.deal.list,seed=7
+costs SPEC example: update=0.5,list=0.03,perRow=0.0007,minimalFixTime=0.1,crm.deal.list=0.2`;
 
 function fail(msg: string): never {
   process.stderr.write(`emulator: ${msg}\n${USAGE}\n`);
@@ -55,6 +63,7 @@ interface CliOptions {
   latency: boolean;
   managerAccess: CrmPermLevel | undefined;
   headAccess: CrmPermLevel | undefined;
+  limits: LimitsOptions;
 }
 
 function parseFlags(argv: string[]) {
@@ -77,6 +86,10 @@ function parseFlags(argv: string[]) {
         latency: { type: 'boolean', default: false },
         'manager-access': { type: 'string' },
         'head-access': { type: 'string' },
+        'self-hosted': { type: 'boolean', default: false },
+        'operating-limit': { type: 'string' },
+        costs: { type: 'string' },
+        'no-rate-limit': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -121,8 +134,27 @@ function parseCli(argv: string[]): CliOptions | null {
   const headAccess = level('head-access', values['head-access']);
   return {
     port, host: values.host, contacts, deals, seed, ttl, timeScale, plan, faults, statePath, latency: values.latency,
-    managerAccess, headAccess,
+    managerAccess, headAccess, limits: limitFlags(values),
   };
+}
+
+/** --self-hosted, --operating-limit, --costs, --no-rate-limit → the emulator's limits. */
+function limitFlags(v: { 'self-hosted'?: boolean; 'operating-limit'?: string; costs?: string; 'no-rate-limit'?: boolean }): LimitsOptions {
+  const o: LimitsOptions = { selfHosted: v['self-hosted'] === true, noRateLimit: v['no-rate-limit'] === true };
+  const lim = v['operating-limit'];
+  if (lim !== undefined) {
+    const n = Number(lim);
+    if (!/^\d+(\.\d+)?$/.test(lim) || !(n > 0) || n > 1e7) fail(`--operating-limit must be a positive number of seconds, got "${lim}"`);
+    o.operatingLimit = n;
+  }
+  if (v.costs !== undefined) {
+    try {
+      o.costs = parseCostSpec(v.costs);
+    } catch (e) {
+      fail(e instanceof CostSpecError ? e.message : String(e));
+    }
+  }
+  return o;
 }
 
 /** The portal from the state file when it exists, else a fresh one, generated when asked. */
@@ -174,6 +206,7 @@ async function main(): Promise<void> {
   const portal = await preparePortal(o);
   const emu = await startEmulator({
     port: o.port, host: o.host, portal, plan: o.plan, faults: o.faults, statePath: o.statePath, simulateLatency: o.latency,
+    limits: o.limits,
   });
   process.stdout.write(`Emulator: ${emu.url}\nWebhook: ${emu.webhookUrl}\n`);
   stopOnSignals(portal, emu, o.statePath);

@@ -1,22 +1,29 @@
 /**
- * Request limits of the emulated portal, measured on the portal clock (https://apidocs.bitrix24.com/settings/performance/limits.html).
+ * Request limits of the emulated portal, measured on the portal clock
+ * (https://apidocs.bitrix24.com/limits.html; the rest module's lib/engine/access/loadlimiter.php).
  *
  * - Leaky bucket per portal: every HTTP REST request (a batch counts once) adds 1; the
  *   counter drains continuously at `drain` per portal second. A request that would push the
  *   counter above `burst` is refused with 503 QUERY_LIMIT_EXCEEDED and is NOT counted
  *   (UNCONFIRMED: the docs do not say whether refused requests count; we chose "no", so a
  *   client that backs off recovers after (counter - burst + 1) / drain seconds).
- * - Operating budget per method × (app | webhook): the simulated server time of each call is
- *   summed into up to ten 1-minute buckets; each bucket expires 10 min after the first call
- *   recorded in it. Before a call, if the sum has reached the budget (480 s by default, the
- *   docs' worked example), the call is refused with 429 OPERATION_TIME_LIMIT.
- * - Cost model (the model until measured on a real portal; real portals ignore calls under
- *   0.1 s, this model charges every call): list 0.05 s + 0.001 s per returned row, get 0.02 s,
- *   add/update/delete 0.05 s, user-field and placement/event binding calls 0.1 s, anything
- *   else 0.01 s; `batch` itself is free, each command is charged.
+ * - Operating budget per method × (app | webhook), the cost model of `costs.ts`: each call's
+ *   processing is computed by the model; per HTTP request the calls of one method are summed
+ *   (`RequestTally`; batch commands of the same method together, `batch` itself never) and the
+ *   sum is charged only when it is above `minimalFixTime` (0.1 s). Charges land in buckets of
+ *   calendar minutes of the portal clock; the window is the current minute and the 9 before it.
+ *   Before each call (each batch command too) the window's sum is compared with the limit
+ *   (480 s cloud, 420 s self-hosted): "sum > limit" refuses the call with 429
+ *   OPERATION_TIME_LIMIT. A request's own charges land when it finishes, so a batch is checked
+ *   against the window as it was when the batch arrived.
  */
+import {
+  applyCostPatch, costModel, OPERATING_LIMITS, processingOf, type CallShape, type CostModel, type CostModelPatch,
+} from './costs.js';
 import type { Plan } from './portal.js';
 import type { CostKind } from './types.js';
+
+export { DEFAULT_COST_MODEL, type CostModel, type CostModelPatch } from './costs.js';
 
 export interface BucketPlan {
   burst: number;
@@ -29,44 +36,37 @@ export const PLAN_LIMITS: Record<Plan, BucketPlan> = {
   enterprise: { burst: 250, drain: 5 },
 };
 
-export interface CostModel {
-  /** Seconds per cost class; `list` is the per-page base. */
-  kinds: Record<CostKind, number>;
-  /** Seconds per returned row of a list call. */
-  perRow: number;
-  /** Per-method overrides (lower-case name → seconds per call, rows ignored). */
-  methods: Record<string, number>;
-}
-
-export const DEFAULT_COST_MODEL: CostModel = {
-  kinds: { list: 0.05, get: 0.02, write: 0.05, bind: 0.1, other: 0.01 },
-  perRow: 0.001,
-  methods: {},
-};
-
 export interface LimitsOptions {
   plan?: Plan;
   /** Overrides the plan's bucket. */
   bucket?: Partial<BucketPlan>;
-  /** Operating budget in seconds per 10 minutes (default 480). */
+  /** Self-hosted portal: the operating limit defaults to 420 s instead of the cloud's 480 s. */
+  selfHosted?: boolean;
+  /** Operating budget in seconds per 10 minutes (default 480, or 420 with `selfHosted`). */
   operatingLimit?: number;
-  costs?: Partial<Omit<CostModel, 'kinds'>> & { kinds?: Partial<Record<CostKind, number>> };
+  costs?: CostModelPatch;
   /** Turns the leaky bucket off (operating budget still applies). */
   noRateLimit?: boolean;
 }
 
 const BUCKET_MS = 60_000;
-const WINDOW_MS = 600_000;
+const BUCKETS = 10;
 
+/** One calendar minute of one method × caller key. */
 interface OpBucket {
-  start: number; // portal ms of the first call in it
+  minute: number; // floor(portal ms / 60 000)
   sum: number; // seconds
 }
 
 export interface MethodStats {
   requests: number; // top-level HTTP requests naming this method
   calls: number; // executions (batch commands included)
-  operatingSeconds: number; // total charged, never reset by the window
+  /** Seconds charged to the operating budget (after the 0.1 s floor), never reset by the window. */
+  operatingSeconds: number;
+  /** Seconds of processing of every call, charged or not. */
+  processingSeconds: number;
+  /** Requests whose calls of this method stayed under the floor (not charged). */
+  uncharged: number;
   errors: number;
   rejected429: number;
 }
@@ -82,8 +82,25 @@ export interface LimitsStats {
 export interface OperatingInfo {
   /** Current sum in the window, seconds. */
   operating: number;
-  /** Unix seconds when the oldest bucket drops (now + 600 s when none). */
+  /** Unix seconds when the oldest bucket drops out of the window (with none: the end of the current minute's life). */
   resetAt: number;
+}
+
+/** Processing summed per method × caller key within one HTTP request. */
+export class RequestTally {
+  readonly sums = new Map<string, { key: string | null; method: string; sum: number }>();
+
+  add(key: string | null, method: string, seconds: number): void {
+    const id = `${key ?? ''}|${method}`;
+    const e = this.sums.get(id);
+    if (e) e.sum += seconds;
+    else this.sums.set(id, { key, method, sum: seconds });
+  }
+
+  /** The request's running sum for the method × key. */
+  of(key: string | null, method: string): number {
+    return this.sums.get(`${key ?? ''}|${method}`)?.sum ?? 0;
+  }
 }
 
 export class Limits {
@@ -99,14 +116,15 @@ export class Limits {
   constructor(opts: LimitsOptions = {}) {
     const plan = PLAN_LIMITS[opts.plan ?? 'standard'];
     this.bucket = { ...plan, ...opts.bucket };
-    this.operatingLimit = opts.operatingLimit ?? 480;
-    this.costs = {
-      kinds: { ...DEFAULT_COST_MODEL.kinds, ...opts.costs?.kinds },
-      perRow: opts.costs?.perRow ?? DEFAULT_COST_MODEL.perRow,
-      methods: { ...opts.costs?.methods },
-    };
+    this.operatingLimit = opts.operatingLimit ?? (opts.selfHosted ? OPERATING_LIMITS.selfHosted : OPERATING_LIMITS.cloud);
+    this.costs = costModel(opts.costs);
     this.rateLimitEnabled = !opts.noRateLimit;
     this.resetStats();
+  }
+
+  /** Changes the cost model at runtime (POST /_emulator/limits). */
+  patchCosts(p: CostModelPatch): void {
+    applyCostPatch(this.costs, p);
   }
 
   resetStats(): void {
@@ -152,7 +170,7 @@ export class Limits {
   private method(name: string): MethodStats {
     let m = this.stats.methods.get(name);
     if (!m) {
-      m = { requests: 0, calls: 0, operatingSeconds: 0, errors: 0, rejected429: 0 };
+      m = { requests: 0, calls: 0, operatingSeconds: 0, processingSeconds: 0, uncharged: 0, errors: 0, rejected429: 0 };
       this.stats.methods.set(name, m);
     }
     return m;
@@ -162,10 +180,12 @@ export class Limits {
     this.method(method).requests++;
   }
 
+  /** Live buckets of a key: the current calendar minute and the 9 before it. */
   private window(key: string, now: number): OpBucket[] {
     const list = this.ops.get(key);
     if (!list) return [];
-    const live = list.filter((b) => b.start + WINDOW_MS > now);
+    const oldest = Math.floor(now / BUCKET_MS) - (BUCKETS - 1);
+    const live = list.filter((b) => b.minute >= oldest);
     if (live.length !== list.length) {
       if (live.length) this.ops.set(key, live);
       else this.ops.delete(key);
@@ -176,14 +196,20 @@ export class Limits {
   operating(key: string, now: number): OperatingInfo {
     const list = this.window(key, now);
     const sum = list.reduce((s, b) => s + b.sum, 0);
-    const oldest = list[0]?.start ?? now;
-    return { operating: round(sum), resetAt: Math.ceil((oldest + WINDOW_MS) / 1000) };
+    const oldest = list[0]?.minute ?? Math.floor(now / BUCKET_MS);
+    return { operating: round(sum), resetAt: ((oldest + BUCKETS) * BUCKET_MS) / 1000 };
   }
 
-  /** True when the method × caller key may run now (budget not yet reached). */
+  /** What the request will charge for the key so far: its running sum when above the floor, else 0. */
+  pending(tally: RequestTally, key: string | null, method: string): number {
+    const s = tally.of(key, method);
+    return s > this.costs.minimalFixTime ? s : 0;
+  }
+
+  /** True when the method × caller key may run now: refused only when the window's sum is above the limit. */
   checkOperating(key: string, method: string, now: number): boolean {
     const { operating } = this.operating(key, now);
-    if (operating >= this.operatingLimit) {
+    if (operating > this.operatingLimit) {
       this.stats.rejected429++;
       this.method(method).rejected429++;
       return false;
@@ -191,29 +217,52 @@ export class Limits {
     return true;
   }
 
-  /** Simulated server time of one call, seconds. */
-  cost(method: string, kind: CostKind, rows: number | undefined): number {
-    const override = this.costs.methods[method];
-    if (override !== undefined) return override;
-    const base = this.costs.kinds[kind];
-    return kind === 'list' ? base + this.costs.perRow * (rows ?? 0) : base;
+  /** Processing of one call under the current model, seconds. */
+  cost(method: string, kind: CostKind, shape: CallShape = {}): number {
+    return processingOf(this.costs, method, kind, shape);
   }
 
-  /** Charges `seconds` to the method × caller key at `now`. */
-  charge(key: string | null, method: string, seconds: number, now: number, failed: boolean): void {
+  /** One executed call: its processing joins the request's tally (charged at `commit`). */
+  record(tally: RequestTally, key: string | null, method: string, seconds: number, failed: boolean): void {
     const m = this.method(method);
     m.calls++;
-    m.operatingSeconds = round(m.operatingSeconds + seconds);
+    m.processingSeconds = round(m.processingSeconds + seconds);
     if (failed) m.errors++;
-    if (key === null || seconds <= 0) return;
-    const list = this.window(key, now);
-    const lastB = list[list.length - 1];
-    if (lastB && lastB.start + BUCKET_MS > now) lastB.sum += seconds;
-    else {
-      list.push({ start: now, sum: seconds });
-      if (list.length > 10) list.shift(); // cannot happen with 1-minute buckets in 10 minutes; safety
+    tally.add(key, method, seconds);
+  }
+
+  /** The request is over: each method × key whose summed processing is above the floor is charged. */
+  commit(tally: RequestTally, now: number): void {
+    const minute = Math.floor(now / BUCKET_MS);
+    for (const { key, method, sum } of tally.sums.values()) {
+      const m = this.method(method);
+      if (!(sum > this.costs.minimalFixTime)) {
+        m.uncharged++;
+        continue;
+      }
+      m.operatingSeconds = round(m.operatingSeconds + sum);
+      if (key === null) continue;
+      const list = this.window(key, now);
+      const lastB = list[list.length - 1];
+      if (lastB && lastB.minute === minute) lastB.sum += sum;
+      else list.push({ minute, sum });
+      this.ops.set(key, list);
     }
-    this.ops.set(key, list);
+    tally.sums.clear();
+  }
+
+  /** Every live window: key (`app:<id>|method` or `hook:…|method`) → sum and reset time. */
+  windows(now: number): Record<string, OperatingInfo & { buckets: Array<{ minute: string; seconds: number }> }> {
+    const out: Record<string, OperatingInfo & { buckets: Array<{ minute: string; seconds: number }> }> = {};
+    for (const key of [...this.ops.keys()].sort()) {
+      const list = this.window(key, now);
+      if (!list.length) continue;
+      out[key] = {
+        ...this.operating(key, now),
+        buckets: list.map((b) => ({ minute: new Date(b.minute * BUCKET_MS).toISOString(), seconds: round(b.sum) })),
+      };
+    }
+    return out;
   }
 
   snapshot(now: number): LimitsStats {

@@ -43,11 +43,11 @@ export interface MethodResult {
   total?: number;
   /** Lists only: offset of the next page, present only when more rows remain. */
   next?: number;
-  /** Rows returned, for the list cost model (0.05 s + 0.001 s per row). */
+  /** Rows returned, for the list cost model (costs.ts). */
   rows?: number;
 }
 
-/** Cost classes of the default operating-time model (issue 2, README). */
+/** Declared kind of a method; costs.ts maps names and kinds to the cost model's classes. */
 export type CostKind = 'list' | 'get' | 'write' | 'bind' | 'other';
 
 export interface MethodDef {

@@ -158,7 +158,7 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeReport> {
     await pagingChecks(p);
     if (o.write) await writeCycle(p, probeContactName((o.now ?? (() => new Date()))()));
     await timeChecks(p);
-    costChecks(p, (method, kind, rows) => predictProcessing({ method, kind, rows }), (m) => methods.get(m)?.cost);
+    costChecks(p, (q) => predictProcessing(q), (m) => methods.get(m)?.cost);
   } finally {
     await own?.close();
   }

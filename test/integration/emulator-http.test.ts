@@ -107,10 +107,13 @@ describe('routing', () => {
     const t = r.body.time;
     expect(Object.keys(t).sort()).toEqual(['date_finish', 'date_start', 'duration', 'finish', 'operating', 'operating_reset_at', 'processing', 'start']);
     expect(t.start).toBe(T0 / 1000);
-    expect(t.processing).toBeCloseTo(0.05 + 0.001 * 50, 9); // list cost model
-    expect(t.finish).toBeCloseTo(T0 / 1000 + 0.1, 6);
+    // list cost model: 0.03 s + 0.0007 s × 50 rows + 2.1e-5 s × 60 counted rows (no start: a counted page)
+    const processing = 0.03 + 0.0007 * 50 + 2.1e-5 * 60;
+    expect(t.processing).toBeCloseTo(processing, 9);
+    expect(t.duration).toBeCloseTo(processing + 0.01, 9); // + the request's overhead
+    expect(t.finish).toBeCloseTo(T0 / 1000 + processing + 0.01, 6);
     expect(t.date_start).toBe('2025-06-02T09:00:00+00:00');
-    expect(t.operating).toBeCloseTo(0.1, 9);
+    expect(t.operating).toBe(0); // 0.066 s <= 0.1 s: not counted
     expect(t.operating_reset_at).toBe(T0 / 1000 + 600);
     const last = await getJson(`${s.rest}crm.contact.list?auth=${s.token}&start=50`);
     expect(last.body.result).toHaveLength(10);
@@ -293,7 +296,7 @@ describe('batch', () => {
     expect(b.result_total).toEqual({ byArray: 1, byScalar: 1, inString: 1, nonString: 0 });
     expect(b.result_next).toEqual([]);
     expect(Object.keys(b.result_time)).toEqual(['u', 'g', 'byArray', 'byScalar', 'inString', 'nonString']);
-    expect(b.result_time.byArray.processing).toBeCloseTo(0.051, 9);
+    expect(b.result_time.byArray.processing).toBeCloseTo(0.03 + 0.0007 * 1 + 2.1e-5 * 1, 9); // one row, one counted
     expect(r.body.time.processing).toBeGreaterThan(0);
   });
 
@@ -422,33 +425,38 @@ describe('operating budget (portal clock)', () => {
     expect(st.limits.methods['crm.contact.list'].rejected429).toBe(3);
   });
 
-  it('sums one-minute buckets, each expiring 10 minutes after its first call', async () => {
+  it('sums calendar-minute buckets: the current minute and the 9 before it', async () => {
     const s = await setup({ limits: { noRateLimit: true, costs: { methods: { 'crm.contact.list': 240 } } } });
     const call = (): Promise<{ status: number; body: any }> => getJson(`${s.rest}crm.contact.list?auth=${s.token}`);
-    expect((await call()).body.time.operating).toBe(240); // bucket A at t0
+    s.portal.clock.advance(30_000);
+    expect((await call()).body.time.operating).toBe(240); // minute 09:00 (called at 09:00:30)
     s.portal.clock.advance(5 * 60_000);
-    const second = await call(); // bucket B at t0+5min
+    const second = await call(); // minute 09:05
     expect(second.body.time.operating).toBe(480);
-    expect(second.body.time.operating_reset_at).toBe(T0 / 1000 + 600);
+    expect(second.body.time.operating_reset_at).toBe(T0 / 1000 + 600); // 09:00 drops at 09:10:00
+    expect((await call()).body.time.operating).toBe(720); // 480 is not above 480: admitted
     expect((await call()).status).toBe(429);
-    s.portal.clock.advance(5 * 60_000); // t0+10min: A expires, B remains
+    s.portal.clock.advance(4 * 60_000 + 29_999); // 09:09:59.999: minute 09:00 still counts
+    expect((await call()).status).toBe(429);
+    s.portal.clock.advance(1); // 09:10:00: minute 09:00 drops, 480 remain
     const third = await call();
     expect(third.status).toBe(200);
-    expect(third.body.time.operating).toBe(480);
+    expect(third.body.time.operating).toBe(720);
     expect(third.body.time.operating_reset_at).toBe(T0 / 1000 + 900);
   });
 
-  it('charges the default cost model per call and reports it in /_emulator/stats; reset clears', async () => {
+  it('charges the default cost model per request and method and reports it in /_emulator/stats; reset clears', async () => {
     const s = await setup({ contacts: 10 });
-    await getJson(`${s.rest}crm.contact.list?auth=${s.token}`); // 0.05 + 10 * 0.001
-    await getJson(`${s.rest}crm.contact.get?id=1&auth=${s.token}`); // 0.02
-    await postJson(`${s.rest}crm.contact.update`, { auth: s.token, id: 1, fields: { NAME: 'Z' } }); // 0.05
-    await postJson(`${s.rest}batch`, { auth: s.token, cmd: { a: 'crm.contact.get?id=2', b: 'crm.contact.get?id=3' } });
+    await getJson(`${s.rest}crm.contact.list?auth=${s.token}`); // 0.03 + 10 × 0.0007 + 10 × 2.1e-5: under 0.1 s, not charged
+    await getJson(`${s.rest}crm.contact.get?id=1&auth=${s.token}`); // 0.15
+    await postJson(`${s.rest}crm.contact.update`, { auth: s.token, id: 1, fields: { NAME: 'Z' } }); // 0.3
+    await postJson(`${s.rest}batch`, { auth: s.token, cmd: { a: 'crm.contact.get?id=2', b: 'crm.contact.get?id=3' } }); // 2 × 0.15
     const st = (await getJson(`${s.emu.url}_emulator/stats`)).body;
-    expect(st.limits.methods['crm.contact.list']).toEqual({ requests: 1, calls: 1, operatingSeconds: 0.06, errors: 0, rejected429: 0 });
-    expect(st.limits.methods['crm.contact.get']).toEqual({ requests: 1, calls: 3, operatingSeconds: 0.06, errors: 0, rejected429: 0 });
-    expect(st.limits.methods['crm.contact.update'].operatingSeconds).toBe(0.05);
-    expect(st.limits.methods.batch).toEqual({ requests: 1, calls: 0, operatingSeconds: 0, errors: 0, rejected429: 0 });
+    const list = Math.round((0.03 + 10 * 0.0007 + 10 * 2.1e-5) * 1e6) / 1e6;
+    expect(st.limits.methods['crm.contact.list']).toEqual({ requests: 1, calls: 1, operatingSeconds: 0, processingSeconds: list, uncharged: 1, errors: 0, rejected429: 0 });
+    expect(st.limits.methods['crm.contact.get']).toEqual({ requests: 1, calls: 3, operatingSeconds: 0.45, processingSeconds: 0.45, uncharged: 0, errors: 0, rejected429: 0 });
+    expect(st.limits.methods['crm.contact.update'].operatingSeconds).toBe(0.3);
+    expect(st.limits.methods.batch).toEqual({ requests: 1, calls: 0, operatingSeconds: 0, processingSeconds: 0, uncharged: 0, errors: 0, rejected429: 0 });
     const reset = await postJson(`${s.emu.url}_emulator/stats/reset`, {});
     expect(reset.body.limits.methods).toEqual({});
     expect(reset.body.limits.requests).toBe(0);

@@ -70,12 +70,15 @@ describe('probe', () => {
     const r = await probe(['--webhook', emu.webhookUrl, '--json']);
     expect(r.code).toBe(0);
     expect(r.out).toHaveLength(1);
+    // the default model's crm.deal.list page (start 0): 0.03 s + 0.0007 s × rows + 2.1e-5 s × every deal (the count)
+    const deals = emu.portal.deals.size;
+    const predicted = Math.round((0.03 + 0.0007 * Math.min(50, deals) + 2.1e-5 * deals) * 1e6) / 1e6;
     expect(r.json.differences).toEqual([
       { check: 'crm.contact.get', path: 'BIRTHDATE', expected: 'present (string)', seen: 'missing' },
       { check: 'error: unknown method', path: 'status/error', expected: '404 "ERROR_METHOD_NOT_FOUND"', seen: '404 "METHOD_NOT_FOUND"' },
-      { check: 'cost crm.deal.list', path: 'time.processing', expected: '0.1 s', seen: '0.5 s' },
+      { check: 'cost crm.deal.list', path: 'time.processing', expected: `${predicted} s`, seen: '0.5 s' },
     ]);
-    expect(r.json.costs.filter((c) => c.method === 'crm.deal.list')).toEqual([{ method: 'crm.deal.list', predicted: 0.1, observed: 0.5 }]);
+    expect(r.json.costs.filter((c) => c.method === 'crm.deal.list')).toEqual([{ method: 'crm.deal.list', predicted, observed: 0.5 }]);
   });
 
   it('exit codes: 2 on bad flags, 1 when the portal cannot be reached, 0 for --help', async () => {

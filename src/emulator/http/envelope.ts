@@ -38,16 +38,20 @@ export function isoWithOffset(ms: number, tz: string): string {
 const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 /**
- * The `time` block. `start` is the portal time the request arrived; the simulated server
- * cost is reported as `processing` and added to `start` to give `finish`.
+ * The `time` block (https://apidocs.bitrix24.com/limits.html). `start` is the portal time the
+ * request arrived; `processing` is the model's processing (costs.ts; a batch: its commands' sum);
+ * `duration` = processing + the request's overhead, so `finish = start + duration`; `operating` is
+ * what the method has been charged in the current window, this request included; `operating_reset_at`
+ * is when the oldest minute of that window drops out.
  */
-export function timeBlock(startMs: number, costSec: number, op: OperatingInfo, tz: string): TimeBlock {
-  const finishMs = startMs + costSec * 1000;
+export function timeBlock(startMs: number, processingSec: number, op: OperatingInfo, tz: string, overheadSec = 0): TimeBlock {
+  const durationSec = processingSec + overheadSec;
+  const finishMs = startMs + durationSec * 1000;
   return {
     start: r6(startMs / 1000),
     finish: r6(finishMs / 1000),
-    duration: r6(costSec),
-    processing: r6(costSec),
+    duration: r6(durationSec),
+    processing: r6(processingSec),
     date_start: isoWithOffset(startMs, tz),
     date_finish: isoWithOffset(finishMs, tz),
     operating_reset_at: op.resetAt,

@@ -4,10 +4,12 @@
  *
  * Order of checks for one HTTP request:
  *   route → decode params → injected fault (if any) → auth (401) → leaky bucket (503)
- *   → [batch: each command] operating budget (429) → method (its own errors) → charge cost.
+ *   → [batch: each command] operating budget (429) → method (its own errors) → processing into the
+ *   request's tally → at the end, each method's summed processing above 0.1 s is charged (limits.ts).
  */
 import type { Request, RequestHandler, Response } from 'express';
-import type { OperatingInfo } from '../limits.js';
+import { isComplexFilter, startIsNonNegative, type CallShape } from '../costs.js';
+import { RequestTally, type OperatingInfo } from '../limits.js';
 import { RestError, type CallAuth, type CallContext, type MethodResult, type Params } from '../types.js';
 import { phpArray, sendError, timeBlock, type TimeBlock } from './envelope.js';
 import { BadRequestBody, parsePhpQuery, requestParams } from './params.js';
@@ -114,12 +116,31 @@ function rowsOf(res: MethodResult): number | undefined {
   return Array.isArray(items) ? items.length : undefined;
 }
 
-/** Runs one method call (top level or batch command) with its operating budget and cost. */
-export function execute(rt: Runtime, caller: Caller, name: string, params: Params, now: number): CallOutcome {
+/** What the cost model needs to know about a call (costs.ts `CallShape`). */
+function shapeOf(params: Params, res: MethodResult | null): CallShape {
+  if (!res) return {};
+  return {
+    rows: rowsOf(res),
+    startNonNegative: startIsNonNegative(params.start),
+    matching: res.total,
+    complexFilter: isComplexFilter(params.filter),
+  };
+}
+
+/**
+ * Runs one method call (top level or batch command) with its operating budget and cost. The call's
+ * processing joins `tally` (the request's per-method sums); the caller commits the tally when the
+ * HTTP request is over. `op` is the window's sum plus what this request will charge so far.
+ */
+export function execute(rt: Runtime, caller: Caller, name: string, params: Params, now: number, tally: RequestTally): CallOutcome {
   const { limits, dispatcher, portal } = rt;
   const def = dispatcher.methods.get(name);
   const limitKey = caller.key === null ? null : `${caller.key}|${name}`;
-  const opInfo = (): OperatingInfo => (limitKey ? limits.operating(limitKey, now) : { operating: 0, resetAt: Math.ceil((now + 600_000) / 1000) });
+  const opInfo = (): OperatingInfo => {
+    if (!limitKey) return { operating: 0, resetAt: (Math.floor(now / 60_000) + 10) * 60 };
+    const w = limits.operating(limitKey, now);
+    return { operating: round6(w.operating + limits.pending(tally, limitKey, name)), resetAt: w.resetAt };
+  };
   if (def && limitKey && !limits.checkOperating(limitKey, name, now)) {
     return { ok: false, err: new RestError('OPERATION_TIME_LIMIT', 'Method is blocked due to operation time limit.', 429), cost: 0, op: opInfo(), start: now };
   }
@@ -127,7 +148,7 @@ export function execute(rt: Runtime, caller: Caller, name: string, params: Param
   let out: CallOutcome;
   try {
     const res = dispatcher.callMethod(ctx, name, params);
-    const cost = def ? limits.cost(name, def.cost, rowsOf(res)) : 0;
+    const cost = def ? limits.cost(name, def.cost, shapeOf(params, res)) : 0;
     out = { ok: true, res, cost, op: opInfo(), start: now };
   } catch (e) {
     let err: RestError;
@@ -136,15 +157,17 @@ export function execute(rt: Runtime, caller: Caller, name: string, params: Param
       rt.log(`emulator: ${name} threw ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       err = new RestError('INTERNAL_SERVER_ERROR', 'Internal server error', 500);
     }
-    const cost = def ? limits.cost(name, def.cost, 0) : 0;
+    const cost = def ? limits.cost(name, def.cost) : 0;
     out = { ok: false, err, cost, op: opInfo(), start: now };
   }
   if (def) {
-    limits.charge(limitKey, name, out.cost, now, !out.ok);
+    limits.record(tally, limitKey, name, out.cost, !out.ok);
     out.op = opInfo();
   }
   return out;
 }
+
+const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 // ---------------------------------------------------------------------------
 // batch (https://apidocs.bitrix24.com/settings/how-to-call-rest-api/batch.html)
@@ -196,7 +219,7 @@ export function substituteMacros(v: unknown, results: Map<string, unknown>): unk
   return v;
 }
 
-export function runBatch(rt: Runtime, caller: Caller, params: Params): { body: Record<string, unknown>; cost: number } {
+export function runBatch(rt: Runtime, caller: Caller, params: Params, tally: RequestTally): { body: Record<string, unknown>; cost: number } {
   const cmd = params.cmd;
   const halt = phpTruthy(params.halt);
   const entries: Array<[string, unknown]> = cmd && typeof cmd === 'object' ? Object.entries(cmd as Record<string, unknown>) : [];
@@ -226,11 +249,11 @@ export function runBatch(rt: Runtime, caller: Caller, params: Params): { body: R
       if (name === 'batch' || name === 'upload' || name === 'download') {
         outErr = new RestError('ERROR_BATCH_METHOD_NOT_ALLOWED', 'Method is not allowed for batch usage', 405);
       } else {
-        const out = execute(rt, caller, name, sub, t);
+        const out = execute(rt, caller, name, sub, t, tally);
         totalCost += out.cost;
         if (out.ok) {
           // only executed commands have a result_time entry (batch.md error example: "result_time": [])
-          times.push([key, timeBlock(out.start, out.cost, out.op, rt.portal.timeZone)]);
+          times.push([key, timeBlock(out.start, out.cost, out.op, rt.portal.timeZone, rt.limits.costs.overhead)]);
           result.push([key, out.res.result]);
           results.set(key, out.res.result);
           if (out.res.total !== undefined) totals.push([key, out.res.total]);
@@ -320,21 +343,26 @@ export function restHandler(rt: Runtime): RequestHandler {
 
     if (caller.key) res.setHeader('X-Bitrix-Rest-Application', caller.auth.clientId ?? '');
 
+    const tally = new RequestTally();
     if (name === 'batch') {
-      const { body, cost } = runBatch(rt, caller, params);
-      if (rt.simulateLatency && cost > 0) await sleep(rt.portal.clock.toWallMs(cost * 1000));
-      const time = timeBlock(now, cost, { operating: 0, resetAt: Math.ceil((now + 600_000) / 1000) }, rt.portal.timeZone);
+      const { body, cost } = runBatch(rt, caller, params, tally);
+      rt.limits.commit(tally, now);
+      const overhead = rt.limits.costs.overhead;
+      if (rt.simulateLatency && cost > 0) await sleep(rt.portal.clock.toWallMs((cost + overhead) * 1000));
+      // batch itself is never charged: its own operating is 0 (loadlimiter.php ignores `batch`)
+      const time = timeBlock(now, cost, { operating: 0, resetAt: (Math.floor(now / 60_000) + 10) * 60 }, rt.portal.timeZone, overhead);
       res.status(200).json({ result: body, time });
       return;
     }
 
-    const out = execute(rt, caller, name, params, now);
-    if (rt.simulateLatency && out.cost > 0) await sleep(rt.portal.clock.toWallMs(out.cost * 1000));
+    const out = execute(rt, caller, name, params, now, tally);
+    rt.limits.commit(tally, now);
+    if (rt.simulateLatency && out.cost > 0) await sleep(rt.portal.clock.toWallMs((out.cost + rt.limits.costs.overhead) * 1000));
     if (!out.ok) return sendRestError(res, out.err);
     const body: Record<string, unknown> = { result: out.res.result };
     if (out.res.total !== undefined) body.total = out.res.total;
     if (out.res.next !== undefined) body.next = out.res.next;
-    body.time = timeBlock(out.start, out.cost, out.op, rt.portal.timeZone);
+    body.time = timeBlock(out.start, out.cost, out.op, rt.portal.timeZone, rt.limits.costs.overhead);
     res.status(200).json(body);
   };
 }
