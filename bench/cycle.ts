@@ -33,7 +33,7 @@ import { runWriteBack } from '../src/writeback/write.js';
 import { openBenchDb, type BenchDbKind } from './lib/bench-db.js';
 import { boundModel, methodUse, runBounds, type RunBounds } from './lib/bounds.js';
 import { boundsTable, modelLine, ratio } from './lib/print-bounds.js';
-import { waitClock } from './lib/wait-clock.js';
+import { movable, waitClock } from './lib/wait-clock.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -73,7 +73,7 @@ const tokens = new MemoryTokenSource({
   accessToken: tok.access_token, refreshToken: tok.refresh_token, clientEndpoint: tok.client_endpoint,
   expiresAt: portal.clock.now() + tok.expires_in * 1000, clientId, clientSecret, serverEndpoint: tok.server_endpoint,
 });
-const clock = TS === 1 ? waitClock(portal.clock, WAIT) : null;
+const clock = TS === 1 ? waitClock(movable(portal.clock), WAIT) : null;
 const client = new B24Client({ tokens, limiter: clock ? { plan, clock } : { plan, timeScale: TS } });
 const limits = (await adminApi.get('limits')).data as { costs?: unknown };
 const model = boundModel(limits);

@@ -39,6 +39,7 @@ import { openBenchDb } from './lib/bench-db.js';
 import { runSync, type SyncSummary } from '../src/sync/index.js';
 import { boundModel, methodUse, requestBound, runBounds, type BoundModel } from './lib/bounds.js';
 import { boundsTable, modelLine, ratio } from './lib/print-bounds.js';
+import { waitClock, type MovableClock } from './lib/wait-clock.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -50,6 +51,13 @@ const small = process.argv.includes('--small');
 const CONTACTS = Number(arg('contacts', small ? '10000' : '100000'));
 const DEALS = Number(arg('deals', small ? '40000' : '400000'));
 const TS = Number(arg('time-scale', '5'));
+/** waits (default): the portal clock runs at real speed and the client's waits are fast-forwarded ×WAIT; scaled: the whole clock runs ×TS. The baseline always runs ×TS. */
+const CLOCK = arg('clock', 'waits');
+if (CLOCK !== 'waits' && CLOCK !== 'scaled') throw new Error('--clock must be waits or scaled');
+const WAITS = CLOCK === 'waits';
+const WAIT = Number(arg('wait-scale', '1000'));
+/** Portal seconds one wall second of local work costs during the pulls. */
+const LOCAL_SCALE = WAITS ? 1 : TS;
 const SEED = Number(arg('seed', '7'));
 const BASELINE_ROWS = Number(arg('baseline-rows', '10000'));
 const BASELINE_CONTACTS = arg('baseline-contacts', 'all') === 'all' ? Infinity : Number(arg('baseline-contacts', 'all'));
@@ -184,7 +192,7 @@ const f1 = (x: number) => x.toFixed(1);
 
 async function main(): Promise<void> {
   console.error(`bench sync: ${CONTACTS} contacts, ${DEALS} deals, time scale ${TS}, standard plan (emulator in a child process)`);
-  const child = fork(path.join(here, 'lib', 'emulator-child.ts'), [String(CONTACTS), String(DEALS), String(TS), String(SEED)], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(here, 'lib', 'emulator-child.ts'), [String(CONTACTS), String(DEALS), String(TS), String(SEED), ...(WAITS ? ['waits'] : [])], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CHILD_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise<Ready>((resolve, reject) => {
     child.once('message', (m) => resolve(m as Ready));
     child.once('exit', (c) => reject(new Error(`emulator child exited (${c})`)));
@@ -200,7 +208,19 @@ async function main(): Promise<void> {
       expiresAt: ready.oauth.portalNow + ready.oauth.expiresIn * 1000, clientId: ready.oauth.clientId, clientSecret: ready.oauth.clientSecret,
       serverEndpoint: ready.oauth.serverEndpoint,
     });
-    const client = new B24Client({ tokens, limiter: { plan: 'standard', timeScale: TS } });
+    // waits: our estimate of the child's portal clock (Date.now() + delta, re-read after every move)
+    let delta = ((await ask(child, { cmd: 'now' })).now as number) - Date.now();
+    const remote: MovableClock = {
+      timeScale: 1,
+      now: () => Date.now() + delta,
+      advanceTo: async (due) => {
+        const r = await ask(child, { cmd: 'advanceTo', due });
+        delta = (r.now as number) - Date.now();
+        return r.moved as number;
+      },
+    };
+    const resync = async () => { delta = ((await ask(child, { cmd: 'now' })).now as number) - Date.now(); };
+    const client = new B24Client({ tokens, limiter: WAITS ? { plan: 'standard', clock: waitClock(remote, WAIT) } : { plan: 'standard', timeScale: TS } });
     const rss0 = process.memoryUsage().rss;
 
     // CPU seconds of the app (this process), the emulator (child) and the PostgreSQL backends
@@ -235,6 +255,7 @@ async function main(): Promise<void> {
 
     // (b) incremental after 1% of deals changed, an hour later
     await ask(child, { cmd: 'advance', seconds: 3600 });
+    await resync();
     const touched = (await ask(child, { cmd: 'touchDeals', fraction: 0.01 })).changed as number;
     await resetStats(ready.url);
     s0 = await stats(ready.url);
@@ -245,13 +266,15 @@ async function main(): Promise<void> {
 
     // (c) baseline
     await ask(child, { cmd: 'advance', seconds: 3600 });
+    if (WAITS) await ask(child, { cmd: 'rate', rate: TS });
     const base = NO_BASELINE ? { perEntity: [], portalSec: NaN, requests: 0 } : await baseline(model, ready, { contacts: full.contacts, companies: full.companies, deals: full.deals });
+    if (WAITS) await ask(child, { cmd: 'rate', rate: 1 });
 
     const fullB = runBounds(fullStats.requests, methodUse(fullStats.methods), model);
     const incB = runBounds(incStats.requests, methodUse(incStats.methods), model);
 
     const lines: string[] = [];
-    lines.push(`Portal: ${CONTACTS} contacts, ${DEALS} deals requested → ${full.contacts} contacts, ${full.companies} companies, ${full.deals} deals, ${full.dealContacts} deal↔contact links, ${full.productRows} product rows of won deals; standard plan, time scale ×${TS}, store: ${dbKind}.`);
+    lines.push(`Portal: ${CONTACTS} contacts, ${DEALS} deals requested → ${full.contacts} contacts, ${full.companies} companies, ${full.deals} deals, ${full.dealContacts} deal↔contact links, ${full.productRows} product rows of won deals; standard plan, clock: ${WAITS ? `real speed with the client's waits fast-forwarded ×${WAIT} (the baseline ×${TS})` : `×${TS}`}, store: ${dbKind}.`);
     lines.push(modelLine(model, limits.costs));
     const g = ready.generated;
     const t = full.totals;
@@ -273,13 +296,13 @@ async function main(): Promise<void> {
     lines.push('');
     lines.push(...boundsTable(incB, incStats.elapsed));
     lines.push('');
-    lines.push(`What bounds the run (×${TS}: one wall second of local work = ${TS} portal s). CPU seconds of the app process, the emulator child and the PostgreSQL backends, their sum × ${TS} as portal seconds, and the limiter's waits (wall s, summed over concurrent streams):`);
+    lines.push(`What bounds the run (one wall second of local work = ${LOCAL_SCALE} portal s). CPU seconds of the app process, the emulator child and the PostgreSQL backends, their sum × ${LOCAL_SCALE} as portal seconds, and the limiter's waits (wall s, summed over concurrent streams):`);
     lines.push('');
     lines.push('| run | wall s | wall × scale | app CPU s | emulator CPU s | PostgreSQL CPU s | local CPU × scale (share of portal time) | limiter waits: operating / bucket s | portal s | largest bound s |');
     lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const [name, c, st, b] of [['full pull', fullCpu, fullStats, fullB.largest.bound], ['incremental', incCpu, incStats, incB.largest.bound]] as const) {
       const local = c.app + c.emu + (Number.isNaN(c.pg) ? 0 : c.pg);
-      lines.push(`| ${name} | ${f1(c.wall)} | ${f1(c.wall * TS)} | ${f1(c.app)} | ${f1(c.emu)} | ${Number.isNaN(c.pg) ? 'n/a' : f1(c.pg)} | ${f1(local * TS)} (${(100 * local * TS / Math.max(st.elapsed, 1e-9)).toFixed(0)}%) | ${f1(c.waitOp)} / ${f1(c.waitBucket)} | ${f1(st.elapsed)} | ${f1(b)} |`);
+      lines.push(`| ${name} | ${f1(c.wall)} | ${f1(c.wall * LOCAL_SCALE)} | ${f1(c.app)} | ${f1(c.emu)} | ${Number.isNaN(c.pg) ? 'n/a' : f1(c.pg)} | ${f1(local * LOCAL_SCALE)} (${(100 * local * LOCAL_SCALE / Math.max(st.elapsed, 1e-9)).toFixed(0)}%) | ${f1(c.waitOp)} / ${f1(c.waitBucket)} | ${f1(st.elapsed)} | ${f1(b)} |`);
     }
     lines.push('');
     lines.push('Baseline detail (SDK B24OAuth actions.v2.fetchList, one request per page):');

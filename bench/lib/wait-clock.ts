@@ -8,14 +8,35 @@
  * real portal's, never shorter.
  */
 import type { Clock } from '../../src/b24/limiter.js';
-import type { PortalClock } from '../../src/emulator/clock.js';
 
 export interface WaitClock extends Clock {
   /** Portal ms the sleeps moved the clock forward. */
   readonly skippedMs: () => number;
 }
 
-export function waitClock(portal: PortalClock, waitScale: number): WaitClock {
+/** A portal clock at real speed that can be moved forward (in this process, or in the emulator's child). */
+export interface MovableClock {
+  readonly timeScale: number;
+  now(): number;
+  /** Moves the clock to `due` (portal epoch ms) if it is behind; resolves with the ms it moved. */
+  advanceTo(due: number): number | Promise<number>;
+}
+
+/** An in-process PortalClock as a MovableClock. */
+export function movable(portal: { timeScale: number; now(): number; advance(ms: number): void }): MovableClock {
+  return {
+    timeScale: portal.timeScale,
+    now: () => portal.now(),
+    advanceTo: (due) => {
+      const ahead = due - portal.now();
+      if (ahead <= 0) return 0;
+      portal.advance(ahead);
+      return ahead;
+    },
+  };
+}
+
+export function waitClock(portal: MovableClock, waitScale: number): WaitClock {
   if (portal.timeScale !== 1) throw new Error('the wait clock needs a portal clock at time scale 1');
   let skipped = 0;
   return {
@@ -25,11 +46,7 @@ export function waitClock(portal: PortalClock, waitScale: number): WaitClock {
     sleep: async (ms: number) => {
       const due = portal.now() + Math.max(0, ms);
       await new Promise((r) => setTimeout(r, Math.max(0, ms) / waitScale));
-      const ahead = due - portal.now();
-      if (ahead > 0) {
-        portal.advance(ahead);
-        skipped += ahead;
-      }
+      skipped += await portal.advanceTo(due);
     },
     skippedMs: () => skipped,
   };

@@ -9,7 +9,7 @@ import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { B24Client } from '../../src/b24/client.js';
 import { boundModel, methodUse, runBounds } from '../../bench/lib/bounds.js';
-import { waitClock } from '../../bench/lib/wait-clock.js';
+import { movable, waitClock } from '../../bench/lib/wait-clock.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
 const N = 3600;
@@ -24,7 +24,7 @@ describe('bench bounds against the emulator', () => {
     const admin = axios.create({ baseURL: `${tp.emu.url}_emulator/` });
     const limits = (await admin.get('limits')).data as { costs: { classes: { update: number } } };
     expect(limits.costs.classes.update).toBe(0.3);
-    const client = new B24Client({ tokens: tp.tokens, limiter: { plan: 'standard', clock: waitClock(portal.clock, 1000) } });
+    const client = new B24Client({ tokens: tp.tokens, limiter: { plan: 'standard', clock: waitClock(movable(portal.clock), 1000) } });
     const ids = [...portal.contacts.keys()];
     expect(ids).toHaveLength(N);
     await admin.post('stats/reset', { counters: true });
