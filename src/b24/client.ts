@@ -22,7 +22,7 @@ import type { z } from 'zod';
 import type { AccessToken, TokenSource } from './auth.js';
 import { axiosTransport, type Transport } from './transport.js';
 import {
-  type BatchCommands, type Params, MAX_BATCH, chunk, commandEntries, commandMethod, commandParams, encodeCommand,
+  type BatchCommand, type BatchCommands, type Params, MAX_BATCH, commandEntries, commandMethod, commandParams, encodeCommand,
 } from './batch-encoding.js';
 import { B24Error, B24NetworkError } from './errors.js';
 import { Limiter, type LimiterOptions, type Clock } from './limiter.js';
@@ -190,11 +190,15 @@ export class B24Client {
    * within one chunk of 50 (chunks are cut in the given order). With `halt`, a failing command
    * stops its chunk (portal semantics) and no further chunks are sent. Commands that failed with
    * OPERATION_TIME_LIMIT and reference no other command are retried after the budget frees.
+   * Independent commands of one method are sized by the limiter's plan (`Limiter.planCalls`):
+   * a full batch while the method's operating budget has room, smaller or free requests when not.
    */
   async batch(commands: BatchCommands, opts: BatchOptions = {}): Promise<BatchResult> {
     const entries = commandEntries(commands);
     const out: BatchResult = { results: {}, errors: {}, totals: {}, nexts: {}, times: {}, keys: entries.map(([k]) => k) };
-    for (const part of chunk(entries, MAX_BATCH)) {
+    for (let rest = entries; rest.length > 0;) {
+      const part = await this.nextPart(rest);
+      rest = rest.slice(part.length);
       let pending = part;
       for (let attempt = 0; pending.length > 0; attempt++) {
         const r = await this.batchOnce(pending, !!opts.halt, !!opts.idempotent);
@@ -222,6 +226,26 @@ export class B24Client {
   }
 
   // ---------------------------------------------------------------------------------------
+
+  /**
+   * The commands of the next request: the next ≤ 50; when they are independent calls of one
+   * method, as many as the limiter plans for that method (waiting while it plans none).
+   */
+  private async nextPart(rest: Array<[string, BatchCommand]>): Promise<Array<[string, BatchCommand]>> {
+    const head = rest.slice(0, MAX_BATCH);
+    const methods = new Set(head.map(([, c]) => commandMethod(c).toLowerCase()));
+    const independent = !head.some(([, c]) => JSON.stringify(commandParams(c)).includes('$result['));
+    if (methods.size !== 1 || !independent) return head;
+    const m = [...methods][0]!;
+    for (;;) {
+      const k = this.limiter.planCalls(m, head.length);
+      if (k > 0) {
+        if (k < head.length) this.log('batch.plan', { method: m, calls: k, of: head.length });
+        return head.slice(0, k);
+      }
+      await this.limiter.acquireOperating({ [m]: 1 });
+    }
+  }
 
   private pendingEstimates = new WeakMap<object, number>();
 

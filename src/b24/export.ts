@@ -142,6 +142,15 @@ export async function* exportList(client: B24Client, o: ExportOptions): AsyncGen
   else yield* exportChain(client, o);
 }
 
+/** Calls of `method` the next request may carry (≥ 1), waiting while the limiter plans none. */
+async function plannedCalls(client: B24Client, method: string, wanted: number): Promise<number> {
+  for (;;) {
+    const k = client.limiter.planCalls(method, wanted);
+    if (k > 0) return k;
+    await client.limiter.acquireOperating({ [method]: 1 });
+  }
+}
+
 async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator<ExportPage> {
   const srcs = sources(o.entity, o.api);
   const size = Math.min(o.batchSize ?? MAX_BATCH, MAX_BATCH);
@@ -160,9 +169,9 @@ async function* exportChain(client: B24Client, o: ExportOptions): AsyncGenerator
     const cmds: Record<string, BatchCommand> = {};
     const keys: string[] = [];
     let pages = size;
-    // never plan more calls than the method's operating budget has room for (tight budgets)
-    await client.limiter.acquireOperating({ [src.method]: 2 });
-    const room = Math.max(2, client.limiter.capacity(src.method));
+    // never plan more calls than the method's budget has room for; with no room, as many pages as
+    // one request carries free under the 0.1 s floor (Limiter.planCalls)
+    const room = await plannedCalls(client, src.method, size);
     if (maxId === null) {
       cmds.max = [src.method, { ...listParams(o, src, {}, true), select: src.flavor === 'legacy' ? ['ID'] : ['id'] }];
       pages = Math.min(size, room) - 1;
@@ -281,9 +290,11 @@ async function startRanges(client: B24Client, o: ExportOptions): Promise<RangesS
 /** The next batch: queued remainders first, then fresh ranges; on the last batch the `>ID maxId` tail. */
 async function planRangesBatch(client: B24Client, o: ExportOptions, s: RangesState): Promise<RangesBatch> {
   const { srcs } = s;
-  // never plan more calls than the budgets have room for (tight budgets)
-  await client.limiter.acquireOperating({ [srcs[0]!.method]: srcs.length > 1 ? 0 : 1 });
-  const cap = Math.max(1, Math.min(s.size, srcs.reduce((a, src) => a + client.limiter.capacity(src.method), 0)));
+  // never plan more calls than the budgets have room for (tight budgets), or than one request
+  // carries free under the floor (Limiter.planCalls)
+  let cap = srcs.reduce((a, src) => a + client.limiter.planCalls(src.method, s.size), 0);
+  if (cap === 0) cap = await plannedCalls(client, srcs[0]!.method, s.size);
+  cap = Math.max(1, Math.min(s.size, cap));
   const plan: IdRange[] = [...s.queue.splice(0, cap)];
   const room = cap - plan.length;
   if (room > 0 && s.next <= s.maxId) {

@@ -7,14 +7,28 @@
  *     let it exceed `burst * (1 - safetyMargin)`, so a lone client in steady state provokes no
  *     503 (other apps on the same IP share the bucket: a 503 then resyncs our copy to "full").
  *
- *  2. The per-method operating budget: each method's execution time is summed into one-minute
- *     buckets that expire 10 minutes after their first call; over `operatingLimitSec` (480 s in
- *     the docs' cloud example) the method gets 429 OPERATION_TIME_LIMIT. The portal reports the
- *     current sum as `time.operating` and the expiry of the oldest bucket as
- *     `time.operating_reset_at`. We mirror the buckets of the costs we cause ourselves, reconcile
- *     the mirror with every reported sum (anything we cannot account for is "foreign" time that
- *     we assume leaves at `operating_reset_at`), and before sending k calls of a method we wait
- *     until `projected + k * costPerCall <= limit * (1 - operatingMargin)`.
+ *  2. The per-method operating budget (the rest module's loadlimiter.php; docs limits.md): per
+ *     HTTP request, the processing time of each method's calls is summed, and only a sum above
+ *     0.1 s (`minimalFixTimeSec`) is charged; charges sit in calendar-minute buckets, the window
+ *     is the current minute and the 9 before; a method whose window sum is above
+ *     `operatingLimitSec` (480 s on cloud) gets 429 OPERATION_TIME_LIMIT. The portal reports the
+ *     current sum as `time.operating` and the expiry of the oldest minute as
+ *     `time.operating_reset_at`. We mirror the charges we cause ourselves, reconcile the mirror
+ *     with every reported sum (anything we cannot account for is "foreign" time that we assume
+ *     leaves at `operating_reset_at`), and before sending k calls of a method we wait until
+ *     `projected + charge(k) <= limit * (1 - operatingMargin)`, where charge(k) is k × the
+ *     method's learned cost per call, or 0 when that is at most the floor (a free request).
+ *
+ *  Learning: each method's cost per call is learned from the `time.processing` the portal
+ *  reports (per command in a batch's `result_time`): a rise is taken at once (the next plans
+ *  must not overshoot), a fall is followed slowly (EWMA, weight `costLearningRate`). Nothing in
+ *  here knows the emulator's cost table; `defaultCallCost` is only the prior before the first answer.
+ *
+ *  Planning (`planCalls`): for `wanted` independent calls of one method the next request carries
+ *  all of them when the budget has room (a batch: one request, charged); else as many as the
+ *  budget has room for; else, when the method's calls are cheap enough that a few stay under the
+ *  floor (`freeCalls`), that many (free requests, which only the request bucket paces); else 0:
+ *  wait for the budget (`acquireOperating`).
  *
  * Times: the limiter works on an injected local clock (`Clock`, ms) and converts to portal
  * time with an anchor taken from each response's `time.finish` (portal epoch seconds), so the
@@ -60,6 +74,13 @@ export interface LimiterOptions {
   operatingMargin?: number;
   /** Operating seconds assumed per call before we have measured the method (default 0.2). */
   defaultCallCost?: number;
+  /**
+   * A method whose summed processing in one request is at most this is not charged (default 0.1:
+   * `$minimalFixTime` of the rest module's loadlimiter.php).
+   */
+  minimalFixTimeSec?: number;
+  /** Weight of a new measurement when a method's cost falls (EWMA, default 0.2; rises are taken at once). */
+  costLearningRate?: number;
   /** Bucket size and window of the operating limiter (portal s; defaults 60 and 600). */
   operatingBucketSec?: number;
   operatingWindowSec?: number;
@@ -75,7 +96,8 @@ export interface LimiterOptions {
 }
 
 interface OpBucket {
-  start: number; // portal s
+  /** Calendar bucket index: floor(portal s / bucketSec). */
+  minute: number;
   sum: number; // operating s
 }
 
@@ -111,7 +133,10 @@ export class Limiter {
   readonly clock: Clock;
   private readonly bucketSec: number;
   private readonly windowSec: number;
+  private readonly padSec: number;
   private readonly defaultCost: number;
+  readonly floorSec: number;
+  private readonly learnRate: number;
 
   /** Our copy of the portal's request counter, at `levelAt` (local ms). */
   private level = 0;
@@ -134,8 +159,11 @@ export class Limiter {
     this.opLimit = opts.operatingLimitSec ?? 480;
     this.opSafe = this.opLimit * (1 - (opts.operatingMargin ?? 0.01));
     this.defaultCost = opts.defaultCallCost ?? 0.2;
+    this.floorSec = opts.minimalFixTimeSec ?? 0.1;
+    this.learnRate = opts.costLearningRate ?? 0.2;
     this.bucketSec = opts.operatingBucketSec ?? 60;
-    this.windowSec = (opts.operatingWindowSec ?? 600) + (opts.expiryPadSec ?? 2);
+    this.windowSec = opts.operatingWindowSec ?? 600;
+    this.padSec = opts.expiryPadSec ?? 2;
     this.timeScale = opts.timeScale ?? 1;
     this.clock = opts.clock ?? systemClock;
     this.levelAt = this.clock.now();
@@ -238,14 +266,19 @@ export class Limiter {
     return s;
   }
 
+  /** Portal time at which a bucket leaves the window: the start of the 10th minute after its own. */
+  private expiry(b: OpBucket): number {
+    return b.minute * this.bucketSec + this.windowSec;
+  }
+
   private ownSum(s: MethodState, at: number): number {
     let sum = 0;
-    for (const b of s.buckets) if (b.start + this.windowSec > at) sum += b.sum;
+    for (const b of s.buckets) if (this.expiry(b) > at) sum += b.sum;
     return sum;
   }
 
   private prune(s: MethodState, at: number): void {
-    s.buckets = s.buckets.filter((b) => b.start + this.windowSec > at);
+    s.buckets = s.buckets.filter((b) => this.expiry(b) > at);
   }
 
   /** Projected operating seconds of `method` at portal time `at` (default now). */
@@ -257,6 +290,38 @@ export class Limiter {
   /** Estimated operating seconds of one call of `method`. */
   costPerCall(method: string): number {
     return this.state(method).cost;
+  }
+
+  /** True once an answer has told us the method's processing. */
+  costLearned(method: string): boolean {
+    return this.state(method).costMeasured;
+  }
+
+  /** What `calls` calls of `method` in one request will be charged: 0 at or under the floor. */
+  chargeFor(method: string, calls: number): number {
+    const est = calls * this.state(method).cost;
+    return est > this.floorSec ? est : 0;
+  }
+
+  /** How many calls of `method` one request can carry free of charge (0 until measured, or when one call is above the floor). */
+  freeCalls(method: string): number {
+    const s = this.state(method);
+    if (!s.costMeasured) return 0;
+    return Math.floor(this.floorSec / Math.max(s.cost, 1e-6));
+  }
+
+  /**
+   * How many of `wanted` independent calls of `method` the next request should carry (0 = wait
+   * for the budget): all when the budget has room, else as many as it has room for, else as many
+   * as stay free under the floor.
+   */
+  planCalls(method: string, wanted: number): number {
+    if (wanted <= 0) return 0;
+    const s = this.state(method);
+    const now = this.portalNow();
+    if (s.blockedUntil > now || this.projected(method, now) > this.opSafe) return 0;
+    const fit = Math.min(wanted, this.capacity(method));
+    return Math.max(fit, Math.min(wanted, this.freeCalls(method)));
   }
 
   /** How many calls of `method` fit in the budget right now (0 = must wait). */
@@ -275,10 +340,10 @@ export class Limiter {
   operatingReadyAt(method: string, calls: number): number {
     const s = this.state(method);
     const now = this.portalNow();
-    const need = calls * s.cost;
+    const need = this.chargeFor(method, calls);
     const start = Math.max(now, s.blockedUntil);
     if (this.projected(method, start) + need <= this.opSafe) return start;
-    const events = [...s.buckets.map((b) => b.start + this.windowSec), s.foreignUntil].filter((t) => t > start).sort((a, b) => a - b);
+    const events = [...s.buckets.map((b) => this.expiry(b)), s.foreignUntil].filter((t) => t > start).sort((a, b) => a - b);
     for (const t of events) if (this.projected(method, t) + need <= this.opSafe) return t;
     return events.at(-1) ?? start;
   }
@@ -299,15 +364,19 @@ export class Limiter {
   /** Reserves the estimated cost of calls about to be sent (so concurrent planners see it). */
   chargeEstimate(method: string, calls: number): number {
     const s = this.state(method);
-    const est = calls * s.cost;
-    this.addOwn(s, est, this.portalNow());
+    const est = this.chargeFor(method, calls);
+    if (est > 0) this.addOwn(s, est, this.portalNow());
     return est;
   }
 
   /** Takes back an estimate charged for calls that never ran. */
   refund(method: string, seconds: number): void {
+    this.takeBack(this.state(method), seconds);
+  }
+
+  /** Removes `seconds` from our newest charges. */
+  private takeBack(s: MethodState, seconds: number): void {
     if (seconds <= 0) return;
-    const s = this.state(method);
     let left = seconds;
     for (let i = s.buckets.length - 1; i >= 0 && left > 0; i--) {
       const b = s.buckets[i]!;
@@ -317,11 +386,23 @@ export class Limiter {
     }
   }
 
+  /**
+   * Adds a charge to the minute it lands in on the portal. Our portal clock lags the portal by up
+   * to a round trip, so the charge goes to the minute of `at + pad`: never an earlier minute than
+   * the portal's, so our copy never expires before the portal's does.
+   */
   private addOwn(s: MethodState, seconds: number, at: number): void {
     this.prune(s, at);
+    if (seconds < 0) {
+      // a correction downwards (we reserved more than was charged): take it from our newest charges,
+      // which may sit in another minute than `at` (e.g. reserved before the clock was anchored)
+      this.takeBack(s, -seconds);
+      return;
+    }
+    const minute = Math.floor((at + this.padSec) / this.bucketSec);
     const last = s.buckets.at(-1);
-    if (last && at < last.start + this.bucketSec) last.sum += seconds;
-    else s.buckets.push({ start: at, sum: seconds });
+    if (last && last.minute >= minute) last.sum += seconds;
+    else s.buckets.push({ minute, sum: seconds });
   }
 
   /**
@@ -338,8 +419,10 @@ export class Limiter {
     // deltas of the reported sum is unreliable: foreign time and bucket expiry hide in them.)
     const cost = r.measuredCost !== undefined && r.calls > 0 ? r.measuredCost / r.calls : undefined;
     if (cost !== undefined && Number.isFinite(cost)) {
-      this.addOwn(s, cost * r.calls - r.estimated, now);
-      s.cost = s.costMeasured ? Math.max(cost, s.cost * 0.8 + cost * 0.2) : Math.max(cost, 1e-3);
+      // what the portal charged for these calls: their sum, or nothing at or under the floor
+      const charged = r.measuredCost! > this.floorSec ? r.measuredCost! : 0;
+      this.addOwn(s, charged - r.estimated, now);
+      s.cost = s.costMeasured ? Math.max(cost, s.cost * (1 - this.learnRate) + cost * this.learnRate) : Math.max(cost, 1e-3);
       s.costMeasured = true;
     }
     if (r.resetAt !== undefined && Number.isFinite(r.resetAt)) s.resetAt = r.resetAt;
@@ -352,8 +435,8 @@ export class Limiter {
     // Our bucket starts are portal-time estimates; the portal's operating_reset_at is the truth
     // for the oldest one. Never let ours expire earlier than the portal says.
     const oldest = s.buckets[0];
-    if (oldest && s.resetAt !== null && oldest.start + this.windowSec < s.resetAt && s.resetAt <= now + this.windowSec + 60) {
-      oldest.start = s.resetAt - this.windowSec;
+    if (oldest && s.resetAt !== null && this.expiry(oldest) < s.resetAt && s.resetAt <= now + this.windowSec + 60) {
+      oldest.minute = Math.min(Math.ceil((s.resetAt - this.windowSec) / this.bucketSec), s.buckets[1]?.minute ?? Infinity);
     }
     const own = this.ownSum(s, now);
     if (reported >= own) {

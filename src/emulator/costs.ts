@@ -95,7 +95,8 @@ export interface CostModelPatch {
   complexFilter?: number;
   minimalFixTime?: number;
   overhead?: number;
-  methods?: Record<string, number>;
+  /** Method overrides; `null` removes one. */
+  methods?: Record<string, number | null>;
 }
 
 const KIND_ALIASES: Record<CostKind, CostClass[]> = {
@@ -113,7 +114,10 @@ export function applyCostPatch(m: CostModel, p: CostModelPatch): void {
   if (p.complexFilter !== undefined) m.complexFilter = p.complexFilter;
   if (p.minimalFixTime !== undefined) m.minimalFixTime = p.minimalFixTime;
   if (p.overhead !== undefined) m.overhead = p.overhead;
-  for (const [k, v] of Object.entries(p.methods ?? {})) m.methods[k.toLowerCase()] = v;
+  for (const [k, v] of Object.entries(p.methods ?? {})) {
+    if (v === null) delete m.methods[k.toLowerCase()];
+    else m.methods[k.toLowerCase()] = v;
+  }
 }
 
 /**

@@ -47,9 +47,9 @@ export interface WriteBackOptions {
   batchSize?: number;
   /** labels per store page (default 5000) */
   pageSize?: number;
-  /** estimated operating seconds per update call, for the spreading decision (default: observed, else 0.05) */
+  /** estimated operating seconds per update call, for the spreading decision (default: what the client's limiter has learned) */
   costPerCall?: number;
-  /** operating budget per method per 10 min (default 480) */
+  /** operating budget per method per 10 min (default: the client's limiter's, 480) */
   operatingBudget?: number;
   /** stop after this many contacts written (tests: simulate a crash mid-run) */
   maxWrites?: number;
@@ -242,11 +242,15 @@ async function registerContactFields(run: Run): Promise<RegisterFieldsReport> {
   return r;
 }
 
-/** Spreading: alternate methods when one method's operating budget would make `count` updates wait. */
+/**
+ * Spreading: alternate methods when one method's operating budget would make `count` updates
+ * wait. The cost per update is what the client's limiter has learned from the portal's answers
+ * (`time.processing`; its prior before the first answer).
+ */
 function spreadFor(run: Run, count: number): boolean {
-  const observed = run.client.counters.byMethod['crm.contact.update'];
-  const cost = run.opts.costPerCall ?? (observed && observed.calls > 20 ? observed.operatingSec / observed.calls : 0.05);
-  const budget = (run.opts.operatingBudget ?? 480) * 0.8;
+  const lim = run.client.limiter;
+  const cost = run.opts.costPerCall ?? lim.costPerCall('crm.contact.update');
+  const budget = (run.opts.operatingBudget ?? lim.opLimit) * 0.8;
   return run.spreadMode === 'always' || (run.spreadMode === 'auto' && count * cost > budget);
 }
 

@@ -114,12 +114,35 @@ describe('faults and limits', () => {
     } finally { await faults('off'); }
   });
 
-  it('a tight operating budget mirrored by the client: waits for the reset, zero 429', async () => {
-    await axios.post(`${tp.emu.url}_emulator/limits`, { operatingLimit: 5 });
+  it('a tight operating budget mirrored by the client: free single pages past it, zero 429', async () => {
+    await axios.post(`${tp.emu.url}_emulator/limits`, { operatingLimit: 1 });
     await resetStats(tp.emu, true);
     try {
-      // 6000 deals ≈ 120 calls ≈ 12 s of operating time against a 5 s budget per 10 min
-      const c = new B24Client({ tokens: tp.tokens, limiter: { timeScale: TS, operatingLimitSec: 5 } });
+      // ~30 ID pages of 0.065 s (≈ 2 s) against a 1 s budget per 10 min: once the budget is used,
+      // a page alone is under the 0.1 s floor, so the client goes on with free requests
+      const pages = Math.ceil(tp.emu.portal.deals.size / 50);
+      expect(pages * (0.03 + 0.0007 * 50)).toBeGreaterThan(1.5);
+      const c = new B24Client({ tokens: tp.tokens, limiter: { timeScale: TS, operatingLimitSec: 1 } });
+      expect((await exportIds(c, 'deal')).size).toBe(tp.emu.portal.deals.size);
+      const s = await emulatorStats(tp.emu);
+      expect(s.rejected429).toBe(0);
+      expect(s.rejected503).toBe(0);
+      // pages went out alone, under the floor (the portal clock runs ×1000 here, so windows also pass)
+      const m = s.methods['crm.deal.list'] as { operatingSeconds: number; uncharged?: number };
+      expect(m.uncharged).toBeGreaterThan(0);
+      // learned from the answers: between an empty page (0.03 s) and a full one (0.065 s)
+      expect(c.limiter.costPerCall('crm.deal.list')).toBeGreaterThan(0.03);
+      expect(c.limiter.costPerCall('crm.deal.list')).toBeLessThanOrEqual(0.03 + 0.0007 * 50 + 1e-9);
+    } finally { await axios.post(`${tp.emu.url}_emulator/limits`, { operatingLimit: 480 }); }
+  });
+
+  it('a tight budget and calls above the floor: the client waits for the reset, zero 429', async () => {
+    await axios.post(`${tp.emu.url}_emulator/limits`, { operatingLimit: 2, costs: { methods: { 'crm.deal.list': 0.15 } } });
+    await resetStats(tp.emu, true);
+    try {
+      // ~30 pages × 0.15 s ≈ 4.5 s against 2 s per 10 min: no page is free, so windows must pass
+      expect(Math.ceil(tp.emu.portal.deals.size / 50) * 0.15).toBeGreaterThan(4);
+      const c = new B24Client({ tokens: tp.tokens, limiter: { timeScale: TS, operatingLimitSec: 2 } });
       expect((await exportIds(c, 'deal')).size).toBe(tp.emu.portal.deals.size);
       const s = await emulatorStats(tp.emu);
       expect(s.rejected429).toBe(0);
@@ -127,7 +150,7 @@ describe('faults and limits', () => {
       expect(c.limiter.stats.waitedOperatingMs).toBeGreaterThan(0);
       // the 10-minute windows really passed on the portal clock
       expect(s.clock.elapsedSeconds).toBeGreaterThan(600);
-    } finally { await axios.post(`${tp.emu.url}_emulator/limits`, { operatingLimit: 480 }); }
+    } finally { await axios.post(`${tp.emu.url}_emulator/limits`, { operatingLimit: 480, costs: { methods: { 'crm.deal.list': null } } }); }
   });
 
   it('a budget the client does not know about: the 429s inside batches are waited out', async () => {

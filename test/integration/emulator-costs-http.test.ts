@@ -207,6 +207,8 @@ describe('window and limit', () => {
     expect(r.body.time.processing).toBe(0.5);
     expect(r.body.time.operating).toBeCloseTo(0.8, 9);
     expect((await call(s, 'crm.contact.list', { start: -1, select: ['ID'] })).body.time.processing).toBeCloseTo(0.03 + 0.001 * 3, 9);
+    const removed = await post(`${s.admin}limits`, { costs: { methods: { 'crm.deal.list': null } } });
+    expect(removed.body.costs.methods).toEqual({}); // null removes an override
     const got = (await send(`${s.admin}limits`)).body;
     expect(got.costs.minimalFixTime).toBe(0.1);
     expect(got.limits).toEqual({ cloud: 480, selfHosted: 420 });

@@ -101,9 +101,10 @@ describe('operating budget mirror', () => {
     expect(l.capacity('crm.deal.list')).toBeGreaterThan(0);
     const before = clock.t;
     await l.acquireOperating({ 'crm.contact.list': 1 });
-    // the first bucket started at portal 10 000 and expires at 10 600
-    expect(l.portalNow()).toBeGreaterThanOrEqual(10_600);
-    expect(l.portalNow()).toBeLessThan(10_601);
+    // the first charge at portal 10 000 s sits in the calendar minute [9 960, 10 020), which
+    // leaves the window when the 10th minute after it starts: 9 960 + 600 = 10 560
+    expect(l.portalNow()).toBeGreaterThanOrEqual(10_560);
+    expect(l.portalNow()).toBeLessThan(10_561);
     expect(clock.t - before).toBeGreaterThan(300_000);
     await l.acquireOperating({ 'crm.deal.list': 50 }); // immediate
   });

@@ -22,7 +22,8 @@ const CostsBody = z.object({
   complexFilter: seconds.optional(),
   minimalFixTime: seconds.optional(),
   overhead: seconds.optional(),
-  methods: z.record(z.string().regex(METHOD_NAME, 'a method name'), seconds)
+  /** Per-method flat overrides; null removes one. */
+  methods: z.record(z.string().regex(METHOD_NAME, 'a method name'), seconds.nullable())
     .refine((m) => Object.keys(m).length <= 500, 'at most 500 method overrides').optional(),
 }).strict();
 
