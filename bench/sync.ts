@@ -1,29 +1,31 @@
 /**
- * `npm run bench -- sync [--contacts 100000] [--deals 400000] [--time-scale 5] [--seed 7]
- *                        [--baseline-rows 10000] [--baseline-contacts all] [--small] [--db postgres|pglite]
- *                        [--no-baseline]`   (--no-baseline: iteration only, skips (c))
+ * `npm run bench -- sync [--contacts 100000] [--deals 400000] [--seed 7] [--clock waits|scaled]
+ *                        [--wait-scale 1000] [--time-scale 5] [--baseline-rows 10000]
+ *                        [--baseline-contacts all] [--small] [--db postgres|pglite] [--no-baseline]`
+ *   (--no-baseline: iteration only, skips (c))
  *
- * The emulator (generated portal, standard plan) runs in a CHILD process; this process runs the
- * app side only, so its peak RSS (sampled every 50 ms) is the sync's. Measures:
+ * The emulator (generated portal, standard plan, the cost model it declares at /_emulator/limits)
+ * runs in a CHILD process; this process runs the app side only, so its peak RSS (sampled every
+ * 50 ms) is the sync's. Measures:
  *  (a) a full pull, (b) an incremental pull after 1% of the deals changed (1 portal-hour later),
  *  (c) the naive baseline: @bitrix24/b24jssdk B24OAuth `actions.v2.fetchList` (unbatched keyset
  *      export, one request per 50 rows) of contacts, companies and deals (crm.item.list, for
  *      contactIds); contacts (--baseline-contacts, default all) and companies are exported in
- *      full, deals on their first --baseline-rows rows, extrapolated per page to the full size (product rows are not part of the baseline: fetchList cannot page
- *      crm.item.productrow.list, whose filter needs an ownerId list).
- * Requests, calls and operating seconds per method come from /_emulator/stats; portal time from
- * the emulator clock. Each run is printed next to the lower bound implied by the limits for the
- * calls it made (bench/lib/bounds.ts: requests; operating per method, smooth and step; and
- * the first-window bound: what a method spends beyond 480 s must be spent after portal second
- * 600, in requests of ≤ 50 calls). --small = 10k contacts / 40k deals. B24_SYNC_TRACE=1 logs
- * every product-row batch (portal s since the stream started, method, budgets).
+ *      full, deals on their first --baseline-rows rows, extrapolated per page to the full size
+ *      (product rows are not part of the baseline: fetchList cannot page crm.item.productrow.list,
+ *      whose filter needs an ownerId list).
+ * Requests, calls, processing and charged seconds per method come from /_emulator/stats; portal
+ * time from the emulator clock. Each run is printed next to the lower bounds the limits imply for
+ * the calls it made (bench/lib/bounds.ts: requests; operating per method with the 0.1 s floor and
+ * batching, as grouped and for any grouping; the first windows), the largest and the ratio.
+ * --small = 10k contacts / 40k deals. B24_SYNC_TRACE=1 logs every product-row batch.
  *
- * Time scale: the emulator's clock runs ×TS, so every wall second of LOCAL work (app, emulator,
- * PostgreSQL) costs TS portal seconds. The default ×5 keeps the measured local work of the
- * full-size run × 5 below the limit-bound time (~1,200 portal s), so the portal limits, not
- * this machine, decide portal time; the "what bounds the run" table prints the CPU seconds of
- * the app, the emulator and the PostgreSQL backends (process.cpuUsage / /proc) × TS next to
- * the portal time, and the limiter's waits.
+ * Clock: --clock waits (default): the child's portal clock runs at real speed and the client's
+ * waits are fast-forwarded ×--wait-scale (bench/lib/wait-clock.ts, over IPC), so local work
+ * counts 1:1. --clock scaled: the whole clock runs ×--time-scale (local work × scale). The baseline
+ * always runs ×--time-scale, because the SDK's limiter runs on the wall clock (its drain is scaled).
+ * The "what bounds the run" table prints the CPU seconds of the app, the emulator and the
+ * PostgreSQL backends (process.cpuUsage / /proc) next to the portal time, and the limiter's waits.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
