@@ -9,8 +9,8 @@
  *    A new group is started only when the list's budget (the limiter's mirror) still has
  *    room for the pages it and the groups in flight are expected to need, so groups are not
  *    left half-paged when the window's budget runs out.
- *  - crm.deal.productrows.get (one call per deal, 0.02 s: ~5× the list's operating cost per
- *    row, and one request per 50 deals): used only while the list's operating budget is spent
+ *  - crm.deal.productrows.get (one call per deal, ≈ 0.1 s in the docs' examples: far more
+ *    operating time per row than the list, and one request per 50 deals): used only while the list's operating budget is spent
  *    (the limiter's mirror has no room for a list call) and the get's is not, on fresh deals
  *    from the back of the newest block, or (none left) on the deals of list groups still
  *    being paged (keeping only rows with id > the group's cursor). So the list does all it

@@ -21,13 +21,14 @@ export interface TestPortal {
 }
 
 /**
- * `frozenClock`: portal time does not follow wall time, it moves only when the test advances it
+ * `clock`: a portal clock of the caller's (e.g. one held still while the portal is generated, so
+ * two portals get identical data). `frozenClock`: portal time does not follow wall time, it moves only when the test advances it
  * (`portal.clock.advance`, `POST /_emulator/clock/advance`). For tests whose outcome depends on
  * portal time (token expiry) and must not depend on how fast the machine is. The rate/operating
  * limits then also recover only through advances.
  */
-export async function startTestPortal(o: { contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number; frozenClock?: boolean }): Promise<TestPortal> {
-  const clock = new PortalClock(Date.now(), o.timeScale ?? 100, o.frozenClock ? () => 0 : undefined);
+export async function startTestPortal(o: { contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number; frozenClock?: boolean; clock?: PortalClock }): Promise<TestPortal> {
+  const clock = o.clock ?? new PortalClock(Date.now(), o.timeScale ?? 100, o.frozenClock ? () => 0 : undefined);
   const portal = new Portal({ plan: o.plan ?? 'standard', clock, accessTokenTtl: o.accessTokenTtl });
   if (o.contacts > 0) generatePortal(portal, { contacts: o.contacts, seed: o.seed ?? 7, deals: o.deals });
   const emu = await startEmulator({ port: 0, portal, faults: o.faults, limits: o.operatingLimit ? { operatingLimit: o.operatingLimit } : undefined, hostPage: false, log: () => {} });

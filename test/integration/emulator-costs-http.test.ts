@@ -5,6 +5,7 @@
  * emulated portal's own rows (how many contacts exist, how many a filter matches), never from the
  * model's code. The portal clock is frozen (time moves only by `clock.advance`).
  */
+import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PortalClock } from '../../src/emulator/clock.js';
 import type { LimitsOptions } from '../../src/emulator/limits.js';
@@ -245,4 +246,49 @@ describe('window and limit', () => {
     const after = (await send(`${s.admin}limits`)).body;
     expect(after).toEqual(before);
   });
+});
+
+/** Runs the emulator CLI; `probe` gets its base URL once it is up, then the process is stopped. */
+function runCli(args: string[], probe?: (url: string) => Promise<void>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/cli.ts', '--port', '0', ...args], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let probing = false;
+    child.stdout.on('data', (d) => {
+      stdout += String(d);
+      const m = /^Emulator: (\S+)$/m.exec(stdout);
+      if (m && probe && !probing) {
+        probing = true;
+        probe(m[1]!).then(() => child.kill('SIGTERM'), (e: unknown) => { child.kill('SIGTERM'); reject(e); });
+      }
+    });
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('CLI flags', () => {
+  it('--self-hosted, --operating-limit and --costs set the model; bad values exit 2 with a reason', async () => {
+    let seen: any = null;
+    await runCli(['--self-hosted', '--costs', 'update=0.5,perRow=0.001,crm.deal.list=0.2', '--no-rate-limit'], async (url) => {
+      seen = (await send(`${url}_emulator/limits`)).body;
+    });
+    expect(seen.operatingLimit).toBe(420);
+    expect(seen.rateLimit).toBe(false);
+    expect(seen.costs).toMatchObject({ perRow: 0.001, methods: { 'crm.deal.list': 0.2 } });
+    expect(seen.costs.classes).toMatchObject({ update: 0.5, add: 0.3, list: 0.03 });
+    let limit: any = null;
+    await runCli(['--self-hosted', '--operating-limit', '100'], async (url) => { limit = (await send(`${url}_emulator/limits`)).body; });
+    expect(limit.operatingLimit).toBe(100);
+    const bad = await runCli(['--costs', 'update=fast']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--costs: "update=fast" is not name=seconds');
+    const unknown = await runCli(['--costs', 'teleport=1']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown name "teleport"');
+    const lim = await runCli(['--operating-limit', 'lots']);
+    expect(lim.code).toBe(2);
+    expect(lim.stderr).toContain('--operating-limit must be a positive number');
+  }, 60_000);
 });

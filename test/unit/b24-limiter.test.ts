@@ -150,3 +150,73 @@ describe('operating budget mirror', () => {
     expect(l.projected('crm.deal.list')).toBeCloseTo(0, 9);
   });
 });
+
+describe('planning from reported costs (floor, free requests, calendar minutes)', () => {
+  /** One answered request: `calls` calls of `method` with `processing` seconds in all. */
+  function answer(l: Limiter, method: string, calls: number, processing: number, operating?: number): void {
+    const est = l.chargeEstimate(method, calls);
+    l.observeOperating(method, { calls, estimated: est, measuredCost: processing, operating });
+  }
+
+  it('a request whose summed processing is at most 0.1 s is not charged; above, all of it', () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock });
+    l.syncPortalClock(60_000, clock.t);
+    answer(l, 'crm.contact.list', 1, 0.065);
+    expect(l.projected('crm.contact.list')).toBe(0);
+    expect(l.chargeFor('crm.contact.list', 1)).toBe(0);
+    expect(l.chargeFor('crm.contact.list', 2)).toBeCloseTo(0.13, 9);
+    answer(l, 'crm.contact.list', 50, 3.25);
+    expect(l.projected('crm.contact.list')).toBeCloseTo(3.25, 9);
+    expect(new Limiter({ clock, minimalFixTimeSec: 0 }).chargeFor('x.y', 1)).toBeCloseTo(0.2, 9); // prior, no floor
+  });
+
+  it('free calls: only once measured, and only for calls under the floor', () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock });
+    l.syncPortalClock(60_000, clock.t);
+    expect(l.freeCalls('crm.status.list')).toBe(0); // not measured yet: assume charged
+    answer(l, 'crm.status.list', 1, 0.01);
+    expect(l.freeCalls('crm.status.list')).toBe(10);
+    answer(l, 'crm.contact.update', 1, 0.3);
+    expect(l.freeCalls('crm.contact.update')).toBe(0);
+  });
+
+  it('planCalls: everything while the budget has room, else what fits, else what is free, else 0', () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, operatingLimitSec: 10, operatingMargin: 0 });
+    l.syncPortalClock(60_000, clock.t);
+    answer(l, 'crm.deal.list', 2, 0.13); // learned 0.065 per page, charged 0.13
+    expect(l.planCalls('crm.deal.list', 50)).toBe(50); // 0.13 + 3.25 fits in 10
+    answer(l, 'crm.deal.list', 50, 3.25);
+    answer(l, 'crm.deal.list', 50, 3.25); // 6.63 used
+    answer(l, 'crm.deal.list', 36, 2.34); // 8.97 used
+    expect(l.planCalls('crm.deal.list', 50)).toBe(15); // what fits: 1.03 / 0.065
+    answer(l, 'crm.deal.list', 15, 0.975); // 9.945 used: no charged request fits, a lone page is free
+    expect(l.planCalls('crm.deal.list', 50)).toBe(1);
+    answer(l, 'crm.deal.list', 3, 0.195); // 10.14: over the safe limit
+    expect(l.planCalls('crm.deal.list', 50)).toBe(0); // free calls too: the portal blocks any call above the limit
+    // an update (0.3 s) in a full budget: nothing is free, so 0 → wait
+    const u = new Limiter({ clock, operatingLimitSec: 1, operatingMargin: 0 });
+    u.syncPortalClock(60_000, clock.t);
+    answer(u, 'crm.contact.update', 3, 0.9);
+    expect(u.planCalls('crm.contact.update', 50)).toBe(0);
+    // cheap calls in a budget with no room left for a batch: free requests of 1 page
+    const f = new Limiter({ clock, operatingLimitSec: 1, operatingMargin: 0 });
+    f.syncPortalClock(60_000, clock.t);
+    answer(f, 'crm.deal.list', 14, 0.91); // 0.065 per page, 0.91 used: 1 page fits (0.975), and is free anyway
+    answer(f, 'crm.deal.list', 1, 0.065); // free: still 0.91
+    expect(f.projected('crm.deal.list')).toBeCloseTo(0.91, 9);
+    expect(f.planCalls('crm.deal.list', 50)).toBe(1);
+  });
+
+  it('charges sit in calendar minutes, never earlier than the portal\'s (clock lag pad)', () => {
+    const clock = fakeClock();
+    const l = new Limiter({ clock, expiryPadSec: 2 });
+    l.syncPortalClock(60_000 + 58.5, clock.t); // 58.5 s into a minute: the portal may already be in the next one
+    answer(l, 'crm.contact.update', 1, 0.3);
+    // the charge goes to the minute starting at 60 060 (58.5 + 2 pad ≥ 60), which leaves at 60 660
+    expect(l.projected('crm.contact.update', 60_659.9)).toBeCloseTo(0.3, 9);
+    expect(l.projected('crm.contact.update', 60_660)).toBe(0);
+  });
+});
