@@ -1,19 +1,23 @@
 /**
- * `npm run bench -- cycle [--contacts 100000] [--deals 400000] [--time-scale 100] [--plan standard] [--seed 1]`
+ * `npm run bench -- cycle [--contacts 100000] [--deals 400000] [--plan standard] [--seed 1]
+ *                         [--db auto|postgres|pglite] [--wait-scale 1000] [--gap-min 15]
+ *                         [--time-scale 1] [--json]`
  *
- * Full cycle against the emulator (standard plan limits on the portal clock):
- *   1. first cycle: pull (runSync when src/sync provides it, else a direct store mirror that is
- *      NOT measured), score (runScoring), write (registerFields + runWriteBack);
- *   2. second cycle after 1% of the deals changed (amount +10% and modified now);
- *   3. third cycle with nothing changed (must write 0).
- * Per phase: requests, calls and operating seconds per method (emulator stats), portal seconds,
- * and the lower bound the limits imply for the calls made:
- *   max( (requests − burst) / drain , max over methods of (opSeconds − budget) / budget × 600 ).
+ * Full cycle against the in-process emulator (the plan's limits and the portal's declared cost model):
+ *   1. first cycle: pull (runSync full), score (runScoring), write (runWriteBack: fields + values);
+ *   2. after --gap-min portal minutes, 1% of the deals change (amount +10%, modified now): a second
+ *      cycle (incremental pull, score, write);
+ *   3. after another gap, a third cycle with nothing changed (writes 0 unless labels crossed a
+ *      threshold with the passing days).
+ * Clock: with --time-scale 1 (the default) the portal clock runs at real speed while anything works
+ * and the client's waits are fast-forwarded ×--wait-scale (bench/lib/wait-clock.ts), so a 4-hour
+ * write-back takes minutes of wall time and local work counts what it really takes. A --time-scale
+ * above 1 runs the whole portal clock that much faster instead (the old mode: local work × scale).
+ * Per phase: portal seconds, local wall seconds, requests, and the lower bounds of bench/lib/bounds.ts
+ * for the calls made (requests; operating per method with the floor and batching rules; first
+ * window) with the ratio of the measured time to the largest.
  */
 import { parseArgs } from 'node:util';
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
 import http from 'node:http';
 import axios from 'axios';
 import { Portal, type Plan } from '../src/emulator/portal.js';
@@ -22,33 +26,40 @@ import { generatePortal } from '../src/emulator/generator.js';
 import { startEmulator } from '../src/emulator/server.js';
 import { MemoryTokenSource } from '../src/b24/auth.js';
 import { B24Client } from '../src/b24/client.js';
-import { openStore } from '../src/store/index.js';
 import { upsertPortalOnInstall } from '../src/store/portals.js';
 import { runScoring } from '../src/pipeline/score.js';
+import { runSync } from '../src/sync/index.js';
 import { runWriteBack } from '../src/writeback/write.js';
-import { mirrorEmulatorPortal } from '../test/helpers/emulator-mirror.js';
+import { openBenchDb, type BenchDbKind } from './lib/bench-db.js';
+import { boundModel, methodUse, runBounds, type RunBounds } from './lib/bounds.js';
+import { boundsTable, modelLine, ratio } from './lib/print-bounds.js';
+import { movable, waitClock } from './lib/wait-clock.js';
 
 const { values: a } = parseArgs({
   options: {
     contacts: { type: 'string', default: '100000' },
     deals: { type: 'string', default: '400000' },
-    'time-scale': { type: 'string', default: '100' },
+    'time-scale': { type: 'string', default: '1' },
+    'wait-scale': { type: 'string', default: '1000' },
+    'gap-min': { type: 'string', default: '15' },
     plan: { type: 'string', default: 'standard' },
     seed: { type: 'string', default: '1' },
+    db: { type: 'string', default: 'auto' },
     json: { type: 'boolean', default: false },
   },
 });
 const N = Number(a.contacts);
 const D = Number(a.deals);
 const TS = Number(a['time-scale']);
+const WAIT = Number(a['wait-scale']);
+const GAP_SEC = Number(a['gap-min']) * 60;
 const plan = a.plan as Plan;
-const BURST = plan === 'enterprise' ? 250 : 50;
-const DRAIN = plan === 'enterprise' ? 5 : 2;
-const BUDGET = 480;
+if (!['auto', 'postgres', 'pglite'].includes(a.db!)) throw new Error('--db must be auto, postgres or pglite');
 
 const t0 = performance.now();
-const portal = new Portal({ plan, clock: new PortalClock(Date.now(), TS) });
+const portal = new Portal({ plan, clock: new PortalClock(Date.now(), TS), accessTokenTtl: 30 * 86400 });
 generatePortal(portal, { contacts: N, deals: D, seed: Number(a.seed) });
+portal.clock.advance(3600 * 1000); // the history ends an hour before the first sync
 const emu = await startEmulator({ port: 0, portal, hostPage: false, log: () => {} });
 const adminApi = axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true, httpAgent: new http.Agent({ keepAlive: false }) });
 const inst = await adminApi.post('apps/install', { appUrl: 'http://127.0.0.1:9/app', scopes: ['crm', 'user'], mode: 'wizard' });
@@ -62,76 +73,64 @@ const tokens = new MemoryTokenSource({
   accessToken: tok.access_token, refreshToken: tok.refresh_token, clientEndpoint: tok.client_endpoint,
   expiresAt: portal.clock.now() + tok.expires_in * 1000, clientId, clientSecret, serverEndpoint: tok.server_endpoint,
 });
-const client = new B24Client({ tokens, limiter: { plan, timeScale: TS } });
-const db = await openStore({ dataDir: 'memory://' });
+const clock = TS === 1 ? waitClock(movable(portal.clock), WAIT) : null;
+const client = new B24Client({ tokens, limiter: clock ? { plan, clock } : { plan, timeScale: TS } });
+const limits = (await adminApi.get('limits')).data as { costs?: unknown };
+const model = boundModel(limits);
+const store = await openBenchDb(a.db as BenchDbKind);
+const db = store.db;
 const portalId = (await upsertPortalOnInstall(db, { memberId: portal.memberId, domain: 'bench.bitrix24.com', language: portal.language })).id;
-console.error(`generated ${N} contacts / ${D} deals in ${((performance.now() - t0) / 1000).toFixed(1)} s; store ${db.kind}`);
+console.error(`generated ${N} contacts / ${D} deals in ${((performance.now() - t0) / 1000).toFixed(1)} s; store ${store.kind}; clock ${clock ? `real speed, waits ×${WAIT}` : `×${TS}`}`);
 
-type Sync = (deps: unknown, o: { kind: 'full' | 'incremental' }) => Promise<unknown>;
-let runSync: Sync | null = null;
-const syncFile = join(dirname(fileURLToPath(import.meta.url)), '../src/sync/index.ts');
-if (existsSync(syncFile)) {
-  try {
-    runSync = ((await import(pathToFileURL(syncFile).href)) as { runSync?: Sync }).runSync ?? null;
-  } catch {
-    runSync = null;
-  }
-}
+interface MethodStat { requests: number; calls: number; operatingSeconds: number; processingSeconds?: number }
+interface Stats { requests: number; rejected503: number; rejected429: number; methods: Record<string, MethodStat> }
+const stats = async () => ((await adminApi.get('stats')).data as { limits: Stats }).limits;
+/** Clears the stats only: the bucket and the operating windows carry over, as on a real portal. */
+const resetStats = () => adminApi.post('stats/reset', { counters: false });
 
-interface Stats { requests: number; methods: Record<string, { requests: number; calls: number; operatingSeconds: number }>; clock: { elapsedSeconds: number } }
-async function stats(): Promise<Stats> {
-  const s = (await adminApi.get('stats')).data as { limits: Stats; clock: { elapsedSeconds: number } };
-  return { ...s.limits, clock: s.clock };
-}
-const reset = () => adminApi.post('stats/reset', { counters: true });
-
-interface PhaseRow { phase: string; portalSec: number; wallSec: number; requests: number; methods: Stats['methods']; boundSec: number; note: string }
+interface PhaseRow { phase: string; portalSec: number; wallSec: number; skippedSec: number; requests: number; r503: number; r429: number; bounds: RunBounds; note: string }
 const rows: PhaseRow[] = [];
 
-function bound(s: Stats): number {
-  let b = Math.max(0, (s.requests - BURST) / DRAIN);
-  for (const m of Object.values(s.methods)) b = Math.max(b, ((m.operatingSeconds - BUDGET) / BUDGET) * 600);
-  return b;
-}
-
 async function phase(name: string, fn: () => Promise<string>): Promise<void> {
-  await reset();
+  await resetStats();
+  const p0 = portal.clock.elapsedSeconds();
+  const k0 = clock?.skippedMs() ?? 0;
   const w0 = performance.now();
   const note = await fn();
+  const wallSec = (performance.now() - w0) / 1000;
+  const portalSec = portal.clock.elapsedSeconds() - p0;
   const s = await stats();
-  rows.push({ phase: name, portalSec: s.clock.elapsedSeconds, wallSec: (performance.now() - w0) / 1000, requests: s.requests, methods: s.methods, boundSec: bound(s), note });
-  console.error(`${name}: ${note} (${s.clock.elapsedSeconds.toFixed(0)} portal s)`);
+  const bounds = runBounds(s.requests, methodUse(s.methods), model);
+  rows.push({ phase: name, portalSec, wallSec, skippedSec: ((clock?.skippedMs() ?? 0) - k0) / 1000, requests: s.requests, r503: s.rejected503, r429: s.rejected429, bounds, note });
+  console.error(`${name}: ${note} (${portalSec.toFixed(0)} portal s, ${wallSec.toFixed(0)} wall s, bound ${bounds.largest.bound.toFixed(0)} s)`);
 }
 
 const today = () => new Date(portal.clock.now()).toISOString().slice(0, 10);
 
-async function pull(kind: 'full' | 'incremental', contactIds?: number[]): Promise<string> {
-  if (runSync) {
-    await runSync({ db, client, portalId }, { kind });
-    return `runSync ${kind}`;
-  }
-  await mirrorEmulatorPortal(portal, db, portalId, { contactIds });
-  return 'NOT MEASURED: src/sync has no runSync yet; direct store mirror';
-}
-
-async function cycle(label: string, contactIds?: number[]): Promise<number> {
-  await phase(`${label}: pull`, () => pull(contactIds ? 'incremental' : 'full', contactIds));
-  let scoreNote = '';
+async function cycle(label: string, kind: 'full' | 'incremental'): Promise<number> {
+  await phase(`${label}: pull`, async () => {
+    const s = await runSync({ db, client, portalId }, { kind });
+    return `runSync ${kind}: ${s.contacts} contacts, ${s.deals} deals, ${s.productRows} product rows`;
+  });
   await phase(`${label}: score`, async () => {
     const s = await runScoring(db, portalId, today());
-    scoreNote = `${s.contacts} contacts, ${s.buyers} buyers, thresholds ${s.thresholds}, load ${s.ms.load} ms, score ${s.ms.score} ms, store ${s.ms.store} ms`;
-    return scoreNote;
+    return `${s.contacts} contacts, ${s.buyers} buyers, thresholds ${s.thresholds}, load ${s.ms.load} ms, score ${s.ms.score} ms, store ${s.ms.store} ms`;
   });
   let written = 0;
   await phase(`${label}: write`, async () => {
     const w = await runWriteBack(db, portalId, client);
     written = w.written;
-    return `written ${w.written} (considered ${w.considered}, failed ${w.failed}, spread ${w.spread}) fields ${JSON.stringify(w.fieldsWritten)}${w.errors.length ? ` errors: ${w.errors.slice(0, 2).join(" ; ")}` : ""}`;
+    const values = Object.values(w.fieldsWritten).reduce((x, y) => x + y, 0);
+    return `written ${w.written} (considered ${w.considered}, failed ${w.failed}, spread ${w.spread}, ${values} field values, methods ${JSON.stringify(w.byMethod)})${w.errors.length ? ` errors: ${w.errors.slice(0, 2).join(' ; ')}` : ''}`;
   });
   return written;
 }
 
-const w1 = await cycle('first');
+/** Time passes between cycles (the operating windows empty), as between two daily runs. */
+const gap = () => portal.clock.advance(GAP_SEC * 1000);
+
+const w1 = await cycle('first', 'full');
+gap();
 // 1% of the deals change: amount +10%, modified now
 const all = [...portal.deals.values()];
 const touched = new Set<number>();
@@ -141,24 +140,37 @@ for (let i = 0; i < all.length; i += 100) {
   d.dateModify = portal.clock.now();
   for (const c of d.contactIds) touched.add(c);
 }
-const w2 = await cycle('second (1% deals changed)', [...touched]);
-const w3 = await cycle('third (nothing changed)', []);
+const w2 = await cycle('second (1% deals changed)', 'incremental');
+gap();
+const w3 = await cycle('third (nothing changed)', 'incremental');
 
-const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
-const lines: string[] = [];
-lines.push(`Cycle benchmark: ${N} contacts, ${D} deals, plan ${plan} (burst ${BURST}, drain ${DRAIN}/s, ${BUDGET} s operating per method per 10 min), time scale ${TS}`);
-lines.push('');
-lines.push('| phase | emulator portal min (incl. local work × time scale) | wall s | requests | calls / operating s per method | lower bound (portal min) | notes |');
-lines.push('|---|---:|---:|---:|---|---:|---|');
-for (const r of rows) {
-  const m = Object.entries(r.methods).filter(([, v]) => v.calls > 0).map(([k, v]) => `${k} ${v.calls} / ${fmt(v.operatingSeconds)}`).join('; ') || '—';
-  lines.push(`| ${r.phase} | ${(r.portalSec / 60).toFixed(1)} | ${fmt(r.wallSec)} | ${r.requests} | ${m} | ${(r.boundSec / 60).toFixed(1)} | ${r.note.replace(/\|/g, '/')} |`);
-}
-const sum = (p: string) => rows.filter((r) => r.phase.startsWith(p)).reduce((s, r) => s + r.portalSec, 0) / 60;
-lines.push('');
-lines.push(`first cycle ${sum('first').toFixed(1)} portal min (written ${w1}); second ${sum('second').toFixed(1)} portal min (written ${w2}, ${touched.size} contacts touched); third ${sum('third').toFixed(1)} portal min (written ${w3})`);
-console.log(lines.join('\n'));
+console.log(report());
 if (a.json) console.log(JSON.stringify({ rows, written: [w1, w2, w3] }));
 await emu.close();
-await db.close();
+await store.cleanup();
 process.exit(0);
+
+function report(): string {
+  const f0 = (x: number) => x.toFixed(0);
+  const lines: string[] = [];
+  lines.push(`Cycle benchmark: ${N} contacts, ${D} deals, plan ${plan}, store ${store.kind}, clock ${clock ? `real speed with waits fast-forwarded ×${WAIT}` : `×${TS}`}, ${GAP_SEC / 60} portal min between cycles.`);
+  lines.push(modelLine(model, limits.costs));
+  lines.push('');
+  lines.push('| phase | portal s | portal min | local wall s | waits fast-forwarded s | requests | 503 / 429 | largest valid bound s (from) | ratio | notes |');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of rows) {
+    const b = r.bounds.largest;
+    lines.push(`| ${r.phase} | ${f0(r.portalSec)} | ${(r.portalSec / 60).toFixed(1)} | ${f0(r.wallSec)} | ${f0(r.skippedSec)} | ${r.requests} | ${r.r503} / ${r.r429} | ${f0(b.bound)} (${b.by}) | ${r.requests ? ratio(r.portalSec, b.bound) : '—'} | ${r.note.replace(/\|/g, '/')} |`);
+  }
+  const sum = (p: string) => rows.filter((r) => r.phase.startsWith(p)).reduce((s, r) => s + r.portalSec, 0) / 60;
+  const rest = (p: string) => rows.filter((r) => r.phase.startsWith(p) && !r.phase.endsWith('score')).reduce((s, r) => s + r.portalSec, 0) / 60;
+  lines.push('');
+  lines.push(`First cycle ${sum('first').toFixed(1)} portal min (written ${w1}); second ${sum('second').toFixed(1)} portal min, of which pull + write ${rest('second').toFixed(1)} (written ${w2}, ${touched.size} contacts on the changed deals); third ${sum('third').toFixed(1)} portal min (written ${w3}).`);
+  for (const r of rows.filter((x) => x.requests > 0)) {
+    lines.push('');
+    lines.push(`Bounds, ${r.phase}:`);
+    lines.push('');
+    lines.push(...boundsTable(r.bounds, r.portalSec));
+  }
+  return lines.join('\n');
+}

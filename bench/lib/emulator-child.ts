@@ -2,7 +2,12 @@
  * Bench helper, run as a CHILD process (so the app's RSS is measured alone): generates a
  * portal, starts the emulator, installs an app (OAuth tokens through the emulator's OAuth
  * server) and answers IPC commands from the parent.
- *   argv: <contacts> <deals> <timeScale> <seed>
+ *   argv: <contacts> <deals> <timeScale> <seed> [waits]
+ *   waits: the portal clock runs at real speed (time scale 1) at a rate the parent can change, and
+ *   the parent's client moves it forward over its waits (bench/lib/wait-clock.ts):
+ *   ← {cmd:'now', id}               → {type:'done', id, now}
+ *   ← {cmd:'advanceTo', due, id}    → {type:'done', id, moved, now} (moves the clock to `due` if behind)
+ *   ← {cmd:'rate', rate, id}        → {type:'done', id} (portal seconds per wall second from now on)
  *   → {type:'ready', url, webhookUrl, oauth:{...}, generated:{...}}
  *   ← {cmd:'touchDeals', fraction, id}  → {type:'done', id, changed}
  *   ← {cmd:'advance', seconds, id}      → {type:'done', id}
@@ -16,7 +21,14 @@ import { startEmulator } from '../../src/emulator/server.js';
 import { updateDeal } from '../../src/emulator/methods/data.js';
 
 const [contacts, deals, timeScale, seed] = process.argv.slice(2).map(Number);
-const portal = new Portal({ plan: 'standard', clock: new PortalClock(Date.now(), timeScale!), accessTokenTtl: 30 * 86400 });
+const waits = process.argv[6] === 'waits';
+// in `waits` mode the clock's wall time runs at `rate` (1, or the baseline's time scale)
+let rate = 1;
+let anchorWall = performance.now();
+let anchorVirtual = anchorWall;
+const virtualWall = () => anchorVirtual + (performance.now() - anchorWall) * rate;
+const clock = waits ? new PortalClock(Date.now(), 1, virtualWall) : new PortalClock(Date.now(), timeScale!);
+const portal = new Portal({ plan: 'standard', clock, accessTokenTtl: 30 * 86400 });
 const generated = generatePortal(portal, { contacts: contacts!, deals: deals!, seed: seed! });
 portal.clock.advance(3600 * 1000); // the history ends an hour before the first sync
 const emu = await startEmulator({ port: 0, portal, hostPage: false, log: () => {} });
@@ -38,8 +50,19 @@ send({
   oauth: { clientId, clientSecret, accessToken: t.access_token, refreshToken: t.refresh_token, clientEndpoint: t.client_endpoint, serverEndpoint: t.server_endpoint, expiresIn: t.expires_in, memberId: t.member_id, domain: t.domain, portalNow: portal.clock.now() },
   generated: { contacts: generated.contacts, companies: generated.companies, deals: generated.deals, won: generated.won, productRows: generated.productRows, genMs: generated.ms },
 });
-process.on('message', (m: { cmd: string; id: number; fraction?: number; seconds?: number }) => {
-  if (m.cmd === 'touchDeals') {
+process.on('message', (m: { cmd: string; id: number; fraction?: number; seconds?: number; due?: number; rate?: number }) => {
+  if (m.cmd === 'now') {
+    send({ type: 'done', id: m.id, now: portal.clock.now() });
+  } else if (m.cmd === 'advanceTo') {
+    const ahead = (m.due ?? 0) - portal.clock.now();
+    if (ahead > 0) portal.clock.advance(ahead);
+    send({ type: 'done', id: m.id, moved: Math.max(0, ahead), now: portal.clock.now() });
+  } else if (m.cmd === 'rate') {
+    anchorVirtual = virtualWall();
+    anchorWall = performance.now();
+    rate = m.rate ?? 1;
+    send({ type: 'done', id: m.id });
+  } else if (m.cmd === 'touchDeals') {
     const ids = [...portal.deals.keys()];
     const step = Math.max(1, Math.round(1 / (m.fraction ?? 0.01)));
     let changed = 0;
