@@ -337,9 +337,8 @@ export class Limiter {
    * Portal time at which `calls` more calls of `method` fit (now if they already do). Walks
    * the mirrored buckets in expiry order.
    */
-  operatingReadyAt(method: string, calls: number): number {
+  operatingReadyAt(method: string, calls: number, now = this.portalNow()): number {
     const s = this.state(method);
-    const now = this.portalNow();
     const need = this.chargeFor(method, calls);
     const start = Math.max(now, s.blockedUntil);
     if (this.projected(method, start) + need <= this.opSafe) return start;
@@ -353,7 +352,8 @@ export class Limiter {
     for (;;) {
       const now = this.portalNow();
       let readyAt = now;
-      for (const [m, n] of Object.entries(calls)) readyAt = Math.max(readyAt, this.operatingReadyAt(m, n));
+      // one reading of the clock for every method: a second, later reading would never be "ready now"
+      for (const [m, n] of Object.entries(calls)) readyAt = Math.max(readyAt, this.operatingReadyAt(m, n, now));
       if (readyAt <= now) return;
       const ms = this.toLocalMs(readyAt - now) + 1;
       this.stats.waitedOperatingMs += ms;

@@ -220,3 +220,13 @@ describe('planning from reported costs (floor, free requests, calendar minutes)'
     expect(l.projected('crm.contact.update', 60_660)).toBe(0);
   });
 });
+
+describe('operating wait with a clock that moves on every reading', () => {
+  it('a request with budget left does not wait, although each reading of the clock is later than the one before', async () => {
+    // a clock of sub-millisecond resolution that moves 1 µs per reading (as performance.now() may)
+    const c = { t: 1_700_000_000_000, slept: [] as number[], now: () => (c.t += 0.001), sleep: async (ms: number) => { c.slept.push(ms); c.t += ms; } };
+    const l = new Limiter({ plan: 'standard', clock: c });
+    await l.acquireOperating({ 'crm.contact.update': 10, 'crm.deal.list': 1 });
+    expect(c.slept).toEqual([]);
+  });
+});

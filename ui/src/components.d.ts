@@ -11,13 +11,16 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
-    B24App: typeof import('./../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/App.vue')['default']
-    B24Button: typeof import('./../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/Button.vue')['default']
+    B24App: typeof import('./../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/App.vue')['default']
+    B24Button: typeof import('./../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/Button.vue')['default']
+    BacktestPanel: typeof import('./components/BacktestPanel.vue')['default']
     BulkBar: typeof import('./components/BulkBar.vue')['default']
     ContactTable: typeof import('./components/ContactTable.vue')['default']
+    CustomerFilterEditor: typeof import('./components/CustomerFilterEditor.vue')['default']
     EntitySwitch: typeof import('./components/EntitySwitch.vue')['default']
     FilterChips: typeof import('./components/FilterChips.vue')['default']
     FilterRow: typeof import('./components/FilterRow.vue')['default']
+    LevelBounds: typeof import('./components/LevelBounds.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
     SavedSegments: typeof import('./components/SavedSegments.vue')['default']
