@@ -19,6 +19,7 @@ import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, va
 import { getSections, type Contact } from '../store/crm.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
+import { lostReason, refusalResolver, type RefusalResolver } from './refusal.js';
 import {
   cellLabel, levelOf, scorePortal, segmentOf, segmentSizes,
   type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
@@ -70,12 +71,13 @@ interface DealRow {
   created: Date | null;
   amount: number | null;
   stageId: string | null;
-  lossReason: string | null;
+  uf: Record<string, unknown> | null;
 }
 
 /** All contacts as scoring input, in contact id order. */
 export async function loadScoringInput(db: Db, portalId: number, batchSize = 5000): Promise<CustomerInput[]> {
   const out: CustomerInput[] = [];
+  const reasons = await refusalResolver(db, portalId);
   let after = -1;
   for (;;) {
     const { rows: contacts } = await db.query<Pick<Contact, 'id' | 'dateCreate'>>(
@@ -84,7 +86,7 @@ export async function loadScoringInput(db: Db, portalId: number, batchSize = 500
     );
     if (!contacts.length) break;
     after = contacts[contacts.length - 1]!.id;
-    out.push(...(await scoringInputOf(db, portalId, contacts)));
+    out.push(...(await scoringInputOf(db, portalId, contacts, reasons)));
     if (contacts.length < batchSize) break;
   }
   return out;
@@ -97,19 +99,23 @@ export async function loadScoringInputFor(db: Db, portalId: number, contactIds: 
     `SELECT id, date_create AS "dateCreate" FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
     [portalId, [...contactIds]],
   );
-  return scoringInputOf(db, portalId, contacts);
+  return scoringInputOf(db, portalId, contacts, await refusalResolver(db, portalId));
 }
 
 /**
  * One batch of contacts as scoring input: their won deals (date, amount in the base currency,
- * product sections), lost deals (with the reason) and the count of open deals.
+ * product sections), lost deals (with the reason, from where settings.refusal says: ./refusal.ts)
+ * and the count of open deals.
  */
-async function scoringInputOf(db: Db, portalId: number, contacts: readonly Pick<Contact, 'id' | 'dateCreate'>[]): Promise<CustomerInput[]> {
+async function scoringInputOf(
+  db: Db, portalId: number, contacts: readonly Pick<Contact, 'id' | 'dateCreate'>[], reasons: RefusalResolver,
+): Promise<CustomerInput[]> {
   if (!contacts.length) return [];
   const ids = contacts.map((c) => c.id);
   const { rows: deals } = await db.query<DealRow>(
     `SELECT dc.contact_id AS "contactId", d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
-            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"
+            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId",
+            CASE WHEN d.stage_semantic = 'F' THEN d.uf END AS uf
        FROM deal_contacts dc JOIN deals d ON d.portal_id = dc.portal_id AND d.id = dc.deal_id
       WHERE dc.portal_id = $1 AND dc.contact_id = ANY($2::bigint[])
       ORDER BY dc.contact_id, d.id`,
@@ -144,7 +150,7 @@ async function scoringInputOf(db: Db, portalId: number, contacts: readonly Pick<
       const date = d.closeDate ?? (d.created ? day(d.created) : null);
       if (d.sem === 'S') {
         if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
-      } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: d.lossReason });
+      } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: lostReason(d, reasons) });
       else open++;
     }
     return { id: String(c.id), kind: 'contact' as const, createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open };

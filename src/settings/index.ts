@@ -9,6 +9,7 @@
  *   schedule.ts        {mode, hour, cron?} and the cron expression it runs on
  *   automation.ts      automation rules
  *   writeback.ts       write-back options
+ *   refusal.ts         where the reason of a lost deal is read from
  *   migrate.ts         old stored shapes → current
  */
 export * from './schema.js';
@@ -19,4 +20,5 @@ export * from './saved-segments.js';
 export * from './schedule.js';
 export * from './automation.js';
 export * from './writeback.js';
+export * from './refusal.js';
 export { rulesFromPageList } from './migrate.js';

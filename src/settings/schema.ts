@@ -8,6 +8,8 @@
  *   segmentField   write each contact's highest-priority saved segment to a CRM field ({enabled})
  *   writeback      write-back options (writeback.ts)
  *   savedSegments  saved filters (saved-segments.ts)
+ *   refusal        where the reason of a lost deal is read from (refusal.ts); edited on its own
+ *                  (GET / PUT /api/ui/settings/refusal), not part of the settings page's object
  * Old stored shapes are migrated by the schema itself (migrate.ts). Read stored settings with
  * read.ts (lenient: an unusable section falls back to its defaults), write with write.ts.
  */
@@ -15,6 +17,7 @@ import { z } from 'zod';
 import { scoringSettingsSchema } from '../scoring/index.js';
 import { automationSettingsSchema } from './automation.js';
 import { migrateStored } from './migrate.js';
+import { refusalSettingsSchema } from './refusal.js';
 import { savedSegmentSchema } from './saved-segments.js';
 import { scheduleSchema } from './schedule.js';
 import { writebackOptionsSchema } from './writeback.js';
@@ -27,6 +30,7 @@ export const settingsSections = {
   segmentField: z.object({ enabled: z.boolean().default(false) }).prefault({}),
   writeback: writebackOptionsSchema.prefault({}),
   savedSegments: z.array(savedSegmentSchema).default([]),
+  refusal: refusalSettingsSchema.prefault({}),
 };
 export type SettingsSection = keyof typeof settingsSections;
 export const SETTINGS_SECTIONS = Object.keys(settingsSections) as SettingsSection[];

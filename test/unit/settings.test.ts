@@ -19,6 +19,7 @@ const DEFAULTS: PortalSettings = {
   segmentField: { enabled: false },
   writeback: { spread: 'auto' },
   savedSegments: [],
+  refusal: { source: 'stages', stages: {}, field: null, values: {} },
 };
 
 /** The automation list saved by earlier versions of the settings page (test/unit/settings-bridge.test.ts). */

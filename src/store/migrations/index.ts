@@ -5,6 +5,7 @@ import * as m004 from './004_jobs.js';
 import * as m005 from './005_label_facts.js';
 import * as m006 from './006_rate_limits.js';
 import * as m007 from './007_ui_views.js';
+import * as m009 from './009_leads_refusal.js';
 
 export interface Migration {
   version: number;
@@ -21,4 +22,5 @@ export const migrations: readonly Migration[] = [
   { version: 5, ...m005 },
   { version: 6, ...m006 },
   { version: 7, ...m007 },
+  { version: 9, ...m009 },
 ];
