@@ -71,6 +71,9 @@ export interface DealTally {
   wonPerContact: Uint16Array;
   dateFrom: number;
   dateTo: number;
+  /** leads step: converted and junk leads */
+  leadsConverted: number;
+  leadsJunk: number;
 }
 
 export interface GenContext extends Calendar {
@@ -129,7 +132,7 @@ export function createContext(portal: Portal, opts: GenerateOptions): GenContext
     rateScale: 1,
     tally: {
       won: 0, lost: 0, open: 0, rows: 0, multi: 0, byCat: { '0': 0, '1': 0 }, byCur: {},
-      wonPerContact: new Uint16Array(nContacts), dateFrom: Infinity, dateTo: -Infinity,
+      wonPerContact: new Uint16Array(nContacts), dateFrom: Infinity, dateTo: -Infinity, leadsConverted: 0, leadsJunk: 0,
     },
   };
 }

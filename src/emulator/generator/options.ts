@@ -25,6 +25,16 @@ export interface GenerateOptions {
    * records only, Bitrix24's default "Manager" role). The admin (user 1) always sees everything.
    */
   managerAccess?: CrmPermLevel;
+  /**
+   * Where lost deals keep their reason, as real portals do it:
+   *  'field'  (default) the string deal field UF_CRM_LOSS_REASON, in the system lost stages;
+   *  'enum'   the enumeration deal field UF_CRM_LOST_WHY (an item per reason), in the system lost stages;
+   *  'stages' no field: custom lost stages per funnel ("Lost: price", "Lost: competitor", …).
+   * The random draws are the same for all three: only where the reason is put differs.
+   */
+  refusals?: 'field' | 'enum' | 'stages';
+  /** Leads (default true): a converted lead for most contacts, and junk / open leads without a contact. */
+  leads?: boolean;
 }
 
 export interface GenerationSummary {
@@ -54,8 +64,10 @@ export interface GenerationSummary {
   /** Portal-clock range of deal creation/close dates (ISO). */
   dateFrom: string | null;
   dateTo: string | null;
-  /** The deal user field holding the loss reason of lost deals. */
-  lossReasonField: string;
+  /** The deal user field holding the loss reason of lost deals (null: kept as lost stages). */
+  lossReasonField: string | null;
+  /** Leads: all, converted (semantic S, with a contact), junk (F). */
+  leads: { total: number; converted: number; junk: number };
   catalogId: number;
   ms: number;
 }
