@@ -5,9 +5,11 @@
  *    contact's label in the latest run with `automation_contact_state` (what the automation saw
  *    last). A contact seen for the first time only sets the baseline: installing the app or
  *    adding a rule does not fire for everyone who is already asleep. A transition
- *    (not sleeping → sleeping; segment X → S) bumps that contact's episode counter, and every
- *    enabled rule with that trigger gets a firing row keyed (rule, contact, transition_key)
- *    with transition_key = 'sleeping:<episode>' or 'segment:<code>:<episode>'. State and
+ *    (not sleeping → sleeping; segment X → S; not refused → refused, or refused with another
+ *    reason) bumps that contact's episode counter, and every enabled rule with that trigger (for
+ *    becameRefused: naming that reason, or none) gets a firing row keyed (rule, contact,
+ *    transition_key) with transition_key = 'sleeping:<episode>', 'segment:<code>:<episode>' or
+ *    'refused:<episode>'. State and
  *    firings are written in ONE transaction, so a retried job neither misses nor re-detects
  *    the transition, and the unique key makes a second insert of the same transition a no-op.
  * 2. runPendingFirings: claims 'pending' rows ('sending', committed) BEFORE calling the portal,
@@ -26,14 +28,14 @@ import { B24Error, B24NetworkError } from '../b24/errors.js';
 import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { latestScoreRun } from '../store/scores.js';
-import type { AutomationRule } from '../settings/index.js';
+import { refusalReasonKey, type AutomationRule } from '../settings/index.js';
 import { fillText, rulesFromSettings } from './rules.js';
 
 export interface EvaluateResult {
   runId: number | null;
   observed: number;
   baseline: number;
-  transitions: { becameSleeping: number; enteredSegment: number };
+  transitions: { becameSleeping: number; enteredSegment: number; becameRefused: number };
   firingsCreated: number;
   rulesError: string | null;
 }
@@ -44,6 +46,9 @@ interface StateRow {
   segment: string | null;
   sleepingEpisode: number;
   segmentEpisode: number;
+  /** null: not seen yet (baseline); '': not refused; else the reason's key ('-': no reason) */
+  refusalState: string | null;
+  refusalEpisode: number;
 }
 
 interface NewFiring {
@@ -57,6 +62,22 @@ interface LabelRow {
   id: number;
   sleeping: boolean;
   segment: string | null;
+  /** as StateRow.refusalState, from the label's lifecycle and extra.refusalReasonKey */
+  refusal: string;
+}
+
+/**
+ * Refusal: became refused, or refused with another reason than seen last; a contact whose refusal
+ * was never seen (new, or seen before this was tracked) only sets its baseline.
+ */
+function refusalTransition(s: StateRow, l: LabelRow): boolean {
+  return s.refusalState !== null && l.refusal !== '' && s.refusalState !== l.refusal;
+}
+
+/** A becameRefused rule's reasons (keys) hold the contact's reason (any, when the rule names none). */
+function reasonMatches(r: AutomationRule, refusal: string): boolean {
+  if (r.trigger.type !== 'becameRefused') return false;
+  return r.trigger.reasons.length === 0 || r.trigger.reasons.some((x) => refusalReasonKey(x) === refusal);
 }
 
 /**
@@ -71,13 +92,18 @@ function transitions(labels: readonly LabelRow[], stateOf: ReadonlyMap<number, S
     const s = stateOf.get(Number(l.id));
     if (!s) {
       res.baseline++;
-      upserts.push({ contactId: l.id, sleeping: l.sleeping, segment: l.segment, sleepingEpisode: 0, segmentEpisode: 0 });
+      upserts.push({ contactId: l.id, sleeping: l.sleeping, segment: l.segment, sleepingEpisode: 0, segmentEpisode: 0, refusalState: l.refusal, refusalEpisode: 0 });
       continue;
     }
-    if (s.sleeping === l.sleeping && s.segment === l.segment) continue;
-    const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment };
+    if (s.sleeping === l.sleeping && s.segment === l.segment && s.refusalState === l.refusal) continue;
+    const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment, refusalState: l.refusal };
     const becameSleeping = !s.sleeping && l.sleeping;
     const entered = l.segment !== null && s.segment !== l.segment;
+    const refused = refusalTransition(s, l);
+    if (refused) {
+      next.refusalEpisode++;
+      res.transitions.becameRefused++;
+    }
     if (becameSleeping) {
       next.sleepingEpisode++;
       res.transitions.becameSleeping++;
@@ -92,6 +118,8 @@ function transitions(labels: readonly LabelRow[], stateOf: ReadonlyMap<number, S
         firings.push({ ruleId: r.id, contactId: l.id, key: `sleeping:${next.sleepingEpisode}`, action: r.action.type });
       } else if (r.trigger.type === 'enteredSegment' && entered && r.trigger.segment === l.segment) {
         firings.push({ ruleId: r.id, contactId: l.id, key: `segment:${l.segment}:${next.segmentEpisode}`, action: r.action.type });
+      } else if (refused && reasonMatches(r, l.refusal)) {
+        firings.push({ ruleId: r.id, contactId: l.id, key: `refused:${next.refusalEpisode}`, action: r.action.type });
       }
     }
   }
@@ -104,11 +132,15 @@ async function saveTransitions(db: Db, portalId: number, upserts: readonly State
   return db.transaction(async (tx) => {
     if (upserts.length) {
       await tx.query(
-        `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, sleeping_episode, segment_episode, updated_at)
-         SELECT $1, x.c, x.s, x.g, x.se, x.ge, now() FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, se int, ge int)
+        `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, sleeping_episode, segment_episode, refusal_state, refusal_episode, updated_at)
+         SELECT $1, x.c, x.s, x.g, x.se, x.ge, x.rs, x.re, now()
+           FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, se int, ge int, rs text, re int)
          ON CONFLICT (portal_id, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment,
-           sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode, updated_at = now()`,
-        [portalId, JSON.stringify(upserts.map((u) => ({ c: u.contactId, s: u.sleeping, g: u.segment, se: u.sleepingEpisode, ge: u.segmentEpisode })))],
+           sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode,
+           refusal_state = EXCLUDED.refusal_state, refusal_episode = EXCLUDED.refusal_episode, updated_at = now()`,
+        [portalId, JSON.stringify(upserts.map((u) => ({
+          c: u.contactId, s: u.sleeping, g: u.segment, se: u.sleepingEpisode, ge: u.segmentEpisode, rs: u.refusalState, re: u.refusalEpisode,
+        })))],
       );
     }
     if (!firings.length) return 0;
@@ -125,7 +157,9 @@ async function saveTransitions(db: Db, portalId: number, upserts: readonly State
 export async function evaluateAutomation(db: Db, portalId: number, o: { contactIds?: readonly number[]; pageSize?: number } = {}): Promise<EvaluateResult> {
   const portal = await getPortal(db, portalId);
   const { rules, error } = rulesFromSettings(portal?.settings);
-  const res: EvaluateResult = { runId: null, observed: 0, baseline: 0, transitions: { becameSleeping: 0, enteredSegment: 0 }, firingsCreated: 0, rulesError: error };
+  const res: EvaluateResult = {
+    runId: null, observed: 0, baseline: 0, transitions: { becameSleeping: 0, enteredSegment: 0, becameRefused: 0 }, firingsCreated: 0, rulesError: error,
+  };
   const sr = await latestScoreRun(db, portalId);
   if (!sr) return res;
   res.runId = sr.id;
@@ -134,7 +168,9 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
   let after = -1;
   for (;;) {
     const { rows: labels } = await db.query<LabelRow>(
-      `SELECT contact_id AS id, sleeping, segment FROM contact_labels
+      `SELECT contact_id AS id, sleeping, segment,
+              CASE WHEN lifecycle = 'refused' THEN COALESCE(extra->>'refusalReasonKey', '-') ELSE '' END AS refusal
+         FROM contact_labels
         WHERE portal_id = $1 AND run_id = $2 AND contact_id > $3 AND ($4::bigint[] IS NULL OR contact_id = ANY($4::bigint[]))
         ORDER BY contact_id LIMIT $5`,
       [portalId, sr.id, after, only, pageSize],
@@ -142,7 +178,8 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
     if (!labels.length) break;
     after = labels[labels.length - 1]!.id;
     const { rows: states } = await db.query<StateRow>(
-      `SELECT contact_id AS "contactId", sleeping, segment, sleeping_episode AS "sleepingEpisode", segment_episode AS "segmentEpisode"
+      `SELECT contact_id AS "contactId", sleeping, segment, sleeping_episode AS "sleepingEpisode", segment_episode AS "segmentEpisode",
+              refusal_state AS "refusalState", refusal_episode AS "refusalEpisode"
          FROM automation_contact_state WHERE portal_id = $1 AND contact_id = ANY($2::bigint[])`,
       [portalId, labels.map((l) => l.id)],
     );
@@ -175,8 +212,11 @@ function toIsoDate(ms: number): string {
 }
 
 /** The REST call of one firing. */
-export function firingCall(rule: AutomationRule, contact: { id: number; name: string; assignedById: number | null }, ctx: { segment: string | null; prevSegment: string | null; nowMs: number }): [string, Record<string, unknown>] {
-  const vars = { name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment };
+export function firingCall(
+  rule: AutomationRule, contact: { id: number; name: string; assignedById: number | null },
+  ctx: { segment: string | null; prevSegment: string | null; reason?: string | null; nowMs: number },
+): [string, Record<string, unknown>] {
+  const vars = { name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment, reason: ctx.reason ?? null };
   const a = rule.action;
   switch (a.type) {
     case 'workflow':
@@ -234,7 +274,10 @@ export async function runPendingFirings(db: Db, portalId: number, client: B24Cli
         continue;
       }
       const l = labelOf.get(Number(f.contactId));
-      const [method, params] = firingCall(rule, contact, { segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, nowMs: now() });
+      const [method, params] = firingCall(rule, contact, {
+        segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null,
+        reason: (l?.extra?.refusalReason as string | null) ?? null, nowMs: now(),
+      });
       try {
         const out = await client.call(method, params);
         await finish('done', typeof out === 'object' && out !== null ? JSON.stringify(out) : String(out), null);

@@ -18,7 +18,7 @@ import type { Db } from '../store/db.js';
 import { createScoreRun, finishScoreRun, insertContactLabels, latestScoreRun, vacuumLabelFacts, analyzeLabels, type ContactLabelInput } from '../store/scores.js';
 import { getSections, type Contact } from '../store/crm.js';
 import { getPortal } from '../store/portals.js';
-import { readSection } from '../settings/index.js';
+import { readSection, refusalReasonKey } from '../settings/index.js';
 import { lostReason, refusalResolver, type RefusalResolver } from './refusal.js';
 import {
   cellLabel, levelOf, scorePortal, segmentOf, segmentSizes,
@@ -193,6 +193,8 @@ export function labelOf(
       prevSegment: history.prevSegment,
       changedAt: history.changedAt,
       refusalReason: c.refusalReason,
+      // the reason's key (src/settings/refusal.ts): the CRM field's item and the filter compare it
+      refusalReasonKey: c.refusalReason ? refusalReasonKey(c.refusalReason) : null,
       valueSource: c.valueSource,
       expectedPurchases: c.expectedPurchases,
       interestNames: Object.fromEntries((c.interestsEver ?? c.interests).map((i) => [i.tag, i.name])),

@@ -7,7 +7,7 @@ import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../setting
 import { checkFilterBounds } from './bounds.js';
 import { FilterError, FilterTooLargeError } from './errors.js';
 import { compileFactsCondition, type FactsDicts } from './facts.js';
-import { interestsEver, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
+import { interestsEver, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
 export interface CompileOptions {
@@ -73,6 +73,8 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
       return prevSegment(c, ps, 'l');
     case 'contact':
       return `l.contact_id = ANY(${ps.p(c.ids)}::bigint[])`;
+    case 'refusal_reason':
+      return refusalReason(c, ps, 'l');
     case 'saved': {
       const s = opts.saved?.get(c.id);
       if (!s) throw new FilterError(`saved segment ${c.id} not found`);

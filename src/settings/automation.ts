@@ -7,11 +7,12 @@
  *
  *   settings.automation = { rules: [
  *     { id: 'wake-up', trigger: { type: 'becameSleeping' }, action: { type: 'workflow', templateId: 12 } },
+ *     { id: 'promo', trigger: { type: 'becameRefused', reasons: ['Price'] }, action: { type: 'workflow', templateId: 14 } },
  *     { id: 'vip', trigger: { type: 'enteredSegment', segment: 'champions' },
  *       action: { type: 'todo', title: 'Call {name}', description: 'Now {segment}', deadlineDays: 2 } },
  *   ] }
  *
- * Texts may use {name}, {contactId}, {segment}, {prevSegment}. A list saved by earlier versions of
+ * Texts may use {name}, {contactId}, {segment}, {prevSegment}, {reason} (the refusal reason). A list saved by earlier versions of
  * the settings page ({segment, action, value, enabled}[]) is read as these rules (migrate.ts).
  */
 import { z } from 'zod';
@@ -21,6 +22,12 @@ import { migrateAutomation } from './migrate.js';
 export const automationTriggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('becameSleeping') }),
   z.object({ type: z.literal('enteredSegment'), segment: z.enum(SEGMENT_CODES) }),
+  /**
+   * a customer without purchases became refused, or a refused one's reason changed; `reasons` (its
+   * words or keys, compared case- and space-insensitively: refusal.ts) limits it to those reasons,
+   * empty = any reason (also none)
+   */
+  z.object({ type: z.literal('becameRefused'), reasons: z.array(z.string().trim().min(1).max(200)).max(50).default([]) }),
 ]);
 
 export const automationActionSchema = z.discriminatedUnion('type', [

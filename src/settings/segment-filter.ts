@@ -71,6 +71,11 @@ export const conditionSchema = z.discriminatedUnion('field', [
   z.object({ field: z.literal('prev_segment'), values: z.array(z.enum(SEGMENT_CODES)).min(1).max(20) }),
   /** a fixed list of contacts (a list saved from selected rows) */
   z.object({ field: z.literal('contact'), ids: z.array(z.number().int().positive()).min(1).max(1000) }),
+  /**
+   * refused customers by the reason of their refusal (refusal.ts: compared case- and space-insensitively,
+   * so a reason's words or its key both match)
+   */
+  z.object({ field: z.literal('refusal_reason'), values: z.array(shortText).min(1).max(100) }),
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
 

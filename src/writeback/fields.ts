@@ -56,6 +56,12 @@ export interface InterestItem {
   name: string;
 }
 
+/** A refusal reason as an item of the refusal-reason field: code = its key (refusalReasonKey), VALUE = its words. */
+export interface ReasonItem {
+  key: string;
+  name: string;
+}
+
 /** A saved segment as an item of the saved-segment field. */
 export interface SavedItem {
   id: string;
@@ -74,6 +80,8 @@ export interface RegisterFieldsOptions {
   interests?: readonly InterestItem[];
   /** saved segments (items of the saved-segment field); default: the portal's */
   savedSegments?: readonly SavedItem[];
+  /** refusal reasons the labels hold (items of the refusal-reason field) */
+  refusalReasons?: readonly ReasonItem[];
   manifest?: Manifest;
 }
 
@@ -137,6 +145,7 @@ export function itemsFor(
   settings: ScoringSettings,
   interests: readonly InterestItem[],
   saved: readonly SavedItem[] = [],
+  reasons: readonly ReasonItem[] = [],
 ): ItemDef[] {
   switch (source) {
     case 'rfmLevels':
@@ -158,6 +167,10 @@ export function itemsFor(
         .map((t, i) => ({ code: t.tag, value: t.name || t.tag, sort: (i + 1) * 10 }));
     case 'savedSegments':
       return savedItemDefs(saved);
+    case 'refusalReasons':
+      return [...reasons]
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        .map((r, i) => ({ code: r.key, value: r.name, sort: (i + 1) * 10 }));
   }
 }
 
@@ -276,10 +289,10 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
     report.registries[entity] = await registerEntity({
       client, db, portalId, entity, manifest, prefix: manifest.fields.xmlIdPrefix, locale, report,
       tag: (name) => (entity === 'contact' ? name : `${entity}:${name}`),
-      wanted: wantedItems(manifest, locale, settings, interestList, saved),
+      wanted: wantedItems(manifest, locale, settings, interestList, saved, opts.refusalReasons ?? []),
       // fields whose item names come from our texts follow them (a renamed segment, e.g. the Russian
       // name of Hibernating, updates the item's VALUE in place: same item ID, no duplicate)
-      followed: new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments' || f.items === 'segments' || f.items === 'lifecycles').map((f) => f.name)),
+      followed: new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments' || f.items === 'segments' || f.items === 'lifecycles' || f.items === 'refusalReasons').map((f) => f.name)),
       rowsOf: new Map(),
       reg: new Map(),
     });
@@ -311,9 +324,11 @@ interface EntityRun {
   reg: FieldRegistry;
 }
 
-function wantedItems(manifest: Manifest, locale: 'en' | 'ru', settings: ScoringSettings, interests: InterestItem[], saved: readonly SavedItem[]): Map<string, ItemDef[]> {
+function wantedItems(
+  manifest: Manifest, locale: 'en' | 'ru', settings: ScoringSettings, interests: InterestItem[], saved: readonly SavedItem[], reasons: readonly ReasonItem[],
+): Map<string, ItemDef[]> {
   const wanted = new Map<string, ItemDef[]>();
-  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests, saved));
+  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests, saved, reasons));
   return wanted;
 }
 

@@ -12,6 +12,8 @@ const PREFIX = 'UF_CRM_SEG_';
 const KEYS = [
   'FREQUENCY', 'MONETARY', 'LAST_PURCHASE', 'R', 'F', 'M', 'RFM', 'SEGMENT', 'LIFECYCLE', 'SLEEPING', 'INTERESTS',
   'NEXT_PURCHASE', 'CLV', 'P_ALIVE', 'PREV_SEGMENT', 'CHANGED_AT',
+  /** why a refused customer refused (an item per reason, code = refusalReasonKey: src/settings/refusal.ts) */
+  'REFUSAL_REASON',
   /** the highest-priority saved segment: not set from the labels (null); write.ts fills it in or leaves it out (saved-segment.ts) */
   'SAVED',
 ] as const;

@@ -8,6 +8,10 @@
  *  - deal_fields (crm.deal.fields, the user fields only, replaced every sync): type and, for an
  *    enumeration, its items, so a refusal reason read from a deal field can show the item's name
  *    (src/pipeline/refusal.ts, settings.refusal).
+ *  - automation_contact_state.refusal_state / refusal_episode: what the automation saw of a
+ *    contact's refusal (NULL: not seen yet, a baseline; '': not refused; else the reason's key, '-'
+ *    for a refusal without a reason), so "became refused with reason X" fires once per episode and
+ *    contacts already refused before this version do not all fire at once (src/automation/engine.ts).
  */
 export const name = 'leads_refusal';
 
@@ -43,4 +47,7 @@ CREATE TABLE deal_fields (
   items         jsonb NOT NULL DEFAULT '[]'::jsonb,
   PRIMARY KEY (portal_id, field_name)
 );
+
+ALTER TABLE automation_contact_state ADD COLUMN refusal_state text;
+ALTER TABLE automation_contact_state ADD COLUMN refusal_episode integer NOT NULL DEFAULT 0;
 `;

@@ -47,7 +47,8 @@ export function automationRoutes({ db }: RouteDeps): Router {
     const out = [];
     for (const raw of rules) {
       const rule = automationRuleSchema.safeParse(raw);
-      if (!rule.success || runs.length < 2) { out.push({ expected: null, recipients: [] }); continue; }
+      // becameRefused is not estimated (yet): a refusal needs the reason's history, not two runs' segments
+      if (!rule.success || runs.length < 2 || rule.data.trigger.type === 'becameRefused') { out.push({ expected: null, recipients: [] }); continue; }
       const seg = rule.data.trigger.type === 'enteredSegment' ? rule.data.trigger.segment : null;
       const per = await transitions(db, a.portal.id, runs[0]!.id, runs[1]!.id, seg);
       out.push({ expected: per.reduce((s, x) => s + x.count, 0), recipients: rule.data.action.type === 'todo' ? per : [] });
