@@ -171,6 +171,7 @@ eachDb('refusal reasons from lost stages (the default source)', (getDb) => {
     p.bizprocTemplates.push({ id: 901, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'Promo code', autoExecute: 0 });
     p.bizprocTemplates.push({ id: 902, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'New arrivals', autoExecute: 0 });
     await updatePortalSettings(db, pid, {
+      refusal: { source: 'stages', stages: { UC_PRICE: 'Price', 'C1:UC_PRICE': 'Price' } },
       automation: { rules: [
         { id: 'price-promo', trigger: { type: 'becameRefused', reasons: ['PRICE'] }, action: { type: 'workflow', templateId: 901 } },
         { id: 'stock-news', trigger: { type: 'becameRefused', reasons: ['Lost: out of stock'] }, action: { type: 'workflow', templateId: 902 } },
