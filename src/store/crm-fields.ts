@@ -281,6 +281,12 @@ export const CURRENCIES = table('currencies', ['code'], false, {
 /** A lead's STATUS_SEMANTIC_ID: S (converted) / F (junk) as sent, anything else non-empty is in progress. */
 const leadSemantic = dealSemantic;
 
+/** A link of a lead: crm.lead.list answers "0" when there is none (crm-lead-list.md): stored as null. */
+const link = (column: string, rest: Rest) => field<number, number | null>(column, 'bigint', rest, (v) => {
+  const n = int(v);
+  return n !== null && n !== undefined && n > 0 ? n : null;
+});
+
 /** crm.lead.list (legacy names; migration 009) */
 export const LEADS = table('leads', ['id'], true, {
   id:             id('ID'),
@@ -288,8 +294,8 @@ export const LEADS = table('leads', ['id'], true, {
   statusId:       text('status_id',      'STATUS_ID'),
   statusSemantic: field<StageSemantic, StageSemantic | null>('status_semantic', 'text', 'STATUS_SEMANTIC_ID', leadSemantic),
   sourceId:       text('source_id',      'SOURCE_ID'),
-  contactId:      bigint('contact_id',   'CONTACT_ID'),
-  companyId:      bigint('company_id',   'COMPANY_ID'),
+  contactId:      link('contact_id',     'CONTACT_ID'),
+  companyId:      link('company_id',     'COMPANY_ID'),
   assignedById:   bigint('assigned_by_id', 'ASSIGNED_BY_ID'),
   opportunity:    numeric('opportunity', 'OPPORTUNITY'),
   currencyId:     text('currency_id',    'CURRENCY_ID'),
