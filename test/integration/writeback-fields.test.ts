@@ -1,5 +1,5 @@
 /**
- * registerFields against the real emulator: our 17 contact fields are created with the right
+ * registerFields against the real emulator: our 18 contact fields are created with the right
  * types, labels (en/ru lang maps), filter/list flags, XML_IDs and enumeration items; a reinstall
  * reuses them (no duplicates, one list call); new interest tags are added as items; company
  * fields when B2B is on; a field deleted by hand is recreated and its stored values forgotten.
@@ -16,7 +16,7 @@ import { eachDb, resetDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
 const TS = 100;
-const FIELD_COUNT = 17; // the 16 score fields + the saved segment (UF_CRM_SEG_SAVED)
+const FIELD_COUNT = 18; // the 16 score fields + the saved segment (UF_CRM_SEG_SAVED) + the refusal reason (UF_CRM_SEG_REFUSAL_REASON)
 let tp: TestPortal;
 
 beforeAll(async () => {
