@@ -120,5 +120,22 @@ export const en = {
   syncErr_expired_token: 'The app\'s access to Bitrix24 expired.',
   errRelated: '“{v}” is not “tag:days” (e.g. kids:1095).',
   noMoves: 'No contact changed segment.', noMovesShown: 'No move of {n} or more contacts.',
+  // refusal reasons (issue 14 item 3) and leads (item 4)
+  refusalSource: "Refusal reasons",
+  refusalHelp: "Where the reason of a lost deal is read from. A customer with no purchase and no open deal whose deals were lost is “refused”; the reason of the deal lost last is written to the contact field “Refusal reason”, can be filtered on and can start automation. Counted from the next scoring run.",
+  refusalFromStages: "Lost stages of the funnels",
+  refusalFromField: "A deal field",
+  refusalStageHelp: "Each lost stage is a reason; leave it empty to use the stage’s name.",
+  refusalField: "Deal field",
+  refusalFieldNone: "The portal has no list or text deal field.",
+  refusalReason: "Reason",
+  refusalInUse: "Reasons in the latest run (customers)",
+  refusalNoPortal: "The portal could not be asked for its stages and fields: open the app from Bitrix24.",
+  refusalSave: "Save reasons",
+  refusalSaved: "Saved: counted from the next scoring run.",
+  funnelGeneral: "General",
+  trigRefused: "the contact becomes refused",
+  refusalReasons: "Reasons (comma-separated; empty = any)",
+  stream_leads: "leads",
 };
 export type Dict = typeof en;
