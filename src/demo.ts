@@ -285,7 +285,8 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
   let emuUrl = o.emulator;
   if (!emuUrl) {
     const portal = new Portal({ clock: new PortalClock(Date.now(), o.timeScale) });
-    const g = generatePortal(portal, { contacts: o.contacts, seed: o.seed });
+    // lost deals keep their reason as lost stages ("Lost: price"…), where the app reads it by default
+    const g = generatePortal(portal, { contacts: o.contacts, seed: o.seed, refusals: 'stages' });
     err(`demo: generated ${g.contacts} contacts, ${g.deals} deals (seed ${o.seed})\n`);
     emu = await startEmulator({ port: 0, portal, log: (l) => err(`${l}\n`) });
     emuUrl = emu.url;
