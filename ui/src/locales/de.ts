@@ -139,4 +139,5 @@ export const de: Dict = {
   trigRefused: "der Kontakt hat abgelehnt",
   refusalReasons: "Gründe (durch Komma getrennt; leer = jeder)",
   stream_leads: "Leads",
+  refusalReasonIs: "Abgelehnt: {reason}",
 };

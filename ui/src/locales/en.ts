@@ -137,5 +137,6 @@ export const en = {
   trigRefused: "the contact becomes refused",
   refusalReasons: "Reasons (comma-separated; empty = any)",
   stream_leads: "leads",
+  refusalReasonIs: "Refused: {reason}",
 };
 export type Dict = typeof en;

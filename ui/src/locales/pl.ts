@@ -139,4 +139,5 @@ export const pl: Dict = {
   trigRefused: "kontakt odmówił",
   refusalReasons: "Powody (po przecinku; puste = dowolny)",
   stream_leads: "leady",
+  refusalReasonIs: "Odmowa: {reason}",
 };

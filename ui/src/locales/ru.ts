@@ -138,4 +138,5 @@ export const ru: Dict = {
   trigRefused: "контакт отказался",
   refusalReasons: "Причины (через запятую; пусто — любая)",
   stream_leads: "лиды",
+  refusalReasonIs: "Отказ: {reason}",
 };

@@ -139,4 +139,5 @@ export const ua: Dict = {
   trigRefused: "контакт відмовився",
   refusalReasons: "Причини (через кому; порожньо — будь-яка)",
   stream_leads: "ліди",
+  refusalReasonIs: "Відмова: {reason}",
 };
