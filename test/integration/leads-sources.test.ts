@@ -22,6 +22,7 @@ import { createTokenCipher, queryContactLabels, setTokenCipher } from '../../src
 import { runSync } from '../../src/sync/index.js';
 import { eachDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
+import { startUiServer } from './helpers/ui-server.js';
 import { createPortalRow, makeClient } from './helpers/sync-env.js';
 
 const TS = 100;
@@ -145,6 +146,25 @@ eachDb('leads and sources', (getDb) => {
     const d = await dashboard(db, pid);
     const got = new Map(d.sources.map((s) => [`${s.segment}|${s.source}`, { count: s.count, viaLead: s.viaLead }]));
     expect(got).toEqual(want);
+
+    // a non-admin sees groups of at least 10, and the lead / own-source split only where both parts are groups
+    const srv = await startUiServer(db);
+    try {
+      const member = (await db.query<{ m: string }>('SELECT member_id AS m FROM portals WHERE id = $1', [pid])).rows[0]!.m;
+      const r = await srv.call('GET', '/api/ui/dashboard', { session: srv.session(pid, member, { admin: false, user: 2 }) });
+      expect(r.status).toBe(200);
+      const rows = r.json.sources as Array<{ segment: string; source: string; count: number; viaLead: number | null }>;
+      expect(rows.length).toBeGreaterThan(0);
+      for (const x of rows) {
+        const w = want.get(`${x.segment}|${x.source}`)!;
+        expect(x.count).toBe(w.count);
+        expect(x.count).toBeGreaterThanOrEqual(10);
+        const whole = w.viaLead === 0 || w.viaLead === w.count;
+        expect(x.viaLead).toBe(whole || (w.viaLead >= 10 && w.count - w.viaLead >= 10) ? w.viaLead : null);
+      }
+    } finally {
+      await srv.close();
+    }
   });
 
   it('source names come from the portal in its language', async () => {
