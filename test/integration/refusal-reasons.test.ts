@@ -246,6 +246,26 @@ eachDb('refusal reasons from an enumeration deal field', (getDb) => {
     expect([...want.values()]).not.toContain('Too expensive');
   });
 
+  it('the app\'s list filter: /meta offers the reasons, /segments/count counts them; bad filter values are 400', async () => {
+    const admin = srv.session(pid, memberId, { admin: true });
+    const meta = await srv.call('GET', '/api/ui/meta', { session: admin });
+    expect(meta.status).toBe(200);
+    const offered = meta.json.refusalReasons as Array<{ key: string; reason: string }>;
+    const labels = await queryContactLabels(db, pid, (await db.query<{ id: number }>(`SELECT id FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY id DESC LIMIT 1`, [pid])).rows[0]!.id, { limit: 1_000_000 });
+    const refused = labels.filter((l) => l.lifecycle === 'refused' && l.extra?.refusalReasonKey);
+    expect(offered.map((o) => o.key).sort()).toEqual([...new Set(refused.map((l) => String(l.extra!.refusalReasonKey)))].sort());
+    for (const o of offered) {
+      const c = await srv.call('POST', '/api/ui/segments/count', { session: admin, body: { filter: { all: [{ field: 'refusal_reason', values: [o.key] }] } } });
+      expect(c.status).toBe(200);
+      expect(c.json.count).toBe(refused.filter((l) => l.extra!.refusalReasonKey === o.key).length);
+    }
+    for (const values of [Array.from({ length: 101 }, (_, i) => `r${i}`), [{ $ne: 1 }], ['x'.repeat(201)]]) {
+      const bad = await srv.call('POST', '/api/ui/segments/count', { session: admin, body: { filter: { all: [{ field: 'refusal_reason', values }] } } });
+      expect(bad.status).toBe(400);
+      expect(typeof bad.json.error).toBe('string');
+    }
+  });
+
   it('attacker input on the refusal settings: 4xx JSON with a reason, and the stored settings unchanged', async () => {
     const admin = srv.session(pid, memberId, { admin: true });
     const before = await storedSettings(db, pid);

@@ -140,4 +140,5 @@ export const de: Dict = {
   refusalReasons: "Gründe (durch Komma getrennt; leer = jeder)",
   stream_leads: "Leads",
   refusalReasonIs: "Abgelehnt: {reason}",
+  fRefusalReason: "Ablehnungsgrund", hRefusalReason: "Warum ein Kunde ohne Kauf abgelehnt hat: der Grund seines zuletzt verlorenen Deals (Verloren-Phase oder Deal-Feld, wie in den Einstellungen gewählt).",
 };

@@ -138,5 +138,6 @@ export const en = {
   refusalReasons: "Reasons (comma-separated; empty = any)",
   stream_leads: "leads",
   refusalReasonIs: "Refused: {reason}",
+  fRefusalReason: "Refusal reason", hRefusalReason: "Why a customer who never bought refused: the reason of their latest lost deal (lost stage or deal field, as set in Settings).",
 };
 export type Dict = typeof en;

@@ -140,4 +140,5 @@ export const pl: Dict = {
   refusalReasons: "Powody (po przecinku; puste = dowolny)",
   stream_leads: "leady",
   refusalReasonIs: "Odmowa: {reason}",
+  fRefusalReason: "Powód odmowy", hRefusalReason: "Dlaczego klient bez zakupów odmówił: powód jego ostatnio przegranej transakcji (etap przegranej lub pole transakcji, jak w ustawieniach).",
 };
