@@ -188,6 +188,21 @@ eachDb('refusal reasons from lost stages (the default source)', (getDb) => {
     runId = (await runScoring(db, pid, portalDay(p))).runId;
     const got = await refusedLabels(db, pid, runId);
     expect(dealless.map((id) => got.get(id))).toEqual(['Price', 'Lost: out of stock', 'Deal lost']);
+    // the rule editor's estimate says the same from the last two runs (POST /automation/estimate)
+    const srv = await startUiServer(db);
+    try {
+      const member = (await db.query<{ m: string }>('SELECT member_id AS m FROM portals WHERE id = $1', [pid])).rows[0]!.m;
+      const rules = [
+        { id: 'a', trigger: { type: 'becameRefused', reasons: ['price'] }, action: { type: 'workflow', templateId: 901 } },
+        { id: 'b', trigger: { type: 'becameRefused', reasons: ['Lost: out of stock', 'Lost: competitor'] }, action: { type: 'workflow', templateId: 902 } },
+        { id: 'c', trigger: { type: 'becameRefused' }, action: { type: 'comment', text: 'Refused: {reason}' } },
+      ];
+      const est = await srv.call('POST', '/api/ui/automation/estimate', { session: srv.session(pid, member, { admin: true }), body: { rules } });
+      expect(est.status).toBe(200);
+      expect((est.json.rules as Array<{ expected: number }>).map((r) => r.expected)).toEqual([1, 1, 3]);
+    } finally {
+      await srv.close();
+    }
     const ev = await evaluateAutomation(db, pid);
     expect(ev.transitions.becameRefused).toBe(3);
     expect(ev.firingsCreated).toBe(2);

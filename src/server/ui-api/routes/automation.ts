@@ -9,7 +9,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { listFirings } from '../../../automation/engine.js';
-import { automationRuleSchema, readSection } from '../../../settings/index.js';
+import { automationRuleSchema, readSection, refusalReasonKey } from '../../../settings/index.js';
 import type { Db } from '../../../store/index.js';
 import { authed, parse, requireAdmin, wrap } from '../http.js';
 import type { RouteDeps } from './shared.js';
@@ -23,15 +23,29 @@ async function lastTwoRuns(db: Db, portalId: number) {
   return rows.map((r) => ({ id: Number(r.id), asOf: r.asOf }));
 }
 
-/** Contacts that became sleeping (segment null) or entered `segment` from the previous run to the latest, per responsible. */
-async function transitions(db: Db, portalId: number, cur: number, prev: number, segment: string | null) {
-  const cond = segment === null ? 'c1.sleeping AND NOT p.sleeping' : 'c1.segment = $4 AND p.segment IS DISTINCT FROM $4';
+/** A rule's transition between two runs' labels c1 (latest) and p (previous), as SQL with its extra parameter. */
+type Transition = { kind: 'sleeping' } | { kind: 'segment'; segment: string } | { kind: 'refused'; keys: string[] };
+
+function transitionSql(t: Transition): { cond: string; param: unknown[] } {
+  if (t.kind === 'sleeping') return { cond: 'c1.sleeping AND NOT p.sleeping', param: [] };
+  if (t.kind === 'segment') return { cond: 'c1.segment = $4 AND p.segment IS DISTINCT FROM $4', param: [t.segment] };
+  // became refused, or refused with another reason (the engine's rule: src/automation/engine.ts)
+  const key = (a: string) => `CASE WHEN ${a}.lifecycle = 'refused' THEN COALESCE(${a}.extra->>'refusalReasonKey', '-') ELSE '' END`;
+  return {
+    cond: `c1.lifecycle = 'refused' AND ${key('c1')} <> ${key('p')} AND (cardinality($4::text[]) = 0 OR ${key('c1')} = ANY($4::text[]))`,
+    param: [t.keys],
+  };
+}
+
+/** Contacts that made the transition from the previous run to the latest, per responsible. */
+async function transitions(db: Db, portalId: number, cur: number, prev: number, t: Transition) {
+  const { cond, param } = transitionSql(t);
   const { rows } = await db.query<{ resp: number | null; n: number }>(
     `SELECT k.assigned_by_id AS resp, count(*)::int AS n
        FROM contact_labels c1 JOIN contact_labels p ON p.portal_id = c1.portal_id AND p.run_id = $3 AND p.contact_id = c1.contact_id
        LEFT JOIN contacts k ON k.portal_id = c1.portal_id AND k.id = c1.contact_id
       WHERE c1.portal_id = $1 AND c1.run_id = $2 AND ${cond} GROUP BY 1 ORDER BY 2 DESC`,
-    segment === null ? [portalId, cur, prev] : [portalId, cur, prev, segment],
+    [portalId, cur, prev, ...param],
   );
   return rows.map((r) => ({ userId: r.resp === null ? null : Number(r.resp), count: r.n }));
 }
@@ -47,10 +61,11 @@ export function automationRoutes({ db }: RouteDeps): Router {
     const out = [];
     for (const raw of rules) {
       const rule = automationRuleSchema.safeParse(raw);
-      // becameRefused is not estimated (yet): a refusal needs the reason's history, not two runs' segments
-      if (!rule.success || runs.length < 2 || rule.data.trigger.type === 'becameRefused') { out.push({ expected: null, recipients: [] }); continue; }
-      const seg = rule.data.trigger.type === 'enteredSegment' ? rule.data.trigger.segment : null;
-      const per = await transitions(db, a.portal.id, runs[0]!.id, runs[1]!.id, seg);
+      if (!rule.success || runs.length < 2) { out.push({ expected: null, recipients: [] }); continue; }
+      const tr = rule.data.trigger;
+      const t: Transition = tr.type === 'enteredSegment' ? { kind: 'segment', segment: tr.segment }
+        : tr.type === 'becameRefused' ? { kind: 'refused', keys: tr.reasons.map(refusalReasonKey) } : { kind: 'sleeping' };
+      const per = await transitions(db, a.portal.id, runs[0]!.id, runs[1]!.id, t);
       out.push({ expected: per.reduce((s, x) => s + x.count, 0), recipients: rule.data.action.type === 'todo' ? per : [] });
     }
     return { basis: runs.length < 2 ? null : { from: runs[1]!.asOf, to: runs[0]!.asOf }, rules: out };
