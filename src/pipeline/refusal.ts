@@ -36,16 +36,19 @@ const text = (v: unknown): string | null => {
   return s === '' ? null : s;
 };
 
+/** An own entry of a reason map (a value such as "constructor" read from a deal is not the object's). */
+const own = (m: Record<string, string>, k: string): string | undefined => (Object.hasOwn(m, k) ? m[k] : undefined);
+
 /** The reason of one lost deal (null: lost without a reason). */
 export function lostReason(d: LostDealRow, r: RefusalResolver): string | null {
   const s = r.settings;
   if (s.source === 'stages') {
     if (!d.stageId) return null;
-    return s.stages[d.stageId] ?? r.stageNames.get(d.stageId) ?? d.stageId;
+    return own(s.stages, d.stageId) ?? r.stageNames.get(d.stageId) ?? d.stageId;
   }
-  const raw = s.field ? text(d.uf?.[s.field]) : null;
+  const raw = s.field ? text(d.uf && Object.hasOwn(d.uf, s.field) ? d.uf[s.field] : null) : null;
   if (raw === null) return null;
-  return s.values[raw] ?? r.items.get(raw) ?? raw;
+  return own(s.values, raw) ?? r.items.get(raw) ?? raw;
 }
 
 /** The portal's refusal settings with the stage names and field items they need. */
