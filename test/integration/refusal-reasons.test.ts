@@ -20,6 +20,7 @@ import { stageSemantic } from '../../src/emulator/methods/schema.js';
 import { LOSS_ENUM_FIELD } from '../../src/emulator/generator.js';
 import { evaluateAutomation, runPendingFirings } from '../../src/automation/engine.js';
 import { runScoring } from '../../src/pipeline/score.js';
+import { refusalOptions } from '../../src/server/ui-api/routes/refusal.js';
 import { compileCount, compileFilter, type SegmentFilter } from '../../src/segments/index.js';
 import { refusalReasonKey } from '../../src/settings/index.js';
 import {
@@ -124,6 +125,18 @@ eachDb('refusal reasons from lost stages (the default source)', (getDb) => {
     // several lost stages really are in play, the custom ones among them
     const reasons = new Set(got.values());
     for (const r of ['Lost: price', 'Lost: competitor', 'Deal lost']) expect(reasons.has(r)).toBe(true);
+  });
+
+  it('the settings page\'s lists come from the portal: each funnel\'s lost stages, no reason field on this portal', async () => {
+    const o = await refusalOptions(client());
+    const p = tp.emu.portal;
+    const lost = (entity: string) => p.statuses.filter((x) => x.entityId === entity && x.semantics === 'F').sort((x, y) => x.sort - y.sort).map((x) => ({ id: x.statusId, name: x.name }));
+    expect(o.funnels).toEqual([
+      { id: 0, name: 'General', lostStages: lost('DEAL_STAGE') },
+      { id: 1, name: 'Wholesale', lostStages: lost('DEAL_STAGE_1') },
+    ]);
+    expect(o.funnels[0]!.lostStages.map((x) => x.id)).toEqual(['LOSE', 'APOLOGY', 'UC_PRICE', 'UC_COMPETITOR', 'UC_NORESPONSE', 'UC_STOCK']);
+    expect(o.fields).toEqual([]);
   });
 
   it('a stage mapped in settings gives the admin\'s reason instead of the stage name', async () => {
@@ -238,6 +251,12 @@ eachDb('refusal reasons from an enumeration deal field', (getDb) => {
   });
 
   const itemsOf = (p: Portal) => new Map([...p.userFields.values()].find((u) => u.fieldName === LOSS_ENUM_FIELD)!.list.map((i) => [i.id, i.value]));
+
+  it('the settings page\'s lists offer the portal\'s list field with its items', async () => {
+    const o = await refusalOptions(makeClient(tp.tokens, TS));
+    const items = [...itemsOf(tp.emu.portal)].map(([id, value]) => ({ id: String(id), value }));
+    expect(o.fields).toEqual([{ name: LOSS_ENUM_FIELD, label: 'Why lost', type: 'enumeration', items }]);
+  });
 
   it('PUT /settings/refusal picks the field and maps a value; scoring reads the item names and the mapping', async () => {
     const items = itemsOf(tp.emu.portal);
