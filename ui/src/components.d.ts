@@ -11,17 +11,11 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
-    B24App: typeof import('./../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/App.vue')['default']
-    B24Button: typeof import('./../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/Button.vue')['default']
-    BulkBar: typeof import('./components/BulkBar.vue')['default']
-    ContactTable: typeof import('./components/ContactTable.vue')['default']
-    FilterChips: typeof import('./components/FilterChips.vue')['default']
+    B24App: typeof import('./../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/App.vue')['default']
+    B24Button: typeof import('./../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/Button.vue')['default']
+    Chips: typeof import('./components/Chips.vue')['default']
     FilterRow: typeof import('./components/FilterRow.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
-    SavedSegments: typeof import('./components/SavedSegments.vue')['default']
-    SettingsAutomation: typeof import('./components/SettingsAutomation.vue')['default']
-    SettingsRefusal: typeof import('./components/SettingsRefusal.vue')['default']
-    ViewsPanel: typeof import('./components/ViewsPanel.vue')['default']
   }
 }
