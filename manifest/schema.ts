@@ -32,7 +32,7 @@ export const appManifestSchema = z.object({
 });
 
 /** Where an enumeration field's items come from (filled in at install from the scoring settings). */
-export const itemSourceSchema = z.enum(['rfmLevels', 'rfmCells', 'segments', 'lifecycles', 'interests', 'savedSegments']);
+export const itemSourceSchema = z.enum(['rfmLevels', 'rfmCells', 'segments', 'lifecycles', 'interests', 'savedSegments', 'refusalReasons']);
 
 export const fieldSchema = z.object({
   /** The CRM field name, a contract: other checks read it. ≤ 50 characters with the UF_CRM_ prefix. */

@@ -313,7 +313,8 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
   let emuUrl = o.emulator;
   if (!emuUrl) {
     const portal = new Portal({ clock: new PortalClock(Date.now(), o.timeScale) });
-    const g = generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop' });
+    // lost deals keep their reason as lost stages ("Lost: price"…), where the app reads it by default
+    const g = generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop', refusals: 'stages' });
     err(`demo: generated ${g.contacts} contacts, ${g.companies} companies, ${g.deals} deals (seed ${o.seed}, ${g.profile})\n`);
     emu = await startEmulator({ port: 0, portal, log: (l) => err(`${l}\n`) });
     emuUrl = emu.url;

@@ -5,10 +5,12 @@
  *    contact's label in the latest run with `automation_contact_state` (what the automation saw
  *    last). A contact seen for the first time only sets the baseline: installing the app or
  *    adding a rule does not fire for everyone who is already asleep. A transition
- *    (not sleeping → sleeping; segment X → S; lifecycle stage X → Y) bumps that contact's episode
- *    counter of its kind, and every enabled rule whose trigger matches gets a firing row keyed
- *    (rule, contact, transition_key) with transition_key = 'sleeping:<episode>',
- *    'segment:<code>:<episode>', 'move:<from>:<to>:<episode>' or 'lifecycle:<from>:<to>:<episode>'. State and
+ *    (not sleeping → sleeping; segment X → S; lifecycle stage X → Y; not refused → refused, or
+ *    refused with another reason) bumps that contact's episode counter of its kind, and every
+ *    enabled rule whose trigger matches (for becameRefused: naming that reason, or none) gets a
+ *    firing row keyed (rule, contact, transition_key) with transition_key = 'sleeping:<episode>',
+ *    'segment:<code>:<episode>', 'move:<from>:<to>:<episode>', 'lifecycle:<from>:<to>:<episode>' or
+ *    'refused:<episode>'. State and
  *    firings are written in ONE transaction, so a retried job neither misses nor re-detects
  *    the transition, and the unique key makes a second insert of the same transition a no-op.
  * 2. runPendingFirings: claims 'pending' rows ('sending', committed) BEFORE calling the portal,
@@ -27,14 +29,14 @@ import { B24Error, B24NetworkError } from '../b24/errors.js';
 import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { latestScoreRun } from '../store/scores.js';
-import type { AutomationRule } from '../settings/index.js';
+import { refusalReasonKey, type AutomationRule } from '../settings/index.js';
 import { fillText, rulesFromSettings } from './rules.js';
 
 export interface EvaluateResult {
   runId: number | null;
   observed: number;
   baseline: number;
-  transitions: { becameSleeping: number; enteredSegment: number; lifecycleChanged: number };
+  transitions: { becameSleeping: number; enteredSegment: number; lifecycleChanged: number; becameRefused: number };
   firingsCreated: number;
   rulesError: string | null;
 }
@@ -48,6 +50,9 @@ interface StateRow {
   sleepingEpisode: number;
   segmentEpisode: number;
   lifecycleEpisode: number;
+  /** null: not seen yet (baseline); '': not refused; else the reason's key ('-': no reason) */
+  refusalState: string | null;
+  refusalEpisode: number;
 }
 
 interface NewFiring {
@@ -62,6 +67,8 @@ interface LabelRow {
   sleeping: boolean;
   segment: string | null;
   lifecycle: string | null;
+  /** as StateRow.refusalState, from the label's lifecycle and extra.refusalReasonKey */
+  refusal: string;
 }
 
 /** What changed for one contact between the state the automation saw and its label now. */
@@ -73,6 +80,23 @@ interface Change {
   /** the stage before, when the lifecycle stage changed */
   lifecycleFrom: string | undefined;
   lifecycleTo: string | null;
+  /** became refused, or refused with another reason; `refusal` is the reason's key now */
+  refused: boolean;
+  refusal: string;
+}
+
+/**
+ * Refusal: became refused, or refused with another reason than seen last; a contact whose refusal
+ * was never seen (new, or seen before this was tracked) only sets its baseline.
+ */
+function refusalTransition(s: StateRow, l: LabelRow): boolean {
+  return s.refusalState !== null && l.refusal !== '' && s.refusalState !== l.refusal;
+}
+
+/** A becameRefused rule's reasons (keys) hold the contact's reason (any, when the rule names none). */
+function reasonMatches(r: AutomationRule, refusal: string): boolean {
+  if (r.trigger.type !== 'becameRefused') return false;
+  return r.trigger.reasons.length === 0 || r.trigger.reasons.some((x) => refusalReasonKey(x) === refusal);
 }
 
 /** The firing key of `rule` for this change, or null when the rule does not fire. */
@@ -88,6 +112,8 @@ function firingKey(r: AutomationRule, c: Change, next: StateRow): string | null 
     case 'lifecycleChanged':
       if (c.lifecycleFrom === undefined || (t.from && t.from !== c.lifecycleFrom) || (t.to && t.to !== c.lifecycleTo)) return null;
       return `lifecycle:${c.lifecycleFrom}:${c.lifecycleTo}:${next.lifecycleEpisode}`;
+    case 'becameRefused':
+      return c.refused && reasonMatches(r, c.refusal) ? `refused:${next.refusalEpisode}` : null;
   }
 }
 
@@ -104,21 +130,27 @@ function transitions(labels: readonly LabelRow[], stateOf: ReadonlyMap<number, S
     const s = stateOf.get(Number(l.id));
     if (!s) {
       res.baseline++;
-      upserts.push({ contactId: l.id, sleeping: l.sleeping, segment: l.segment, lifecycle: l.lifecycle, sleepingEpisode: 0, segmentEpisode: 0, lifecycleEpisode: 0 });
+      upserts.push({
+        contactId: l.id, sleeping: l.sleeping, segment: l.segment, lifecycle: l.lifecycle, sleepingEpisode: 0, segmentEpisode: 0, lifecycleEpisode: 0,
+        refusalState: l.refusal, refusalEpisode: 0,
+      });
       continue;
     }
-    if (s.sleeping === l.sleeping && s.segment === l.segment && s.lifecycle === l.lifecycle) continue;
-    const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment, lifecycle: l.lifecycle };
+    if (s.sleeping === l.sleeping && s.segment === l.segment && s.lifecycle === l.lifecycle && s.refusalState === l.refusal) continue;
+    const next: StateRow = { ...s, contactId: l.id, sleeping: l.sleeping, segment: l.segment, lifecycle: l.lifecycle, refusalState: l.refusal };
     const change: Change = {
       becameSleeping: !s.sleeping && l.sleeping,
       segmentFrom: l.segment !== null && s.segment !== l.segment ? s.segment : undefined,
       segmentTo: l.segment,
       lifecycleFrom: s.lifecycle !== null && l.lifecycle !== null && s.lifecycle !== l.lifecycle ? s.lifecycle : undefined,
       lifecycleTo: l.lifecycle,
+      refused: refusalTransition(s, l),
+      refusal: l.refusal,
     };
     if (change.becameSleeping) { next.sleepingEpisode++; res.transitions.becameSleeping++; }
     if (change.segmentFrom !== undefined) { next.segmentEpisode++; res.transitions.enteredSegment++; }
     if (change.lifecycleFrom !== undefined) { next.lifecycleEpisode++; res.transitions.lifecycleChanged++; }
+    if (change.refused) { next.refusalEpisode++; res.transitions.becameRefused++; }
     upserts.push(next);
     for (const r of rules) {
       const key = firingKey(r, change, next);
@@ -134,14 +166,17 @@ async function saveTransitions(db: Db, portalId: number, upserts: readonly State
   return db.transaction(async (tx) => {
     if (upserts.length) {
       await tx.query(
-        `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, lifecycle, sleeping_episode, segment_episode, lifecycle_episode, updated_at)
-         SELECT $1, x.c, x.s, x.g, x.l, x.se, x.ge, x.le, now()
-           FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, l text, se int, ge int, le int)
+        `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, lifecycle, sleeping_episode, segment_episode, lifecycle_episode,
+                                               refusal_state, refusal_episode, updated_at)
+         SELECT $1, x.c, x.s, x.g, x.l, x.se, x.ge, x.le, x.rs, x.re, now()
+           FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, l text, se int, ge int, le int, rs text, re int)
          ON CONFLICT (portal_id, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment, lifecycle = EXCLUDED.lifecycle,
            sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode,
-           lifecycle_episode = EXCLUDED.lifecycle_episode, updated_at = now()`,
+           lifecycle_episode = EXCLUDED.lifecycle_episode, refusal_state = EXCLUDED.refusal_state, refusal_episode = EXCLUDED.refusal_episode,
+           updated_at = now()`,
         [portalId, JSON.stringify(upserts.map((u) => ({
           c: u.contactId, s: u.sleeping, g: u.segment, l: u.lifecycle, se: u.sleepingEpisode, ge: u.segmentEpisode, le: u.lifecycleEpisode,
+          rs: u.refusalState, re: u.refusalEpisode,
         })))],
       );
     }
@@ -159,7 +194,10 @@ async function saveTransitions(db: Db, portalId: number, upserts: readonly State
 export async function evaluateAutomation(db: Db, portalId: number, o: { contactIds?: readonly number[]; pageSize?: number } = {}): Promise<EvaluateResult> {
   const portal = await getPortal(db, portalId);
   const { rules, error } = rulesFromSettings(portal?.settings);
-  const res: EvaluateResult = { runId: null, observed: 0, baseline: 0, transitions: { becameSleeping: 0, enteredSegment: 0, lifecycleChanged: 0 }, firingsCreated: 0, rulesError: error };
+  const res: EvaluateResult = {
+    runId: null, observed: 0, baseline: 0, transitions: { becameSleeping: 0, enteredSegment: 0, lifecycleChanged: 0, becameRefused: 0 },
+    firingsCreated: 0, rulesError: error,
+  };
   const sr = await latestScoreRun(db, portalId);
   if (!sr) return res;
   res.runId = sr.id;
@@ -168,7 +206,9 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
   let after = -1;
   for (;;) {
     const { rows: labels } = await db.query<LabelRow>(
-      `SELECT contact_id AS id, sleeping, segment, lifecycle FROM contact_labels
+      `SELECT contact_id AS id, sleeping, segment, lifecycle,
+              CASE WHEN lifecycle = 'refused' THEN COALESCE(extra->>'refusalReasonKey', '-') ELSE '' END AS refusal
+         FROM contact_labels
         WHERE portal_id = $1 AND run_id = $2 AND contact_id > $3 AND ($4::bigint[] IS NULL OR contact_id = ANY($4::bigint[]))
         ORDER BY contact_id LIMIT $5`,
       [portalId, sr.id, after, only, pageSize],
@@ -177,7 +217,7 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
     after = labels[labels.length - 1]!.id;
     const { rows: states } = await db.query<StateRow>(
       `SELECT contact_id AS "contactId", sleeping, segment, lifecycle, sleeping_episode AS "sleepingEpisode", segment_episode AS "segmentEpisode",
-              lifecycle_episode AS "lifecycleEpisode"
+              lifecycle_episode AS "lifecycleEpisode", refusal_state AS "refusalState", refusal_episode AS "refusalEpisode"
          FROM automation_contact_state WHERE portal_id = $1 AND contact_id = ANY($2::bigint[])`,
       [portalId, labels.map((l) => l.id)],
     );
@@ -212,9 +252,11 @@ function toIsoDate(ms: number): string {
 /** The REST call of one firing. */
 export function firingCall(
   rule: AutomationRule, contact: { id: number; name: string; assignedById: number | null },
-  ctx: { segment: string | null; prevSegment: string | null; lifecycle?: string | null; nowMs: number },
+  ctx: { segment: string | null; prevSegment: string | null; lifecycle?: string | null; reason?: string | null; nowMs: number },
 ): [string, Record<string, unknown>] {
-  const vars = { name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment, lifecycle: ctx.lifecycle ?? null };
+  const vars = {
+    name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment, lifecycle: ctx.lifecycle ?? null, reason: ctx.reason ?? null,
+  };
   const a = rule.action;
   switch (a.type) {
     case 'workflow':
@@ -272,7 +314,10 @@ export async function runPendingFirings(db: Db, portalId: number, client: B24Cli
         continue;
       }
       const l = labelOf.get(Number(f.contactId));
-      const [method, params] = firingCall(rule, contact, { segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, lifecycle: l?.lifecycle ?? null, nowMs: now() });
+      const [method, params] = firingCall(rule, contact, {
+        segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, lifecycle: l?.lifecycle ?? null,
+        reason: (l?.extra?.refusalReason as string | null) ?? null, nowMs: now(),
+      });
       try {
         const out = await client.call(method, params);
         await finish('done', typeof out === 'object' && out !== null ? JSON.stringify(out) : String(out), null);

@@ -12,7 +12,7 @@ export function rulesFromSettings(settings: Record<string, unknown> | null | und
   return { rules: value.rules.filter((x) => x.enabled), error: null };
 }
 
-/** A rule's text with {name}, {contactId}, {segment}, {prevSegment}, {lifecycle} filled in (unknown placeholders stay). */
+/** A rule's text with {name}, {contactId}, {segment}, {prevSegment}, {lifecycle}, {reason} filled in (unknown placeholders stay). */
 export function fillText(t: string, v: Record<string, string | number | null>): string {
   return t.replace(/\{(\w+)\}/g, (m, k: string) => (k in v ? String(v[k] ?? '') : m));
 }

@@ -26,13 +26,14 @@ import { itemRowToLegacy, legacyFieldToItem, legacyFilterToItem } from './fields
 import { type IdRange, PAGE, nextWidth, planRanges, splitRemainder } from './ranges.js';
 
 export type Row = Record<string, unknown>;
-export type EntityName = 'contact' | 'company' | 'deal';
+export type EntityName = 'contact' | 'company' | 'deal' | 'lead';
 export type Flavor = 'legacy' | 'item';
 
 const ENTITIES: Record<EntityName, { legacy: string; entityTypeId: number }> = {
   contact: { legacy: 'crm.contact.list', entityTypeId: 3 },
   company: { legacy: 'crm.company.list', entityTypeId: 4 },
   deal: { legacy: 'crm.deal.list', entityTypeId: 2 },
+  lead: { legacy: 'crm.lead.list', entityTypeId: 1 },
 };
 
 export interface ExportOptions {

@@ -33,7 +33,7 @@ import type { CrmPermLevel } from './model.js';
 
 const USAGE = `usage: npm run emulator -- [--port 7777] [--host 127.0.0.1] [--contacts N] [--deals N] [--seed N]
        [--time-scale N] [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--token-ttl SECONDS] [--latency] [--b2b]
-       [--manager-access X|O|F|D|A|none] [--head-access X|O|F|D|A|none]
+       [--manager-access X|O|F|D|A|none] [--head-access X|O|F|D|A|none] [--refusals field|enum|stages] [--language en|ru|ua|de|pl]
        [--self-hosted] [--operating-limit SECONDS] [--costs SPEC] [--no-rate-limit]
 fault SPEC example: 503=0.05,500=0.01,reset=0.01,slow=0.1:2000,expired=0.02,method=crm.deal.list,seed=7
 costs SPEC example: update=0.5,list=0.03,perRow=0.0007,minimalFixTime=0.1,crm.deal.list=0.2`;
@@ -67,6 +67,9 @@ interface CliOptions {
   managerAccess: CrmPermLevel | undefined;
   headAccess: CrmPermLevel | undefined;
   limits: LimitsOptions;
+  /** where lost deals keep their reason (generator option refusals) */
+  refusals: 'field' | 'enum' | 'stages' | undefined;
+  language: string | undefined;
 }
 
 function parseFlags(argv: string[]) {
@@ -94,6 +97,8 @@ function parseFlags(argv: string[]) {
         'operating-limit': { type: 'string' },
         costs: { type: 'string' },
         'no-rate-limit': { type: 'boolean', default: false },
+        refusals: { type: 'string' },
+        language: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -136,9 +141,13 @@ function parseCli(argv: string[]): CliOptions | null {
   const statePath = values.state ?? null;
   const managerAccess = level('manager-access', values['manager-access']);
   const headAccess = level('head-access', values['head-access']);
+  const refusals = values.refusals;
+  if (refusals !== undefined && refusals !== 'field' && refusals !== 'enum' && refusals !== 'stages') fail(`--refusals must be field, enum or stages, got "${refusals}"`);
+  const language = values.language;
+  if (language !== undefined && !['en', 'ru', 'ua', 'de', 'pl'].includes(language)) fail(`--language must be en, ru, ua, de or pl, got "${language}"`);
   return {
     port, host: values.host, contacts, deals, seed, ttl, timeScale, plan, faults, statePath, latency: values.latency,
-    managerAccess, headAccess, limits: limitFlags(values), b2b: values.b2b,
+    managerAccess, headAccess, limits: limitFlags(values), b2b: values.b2b, refusals, language,
   };
 }
 
@@ -169,10 +178,13 @@ async function preparePortal(o: CliOptions): Promise<Portal> {
     portal = await loadPortal(o.statePath, { timeScale: o.timeScale });
     process.stderr.write(`emulator: loaded ${o.statePath} (${portal.contacts.size} contacts, ${portal.deals.size} deals) in ${Math.round(performance.now() - t0)} ms\n`);
   } else {
-    portal = new Portal({ plan: o.plan, accessTokenTtl: o.ttl, clock: new PortalClock(Date.now(), o.timeScale) });
+    portal = new Portal({ plan: o.plan, accessTokenTtl: o.ttl, clock: new PortalClock(Date.now(), o.timeScale), language: o.language });
     if (o.contacts !== undefined || o.deals !== undefined) {
       const t0 = performance.now();
-      const s = generatePortal(portal, { contacts: o.contacts ?? 0, seed: o.seed, deals: o.deals, managerAccess: o.managerAccess, headAccess: o.headAccess, profile: o.b2b ? 'b2b' : 'shop' });
+      const s = generatePortal(portal, {
+        contacts: o.contacts ?? 0, seed: o.seed, deals: o.deals, managerAccess: o.managerAccess, headAccess: o.headAccess, refusals: o.refusals,
+        profile: o.b2b ? 'b2b' : 'shop',
+      });
       process.stderr.write(`emulator: generated ${s.contacts} contacts, ${s.companies} companies, ${s.deals} deals (seed ${o.seed}, ${s.profile}) in ${Math.round(performance.now() - t0)} ms\n`);
     }
   }

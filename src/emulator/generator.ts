@@ -28,12 +28,13 @@ import { orderDeals } from './generator/deal-order.js';
 import { simulateDeals } from './generator/deal-process.js';
 import { addDeals } from './generator/deals.js';
 import { addFunnels } from './generator/funnels.js';
+import { addLeads } from './generator/leads.js';
 import { addLossReasonField } from './generator/loss-reason-field.js';
 import type { GenerateOptions, GenerationSummary } from './generator/options.js';
 import { summarize } from './generator/summary.js';
 import { addUsers } from './generator/users.js';
 
-export { CATALOG_ID, LOSS_REASON_FIELD } from './generator/constants.js';
+export { CATALOG_ID, LOSS_ENUM_FIELD, LOSS_REASON_FIELD } from './generator/constants.js';
 export type { GenerateOptions, GenerationSummary } from './generator/options.js';
 
 /**
@@ -61,6 +62,7 @@ export function generatePortal(portal: Portal, opts: GenerateOptions): Generatio
   addContacts(ctx);
   indexCompanyMembers(ctx);
   addDeals(ctx);
+  addLeads(ctx);
   portal.bumpId('productRow', ctx.ids.productRow);
   portal.bumpId('multifield', ctx.ids.multifield);
   return summarize(ctx, t0);
@@ -68,7 +70,7 @@ export function generatePortal(portal: Portal, opts: GenerateOptions): Generatio
 
 function checkInput(portal: Portal, opts: GenerateOptions): void {
   if (!Number.isFinite(opts.seed)) throw new Error('generatePortal: seed must be a number');
-  if (portal.contacts.size > 0 || portal.deals.size > 0 || portal.companies.size > 0) {
+  if (portal.contacts.size > 0 || portal.deals.size > 0 || portal.companies.size > 0 || portal.leads.size > 0) {
     throw new Error('generatePortal: the portal already holds CRM data; generate into an empty portal');
   }
   if (opts.deals !== undefined && !(opts.deals >= 0)) throw new Error('generatePortal: deals must be >= 0');

@@ -137,6 +137,39 @@ export interface DealRec {
   uf: UfValues;
 }
 
+/**
+ * A lead (https://apidocs.bitrix24.com/api-reference/crm/leads/index.html, crm-lead-fields.md).
+ * STATUS_ID is a status of ENTITY_ID STATUS (NEW, IN_PROCESS, PROCESSED, JUNK, CONVERTED, custom);
+ * its semantics give STATUS_SEMANTIC_ID (CONVERTED: S, JUNK: F). A converted lead names the contact
+ * (and company) it became in CONTACT_ID / COMPANY_ID; DATE_CLOSED is set when it left the work.
+ */
+export interface LeadRec {
+  id: number;
+  title: string;
+  name: string | null;
+  lastName: string | null;
+  statusId: string;
+  statusDescription: string | null;
+  sourceId: string | null;
+  sourceDescription: string | null;
+  contactId: number | null;
+  companyId: number | null;
+  currencyId: string;
+  opportunity: number;
+  opened: boolean;
+  comments: string | null;
+  assignedById: number;
+  createdById: number;
+  modifyById: number;
+  dateCreate: number;
+  dateModify: number;
+  /** epoch ms; null while the lead is in work */
+  dateClosed: number | null;
+  utm?: Partial<UtmRec> | null;
+  fm: Multifield[];
+  uf: UfValues;
+}
+
 export interface ProductRowRec {
   id: number;
   ownerType: string; // 'D' for deals
@@ -221,7 +254,7 @@ export interface CurrencyRec {
  * 'X' all. See perms.ts.
  */
 export type CrmPermLevel = '' | 'A' | 'D' | 'F' | 'O' | 'X';
-export type CrmPermEntity = 'contact' | 'company' | 'deal';
+export type CrmPermEntity = 'contact' | 'company' | 'deal' | 'lead';
 /** Per-entity level of the user's CRM role (read; write/delete use the same level). */
 export type CrmPerms = Partial<Record<CrmPermEntity, CrmPermLevel>>;
 
@@ -272,7 +305,7 @@ export interface UserFieldEnumItem {
 
 export interface UserFieldRec {
   id: number;
-  entityId: 'CRM_CONTACT' | 'CRM_COMPANY' | 'CRM_DEAL';
+  entityId: 'CRM_CONTACT' | 'CRM_COMPANY' | 'CRM_DEAL' | 'CRM_LEAD';
   fieldName: string; // UF_CRM_...
   userTypeId: string; // string, integer, double, boolean, date, datetime, enumeration, ...
   xmlId: string | null;

@@ -39,7 +39,8 @@ export type ReadScope = null | { none: true } | { none: false; users: ReadonlySe
 /** The level a user's role gives for an entity (admins: 'X'). */
 export function levelOf(user: UserRec | undefined, entity: CrmPermEntity): CrmPermLevel {
   if (!user || user.isAdmin) return 'X';
-  return user.crmPerms?.[entity] ?? 'X';
+  // a role without its own lead level (older state files, the generator's roles) reads leads as contacts
+  return user.crmPerms?.[entity] ?? (entity === 'lead' ? user.crmPerms?.contact : undefined) ?? 'X';
 }
 
 /** Department IDs at or below the given ones. */

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { PortalClock } from './clock.js';
 import type {
   AppRec, BizprocTemplateRec, CategoryRec, CompanyRec, ContactRec, CurrencyRec, DealRec, DepartmentRec,
-  EventBindingRec, OfflineEventRec, PlacementBindingRec, ProductRec, ProductRowRec, SectionRec,
+  EventBindingRec, LeadRec, OfflineEventRec, PlacementBindingRec, ProductRec, ProductRowRec, SectionRec,
   StatusRec, TimelineCommentRec, TodoRec, TokenRec, UserFieldRec, UserRec, WebhookRec, WorkflowStartRec,
 } from './model.js';
 import type { CrmEvent } from './types.js';
@@ -38,7 +38,7 @@ export interface PortalOptions {
   serverEndpoint?: string | null;
 }
 
-type Table = 'contact' | 'company' | 'deal' | 'productRow' | 'product' | 'section' | 'status' | 'userField'
+type Table = 'contact' | 'company' | 'deal' | 'lead' | 'productRow' | 'product' | 'section' | 'status' | 'userField'
   | 'enumItem' | 'placement' | 'eventBinding' | 'offlineEvent' | 'timelineComment' | 'todo' | 'bizprocTemplate'
   | 'multifield' | 'workflow' | 'user';
 
@@ -58,6 +58,7 @@ export class Portal {
   readonly contacts = new Map<number, ContactRec>();
   readonly companies = new Map<number, CompanyRec>();
   readonly deals = new Map<number, DealRec>();
+  readonly leads = new Map<number, LeadRec>();
   /** Product rows by owner deal ID. */
   readonly productRows = new Map<number, ProductRowRec[]>();
   readonly products = new Map<number, ProductRec>();

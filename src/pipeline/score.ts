@@ -25,7 +25,8 @@ import { getSections } from '../store/crm.js';
 import { KIND_TABLES, type CustomerKind } from '../store/customer-kinds.js';
 import { portalBacktest, type StoredBacktest } from './backtest.js';
 import { getPortal } from '../store/portals.js';
-import { readSection } from '../settings/index.js';
+import { readSection, refusalReasonKey } from '../settings/index.js';
+import { lostReason, refusalResolver, type RefusalResolver } from './refusal.js';
 import {
   cellLabel, levelOf, scorePortal, segmentOf, segmentSizes,
   type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
@@ -90,13 +91,14 @@ interface DealRow {
   created: Date | null;
   amount: number | null;
   stageId: string | null;
-  lossReason: string | null;
+  uf: Record<string, unknown> | null;
 }
 
 type CustomerRow = { id: number; dateCreate: Date | null };
 
 const DEAL_COLS = `d.id, d.stage_semantic AS sem, d.close_date AS "closeDate", d.date_create AS created,
-            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId", d.loss_reason AS "lossReason"`;
+            COALESCE(d.opportunity_base, d.opportunity) AS amount, d.stage_id AS "stageId",
+            CASE WHEN d.stage_semantic = 'F' THEN d.uf END AS uf`;
 
 /** The deals of a batch of customers ($1 portal, $2 ids): a contact's through deal_contacts, a company's by COMPANY_ID. */
 const DEALS_OF: Record<CustomerKind, string> = {
@@ -112,6 +114,7 @@ const DEALS_OF: Record<CustomerKind, string> = {
 /** All customers of a kind (contacts by default) as scoring input, in id order. */
 export async function loadScoringInput(db: Db, portalId: number, batchSize = 5000, kind: CustomerKind = 'contact'): Promise<CustomerInput[]> {
   const out: CustomerInput[] = [];
+  const reasons = await refusalResolver(db, portalId);
   let after = -1;
   for (;;) {
     const { rows } = await db.query<CustomerRow>(
@@ -120,7 +123,7 @@ export async function loadScoringInput(db: Db, portalId: number, batchSize = 500
     );
     if (!rows.length) break;
     after = rows[rows.length - 1]!.id;
-    out.push(...(await scoringInputOf(db, portalId, rows, kind)));
+    out.push(...(await scoringInputOf(db, portalId, rows, kind, reasons)));
     if (rows.length < batchSize) break;
   }
   return out;
@@ -133,7 +136,7 @@ export async function loadScoringInputFor(db: Db, portalId: number, ids: readonl
     `SELECT id, date_create AS "dateCreate" FROM ${KIND_TABLES[kind].crm} WHERE portal_id = $1 AND id = ANY($2::bigint[]) ORDER BY id`,
     [portalId, [...ids]],
   );
-  return scoringInputOf(db, portalId, rows, kind);
+  return scoringInputOf(db, portalId, rows, kind, await refusalResolver(db, portalId));
 }
 
 /** Product section ids per won deal. */
@@ -156,9 +159,12 @@ async function sectionsOfDeals(db: Db, portalId: number, wonIds: number[]): Prom
 
 /**
  * One batch of customers as scoring input: their won deals (date, amount in the base currency,
- * product sections), lost deals (with the reason) and the count of open deals.
+ * product sections), lost deals (with the reason, from where settings.refusal says: ./refusal.ts)
+ * and the count of open deals.
  */
-async function scoringInputOf(db: Db, portalId: number, customers: readonly CustomerRow[], kind: CustomerKind): Promise<CustomerInput[]> {
+async function scoringInputOf(
+  db: Db, portalId: number, customers: readonly CustomerRow[], kind: CustomerKind, reasons: RefusalResolver,
+): Promise<CustomerInput[]> {
   if (!customers.length) return [];
   const { rows: deals } = await db.query<DealRow>(DEALS_OF[kind], [portalId, customers.map((c) => c.id)]);
   const sectionsByDeal = await sectionsOfDeals(db, portalId, [...new Set(deals.filter((d) => d.sem === 'S').map((d) => d.id))]);
@@ -176,7 +182,7 @@ async function scoringInputOf(db: Db, portalId: number, customers: readonly Cust
       const date = d.closeDate ?? (d.created ? day(d.created) : null);
       if (d.sem === 'S') {
         if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
-      } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: d.lossReason });
+      } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: lostReason(d, reasons) });
       else open++;
     }
     return { id: String(c.id), kind, createdAt: c.dateCreate ? day(c.dateCreate) : null, won, lost, openDeals: open };
@@ -222,6 +228,8 @@ export function labelOf(
       // a repeat buyer's days since the last purchase minus their own cycle (null: one purchase day or none)
       daysOverdue: c.daysOverdue,
       medianGapDays: c.medianGapDays,
+      // the reason's key (src/settings/refusal.ts): the CRM field's item and the filter compare it
+      refusalReasonKey: c.refusalReason ? refusalReasonKey(c.refusalReason) : null,
       valueSource: c.valueSource,
       expectedPurchases: c.expectedPurchases,
       // the 80 % predictive intervals over the horizon (src/scoring/value-distribution.ts); written to UF_CRM_SEG_CLV_LOW … PURCHASES_HIGH

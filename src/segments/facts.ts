@@ -6,7 +6,7 @@
 import type { Condition } from '../settings/segment-filter.js';
 import { crmFieldCondition, customerCondition, FACTS_COLS } from './customer.js';
 import { FilterError } from './errors.js';
-import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
+import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
 /**
@@ -124,6 +124,8 @@ export function compileFactsCondition(
       return LABEL_ONLY_RANGES.has(c.key) ? onLabels(rangeSql(relativeDays(c.key, 'x')!, c.min, c.max, ps, 'float8')) : null;
     case 'prev_segment':
       return onLabels(prevSegment(c, ps, 'x'));
+    case 'refusal_reason':
+      return onLabels(refusalReason(c, ps, 'x'));
     case 'search':
       return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${nameSearch(c.text, ps, 'c', 'c.id', searchIds?.get(searchKey(c.text)))})`;
     case 'segment':

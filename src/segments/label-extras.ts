@@ -1,10 +1,11 @@
 /**
  * Conditions over label columns that label_facts does not copy (first / next purchase relative to
- * the run, the previous segment, interests ever bought) and the name search, as SQL over a
+ * the run, the previous segment, interests ever bought, the refusal reason) and the name search, as SQL over a
  * contact_labels row of any alias (predicate.ts uses `l`; over label_facts, facts.ts wraps them in
  * an EXISTS over the same run's contact_labels row). User input only as bind parameters.
  */
 import type { Condition } from '../settings/segment-filter.js';
+import { refusalReasonKey } from '../settings/refusal.js';
 import { escapeLike, type Params } from './sql.js';
 
 /** The run's as-of day ($1 portal, $2 run: every compiled query's first parameters). */
@@ -28,6 +29,11 @@ export function interestsEver(c: Extract<Condition, { field: 'interests' }>, ps:
 
 export function prevSegment(c: Extract<Condition, { field: 'prev_segment' }>, ps: Params, a: string): string {
   return `(${a}.extra->>'prevSegment') = ANY(${ps.p(c.values)}::text[])`;
+}
+
+/** Refused contacts whose refusal reason is one of the values (by key, extra.refusalReasonKey). */
+export function refusalReason(c: Extract<Condition, { field: 'refusal_reason' }>, ps: Params, a: string): string {
+  return `(${a}.lifecycle = 'refused' AND (${a}.extra->>'refusalReasonKey') = ANY(${ps.p([...new Set(c.values.map(refusalReasonKey))])}::text[]))`;
 }
 
 /** The lookup key of a search text (CompileOptions.searchIds). */

@@ -8,7 +8,7 @@ import { checkFilterBounds } from './bounds.js';
 import { FilterError, FilterTooLargeError } from './errors.js';
 import { contactCols, crmFieldCondition, customerCondition } from './customer.js';
 import { compileFactsCondition, type FactsDicts } from './facts.js';
-import { interestsEver, nameSearch, prevSegment, relativeDays, searchKey } from './label-extras.js';
+import { interestsEver, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
 export interface CompileOptions {
@@ -92,6 +92,8 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
       return customerCondition(c, ps, contactCols('c'))!;
     case 'crm':
       return crmFieldCondition(c, ps, 'c');
+    case 'refusal_reason':
+      return refusalReason(c, ps, 'l');
     case 'saved': {
       const s = opts.saved?.get(c.id);
       if (!s) throw new FilterError(`saved segment ${c.id} not found`);

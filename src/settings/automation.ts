@@ -8,13 +8,14 @@
  *
  *   settings.automation = { rules: [
  *     { id: 'wake-up', trigger: { type: 'becameSleeping' }, action: { type: 'workflow', templateId: 12 } },
+ *     { id: 'promo', trigger: { type: 'becameRefused', reasons: ['Price'] }, action: { type: 'workflow', templateId: 14 } },
  *     { id: 'vip', trigger: { type: 'enteredSegment', segment: 'champions' },
  *       action: { type: 'todo', title: 'Call {name}', description: 'Now {segment}', deadlineDays: 2 } },
  *     { id: 'slipping', trigger: { type: 'movedSegment', from: 'loyal', to: 'at_risk' }, action: { type: 'comment', text: '…' } },
  *     { id: 'second', trigger: { type: 'lifecycleChanged', from: 'one_time', to: 'returning' }, action: … },
  *   ] }
  *
- * Texts may use {name}, {contactId}, {segment}, {prevSegment}, {lifecycle}. A list saved by earlier versions of
+ * Texts may use {name}, {contactId}, {segment}, {prevSegment}, {lifecycle}, {reason} (the refusal reason). A list saved by earlier versions of
  * the settings page ({segment, action, value, enabled}[]) is read as these rules (migrate.ts).
  */
 import { z } from 'zod';
@@ -28,6 +29,12 @@ export const automationTriggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('movedSegment'), from: z.enum(SEGMENT_CODES), to: z.enum(SEGMENT_CODES) }),
   /** the lifecycle stage changed; `from` / `to` narrow it (missing = any stage) */
   z.object({ type: z.literal('lifecycleChanged'), from: z.enum(LIFECYCLE_CODES).optional(), to: z.enum(LIFECYCLE_CODES).optional() }),
+  /**
+   * a customer without purchases became refused, or a refused one's reason changed; `reasons` (its
+   * words or keys, compared case- and space-insensitively: refusal.ts) limits it to those reasons,
+   * empty = any reason (also none)
+   */
+  z.object({ type: z.literal('becameRefused'), reasons: z.array(z.string().trim().min(1).max(200)).max(50).default([]) }),
 ]);
 
 /** A move or a lifecycle change whose from and to are the same stage can never happen. */

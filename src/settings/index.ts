@@ -10,6 +10,7 @@
  *   automation.ts      automation rules
  *   writeback.ts       write-back options
  *   effectiveness.ts   the effectiveness figures' margin percentage
+ *   refusal.ts         where the reason of a lost deal is read from
  *   migrate.ts         old stored shapes → current
  */
 export * from './schema.js';
@@ -21,4 +22,5 @@ export * from './schedule.js';
 export * from './automation.js';
 export * from './writeback.js';
 export * from './effectiveness.js';
+export * from './refusal.js';
 export { rulesFromPageList } from './migrate.js';

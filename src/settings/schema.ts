@@ -9,6 +9,8 @@
  *   writeback      write-back options (writeback.ts)
  *   savedSegments  saved filters (saved-segments.ts)
  *   effectiveness  the margin % of won deals without purchase prices (effectiveness.ts; edited on the Effectiveness page)
+ *   refusal        where the reason of a lost deal is read from (refusal.ts); edited on its own
+ *                  (GET / PUT /api/ui/settings/refusal), not part of the settings page's object
  * Old stored shapes are migrated by the schema itself (migrate.ts). Read stored settings with
  * read.ts (lenient: an unusable section falls back to its defaults), write with write.ts.
  */
@@ -17,6 +19,7 @@ import { scoringSettingsSchema } from '../scoring/index.js';
 import { automationSettingsSchema } from './automation.js';
 import { effectivenessSettingsSchema } from './effectiveness.js';
 import { migrateStored } from './migrate.js';
+import { refusalSettingsSchema } from './refusal.js';
 import { savedSegmentSchema } from './saved-segments.js';
 import { scheduleSchema } from './schedule.js';
 import { writebackOptionsSchema } from './writeback.js';
@@ -30,6 +33,7 @@ export const settingsSections = {
   writeback: writebackOptionsSchema.prefault({}),
   savedSegments: z.array(savedSegmentSchema).default([]),
   effectiveness: effectivenessSettingsSchema.prefault({}),
+  refusal: refusalSettingsSchema.prefault({}),
 };
 export type SettingsSection = keyof typeof settingsSections;
 export const SETTINGS_SECTIONS = Object.keys(settingsSections) as SettingsSection[];

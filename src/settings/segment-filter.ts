@@ -116,6 +116,11 @@ export const conditionSchema = z.discriminatedUnion('field', [
     from: isoDate.nullable().optional(), to: isoDate.nullable().optional(),
     days: z.number().int().min(0).max(36500).nullable().optional(),
   }),
+  /**
+   * refused customers by the reason of their refusal (refusal.ts: compared case- and space-insensitively,
+   * so a reason's words or its key both match)
+   */
+  z.object({ field: z.literal('refusal_reason'), values: z.array(shortText).min(1).max(100) }),
 ]);
 export type Condition = z.infer<typeof conditionSchema>;
 

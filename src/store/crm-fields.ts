@@ -220,7 +220,10 @@ export const DEALS = table('deals', ['id'], true, {
   assignedById:    bigint('assigned_by_id', 'ASSIGNED_BY_ID'),
   companyId:       bigint('company_id', 'COMPANY_ID'),
   sourceId:        text('source_id',    'SOURCE_ID'),
-  /** UF_CRM_LOSS_REASON of a lost deal (src/sync/map.ts). */
+  /**
+   * Not filled any more (kept for stored rows): the reason of a lost deal is resolved when scoring,
+   * from the deal's stage or user field as settings.refusal says (src/pipeline/refusal.ts).
+   */
   lossReason:      text('loss_reason'),
   /** The deal↔contact links: deal_contacts rows (src/sync/map.ts), not a deals column. */
   contactIds:      field<number[], never>(null, 'bigint', 'CONTACT_IDS', contactIds, { upsert: false, selected: false }) as Field<number[], never> & { readonly column: null },
@@ -315,8 +318,58 @@ export const CURRENCIES = table('currencies', ['code'], false, {
 
 OWN_REST.set(CONTACTS.table, new Set(Object.values(CONTACTS.fields).flatMap((f) => f.rest)));
 
+/** A lead's STATUS_SEMANTIC_ID: S (converted) / F (junk) as sent, anything else non-empty is in progress. */
+const leadSemantic = dealSemantic;
+
+/** A link of a lead: crm.lead.list answers "0" when there is none (crm-lead-list.md): stored as null. */
+const link = (column: string, rest: Rest) => field<number, number | null>(column, 'bigint', rest, (v) => {
+  const n = int(v);
+  return n !== null && n !== undefined && n > 0 ? n : null;
+});
+
+/** crm.lead.list (legacy names; migration 009) */
+export const LEADS = table('leads', ['id'], true, {
+  id:             id('ID'),
+  title:          text('title',          'TITLE'),
+  statusId:       text('status_id',      'STATUS_ID'),
+  statusSemantic: field<StageSemantic, StageSemantic | null>('status_semantic', 'text', 'STATUS_SEMANTIC_ID', leadSemantic),
+  sourceId:       text('source_id',      'SOURCE_ID'),
+  contactId:      link('contact_id',     'CONTACT_ID'),
+  companyId:      link('company_id',     'COMPANY_ID'),
+  assignedById:   bigint('assigned_by_id', 'ASSIGNED_BY_ID'),
+  opportunity:    numeric('opportunity', 'OPPORTUNITY'),
+  currencyId:     text('currency_id',    'CURRENCY_ID'),
+  dateCreate:     timestamp('date_create', 'DATE_CREATE'),
+  dateModify:     timestamp('date_modify', 'DATE_MODIFY'),
+  dateClosed:     timestamp('date_closed', 'DATE_CLOSED'),
+});
+
+/** An enumeration item of a deal user field, as crm.deal.fields lists it ({ID, VALUE}). */
+export interface FieldItem { id: string; value: string }
+
+function fieldItems(v: unknown): FieldItem[] {
+  if (!Array.isArray(v)) return [];
+  return v
+    .map((i) => (i && typeof i === 'object' ? (i as Row) : {}))
+    .filter((i) => i.ID !== undefined && i.ID !== null)
+    .map((i) => ({ id: String(i.ID), value: String(i.VALUE ?? '') }));
+}
+
+/**
+ * crm.deal.fields, the user fields only (migration 009), one row per field. The mapper
+ * (src/sync/map.ts mapDealFields) turns the answer's {NAME: description} into rows with these
+ * REST names.
+ */
+export const DEAL_FIELDS = table('deal_fields', ['field_name'], false, {
+  fieldName:  required(field<string, string>('field_name', 'text', 'FIELD_NAME', String)),
+  userTypeId: text('user_type_id', 'USER_TYPE_ID'),
+  multiple:   flag('multiple',     'MULTIPLE'),
+  label:      text('label',        'LABEL'),
+  items:      field<FieldItem[], FieldItem[]>('items', 'jsonb', 'ITEMS', fieldItems, { param: (v) => json(v ?? []) }),
+});
+
 /** Every table above (the schema drift test walks them). */
-export const CRM_TABLES: readonly CrmTable[] = [CONTACTS, COMPANIES, DEALS, DEAL_CONTACTS, PRODUCT_ROWS, PRODUCTS, SECTIONS, STAGES, FUNNELS, CURRENCIES];
+export const CRM_TABLES: readonly CrmTable[] = [CONTACTS, COMPANIES, DEALS, DEAL_CONTACTS, PRODUCT_ROWS, PRODUCTS, SECTIONS, STAGES, FUNNELS, CURRENCIES, LEADS, DEAL_FIELDS];
 
 // ---- derived types -------------------------------------------------------------------
 

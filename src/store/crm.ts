@@ -7,7 +7,7 @@
 import type { Db } from './db.js';
 import { bulkUpsert } from './bulk.js';
 import {
-  COMPANIES, CONTACTS, CURRENCIES, DEAL_CONTACTS, DEALS, FUNNELS, PRODUCT_ROWS, PRODUCTS, SECTIONS, STAGES,
+  COMPANIES, CONTACTS, CURRENCIES, DEAL_CONTACTS, DEAL_FIELDS, DEALS, FUNNELS, LEADS, PRODUCT_ROWS, PRODUCTS, SECTIONS, STAGES,
   selectList, upsertCols, type CrmTable, type InputOf, type RowOf, type StageSemantic,
 } from './crm-fields.js';
 
@@ -25,6 +25,8 @@ export type SectionInput = InputOf<typeof SECTIONS>;
 export type StageInput = InputOf<typeof STAGES>;
 export type FunnelInput = InputOf<typeof FUNNELS>;
 export type CurrencyInput = InputOf<typeof CURRENCIES>;
+export type LeadInput = InputOf<typeof LEADS>;
+export type DealFieldInput = InputOf<typeof DEAL_FIELDS>;
 
 export interface UpsertOptions {
   /** Tags rows with the sync run that saw them (for deleteNotSeenInRun after a full sync). */
@@ -51,6 +53,17 @@ const intoStages = upserter(STAGES, (r) => `${r.entityId}\u0000${r.statusId}`);
 const intoFunnels = upserter(FUNNELS, byId);
 const intoCurrencies = upserter(CURRENCIES, (r) => r.code);
 const intoDealContacts = upserter(DEAL_CONTACTS, (r) => `${r.dealId}:${r.contactId}`);
+const intoLeads = upserter(LEADS, byId);
+const intoDealFields = upserter(DEAL_FIELDS, (r) => r.fieldName);
+
+export const upsertLeads = (db: Db, portalId: number, rows: readonly LeadInput[], o: UpsertOptions = {}) =>
+  intoLeads(db, portalId, rows, o.syncRunId);
+
+/** Makes `rows` the portal's complete list of deal user fields (crm.deal.fields is read whole every sync). */
+export async function replaceDealFields(db: Db, portalId: number, rows: readonly DealFieldInput[]): Promise<void> {
+  await db.query('DELETE FROM deal_fields WHERE portal_id = $1', [portalId]);
+  await intoDealFields(db, portalId, rows);
+}
 
 export const upsertContacts = (db: Db, portalId: number, rows: readonly ContactInput[], o: UpsertOptions = {}) =>
   intoContacts(db, portalId, rows, o.syncRunId);
@@ -167,14 +180,20 @@ export async function deleteDeals(db: Db, portalId: number, dealIds: readonly nu
   });
 }
 
+export async function deleteLeads(db: Db, portalId: number, leadIds: readonly number[]): Promise<number> {
+  if (!leadIds.length) return 0;
+  const r = await db.query(`DELETE FROM leads WHERE portal_id = $1 AND id = ANY($2::bigint[])`, [portalId, [...leadIds]]);
+  return r.rowCount;
+}
+
 export async function deleteProducts(db: Db, portalId: number, productIds: readonly number[]): Promise<number> {
   if (productIds.length === 0) return 0;
   const r = await db.query(`DELETE FROM products WHERE portal_id = $1 AND id = ANY($2::bigint[])`, [portalId, ids(productIds)]);
   return r.rowCount;
 }
 
-export type SweepTable = 'contacts' | 'companies' | 'deals' | 'product_rows' | 'products' | 'sections';
-const SWEEP_TABLES: ReadonlySet<string> = new Set<SweepTable>(['contacts', 'companies', 'deals', 'product_rows', 'products', 'sections']);
+export type SweepTable = 'contacts' | 'companies' | 'deals' | 'product_rows' | 'products' | 'sections' | 'leads';
+const SWEEP_TABLES: ReadonlySet<string> = new Set<SweepTable>(['contacts', 'companies', 'deals', 'product_rows', 'products', 'sections', 'leads']);
 
 /**
  * After a complete full sync that passed { syncRunId } to every upsert: deletes rows of
@@ -208,6 +227,7 @@ export interface CrmCounts {
   stages: number;
   funnels: number;
   currencies: number;
+  leads: number;
 }
 
 export async function countCrmRows(db: Db, portalId: number): Promise<CrmCounts> {
@@ -222,15 +242,16 @@ export async function countCrmRows(db: Db, portalId: number): Promise<CrmCounts>
        (SELECT count(*) FROM sections WHERE portal_id = $1)::int AS "sections",
        (SELECT count(*) FROM stages WHERE portal_id = $1)::int AS "stages",
        (SELECT count(*) FROM funnels WHERE portal_id = $1)::int AS "funnels",
-       (SELECT count(*) FROM currencies WHERE portal_id = $1)::int AS "currencies"`,
+       (SELECT count(*) FROM currencies WHERE portal_id = $1)::int AS "currencies",
+       (SELECT count(*) FROM leads WHERE portal_id = $1)::int AS "leads"`,
     [portalId],
   );
   return rows[0]!;
 }
 
 /** Max date_modify stored for a table (the incremental-sync watermark candidate). */
-export async function maxDateModify(db: Db, portalId: number, table: 'contacts' | 'companies' | 'deals'): Promise<Date | null> {
-  if (!['contacts', 'companies', 'deals'].includes(table)) throw new Error(`maxDateModify: bad table ${table}`);
+export async function maxDateModify(db: Db, portalId: number, table: 'contacts' | 'companies' | 'deals' | 'leads'): Promise<Date | null> {
+  if (!['contacts', 'companies', 'deals', 'leads'].includes(table)) throw new Error(`maxDateModify: bad table ${table}`);
   const { rows } = await db.query<{ m: Date | null }>(`SELECT max(date_modify) AS m FROM ${table} WHERE portal_id = $1`, [portalId]);
   return rows[0]?.m ?? null;
 }

@@ -25,11 +25,14 @@
 import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
-import { deleteCompanies, deleteContacts, deleteDeals, deleteNotSeenInRun, replaceDealContacts } from '../store/crm.js';
+import { deleteCompanies, deleteContacts, deleteDeals, deleteLeads, deleteNotSeenInRun, replaceDealContacts } from '../store/crm.js';
 import type { RunContext } from './context.js';
 
-type Table = 'contacts' | 'companies' | 'deals';
-const METHOD: Record<Table, string> = { contacts: 'crm.contact.list', companies: 'crm.company.list', deals: 'crm.deal.list' };
+type Table = 'contacts' | 'companies' | 'deals' | 'leads';
+const METHOD: Record<Table, string> = { contacts: 'crm.contact.list', companies: 'crm.company.list', deals: 'crm.deal.list', leads: 'crm.lead.list' };
+const DELETE: Record<Table, (db: Db, portalId: number, ids: readonly number[]) => Promise<number>> = {
+  contacts: deleteContacts, companies: deleteCompanies, deals: deleteDeals, leads: deleteLeads,
+};
 const PAGE = 50;
 const MAX_CALLS = 50;
 
@@ -99,7 +102,7 @@ export async function reconcileDeletions(db: Db, portalId: number, client: B24Cl
             res.affectedDeals.push(...ds.map((x) => Number(x.d)));
           }
           if (ids.length) {
-            res.deleted += t === 'contacts' ? await deleteContacts(db, portalId, ids) : t === 'companies' ? await deleteCompanies(db, portalId, ids) : await deleteDeals(db, portalId, ids);
+            res.deleted += await DELETE[t](db, portalId, ids);
           }
           continue;
         }
@@ -150,14 +153,15 @@ export async function deletionsPhase(ctx: RunContext): Promise<void> {
   if (ctx.cp.deletions) return;
   await ctx.setPhase('deletions');
   const { db, portalId, runId, client } = ctx;
-  const del = { contacts: 0, companies: 0, deals: 0, productRows: 0 };
+  const del = { contacts: 0, companies: 0, deals: 0, productRows: 0, leads: 0 };
   if (ctx.cp.kind === 'full') {
     del.deals = await deleteNotSeenInRun(db, portalId, 'deals', runId);
     del.contacts = await deleteNotSeenInRun(db, portalId, 'contacts', runId);
     del.companies = await deleteNotSeenInRun(db, portalId, 'companies', runId);
     del.productRows = await deleteNotSeenInRun(db, portalId, 'product_rows', runId);
+    del.leads = await deleteNotSeenInRun(db, portalId, 'leads', runId);
   } else {
-    for (const t of ['deals', 'contacts', 'companies'] as const) {
+    for (const t of ['deals', 'contacts', 'companies', 'leads'] as const) {
       ctx.checkStopped();
       const r = await reconcileDeletions(db, portalId, client, t, () => ctx.isStopping());
       del[t] = r.deleted;
@@ -170,5 +174,6 @@ export async function deletionsPhase(ctx: RunContext): Promise<void> {
     c.deleted.companies += del.companies;
     c.deleted.deals += del.deals;
     c.deleted.productRows += del.productRows;
+    c.deleted.leads = (c.deleted.leads ?? 0) + del.leads;
   }, async () => {});
 }

@@ -28,9 +28,9 @@ export function errorCounts(client: B24Client, start: B24Client['counters']): Sy
   return out;
 }
 
-const CRM_KEYS = ['contacts', 'companies', 'deals', 'productRows'] as const;
+const CRM_KEYS = ['contacts', 'companies', 'deals', 'productRows', 'leads'] as const;
 
-const rowsDone = (c: Checkpoint) => CRM_KEYS.reduce((a, k) => a + c.counts[k], 0);
+const rowsDone = (c: Checkpoint) => CRM_KEYS.reduce((a, k) => a + (c.counts[k] ?? 0), 0);
 
 export class RunProgress {
   /** 'reference' | 'crm' | 'derived' | 'deletions' | 'done' */
@@ -73,7 +73,7 @@ export class RunProgress {
     const perWon = this.o.rowsPerWonDeal() ?? 2;
     const prLeft = Math.max(0, (c.wonExpected ?? 0) - (c.wonDone ?? 0)) * perWon;
     const pr = c.done.productRows ? c.counts.productRows : c.counts.productRows + prLeft;
-    return Math.max(rowsDone(c), (e.contacts ?? 0) + (e.companies ?? 0) + (e.deals ?? 0) + Math.round(pr));
+    return Math.max(rowsDone(c), (e.contacts ?? 0) + (e.companies ?? 0) + (e.deals ?? 0) + (e.leads ?? 0) + Math.round(pr));
   }
 
   eta(c: Checkpoint): number | null {

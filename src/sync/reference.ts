@@ -1,6 +1,7 @@
 /**
  * Phase 1: reference data, small and listed completely every run (full and incremental):
- * currencies (crm.currency.list), deal stages (crm.status.list, ENTITY_ID DEAL_STAGE*),
+ * currencies (crm.currency.list), deal stages (crm.status.list, ENTITY_ID DEAL_STAGE*), the deal
+ * user fields (crm.deal.fields: a refusal reason may be read from one),
  * funnels (crm.category.list entityTypeId 2), product sections (crm.productsection.list) and
  * products (crm.product.list) — first pages in ONE batch together with the counted list calls
  * that give the expected row totals; further pages (start offsets) in one more batch.
@@ -10,11 +11,13 @@ import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
 import {
-  deleteNotSeenInRun, getCurrencies, getProducts, upsertCurrencies, upsertFunnels, upsertProducts, upsertSections, upsertStages,
-  type CurrencyInput, type FunnelInput, type ProductInput, type SectionInput, type StageInput,
+  deleteNotSeenInRun, getCurrencies, getProducts, replaceDealFields, upsertCurrencies, upsertFunnels, upsertProducts, upsertSections,
+  upsertStages, type CurrencyInput, type DealFieldInput, type FunnelInput, type ProductInput, type SectionInput, type StageInput,
 } from '../store/crm.js';
 import type { RunContext } from './context.js';
-import { PRODUCT_SELECT, SECTION_SELECT, makeToBase, mapCurrency, mapFunnel, mapProduct, mapSection, mapStage, type ToBase } from './map.js';
+import {
+  PRODUCT_SELECT, SECTION_SELECT, makeToBase, mapCurrency, mapDealFields, mapFunnel, mapProduct, mapSection, mapStage, type ToBase,
+} from './map.js';
 import type { PulledCounts } from './types.js';
 
 type Row = Record<string, unknown>;
@@ -26,6 +29,8 @@ export interface ReferenceData {
   funnels: FunnelInput[];
   sections: SectionInput[];
   products: ProductInput[];
+  /** The deal user fields (crm.deal.fields); null when the portal did not answer (the stored list is kept). */
+  dealFields: DealFieldInput[] | null;
   /** Expected rows of this run (from `total` of counted list calls). */
   expected: Partial<Record<keyof PulledCounts, number>> & { wonDeals?: number };
 }
@@ -53,6 +58,9 @@ export async function fetchReference(client: B24Client, modifiedAfter: number | 
     nCompanies: ['crm.company.list', { filter: mod, select: ['ID'], order: { ID: 'ASC' }, start: 0 }],
     nDeals: ['crm.item.list', { entityTypeId: 2, filter: modItem, select: ['id'], order: { id: 'ASC' }, start: 0 }],
     nWon: ['crm.item.list', { entityTypeId: 2, filter: { ...modItem, stageSemanticId: 'S' }, select: ['id'], order: { id: 'ASC' }, start: 0 }],
+    nLeads: ['crm.lead.list', { filter: mod, select: ['ID'], order: { ID: 'ASC' }, start: 0 }],
+    // the deal user fields a refusal reason may be read from (settings.refusal, src/pipeline/refusal.ts)
+    dealFields: ['crm.deal.fields', {}],
   };
   const r = await client.batch(cmds);
   for (const k of ['currencies', 'statuses', 'funnels', 'sections', 'products']) {
@@ -65,6 +73,7 @@ export async function fetchReference(client: B24Client, modifiedAfter: number | 
   if (tot('nCompanies') !== undefined) expected.companies = tot('nCompanies');
   if (tot('nDeals') !== undefined) expected.deals = tot('nDeals');
   if (tot('nWon') !== undefined) expected.wonDeals = tot('nWon');
+  if (tot('nLeads') !== undefined) expected.leads = tot('nLeads');
 
   const sections = arr(r.results.sections);
   const products = arr(r.results.products);
@@ -92,6 +101,7 @@ export async function fetchReference(client: B24Client, modifiedAfter: number | 
     funnels: cats.map(mapFunnel),
     sections: sections.map(mapSection),
     products: products.map(mapProduct),
+    dealFields: r.errors.dealFields ? null : mapDealFields(r.results.dealFields),
     expected,
   };
 }
@@ -116,6 +126,7 @@ export async function storeReference(db: Db, portalId: number, runId: number, re
     await upsertFunnels(tx, portalId, ref.funnels);
     await upsertSections(tx, portalId, ref.sections, { syncRunId: runId });
     await upsertProducts(tx, portalId, ref.products, { syncRunId: runId });
+    if (ref.dealFields) await replaceDealFields(tx, portalId, ref.dealFields);
     const deletedSections = await deleteNotSeenInRun(tx, portalId, 'sections', runId);
     const deletedProducts = await deleteNotSeenInRun(tx, portalId, 'products', runId);
     return { ratesChanged, deletedProducts, deletedSections };
@@ -149,7 +160,10 @@ export async function referencePhase(ctx: RunContext): Promise<ReferenceFacts> {
     (c, r: { ratesChanged: boolean; deletedProducts: number; deletedSections: number }) => {
       c.startedAt = startedAt;
       c.reference = true;
-      c.expected = { contacts: ref.expected.contacts, companies: ref.expected.companies, deals: ref.expected.deals, products: ref.products.length, sections: ref.sections.length };
+      c.expected = {
+        contacts: ref.expected.contacts, companies: ref.expected.companies, deals: ref.expected.deals, leads: ref.expected.leads,
+        products: ref.products.length, sections: ref.sections.length,
+      };
       c.wonExpected = ref.expected.wonDeals;
       c.counts.currencies = ref.currencies.length;
       c.counts.stages = ref.stages.length;

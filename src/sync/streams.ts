@@ -1,10 +1,12 @@
 /**
- * The 'crm' phase: four streams running concurrently over one B24Client (its limiter shares
+ * The 'crm' phase: five streams running concurrently over one B24Client (its limiter shares
  * the request bucket; each method has its own operating budget, so while crm.item.list waits
  * for its 10-minute window the other streams keep the bucket busy):
  *
  *  - contacts   crm.contact.list   keyset export (start=-1, `>ID` chained in batches of 50)
  *  - companies  crm.company.list   same
+ *  - leads      crm.lead.list      same (status and its semantic, source, the contact / company it
+ *               was converted into, dates: src/store/crm-fields.ts LEADS)
  *  - deals      crm.item.list (entityTypeId 2): the only list that returns `contactIds`, so
  *               the deal↔contact links come with the deals at no extra call (measured: the
  *               alternative, crm.deal.contact.items.get, is one call per deal).
@@ -20,18 +22,19 @@
  */
 import { exportList, type EntityName } from '../b24/export.js';
 import {
-  replaceDealContacts, upsertCompanies, upsertContacts, upsertDeals, type DealContactInput, type DealInput,
+  replaceDealContacts, upsertCompanies, upsertContacts, upsertDeals, upsertLeads, type DealContactInput, type DealInput,
 } from '../store/crm.js';
 import {
-  COMPANY_SELECT, CONTACT_SELECT, DEAL_SELECT, mapCompany, mapContact, mapDeal, type ToBase,
+  COMPANY_SELECT, CONTACT_SELECT, DEAL_SELECT, LEAD_SELECT, mapCompany, mapContact, mapDeal, mapLead, type ToBase,
 } from './map.js';
 import type { RunContext } from './context.js';
 import { runProductRowStream } from './product-rows.js';
 import type { Checkpoint } from './types.js';
 
-type EntityStream = 'contacts' | 'companies' | 'deals';
+type EntityStream = 'contacts' | 'companies' | 'deals' | 'leads';
 
-const ENTITY: Record<EntityStream, EntityName> = { contacts: 'contact', companies: 'company', deals: 'deal' };
+const ENTITY: Record<EntityStream, EntityName> = { contacts: 'contact', companies: 'company', deals: 'deal', leads: 'lead' };
+const SELECT: Record<Exclude<EntityStream, 'deals'>, string[]> = { contacts: CONTACT_SELECT, companies: COMPANY_SELECT, leads: LEAD_SELECT };
 
 function exportOpts(ctx: RunContext, name: EntityStream) {
   const cp = ctx.cp;
@@ -41,11 +44,11 @@ function exportOpts(ctx: RunContext, name: EntityStream) {
   const base = {
     entity: ENTITY[name],
     ...(exp !== undefined ? { batchSize: Math.max(2, Math.min(50, Math.ceil(exp / 50) + 2)) } : {}),
-    afterId: cp.cursors[name],
+    afterId: cp.cursors[name] ?? 0,
     ...(cp.since !== null ? { modifiedSince: cp.since, overlapSec: cp.overlapSec } : {}),
   };
   if (name === 'deals') return { ...base, api: 'item' as const, select: DEAL_SELECT };
-  return { ...base, api: 'legacy' as const, select: name === 'contacts' ? CONTACT_SELECT : COMPANY_SELECT };
+  return { ...base, api: 'legacy' as const, select: SELECT[name] };
 }
 
 export async function runEntityStream(ctx: RunContext, name: EntityStream, toBase: ToBase): Promise<void> {
@@ -83,6 +86,12 @@ export async function runEntityStream(ctx: RunContext, name: EntityStream, toBas
         (cp) => { cp.cursors.contacts = page.cursor; cp.counts.contacts += n; },
         (tx) => upsertContacts(tx, portalId, rows, { syncRunId: ctx.runId }).then(() => {}),
       );
+    } else if (name === 'leads') {
+      const rows = page.rows.map(mapLead);
+      await ctx.commit(
+        (cp) => { cp.cursors.leads = page.cursor; cp.counts.leads = (cp.counts.leads ?? 0) + n; },
+        (tx) => upsertLeads(tx, portalId, rows, { syncRunId: ctx.runId }).then(() => {}),
+      );
     } else {
       const rows = page.rows.map(mapCompany);
       await ctx.commit(
@@ -113,7 +122,7 @@ export async function* readAhead<T>(gen: AsyncGenerator<T>): AsyncGenerator<T> {
 }
 
 /**
- * Phase 2 of a run: the four streams, concurrently. A failing stream stops the run; after a
+ * Phase 2 of a run: the five streams, concurrently. A failing stream stops the run; after a
  * stop the others get a moment to reach a page boundary (their commits are then refused).
  */
 export async function crmPhase(ctx: RunContext, toBase: ToBase, productSection: ReadonlyMap<number, number | null>, productRowBlock: number): Promise<void> {
@@ -124,6 +133,7 @@ export async function crmPhase(ctx: RunContext, toBase: ToBase, productSection: 
     ['productRows', () => runProductRowStream(ctx, productSection, productRowBlock)],
     ['contacts', () => runEntityStream(ctx, 'contacts', toBase)],
     ['companies', () => runEntityStream(ctx, 'companies', toBase)],
+    ['leads', () => runEntityStream(ctx, 'leads', toBase)],
   ];
   progress.active = streams.filter(([n]) => !ctx.cp.done[n]).map(([n]) => n);
   const running = streams.map(([name, fn]) =>

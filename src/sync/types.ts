@@ -37,7 +37,7 @@ export interface SyncProgressView {
   kind: 'full' | 'incremental';
   /** 'reference' | 'crm' (contacts, companies, deals and product rows in parallel) | 'derived' | 'deletions' | 'done'. */
   phase: string;
-  /** Streams still running in the 'crm' phase, e.g. ['contacts', 'deals', 'productRows']. */
+  /** Streams still running in the 'crm' phase, e.g. ['contacts', 'deals', 'productRows', 'leads']. */
   active: string[];
   rowsDone: number;
   rowsExpected: number | null;
@@ -56,6 +56,7 @@ export interface DeletedCounts {
   productRows: number;
   products: number;
   sections: number;
+  leads: number;
 }
 
 export interface SyncErrorCount {
@@ -96,8 +97,9 @@ export interface Checkpoint {
   since: number | null;
   overlapSec: number;
   reference: boolean;
-  cursors: { contacts: number; companies: number; deals: number };
-  done: { contacts: boolean; companies: boolean; deals: boolean; productRows: boolean };
+  /** leads: absent in checkpoints of runs started before leads were pulled (read as 0 / not done). */
+  cursors: { contacts: number; companies: number; deals: number; leads?: number };
+  done: { contacts: boolean; companies: boolean; deals: boolean; productRows: boolean; leads?: boolean };
   /** Every deal of this run with id ≤ prCursor has its product rows stored. */
   prCursor: number;
   /** Won deals whose product rows are stored (ETA of the product-row stream). */
@@ -115,7 +117,7 @@ export interface Checkpoint {
 }
 
 export const zeroCounts = (): PulledCounts => ({
-  contacts: 0, companies: 0, deals: 0, dealContacts: 0, productRows: 0, products: 0, sections: 0, stages: 0, funnels: 0, currencies: 0,
+  contacts: 0, companies: 0, deals: 0, dealContacts: 0, productRows: 0, products: 0, sections: 0, stages: 0, funnels: 0, currencies: 0, leads: 0,
 });
 
-export const zeroDeleted = (): DeletedCounts => ({ contacts: 0, companies: 0, deals: 0, productRows: 0, products: 0, sections: 0 });
+export const zeroDeleted = (): DeletedCounts => ({ contacts: 0, companies: 0, deals: 0, productRows: 0, products: 0, sections: 0, leads: 0 });

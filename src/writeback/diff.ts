@@ -31,7 +31,8 @@
  * A field is not refreshed just because another field of the same contact is written.
  *
  * Contacts without purchases carry only LIFECYCLE, and only when it says something
- * (in negotiation, refused); every other field is empty for them.
+ * (in negotiation, refused), and a refused one its REFUSAL_REASON (the item of the reason's key);
+ * every other field is empty for them.
  *
  * SAVED (the highest-priority saved segment) does not come from the labels: desiredValues leaves
  * it null and the write-back sets it per contact when the portal's option is on, or drops it from
@@ -69,6 +70,7 @@ export function desiredValues(l: ContactLabel): SemValues {
   for (const name of manifestFields().keys()) out[name] = null;
   if (!buyer) {
     if (l.lifecycle && SAY_LIFECYCLES.has(l.lifecycle)) out[F.LIFECYCLE] = l.lifecycle;
+    if (l.lifecycle === 'refused') out[F.REFUSAL_REASON] = (extra.refusalReasonKey as string | null | undefined) ?? null;
     return out;
   }
   const tags = [...(l.interests ?? [])].sort();

@@ -57,6 +57,12 @@ export interface InterestItem {
   name: string;
 }
 
+/** A refusal reason as an item of the refusal-reason field: code = its key (refusalReasonKey), VALUE = its words. */
+export interface ReasonItem {
+  key: string;
+  name: string;
+}
+
 /** A saved segment as an item of the saved-segment field. */
 export interface SavedItem {
   id: string;
@@ -75,6 +81,8 @@ export interface RegisterFieldsOptions {
   interests?: readonly InterestItem[];
   /** saved segments (items of the saved-segment field); default: the portal's */
   savedSegments?: readonly SavedItem[];
+  /** refusal reasons the labels hold (items of the refusal-reason field) */
+  refusalReasons?: readonly ReasonItem[];
   manifest?: Manifest;
 }
 
@@ -136,6 +144,7 @@ export function itemsFor(
   settings: ScoringSettings,
   interests: readonly InterestItem[],
   saved: readonly SavedItem[] = [],
+  reasons: readonly ReasonItem[] = [],
 ): ItemDef[] {
   switch (source) {
     case 'rfmLevels':
@@ -157,6 +166,10 @@ export function itemsFor(
         .map((t, i) => ({ code: t.tag, value: t.name || t.tag, sort: (i + 1) * 10 }));
     case 'savedSegments':
       return savedItemDefs(saved);
+    case 'refusalReasons':
+      return [...reasons]
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+        .map((r, i) => ({ code: r.key, value: r.name, sort: (i + 1) * 10 }));
   }
 }
 
@@ -275,10 +288,10 @@ export async function registerFields(client: B24Client, db: Db, portalId: number
     report.registries[entity] = await registerEntity({
       client, db, portalId, entity, manifest: manifestFor(manifest, entity), prefix: manifest.fields.xmlIdPrefix, locale, report,
       tag: (name) => (entity === 'contact' ? name : `${entity}:${name}`),
-      wanted: wantedItems(manifest, locale, settings, interestList, saved),
+      wanted: wantedItems(manifest, locale, settings, interestList, saved, opts.refusalReasons ?? []),
       // fields whose item names come from our texts follow them (a renamed segment, e.g. the Russian
       // name of Hibernating, updates the item's VALUE in place: same item ID, no duplicate)
-      followed: new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments' || f.items === 'segments' || f.items === 'lifecycles').map((f) => f.name)),
+      followed: new Set(manifest.fields.fields.filter((f) => f.items === 'savedSegments' || f.items === 'segments' || f.items === 'lifecycles' || f.items === 'refusalReasons').map((f) => f.name)),
       rowsOf: new Map(),
       reg: new Map(),
     });
@@ -315,9 +328,11 @@ function manifestFor(m: Manifest, entity: WbEntity): Manifest {
   return { ...m, fields: { ...m.fields, fields: m.fields.fields.filter((f) => !f.entities || f.entities.includes(entity)) } };
 }
 
-function wantedItems(manifest: Manifest, locale: Locale, settings: ScoringSettings, interests: InterestItem[], saved: readonly SavedItem[]): Map<string, ItemDef[]> {
+function wantedItems(
+  manifest: Manifest, locale: Locale, settings: ScoringSettings, interests: InterestItem[], saved: readonly SavedItem[], reasons: readonly ReasonItem[],
+): Map<string, ItemDef[]> {
   const wanted = new Map<string, ItemDef[]>();
-  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests, saved));
+  for (const f of manifest.fields.fields) if (f.items) wanted.set(f.name, itemsFor(f.items, locale, settings, interests, saved, reasons));
   return wanted;
 }
 

@@ -14,6 +14,8 @@ const KEYS = [
   'NEXT_PURCHASE', 'CLV', 'P_ALIVE', 'PREV_SEGMENT', 'CHANGED_AT',
   /** the 80 % predictive intervals of CLV and of purchase days over the horizon */
   'CLV_LOW', 'CLV_HIGH', 'PURCHASES_LOW', 'PURCHASES_HIGH',
+  /** why a refused customer refused (an item per reason, code = refusalReasonKey: src/settings/refusal.ts) */
+  'REFUSAL_REASON',
   /** the highest-priority saved segment: not set from the labels (null); write.ts fills it in or leaves it out (saved-segment.ts) */
   'SAVED',
   /** a sleeping repeat buyer's days since the last purchase minus their own cycle (diff.ts; tolerance like CLV) */

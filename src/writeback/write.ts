@@ -37,7 +37,7 @@ import { latestScoreRun, type ContactLabel } from '../store/scores.js';
 import { KIND_TABLES, type CustomerKind } from '../store/customer-kinds.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
-import { portalFieldSettings, registerFields, type FieldRegistry, type RegisterFieldsReport } from './fields.js';
+import { portalFieldSettings, registerFields, type FieldRegistry, type ReasonItem, type RegisterFieldsReport } from './fields.js';
 import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import {
   crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, sameValue, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
@@ -132,6 +132,17 @@ async function interestItems(db: Db, portalId: number, runId: number): Promise<A
     [portalId, runId],
   );
   return rows.map((r) => ({ tag: r.tag, name: r.name ?? r.tag }));
+}
+
+/** The refusal reasons of the run's refused contacts: one item per key, named by its first wording. */
+async function reasonItems(db: Db, portalId: number, runId: number): Promise<ReasonItem[]> {
+  const { rows } = await db.query<{ key: string; name: string }>(
+    `SELECT extra->>'refusalReasonKey' AS key, min(extra->>'refusalReason') AS name FROM contact_labels
+      WHERE portal_id = $1 AND run_id = $2 AND lifecycle = 'refused' AND extra->>'refusalReasonKey' IS NOT NULL
+      GROUP BY 1 ORDER BY 1`,
+    [portalId, runId],
+  );
+  return rows.map((r) => ({ key: r.key, name: r.name }));
 }
 
 /**
@@ -292,6 +303,8 @@ interface Run {
   scoreRunId: number;
   saved: SavedSegmentConfig;
   interests: Array<{ tag: string; name: string }>;
+  /** refusal reasons the run's labels hold (items of the refusal-reason field) */
+  reasons: ReasonItem[];
   res: WriteBackResult;
   note: (e: string) => void;
 }
@@ -306,7 +319,9 @@ function emptyResult(): WriteBackResult {
 
 /** registerFields for the run's kind (contact or company fields), its report merged into the run's. */
 async function registerKindFields(run: Run): Promise<RegisterFieldsReport> {
-  const r = await registerFields(run.client, run.db, run.portalId, { entities: [run.kind], interests: run.interests, savedSegments: run.saved.segments });
+  const r = await registerFields(run.client, run.db, run.portalId, {
+    entities: [run.kind], interests: run.interests, savedSegments: run.saved.segments, refusalReasons: run.reasons,
+  });
   const f = run.res.fields;
   f.created.push(...r.created);
   f.recreated.push(...r.recreated);
@@ -461,6 +476,7 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
   const run: Run = {
     kind: 'contact', db, portalId, client, opts, res, note, tol: { ...ws.tolerance, ...opts.tolerance }, spreadMode: opts.spread ?? ws.spread,
     batchSize: Math.min(50, opts.batchSize ?? 50), scoreRunId: sr.id, saved: { enabled: false, segments: [], usable: [], notes: [] }, interests: [],
+    reasons: [],
   };
   try {
     run.saved = await savedSegmentConfig(db, portalId);
@@ -468,6 +484,7 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
     res.savedField.segments = run.saved.segments.length;
     if (run.saved.enabled) for (const n of run.saved.notes) note(n);
     run.interests = await interestItems(db, portalId, sr.id);
+    run.reasons = await reasonItems(db, portalId, sr.id);
     const reg = await writePasses(run, (await registerKindFields(run)).registries.contact!);
     // items of deleted saved segments, once no contact holds them
     const pruned = await pruneSavedItems(client, db, portalId, reg, run.saved.segments);

@@ -349,6 +349,28 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     await page.close();
   });
 
+  it('an admin chooses where refusal reasons come from: the portal\'s lost stages and deal fields are listed, the choice is saved', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${emu.url}app/${clientId}`);
+    const f = await ready(page);
+    await f.locator('[data-nav="settings"]').click();
+    const box = f.locator('[data-role="refusal-settings"]');
+    // the lists come from the portal (the admin's token): every lost stage of every funnel
+    await box.locator('[data-stage="APOLOGY"]').waitFor();
+    const lostIds = emu.portal.statuses.filter((x) => x.entityId.startsWith('DEAL_STAGE') && x.semantics === 'F').map((x) => x.statusId);
+    expect(await box.locator('[data-stage]').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.stage))).toEqual(lostIds);
+    await box.locator('[data-stage="APOLOGY"] input').fill('Not a fit');
+    await box.locator('[data-role="refusal-field"]').check();
+    await box.locator('[data-role="refusal-field-name"]').selectOption('UF_CRM_LOSS_REASON');
+    await box.locator('[data-action="save-refusal"]').click();
+    await f.waitForSelector('text=Saved: counted from the next scoring run.');
+    expect(readUiSettings((await getPortal(db, portalId))!.settings).refusal).toEqual({
+      source: 'field', field: 'UF_CRM_LOSS_REASON', stages: { APOLOGY: 'Not a fit' }, values: {},
+    });
+    await shot(page, 'settings-refusal');
+    await page.close();
+  });
+
   it('saved-segment field: written by the write-back while on; off + "clear" empties it on every contact (admin only, 409 while on)', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${emu.url}app/${clientId}`);

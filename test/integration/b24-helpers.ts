@@ -7,7 +7,7 @@ import axios from 'axios';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { Portal, type Plan } from '../../src/emulator/portal.js';
 import { PortalClock } from '../../src/emulator/clock.js';
-import { generatePortal } from '../../src/emulator/generator.js';
+import { generatePortal, type GenerateOptions } from '../../src/emulator/generator.js';
 import { MemoryTokenSource } from '../../src/b24/auth.js';
 
 export interface TestPortal {
@@ -27,13 +27,20 @@ export interface TestPortal {
  * portal time (token expiry) and must not depend on how fast the machine is. The rate/operating
  * limits then also recover only through advances.
  */
-export async function startTestPortal(o: { contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number; frozenClock?: boolean; clock?: PortalClock; profile?: 'shop' | 'b2b' }): Promise<TestPortal> {
+export async function startTestPortal(o: {
+  contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number;
+  frozenClock?: boolean; clock?: PortalClock; profile?: 'shop' | 'b2b';
+  /** the portal's language (crm.status.list names) and further generator options */
+  language?: string; gen?: Partial<GenerateOptions>;
+  /** the app's scopes (default crm, user) */
+  scopes?: string[];
+}): Promise<TestPortal> {
   const clock = o.clock ?? new PortalClock(Date.now(), o.timeScale ?? 100, o.frozenClock ? () => 0 : undefined);
-  const portal = new Portal({ plan: o.plan ?? 'standard', clock, accessTokenTtl: o.accessTokenTtl });
-  if (o.contacts > 0) generatePortal(portal, { contacts: o.contacts, seed: o.seed ?? 7, deals: o.deals, profile: o.profile });
+  const portal = new Portal({ plan: o.plan ?? 'standard', clock, accessTokenTtl: o.accessTokenTtl, language: o.language });
+  if (o.contacts > 0) generatePortal(portal, { ...o.gen, contacts: o.contacts, seed: o.seed ?? 7, deals: o.deals, ...(o.profile ? { profile: o.profile } : {}) });
   const emu = await startEmulator({ port: 0, portal, faults: o.faults, limits: o.operatingLimit ? { operatingLimit: o.operatingLimit } : undefined, hostPage: false, log: () => {} });
   const admin = axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true });
-  const inst = await admin.post('apps/install', { appUrl: 'http://127.0.0.1:9/app', scopes: ['crm', 'user'], mode: 'wizard' });
+  const inst = await admin.post('apps/install', { appUrl: 'http://127.0.0.1:9/app', scopes: o.scopes ?? ['crm', 'user'], mode: 'wizard' });
   if (inst.status !== 201) throw new Error(`install failed: ${JSON.stringify(inst.data)}`);
   const { clientId, clientSecret } = inst.data.app as { clientId: string; clientSecret: string };
   await admin.post(`apps/${clientId}/install-finish`);

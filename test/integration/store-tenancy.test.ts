@@ -70,6 +70,7 @@ const expected = (n: number): CrmCounts => ({
   stages: 1,
   funnels: 1,
   currencies: 1,
+  leads: 0,
 });
 
 eachDb('tenant isolation', (getDb) => {
@@ -127,7 +128,7 @@ eachDb('tenant isolation', (getDb) => {
     expect((await getContacts(db, b, [2])).map((c) => c.name)).toEqual(['B2']);
     await deletePortalData(db, a);
     expect(await countCrmRows(db, a)).toEqual({
-      contacts: 0, companies: 0, deals: 0, dealContacts: 0, productRows: 0, products: 0, sections: 0, stages: 0, funnels: 0, currencies: 0,
+      contacts: 0, companies: 0, deals: 0, dealContacts: 0, productRows: 0, products: 0, sections: 0, stages: 0, funnels: 0, currencies: 0, leads: 0,
     });
     expect(await latestSyncRun(db, a)).toBeNull();
     expect(await latestScoreRun(db, a)).toBeNull();

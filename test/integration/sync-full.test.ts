@@ -68,7 +68,7 @@ eachDb('sync: full, incremental, faults', (getDb) => {
     expect(progress.some((p) => p.phase === 'crm' && p.rowsExpected !== null && p.etaSeconds !== null)).toBe(true);
     expect(progress.at(-1)!.phase).toBe('done');
     const run = await latestSyncRun(db, pid);
-    expect(run).toMatchObject({ status: 'done', kind: 'full', phase: 'done', rowsDone: s.contacts + s.companies + s.deals + s.productRows });
+    expect(run).toMatchObject({ status: 'done', kind: 'full', phase: 'done', rowsDone: s.contacts + s.companies + s.deals + s.productRows + s.leads });
     expect(run!.requests).toBe(s.requests);
     expect(run!.watermark).toBeInstanceOf(Date);
     console.log(`[sync-full] full: ${s.requests} requests, ${s.calls} calls, ${s.operatingSeconds} op-s, ${s.wallSeconds} s wall`);

@@ -1,5 +1,5 @@
 /**
- * registerFields against the real emulator: our 21 contact fields are created with the right
+ * registerFields against the real emulator: our 23 contact fields are created with the right
  * types, labels (en/ru lang maps), filter/list flags, XML_IDs and enumeration items; a reinstall
  * reuses them (no duplicates, one list call); new interest tags are added as items; company
  * fields when B2B is on; a field deleted by hand is recreated and its stored values forgotten.
@@ -16,7 +16,7 @@ import { eachDb, resetDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
 const TS = 100;
-const FIELD_COUNT = 22; // the 16 score fields, the 4 range fields (CLV and purchase days, low/high), the saved segment (UF_CRM_SEG_SAVED) and days overdue (UF_CRM_SEG_DAYS_OVERDUE)
+const FIELD_COUNT = 23; // the 16 score fields, the 4 range fields (CLV and purchase days, low/high), the saved segment (UF_CRM_SEG_SAVED), days overdue (UF_CRM_SEG_DAYS_OVERDUE) and the refusal reason (UF_CRM_SEG_REFUSAL_REASON)
 let tp: TestPortal;
 
 beforeAll(async () => {
@@ -153,11 +153,12 @@ eachDb('writeback fields', (getDb) => {
   it('creates company fields too when B2B is on', async () => {
     await updatePortalSettings(db, portalId, { b2b: true });
     const rep = await registerFields(client(), db, portalId);
-    // every field but the saved-segment one (contacts only: saved segments are contact filters)
-    expect(rep.created.filter((n) => n.startsWith('company:'))).toHaveLength(FIELD_COUNT - 1);
+    // every field but the saved-segment one (saved segments are contact filters) and the refusal reason (scored for contacts)
+    expect(rep.created.filter((n) => n.startsWith('company:'))).toHaveLength(FIELD_COUNT - 2);
     expect(rep.created).not.toContain('company:UF_CRM_SEG_SAVED');
+    expect(rep.created).not.toContain('company:UF_CRM_SEG_REFUSAL_REASON');
     const n = [...tp.emu.portal.userFields.values()].filter((f) => f.entityId === 'CRM_COMPANY' && f.fieldName.startsWith('UF_CRM_SEG_')).length;
-    expect(n).toBe(FIELD_COUNT - 1);
+    expect(n).toBe(FIELD_COUNT - 2);
     for (const [id, f] of tp.emu.portal.userFields) if (f.entityId === 'CRM_COMPANY' && f.fieldName.startsWith('UF_CRM_SEG_')) tp.emu.portal.userFields.delete(id);
   });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PortalClock } from '../../src/emulator/clock.js';
-import { generatePortal, LOSS_REASON_FIELD, type GenerateOptions } from '../../src/emulator/generator.js';
+import { generatePortal, LOSS_ENUM_FIELD, LOSS_REASON_FIELD, type GenerateOptions } from '../../src/emulator/generator.js';
 import { Portal } from '../../src/emulator/portal.js';
 
 const NOW = Date.UTC(2026, 4, 15, 12, 0, 0);
@@ -34,6 +34,7 @@ function tableHash(p: Portal): string {
   put('contacts', p.contacts.values());
   put('deals', p.deals.values());
   put('rows', p.productRows.entries());
+  put('leads', p.leads.values());
   return h.digest('hex');
 }
 
@@ -175,6 +176,50 @@ describe('generatePortal: a plausible shop / B2B portal', () => {
     for (const d of lost) expect(typeof d.uf[LOSS_REASON_FIELD]).toBe('string');
     expect(new Set(lost.map((d) => d.uf[LOSS_REASON_FIELD])).size).toBeGreaterThan(3);
     expect(deals.filter((d) => !lost.includes(d)).every((d) => d.uf[LOSS_REASON_FIELD] === undefined)).toBe(true);
+  });
+
+  it('leads: a converted lead for most contacts (before the contact, with its contact), junk and open ones without', () => {
+    const leads = [...portal.leads.values()];
+    const converted = leads.filter((l) => l.statusId === 'CONVERTED');
+    expect(summary.leads).toEqual({ total: leads.length, converted: converted.length, junk: leads.filter((l) => l.statusId === 'JUNK').length });
+    expect(converted.length / contacts.length).toBeGreaterThan(0.55);
+    expect(converted.length / contacts.length).toBeLessThan(0.65);
+    for (const l of converted) {
+      const c = portal.contacts.get(l.contactId!)!;
+      expect(l.dateCreate).toBeLessThanOrEqual(c.dateCreate);
+      expect(l.dateClosed).toBe(c.dateCreate);
+    }
+    const differs = converted.filter((l) => l.sourceId !== portal.contacts.get(l.contactId!)!.sourceId).length;
+    expect(differs / converted.length).toBeGreaterThan(0.1);
+    expect(leads.filter((l) => l.statusId !== 'CONVERTED').every((l) => l.contactId === null)).toBe(true);
+    const ids = leads.map((l) => l.id);
+    expect(ids.every((id, i) => i === 0 || (id > ids[i - 1]! && leads[i]!.dateCreate >= leads[i - 1]!.dateCreate))).toBe(true);
+    expect(portal.statuses.filter((x) => x.entityId === 'STATUS').map((x) => [x.statusId, x.semantics]))
+      .toEqual([['NEW', null], ['IN_PROCESS', null], ['PROCESSED', null], ['CONVERTED', 'S'], ['JUNK', 'F']]);
+  });
+
+  it('the same lost deals keep their reason as lost stages (refusals: stages) or in a list field (refusals: enum)', () => {
+    const lostReason = new Map(deals.filter((d) => d.uf[LOSS_REASON_FIELD] !== undefined).map((d) => [d.id, String(d.uf[LOSS_REASON_FIELD])]));
+    const st = gen({ contacts: 4000, seed: 2024, refusals: 'stages' });
+    expect(st.summary.lossReasonField).toBeNull();
+    expect([...st.portal.userFields.values()].some((f) => f.entityId === 'CRM_DEAL')).toBe(false);
+    const stageName = new Map(st.portal.statuses.map((x) => [x.statusId, x.name]));
+    const expectedStage: Record<string, string> = { 'Too expensive': 'Lost: price', 'Chose a competitor': 'Lost: competitor' };
+    for (const d of st.portal.deals.values()) {
+      const r = lostReason.get(d.id);
+      if (r === undefined) continue;
+      if (expectedStage[r]) expect(stageName.get(d.stageId)).toBe(expectedStage[r]);
+    }
+    expect(new Set([...st.portal.deals.values()].filter((d) => lostReason.has(d.id)).map((d) => d.stageId)).size).toBeGreaterThanOrEqual(6);
+    expect([...st.portal.deals.values()].filter((d) => lostReason.has(d.id)).length).toBe(lostReason.size);
+    const en = gen({ contacts: 4000, seed: 2024, refusals: 'enum' });
+    const f = [...en.portal.userFields.values()].find((x) => x.fieldName === LOSS_ENUM_FIELD)!;
+    expect(f.userTypeId).toBe('enumeration');
+    const item = new Map(f.list.map((i) => [i.id, i.value]));
+    for (const d of en.portal.deals.values()) {
+      const r = lostReason.get(d.id);
+      expect(r === undefined ? d.uf[LOSS_ENUM_FIELD] : item.get(Number(d.uf[LOSS_ENUM_FIELD]))).toBe(r);
+    }
   });
 
   it('buy-till-you-die mix: one-time and repeat buyers, sleepers, contacts without deals', () => {

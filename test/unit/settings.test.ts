@@ -20,6 +20,7 @@ const DEFAULTS: PortalSettings = {
   writeback: { spread: 'auto' },
   savedSegments: [],
   effectiveness: { marginPercent: 30 },
+  refusal: { source: 'stages', stages: {}, field: null, values: {} },
 };
 
 /** The automation list saved by earlier versions of the settings page (test/unit/settings-bridge.test.ts). */

@@ -123,6 +123,23 @@ describe('UI filter rows', () => {
     expect(toFilter(back.rows, back.excludeSavedId, back.search)).toEqual(f);
   });
 
+  it('a refusal-reason row becomes the refusal_reason condition and back; the schema bounds its values', () => {
+    const row = Object.assign(newRow('refusal_reason'), { values: ['price', 'lost: out of stock'] });
+    const f = toFilter([row], '', '');
+    expect(f.all).toEqual([{ field: 'refusal_reason', values: ['price', 'lost: out of stock'] }]);
+    expect(segmentFilterSchema.safeParse(f).success).toBe(true);
+    expect(toFilter(fromFilter(f).rows, '', '')).toEqual(f);
+    expect(rowToCondition(newRow('refusal_reason'))).toBeNull();
+    // attacker input: too many values, a nested value, an empty one
+    for (const values of [Array.from({ length: 101 }, (_, i) => `r${i}`), [{ $ne: 1 }], [''], []]) {
+      expect(segmentFilterSchema.safeParse({ all: [{ field: 'refusal_reason', values }] }).success).toBe(false);
+    }
+    const q = compileFilter(7, 9, segmentFilterSchema.parse({ all: [{ field: 'refusal_reason', values: ["Price' OR 1=1 --"] }] }));
+    expect(q.fromWhere).not.toContain('OR 1=1');
+    expect(q.params).toContainEqual(["price' or 1=1 --"]);
+    expect(needsContacts(segmentFilterSchema.parse({ all: [{ field: 'refusal_reason', values: ['x'] }] }))).toBe(false);
+  });
+
   it('says what is wrong with a row instead of dropping it: not a number, min above max, a level off the scale, a cell like 999', () => {
     const bad = (kind: Kind, min: string, max = '') => Object.assign(newRow(kind), { min, max });
     expect(rowIssue(bad('monetary', 'abc'))).toEqual({ key: 'errNumber', vars: { v: 'abc' } });

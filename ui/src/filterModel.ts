@@ -8,7 +8,7 @@ export interface Filter { all: Condition[]; any?: Condition[]; exclude?: Filter 
 
 export type Kind =
   | 'segment' | 'lifecycle' | 'rfm' | 'r' | 'f' | 'm' | 'monetary' | 'clv' | 'p_alive' | 'recency_days' | 'frequency'
-  | 'first_purchase_days' | 'next_purchase_days' | 'prev_segment'
+  | 'first_purchase_days' | 'next_purchase_days' | 'prev_segment' | 'refusal_reason'
   | 'sleeping' | 'interests' | 'last_purchase' | 'source' | 'responsible' | 'city' | 'uf' | 'has_email' | 'has_phone'
   | 'reachable' | 'saved' | 'contact'
   | 'age' | 'post' | 'created' | 'company_industry' | 'company_size' | 'company_revenue' | 'crm';
@@ -16,7 +16,7 @@ export type Kind =
 /** What "Add condition" offers, in this order (a fixed list of contacts comes from "add to a list" only). */
 export const KINDS: Kind[] = [
   'segment', 'sleeping', 'interests', 'city', 'responsible', 'monetary', 'clv', 'p_alive', 'recency_days', 'frequency',
-  'last_purchase', 'first_purchase_days', 'next_purchase_days', 'prev_segment', 'lifecycle', 'rfm', 'r', 'f', 'm', 'source',
+  'last_purchase', 'first_purchase_days', 'next_purchase_days', 'prev_segment', 'lifecycle', 'refusal_reason', 'rfm', 'r', 'f', 'm', 'source',
   'has_email', 'has_phone', 'reachable', 'age', 'post', 'created', 'company_industry', 'company_size', 'company_revenue', 'crm', 'uf', 'saved',
 ];
 
@@ -36,7 +36,7 @@ const NO_VALUE_OPS = new Set(['empty', 'not_empty']);
 
 export const RANGE_KINDS: Kind[] = ['r', 'f', 'm', 'monetary', 'clv', 'p_alive', 'recency_days', 'frequency', 'first_purchase_days', 'next_purchase_days'];
 export const BOOL_KINDS: Kind[] = ['sleeping', 'has_email', 'has_phone', 'reachable'];
-export const LIST_KINDS: Kind[] = ['segment', 'lifecycle', 'interests', 'source', 'responsible', 'prev_segment'];
+export const LIST_KINDS: Kind[] = ['segment', 'lifecycle', 'interests', 'source', 'responsible', 'prev_segment', 'refusal_reason'];
 
 export interface Row {
   uid: number;
@@ -219,6 +219,7 @@ export function rowToCondition(r: Row, scale = 5): Condition | null {
     case 'lifecycle':
     case 'source':
     case 'prev_segment':
+    case 'refusal_reason':
       return r.values.length ? { field: r.kind, values: [...r.values] } : null;
     case 'responsible':
       if (!r.values.length) return null;

@@ -26,6 +26,8 @@ export interface Meta {
   users: PortalUser[];
   namesKnown: boolean;
   cities: string[];
+  /** why refused customers refused: the filter compares the key */
+  refusalReasons?: Array<{ key: string; reason: string }>;
   ufKeys: string[];
   saved: SavedSegment[];
   minGroup: number | null;

@@ -2,6 +2,8 @@
 
 export const CATALOG_ID = 25;
 export const LOSS_REASON_FIELD = 'UF_CRM_LOSS_REASON';
+/** The enumeration deal field of a portal generated with refusals: 'enum'. */
+export const LOSS_ENUM_FIELD = 'UF_CRM_LOST_WHY';
 
 export const DAY = 86_400_000;
 export const YEAR = 365.25 * DAY;

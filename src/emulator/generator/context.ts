@@ -73,6 +73,9 @@ export interface DealTally {
   companyOnlyDeals: number;
   dateFrom: number;
   dateTo: number;
+  /** leads step: converted and junk leads */
+  leadsConverted: number;
+  leadsJunk: number;
 }
 
 export interface GenContext extends Calendar {
@@ -136,7 +139,7 @@ export function createContext(portal: Portal, opts: GenerateOptions): GenContext
     rateScale: 1,
     tally: {
       won: 0, lost: 0, open: 0, rows: 0, multi: 0, byCat: { '0': 0, '1': 0 }, byCur: {},
-      wonPerContact: new Uint16Array(nContacts), companyDeals: 0, companyOnlyDeals: 0, dateFrom: Infinity, dateTo: -Infinity,
+      wonPerContact: new Uint16Array(nContacts), companyDeals: 0, companyOnlyDeals: 0, dateFrom: Infinity, dateTo: -Infinity, leadsConverted: 0, leadsJunk: 0,
     },
   };
 }

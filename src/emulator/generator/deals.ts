@@ -7,8 +7,9 @@
 import type { DealRec } from '../model.js';
 import { companyIdOf } from './companies.js';
 import type { GenContext } from './context.js';
-import { DAY, EV_LOST, EV_OPEN, EV_WON, LOSS_REASON_FIELD, round2 } from './constants.js';
+import { DAY, EV_LOST, EV_OPEN, EV_WON, round2 } from './constants.js';
 import { OPEN0, OPEN0_PROB, OPEN1, OPEN1_PROB } from './dictionaries.js';
+import { lostPlacement } from './loss-reason-field.js';
 import { LOSS_REASONS } from './pools.js';
 import { addProductRows } from './product-rows.js';
 import { Rng, subSeed } from './random.js';
@@ -118,9 +119,9 @@ function notWonOutcome(ctx: GenContext, dRng: Rng, kind: number, funnel: number,
   const uf: Record<string, unknown> = {};
   if (kind === EV_LOST) {
     tally.lost++;
-    const stageId = funnel === 1 ? 'C1:LOSE' : dRng.chance(0.15) ? 'APOLOGY' : 'LOSE';
-    uf[LOSS_REASON_FIELD] = dRng.pick(LOSS_REASONS);
-    return { stageId, probability: 0, opportunity, manual: true, uf };
+    const system = funnel === 1 ? 'C1:LOSE' : dRng.chance(0.15) ? 'APOLOGY' : 'LOSE';
+    const placed = lostPlacement(ctx, funnel, system, dRng.pick(LOSS_REASONS));
+    return { stageId: placed.stageId, probability: 0, opportunity, manual: true, uf: placed.uf };
   }
   tally.open++;
   const si = dRng.int(0, (funnel === 1 ? OPEN1.length : OPEN0.length) - 1);

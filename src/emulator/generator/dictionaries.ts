@@ -35,6 +35,54 @@ export const SOURCES: Array<[string, string, number]> = [
   ['WEBFORM', 'CRM form', 8], ['CALLBACK', 'Callback', 3], ['STORE', 'Online store', 10], ['REPEAT_SALE', 'Repeat sales', 0],
   ['OTHER', 'Other', 2],
 ];
+/**
+ * The sources' names as a portal of each language creates them (Bitrix24 writes the default
+ * statuses in the portal's language at setup; crm.status.list answers with the stored names).
+ * English: SOURCES above.
+ */
+export const SOURCE_NAMES: Record<string, Record<string, string>> = {
+  ru: { CALL: 'Звонок', EMAIL: 'Электронная почта', WEB: 'Веб-сайт', ADVERTISING: 'Реклама', PARTNER: 'Существующий клиент',
+    RECOMMENDATION: 'По рекомендации', TRADE_SHOW: 'Выставка', WEBFORM: 'CRM-форма', CALLBACK: 'Обратный звонок',
+    STORE: 'Интернет-магазин', REPEAT_SALE: 'Повторные продажи', OTHER: 'Другое' },
+  ua: { CALL: 'Дзвінок', EMAIL: 'Електронна пошта', WEB: 'Веб-сайт', ADVERTISING: 'Реклама', PARTNER: 'Існуючий клієнт',
+    RECOMMENDATION: 'За рекомендацією', TRADE_SHOW: 'Виставка', WEBFORM: 'CRM-форма', CALLBACK: 'Зворотний дзвінок',
+    STORE: 'Інтернет-магазин', REPEAT_SALE: 'Повторні продажі', OTHER: 'Інше' },
+  de: { CALL: 'Anruf', EMAIL: 'E-Mail', WEB: 'Website', ADVERTISING: 'Werbung', PARTNER: 'Bestandskunde',
+    RECOMMENDATION: 'Empfehlung', TRADE_SHOW: 'Messe/Ausstellung', WEBFORM: 'CRM-Formular', CALLBACK: 'Rückruf',
+    STORE: 'Onlineshop', REPEAT_SALE: 'Wiederholungsverkauf', OTHER: 'Sonstiges' },
+  pl: { CALL: 'Połączenie', EMAIL: 'E-mail', WEB: 'Strona internetowa', ADVERTISING: 'Reklama', PARTNER: 'Obecny klient',
+    RECOMMENDATION: 'Z polecenia', TRADE_SHOW: 'Targi/Wystawa', WEBFORM: 'Formularz CRM', CALLBACK: 'Oddzwonienie',
+    STORE: 'Sklep internetowy', REPEAT_SALE: 'Sprzedaż powtórna', OTHER: 'Inne' },
+};
+
+/** Lead statuses (ENTITY_ID STATUS): [STATUS_ID, name, semantics]. */
+export const LEAD_STATUSES: Array<[string, string, 'S' | 'F' | null]> = [
+  ['NEW', 'Unassigned', null], ['IN_PROCESS', 'In progress', null], ['PROCESSED', 'Processed', null],
+  ['CONVERTED', 'Good lead', 'S'], ['JUNK', 'Junk lead', 'F'],
+];
+
+/**
+ * The custom lost stages of a portal that records the loss reason as the stage (generator option
+ * refusals: 'stages'), and which stage each of pools.ts LOSS_REASONS lands in per funnel (the
+ * others go to the system LOSE / C1:LOSE stage).
+ */
+export const LOST_STAGES0: StageDef[] = [
+  { id: 'UC_PRICE', name: 'Lost: price', sem: 'F', color: '#FF5752', system: false },
+  { id: 'UC_COMPETITOR', name: 'Lost: competitor', sem: 'F', color: '#FF5752', system: false },
+  { id: 'UC_NORESPONSE', name: 'Lost: no response', sem: 'F', color: '#FF5752', system: false },
+  { id: 'UC_STOCK', name: 'Lost: out of stock', sem: 'F', color: '#FF5752', system: false },
+];
+export const LOST_STAGES1: StageDef[] = [
+  { id: 'C1:UC_PRICE', name: 'Lost: price', sem: 'F', color: '#FF5752', system: false },
+  { id: 'C1:UC_COMPETITOR', name: 'Lost: competitor', sem: 'F', color: '#FF5752', system: false },
+];
+export const LOST_STAGE_OF: Record<string, [string, string]> = {
+  'Too expensive': ['UC_PRICE', 'C1:UC_PRICE'],
+  'Chose a competitor': ['UC_COMPETITOR', 'C1:UC_COMPETITOR'],
+  'No response from the customer': ['UC_NORESPONSE', 'C1:LOSE'],
+  'Out of stock': ['UC_STOCK', 'C1:LOSE'],
+};
+
 export const CONTACT_TYPES: Array<[string, string]> = [['CLIENT', 'Clients'], ['SUPPLIER', 'Suppliers'], ['PARTNER', 'Partners'], ['OTHER', 'Other']];
 export const DEAL_TYPES: Array<[string, string]> = [['SALE', 'Sales'], ['COMPLEX', 'Integrated sale'], ['GOODS', 'Merchandise sales'],
   ['SERVICES', 'Service sales'], ['SERVICE', 'After-sales service']];

@@ -33,6 +33,16 @@ export interface GenerateOptions {
    * records only, Bitrix24's default "Manager" role). The admin (user 1) always sees everything.
    */
   managerAccess?: CrmPermLevel;
+  /**
+   * Where lost deals keep their reason, as real portals do it:
+   *  'field'  (default) the string deal field UF_CRM_LOSS_REASON, in the system lost stages;
+   *  'enum'   the enumeration deal field UF_CRM_LOST_WHY (an item per reason), in the system lost stages;
+   *  'stages' no field: custom lost stages per funnel ("Lost: price", "Lost: competitor", …).
+   * The random draws are the same for all three: only where the reason is put differs.
+   */
+  refusals?: 'field' | 'enum' | 'stages';
+  /** Leads (default true): a converted lead for most contacts, and junk / open leads without a contact. */
+  leads?: boolean;
 }
 
 export interface GenerationSummary {
@@ -67,8 +77,10 @@ export interface GenerationSummary {
   /** Deals tied to a company, and of those tied to the company only (no contact). */
   companyDeals: number;
   companyOnlyDeals: number;
-  /** The deal user field holding the loss reason of lost deals. */
-  lossReasonField: string;
+  /** The deal user field holding the loss reason of lost deals (null: kept as lost stages). */
+  lossReasonField: string | null;
+  /** Leads: all, converted (semantic S, with a contact), junk (F). */
+  leads: { total: number; converted: number; junk: number };
   catalogId: number;
   ms: number;
 }

@@ -1,6 +1,7 @@
 /** What a generation run produced, for the CLI, the benches and the tests. */
 import type { GenContext } from './context.js';
-import { CATALOG_ID, LOSS_REASON_FIELD } from './constants.js';
+import { CATALOG_ID } from './constants.js';
+import { lossReasonFieldOf } from './loss-reason-field.js';
 import type { GenerationSummary } from './options.js';
 
 export function summarize(ctx: GenContext, t0: number): GenerationSummary {
@@ -39,7 +40,8 @@ export function summarize(ctx: GenContext, t0: number): GenerationSummary {
     rateScale: ctx.rateScale,
     dateFrom: Number.isFinite(tally.dateFrom) ? new Date(tally.dateFrom).toISOString() : null,
     dateTo: Number.isFinite(tally.dateTo) ? new Date(tally.dateTo).toISOString() : null,
-    lossReasonField: LOSS_REASON_FIELD,
+    lossReasonField: lossReasonFieldOf(ctx),
+    leads: { total: portal.leads.size, converted: tally.leadsConverted, junk: tally.leadsJunk },
     catalogId: CATALOG_ID,
     ms: Math.round(performance.now() - t0),
   };

@@ -6,13 +6,14 @@
 import { RestError, type CallContext, type MethodDef, type MethodResult, type Params } from '../types.js';
 import { commonMethods } from './common.js';
 import { crmMethods } from './crm.js';
+import { leadMethods } from './leads.js';
 import { catalogMethods } from './catalog.js';
 import { userfieldMethods } from './userfields.js';
 import { bindingMethods } from './bindings.js';
 import { automationMethods } from './automation.js';
 import { APP_CONTEXT, type Def } from './util.js';
 
-const all: Def[] = [...commonMethods, ...crmMethods, ...catalogMethods, ...userfieldMethods, ...bindingMethods, ...automationMethods];
+const all: Def[] = [...commonMethods, ...crmMethods, ...leadMethods, ...catalogMethods, ...userfieldMethods, ...bindingMethods, ...automationMethods];
 
 const registry = new Map<string, Def>();
 for (const d of all) {

@@ -4,7 +4,7 @@
  * crm.item camelCase (typed values, https://apidocs.bitrix24.com/api-reference/crm/universal/index.html). One schema drives filtering (query.ts),
  * selection, serialisation, `*.fields` descriptions and writes.
  */
-import type { AddressRec, CompanyRec, ContactRec, DealRec, Multifield, StoredFields, UserFieldRec, UtmRec } from '../model.js';
+import type { AddressRec, CompanyRec, ContactRec, DealRec, LeadRec, Multifield, StoredFields, UserFieldRec, UtmRec } from '../model.js';
 import type { Portal } from '../portal.js';
 import { RestError } from '../types.js';
 import type { QField, Resolver } from '../query.js';
@@ -12,7 +12,7 @@ import {
   camelToUpper, itemValue, legacyValue, parseDateInput, parseDateOnly, ufCamel, type FType, type V,
 } from '../serialize.js';
 
-export type EntityKind = 'contact' | 'company' | 'deal';
+export type EntityKind = 'contact' | 'company' | 'deal' | 'lead';
 
 export interface FDef<R> {
   up: string;
@@ -319,14 +319,76 @@ const dealFields: FDef<DealRec>[] = [
   f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
 ];
 
-const BASE: { contact: FDef<ContactRec>[]; company: FDef<CompanyRec>[]; deal: FDef<DealRec>[] } = {
-  contact: contactFields, company: companyFields, deal: dealFields,
+// ---------------------------------------------------------------------------
+// Leads (crm-lead-fields.md; crm-lead-list.md's example answer)
+
+const leadSemCache = new WeakMap<Portal, { n: number; map: Map<string, 'S' | 'F' | null> }>();
+
+/** `P`, `S` or `F` for a lead status (ENTITY_ID STATUS: CONVERTED is S, JUNK is F). */
+export function leadSemantic(p: Portal, statusId: string): 'P' | 'S' | 'F' {
+  let c = leadSemCache.get(p);
+  if (!c || c.n !== p.statuses.length) {
+    const map = new Map<string, 'S' | 'F' | null>();
+    for (const s of p.statuses) if (s.entityId === 'STATUS') map.set(s.statusId, s.semantics);
+    c = { n: p.statuses.length, map };
+    leadSemCache.set(p, c);
+  }
+  return c.map.get(statusId) ?? 'P';
+}
+
+/** A link a lead answers with "0" when empty (crm-lead-list.md: "COMPANY_ID": "0"). */
+const zeroRef = (key: 'companyId' | 'contactId') => (r: LeadRec): V => r[key] ?? 0;
+
+const leadFields: FDef<LeadRec>[] = [
+  f('ID', 'id', 'id', 'ID', 'id', ro),
+  f('TITLE', 'title', 'string', 'Lead name', 'title'),
+  f('HONORIFIC', 'honorific', 'status', 'Salutation', null, { ...ro, statusType: 'HONORIFIC', descReadOnly: false }),
+  f('NAME', 'name', 'string', 'Name', 'name'),
+  empty('SECOND_NAME', 'secondName', 'string', 'Second name', { descReadOnly: false }),
+  f('LAST_NAME', 'lastName', 'string', 'Last name', 'lastName'),
+  empty('COMPANY_TITLE', 'companyTitle', 'string', 'Company name', { descReadOnly: false }),
+  { up: 'COMPANY_ID', camel: 'companyId', type: 'ref', title: 'Company', descType: 'crm_company', get: zeroRef('companyId'),
+    set: (r, v) => { r.companyId = (v as number | null) || null; } },
+  { up: 'CONTACT_ID', camel: 'contactId', type: 'ref', title: 'Contact', descType: 'crm_contact', get: zeroRef('contactId'),
+    set: (r, v) => { r.contactId = (v as number | null) || null; } },
+  { up: 'IS_RETURN_CUSTOMER', camel: 'isReturnCustomer', type: 'char', title: 'Repeat lead', get: (r) => r.contactId !== null && r.dateClosed === null },
+  empty('BIRTHDATE', 'birthdate', 'date', 'Date of birth', { descReadOnly: false }),
+  f('SOURCE_ID', 'sourceId', 'status', 'Source', 'sourceId', { statusType: 'SOURCE' }),
+  f('SOURCE_DESCRIPTION', 'sourceDescription', 'string', 'Source information', 'sourceDescription'),
+  f('STATUS_ID', 'statusId', 'status', 'Status', 'statusId', { statusType: 'STATUS' }),
+  f('STATUS_DESCRIPTION', 'statusDescription', 'string', 'Status information', 'statusDescription'),
+  empty('POST', 'post', 'string', 'Position', { descReadOnly: false }),
+  f('COMMENTS', 'comments', 'string', 'Comment', 'comments'),
+  f('CURRENCY_ID', 'currencyId', 'currency', 'Currency', 'currencyId'),
+  f('OPPORTUNITY', 'opportunity', 'money', 'Amount', 'opportunity'),
+  { up: 'IS_MANUAL_OPPORTUNITY', camel: 'isManualOpportunity', type: 'char', title: 'Manual amount', get: () => true },
+  { up: 'HAS_PHONE', camel: 'hasPhone', type: 'char', title: 'Has phone', get: hasFm('PHONE') },
+  { up: 'HAS_EMAIL', camel: 'hasEmail', type: 'char', title: 'Has e-mail', get: hasFm('EMAIL') },
+  { up: 'HAS_IMOL', camel: 'hasImol', type: 'char', title: 'Has Open Channel', get: () => false },
+  f('ASSIGNED_BY_ID', 'assignedById', 'user', 'Responsible person', 'assignedById'),
+  f('CREATED_BY_ID', 'createdBy', 'user', 'Created by', 'createdById', ro),
+  f('MODIFY_BY_ID', 'updatedBy', 'user', 'Modified by', 'modifyById', ro),
+  f('DATE_CREATE', 'createdTime', 'datetime', 'Created on', 'dateCreate', ro),
+  f('DATE_MODIFY', 'updatedTime', 'datetime', 'Modified on', 'dateModify', ro),
+  f('DATE_CLOSED', 'dateClosed', 'datetime', 'Closed on', 'dateClosed', ro),
+  { up: 'STATUS_SEMANTIC_ID', camel: 'statusSemanticId', type: 'string', title: 'Status group', get: (r, p) => leadSemantic(p, r.statusId) },
+  f('OPENED', 'opened', 'char', 'Available to everyone', 'opened'),
+  { up: 'MOVED_BY_ID', camel: 'movedBy', type: 'user', title: 'Status changed by', get: (r) => r.modifyById },
+  { up: 'MOVED_TIME', camel: 'movedTime', type: 'datetime', title: 'Status changed on', get: (r) => r.dateClosed ?? r.dateModify },
+  ...utmFields<LeadRec>(),
+  f('LAST_ACTIVITY_TIME', 'lastActivityTime', 'datetime', 'Last activity', 'dateModify', ro),
+  f('LAST_ACTIVITY_BY', 'lastActivityBy', 'user', 'Last activity by', 'modifyById', ro),
+  ...fmFields<LeadRec>(),
+];
+
+const BASE: { contact: FDef<ContactRec>[]; company: FDef<CompanyRec>[]; deal: FDef<DealRec>[]; lead: FDef<LeadRec>[] } = {
+  contact: contactFields, company: companyFields, deal: dealFields, lead: leadFields,
 };
 
 export const UF_ENTITY: Record<EntityKind, UserFieldRec['entityId']> = {
-  contact: 'CRM_CONTACT', company: 'CRM_COMPANY', deal: 'CRM_DEAL',
+  contact: 'CRM_CONTACT', company: 'CRM_COMPANY', deal: 'CRM_DEAL', lead: 'CRM_LEAD',
 };
-export const ENTITY_TYPE_ID: Record<EntityKind, number> = { deal: 2, contact: 3, company: 4 };
+export const ENTITY_TYPE_ID: Record<EntityKind, number> = { lead: 1, deal: 2, contact: 3, company: 4 };
 
 export function ufType(u: UserFieldRec): FType {
   switch (u.userTypeId) {
@@ -373,7 +435,8 @@ function ufDef<R extends { uf: Record<string, unknown> }>(u: UserFieldRec, lang:
 export function fieldsOf(p: Portal, kind: 'contact'): FDef<ContactRec>[];
 export function fieldsOf(p: Portal, kind: 'company'): FDef<CompanyRec>[];
 export function fieldsOf(p: Portal, kind: 'deal'): FDef<DealRec>[];
-export function fieldsOf(p: Portal, kind: EntityKind): FDef<ContactRec>[] | FDef<CompanyRec>[] | FDef<DealRec>[];
+export function fieldsOf(p: Portal, kind: 'lead'): FDef<LeadRec>[];
+export function fieldsOf(p: Portal, kind: EntityKind): FDef<ContactRec>[] | FDef<CompanyRec>[] | FDef<DealRec>[] | FDef<LeadRec>[];
 export function fieldsOf(p: Portal, kind: EntityKind): FDef<never>[] {
   const base = BASE[kind] as FDef<never>[];
   const ufs = userFieldsOf(p, kind).map((u) => ufDef<never>(u, p.language));

@@ -39,7 +39,12 @@ export interface Dashboard {
   thresholds: RunThresholds | null;
   history: Array<{ runId: number; asOf: string; createdAt: string; rulesChanged: RunInfo['rulesChanged']; sizes: Record<string, number> }>;
   alerts: Array<{ segment: string; from: number; to: number; change: number }>;
-  sources: Array<{ segment: string; source: string | null; count: number }>;
+  /**
+   * where each segment's customers came from: the source of the converted lead that brought the
+   * contact in (its earliest lead with semantic S), else the contact's own SOURCE_ID; viaLead = how
+   * many of `count` took it from such a lead
+   */
+  sources: Array<{ segment: string; source: string | null; count: number; viaLead: number }>;
   /** log-spaced bands of revenue per buyer, bin 1 (lowest) to 12; from / to are amounts */
   valueHistogram: Array<{ bin: number; from: number; to: number; count: number }>;
   concentration: Array<{ topShare: number; revenueShare: number }>;
@@ -72,9 +77,21 @@ function runAggregates(db: Db, portalId: number, runId: number, entity: Customer
          FROM ${L} l WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY 1 ORDER BY 2 DESC`,
       P,
     ),
-    db.query<{ segment: string; source: string | null; count: number }>(
-      `SELECT l.segment, c.source_id AS source, count(*)::int AS count
+    // contacts: the source of the earliest converted lead that brought the customer in, else its own;
+    // companies: their own SOURCE_ID (viaLead 0)
+    db.query<{ segment: string; source: string | null; count: number; viaLead: number }>(
+      entity === 'company'
+        ? `SELECT l.segment, c.source_id AS source, count(*)::int AS count, 0 AS "viaLead"
          ${labelsFrom(true, entity)}
+        WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY 1, 2`
+        : `SELECT l.segment, COALESCE(ld.source_id, c.source_id) AS source, count(*)::int AS count,
+              count(ld.source_id)::int AS "viaLead"
+         FROM contact_labels l JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
+         LEFT JOIN LATERAL (
+           SELECT x.source_id FROM leads x
+            WHERE x.portal_id = l.portal_id AND x.contact_id = l.contact_id AND x.status_semantic = 'S'
+            ORDER BY x.date_create NULLS LAST, x.id LIMIT 1
+         ) ld ON true
         WHERE l.portal_id = $1 AND l.run_id = $2 GROUP BY 1, 2`,
       P,
     ),

@@ -46,6 +46,7 @@ import { effectivenessRoutes } from './routes/effectiveness.js';
 import { metaRoutes } from './routes/meta.js';
 import { savedRoutes } from './routes/saved.js';
 import { segmentRoutes } from './routes/segments.js';
+import { refusalRoutes } from './routes/refusal.js';
 import { settingsRoutes } from './routes/settings.js';
 import type { RouteDeps } from './routes/shared.js';
 import { syncRoutes } from './routes/sync.js';
@@ -69,7 +70,7 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
   api.use(['/segments', '/dashboard', '/effectiveness', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, refusalRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);

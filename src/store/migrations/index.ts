@@ -6,6 +6,7 @@ import * as m005 from './005_label_facts.js';
 import * as m006 from './006_rate_limits.js';
 import * as m007 from './007_ui_views.js';
 import * as m008 from './008_company_labels.js';
+import * as m009 from './009_leads_refusal.js';
 import * as m010 from './010_effectiveness.js';
 import * as m011 from './011_automation_lifecycle.js';
 import * as m012 from './012_customer_fields.js';
@@ -26,6 +27,7 @@ export const migrations: readonly Migration[] = [
   { version: 6, ...m006 },
   { version: 7, ...m007 },
   { version: 8, ...m008 },
+  { version: 9, ...m009 },
   { version: 10, ...m010 },
   { version: 11, ...m011 },
   { version: 12, ...m012 },

@@ -8,7 +8,7 @@ export const KIND_LABEL: Record<Kind, MsgKey> = {
   p_alive: 'fPAlive', recency_days: 'fRecency', frequency: 'fFrequency', sleeping: 'fSleeping', interests: 'fInterests',
   last_purchase: 'fLastPurchase', source: 'fSource', responsible: 'fResponsible', city: 'fCity', uf: 'fUf', has_email: 'fHasEmail',
   has_phone: 'fHasPhone', reachable: 'fReachable', saved: 'fSaved', first_purchase_days: 'fFirstPurchaseDays',
-  next_purchase_days: 'fNextPurchaseDays', prev_segment: 'fPrevSegment', contact: 'fContact',
+  next_purchase_days: 'fNextPurchaseDays', prev_segment: 'fPrevSegment', contact: 'fContact', refusal_reason: 'fRefusalReason',
   age: 'fAge', post: 'fPost', created: 'fCreated', company_industry: 'fCompanyIndustry', company_size: 'fCompanySize',
   company_revenue: 'fCompanyRevenue', crm: 'fCrm',
 };
@@ -18,7 +18,7 @@ export const KIND_HELP: Record<Kind, MsgKey> = {
   p_alive: 'hPAlive', recency_days: 'hRecency', frequency: 'hFrequency', sleeping: 'hSleeping', interests: 'hInterests',
   last_purchase: 'hLastPurchase', source: 'hSource', responsible: 'hResponsible', city: 'hCity', uf: 'hUf', has_email: 'hHasEmail',
   has_phone: 'hHasPhone', reachable: 'hReachable', saved: 'hSaved', first_purchase_days: 'hFirstPurchaseDays',
-  next_purchase_days: 'hNextPurchaseDays', prev_segment: 'hPrevSegment', contact: 'hContact',
+  next_purchase_days: 'hNextPurchaseDays', prev_segment: 'hPrevSegment', contact: 'hContact', refusal_reason: 'hRefusalReason',
   age: 'hAge', post: 'hPost', created: 'hCreated', company_industry: 'hCompanyIndustry', company_size: 'hCompanySize',
   company_revenue: 'hCompanyRevenue', crm: 'hCrm',
 };

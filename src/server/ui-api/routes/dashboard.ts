@@ -43,7 +43,10 @@ function nonAdminView(a: Authed, d: Dashboard) {
     },
     history: d.history.map((h) => ({ ...h, sizes: Object.fromEntries(Object.entries(h.sizes).filter(([, n]) => n >= MIN_GROUP)) })),
     alerts: d.alerts.map((x) => ({ ...x, from: s(x.from), to: s(x.to) })),
-    sources: d.sources.filter((m) => m.count >= MIN_GROUP),
+    // viaLead splits a group in two: each part is shown only when it is itself a group
+    sources: d.sources.filter((m) => m.count >= MIN_GROUP).map((m) => ({
+      ...m, viaLead: m.viaLead >= MIN_GROUP && m.count - m.viaLead >= MIN_GROUP ? m.viaLead : m.viaLead === 0 || m.viaLead === m.count ? m.viaLead : null,
+    })),
     valueHistogram: d.valueHistogram.map((h) => ({ bin: h.bin, from: null, to: null, count: s(h.count) })),
     concentration: d.concentration,
     suppressedBelow: MIN_GROUP,

@@ -1,7 +1,7 @@
 /**
  * GET /me (the session's user and portal) and GET /meta (what the filter builder offers: segment
  * and lifecycle names with descriptions, interests with their windows, sources and responsibles by
- * name, cities, UF keys, saved segments, the run's scale and as-of day, the contact fields a
+ * name, cities, refusal reasons, UF keys, saved segments, the run's scale and as-of day, the contact fields a
  * condition on "any field" may name with their types and items, the company's industries and sizes). Names of people and
  * sources come from the portal, asked with the user's own token (directory.ts). A pick list of
  * values held by contacts (cities, interest tags) offers a non-admin the values held by at least
@@ -48,6 +48,16 @@ function interestTags(db: Db, portalId: number, runId: number, minGroup: number,
   );
 }
 
+/** Refusal reasons of the run (key and words): held by MIN_GROUP refused contacts (non-admins), or by a visible one. */
+function refusalReasons(db: Db, portalId: number, runId: number, minGroup: number, visible: number[] | null) {
+  return db.query<{ key: string; reason: string }>(
+    `SELECT extra->>'refusalReasonKey' AS key, min(extra->>'refusalReason') AS reason FROM contact_labels
+      WHERE portal_id = $1 AND run_id = $2 AND lifecycle = 'refused' AND extra->>'refusalReasonKey' IS NOT NULL
+      GROUP BY 1 HAVING count(*) >= $3 OR bool_or(contact_id = ANY($4::bigint[])) ORDER BY 2 LIMIT 200`,
+    [portalId, runId, minGroup, visible ?? []],
+  );
+}
+
 function cities(db: Db, portalId: number, minGroup: number, visible: number[] | null) {
   return db.query<{ v: string; n: number }>(
     `SELECT city AS v, count(*)::int AS n FROM contacts WHERE portal_id = $1 AND city IS NOT NULL AND city <> ''
@@ -86,13 +96,14 @@ export function metaRoutes(deps: RouteDeps): Router {
     const run = await latestScoreRun(db, a.portal.id);
     const minGroup = a.session.a ? 0 : MIN_GROUP;
     const [visible, token] = await Promise.all([visibleIds(deps, req, a), deps.vis.tokenIfAny(req, a).catch(() => null)]);
-    const [interests, sources, responsibles, cityRows, ufKeys, dir] = await Promise.all([
+    const [interests, sources, responsibles, cityRows, ufKeys, dir, reasons] = await Promise.all([
       run ? interestTags(db, a.portal.id, run.id, minGroup, visible) : { rows: [] },
       db.query<{ v: string }>(`SELECT DISTINCT source_id AS v FROM contacts WHERE portal_id = $1 AND source_id IS NOT NULL ORDER BY 1 LIMIT 200`, [a.portal.id]),
       db.query<{ v: number }>(`SELECT DISTINCT assigned_by_id AS v FROM contacts WHERE portal_id = $1 AND assigned_by_id IS NOT NULL ORDER BY 1 LIMIT 500`, [a.portal.id]),
       cities(db, a.portal.id, minGroup, visible),
       db.query<{ v: string }>(`SELECT DISTINCT jsonb_object_keys(uf) AS v FROM (SELECT uf FROM contacts WHERE portal_id = $1 LIMIT 2000) s ORDER BY 1`, [a.portal.id]),
       deps.dir.get(a.portal, token),
+      run ? refusalReasons(db, a.portal.id, run.id, minGroup, visible) : { rows: [] },
     ]);
     const scoring = readSection(a.portal.settings, 'scoring').value;
     return {
@@ -112,6 +123,8 @@ export function metaRoutes(deps: RouteDeps): Router {
       users: dir.users,
       namesKnown: dir.known,
       cities: cityRows.rows.map((x) => x.v),
+      /** why refused customers refused (filter refusal_reason; the key is what the filter compares) */
+      refusalReasons: reasons.rows,
       ufKeys: ufKeys.rows.map((x) => x.v).filter((k) => /^UF_CRM_[A-Z0-9_]{1,60}$/.test(k)),
       saved: readSection(a.portal.settings, 'savedSegments').value,
       /** the contact fields "any field" offers (customer-fields.ts), and the company's industries and sizes by name */
