@@ -14,7 +14,7 @@ import { launchBrowser } from './helpers/browser.js';
 import { startTestApp, type TestApp } from './helpers/frame-test-app.js';
 
 const SHOTS = new URL("./screenshots/", import.meta.url).pathname;
-const TMP_SHOTS = new URL("../../screenshots/tmp/", import.meta.url).pathname; // gitignored
+const TMP_SHOTS = new URL("./screenshots/tmp/", import.meta.url).pathname; // gitignored (**/screenshots/tmp/)
 /** README screenshots are rewritten only on request (UPDATE_README_SHOTS=1); otherwise they go to tmp. */
 const README_SHOTS = process.env.UPDATE_README_SHOTS === '1' ? `${SHOTS}readme/` : TMP_SHOTS;
 
