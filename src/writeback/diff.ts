@@ -24,6 +24,9 @@
  *    purchase), so they are rewritten only when they moved by more than the tolerance from the
  *    value the CRM holds (never from yesterday's value: slow drift accumulates until it counts);
  *  - PREV_SEGMENT and CHANGED_AT change only with the segment;
+ *  - the 80 % range (CLV_LOW / CLV_HIGH, PURCHASES_LOW / PURCHASES_HIGH) is written together with
+ *    CLV, or when it appears or goes: a quantile of a discrete count jumps by a whole purchase
+ *    on a tiny change of the portal's rates (keepRangeWithClv);
  *  - DAYS_OVERDUE (a sleeping repeat buyer's days since the last purchase minus their own cycle)
  *    grows by one a day, so like CLV it is rewritten only when it moved by more than the tolerance
  *    (default 5 % of the value, at least of 7 days: daily up to 20 days overdue, every 6th day at 100).
@@ -229,7 +232,28 @@ export function diffRecord(
     }
     changed[name] = want;
   }
+  keepRangeWithClv(changed, desired, crm, written);
   return { changed, unresolved };
+}
+
+/** The 80 % range of CLV and purchase days: written together with CLV (see keepRangeWithClv). */
+const RANGE_FIELDS = [F.CLV_LOW, F.CLV_HIGH, F.PURCHASES_LOW, F.PURCHASES_HIGH];
+
+/**
+ * The range follows CLV: its fields are written when CLV is written, or when the range appears or
+ * goes (empty ↔ a value); otherwise they stay as the CRM holds them. A quantile of a discrete
+ * count jumps by a whole purchase on a tiny change of the portal's rates (another customer's new
+ * deal), which would otherwise rewrite customers whose own history did not change.
+ */
+function keepRangeWithClv(changed: SemValues, desired: SemValues, crm: Record<string, unknown> | null | undefined, written: SemValues | null | undefined): void {
+  if (F.CLV in changed) return;
+  const known = (name: string) => (crm && Object.prototype.hasOwnProperty.call(crm, name) && crm[name] !== '' && crm[name] !== null)
+    || (written && written[name] !== undefined && written[name] !== null);
+  for (const name of RANGE_FIELDS) {
+    if (!(name in changed)) continue;
+    const appearsOrGoes = (desired[name] === null) === !!known(name);
+    if (!appearsOrGoes) delete changed[name];
+  }
 }
 
 /** An item's ID by code; '#<id>' is an item without our XML_ID (e.g. a manager's own tag), kept by its ID. */
