@@ -1,6 +1,6 @@
 /**
  * Every kind of filter condition (each member of src/settings/segment-filter.ts conditionSchema)
- * over companies (`entity: 'company'`, B2B) on count, list and export, over real HTTP on PGlite
+ * over companies (`entity: 'company'`, B2B) on count, list, quality and export, over real HTTP on PGlite
  * and PostgreSQL against a generated B2B emulator portal scored with B2B on:
  *  - no condition answers 500: a condition about a person (age, job title, any contact field
  *    `crm`) is 400 CONDITION_NOT_FOR_COMPANIES, also inside `any`, `exclude` and a saved segment;
@@ -30,12 +30,13 @@ eachDb('ui api: every filter condition over companies (B2B), no 500', (getDb) =>
   let asOf = '';
 
   const post = (p: string, body: unknown) => srv.call('POST', `/api/ui/segments/${p}`, { session: admin, body });
-  /** count, every page of the list, and the CSV of one filter over companies */
+  /** count, the first 200 of the list, the quality figures and the CSV of one filter over companies */
   async function all3(filter: unknown) {
     const count = await post('count', { filter, entity: 'company' });
     const list = await post('list', { filter, entity: 'company', pageSize: 200, sort: 'id', dir: 'asc' });
+    const quality = await post('quality', { filter, entity: 'company' });
     const csv = await post('export', { filter, entity: 'company', columns: ['name', 'segment'] });
-    return { count, list, csv };
+    return { count, list, quality, csv };
   }
   const csvIds = (text: string) => text.replace(/^\uFEFF/, '').split('\r\n').filter(Boolean).slice(1).map((l) => Number(l.split(',')[0])).sort((a, b) => a - b);
   const companies = () => [...emu.companies.values()];
@@ -135,20 +136,20 @@ eachDb('ui api: every filter condition over companies (B2B), no 500', (getDb) =>
     for (const s of samples()) expect(conditionSchema.safeParse(s).success, JSON.stringify(s)).toBe(true);
   });
 
-  it('each condition, alone, in an OR group and as an exclusion: 200 with count = list = CSV, or 400 CONDITION_NOT_FOR_COMPANIES', async () => {
+  it('each condition, alone, in an OR group and as an exclusion: 200 with count = list = CSV (and quality 200), or 400 CONDITION_NOT_FOR_COMPANIES', async () => {
     let ok = 0;
     for (const s of samples()) {
       for (const filter of [{ all: [s] }, { all: [], any: [s, { field: 'sleeping', value: false }] }, { all: [], exclude: { all: [s] } }]) {
         const what = JSON.stringify(filter);
-        const { count, list, csv } = await all3(filter);
+        const { count, list, quality, csv } = await all3(filter);
         if (NOT_FOR_COMPANIES.has(s.field)) {
-          for (const r of [count, list, csv]) {
+          for (const r of [count, list, quality, csv]) {
             expect([what, r.status, r.json.error, r.json.field]).toEqual([what, 400, 'CONDITION_NOT_FOR_COMPANIES', s.field]);
             expect(r.json.message as string).toContain(s.field);
           }
           continue;
         }
-        expect([what, count.status, list.status, csv.status]).toEqual([what, 200, 200, 200]);
+        expect([what, count.status, list.status, quality.status, csv.status]).toEqual([what, 200, 200, 200, 200]);
         const n = count.json.count as number;
         expect(csvIds(csv.text), what).toHaveLength(n);
         if (n <= 200) expect((list.json.rows as Array<{ id: number }>).map((r) => Number(r.id)), what).toEqual(csvIds(csv.text));
