@@ -37,8 +37,12 @@ export const contactCols = (c: string): CustomerCols => ({
 export const companyCols = (c: string): CustomerCols => ({
   birthdate: 'NULL::date', post: 'NULL::text', postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.id`,
 });
-/** Conditions about a person, or any contact field (`crm`, checked against the contact fields): 400 CONDITION_NOT_FOR_COMPANIES over companies. */
-export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'crm']);
+/**
+ * Conditions about a person, any contact field (`crm`, checked against the contact fields) and a
+ * fixed list of contacts (`contact`: its ids are contact ids, never company ids): 400
+ * CONDITION_NOT_FOR_COMPANIES over companies.
+ */
+export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'crm', 'contact']);
 export const FACTS_COLS: CustomerCols = { birthdate: 'l.birthdate', post: 'l.post', postLower: true, created: 'l.created', companyId: 'l.company_id' };
 
 /** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */

@@ -14,7 +14,8 @@ export class FilterTooLargeError extends FilterError {
 }
 
 /**
- * A condition that only means something for a contact (age, job title, any contact field `crm`)
+ * A condition that only means something for a contact (age, job title, any contact field `crm`, a
+ * fixed list of contacts)
  * in a filter over companies (400 CONDITION_NOT_FOR_COMPANIES).
  */
 export class ConditionNotForCompaniesError extends FilterError {

@@ -32,7 +32,7 @@ export interface CompileOptions {
    * (migration 008's company_customers view: name = TITLE) as c. Counts then never use the
    * contact-only count tables of migration 005. Created, industry, size and revenue then read the
    * company itself (customer.ts companyCols); CONTACT_ONLY_FIELDS (age, job title, `crm`: a
-   * contact's field) throw ConditionNotForCompaniesError (400 CONDITION_NOT_FOR_COMPANIES).
+   * contact's field, `contact`: a list of contacts) throw ConditionNotForCompaniesError (400 CONDITION_NOT_FOR_COMPANIES).
    */
   entity?: 'contact' | 'company';
 }

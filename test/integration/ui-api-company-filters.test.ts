@@ -3,7 +3,7 @@
  * over companies (`entity: 'company'`, B2B) on count, list, quality and export, over real HTTP on PGlite
  * and PostgreSQL against a generated B2B emulator portal scored with B2B on:
  *  - no condition answers 500: a condition about a person (age, job title, any contact field
- *    `crm`) is 400 CONDITION_NOT_FOR_COMPANIES, also inside `any`, `exclude` and a saved segment;
+ *    `crm`) or a list of contacts (`contact`) is 400 CONDITION_NOT_FOR_COMPANIES, also inside `any`, `exclude` and a saved segment;
  *  - created, industry, size and revenue read the company itself: the counts equal the companies
  *    recomputed here from the emulator's raw companies (DATE_CREATE, INDUSTRY, EMPLOYEES, REVENUE),
  *    and the list and the CSV hold exactly those companies;
@@ -20,7 +20,8 @@ import { mirroredB2bPortal } from './helpers/b2b-portal.js';
 import { startUiServer, type UiTestServer } from './helpers/ui-server.js';
 
 const DAY = 86_400_000;
-const NOT_FOR_COMPANIES = new Set(['age', 'post', 'crm']);
+/** about a person, a contact's field, or a fixed list of contact ids */
+const NOT_FOR_COMPANIES = new Set(['age', 'post', 'crm', 'contact']);
 
 eachDb('ui api: every filter condition over companies (B2B), no 500', (getDb) => {
   let srv: UiTestServer;
