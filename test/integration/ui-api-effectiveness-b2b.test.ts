@@ -2,9 +2,10 @@
  * Effectiveness per segment for companies (GET /api/ui/effectiveness?entity=company, B2B) over
  * real HTTP on PGlite and PostgreSQL, against a generated B2B emulator portal scored with B2B on at
  * five as-of days. Every company figure is recomputed here from the emulator's own deals (their
- * COMPANY_ID, stages, amounts, currencies) and the runs' company memberships, never from the app's
- * SQL: conversion, win rate, revenue and margin per member (the margin setting: the catalog has no
- * purchase prices here), retention, "same or better segment" at the next run, average order value
+ * COMPANY_ID, stages, amounts, currencies, product rows × purchase prices the test stores for two
+ * products in three, as a catalog sync would) and the runs' company memberships, never from the
+ * app's SQL: conversion, win rate, revenue and margin per member (from the catalog, else the margin
+ * setting), retention, "same or better segment" at the next run, average order value
  * and mean days between orders, for 30, 90 and 180 days. A deal of a company's contacts that is not
  * tied to the company does not count for it. The CSV carries the companies. With B2B off (a later
  * run that labelled no company) the companies are 409 NO_COMPANIES.
@@ -40,6 +41,8 @@ eachDb('ui api effectiveness for companies (B2B emulator data, recomputed indepe
   let portalId = 0;
   let admin = '';
   const runs: Array<{ id: number; asOf: string }> = [];
+  /** purchase price per product (its own currency), for two products in three */
+  const purchase = new Map<number, number>();
 
   const get = (q: string) => srv.call('GET', `/api/ui/effectiveness${q}`, { session: admin });
   const eff = async (q: string) => {
@@ -59,6 +62,14 @@ eachDb('ui api effectiveness for companies (B2B emulator data, recomputed indepe
     const labels = await companyLabels(run.id);
     const nextSeg = new Map(nextRun ? (await companyLabels(nextRun.id)).map((r) => [r.id, r.segment]) : []);
     const rate = new Map(emu.currencies.map((c) => [c.currency, c.amount / (c.amountCnt || 1)]));
+    const productCur = new Map([...emu.products.values()].map((p) => [p.id, p.currencyId]));
+    const marginOf = (dealId: number, amount: number): [number, boolean] => {
+      const rows = emu.productRows.get(dealId) ?? [];
+      if (rows.length && rows.every((r) => purchase.has(r.productId))) {
+        return [amount - rows.reduce((t, r) => t + r.quantity * purchase.get(r.productId)! * (rate.get(productCur.get(r.productId)!) ?? 1), 0), true];
+      }
+      return [amount * PCT / 100, false];
+    };
     const byCompany = new Map<number, Array<{ id: number; sem: string; day: string; amount: number }>>();
     for (const d of emu.deals.values()) {
       const sem = stageSemantic(emu, d.stageId);
@@ -87,17 +98,20 @@ eachDb('ui api effectiveness for companies (B2B emulator data, recomputed indepe
           if (to === seg || ORDER.indexOf(to) <= ORDER.indexOf(seg)) kept++;
         }
       }
-      let won = 0; let lost = 0; let revenue = 0;
-      for (const d of dealsInWindow.values()) {
+      let won = 0; let lost = 0; let revenue = 0; let margin = 0; let fromCatalog = 0;
+      for (const [dealId, d] of dealsInWindow) {
         if (d.sem === 'F') { lost++; continue; }
         won++;
         revenue += d.amount;
+        const [m, known] = marginOf(dealId, d.amount);
+        margin += m;
+        if (known) fromCatalog++;
       }
       const n = ids.length;
       const c = <T>(v: T) => (complete ? v : null);
       figs.set(seg, {
         segment: seg, members: n, buyers, conversion: c(converted / n), winRate: c(won + lost ? won / (won + lost) : null),
-        wonDeals: c(won), lostDeals: c(lost), revenuePerMember: c(revenue / n), marginPerMember: c(revenue * PCT / 100 / n), marginFromCatalog: c(0),
+        wonDeals: c(won), lostDeals: c(lost), revenuePerMember: c(revenue / n), marginPerMember: c(margin / n), marginFromCatalog: c(fromCatalog),
         retention: c(buyers ? retained / buyers : null), stayed: nextRun && next ? kept / next : null,
         averageOrderValue: c(won ? revenue / won : null), meanDaysBetweenOrders: c(gaps.length ? gaps.reduce((s, x) => s + x, 0) / gaps.length : null),
       });
@@ -111,6 +125,14 @@ eachDb('ui api effectiveness for companies (B2B emulator data, recomputed indepe
     const p = await mirroredB2bPortal(db, { contacts: 500, seed: 41, domain: 'eff-b2b.test' });
     emu = p.emu;
     portalId = p.portalId;
+    const products = [...emu.products.values()];
+    for (const x of products) if (x.id % 3 !== 0) purchase.set(x.id, Math.round(x.price * 0.6 * 100) / 100);
+    await db.query(
+      `INSERT INTO products (portal_id, id, name, price, currency_id, purchasing_price, purchasing_currency)
+       SELECT $1, u.id, u.name, u.price, u.cur, u.pp, u.cur FROM unnest($2::bigint[], $3::text[], $4::numeric[], $5::text[], $6::numeric[]) AS u(id, name, price, cur, pp)
+       ON CONFLICT (portal_id, id) DO UPDATE SET purchasing_price = EXCLUDED.purchasing_price, purchasing_currency = EXCLUDED.purchasing_currency`,
+      [portalId, products.map((x) => x.id), products.map((x) => x.name), products.map((x) => x.price), products.map((x) => x.currencyId), products.map((x) => purchase.get(x.id) ?? null)],
+    );
     const now = emu.clock.now();
     for (const back of RUN_DAYS_BACK) {
       const r = await runScoring(db, portalId, new Date(now - back * DAY), { b2b: true });
@@ -124,7 +146,7 @@ eachDb('ui api effectiveness for companies (B2B emulator data, recomputed indepe
   });
 
   it('every company figure of every run equals the recomputation from the emulator\'s deals by COMPANY_ID, for 30, 90 and 180 days', async () => {
-    const seen = { conv: 0, lost: 0, gaps: 0, stayedBelow1: 0, retention: 0, complete: 0, incomplete: 0 };
+    const seen = { conv: 0, lost: 0, gaps: 0, stayedBelow1: 0, retention: 0, catalog: 0, setting: 0, complete: 0, incomplete: 0 };
     for (const w of [30, 90, 180]) {
       for (let i = 0; i < runs.length; i++) {
         const e = await eff(`?entity=company&run=${runs[i]!.id}&window=${w}`);
@@ -147,6 +169,8 @@ eachDb('ui api effectiveness for companies (B2B emulator data, recomputed indepe
           if (x.meanDaysBetweenOrders !== null) seen.gaps++;
           if (x.stayed !== null && x.stayed < 1) seen.stayedBelow1++;
           if ((x.retention ?? 0) > 0) seen.retention++;
+          if ((x.marginFromCatalog ?? 0) > 0) seen.catalog++;
+          if ((x.wonDeals ?? 0) > (x.marginFromCatalog ?? 0)) seen.setting++;
         }
         if (want.complete) seen.complete++; else seen.incomplete++;
       }
