@@ -29,6 +29,20 @@ export interface CustomerCols {
 export const contactCols = (c: string): CustomerCols => ({
   birthdate: `${c}.birthdate`, post: `${c}.post`, postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.company_id`,
 });
+/**
+ * A company's row (company_customers as c, compile.ts): created is the company's own DATE_CREATE,
+ * and industry, size and revenue are the company's own (its id). Birth date and job title do not
+ * exist for companies: CONTACT_ONLY_FIELDS are refused before these columns are read.
+ */
+export const companyCols = (c: string): CustomerCols => ({
+  birthdate: 'NULL::date', post: 'NULL::text', postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.id`,
+});
+/**
+ * Conditions about a person, any contact field (`crm`, checked against the contact fields) and a
+ * fixed list of contacts (`contact`: its ids are contact ids, never company ids): 400
+ * CONDITION_NOT_FOR_COMPANIES over companies.
+ */
+export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'crm', 'contact']);
 export const FACTS_COLS: CustomerCols = { birthdate: 'l.birthdate', post: 'l.post', postLower: true, created: 'l.created', companyId: 'l.company_id' };
 
 /** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */

@@ -1,4 +1,5 @@
-/** Why a filter cannot be compiled: the UI API answers these as 400 (BAD_FILTER, FILTER_TOO_LARGE, FILTER_CYCLE). */
+/** Why a filter cannot be compiled: the UI API answers these as 400 (BAD_FILTER, FILTER_TOO_LARGE, FILTER_CYCLE,
+ * CONDITION_NOT_FOR_COMPANIES). */
 
 export class FilterError extends Error {
   override name = 'FilterError';
@@ -9,6 +10,18 @@ export class FilterTooLargeError extends FilterError {
   override name = 'FilterTooLargeError';
   constructor(readonly limit: 'conditions' | 'values' | 'depth', readonly max: number, message: string) {
     super(message);
+  }
+}
+
+/**
+ * A condition that only means something for a contact (age, job title, any contact field `crm`, a
+ * fixed list of contacts)
+ * in a filter over companies (400 CONDITION_NOT_FOR_COMPANIES).
+ */
+export class ConditionNotForCompaniesError extends FilterError {
+  override name = 'ConditionNotForCompaniesError';
+  constructor(readonly field: string) {
+    super(`the condition "${field}" is about contacts and cannot filter companies`);
   }
 }
 

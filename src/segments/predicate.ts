@@ -5,8 +5,8 @@
  */
 import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../settings/segment-filter.js';
 import { checkFilterBounds } from './bounds.js';
-import { FilterError, FilterTooLargeError } from './errors.js';
-import { contactCols, crmFieldCondition, customerCondition } from './customer.js';
+import { ConditionNotForCompaniesError, FilterError, FilterTooLargeError } from './errors.js';
+import { companyCols, CONTACT_ONLY_FIELDS, contactCols, crmFieldCondition, customerCondition } from './customer.js';
 import { compileFactsCondition, type FactsDicts } from './facts.js';
 import { interestsEver, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
@@ -30,7 +30,9 @@ export interface CompileOptions {
    * Whose labels (default 'contact'): 'company' compiles the same predicates over company_labels,
    * exposed as l with the company id as l.contact_id, and the companies shaped like contacts
    * (migration 008's company_customers view: name = TITLE) as c. Counts then never use the
-   * contact-only count tables of migration 005.
+   * contact-only count tables of migration 005. Created, industry, size and revenue then read the
+   * company itself (customer.ts companyCols); CONTACT_ONLY_FIELDS (age, job title, `crm`: a
+   * contact's field, `contact`: a list of contacts) throw ConditionNotForCompaniesError (400 CONDITION_NOT_FOR_COMPANIES).
    */
   entity?: 'contact' | 'company';
 }
@@ -46,6 +48,7 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     const sql = compileFactsCondition(c, ps, opts.dicts, opts.searchIds);
     if (sql !== null) return sql;
   }
+  if (opts.entity === 'company' && CONTACT_ONLY_FIELDS.has(c.field)) throw new ConditionNotForCompaniesError(c.field);
   switch (c.field) {
     case 'segment':
       return `l.segment = ANY(${ps.p(c.values)}::text[])`;
@@ -89,7 +92,7 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     case 'company_industry':
     case 'company_size':
     case 'company_revenue':
-      return customerCondition(c, ps, contactCols('c'))!;
+      return customerCondition(c, ps, opts.entity === 'company' ? companyCols('c') : contactCols('c'))!;
     case 'crm':
       return crmFieldCondition(c, ps, 'c');
     case 'refusal_reason':

@@ -2,7 +2,9 @@
  * B2B in Chromium through the emulator's portal page (issue 14 item 1): a company card of the
  * portal shows the company's labels twice, as the CRM's own user fields (written back with
  * crm.company.update, the same UF_CRM_SEG_* names as contacts) and in the app's
- * CRM_COMPANY_DETAIL_TAB tab (segment, RFM, revenue, and the company's contacts).
+ * CRM_COMPANY_DETAIL_TAB tab (segment, RFM, revenue, and the company's contacts). In the app, the
+ * Effectiveness page's contacts / companies switch shows the companies' segments, and the filter
+ * builder over companies does not offer the conditions about a person.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestScoreRun } from '../../src/store/index.js';
@@ -51,6 +53,31 @@ describe('B2B: the company card in the portal page', () => {
     const shown = await f.locator('[data-role="company-contacts"] li[data-contact-id]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-contact-id'))));
     expect(shown).toEqual(contacts);
     await s.shot(page, 'b2b-company-tab');
+    await page.close();
+  });
+
+  it('the Effectiveness page switches to companies (members = the run\'s companies); the filter builder over companies offers no age, job title or contact field', async () => {
+    const run = (await latestScoreRun(s.db, s.portalId))!;
+    const { rows } = await s.db.query<{ segment: string; n: number }>(
+      `SELECT COALESCE(segment, 'none') AS segment, count(*)::int AS n FROM company_labels WHERE portal_id = $1 AND run_id = $2 GROUP BY 1`, [s.portalId, run.id]);
+    const want = new Map(rows.map((r) => [r.segment, r.n]));
+    expect([...want.values()].reduce((a, b) => a + b, 0)).toBe(s.emu.portal.companies.size);
+    const { page, f } = await s.open(1);
+    await f.locator('[data-nav="effectiveness"]').click();
+    await f.locator('[data-role="eff-table"]').waitFor({ timeout: 15_000 });
+    await f.locator('[data-page="effectiveness"] [data-role="entity-switch"] [data-entity="company"]').click();
+    await f.waitForFunction((n) => document.querySelectorAll('[data-role="eff-table"] tr[data-segment]').length === n, want.size, { timeout: 15_000 });
+    const shown = await f.locator('[data-role="eff-table"] tr[data-segment]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-segment'), Number(tr.querySelectorAll('td')[1]!.textContent!.replace(/\D/g, ''))] as const));
+    expect(new Map(shown)).toEqual(want);
+    // the segment list over companies: the conditions about a person are not offered
+    await f.locator('[data-nav="segments"]').click();
+    await f.locator('[data-role="entity-switch"] [data-entity="company"]').click();
+    const kinds = await f.locator('[data-action="add-condition"] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(kinds).toContain('company_industry');
+    expect(kinds).toContain('created');
+    for (const k of ['age', 'post', 'crm']) expect(kinds).not.toContain(k);
+    await f.locator('[data-role="entity-switch"] [data-entity="contact"]').click();
+    expect(await f.locator('[data-action="add-condition"] option[value="age"]').count()).toBe(1);
     await page.close();
   });
 });

@@ -10,6 +10,8 @@ const BY_CODE: Record<string, MsgKey> = {
   FILTER_TOO_LARGE: 'errTooLarge',
   FILTER_CYCLE: 'errTooLarge',
   BAD_FILTER: 'errBadFilter',
+  CONDITION_NOT_FOR_COMPANIES: 'errNotForCompanies',
+  NO_COMPANIES: 'errNoCompanies',
   QUERY_TIMEOUT: 'errTimeout',
   NO_USER_TOKEN: 'errSession',
   TOKEN_USER_MISMATCH: 'errSession',

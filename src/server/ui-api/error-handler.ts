@@ -9,7 +9,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import { FILTER_TOO_LARGE, FilterCycleError, FilterError, FilterTooLargeError, TooManySavedSegmentsError } from '../../segments/index.js';
+import { ConditionNotForCompaniesError, FILTER_TOO_LARGE, FilterCycleError, FilterError, FilterTooLargeError, TooManySavedSegmentsError } from '../../segments/index.js';
 import type { UiContext } from './context.js';
 import { bodyFault, isQueryTimeout, type Answer } from './errors.js';
 import { HttpError, type AReq } from './http.js';
@@ -24,6 +24,7 @@ function known(err: unknown, timeoutMs: number): Answer | null {
   if (err instanceof PortalAuthError) return { status: err.status, code: err.code, message: err.message };
   if (err instanceof FilterTooLargeError) return { status: 400, code: FILTER_TOO_LARGE, message: err.message };
   if (err instanceof FilterCycleError) return { status: 400, code: 'FILTER_CYCLE', message: err.message };
+  if (err instanceof ConditionNotForCompaniesError) return { status: 400, code: 'CONDITION_NOT_FOR_COMPANIES', message: err.message, extra: { field: err.field } };
   if (err instanceof FilterError) return { status: 400, code: 'BAD_FILTER', message: err.message };
   if (err instanceof TooManySavedSegmentsError) return { status: 400, code: 'TOO_MANY_SAVED_SEGMENTS', message: err.message };
   if (err instanceof z.ZodError) return { status: 400, code: 'BAD_REQUEST', message: err.message };

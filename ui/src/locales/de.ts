@@ -54,6 +54,8 @@ export const de: Dict = {
   notSleepingWord: 'nicht schlafend', countYours: 'Ihre Kontakte', shareOfYours: 'Anteil Ihrer Kontakte', suppressedShort: '<10',
   errGeneric: 'Etwas ist schiefgelaufen ({code}). Bitte erneut versuchen.', errServer: 'Der Server hat nicht geantwortet. Bitte in einer Minute erneut versuchen.',
   errAccess: 'Sie haben darauf keinen Zugriff.', errAdminOnly: 'Das dürfen nur Portal-Administratoren.', errTooLarge: 'Der Filter ist zu groß: entfernen Sie einige Bedingungen.',
+  b2bContactsOnly: 'Mit B2B erhalten Unternehmen eigene Segmente, Lebenszyklusphasen und Felder. Die Vorschau und die Automatisierungsregeln betreffen nur Kontakte: für Unternehmen nutzen Sie die Automatisierung des CRM mit den Unternehmensfeldern.',
+  errNotForCompanies: 'Der Filter enthält eine Bedingung über eine Person (Alter, Position, ein Kontaktfeld oder eine Kontaktliste): damit lassen sich keine Unternehmen filtern. Entfernen Sie sie oder wechseln Sie zu Kontakten.', errNoCompanies: 'Unternehmen sind noch nicht bewertet: „B2B: auch Unternehmen bewerten“ in den Einstellungen einschalten und die Synchronisierung starten.',
   errBadFilter: 'Der Filter verweist auf etwas, das es nicht mehr gibt (z. B. ein gelöschtes Segment).', errTimeout: 'Die Abfrage dauerte zu lange. Filter eingrenzen und erneut versuchen.',
   errSession: 'Ihre Bitrix24-Sitzung konnte nicht geprüft werden. Laden Sie die Seite neu.', errPortal: 'Bitrix24 ist nicht erreichbar. Bitte in einer Minute erneut versuchen.',
   errTooManyViews: 'Das Limit gespeicherter Ansichten ist erreicht. Löschen Sie zuerst eine.', errInactiveUser: 'Wählen Sie einen aktiven Mitarbeiter.', errNotAList: 'Diese Ansicht ist keine Kontaktliste.',
