@@ -44,7 +44,7 @@ eachDb('installer page', (getDb) => {
     const row = await portalRow(getDb(), emu.portal.memberId);
     expect(row!.status).toBe('active');
     expect(JSON.stringify(row)).not.toContain(tok.refresh_token);
-    expect(emu.portal.placements.filter((p) => p.clientId === t.clientId)).toHaveLength(2);
+    expect(emu.portal.placements.filter((p) => p.clientId === t.clientId)).toHaveLength(3); // the manifest's three: contact tab, company tab (B2B), contact list toolbar
     expect(emu.portal.eventBindings.filter((b) => b.clientId === t.clientId)).toHaveLength(13);
     // the SDK bundle the page loads
     const sdk = await t.http.get('/static/b24jssdk.umd.min.js');
