@@ -120,6 +120,7 @@ eachDb('ui api: every filter condition over companies (B2B), no 500', (getDb) =>
       { field: 'search', text: 'someone@example.com' },
       { field: 'search', text: String(one.id) },
       { field: 'prev_segment', values: ['champions', 'new'] },
+      { field: 'refusal_reason', values: ['price', 'Lost: out of stock'] },
       { field: 'contact', ids: [one.id, 999_999] },
       { field: 'age', min: 20, max: 60 },
       { field: 'post', op: 'contains', values: ['manager'] },
