@@ -103,6 +103,43 @@ function daySql(day: string, from: unknown, to: unknown, days: number | null | u
   return parts.join(' AND ');
 }
 
+/** A number as PostgreSQL's numeric prints it (no exponent, no '+'): the only numbers `#>> '{}'` gives. */
+const PRINTED_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+/** jsonb refuses these in a string (the driver would send U+FFFD for them in a text parameter). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The jsonb objects one of which c.std / c.uf contains (`@>`) whenever the field has one of the
+ * values as it is (a single value) or among its elements (a multiple one): per value the string
+ * and, when the value is how PostgreSQL prints a number or a boolean, that number or boolean, each
+ * alone and in an array. Null when a value cannot be put so (a NUL or a lone surrogate, or JSON
+ * that is an object or array): then no index test, only the exact one.
+ */
+export function containmentCandidates(key: string, values: readonly string[]): string[] | null {
+  const out: string[] = [];
+  const k = JSON.stringify(key);
+  for (const v of values) {
+    if (v.includes('\u0000') || LONE_SURROGATE.test(v)) return null;
+    const forms = [JSON.stringify(v)];
+    if (PRINTED_NUMBER.test(v) || v === 'true' || v === 'false') forms.push(v);
+    else if (/^\s*[[{]/.test(v)) return null;
+    for (const f of forms) out.push(`{${k}:${f}}`, `{${k}:[${f}]}`);
+  }
+  return out;
+}
+
+/**
+ * `in` on a field kept in c.std / c.uf: a containment test first (answered by the GIN indexes of
+ * migration 013, so only the contacts holding one of the values are read), then the exact test.
+ * The containment test is true whenever the exact one is (a number or an object contains more), so
+ * the results are the exact test's.
+ */
+function inValues(x: Of<'crm'>, ps: Params, c: string, exact: string): string {
+  const cands = COLUMN_TEXT[x.key] ? null : containmentCandidates(x.key, x.values ?? []);
+  if (!cands) return exact;
+  return `(${c}.${x.key.startsWith('UF_') ? 'uf' : 'std'} @> ANY(${ps.p(cands)}::jsonb[]) AND ${exact})`;
+}
+
 /** A `crm` condition: any standard or custom field with the operators of its type. */
 export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
   const j = fieldJson(x.key, ps, c);
@@ -129,7 +166,7 @@ export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
     case 'not_in': {
       const p = ps.p(need(x.values, `${what}: values`));
       const has = anyValue(j, (v) => `${v} = ANY(${p}::text[])`);
-      return x.op === 'in' ? has : not(has);
+      return x.op === 'in' ? inValues(x, ps, c, has) : not(has);
     }
     case 'range':
       if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
