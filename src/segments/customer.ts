@@ -128,16 +128,19 @@ export function containmentCandidates(key: string, values: readonly string[]): s
   return out;
 }
 
+/** Every text whose upper case is 'Y', '1' or 'TRUE' (what `is` 'Y' accepts): y, 1 and each spelling of true. */
+const YES_SPELLINGS = ['Y', 'y', '1', ...Array.from({ length: 16 }, (_, m) => [...'true'].map((ch, i) => (m & (1 << i) ? ch.toUpperCase() : ch)).join(''))];
+
 /**
- * `in` on a field kept in c.std / c.uf: a containment test first (answered by the GIN indexes of
- * migration 013, so only the contacts holding one of the values are read), then the exact test.
- * The containment test is true whenever the exact one is (a number or an object contains more), so
- * the results are the exact test's.
+ * `in` (or `is` 'Y': one of YES_SPELLINGS) on a field kept in c.std / c.uf: a containment test
+ * first (answered by the GIN indexes of migration 013, so only the contacts holding one of the
+ * values are read), then the exact test. The containment test is true whenever the exact one is (a
+ * number or an object contains more), so the results are the exact test's.
  */
-function inValues(x: Of<'crm'>, ps: Params, c: string, exact: string): string {
-  const cands = COLUMN_TEXT[x.key] ? null : containmentCandidates(x.key, x.values ?? []);
+function withValues(key: string, values: readonly string[], ps: Params, c: string, exact: string): string {
+  const cands = COLUMN_TEXT[key] ? null : containmentCandidates(key, values);
   if (!cands) return exact;
-  return `(${c}.${x.key.startsWith('UF_') ? 'uf' : 'std'} @> ANY(${ps.p(cands)}::jsonb[]) AND ${exact})`;
+  return `(${c}.${key.startsWith('UF_') ? 'uf' : 'std'} @> ANY(${ps.p(cands)}::jsonb[]) AND ${exact})`;
 }
 
 /** A `crm` condition: any standard or custom field with the operators of its type. */
@@ -166,7 +169,7 @@ export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
     case 'not_in': {
       const p = ps.p(need(x.values, `${what}: values`));
       const has = anyValue(j, (v) => `${v} = ANY(${p}::text[])`);
-      return x.op === 'in' ? inValues(x, ps, c, has) : not(has);
+      return x.op === 'in' ? withValues(x.key, x.values ?? [], ps, c, has) : not(has);
     }
     case 'range':
       if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
@@ -176,7 +179,7 @@ export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
       return anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps));
     case 'is': {
       const yes = anyValue(j, (v) => `upper(${v}) IN ('Y', '1', 'TRUE')`);
-      if (x.value === 'Y') return yes;
+      if (x.value === 'Y') return withValues(x.key, YES_SPELLINGS, ps, c, yes);
       if (x.value === 'N') return not(yes);
       throw new FilterError(`${what}: value 'Y' or 'N' required`);
     }
