@@ -143,7 +143,21 @@ function withValues(key: string, values: readonly string[], ps: Params, c: strin
   return `(${c}.${key.startsWith('UF_') ? 'uf' : 'std'} @> ANY(${ps.p(cands)}::jsonb[]) AND ${exact})`;
 }
 
-/** A `crm` condition: any standard or custom field with the operators of its type. */
+/**
+ * A condition that can only hold on a contact that has the field, on a standard field kept in
+ * c.std (which leaves empty values out, migration 012): `std ? key` first, answered by the GIN
+ * index of migration 013, so a rarely filled field (COMMENTS, UTM_*) reads only the contacts that
+ * have it. Custom fields are in every contact's uf (empty or not): no such test there.
+ */
+function withKey(key: string, ps: Params, c: string, exact: string): string {
+  if (COLUMN_TEXT[key] || key.startsWith('UF_')) return exact;
+  return `(${c}.std ? ${ps.p(key)}::text AND ${exact})`;
+}
+
+/**
+ * A `crm` condition: any standard or custom field with the operators of its type. A condition
+ * only a filled field meets first asks the field indexes of migration 013 (withKey, withValues).
+ */
 export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
   const j = fieldJson(x.key, ps, c);
   const what = `${x.key} ${x.op}`;
@@ -151,19 +165,19 @@ export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
     case 'not_empty':
     case 'empty': {
       const has = anyValue(j, () => 'true');
-      return x.op === 'empty' ? `NOT ${has}` : has;
+      return x.op === 'empty' ? `NOT ${has}` : withKey(x.key, ps, c, has);
     }
     case 'eq':
     case 'neq': {
       const p = ps.p(need(x.value, `${what}: a value`).toLowerCase());
       const eq = anyValue(j, (v) => `lower(${v}) = ${p}::text`);
-      return x.op === 'eq' ? eq : not(eq);
+      return x.op === 'eq' ? withKey(x.key, ps, c, eq) : not(eq);
     }
     case 'contains':
     case 'not_contains': {
       const p = ps.p(`%${escapeLike(need(x.value, `${what}: a value`))}%`);
       const has = anyValue(j, (v) => `${v} ILIKE ${p}::text`);
-      return x.op === 'contains' ? has : not(has);
+      return x.op === 'contains' ? withKey(x.key, ps, c, has) : not(has);
     }
     case 'in':
     case 'not_in': {
@@ -173,10 +187,10 @@ export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
     }
     case 'range':
       if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
-      return anyValue(j, (v) => rangeSql(asNumber(v), x.min, x.max, ps, 'numeric'));
+      return withKey(x.key, ps, c, anyValue(j, (v) => rangeSql(asNumber(v), x.min, x.max, ps, 'numeric')));
     case 'dates':
       if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError(`${what}: from, to or days required`);
-      return anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps));
+      return withKey(x.key, ps, c, anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps)));
     case 'is': {
       const yes = anyValue(j, (v) => `upper(${v}) IN ('Y', '1', 'TRUE')`);
       if (x.value === 'Y') return withValues(x.key, YES_SPELLINGS, ps, c, yes);
