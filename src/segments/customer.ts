@@ -115,7 +115,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * alone and in an array. Null when a value cannot be put so (a NUL or a lone surrogate, or JSON
  * that is an object or array): then no index test, only the exact one.
  */
-export function containmentCandidates(key: string, values: readonly string[]): string[] | null {
+function containmentCandidates(key: string, values: readonly string[]): string[] | null {
   const out: string[] = [];
   const k = JSON.stringify(key);
   for (const v of values) {
