@@ -103,7 +103,61 @@ function daySql(day: string, from: unknown, to: unknown, days: number | null | u
   return parts.join(' AND ');
 }
 
-/** A `crm` condition: any standard or custom field with the operators of its type. */
+/** A number as PostgreSQL's numeric prints it (no exponent, no '+'): the only numbers `#>> '{}'` gives. */
+const PRINTED_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+/** jsonb refuses these in a string (the driver would send U+FFFD for them in a text parameter). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * The jsonb objects one of which c.std / c.uf contains (`@>`) whenever the field has one of the
+ * values as it is (a single value) or among its elements (a multiple one): per value the string
+ * and, when the value is how PostgreSQL prints a number or a boolean, that number or boolean, each
+ * alone and in an array. Null when a value cannot be put so (a NUL or a lone surrogate, or JSON
+ * that is an object or array): then no index test, only the exact one.
+ */
+function containmentCandidates(key: string, values: readonly string[]): string[] | null {
+  const out: string[] = [];
+  const k = JSON.stringify(key);
+  for (const v of values) {
+    if (v.includes('\u0000') || LONE_SURROGATE.test(v)) return null;
+    const forms = [JSON.stringify(v)];
+    if (PRINTED_NUMBER.test(v) || v === 'true' || v === 'false') forms.push(v);
+    else if (/^\s*[[{]/.test(v)) return null;
+    for (const f of forms) out.push(`{${k}:${f}}`, `{${k}:[${f}]}`);
+  }
+  return out;
+}
+
+/** Every text whose upper case is 'Y', '1' or 'TRUE' (what `is` 'Y' accepts): y, 1 and each spelling of true. */
+const YES_SPELLINGS = ['Y', 'y', '1', ...Array.from({ length: 16 }, (_, m) => [...'true'].map((ch, i) => (m & (1 << i) ? ch.toUpperCase() : ch)).join(''))];
+
+/**
+ * `in` (or `is` 'Y': one of YES_SPELLINGS) on a field kept in c.std / c.uf: a containment test
+ * first (answered by the GIN indexes of migration 013, so only the contacts holding one of the
+ * values are read), then the exact test. The containment test is true whenever the exact one is (a
+ * number or an object contains more), so the results are the exact test's.
+ */
+function withValues(key: string, values: readonly string[], ps: Params, c: string, exact: string): string {
+  const cands = COLUMN_TEXT[key] ? null : containmentCandidates(key, values);
+  if (!cands) return exact;
+  return `(${c}.${key.startsWith('UF_') ? 'uf' : 'std'} @> ANY(${ps.p(cands)}::jsonb[]) AND ${exact})`;
+}
+
+/**
+ * A condition that can only hold on a contact that has the field, on a standard field kept in
+ * c.std (which leaves empty values out, migration 012): `std ? key` first, answered by the GIN
+ * index of migration 013, so a rarely filled field (COMMENTS, UTM_*) reads only the contacts that
+ * have it. Custom fields are in every contact's uf (empty or not): no such test there.
+ */
+function withKey(key: string, ps: Params, c: string, exact: string): string {
+  if (COLUMN_TEXT[key] || key.startsWith('UF_')) return exact;
+  return `(${c}.std ? ${ps.p(key)}::text AND ${exact})`;
+}
+
+/**
+ * A `crm` condition: any standard or custom field with the operators of its type. A condition
+ * only a filled field meets first asks the field indexes of migration 013 (withKey, withValues).
+ */
 export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
   const j = fieldJson(x.key, ps, c);
   const what = `${x.key} ${x.op}`;
@@ -111,35 +165,35 @@ export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
     case 'not_empty':
     case 'empty': {
       const has = anyValue(j, () => 'true');
-      return x.op === 'empty' ? `NOT ${has}` : has;
+      return x.op === 'empty' ? `NOT ${has}` : withKey(x.key, ps, c, has);
     }
     case 'eq':
     case 'neq': {
       const p = ps.p(need(x.value, `${what}: a value`).toLowerCase());
       const eq = anyValue(j, (v) => `lower(${v}) = ${p}::text`);
-      return x.op === 'eq' ? eq : not(eq);
+      return x.op === 'eq' ? withKey(x.key, ps, c, eq) : not(eq);
     }
     case 'contains':
     case 'not_contains': {
       const p = ps.p(`%${escapeLike(need(x.value, `${what}: a value`))}%`);
       const has = anyValue(j, (v) => `${v} ILIKE ${p}::text`);
-      return x.op === 'contains' ? has : not(has);
+      return x.op === 'contains' ? withKey(x.key, ps, c, has) : not(has);
     }
     case 'in':
     case 'not_in': {
       const p = ps.p(need(x.values, `${what}: values`));
       const has = anyValue(j, (v) => `${v} = ANY(${p}::text[])`);
-      return x.op === 'in' ? has : not(has);
+      return x.op === 'in' ? withValues(x.key, x.values ?? [], ps, c, has) : not(has);
     }
     case 'range':
       if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
-      return anyValue(j, (v) => rangeSql(asNumber(v), x.min, x.max, ps, 'numeric'));
+      return withKey(x.key, ps, c, anyValue(j, (v) => rangeSql(asNumber(v), x.min, x.max, ps, 'numeric')));
     case 'dates':
       if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError(`${what}: from, to or days required`);
-      return anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps));
+      return withKey(x.key, ps, c, anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps)));
     case 'is': {
       const yes = anyValue(j, (v) => `upper(${v}) IN ('Y', '1', 'TRUE')`);
-      if (x.value === 'Y') return yes;
+      if (x.value === 'Y') return withValues(x.key, YES_SPELLINGS, ps, c, yes);
       if (x.value === 'N') return not(yes);
       throw new FilterError(`${what}: value 'Y' or 'N' required`);
     }

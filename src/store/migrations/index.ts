@@ -10,6 +10,7 @@ import * as m009 from './009_leads_refusal.js';
 import * as m010 from './010_effectiveness.js';
 import * as m011 from './011_automation_lifecycle.js';
 import * as m012 from './012_customer_fields.js';
+import * as m013 from './013_field_values_index.js';
 
 export interface Migration {
   version: number;
@@ -31,4 +32,5 @@ export const migrations: readonly Migration[] = [
   { version: 10, ...m010 },
   { version: 11, ...m011 },
   { version: 12, ...m012 },
+  { version: 13, ...m013 },
 ];
