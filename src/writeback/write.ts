@@ -134,11 +134,18 @@ async function interestItems(db: Db, portalId: number, runId: number): Promise<A
   return rows.map((r) => ({ tag: r.tag, name: r.name ?? r.tag }));
 }
 
-/** The refusal reasons of the run's refused contacts: one item per key, named by its first wording. */
+/**
+ * The refusal reasons of the run's refused contacts and companies (one list serves both fields):
+ * one item per key, named by its first wording.
+ */
 async function reasonItems(db: Db, portalId: number, runId: number): Promise<ReasonItem[]> {
   const { rows } = await db.query<{ key: string; name: string }>(
-    `SELECT extra->>'refusalReasonKey' AS key, min(extra->>'refusalReason') AS name FROM contact_labels
-      WHERE portal_id = $1 AND run_id = $2 AND lifecycle = 'refused' AND extra->>'refusalReasonKey' IS NOT NULL
+    `SELECT key, min(name) AS name FROM (
+       SELECT extra->>'refusalReasonKey' AS key, extra->>'refusalReason' AS name FROM contact_labels
+        WHERE portal_id = $1 AND run_id = $2 AND lifecycle = 'refused' AND extra->>'refusalReasonKey' IS NOT NULL
+       UNION ALL
+       SELECT extra->>'refusalReasonKey', extra->>'refusalReason' FROM company_labels
+        WHERE portal_id = $1 AND run_id = $2 AND lifecycle = 'refused' AND extra->>'refusalReasonKey' IS NOT NULL) r
       GROUP BY 1 ORDER BY 1`,
     [portalId, runId],
   );

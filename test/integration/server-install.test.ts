@@ -59,8 +59,8 @@ eachDb('server install / events / pages', (getDb) => {
     expect(offline).toHaveLength(6);
     // the contact user fields of the manifest (write-back's registerFields, called by install)
     expect(ourFields()).toEqual([...manifestFields].sort());
-    // and the company fields of the same names (crm.company.userfield.add), but the contacts-only ones (saved segment, refusal reason)
-    expect(ourFields('CRM_COMPANY')).toEqual([...manifestFields].filter((n) => n !== 'UF_CRM_SEG_SAVED' && n !== 'UF_CRM_SEG_REFUSAL_REASON').sort());
+    // and the company fields of the same names (crm.company.userfield.add), but the contacts-only one (saved segment)
+    expect(ourFields('CRM_COMPANY')).toEqual([...manifestFields].filter((n) => n !== 'UF_CRM_SEG_SAVED').sort());
     const companyField = [...emu.portal.userFields.values()].find((f) => f.entityId === 'CRM_COMPANY' && f.fieldName === 'UF_CRM_SEG_SEGMENT')!;
     expect(companyField.showFilter).toBe('E'); // SHOW_FILTER Y: usable in the CRM's company filter
   });

@@ -153,12 +153,12 @@ eachDb('writeback fields', (getDb) => {
   it('creates company fields too when B2B is on', async () => {
     await updatePortalSettings(db, portalId, { b2b: true });
     const rep = await registerFields(client(), db, portalId);
-    // every field but the saved-segment one (saved segments are contact filters) and the refusal reason (scored for contacts)
-    expect(rep.created.filter((n) => n.startsWith('company:'))).toHaveLength(FIELD_COUNT - 2);
+    // every field but the saved-segment one (saved segments are contact filters); the refusal reason too (refused companies carry it)
+    expect(rep.created.filter((n) => n.startsWith('company:'))).toHaveLength(FIELD_COUNT - 1);
     expect(rep.created).not.toContain('company:UF_CRM_SEG_SAVED');
-    expect(rep.created).not.toContain('company:UF_CRM_SEG_REFUSAL_REASON');
+    expect(rep.created).toContain('company:UF_CRM_SEG_REFUSAL_REASON');
     const n = [...tp.emu.portal.userFields.values()].filter((f) => f.entityId === 'CRM_COMPANY' && f.fieldName.startsWith('UF_CRM_SEG_')).length;
-    expect(n).toBe(FIELD_COUNT - 2);
+    expect(n).toBe(FIELD_COUNT - 1);
     for (const [id, f] of tp.emu.portal.userFields) if (f.entityId === 'CRM_COMPANY' && f.fieldName.startsWith('UF_CRM_SEG_')) tp.emu.portal.userFields.delete(id);
   });
 
