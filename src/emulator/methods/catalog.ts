@@ -8,7 +8,7 @@ import { assertAccess, listVisibility } from '../perms.js';
 import type { Portal } from '../portal.js';
 import { runList, type QField, type Resolver } from '../query.js';
 import { camelToUpper, isoDateTime, type FType, type V } from '../serialize.js';
-import { RestError, type MethodResult } from '../types.js';
+import { RestError, type CallContext, type MethodResult, type Params } from '../types.js';
 import { legacyId } from './schema.js';
 import { def, isObj, list, param, requiredParam, yn, type Def } from './util.js';
 
@@ -99,6 +99,51 @@ function sectionOut(r: SectionRec): Record<string, unknown> {
     ID: String(r.id), CATALOG_ID: String(r.catalogId), NAME: r.name, SECTION_ID: r.sectionId === null ? null : String(r.sectionId),
     XML_ID: r.xmlId,
   };
+}
+
+// ---------------------------------------------------------------------------
+// catalog.product.list (catalog/product/catalog-product-list.md, scope `catalog`)
+
+/**
+ * The catalog's purchase price of a generated product: a deterministic share of the products
+ * (about 3 in 4, by a hash of the id, so the generator's random streams stay untouched) have
+ * one, 60–80 % of the sale price in the product's currency; the rest have none (null).
+ */
+export function purchasingPriceOf(r: ProductRec): number | null {
+  let h = (r.id * 2654435761) >>> 0;
+  h = ((h ^ (h >>> 15)) * 2246822519) >>> 0;
+  if (h % 4 === 0) return null;
+  const share = 0.6 + ((h >>> 8) % 201) / 1000;
+  return Math.round(r.price * share * 100) / 100;
+}
+
+const CATALOG_FIELDS: Record<string, Getter<ProductRec>> = {
+  ID: ['id', (r) => r.id], IBLOCK_ID: ['int', (r) => r.catalogId], NAME: ['string', (r) => r.name],
+  PURCHASING_PRICE: ['double', (r) => purchasingPriceOf(r)], PURCHASING_CURRENCY: ['string', (r) => (purchasingPriceOf(r) === null ? null : r.currencyId)],
+};
+
+function catalogOut(r: ProductRec, select: string[]): Record<string, unknown> {
+  const price = purchasingPriceOf(r);
+  const all: Record<string, unknown> = {
+    id: r.id, iblockId: r.catalogId, name: r.name, purchasingPrice: price, purchasingCurrency: price === null ? null : r.currencyId,
+  };
+  const out: Record<string, unknown> = {};
+  for (const k of select) if (k in all) out[k] = all[k];
+  return out;
+}
+
+function catalogProductList(ctx: CallContext, params: Params): MethodResult {
+  const sel = param(params, 'select');
+  const select = Array.isArray(sel) ? sel.map(String) : [];
+  // the docs: select is required and must hold id and iblockId; the filter must hold iblockId
+  if (!select.includes('id') || !select.includes('iblockId')) throw new RestError('200040300010', 'Required select fields: id, iblockId', 400);
+  const f = param(params, 'filter');
+  const filter = isObj(f) ? f : {};
+  required(filter, 'iblockId');
+  const out = runList(ctx.portal.products, { filter, order: param(params, 'order'), start: param(params, 'start') }, resolverOf(CATALOG_FIELDS, 'ID', true), tz(ctx.portal));
+  const res: MethodResult = { result: { products: out.rows.map((r) => catalogOut(r, select)) }, total: out.total, rows: out.rows.length };
+  if (out.next !== undefined) res.next = out.next;
+  return res;
 }
 
 // ---------------------------------------------------------------------------
@@ -218,6 +263,8 @@ export const catalogMethods: Def[] = [
     const sel = param(params, 'select');
     return list(out.rows.map((r) => pickSelect(sectionOut(r), sel)), out.total, out.next);
   }),
+
+  def('catalog.product.list', 'catalog', 'list', catalogProductList),
 
   def('crm.deal.productrows.get', 'crm', 'get', (ctx, params) => {
     const id = legacyId(params, 'The parameter id is invalid or not defined.'); // crm-deal-productrows-get.md
