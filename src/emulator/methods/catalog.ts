@@ -110,8 +110,9 @@ function sectionOut(r: SectionRec): Record<string, unknown> {
  * one, 60–80 % of the sale price in the product's currency; the rest have none (null).
  */
 export function purchasingPriceOf(r: ProductRec): number | null {
-  let h = (r.id * 2654435761) >>> 0;
-  h = ((h ^ (h >>> 15)) * 2246822519) >>> 0;
+  let h = Math.imul(r.id, 0x9e3779b1) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca77) >>> 0;
+  h = (h ^ (h >>> 13)) >>> 0;
   if (h % 4 === 0) return null;
   const share = 0.6 + ((h >>> 8) % 201) / 1000;
   return Math.round(r.price * share * 100) / 100;
