@@ -19,19 +19,25 @@ function rowsOf(res: unknown): Row[] {
   return Array.isArray(p) ? (p as Row[]) : [];
 }
 
-/** Every product of catalog `iblockId` with id > afterId: pages of rows (id, iblockId, purchasingPrice, purchasingCurrency). */
-export async function* exportCatalogPrices(client: B24Client, iblockId: number, afterId = 0): AsyncGenerator<Row[]> {
-  let cursor = afterId;
+/**
+ * Every product of catalog `iblockId` with id > afterId: pages of rows (id, iblockId,
+ * purchasingPrice, purchasingCurrency). `expected` (the products the caller knows in this catalog)
+ * sizes the batches: its pages + 1, so a small catalog costs a few calls, not 50.
+ */
+export async function* exportCatalogPrices(client: B24Client, iblockId: number, o: { afterId?: number; expected?: number } = {}): AsyncGenerator<Row[]> {
+  let cursor = o.afterId ?? 0;
+  let left = o.expected ?? PAGE * MAX_BATCH;
   for (;;) {
+    const pages = Math.max(1, Math.min(MAX_BATCH, Math.ceil(Math.max(0, left) / PAGE) + 1));
     const cmds: Record<string, BatchCommand> = {};
-    for (let k = 0; k < MAX_BATCH; k++) {
+    for (let k = 0; k < pages; k++) {
       const idRef = k === 0 ? cursor : resultRef(`p${k - 1}`, 'products', PAGE - 1, 'id');
       cmds[`p${k}`] = ['catalog.product.list', { select: CATALOG_PRICE_SELECT, filter: { iblockId, '>id': idRef }, order: { id: 'ASC' }, start: -1 }];
     }
     const r = await client.batch(cmds);
     const rows: Row[] = [];
     let end = false;
-    for (let k = 0; k < MAX_BATCH; k++) {
+    for (let k = 0; k < pages; k++) {
       const e = r.errors[`p${k}`];
       if (e) throw e;
       const page = rowsOf(r.results[`p${k}`]);
@@ -42,5 +48,6 @@ export async function* exportCatalogPrices(client: B24Client, iblockId: number, 
     const last = rows.at(-1);
     if (end || !last) return;
     cursor = Number(last.id);
+    left -= rows.length;
   }
 }

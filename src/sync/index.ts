@@ -67,7 +67,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncSu
   const { ctx, settled } = createRunContext({ db, portalId, runId: run.id, client, cp, stop, startUsage, now, onProgress: opts.onProgress });
   try {
     const ref = await referencePhase(ctx);
-    await purchasePricePhase(ctx, ref.catalogIds);
+    await purchasePricePhase(ctx, ref.catalogs);
     await crmPhase(ctx, ref.toBase, ref.productSection, opts.productRowBlock ?? 20000);
     await derivedPhase(ctx);
     await deletionsPhase(ctx);

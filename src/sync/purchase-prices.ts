@@ -14,7 +14,7 @@ import type { RunContext } from './context.js';
 type Row = Record<string, unknown>;
 
 function refused(e: unknown): e is B24Error {
-  return e instanceof B24Error && (e.code === 'insufficient_scope' || e.code === 'ACCESS_DENIED' || e.status === 403 || e.status === 401);
+  return e instanceof B24Error && (e.code === 'insufficient_scope' || e.code === 'ACCESS_DENIED' || e.status === 403);
 }
 
 export function mapPurchasePrice(r: Row): PurchasePriceInput {
@@ -25,13 +25,13 @@ export function mapPurchasePrice(r: Row): PurchasePriceInput {
   return { id: Number(r.id), price: ok ? price : null, currency: ok && typeof cur === 'string' && cur !== '' ? cur : null };
 }
 
-/** Reads and stores the purchase prices of the catalogs `iblockIds` (the products' CATALOG_ID). */
-export async function purchasePricePhase(ctx: RunContext, iblockIds: readonly number[]): Promise<void> {
+/** Reads and stores the purchase prices of the products' catalogs (CATALOG_ID → products the store has there). */
+export async function purchasePricePhase(ctx: RunContext, catalogs: ReadonlyMap<number, number>): Promise<void> {
   if (ctx.cp.purchasePrices) return; // done before a resume
   let skipped: string | null = null;
   try {
-    for (const iblockId of iblockIds) {
-      for await (const page of exportCatalogPrices(ctx.client, iblockId)) {
+    for (const [iblockId, expected] of catalogs) {
+      for await (const page of exportCatalogPrices(ctx.client, iblockId, { expected })) {
         ctx.checkStopped();
         const rows = page.map(mapPurchasePrice).filter((x) => Number.isSafeInteger(x.id) && x.id > 0);
         await ctx.commit((c, n: number) => { c.purchasePrices = { stored: (c.purchasePrices?.stored ?? 0) + n, skipped: null, done: false }; },

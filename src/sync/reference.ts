@@ -138,8 +138,8 @@ export interface ReferenceFacts {
   toBase: ToBase;
   /** product id → its section */
   productSection: Map<number, number | null>;
-  /** the products' catalogs (CATALOG_ID): where catalog.product.list reads purchase prices */
-  catalogIds: number[];
+  /** the products' catalogs (CATALOG_ID → its products): where catalog.product.list reads purchase prices */
+  catalogs: Map<number, number>;
 }
 
 /** Phase 1 of a run: fetch and store the reference data (one commit), or read it back on resume. */
@@ -149,7 +149,7 @@ export async function referencePhase(ctx: RunContext): Promise<ReferenceFacts> {
     const currencies = (await getCurrencies(db, portalId)).map((c) => ({ code: c.code, amount: c.amount, amountCnt: c.amountCnt, base: c.base, sort: c.sort }));
     const products = await getProducts(db, portalId);
     const productSection = new Map(products.map((p) => [p.id, p.sectionId]));
-    return { toBase: makeToBase(currencies), productSection, catalogIds: catalogsOf(products) };
+    return { toBase: makeToBase(currencies), productSection, catalogs: catalogsOf(products) };
   }
   const w0 = Date.now();
   const modifiedAfter = cp.since !== null ? cp.since - cp.overlapSec * 1000 : null;
@@ -179,12 +179,12 @@ export async function referencePhase(ctx: RunContext): Promise<ReferenceFacts> {
     },
     (tx) => storeReference(tx, portalId, runId, ref),
   );
-  return { toBase: makeToBase(ref.currencies), productSection, catalogIds: catalogsOf(ref.products) };
+  return { toBase: makeToBase(ref.currencies), productSection, catalogs: catalogsOf(ref.products) };
 }
 
-/** Distinct catalog ids of products, ascending. */
-function catalogsOf(products: ReadonlyArray<{ catalogId?: number | null }>): number[] {
-  const ids = new Set<number>();
-  for (const p of products) if (p.catalogId !== null && p.catalogId !== undefined && Number(p.catalogId) > 0) ids.add(Number(p.catalogId));
-  return [...ids].sort((a, b) => a - b);
+/** The products' catalog ids (ascending) with their product counts. */
+function catalogsOf(products: ReadonlyArray<{ catalogId?: number | null }>): Map<number, number> {
+  const n = new Map<number, number>();
+  for (const p of products) if (p.catalogId !== null && p.catalogId !== undefined && Number(p.catalogId) > 0) n.set(Number(p.catalogId), (n.get(Number(p.catalogId)) ?? 0) + 1);
+  return new Map([...n].sort((a, b) => a[0] - b[0]));
 }

@@ -60,6 +60,9 @@ eachDb('sync: purchase prices from the catalog', (getDb) => {
     const s = await runSync({ db, portalId: pid, client: makeClient(tp.tokens, TS) }, { kind: 'full' });
     const products = [...tp.emu.portal.products.values()];
     expect(s.purchasePrices).toEqual({ stored: products.length, skipped: null });
+    // batches sized from the known products: 130 products in one catalog = 3 pages + 1 spare call, not 50
+    expect(new Set(products.map((p) => p.catalogId)).size).toBe(1);
+    expect(s.byMethod['catalog.product.list']?.calls).toBe(4);
     // independently: the catalog's own answer, every page read here by start offsets
     const want = new Map<number, [number | null, string | null]>();
     for (const catalogId of new Set(products.map((p) => p.catalogId))) {
