@@ -2,7 +2,7 @@
  * Phase 1b: the catalog's purchase prices (catalog.product.list, scope `catalog`) of the stored
  * products, for the effectiveness margin (src/server/ui-api/effectiveness-sql.ts). One catalog
  * (iblockId) at a time, by id keyset (src/b24/export-catalog.ts), stored per page. A portal that
- * refuses the call (the app lacks the `catalog` scope: insufficient_scope, or ACCESS_DENIED) is
+ * refuses the call (no `catalog` scope, no right to the catalog: see refused()) is
  * noted in the checkpoint (`purchasePrices.skipped`) and the run continues without prices (the
  * stored ones are kept; the margin setting covers the deals without them).
  */
@@ -13,8 +13,14 @@ import type { RunContext } from './context.js';
 
 type Row = Record<string, unknown>;
 
+/**
+ * The portal will not give the prices: no `catalog` scope (insufficient_scope), no right to view the
+ * catalog or read its information block (catalog-product-list.md: 200040300010, 200040300030, HTTP
+ * 400), the catalog's information block not found (200040300000), or ACCESS_DENIED / 403.
+ */
+const REFUSALS = new Set(['insufficient_scope', 'ACCESS_DENIED', '200040300010', '200040300030', '200040300000']);
 function refused(e: unknown): e is B24Error {
-  return e instanceof B24Error && (e.code === 'insufficient_scope' || e.code === 'ACCESS_DENIED' || e.status === 403);
+  return e instanceof B24Error && (REFUSALS.has(String(e.code)) || e.status === 403);
 }
 
 export function mapPurchasePrice(r: Row): PurchasePriceInput {

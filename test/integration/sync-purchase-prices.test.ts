@@ -47,8 +47,13 @@ eachDb('sync: purchase prices from the catalog', (getDb) => {
     expect(rows.length).toBe(50);
     expect(r.data.next).toBe(50);
     expect(Object.keys(rows[0]!).sort()).toEqual(['iblockId', 'id', 'purchasingCurrency', 'purchasingPrice']);
+    // the documented errors (catalog-product-list.md, "Possible Error Codes")
     const noFilter = await rest(tp, 'catalog.product.list', { select: ['id', 'iblockId'] });
-    expect(noFilter.status).toBe(400);
+    expect([noFilter.status, noFilter.data.error_description]).toEqual([400, 'Required filter fields: iblockId']);
+    const noSelect = await rest(tp, 'catalog.product.list', { select: ['id'], filter: { iblockId: catalogId } });
+    expect([noSelect.status, noSelect.data.error_description]).toEqual([400, 'Required select fields: iblockId']);
+    const noIblock = await rest(tp, 'catalog.product.list', { select: ['id', 'iblockId'], filter: { iblockId: 987654 } });
+    expect([noIblock.status, String(noIblock.data.error)]).toEqual([400, '200040300000']);
     const denied = await rest(noScope, 'catalog.product.list', { select: ['id', 'iblockId'], filter: { iblockId: catalogId } });
     expect(denied.status).toBe(403);
     expect(denied.data.error).toBe('insufficient_scope');

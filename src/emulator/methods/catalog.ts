@@ -136,11 +136,15 @@ function catalogOut(r: ProductRec, select: string[]): Record<string, unknown> {
 function catalogProductList(ctx: CallContext, params: Params): MethodResult {
   const sel = param(params, 'select');
   const select = Array.isArray(sel) ? sel.map(String) : [];
-  // the docs: select is required and must hold id and iblockId; the filter must hold iblockId
-  if (!select.includes('id') || !select.includes('iblockId')) throw new RestError('200040300010', 'Required select fields: id, iblockId', 400);
+  // the docs' errors: select must hold id and iblockId (the missing ones listed), filter an object with iblockId
+  const missing = ['id', 'iblockId'].filter((k) => !select.includes(k));
+  if (missing.length) throw new RestError('0', `Required select fields: ${missing.join(', ')}`, 400);
   const f = param(params, 'filter');
-  const filter = isObj(f) ? f : {};
-  required(filter, 'iblockId');
+  if (!isObj(f)) throw new RestError('0', f === undefined ? 'Required filter fields: iblockId' : 'Incorrect filter format', 400);
+  const filter = f;
+  if (filter.iblockId === undefined || filter.iblockId === null || filter.iblockId === '') throw new RestError('0', 'Required filter fields: iblockId', 400);
+  const iblock = Number(filter.iblockId);
+  if (![...ctx.portal.products.values()].some((r) => r.catalogId === iblock)) throw new RestError('200040300000', 'Iblock Not Found', 400);
   const out = runList(ctx.portal.products, { filter, order: param(params, 'order'), start: param(params, 'start') }, resolverOf(CATALOG_FIELDS, 'ID', true), tz(ctx.portal));
   const res: MethodResult = { result: { products: out.rows.map((r) => catalogOut(r, select)) }, total: out.total, rows: out.rows.length };
   if (out.next !== undefined) res.next = out.next;
