@@ -15,7 +15,7 @@ export const appManifestSchema = z.object({
   code: z.string().regex(/^[a-z0-9_]+$/),
   version: z.number().int().positive(),
   name: langMapSchema,
-  scopes: z.array(z.enum(['crm', 'placement', 'user_brief', 'user', 'bizproc'])).min(1),
+  scopes: z.array(z.enum(['crm', 'catalog', 'placement', 'user_brief', 'user', 'bizproc'])).min(1),
   pages: z.object({ app: path, install: path }),
   placements: z.array(z.object({
     placement: z.string().regex(/^[A-Z0-9_]+$/),

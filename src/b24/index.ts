@@ -9,4 +9,5 @@ export * from './user-token.js';
 export * from './fields.js';
 export * from './ranges.js';
 export { exportList, exportProductRows, collect } from './export.js';
+export { exportCatalogPrices, CATALOG_PRICE_SELECT } from './export-catalog.js';
 export type { ExportOptions, ExportPage, ProductRowsOptions, ProductRowsPage, Row, EntityName, Flavor } from './export.js';

@@ -268,8 +268,8 @@ export const PRODUCTS = table('products', ['id'], true, {
   /**
    * The catalog's purchase price and its currency (migration 010; the effectiveness margin). Not in
    * crm.product.list: the catalog API (catalog.product.list purchasingPrice / purchasingCurrency,
-   * `catalog` scope) has them, which the sync does not call yet. Not written by the product upserts,
-   * so a sync of crm.product.list never clears them; null until something fills them.
+   * `catalog` scope) has them; src/sync/purchase-prices.ts stores them. Not written by the product
+   * upserts, so a sync of crm.product.list never clears them; null until the catalog gives one.
    */
   purchasingPrice:    field<never, number | null>('purchasing_price', 'numeric', undefined, null, { upsert: false }) as Field<never, number | null> & { readonly upsert: false },
   purchasingCurrency: field<never, string | null>('purchasing_currency', 'text', undefined, null, { upsert: false }) as Field<never, string | null> & { readonly upsert: false },

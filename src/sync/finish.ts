@@ -52,6 +52,7 @@ export async function finishRun(ctx: RunContext, start: CallStart): Promise<Sync
     wallSeconds: Math.round((start.now().getTime() - start.t0) / 10) / 100,
     errors: errorCounts(client, start.startCounters),
     watermark: new Date(fin.startedAt).toISOString(),
+    ...(fin.purchasePrices ? { purchasePrices: { stored: fin.purchasePrices.stored, skipped: fin.purchasePrices.skipped } } : {}),
   };
 }
 

@@ -40,6 +40,7 @@ import { derivedPhase } from './derived.js';
 import { SyncAbortedError } from './errors.js';
 import { failRun, finishRun } from './finish.js';
 import { usageOf } from './progress.js';
+import { purchasePricePhase } from './purchase-prices.js';
 import { referencePhase } from './reference.js';
 import { startOrResume } from './start.js';
 import { StopSwitch } from './stop.js';
@@ -66,6 +67,7 @@ export async function runSync(deps: SyncDeps, opts: SyncOptions): Promise<SyncSu
   const { ctx, settled } = createRunContext({ db, portalId, runId: run.id, client, cp, stop, startUsage, now, onProgress: opts.onProgress });
   try {
     const ref = await referencePhase(ctx);
+    await purchasePricePhase(ctx, ref.catalogs);
     await crmPhase(ctx, ref.toBase, ref.productSection, opts.productRowBlock ?? 20000);
     await derivedPhase(ctx);
     await deletionsPhase(ctx);

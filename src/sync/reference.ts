@@ -138,6 +138,8 @@ export interface ReferenceFacts {
   toBase: ToBase;
   /** product id → its section */
   productSection: Map<number, number | null>;
+  /** the products' catalogs (CATALOG_ID → its products): where catalog.product.list reads purchase prices */
+  catalogs: Map<number, number>;
 }
 
 /** Phase 1 of a run: fetch and store the reference data (one commit), or read it back on resume. */
@@ -145,8 +147,9 @@ export async function referencePhase(ctx: RunContext): Promise<ReferenceFacts> {
   const { db, portalId, runId, client, cp } = ctx;
   if (cp.reference) {
     const currencies = (await getCurrencies(db, portalId)).map((c) => ({ code: c.code, amount: c.amount, amountCnt: c.amountCnt, base: c.base, sort: c.sort }));
-    const productSection = new Map((await getProducts(db, portalId)).map((p) => [p.id, p.sectionId]));
-    return { toBase: makeToBase(currencies), productSection };
+    const products = await getProducts(db, portalId);
+    const productSection = new Map(products.map((p) => [p.id, p.sectionId]));
+    return { toBase: makeToBase(currencies), productSection, catalogs: catalogsOf(products) };
   }
   const w0 = Date.now();
   const modifiedAfter = cp.since !== null ? cp.since - cp.overlapSec * 1000 : null;
@@ -176,5 +179,12 @@ export async function referencePhase(ctx: RunContext): Promise<ReferenceFacts> {
     },
     (tx) => storeReference(tx, portalId, runId, ref),
   );
-  return { toBase: makeToBase(ref.currencies), productSection };
+  return { toBase: makeToBase(ref.currencies), productSection, catalogs: catalogsOf(ref.products) };
+}
+
+/** The products' catalog ids (ascending) with their product counts. */
+function catalogsOf(products: ReadonlyArray<{ catalogId?: number | null }>): Map<number, number> {
+  const n = new Map<number, number>();
+  for (const p of products) if (p.catalogId !== null && p.catalogId !== undefined && Number(p.catalogId) > 0) n.set(Number(p.catalogId), (n.get(Number(p.catalogId)) ?? 0) + 1);
+  return new Map([...n].sort((a, b) => a[0] - b[0]));
 }

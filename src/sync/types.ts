@@ -85,6 +85,8 @@ export interface SyncSummary extends PulledCounts {
   errors: SyncErrorCount[];
   /** Portal time (ISO) the next incremental sync starts from (minus the overlap). */
   watermark: string;
+  /** Purchase prices read from the catalog; `skipped`: why not (the portal refused, e.g. insufficient_scope). */
+  purchasePrices?: { stored: number; skipped: string | null };
 }
 
 /** Saved with every committed page batch, in the same transaction as the data. */
@@ -114,6 +116,11 @@ export interface Checkpoint {
   /** Rates changed since the previous run: recompute opportunity_base of all stored deals. */
   ratesChanged: boolean;
   resumes: number;
+  /**
+   * Purchase prices from the catalog (src/sync/purchase-prices.ts): products updated; `skipped`:
+   * the portal refused catalog.product.list (e.g. insufficient_scope), the run went on without them.
+   */
+  purchasePrices?: { stored: number; skipped: string | null; done: boolean };
 }
 
 export const zeroCounts = (): PulledCounts => ({

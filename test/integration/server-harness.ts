@@ -14,7 +14,7 @@ import { startApp, type RunningApp, type StartAppOptions } from '../../src/app.j
 import { silentLogger } from '../../src/server/log.js';
 import type { Db } from '../../src/store/index.js';
 
-export const SCOPES = ['crm', 'placement', 'user_brief', 'bizproc'];
+export const SCOPES = ['crm', 'catalog', 'placement', 'user_brief', 'bizproc'];
 
 export async function startPortal(o: { contacts?: number; seed?: number; timeScale?: number; accessTokenTtl?: number } = {}): Promise<RunningEmulator> {
   const portal = new Portal({ clock: new PortalClock(Date.now(), o.timeScale ?? 1), accessTokenTtl: o.accessTokenTtl });

@@ -2,8 +2,8 @@
  * Effectiveness per segment (GET /api/ui/effectiveness, /export, PUT /settings) over real HTTP on
  * PGlite and PostgreSQL, against a generated emulator portal scored at seven as-of days. Every
  * figure is recomputed here from the emulator's own state (its deals, their contacts, stages,
- * amounts, currencies and product rows; purchase prices chosen by the test and stored as a catalog
- * sync would) and the runs' memberships, never from the app's SQL: conversion, win rate, revenue
+ * amounts, currencies and product rows; the emulated catalog's purchase prices, stored as the catalog
+ * sync stores them) and the runs' memberships, never from the app's SQL: conversion, win rate, revenue
  * and margin per member, retention, "same or better segment" at the next run, average order value
  * and mean days between orders, for 30, 90 and 180 days. Unfinished windows come back null and
  * marked incomplete. A non-admin gets no amount of money and no group under MIN_GROUP; bad, foreign,
@@ -14,6 +14,7 @@ import { eachDb } from '../helpers/db.js';
 import { generatePortal } from '../../src/emulator/generator.js';
 import { Portal as EmuPortal } from '../../src/emulator/portal.js';
 import { stageSemantic } from '../../src/emulator/methods/schema.js';
+import { purchasingPriceOf } from '../../src/emulator/methods/catalog.js';
 import { mirrorEmulatorPortal } from '../helpers/emulator-mirror.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { createScoreRun, getProducts, upsertPortalOnInstall, upsertProducts } from '../../src/store/index.js';
@@ -46,7 +47,7 @@ eachDb('ui api effectiveness per segment (emulator data, recomputed independentl
   let adminRu = '';
   const runs: Array<{ id: number; asOf: string }> = [];
   let foreignRun = 0;
-  /** purchase price per product (base currency), for two thirds of the catalog */
+  /** purchase price per product (in the product's currency), for the products the catalog prices */
   const purchase = new Map<number, number>();
 
   const get = async (q: string, session = admin) => srv.call('GET', `/api/ui/effectiveness${q}`, { session });
@@ -145,9 +146,13 @@ eachDb('ui api effectiveness per segment (emulator data, recomputed independentl
     foreignRun = other.runId;
     portalId = (await upsertPortalOnInstall(db, { memberId, domain: 'eff.test', clientEndpoint: 'https://eff.test/rest/', status: 'active' })).id;
     await mirrorEmulatorPortal(emu, db, portalId);
-    // purchase prices as a catalog sync would store them: 60 % of the list price for two products in three
+    // purchase prices as a catalog sync stores them (test/integration/sync-purchase-prices.test.ts):
+    // the emulated catalog's purchasingPrice, in the product's currency, for most products
     const products = [...emu.products.values()];
-    for (const p of products) if (p.id % 3 !== 0) purchase.set(p.id, Math.round(p.price * 0.6 * 100) / 100);
+    for (const p of products) {
+      const pp = purchasingPriceOf(p);
+      if (pp !== null) purchase.set(p.id, pp);
+    }
     await db.query(
       `INSERT INTO products (portal_id, id, name, price, currency_id, purchasing_price, purchasing_currency)
        SELECT $1, u.id, u.name, u.price, u.cur, u.pp, u.cur FROM unnest($2::bigint[], $3::text[], $4::numeric[], $5::text[], $6::numeric[]) AS u(id, name, price, cur, pp)`,

@@ -8,7 +8,7 @@ import { assertAccess, listVisibility } from '../perms.js';
 import type { Portal } from '../portal.js';
 import { runList, type QField, type Resolver } from '../query.js';
 import { camelToUpper, isoDateTime, type FType, type V } from '../serialize.js';
-import { RestError, type MethodResult } from '../types.js';
+import { RestError, type CallContext, type MethodResult, type Params } from '../types.js';
 import { legacyId } from './schema.js';
 import { def, isObj, list, param, requiredParam, yn, type Def } from './util.js';
 
@@ -99,6 +99,56 @@ function sectionOut(r: SectionRec): Record<string, unknown> {
     ID: String(r.id), CATALOG_ID: String(r.catalogId), NAME: r.name, SECTION_ID: r.sectionId === null ? null : String(r.sectionId),
     XML_ID: r.xmlId,
   };
+}
+
+// ---------------------------------------------------------------------------
+// catalog.product.list (catalog/product/catalog-product-list.md, scope `catalog`)
+
+/**
+ * The catalog's purchase price of a generated product: a deterministic share of the products
+ * (about 3 in 4, by a hash of the id, so the generator's random streams stay untouched) have
+ * one, 60–80 % of the sale price in the product's currency; the rest have none (null).
+ */
+export function purchasingPriceOf(r: ProductRec): number | null {
+  let h = Math.imul(r.id, 0x9e3779b1) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca77) >>> 0;
+  h = (h ^ (h >>> 13)) >>> 0;
+  if (h % 4 === 0) return null;
+  const share = 0.6 + ((h >>> 8) % 201) / 1000;
+  return Math.round(r.price * share * 100) / 100;
+}
+
+const CATALOG_FIELDS: Record<string, Getter<ProductRec>> = {
+  ID: ['id', (r) => r.id], IBLOCK_ID: ['int', (r) => r.catalogId], NAME: ['string', (r) => r.name],
+  PURCHASING_PRICE: ['double', (r) => purchasingPriceOf(r)], PURCHASING_CURRENCY: ['string', (r) => (purchasingPriceOf(r) === null ? null : r.currencyId)],
+};
+
+function catalogOut(r: ProductRec, select: string[]): Record<string, unknown> {
+  const price = purchasingPriceOf(r);
+  const all: Record<string, unknown> = {
+    id: r.id, iblockId: r.catalogId, name: r.name, purchasingPrice: price, purchasingCurrency: price === null ? null : r.currencyId,
+  };
+  const out: Record<string, unknown> = {};
+  for (const k of select) if (k in all) out[k] = all[k];
+  return out;
+}
+
+function catalogProductList(ctx: CallContext, params: Params): MethodResult {
+  const sel = param(params, 'select');
+  const select = Array.isArray(sel) ? sel.map(String) : [];
+  // the docs' errors: select must hold id and iblockId (the missing ones listed), filter an object with iblockId
+  const missing = ['id', 'iblockId'].filter((k) => !select.includes(k));
+  if (missing.length) throw new RestError('0', `Required select fields: ${missing.join(', ')}`, 400);
+  const f = param(params, 'filter');
+  if (!isObj(f)) throw new RestError('0', f === undefined ? 'Required filter fields: iblockId' : 'Incorrect filter format', 400);
+  const filter = f;
+  if (filter.iblockId === undefined || filter.iblockId === null || filter.iblockId === '') throw new RestError('0', 'Required filter fields: iblockId', 400);
+  const iblock = Number(filter.iblockId);
+  if (![...ctx.portal.products.values()].some((r) => r.catalogId === iblock)) throw new RestError('200040300000', 'Iblock Not Found', 400);
+  const out = runList(ctx.portal.products, { filter, order: param(params, 'order'), start: param(params, 'start') }, resolverOf(CATALOG_FIELDS, 'ID', true), tz(ctx.portal));
+  const res: MethodResult = { result: { products: out.rows.map((r) => catalogOut(r, select)) }, total: out.total, rows: out.rows.length };
+  if (out.next !== undefined) res.next = out.next;
+  return res;
 }
 
 // ---------------------------------------------------------------------------
@@ -218,6 +268,8 @@ export const catalogMethods: Def[] = [
     const sel = param(params, 'select');
     return list(out.rows.map((r) => pickSelect(sectionOut(r), sel)), out.total, out.next);
   }),
+
+  def('catalog.product.list', 'catalog', 'list', catalogProductList),
 
   def('crm.deal.productrows.get', 'crm', 'get', (ctx, params) => {
     const id = legacyId(params, 'The parameter id is invalid or not defined.'); // crm-deal-productrows-get.md

@@ -98,7 +98,7 @@ export function forgedCallback(f: Forged): Record<string, unknown> {
       access_token: f.accessToken ?? 'forged-access-token-0001',
       refresh_token: f.refreshToken ?? 'forged-refresh-token-0001',
       expires_in: '3600',
-      scope: 'crm,placement,user_brief,bizproc',
+      scope: 'crm,catalog,placement,user_brief,bizproc',
       domain: f.host,
       server_endpoint: f.server,
       status: 'L',
@@ -116,7 +116,7 @@ export function forgedPage(f: Forged): { path: string; body: Record<string, stri
     path: `/install?${q}`,
     body: {
       AUTH_ID: f.accessToken ?? 'forged-access-token-0001', AUTH_EXPIRES: '3600', REFRESH_ID: f.refreshToken ?? 'forged-refresh-token-0001',
-      SERVER_ENDPOINT: f.server, APPLICATION_TOKEN: f.applicationToken ?? 'forged-application-token', APPLICATION_SCOPE: 'crm,placement,user_brief,bizproc',
+      SERVER_ENDPOINT: f.server, APPLICATION_TOKEN: f.applicationToken ?? 'forged-application-token', APPLICATION_SCOPE: 'crm,catalog,placement,user_brief,bizproc',
       member_id: f.memberId, status: 'L', PLACEMENT: 'DEFAULT',
     },
   };
