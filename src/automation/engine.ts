@@ -32,6 +32,13 @@ import { latestScoreRun } from '../store/scores.js';
 import { refusalReasonKey, type AutomationRule } from '../settings/index.js';
 import { fillText, rulesFromSettings } from './rules.js';
 
+/**
+ * A label's refusal state as SQL over the labels alias `a`: '' not refused, else the reason's key
+ * ('-': refused without a reason). The engine's state and the rule estimate read it the same way.
+ */
+export const refusalStateSql = (a: string): string =>
+  `CASE WHEN ${a}.lifecycle = 'refused' THEN COALESCE(${a}.extra->>'refusalReasonKey', '-') ELSE '' END`;
+
 export interface EvaluateResult {
   runId: number | null;
   observed: number;
@@ -207,8 +214,8 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
   for (;;) {
     const { rows: labels } = await db.query<LabelRow>(
       `SELECT contact_id AS id, sleeping, segment, lifecycle,
-              CASE WHEN lifecycle = 'refused' THEN COALESCE(extra->>'refusalReasonKey', '-') ELSE '' END AS refusal
-         FROM contact_labels
+              ${refusalStateSql('l')} AS refusal
+         FROM contact_labels l
         WHERE portal_id = $1 AND run_id = $2 AND contact_id > $3 AND ($4::bigint[] IS NULL OR contact_id = ANY($4::bigint[]))
         ORDER BY contact_id LIMIT $5`,
       [portalId, sr.id, after, only, pageSize],

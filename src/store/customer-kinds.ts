@@ -1,3 +1,5 @@
+import type { Db } from './db.js';
+
 /**
  * The kinds of customer the app labels: contacts always, companies too with the B2B option
  * (issue 14). Every place that reads or writes labels picks its tables here by kind, so a new
@@ -26,3 +28,9 @@ export const KIND_TABLES: Readonly<Record<CustomerKind, KindTables>> = {
 };
 
 export const isCustomerKind = (v: unknown): v is CustomerKind => v === 'contact' || v === 'company';
+
+/** Has the score run labelled companies (the B2B option was on when it ran)? */
+export async function runHasCompanies(db: Db, portalId: number, runId: number): Promise<boolean> {
+  const { rows } = await db.query<{ x: boolean }>(`SELECT EXISTS (SELECT 1 FROM company_labels WHERE portal_id = $1 AND run_id = $2) AS x`, [portalId, runId]);
+  return rows[0]?.x === true;
+}

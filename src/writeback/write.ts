@@ -34,7 +34,7 @@ import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
 import { latestScoreRun, type ContactLabel } from '../store/scores.js';
-import { KIND_TABLES, type CustomerKind } from '../store/customer-kinds.js';
+import { KIND_TABLES, runHasCompanies, type CustomerKind } from '../store/customer-kinds.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
 import { portalFieldSettings, registerFields, type FieldRegistry, type ReasonItem, type RegisterFieldsReport } from './fields.js';
@@ -508,12 +508,6 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
     await finishRun(run, 'failed');
     return res;
   }
-}
-
-/** Has the score run labelled companies (the B2B option was on when it ran)? */
-async function runHasCompanies(db: Db, portalId: number, runId: number): Promise<boolean> {
-  const { rows } = await db.query<{ x: boolean }>(`SELECT EXISTS (SELECT 1 FROM company_labels WHERE portal_id = $1 AND run_id = $2) AS x`, [portalId, runId]);
-  return rows[0]?.x === true;
 }
 
 /** The companies' pass (B2B on and the run labelled companies): the contact run's steps over company labels. */

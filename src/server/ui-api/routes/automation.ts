@@ -8,7 +8,7 @@
  */
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { listFirings } from '../../../automation/engine.js';
+import { listFirings, refusalStateSql } from '../../../automation/engine.js';
 import { automationRuleSchema, readSection, refusalReasonKey, type AutomationRule } from '../../../settings/index.js';
 import type { Db } from '../../../store/index.js';
 import { authed, parse, requireAdmin, wrap } from '../http.js';
@@ -22,9 +22,6 @@ async function lastTwoRuns(db: Db, portalId: number) {
     `SELECT id, as_of AS "asOf" FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT 2`, [portalId]);
   return rows.map((r) => ({ id: Number(r.id), asOf: r.asOf }));
 }
-
-/** The refusal state of a label as the engine keeps it (src/automation/engine.ts): '' not refused, else the reason's key ('-': none). */
-const refusalKey = (a: string) => `CASE WHEN ${a}.lifecycle = 'refused' THEN COALESCE(${a}.extra->>'refusalReasonKey', '-') ELSE '' END`;
 
 /** The SQL condition (c1 = the latest run's label, p = the previous run's) and its parameters of a trigger. */
 function triggerCondition(t: AutomationRule['trigger']): { cond: string; params: unknown[] } {
@@ -43,7 +40,7 @@ function triggerCondition(t: AutomationRule['trigger']): { cond: string; params:
     case 'becameRefused':
       // became refused, or refused with another reason (the engine's rule)
       return {
-        cond: `c1.lifecycle = 'refused' AND ${refusalKey('c1')} <> ${refusalKey('p')} AND (cardinality($4::text[]) = 0 OR ${refusalKey('c1')} = ANY($4::text[]))`,
+        cond: `c1.lifecycle = 'refused' AND ${refusalStateSql('c1')} <> ${refusalStateSql('p')} AND (cardinality($4::text[]) = 0 OR ${refusalStateSql('c1')} = ANY($4::text[]))`,
         params: [t.reasons.map(refusalReasonKey)],
       };
   }

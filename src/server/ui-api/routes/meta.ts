@@ -10,7 +10,7 @@
  */
 import express, { type Router } from 'express';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../../../scoring/index.js';
-import { latestScoreRun, type Db } from '../../../store/index.js';
+import { latestScoreRun, runHasCompanies, type Db } from '../../../store/index.js';
 import { readSection } from '../../../settings/index.js';
 import { runScale } from '../dashboard-query.js';
 import { authed, wrap, type AReq, type Authed } from '../http.js';
@@ -66,12 +66,6 @@ function cities(db: Db, portalId: number, minGroup: number, visible: number[] | 
   );
 }
 
-/** Has the run labelled companies (B2B)? */
-async function companiesScored(db: Db, portalId: number, runId: number): Promise<boolean> {
-  const { rows } = await db.query<{ x: boolean }>(`SELECT EXISTS (SELECT 1 FROM company_labels WHERE portal_id = $1 AND run_id = $2) AS x`, [portalId, runId]);
-  return rows[0]?.x === true;
-}
-
 /** Each interest tag's window in days (the map's entries; any other tag has the default window). */
 function interestWindows(scoring: ReturnType<typeof readSection<'scoring'>>['value']) {
   const w: Record<string, number> = {};
@@ -109,7 +103,7 @@ export function metaRoutes(deps: RouteDeps): Router {
     return {
       run: run ? { id: run.id, asOf: run.asOf } : null,
       // B2B: the option, and whether the latest run labelled companies (the UI's contacts/companies switch)
-      b2b: { enabled: readSection(a.portal.settings, 'b2b').value, companiesScored: run ? await companiesScored(db, a.portal.id, run.id) : false },
+      b2b: { enabled: readSection(a.portal.settings, 'b2b').value, companiesScored: run ? await runHasCompanies(db, a.portal.id, run.id) : false },
       scale: run ? runScale(run) : 5,
       segments: SEGMENT_CODES.map((c) => ({ code: c, ...segmentLabel(c, a.lang) })),
       lifecycles: LIFECYCLE_CODES.map((c) => ({ code: c, ...lifecycleLabel(c, a.lang) })),

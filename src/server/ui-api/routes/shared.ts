@@ -1,6 +1,6 @@
 /** What the route factories share: their dependencies and the helpers about a request's portal. */
 import { z } from 'zod';
-import { latestScoreRun, type CustomerKind, type Db, type Portal } from '../../../store/index.js';
+import { latestScoreRun, runHasCompanies, type CustomerKind, type Db, type Portal } from '../../../store/index.js';
 import { checkFilterBounds, savedFilters, searchKey, type CompileOptions, type SegmentFilter } from '../../../segments/index.js';
 import { readSection } from '../../../settings/index.js';
 import { channelOf, contactsByChannel } from '../channels.js';
@@ -50,8 +50,7 @@ export const entitySchema = z.enum(['contact', 'company']).default('contact');
 export async function runFor(db: Db, a: Authed, entity: CustomerKind) {
   const run = await runOr404(db, a);
   if (entity === 'contact') return run;
-  const { rows } = await db.query<{ x: boolean }>(`SELECT EXISTS (SELECT 1 FROM company_labels WHERE portal_id = $1 AND run_id = $2) AS x`, [a.portal.id, run.id]);
-  if (!rows[0]?.x) throw new HttpError(409, 'NO_COMPANIES', 'companies are not scored: turn on "B2B: score companies too" in the settings and run the sync');
+  if (!(await runHasCompanies(db, a.portal.id, run.id))) throw new HttpError(409, 'NO_COMPANIES', 'companies are not scored: turn on "B2B: score companies too" in the settings and run the sync');
   return run;
 }
 
