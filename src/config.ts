@@ -12,6 +12,14 @@
  *   DATA_DIR                PGlite directory (default ./data)
  *   SESSION_SECRET          for the UI's sessions (later); ≥ 32 characters, required in production
  *   LOG_LEVEL               debug | info | warn | error (default info)
+ *   LOG_DIR                 also write the log lines into this directory, one file per day
+ *                           (src/server/log.ts; one directory per process). Default: stderr only
+ *   LOG_RETENTION_DAYS      whole days of log files kept besides today (default 7, at least 3)
+ *   RETAIN_SCORE_RUNS       score runs kept per portal: the latest N (default 10, at least 2) plus
+ *                           the first run of every month (src/store/retention.ts)
+ *   RETAIN_INBOX_DAYS       CRM event inbox rows older than this are dropped (default 7)
+ *   RETAIN_JOBS_DAYS        finished jobs stay in pg-boss's archive this long (default 7)
+ *   HOUSEKEEPING_CRON       when the nightly housekeeping runs, UTC (default 17 3 * * *)
  *   OAUTH_SERVER_ENDPOINTS  comma list of the accepted OAuth servers (their REST base, the
  *                           `server_endpoint` of install payloads). Every install is proven there
  *                           (a refresh with CLIENT_SECRET) before anything else happens, and nothing
@@ -66,6 +74,12 @@ const envSchema = z.object({
   DATA_DIR: z.string().trim().min(1).default('./data'),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  LOG_DIR: z.string().trim().min(1).optional(),
+  LOG_RETENTION_DAYS: z.coerce.number().int().min(3, 'must be at least 3 (days of logs kept)').max(366).default(7),
+  RETAIN_SCORE_RUNS: z.coerce.number().int().min(2, 'must be at least 2 (the dashboard compares two runs)').max(1000).default(10),
+  RETAIN_INBOX_DAYS: z.coerce.number().int().min(1).max(366).default(7),
+  RETAIN_JOBS_DAYS: z.coerce.number().int().min(1).max(366).default(7),
+  HOUSEKEEPING_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression, e.g. 17 3 * * *').default('17 3 * * *'),
   OAUTH_SERVER_ENDPOINTS: z.string().default('https://oauth.bitrix.info/rest/'),
   ALLOW_DEV_PORTALS: boolish.optional(),
   TRUST_PROXY: z.string().trim().min(1).default('loopback'),
@@ -73,6 +87,13 @@ const envSchema = z.object({
 });
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface RetentionConfig {
+  scoreRuns: number;
+  inboxDays: number;
+  jobsDays: number;
+  cron: string;
+}
 
 export interface AppConfig {
   production: boolean;
@@ -86,6 +107,11 @@ export interface AppConfig {
   dataDir: string;
   sessionSecret?: string;
   logLevel: LogLevel;
+  /** Log files (src/server/log.ts): the directory, and whole days kept besides today. */
+  logDir?: string;
+  logRetentionDays: number;
+  /** Housekeeping (src/jobs/housekeeping.ts): runs kept, inbox and job history days, when. */
+  retention: RetentionConfig;
   /** Accepted OAuth servers (REST base, the `server_endpoint` of installs), normalised with a trailing slash. */
   oauthServerEndpoints: string[];
   /** http:// portals are accepted (the local emulator). */
@@ -140,6 +166,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: e.DATA_DIR,
     sessionSecret: e.SESSION_SECRET,
     logLevel: e.LOG_LEVEL,
+    ...(e.LOG_DIR ? { logDir: e.LOG_DIR } : {}),
+    logRetentionDays: e.LOG_RETENTION_DAYS,
+    retention: { scoreRuns: e.RETAIN_SCORE_RUNS, inboxDays: e.RETAIN_INBOX_DAYS, jobsDays: e.RETAIN_JOBS_DAYS, cron: e.HOUSEKEEPING_CRON },
     oauthServerEndpoints: endpoints.map((s) => `${s.replace(/\/+$/, '')}/`),
     allowDevPortals: e.ALLOW_DEV_PORTALS ?? !production,
     trustProxy: /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,
