@@ -61,13 +61,17 @@ export interface RunningApp {
 
 export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> {
   const config = loadConfig(opts.env ?? process.env, opts.config);
-  const log = opts.log ?? createLogger(config.logLevel);
+  const ownLog = opts.log ? null : createLogger({ level: config.logLevel, ...(config.logDir ? { files: { dir: config.logDir, retentionDays: config.logRetentionDays } } : {}) });
+  const log: Logger = opts.log ?? ownLog!;
   const ownDb = !opts.db;
   const db = opts.db ?? (await openStore({ databaseUrl: config.databaseUrl ?? '', dataDir: config.dataDir }));
   const clientOpts: PortalClientOptions = { clientId: config.clientId, clientSecret: config.clientSecret, limiter: opts.limiter, client: opts.client };
   const clientFor = (portalId: number) => clientForPortal(db, portalId, clientOpts);
   const workers = opts.workers === false ? null
-    : await startWorkers({ db, clientFor, log, ...(typeof opts.workers === 'object' ? opts.workers : {}) });
+    : await startWorkers({
+      db, clientFor, log, housekeeping: { scoreRuns: config.retention.scoreRuns, inboxDays: config.retention.inboxDays, jobsDays: config.retention.jobsDays, cron: config.retention.cron },
+      ...(typeof opts.workers === 'object' ? opts.workers : {}),
+    });
   const events = opts.events ?? workers?.sink ?? new MemoryCrmEventQueue();
   const runNow: ServerDeps['runNow'] = opts.runNow ?? (workers
     ? async (portalId) => {
@@ -126,6 +130,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
       });
       await workers?.stop();
       if (ownDb) await db.close();
+      await ownLog?.close();
     },
   };
 }

@@ -82,3 +82,24 @@ export async function portalsWithInbox(db: Db): Promise<number[]> {
   const { rows } = await db.query<{ p: number }>(`SELECT DISTINCT portal_id AS p FROM crm_event_inbox`);
   return rows.map((r) => r.p);
 }
+
+/**
+ * Drops inbox rows received more than `days` ago, `batch` rows per statement (housekeeping,
+ * src/jobs/housekeeping.ts). Processed rows are deleted by the event job itself; what is this old
+ * belongs to a portal whose jobs do not run (needs_reauth, uninstalled) or kept failing, and the
+ * nightly reconciliation (or the full sync after a reinstall) has re-read those objects since.
+ */
+export async function dropStaleInbox(db: Db, days: number, o: { batch?: number; until?: number } = {}): Promise<number> {
+  const batch = Math.max(1, Math.floor(o.batch ?? 5000));
+  let n = 0;
+  for (;;) {
+    if (o.until !== undefined && Date.now() > o.until) return n;
+    const r = await db.query(
+      `DELETE FROM crm_event_inbox WHERE (portal_id, entity, entity_id) IN
+         (SELECT portal_id, entity, entity_id FROM crm_event_inbox WHERE received_at < now() - make_interval(days => $1) LIMIT $2)`,
+      [Math.max(1, Math.floor(days)), batch],
+    );
+    n += r.rowCount;
+    if (r.rowCount < batch) return n;
+  }
+}

@@ -11,8 +11,11 @@ export const QUEUES = {
   writeback: 'b24seg-writeback',
   reconcile: 'b24seg-reconcile',
   poll: 'b24seg-poll',
+  housekeeping: 'b24seg-housekeeping',
 } as const;
-export type PortalQueue = Exclude<keyof typeof QUEUES, 'poll'>;
+/** Queues whose jobs are not about one portal. */
+export const CLUSTER_QUEUES = [QUEUES.poll, QUEUES.housekeeping] as const;
+export type PortalQueue = Exclude<keyof typeof QUEUES, 'poll' | 'housekeeping'>;
 
 export interface PortalJobData {
   portalId: number;

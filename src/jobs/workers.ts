@@ -16,6 +16,9 @@
  *   b24seg-poll        every minute (pg-boss schedule: one per cluster): poll every active
  *                      portal's offline event queue into the inbox; queue event jobs for portals
  *                      with inbox rows
+ *   b24seg-housekeeping nightly (pg-boss schedule: one per cluster): prune score runs, the
+ *                      inbox, rate-limit counters (./housekeeping.ts); pg-boss's own job
+ *                      history is pruned by its maintenance (`bossRetention`)
  *
  * One run per portal at a time: every portal job first takes the portal's lease (./lock.ts),
  * whichever queue it came from; a job that finds the portal busy re-queues itself a few seconds
@@ -46,13 +49,15 @@ import { listPortals } from '../store/portals.js';
 import { portalsWithInbox } from '../events/inbox.js';
 import { pollOfflineEvents } from '../events/offline.js';
 import { InboxSink } from './inbox-sink.js';
+import { DEFAULT_HOUSEKEEPING, bossRetention, registerHousekeeping, type HousekeepingOptions } from './housekeeping.js';
 import { isReauth, markReauth, runPortalJob, type PortalJobEnv } from './portal-job.js';
 import { defaultProcessors, type Processors } from './processors.js';
-import { QUEUES, createQueues, senders, silentLog, type Enqueue, type JobLog, type PortalJobData, type PortalQueue } from './queues.js';
+import { CLUSTER_QUEUES, QUEUES, createQueues, senders, silentLog, type Enqueue, type JobLog, type PortalJobData, type PortalQueue } from './queues.js';
 import { PortalSchedules } from './schedules.js';
 
 export * from './queues.js';
 export * from './processors.js';
+export * from './housekeeping.js';
 
 export interface StartWorkersOptions {
   db: Db;
@@ -82,6 +87,8 @@ export interface StartWorkersOptions {
   workerId?: string;
   /** the sink groups online events arriving within this many ms into one insert (default 50) */
   sinkFlushMs?: number;
+  /** retention and the nightly housekeeping (./housekeeping.ts; default DEFAULT_HOUSEKEEPING) */
+  housekeeping?: Partial<HousekeepingOptions>;
 }
 
 export interface Workers {
@@ -104,8 +111,10 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
   const workerId = o.workerId ?? `w-${process.pid}-${randomUUID().slice(0, 8)}`;
   const debounceSec = Math.max(1, Math.round(o.debounceSec ?? 30));
   const processors: Processors = { ...defaultProcessors, ...o.processors };
+  const housekeeping: HousekeepingOptions = { ...DEFAULT_HOUSEKEEPING, ...o.housekeeping };
   const boss = new PgBoss({
     ...pgBossOptions(db),
+    ...bossRetention(housekeeping),
     schema: o.schema ?? 'pgboss',
     // PGlite: one in-process connection; keep pg-boss's own maintenance light
     ...(db.kind === 'pglite' ? { max: 1 } : { max: 4 }),
@@ -126,6 +135,7 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
   let schedules: PortalSchedules | null = null;
   if (o.work !== false) {
     await registerWorkers(boss, o, Object.keys(processors) as PortalQueue[], active, (q, job) => runPortalJob(env, q, job), pollNow);
+    await registerHousekeeping(boss, db, housekeeping, log, Math.max(0.5, o.pollingIntervalSeconds ?? 2));
     if (o.schedules !== false) {
       schedules = new PortalSchedules(db, async (portalId) => {
         await enqueue.reconcile(portalId);
@@ -206,7 +216,7 @@ async function waitIdle(db: Db, schema: string, active: ReadonlySet<Promise<unkn
   for (;;) {
     const { rows } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${schema}.job WHERE name = ANY($1::text[]) AND state IN ('created', 'retry', 'active')`,
-      [Object.values(QUEUES).filter((q) => q !== QUEUES.poll)],
+      [Object.values(QUEUES).filter((q) => !(CLUSTER_QUEUES as readonly string[]).includes(q))],
     );
     if ((rows[0]?.n ?? 0) === 0 && active.size === 0) return;
     if (Date.now() > until) throw new Error(`jobs: not idle after ${timeoutMs} ms (${rows[0]?.n} jobs pending)`);
