@@ -69,7 +69,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   const clientFor = (portalId: number) => clientForPortal(db, portalId, clientOpts);
   const workers = opts.workers === false ? null
     : await startWorkers({
-      db, clientFor, log, housekeeping: { scoreRuns: config.retention.scoreRuns, inboxDays: config.retention.inboxDays, jobsDays: config.retention.jobsDays, cron: config.retention.cron },
+      db, clientFor, log, housekeeping: { ...config.retention },
       ...(typeof opts.workers === 'object' ? opts.workers : {}),
     });
   const events = opts.events ?? workers?.sink ?? new MemoryCrmEventQueue();

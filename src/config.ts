@@ -16,7 +16,7 @@
  *                           (src/server/log.ts; one directory per process). Default: stderr only
  *   LOG_RETENTION_DAYS      whole days of log files kept besides today (default 7, at least 3)
  *   RETAIN_SCORE_RUNS       score runs kept per portal: the latest N (default 10, at least 2) plus
- *                           the first run of every month (src/store/retention.ts)
+ *   RETAIN_SCORE_MONTHS     the first run of each of the last M months (default 12) (src/store/retention.ts)
  *   RETAIN_INBOX_DAYS       CRM event inbox rows older than this are dropped (default 7)
  *   RETAIN_JOBS_DAYS        finished jobs stay in pg-boss's archive this long (default 7)
  *   HOUSEKEEPING_CRON       when the nightly housekeeping runs, UTC (default 17 3 * * *)
@@ -77,6 +77,7 @@ const envSchema = z.object({
   LOG_DIR: z.string().trim().min(1).optional(),
   LOG_RETENTION_DAYS: z.coerce.number().int().min(3, 'must be at least 3 (days of logs kept)').max(366).default(7),
   RETAIN_SCORE_RUNS: z.coerce.number().int().min(2, 'must be at least 2 (the dashboard compares two runs)').max(1000).default(10),
+  RETAIN_SCORE_MONTHS: z.coerce.number().int().min(1).max(120).default(12),
   RETAIN_INBOX_DAYS: z.coerce.number().int().min(1).max(366).default(7),
   RETAIN_JOBS_DAYS: z.coerce.number().int().min(1).max(366).default(7),
   HOUSEKEEPING_CRON: z.string().trim().regex(/^\S+( \S+){4}$/, 'must be a 5-field cron expression, e.g. 17 3 * * *').default('17 3 * * *'),
@@ -90,6 +91,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface RetentionConfig {
   scoreRuns: number;
+  scoreMonths: number;
   inboxDays: number;
   jobsDays: number;
   cron: string;
@@ -168,7 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: e.LOG_LEVEL,
     ...(e.LOG_DIR ? { logDir: e.LOG_DIR } : {}),
     logRetentionDays: e.LOG_RETENTION_DAYS,
-    retention: { scoreRuns: e.RETAIN_SCORE_RUNS, inboxDays: e.RETAIN_INBOX_DAYS, jobsDays: e.RETAIN_JOBS_DAYS, cron: e.HOUSEKEEPING_CRON },
+    retention: { scoreRuns: e.RETAIN_SCORE_RUNS, scoreMonths: e.RETAIN_SCORE_MONTHS, inboxDays: e.RETAIN_INBOX_DAYS, jobsDays: e.RETAIN_JOBS_DAYS, cron: e.HOUSEKEEPING_CRON },
     oauthServerEndpoints: endpoints.map((s) => `${s.replace(/\/+$/, '')}/`),
     allowDevPortals: e.ALLOW_DEV_PORTALS ?? !production,
     trustProxy: /^\d+$/.test(e.TRUST_PROXY) ? Number(e.TRUST_PROXY) : e.TRUST_PROXY === 'false' ? false : e.TRUST_PROXY === 'true' ? true : e.TRUST_PROXY,

@@ -2,8 +2,8 @@
  * The nightly housekeeping: one job per cluster (a pg-boss schedule on `b24seg-housekeeping`,
  * HOUSEKEEPING_CRON in UTC; pg-boss creates one job per tick however many workers run, and one
  * worker takes it). A pass:
- *  - prunes every portal's score runs: the latest N plus the first run of each month
- *    (src/store/retention.ts; RETAIN_SCORE_RUNS);
+ *  - prunes every portal's score runs: the latest N plus the first run of each of the last M
+ *    months (src/store/retention.ts; RETAIN_SCORE_RUNS, RETAIN_SCORE_MONTHS);
  *  - drops CRM event inbox rows older than RETAIN_INBOX_DAYS (src/events/inbox.ts);
  *  - drops expired HTTP rate-limit counters (src/store/retention.ts).
  * Every delete is batched and the pass stops after `maxMs`; what is left waits for the next night.
@@ -23,7 +23,7 @@ import { QUEUES, type JobLog } from './queues.js';
 export interface HousekeepingOptions {
   /** latest done score runs kept per portal (RETAIN_SCORE_RUNS) */
   scoreRuns: number;
-  /** months whose first run is kept (default 24) */
+  /** months whose first run is kept (RETAIN_SCORE_MONTHS; default 12) */
   scoreMonths?: number;
   /** CRM event inbox rows older than this are dropped (RETAIN_INBOX_DAYS) */
   inboxDays: number;
@@ -37,7 +37,7 @@ export interface HousekeepingOptions {
   maxMs?: number;
 }
 
-export const DEFAULT_HOUSEKEEPING: HousekeepingOptions = { scoreRuns: 10, scoreMonths: 24, inboxDays: 7, jobsDays: 7, cron: '17 3 * * *' };
+export const DEFAULT_HOUSEKEEPING: HousekeepingOptions = { scoreRuns: 10, scoreMonths: 12, inboxDays: 7, jobsDays: 7, cron: '17 3 * * *' };
 
 export interface HousekeepingResult {
   portals: number;

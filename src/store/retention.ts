@@ -3,9 +3,9 @@
  *
  * Kept, per portal:
  *  - the latest `keepLatest` done runs (newest by created_at, id: what "latest" means everywhere);
- *  - the first done run of each calendar month (as-of day, UTC) of the last `keepMonths` months:
- *    the trend points the effectiveness history and the dashboard's "runs at two dates" read
- *    (src/server/ui-api/effectiveness-query.ts draws at most 24 points, ≥ 7 days apart);
+ *  - the first done run of each calendar month (as-of day, UTC) of the last `keepMonths` months
+ *    (default 12): the trend points the effectiveness history and the dashboard's "runs at two
+ *    dates" read (src/server/ui-api/effectiveness-query.ts draws at most 24 points, ≥ 7 days apart);
  *  - runs that are not done (running, failed) for a day after they started: a running one may be
  *    at work; a failed one can be looked at. Older ones are leftovers and go.
  * Everything else goes with its labels (contact_labels, company_labels). The latest done run is
@@ -23,7 +23,7 @@ import { CUSTOMER_KINDS, KIND_TABLES } from './customer-kinds.js';
 export interface RunRetention {
   /** latest done runs kept (≥ 1; the app's default 10, RETAIN_SCORE_RUNS ≥ 2) */
   keepLatest: number;
-  /** months back (counting the current one) whose first done run is kept (default 24) */
+  /** months back (counting the current one) whose first done run is kept (default 12) */
   keepMonths?: number;
   /** label rows per DELETE statement (default 5000) */
   batch?: number;
@@ -52,7 +52,7 @@ export async function runsToPrune(db: Db, portalId: number, r: RunRetention): Pr
                    AND as_of >= date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' - make_interval(months => $3 - 1)))
                  ELSE created_at < now() - interval '1 day' END
       ORDER BY created_at, id`,
-    [portalId, Math.max(1, Math.floor(r.keepLatest)), Math.max(1, Math.floor(r.keepMonths ?? 24))],
+    [portalId, Math.max(1, Math.floor(r.keepLatest)), Math.max(1, Math.floor(r.keepMonths ?? 12))],
   );
   return rows.map((x) => Number(x.id));
 }

@@ -138,7 +138,7 @@ eachDb('housekeeping: score runs, inbox, rate limits, job history', (getDb, { ki
   });
 
   it('a pass out of time stops early and says so; nothing half-visible remains among the done runs', async () => {
-    const r = await pruneScoreRuns(db, portalId, { keepLatest: KEEP, batch: 37, maxMs: 0 });
+    const r = await pruneScoreRuns(db, portalId, { keepLatest: KEEP, keepMonths: 24, batch: 37, maxMs: 0 });
     expect(r.more).toBe(true);
     expect(r.runsDeleted).toBe(0);
     // the run it started on left the readers (no longer 'done'); every done run still has all its labels
@@ -228,7 +228,7 @@ eachDb('housekeeping: score runs, inbox, rate limits, job history', (getDb, { ki
   it('the housekeeping job: scheduled once per cluster (UTC cron), and a job on its queue runs a pass', async () => {
     const w = await startWorkers({
       db, clientFor: () => { throw new Error('no client'); }, schedules: false, offlinePollCron: null, pollingIntervalSeconds: 0.5,
-      housekeeping: { cron: '17 3 * * *', scoreRuns: KEEP, inboxDays: 7, jobsDays: 7 }, schema: 'pgboss_hk',
+      housekeeping: { cron: '17 3 * * *', scoreRuns: KEEP, scoreMonths: 24, inboxDays: 7, jobsDays: 7 }, schema: 'pgboss_hk',
     });
     try {
       const { rows } = await db.query<{ cron: string; tz: string | null }>(`SELECT cron, timezone AS tz FROM pgboss_hk.schedule WHERE name = $1`, [QUEUES.housekeeping]);

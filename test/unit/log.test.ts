@@ -78,7 +78,7 @@ describe('log lines', () => {
     log.error(`refresh failed for https://p.example/rest/?auth=${s.access} with Bearer ${s.bearer}`);
     const raw = lines.join('\n');
     for (const v of Object.values(s)) expect(raw, v).not.toContain(v);
-    const [a, b, d, c] = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    const [a, b, d, c] = lines.map((l) => JSON.parse(l) as Record<string, any>) as [Record<string, any>, Record<string, any>, Record<string, any>, Record<string, any>];
     expect(a).toMatchObject({ access_token: '[redacted]', refresh_token: '[redacted]', application_token: '[redacted]', client_secret: '[redacted]', AUTH_ID: '[redacted]', REFRESH_ID: '[redacted]',
       auth: { access_token: '[redacted]', refresh_token: '[redacted]', application_token: '[redacted]', member_id: 'm-visible' } });
     expect(b.req.headers).toEqual({ Authorization: '[redacted]', authorization: '[redacted]', cookie: '[redacted]', 'X-B24-Auth': '[redacted]', accept: 'application/json' });
