@@ -3,6 +3,7 @@
  * keys (one job = one portal). Re-exported by ./workers.ts.
  */
 import type PgBoss from 'pg-boss';
+import type { Db } from '../store/db.js';
 
 export const QUEUES = {
   events: 'b24seg-events',
@@ -42,11 +43,28 @@ export interface Enqueue {
 
 export type Send = (q: PortalQueue, data: PortalJobData, opts?: PgBoss.SendOptions) => Promise<string | null>;
 
-/** Creates every queue (standard policy, 2 retries with backoff, 6 h expiry). */
-export async function createQueues(boss: PgBoss): Promise<void> {
-  for (const name of Object.values(QUEUES)) {
-    await boss.createQueue(name, { name, policy: 'standard', retryLimit: 2, retryDelay: 10, retryBackoff: true, expireInSeconds: 6 * 3600 });
-  }
+/** Arbitrary constant for pg_advisory_xact_lock: "b24seg" queue creation (migrations use …001). */
+export const QUEUE_LOCK_KEY = 724_240_002;
+
+/**
+ * Creates every queue (standard policy, 2 retries with backoff, 6 h expiry) that does not exist.
+ * pg-boss's create_queue is not safe when two processes create the same queue at once on a fresh
+ * schema (it deadlocks: test/integration/jobs-startup.test.ts), so on PostgreSQL the processes take
+ * turns under an advisory lock held by a transaction on the app's own pool (pg-boss has its own).
+ * PGlite is one process and one connection: no lock (pg-boss shares that connection).
+ */
+export async function createQueues(boss: PgBoss, db?: Db): Promise<void> {
+  const create = async () => {
+    for (const name of Object.values(QUEUES)) {
+      if (await boss.getQueue(name)) continue;
+      await boss.createQueue(name, { name, policy: 'standard', retryLimit: 2, retryDelay: 10, retryBackoff: true, expireInSeconds: 6 * 3600 });
+    }
+  };
+  if (db?.kind !== 'postgres') return create();
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [QUEUE_LOCK_KEY]);
+    await create();
+  });
 }
 
 /**

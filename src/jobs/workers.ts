@@ -121,7 +121,7 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
   });
   boss.on('error', (e) => log.warn('jobs: pg-boss error', { error: (e as Error).message }));
   await boss.start();
-  await createQueues(boss);
+  await createQueues(boss, db);
   const { send, enqueue } = senders(boss, debounceSec);
   const sink = new InboxSink(db, (portalId) => enqueue.events(portalId), o.sinkFlushMs ?? 50);
   const pollNow = () => pollAllPortals(db, o.clientFor, enqueue, log);
