@@ -54,7 +54,7 @@ export const en = {
   notSleepingWord: 'not sleeping', countYours: 'Your contacts', shareOfYours: 'Share of your contacts', suppressedShort: '<10',
   errGeneric: 'Something went wrong ({code}). Try again.', errServer: 'The server could not answer. Try again in a minute.',
   errAccess: 'You have no access to this.', errAdminOnly: 'Only portal administrators can do this.', errTooLarge: 'The filter is too large: remove some conditions.',
-  b2bContactsOnly: 'With B2B, companies get segments, lifecycle stages and fields of their own. The settings preview and the automation rules cover contacts only: for companies, use the CRM\'s own automation on the company fields.',
+  b2bAutomationScope: 'With B2B, companies get segments, lifecycle stages and fields of their own. A rule watches contacts or companies (Customers); a company rule acts on the company: its business process, to-do and timeline. {companyId} names the company in texts.',
   errNotForCompanies: 'The filter has a condition about a person (age, job title, a contact field or a list of contacts): it cannot filter companies. Remove it or switch to contacts.', errNoCompanies: 'Companies are not scored yet: turn on "B2B: score companies too" in the settings and run the sync.',
   errBadFilter: 'The filter refers to something that no longer exists (e.g. a deleted saved segment).', errTimeout: 'The query took too long. Narrow the filter and try again.',
   errSession: 'Your Bitrix24 session could not be verified. Reload the page.', errPortal: 'Bitrix24 could not be reached. Try again in a minute.',

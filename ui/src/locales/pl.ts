@@ -54,7 +54,7 @@ export const pl: Dict = {
   notSleepingWord: 'nie uśpiony', countYours: 'Twoje kontakty', shareOfYours: 'Udział w Twoich kontaktach', suppressedShort: '<10',
   errGeneric: 'Coś poszło nie tak ({code}). Spróbuj ponownie.', errServer: 'Serwer nie odpowiedział. Spróbuj za minutę.',
   errAccess: 'Nie masz do tego dostępu.', errAdminOnly: 'Mogą to tylko administratorzy portalu.', errTooLarge: 'Filtr jest za duży: usuń część warunków.',
-  b2bContactsOnly: 'Z B2B firmy mają własne segmenty, etapy cyklu życia i pola. Podgląd ustawień i reguły automatyzacji dotyczą tylko kontaktów: dla firm użyj automatyzacji CRM na polach firmy.',
+  b2bAutomationScope: 'Z B2B firmy mają własne segmenty, etapy cyklu życia i pola. Reguła obserwuje kontakty albo firmy (Klienci); reguła dla firm działa na firmie: jej proces biznesowy, zadanie i oś czasu. {companyId} w tekstach to ID firmy.',
   errNotForCompanies: 'Filtr zawiera warunek dotyczący osoby (wiek, stanowisko, pole kontaktu lub lista kontaktów): nie można nim filtrować firm. Usuń go lub przełącz na kontakty.', errNoCompanies: 'Firmy nie są jeszcze ocenione: włącz „B2B: oceniaj też firmy” w ustawieniach i uruchom synchronizację.',
   errBadFilter: 'Filtr odwołuje się do czegoś, czego już nie ma (np. usuniętego segmentu).', errTimeout: 'Zapytanie trwało za długo. Zawęź filtr i spróbuj ponownie.',
   errSession: 'Nie udało się zweryfikować sesji Bitrix24. Odśwież stronę.', errPortal: 'Bitrix24 nie odpowiada. Spróbuj za minutę.',
