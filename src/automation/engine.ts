@@ -2,8 +2,10 @@
  * Automation engine: transitions → firing rows → REST calls.
  *
  * 1. evaluateAutomation (under the portal lock, after a full or partial scoring): compares each
- *    contact's label in the latest run with `automation_contact_state` (what the automation saw
- *    last). A contact seen for the first time only sets the baseline: installing the app or
+ *    contact's label in the latest run, and each company's (B2B: company_labels), with
+ *    `automation_contact_state` (what the automation saw last; its `entity` tells the two apart,
+ *    migration 019). A rule watches one entity (settings: `entity`, default contact) and acts on
+ *    that customer's card. A contact seen for the first time only sets the baseline: installing the app or
  *    adding a rule does not fire for everyone who is already asleep. A transition
  *    (not sleeping → sleeping; segment X → S; lifecycle stage X → Y; not refused → refused, or
  *    refused with another reason) bumps that contact's episode counter of its kind, and every
@@ -29,7 +31,7 @@ import { B24Error, B24NetworkError } from '../b24/errors.js';
 import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { latestScoreRun } from '../store/scores.js';
-import { refusalReasonKey, type AutomationRule } from '../settings/index.js';
+import { AUTOMATION_ENTITIES, refusalReasonKey, type AutomationEntity, type AutomationRule } from '../settings/index.js';
 import { fillText, rulesFromSettings } from './rules.js';
 
 /**
@@ -38,6 +40,15 @@ import { fillText, rulesFromSettings } from './rules.js';
  */
 export const refusalStateSql = (a: string): string =>
   `CASE WHEN ${a}.lifecycle = 'refused' THEN COALESCE(${a}.extra->>'refusalReasonKey', '-') ELSE '' END`;
+
+/**
+ * Where a rule's customers live, per entity: their labels (table, id column) and their rows (table,
+ * the name the texts show). A company rule reads company_labels (B2B) and the company's title.
+ */
+export const ENTITY_TABLES: Record<AutomationEntity, { labels: string; idCol: string; rows: string; name: string }> = {
+  contact: { labels: 'contact_labels', idCol: 'contact_id', rows: 'contacts', name: `trim(concat_ws(' ', name, last_name))` },
+  company: { labels: 'company_labels', idCol: 'company_id', rows: 'companies', name: `trim(coalesce(title, ''))` },
+};
 
 export interface EvaluateResult {
   runId: number | null;
@@ -63,6 +74,7 @@ interface StateRow {
 }
 
 interface NewFiring {
+  entity: AutomationEntity;
   ruleId: string;
   contactId: number;
   key: string;
@@ -129,7 +141,7 @@ function firingKey(r: AutomationRule, c: Change, next: StateRow): string | null 
  * (`stateOf`); counts go into `res`. A contact seen for the first time only sets its baseline
  * (and so does a lifecycle stage seen for the first time).
  */
-function transitions(labels: readonly LabelRow[], stateOf: ReadonlyMap<number, StateRow>, rules: readonly AutomationRule[], res: EvaluateResult) {
+function transitions(entity: AutomationEntity, labels: readonly LabelRow[], stateOf: ReadonlyMap<number, StateRow>, rules: readonly AutomationRule[], res: EvaluateResult) {
   const upserts: StateRow[] = [];
   const firings: NewFiring[] = [];
   for (const l of labels) {
@@ -161,44 +173,54 @@ function transitions(labels: readonly LabelRow[], stateOf: ReadonlyMap<number, S
     upserts.push(next);
     for (const r of rules) {
       const key = firingKey(r, change, next);
-      if (key) firings.push({ ruleId: r.id, contactId: l.id, key, action: r.action.type });
+      if (key) firings.push({ entity, ruleId: r.id, contactId: l.id, key, action: r.action.type });
     }
   }
   return { upserts, firings };
 }
 
 /** State and firings in ONE transaction (see the module comment); returns the firings created. */
-async function saveTransitions(db: Db, portalId: number, upserts: readonly StateRow[], firings: readonly NewFiring[]): Promise<number> {
+async function saveTransitions(db: Db, portalId: number, entity: AutomationEntity, upserts: readonly StateRow[], firings: readonly NewFiring[]): Promise<number> {
   if (!upserts.length && !firings.length) return 0;
   return db.transaction(async (tx) => {
     if (upserts.length) {
       await tx.query(
-        `INSERT INTO automation_contact_state (portal_id, contact_id, sleeping, segment, lifecycle, sleeping_episode, segment_episode, lifecycle_episode,
+        `INSERT INTO automation_contact_state (portal_id, entity, contact_id, sleeping, segment, lifecycle, sleeping_episode, segment_episode, lifecycle_episode,
                                                refusal_state, refusal_episode, updated_at)
-         SELECT $1, x.c, x.s, x.g, x.l, x.se, x.ge, x.le, x.rs, x.re, now()
+         SELECT $1, $3, x.c, x.s, x.g, x.l, x.se, x.ge, x.le, x.rs, x.re, now()
            FROM jsonb_to_recordset($2::jsonb) AS x(c bigint, s boolean, g text, l text, se int, ge int, le int, rs text, re int)
-         ON CONFLICT (portal_id, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment, lifecycle = EXCLUDED.lifecycle,
+         ON CONFLICT (portal_id, entity, contact_id) DO UPDATE SET sleeping = EXCLUDED.sleeping, segment = EXCLUDED.segment, lifecycle = EXCLUDED.lifecycle,
            sleeping_episode = EXCLUDED.sleeping_episode, segment_episode = EXCLUDED.segment_episode,
            lifecycle_episode = EXCLUDED.lifecycle_episode, refusal_state = EXCLUDED.refusal_state, refusal_episode = EXCLUDED.refusal_episode,
            updated_at = now()`,
         [portalId, JSON.stringify(upserts.map((u) => ({
           c: u.contactId, s: u.sleeping, g: u.segment, l: u.lifecycle, se: u.sleepingEpisode, ge: u.segmentEpisode, le: u.lifecycleEpisode,
           rs: u.refusalState, re: u.refusalEpisode,
-        })))],
+        }))), entity],
       );
     }
     if (!firings.length) return 0;
     const r = await tx.query(
-      `INSERT INTO automation_firings (portal_id, rule_id, contact_id, transition_key, action)
-       SELECT $1, x.r, x.c, x.k, x.a FROM jsonb_to_recordset($2::jsonb) AS x(r text, c bigint, k text, a text)
-       ON CONFLICT (portal_id, rule_id, contact_id, transition_key) DO NOTHING`,
-      [portalId, JSON.stringify(firings.map((f) => ({ r: f.ruleId, c: f.contactId, k: f.key, a: f.action })))],
+      `INSERT INTO automation_firings (portal_id, entity, rule_id, contact_id, transition_key, action)
+       SELECT $1, x.e, x.r, x.c, x.k, x.a FROM jsonb_to_recordset($2::jsonb) AS x(e text, r text, c bigint, k text, a text)
+       ON CONFLICT (portal_id, entity, rule_id, contact_id, transition_key) DO NOTHING`,
+      [portalId, JSON.stringify(firings.map((f) => ({ e: f.entity, r: f.ruleId, c: f.contactId, k: f.key, a: f.action })))],
     );
     return r.rowCount;
   });
 }
 
-export async function evaluateAutomation(db: Db, portalId: number, o: { contactIds?: readonly number[]; pageSize?: number } = {}): Promise<EvaluateResult> {
+/**
+ * Which customers an evaluation looks at: every label of the latest run (both kinds), or after an
+ * event re-score only the given contacts (and companies; none when not given).
+ */
+export interface EvaluateOptions {
+  contactIds?: readonly number[];
+  companyIds?: readonly number[];
+  pageSize?: number;
+}
+
+export async function evaluateAutomation(db: Db, portalId: number, o: EvaluateOptions = {}): Promise<EvaluateResult> {
   const portal = await getPortal(db, portalId);
   const { rules, error } = rulesFromSettings(portal?.settings);
   const res: EvaluateResult = {
@@ -208,31 +230,43 @@ export async function evaluateAutomation(db: Db, portalId: number, o: { contactI
   const sr = await latestScoreRun(db, portalId);
   if (!sr) return res;
   res.runId = sr.id;
-  const pageSize = o.pageSize ?? 5000;
-  const only = o.contactIds ? [...new Set(o.contactIds.map(Number))] : null;
+  const partial = o.contactIds !== undefined || o.companyIds !== undefined;
+  for (const entity of AUTOMATION_ENTITIES) {
+    const ids = entity === 'contact' ? o.contactIds : o.companyIds;
+    if (partial && !ids) continue;
+    const only = ids ? [...new Set(ids.map(Number))] : null;
+    await evaluateEntity(db, portalId, { entity, runId: sr.id, only, pageSize: o.pageSize ?? 5000 }, rules.filter((r) => r.entity === entity), res);
+  }
+  return res;
+}
+
+/** One kind of customer: its labels of the run, page by page, against what the automation saw of it. */
+async function evaluateEntity(
+  db: Db, portalId: number, o: { entity: AutomationEntity; runId: number; only: number[] | null; pageSize: number }, rules: readonly AutomationRule[], res: EvaluateResult,
+): Promise<void> {
+  const t = ENTITY_TABLES[o.entity];
   let after = -1;
   for (;;) {
     const { rows: labels } = await db.query<LabelRow>(
-      `SELECT contact_id AS id, sleeping, segment, lifecycle,
+      `SELECT ${t.idCol} AS id, sleeping, segment, lifecycle,
               ${refusalStateSql('l')} AS refusal
-         FROM contact_labels l
-        WHERE portal_id = $1 AND run_id = $2 AND contact_id > $3 AND ($4::bigint[] IS NULL OR contact_id = ANY($4::bigint[]))
-        ORDER BY contact_id LIMIT $5`,
-      [portalId, sr.id, after, only, pageSize],
+         FROM ${t.labels} l
+        WHERE portal_id = $1 AND run_id = $2 AND ${t.idCol} > $3 AND ($4::bigint[] IS NULL OR ${t.idCol} = ANY($4::bigint[]))
+        ORDER BY ${t.idCol} LIMIT $5`,
+      [portalId, o.runId, after, o.only, o.pageSize],
     );
     if (!labels.length) break;
-    after = labels[labels.length - 1]!.id;
+    after = Number(labels[labels.length - 1]!.id);
     const { rows: states } = await db.query<StateRow>(
       `SELECT contact_id AS "contactId", sleeping, segment, lifecycle, sleeping_episode AS "sleepingEpisode", segment_episode AS "segmentEpisode",
               lifecycle_episode AS "lifecycleEpisode", refusal_state AS "refusalState", refusal_episode AS "refusalEpisode"
-         FROM automation_contact_state WHERE portal_id = $1 AND contact_id = ANY($2::bigint[])`,
-      [portalId, labels.map((l) => l.id)],
+         FROM automation_contact_state WHERE portal_id = $1 AND entity = $3 AND contact_id = ANY($2::bigint[])`,
+      [portalId, labels.map((l) => l.id), o.entity],
     );
-    const { upserts, firings } = transitions(labels, new Map(states.map((s) => [Number(s.contactId), s])), rules, res);
-    res.firingsCreated += await saveTransitions(db, portalId, upserts, firings);
-    if (labels.length < pageSize) break;
+    const { upserts, firings } = transitions(o.entity, labels, new Map(states.map((s) => [Number(s.contactId), s])), rules, res);
+    res.firingsCreated += await saveTransitions(db, portalId, o.entity, upserts, firings);
+    if (labels.length < o.pageSize) break;
   }
-  return res;
 }
 
 export interface FiringsResult {
@@ -247,6 +281,7 @@ export interface FiringsResult {
 
 interface Claimed {
   id: number;
+  entity: AutomationEntity;
   ruleId: string;
   contactId: number;
   transitionKey: string;
@@ -256,27 +291,58 @@ function toIsoDate(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
 }
 
-/** The REST call of one firing. */
+/** The card a rule acts on: the workflow document, the to-do's owner type, the timeline's entity. */
+const TARGET: Record<AutomationEntity, { docClass: string; docPrefix: string; ownerTypeId: number; idVar: string }> = {
+  contact: { docClass: 'CCrmDocumentContact', docPrefix: 'CONTACT', ownerTypeId: 3, idVar: 'contactId' },
+  company: { docClass: 'CCrmDocumentCompany', docPrefix: 'COMPANY', ownerTypeId: 4, idVar: 'companyId' },
+};
+
+/** The REST call of one firing, on the rule's entity (`customer` is a contact or a company). */
 export function firingCall(
-  rule: AutomationRule, contact: { id: number; name: string; assignedById: number | null },
+  rule: AutomationRule, customer: { id: number; name: string; assignedById: number | null },
   ctx: { segment: string | null; prevSegment: string | null; lifecycle?: string | null; reason?: string | null; nowMs: number },
 ): [string, Record<string, unknown>] {
+  const entity = rule.entity ?? 'contact';
+  const t = TARGET[entity];
   const vars = {
-    name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment, lifecycle: ctx.lifecycle ?? null, reason: ctx.reason ?? null,
+    name: customer.name, [t.idVar]: customer.id, segment: ctx.segment, prevSegment: ctx.prevSegment, lifecycle: ctx.lifecycle ?? null, reason: ctx.reason ?? null,
   };
   const a = rule.action;
   switch (a.type) {
     case 'workflow':
-      return ['bizproc.workflow.start', { TEMPLATE_ID: a.templateId, DOCUMENT_ID: ['crm', 'CCrmDocumentContact', `CONTACT_${contact.id}`], PARAMETERS: a.parameters ?? {} }];
+      return ['bizproc.workflow.start', { TEMPLATE_ID: a.templateId, DOCUMENT_ID: ['crm', t.docClass, `${t.docPrefix}_${customer.id}`], PARAMETERS: a.parameters ?? {} }];
     case 'todo':
       return ['crm.activity.todo.add', {
-        ownerTypeId: 3, ownerId: contact.id, deadline: toIsoDate(ctx.nowMs + a.deadlineDays * 86_400_000),
+        ownerTypeId: t.ownerTypeId, ownerId: customer.id, deadline: toIsoDate(ctx.nowMs + a.deadlineDays * 86_400_000),
         title: fillText(a.title, vars), description: fillText(a.description, vars),
-        ...(contact.assignedById ? { responsibleId: contact.assignedById } : {}),
+        ...(customer.assignedById ? { responsibleId: customer.assignedById } : {}),
       }];
     case 'comment':
-      return ['crm.timeline.comment.add', { fields: { ENTITY_ID: contact.id, ENTITY_TYPE: 'contact', COMMENT: fillText(a.text, vars) } }];
+      return ['crm.timeline.comment.add', { fields: { ENTITY_ID: customer.id, ENTITY_TYPE: entity, COMMENT: fillText(a.text, vars) } }];
   }
+}
+
+type Customer = { id: number; name: string; assignedById: number | null };
+type Label = { id: number; segment: string | null; lifecycle: string | null; extra: Record<string, unknown> };
+
+/** The claimed firings' customers and their labels in the latest run, keyed `entity:id`. */
+async function firingContext(db: Db, portalId: number, rows: readonly Claimed[]): Promise<{ customers: Map<string, Customer>; labels: Map<string, Label> }> {
+  const customers = new Map<string, Customer>();
+  const labels = new Map<string, Label>();
+  for (const entity of AUTOMATION_ENTITIES) {
+    const ids = rows.filter((r) => r.entity === entity).map((r) => r.contactId);
+    if (!ids.length) continue;
+    const t = ENTITY_TABLES[entity];
+    const { rows: cs } = await db.query<Customer>(
+      `SELECT id, ${t.name} AS name, assigned_by_id AS "assignedById" FROM ${t.rows} WHERE portal_id = $1 AND id = ANY($2::bigint[])`, [portalId, ids]);
+    for (const c of cs) customers.set(`${entity}:${Number(c.id)}`, c);
+    const { rows: ls } = await db.query<Label>(
+      `SELECT l.${t.idCol} AS id, l.segment, l.lifecycle, l.extra FROM ${t.labels} l
+        WHERE l.portal_id = $1 AND l.run_id = (SELECT id FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT 1)
+          AND l.${t.idCol} = ANY($2::bigint[])`, [portalId, ids]);
+    for (const l of ls) labels.set(`${entity}:${Number(l.id)}`, l);
+  }
+  return { customers, labels };
 }
 
 export async function runPendingFirings(db: Db, portalId: number, client: B24Client, o: { staleSendingSec?: number; now?: () => number } = {}): Promise<FiringsResult> {
@@ -290,75 +356,89 @@ export async function runPendingFirings(db: Db, portalId: number, client: B24Cli
   const portal = await getPortal(db, portalId);
   const rules = new Map(rulesFromSettings(portal?.settings).rules.map((r) => [r.id, r]));
   const now = o.now ?? (() => Date.now());
+  let probed = false;
   for (;;) {
     const { rows } = await db.query<Claimed>(
       `UPDATE automation_firings SET status = 'sending', updated_at = now()
         WHERE portal_id = $1 AND id IN (SELECT id FROM automation_firings WHERE portal_id = $1 AND status = 'pending' ORDER BY id LIMIT 50 FOR UPDATE SKIP LOCKED)
-        RETURNING id, rule_id AS "ruleId", contact_id AS "contactId", transition_key AS "transitionKey"`,
+        RETURNING id, entity, rule_id AS "ruleId", contact_id AS "contactId", transition_key AS "transitionKey"`,
       [portalId],
     );
     if (!rows.length) break;
-    const { rows: contacts } = await db.query<{ id: number; name: string; assignedById: number | null }>(
-      `SELECT id, trim(concat_ws(' ', name, last_name)) AS name, assigned_by_id AS "assignedById" FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[])`,
-      [portalId, rows.map((r) => r.contactId)],
-    );
-    const contactOf = new Map(contacts.map((c) => [Number(c.id), c]));
-    const { rows: labels } = await db.query<{ id: number; segment: string | null; lifecycle: string | null; extra: Record<string, unknown> }>(
-      `SELECT l.contact_id AS id, l.segment, l.lifecycle, l.extra FROM contact_labels l
-        WHERE l.portal_id = $1 AND l.run_id = (SELECT id FROM score_runs WHERE portal_id = $1 AND status = 'done' ORDER BY created_at DESC, id DESC LIMIT 1)
-          AND l.contact_id = ANY($2::bigint[])`,
-      [portalId, rows.map((r) => r.contactId)],
-    );
-    const labelOf = new Map(labels.map((l) => [Number(l.id), l]));
-    for (const f of rows) {
-      const rule = rules.get(f.ruleId);
-      const contact = contactOf.get(Number(f.contactId));
-      const finish = (status: string, result: string | null, error: string | null) =>
-        db.query(`UPDATE automation_firings SET status = $3, result = $4, error = $5, updated_at = now() WHERE portal_id = $1 AND id = $2`, [portalId, f.id, status, result, error]);
-      if (!rule || !contact) {
-        await finish('skipped', null, !rule ? 'rule removed or disabled before sending' : 'contact no longer exists');
-        res.skipped++;
-        continue;
-      }
-      const l = labelOf.get(Number(f.contactId));
-      const [method, params] = firingCall(rule, contact, {
-        segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, lifecycle: l?.lifecycle ?? null,
-        reason: (l?.extra?.refusalReason as string | null) ?? null, nowMs: now(),
-      });
-      try {
-        const out = await client.call(method, params);
-        await finish('done', typeof out === 'object' && out !== null ? JSON.stringify(out) : String(out), null);
-        res.done++;
-      } catch (e) {
-        if (e instanceof B24NetworkError && e.maybeSent) {
-          await finish('unknown', null, e.message);
-          res.unknown++;
-        } else if (e instanceof B24Error) {
-          await finish('failed', null, e.message);
-          res.failed++;
-          if (res.errors.length < 20) res.errors.push(`${f.ruleId} → contact ${f.contactId}: ${e.message}`);
-        } else {
-          // token death etc.: the call did not go out; give the row back and stop
-          await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND id = $2`, [portalId, f.id]);
-          await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND status = 'sending' AND id = ANY($2::bigint[])`, [portalId, rows.map((r) => r.id)]);
-          throw e;
-        }
-      }
-    }
+    if (!probed) probed = await probeConnection(client);
+    const ctx = await firingContext(db, portalId, rows);
+    for (const f of rows) await sendFiring(db, portalId, client, { f, rule: rules.get(f.ruleId), ctx, nowMs: now() }, res, rows);
   }
   return res;
 }
 
+/**
+ * One idempotent call (app.info) before the first send. After a long synchronous scoring the
+ * portal may have closed idle keep-alive sockets without the event loop having seen it; a write on
+ * such a socket fails as ECONNRESET, "maybe sent", and the firing would become 'unknown' (never
+ * re-sent). The client retries this read on a fresh socket, so the sends that follow meet a live
+ * one. Its own failure changes nothing: the sends report their own.
+ */
+async function probeConnection(client: B24Client): Promise<true> {
+  try {
+    await client.call('app.info', {});
+  } catch (e) {
+    if (!(e instanceof B24Error) && !(e instanceof B24NetworkError)) throw e;
+  }
+  return true;
+}
+
+/** One claimed firing: skipped (rule gone or changed entity, customer gone), or sent and its outcome recorded. */
+async function sendFiring(
+  db: Db, portalId: number, client: B24Client,
+  o: { f: Claimed; rule: AutomationRule | undefined; ctx: Awaited<ReturnType<typeof firingContext>>; nowMs: number },
+  res: FiringsResult, batch: readonly Claimed[],
+): Promise<void> {
+  const { f, rule } = o;
+  const key = `${f.entity}:${Number(f.contactId)}`;
+  const customer = o.ctx.customers.get(key);
+  const finish = (status: string, result: string | null, error: string | null) =>
+    db.query(`UPDATE automation_firings SET status = $3, result = $4, error = $5, updated_at = now() WHERE portal_id = $1 AND id = $2`, [portalId, f.id, status, result, error]);
+  if (!rule || (rule.entity ?? 'contact') !== f.entity || !customer) {
+    await finish('skipped', null, !rule ? 'rule removed or disabled before sending' : !customer ? `${f.entity} no longer exists` : 'rule now watches another entity');
+    res.skipped++;
+    return;
+  }
+  const l = o.ctx.labels.get(key);
+  const [method, params] = firingCall(rule, customer, {
+    segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, lifecycle: l?.lifecycle ?? null,
+    reason: (l?.extra?.refusalReason as string | null) ?? null, nowMs: o.nowMs,
+  });
+  try {
+    const out = await client.call(method, params);
+    await finish('done', typeof out === 'object' && out !== null ? JSON.stringify(out) : String(out), null);
+    res.done++;
+  } catch (e) {
+    if (e instanceof B24NetworkError && e.maybeSent) {
+      await finish('unknown', null, e.message);
+      res.unknown++;
+    } else if (e instanceof B24Error) {
+      await finish('failed', null, e.message);
+      res.failed++;
+      if (res.errors.length < 20) res.errors.push(`${f.ruleId} → ${f.entity} ${f.contactId}: ${e.message}`);
+    } else {
+      // token death etc.: the call did not go out; give the rows back and stop
+      await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND status = 'sending' AND id = ANY($2::bigint[])`, [portalId, batch.map((r) => r.id)]);
+      throw e;
+    }
+  }
+}
+
 /** evaluate + send, what the jobs call after scoring. */
-export async function runAutomation(db: Db, portalId: number, client: B24Client, o: { contactIds?: readonly number[] } = {}): Promise<{ evaluate: EvaluateResult; firings: FiringsResult }> {
+export async function runAutomation(db: Db, portalId: number, client: B24Client, o: { contactIds?: readonly number[]; companyIds?: readonly number[] } = {}): Promise<{ evaluate: EvaluateResult; firings: FiringsResult }> {
   const evaluate = await evaluateAutomation(db, portalId, o);
   const firings = await runPendingFirings(db, portalId, client);
   return { evaluate, firings };
 }
 
-export async function listFirings(db: Db, portalId: number, limit = 100): Promise<Array<{ id: number; ruleId: string; contactId: number; transitionKey: string; action: string; status: string; result: string | null; error: string | null; createdAt: Date }>> {
-  const { rows } = await db.query<{ id: number; ruleId: string; contactId: number; transitionKey: string; action: string; status: string; result: string | null; error: string | null; createdAt: Date }>(
-    `SELECT id, rule_id AS "ruleId", contact_id AS "contactId", transition_key AS "transitionKey", action, status, result, error, created_at AS "createdAt"
+export async function listFirings(db: Db, portalId: number, limit = 100): Promise<Array<{ id: number; entity: AutomationEntity; ruleId: string; contactId: number; transitionKey: string; action: string; status: string; result: string | null; error: string | null; createdAt: Date }>> {
+  const { rows } = await db.query<{ id: number; entity: AutomationEntity; ruleId: string; contactId: number; transitionKey: string; action: string; status: string; result: string | null; error: string | null; createdAt: Date }>(
+    `SELECT id, entity, rule_id AS "ruleId", contact_id AS "contactId", transition_key AS "transitionKey", action, status, result, error, created_at AS "createdAt"
        FROM automation_firings WHERE portal_id = $1 ORDER BY id DESC LIMIT $2`,
     [portalId, limit],
   );

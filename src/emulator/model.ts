@@ -283,6 +283,18 @@ export interface UserRec {
    * Portal administrators always see everything, whatever is set here.
    */
   crmPerms?: CrmPerms;
+  /**
+   * The user's trade catalog rights (catalog-product-list.md, "who can execute"): `view` = the
+   * right to view the product catalog (without it catalog.product.list is 400 200040300010),
+   * `iblockRead` = the right to read the catalog's information block (400 200040300030).
+   * Absent or a key missing = granted. Portal administrators always have both.
+   */
+  catalogRights?: CatalogRights;
+}
+
+export interface CatalogRights {
+  view?: boolean;
+  iblockRead?: boolean;
 }
 
 /** A department of the company structure (the tree the 'D'/'F' levels walk). */

@@ -205,8 +205,8 @@ export async function processInbox(db: Db, portalId: number, client: B24Client, 
     res.rescored += rs.rescored + rs.removed;
     res.labelChanges += rs.changes.length;
     if (rs.runId !== null && rs.rescored + rs.removed > 0) anyRescored = true;
-    if (rs.changes.length) {
-      const a = await runAutomation(db, portalId, client, { contactIds: rs.changes.map((c) => c.contactId) });
+    if (rs.changes.length || rc.changes.length) {
+      const a = await runAutomation(db, portalId, client, { contactIds: rs.changes.map((c) => c.contactId), companyIds: rc.changes.map((c) => c.contactId) });
       res.automation.firingsCreated += a.evaluate.firingsCreated;
       res.automation.done += a.firings.done;
       res.automation.failed += a.firings.failed;

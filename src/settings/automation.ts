@@ -15,12 +15,19 @@
  *     { id: 'second', trigger: { type: 'lifecycleChanged', from: 'one_time', to: 'returning' }, action: … },
  *   ] }
  *
- * Texts may use {name}, {contactId}, {segment}, {prevSegment}, {lifecycle}, {reason} (the refusal reason). A list saved by earlier versions of
+ * A rule's `entity` (default contact) makes it watch companies instead (B2B: company_labels) and act
+ * on the company (its workflow document, to-do, timeline).
+ *
+ * Texts may use {name}, {contactId} (a company rule: {companyId}), {segment}, {prevSegment}, {lifecycle}, {reason} (the refusal reason). A list saved by earlier versions of
  * the settings page ({segment, action, value, enabled}[]) is read as these rules (migrate.ts).
  */
 import { z } from 'zod';
 import { LIFECYCLE_CODES, SEGMENT_CODES } from '../scoring/index.js';
 import { migrateAutomation } from './migrate.js';
+
+/** The customers a rule can watch: contacts, or companies (scored with the B2B option on). */
+export const AUTOMATION_ENTITIES = ['contact', 'company'] as const;
+export type AutomationEntity = (typeof AUTOMATION_ENTITIES)[number];
 
 export const automationTriggerSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('becameSleeping') }),
@@ -60,6 +67,8 @@ export const automationRuleSchema = z.object({
   id: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9_.:-]+$/),
   name: z.string().max(200).optional(),
   enabled: z.boolean().default(true),
+  /** whose transitions the rule watches and whose card it acts on: contacts (default) or companies (B2B) */
+  entity: z.enum(AUTOMATION_ENTITIES).default('contact'),
   trigger: automationTriggerSchema,
   action: automationActionSchema,
 }).superRefine((r, ctx) => checkTrigger(r.trigger, ctx));

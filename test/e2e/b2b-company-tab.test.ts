@@ -4,13 +4,16 @@
  * crm.company.update, the same UF_CRM_SEG_* names as contacts) and in the app's
  * CRM_COMPANY_DETAIL_TAB tab (segment, RFM, revenue, and the company's contacts). In the app, the
  * Effectiveness page's contacts / companies switch shows the companies' segments, and the filter
- * builder over companies does not offer the conditions about a person.
+ * builder over companies does not offer the conditions about a person. In Settings, an automation
+ * rule can watch companies (saved with entity 'company'), and the preview switches to the companies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestScoreRun } from '../../src/store/index.js';
 import { clientForPortal } from '../../src/portal-clients.js';
 import { runWriteBack } from '../../src/writeback/write.js';
 import { segmentText } from '../../src/scoring/index.js';
+import { getPortal } from '../../src/store/index.js';
+import { rulesFromSettings } from '../../src/automation/rules.js';
 import { startUiStack, type UiStack } from './helpers/ui-stack.js';
 
 // with UPDATE_README_SHOTS=1 the screenshot goes to test/e2e/screenshots/ui/ (docs/ui.md shows it)
@@ -78,6 +81,39 @@ describe('B2B: the company card in the portal page', () => {
     for (const k of ['age', 'post', 'crm']) expect(kinds).not.toContain(k);
     await f.locator('[data-role="entity-switch"] [data-entity="contact"]').click();
     expect(await f.locator('[data-action="add-condition"] option[value="age"]').count()).toBe(1);
+    await page.close();
+  });
+
+  it('Settings: a rule set to watch companies is saved as a company rule; the preview switches to the companies', async () => {
+    const { page, f } = await s.open(1);
+    await f.locator('[data-nav="settings"]').click();
+    await f.waitForSelector('[data-action="add-rule"]');
+    const before = await f.locator('[data-role="automation-rule"]').count();
+    await f.locator('[data-action="add-rule"]').click();
+    const rule = f.locator('[data-role="automation-rule"]').last();
+    expect(await rule.locator('[data-role="rule-entity"] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).textContent))).toEqual(['Contacts', 'Companies']);
+    await rule.locator('[data-role="rule-entity"]').selectOption('company');
+    await rule.locator('[data-role="rule-trigger"]').selectOption('becameSleeping');
+    await rule.locator('[data-role="rule-action"]').selectOption('comment');
+    await rule.locator('[data-path$="action.text"]').fill('{name} fell asleep');
+    await f.locator('[data-action="save-settings"]').click();
+    await f.waitForSelector('text=Settings saved');
+    const { rules, error } = rulesFromSettings((await getPortal(s.db, s.portalId))!.settings);
+    expect(error).toBeNull();
+    expect(rules).toHaveLength(before + 1);
+    expect(rules.at(-1)).toMatchObject({ entity: 'company', trigger: { type: 'becameSleeping' }, action: { type: 'comment', text: '{name} fell asleep' } });
+
+    await f.locator('[data-action="preview"]').click();
+    await f.waitForSelector('[data-role="preview-title"]', { timeout: 30_000 });
+    expect(await f.locator('[data-role="preview-title"]').textContent()).toMatch(/contact/);
+    await f.locator('[data-role="preview"] [data-role="entity-switch"] [data-entity="company"]').click();
+    await f.waitForFunction(() => /compan/.test(document.querySelector('[data-role="preview-title"]')?.textContent ?? ''), undefined, { timeout: 30_000 });
+    // the sizes before are the companies' labels of the latest run
+    const run = (await latestScoreRun(s.db, s.portalId))!;
+    const { rows } = await s.db.query<{ segment: string; n: number }>(
+      `SELECT segment, count(*)::int AS n FROM company_labels WHERE portal_id = $1 AND run_id = $2 AND segment IS NOT NULL GROUP BY 1`, [s.portalId, run.id]);
+    const before2 = await f.locator('[data-role="preview-sizes"] tr[data-segment]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-segment'), Number(tr.querySelectorAll('td')[1]!.textContent!.replace(/\D/g, ''))] as const));
+    expect(new Map(before2.filter(([, n]) => n > 0))).toEqual(new Map(rows.map((r) => [r.segment, r.n])));
     await page.close();
   });
 });

@@ -3,13 +3,16 @@
  * with the catalog scope stores, for every product, exactly the purchase price and currency the
  * emulated portal's catalog answers (read back over REST here, more than one page of products);
  * an app without the scope gets insufficient_scope, the sync notes it and completes without
- * prices. The emulator method itself: the documented shape ({products: [...]}, camelCase fields),
+ * prices; a user without the right to view the catalog (200040300010) or to read its information
+ * block (200040300030) likewise, and the margin then comes from the margin setting. The emulator method itself: the documented shape ({products: [...]}, camelCase fields),
  * the required iblockId filter. Runs on PGlite and PostgreSQL.
  */
 import axios from 'axios';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { purchasingPriceOf } from '../../src/emulator/methods/catalog.js';
 import { runSync } from '../../src/sync/index.js';
+import { runScoring } from '../../src/pipeline/score.js';
+import { effectiveness } from '../../src/server/ui-api/effectiveness-query.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 import { eachDb } from '../helpers/db.js';
 import { createPortalRow, makeClient } from './helpers/sync-env.js';
@@ -102,4 +105,65 @@ eachDb('sync: purchase prices from the catalog', (getDb) => {
     const { rows } = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM products WHERE portal_id = $1 AND purchasing_price IS NOT NULL', [pid]);
     expect(rows[0]!.n).toBe('0');
   });
+
+  /** The token's user loses admin and one catalog right (the emulator's admin API), for one sync. */
+  async function withRights(rights: { view?: boolean; iblockRead?: boolean }, run: () => Promise<void>): Promise<void> {
+    const admin = axios.create({ baseURL: `${tp.emu.url}_emulator/`, validateStatus: () => true });
+    const uid = 1;
+    expect(tp.emu.portal.users.get(uid)?.isAdmin).toBe(true);
+    const set = await admin.patch(`users/${uid}`, { isAdmin: false, catalogRights: rights });
+    expect(set.status, JSON.stringify(set.data)).toBe(200);
+    expect(set.data.user.catalogRights).toEqual({ view: true, iblockRead: true, ...rights });
+    try {
+      await run();
+    } finally {
+      expect((await admin.patch(`users/${uid}`, { isAdmin: true, catalogRights: { view: true, iblockRead: true } })).status).toBe(200);
+    }
+  }
+
+  it('the emulator refuses catalog.product.list to a user without a catalog right, as documented (400 200040300010/30)', async () => {
+    const catalogId = [...tp.emu.portal.products.values()][0]!.catalogId;
+    const params = { select: ['id', 'iblockId'], filter: { iblockId: catalogId } };
+    await withRights({ view: false }, async () => {
+      const r = await rest(tp, 'catalog.product.list', params);
+      expect([r.status, String(r.data.error), r.data.error_description]).toEqual([400, '200040300010', 'Access Denied']);
+      // the right to view comes first, before the parameters are checked
+      expect(String((await rest(tp, 'catalog.product.list', {})).data.error)).toBe('200040300010');
+    });
+    await withRights({ iblockRead: false }, async () => {
+      const r = await rest(tp, 'catalog.product.list', params);
+      expect([r.status, String(r.data.error), r.data.error_description]).toEqual([400, '200040300030', 'Access Denied']);
+      // an unknown information block is still "not found"
+      const none = await rest(tp, 'catalog.product.list', { ...params, filter: { iblockId: 987654 } });
+      expect(String(none.data.error)).toBe('200040300000');
+    });
+    expect((await rest(tp, 'catalog.product.list', params)).status).toBe(200);
+  });
+
+  for (const [code, rights] of [['200040300010', { view: false }], ['200040300030', { iblockRead: false }]] as const) {
+    it(`a user without the catalog right (${code}): the sync notes the refusal, completes, and the margin comes from the setting`, async () => {
+      const db = getDb();
+      const pid = await createPortalRow(db);
+      await withRights(rights, async () => {
+        const s = await runSync({ db, portalId: pid, client: makeClient(tp.tokens, TS) }, { kind: 'full' });
+        expect(s.purchasePrices).toEqual({ stored: 0, skipped: code });
+        expect(s.products).toBe(tp.emu.portal.products.size);
+        expect(s.contacts).toBe(tp.emu.portal.contacts.size);
+      });
+      const priced = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM products WHERE portal_id = $1 AND purchasing_price IS NOT NULL', [pid]);
+      expect(priced.rows[0]!.n).toBe('0');
+      // the run continues to scoring; its effectiveness margin is the setting's share of the revenue
+      const asOf = new Date(tp.emu.portal.clock.now() - 200 * 86_400_000).toISOString().slice(0, 10);
+      await runScoring(db, pid, asOf);
+      await runScoring(db, pid, new Date(tp.emu.portal.clock.now()).toISOString().slice(0, 10)); // the window's end is known
+      const e = await effectiveness(db, pid, { entity: 'contact', window: 180, runId: null, marginPercent: 30 });
+      expect(e.run!.asOf.slice(0, 10)).toBe(asOf);
+      const segs = e.run!.segments.filter((x) => (x.wonDeals ?? 0) > 0);
+      expect(segs.length).toBeGreaterThan(0);
+      for (const x of segs) {
+        expect(x.marginFromCatalog).toBe(0);
+        expect(x.marginPerMember!).toBeCloseTo(x.revenuePerMember! * 0.3, 6);
+      }
+    });
+  }
 });

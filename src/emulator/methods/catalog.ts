@@ -133,7 +133,15 @@ function catalogOut(r: ProductRec, select: string[]): Record<string, unknown> {
   return out;
 }
 
+/** The caller's catalog right (UserRec.catalogRights; admins and internal calls have every right). */
+function catalogRight(ctx: CallContext, right: 'view' | 'iblockRead'): boolean {
+  if (ctx.auth.kind === 'internal' || ctx.auth.isAdmin) return true;
+  return ctx.portal.users.get(ctx.auth.userId)?.catalogRights?.[right] ?? true;
+}
+
 function catalogProductList(ctx: CallContext, params: Params): MethodResult {
+  // catalog-product-list.md, "Possible Error Codes": no right to view the catalog, then the iblock checks
+  if (!catalogRight(ctx, 'view')) throw new RestError('200040300010', 'Access Denied', 400);
   const sel = param(params, 'select');
   const select = Array.isArray(sel) ? sel.map(String) : [];
   // the docs' errors: select must hold id and iblockId (the missing ones listed), filter an object with iblockId
@@ -145,6 +153,7 @@ function catalogProductList(ctx: CallContext, params: Params): MethodResult {
   if (filter.iblockId === undefined || filter.iblockId === null || filter.iblockId === '') throw new RestError('0', 'Required filter fields: iblockId', 400);
   const iblock = Number(filter.iblockId);
   if (![...ctx.portal.products.values()].some((r) => r.catalogId === iblock)) throw new RestError('200040300000', 'Iblock Not Found', 400);
+  if (!catalogRight(ctx, 'iblockRead')) throw new RestError('200040300030', 'Access Denied', 400);
   const out = runList(ctx.portal.products, { filter, order: param(params, 'order'), start: param(params, 'start') }, resolverOf(CATALOG_FIELDS, 'ID', true), tz(ctx.portal));
   const res: MethodResult = { result: { products: out.rows.map((r) => catalogOut(r, select)) }, total: out.total, rows: out.rows.length };
   if (out.next !== undefined) res.next = out.next;

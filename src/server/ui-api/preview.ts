@@ -1,14 +1,20 @@
-/** The settings page's preview: how segments would move under draft scoring settings. */
+/**
+ * The settings page's preview: how segments would move under draft scoring settings, for the
+ * contacts or (B2B) the companies: their won deals re-scored against their labels in the latest run.
+ */
 import type { Db } from '../../store/index.js';
 import { iterateContactBatches, latestScoreRun } from '../../store/index.js';
 import { scorePortal, type CustomerInput, type ScoringSettings } from '../../scoring/index.js';
 
+export type PreviewEntity = 'contact' | 'company';
+
 export interface PreviewResult {
+  entity: PreviewEntity;
   asOf: string;
   scored: number;
   current: Record<string, number>;
   draft: Record<string, number>;
-  /** from → to with count, only contacts that would change segment */
+  /** from → to with count, only customers that would change segment */
   moves: Array<{ from: string | null; to: string; count: number }>;
   changed: number;
   /** buyers per R, F and M level under the draft (index 0 = level 1) */
@@ -21,9 +27,25 @@ export interface PreviewResult {
  * latest run) and diffs the segments with the current labels. Segments depend on won deals only,
  * so lost/open deals are not loaded here.
  */
-export async function previewSettings(db: Db, portalId: number, draft: ScoringSettings): Promise<PreviewResult> {
-  const run = await latestScoreRun(db, portalId);
-  const asOf = (run ? new Date(run.asOf) : new Date()).toISOString().slice(0, 10);
+/**
+ * Every company with its won deals (by the deal's COMPANY_ID, closed on a date), as the contacts'
+ * below; companies are few (tens of thousands at most), so two queries.
+ */
+async function companyInput(db: Db, portalId: number): Promise<CustomerInput[]> {
+  const { rows: cos } = await db.query<{ id: string }>(`SELECT id::text AS id FROM companies WHERE portal_id = $1 ORDER BY id`, [portalId]);
+  const { rows: won } = await db.query<{ id: string; day: string; amount: string | null }>(
+    `SELECT company_id::text AS id, to_char(close_date, 'YYYY-MM-DD') AS day, COALESCE(opportunity_base, opportunity, 0)::text AS amount
+       FROM deals WHERE portal_id = $1 AND stage_semantic = 'S' AND company_id IS NOT NULL AND close_date IS NOT NULL ORDER BY company_id, id`,
+    [portalId],
+  );
+  const byCompany = new Map<string, CustomerInput['won']>();
+  for (const d of won) byCompany.set(d.id, [...(byCompany.get(d.id) ?? []), { date: d.day, amount: Number(d.amount) }]);
+  return cos.map((c) => ({ id: c.id, won: byCompany.get(c.id) ?? [] }));
+}
+
+/** The customers' won deals as the scoring reads them (contacts: without product rows, not needed for segments). */
+async function previewInput(db: Db, portalId: number, entity: PreviewEntity): Promise<CustomerInput[]> {
+  if (entity === 'company') return companyInput(db, portalId);
   const customers: CustomerInput[] = [];
   for await (const batch of iterateContactBatches(db, portalId, { includeProductRows: false, batchSize: 5000 })) {
     for (const { contact, wonDeals } of batch) {
@@ -35,20 +57,32 @@ export async function previewSettings(db: Db, portalId: number, draft: ScoringSe
       });
     }
   }
-  const scored = scorePortal({ asOf, customers }, { ...draft, models: { ...draft.models, enabled: false } });
+  return customers;
+}
+
+/** The customers' segments in a run (contact_labels or company_labels). */
+async function currentSegments(db: Db, portalId: number, runId: number, entity: PreviewEntity): Promise<Map<number, string | null>> {
+  const [table, idCol] = entity === 'company' ? ['company_labels', 'company_id'] : ['contact_labels', 'contact_id'];
   const current = new Map<number, string | null>();
-  if (run) {
-    let after = -1;
-    for (;;) {
-      const { rows } = await db.query<{ id: number; segment: string | null }>(
-        `SELECT contact_id AS id, segment FROM contact_labels WHERE portal_id = $1 AND run_id = $2 AND contact_id > $3 ORDER BY contact_id LIMIT 20000`,
-        [portalId, run.id, after],
-      );
-      if (!rows.length) break;
-      for (const r of rows) current.set(r.id, r.segment);
-      after = rows[rows.length - 1]!.id;
-    }
+  let after = -1;
+  for (;;) {
+    const { rows } = await db.query<{ id: number; segment: string | null }>(
+      `SELECT ${idCol} AS id, segment FROM ${table} WHERE portal_id = $1 AND run_id = $2 AND ${idCol} > $3 ORDER BY ${idCol} LIMIT 20000`,
+      [portalId, runId, after],
+    );
+    if (!rows.length) break;
+    for (const r of rows) current.set(Number(r.id), r.segment);
+    after = Number(rows[rows.length - 1]!.id);
   }
+  return current;
+}
+
+export async function previewSettings(db: Db, portalId: number, draft: ScoringSettings, entity: PreviewEntity = 'contact'): Promise<PreviewResult> {
+  const run = await latestScoreRun(db, portalId);
+  const asOf = (run ? new Date(run.asOf) : new Date()).toISOString().slice(0, 10);
+  const customers = await previewInput(db, portalId, entity);
+  const scored = scorePortal({ asOf, customers }, { ...draft, models: { ...draft.models, enabled: false } });
+  const current = run ? await currentSegments(db, portalId, run.id, entity) : new Map<number, string | null>();
   const moves = new Map<string, { from: string | null; to: string; count: number }>();
   const cur: Record<string, number> = {};
   const dr: Record<string, number> = {};
@@ -72,6 +106,7 @@ export async function previewSettings(db: Db, portalId: number, draft: ScoringSe
     if (c.m !== null) levels.m[c.m - 1]! += 1;
   }
   return {
+    entity,
     asOf,
     levels,
     scored: scored.customers.length,

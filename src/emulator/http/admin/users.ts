@@ -32,6 +32,8 @@ const UserFields = {
   departmentIds: z.array(z.number().int().positive()).max(50).optional(),
   workPosition: z.string().max(200).nullable().optional(),
   crmPerms: PermsBody.optional(),
+  /** trade catalog rights (catalog.product.list): view the catalog, read its information block */
+  catalogRights: z.object({ view: z.boolean().optional(), iblockRead: z.boolean().optional() }).strict().optional(),
 };
 const NewUserBody = z.object({ id: z.number().int().positive().optional(), ...UserFields }).strict();
 const UserPatchBody = z.object(UserFields).strict();
@@ -44,6 +46,8 @@ export function userView(u: UserRec): Record<string, unknown> {
     departmentIds: u.departmentIds, workPosition: u.workPosition,
     /** The effective levels (admins: X; unset: X). */
     crmPerms: perms,
+    /** The effective catalog rights (admins: both; unset: granted). */
+    catalogRights: { view: u.isAdmin || (u.catalogRights?.view ?? true), iblockRead: u.isAdmin || (u.catalogRights?.iblockRead ?? true) },
   };
 }
 
@@ -72,7 +76,7 @@ export function mountUsers(r: Router, rt: Runtime): void {
       id: uid, active: b.active ?? true, name: b.name ?? 'User', lastName: b.lastName ?? String(uid),
       email: b.email ?? `user${uid}@example.com`, isAdmin: b.isAdmin ?? false, timeZone: portal.timeZone,
       departmentIds: b.departmentIds ?? [], workPosition: b.workPosition ?? null, personalGender: '',
-      crmPerms: b.crmPerms ?? uniformPerms('A'), dateRegister: portal.clock.now(),
+      crmPerms: b.crmPerms ?? uniformPerms('A'), dateRegister: portal.clock.now(), ...(b.catalogRights ? { catalogRights: b.catalogRights } : {}),
     };
     portal.users.set(uid, u);
     res.status(201).json({ user: userView(u) });
@@ -81,9 +85,10 @@ export function mountUsers(r: Router, rt: Runtime): void {
     const u = existingUser(portal, req.params.id);
     const b = UserPatchBody.parse(req.body ?? {});
     checkDepartments(portal, b.departmentIds);
-    const { crmPerms, ...rest } = b;
+    const { crmPerms, catalogRights, ...rest } = b;
     for (const [k, v] of Object.entries(rest)) if (v !== undefined) (u as unknown as Record<string, unknown>)[k] = v;
     if (crmPerms) u.crmPerms = { ...(u.crmPerms ?? {}), ...crmPerms } satisfies CrmPerms;
+    if (catalogRights) u.catalogRights = { ...(u.catalogRights ?? {}), ...catalogRights };
     res.json({ user: userView(u) });
   }));
   r.post('/users/:id/crm-perms', h((req, res) => {

@@ -31,10 +31,10 @@ export function settingsRoutes({ ctx, db }: RouteDeps): Router {
   r.post('/settings/preview', wrap(async (req) => {
     const a = authed(req);
     requireAdmin(a);
-    const body = parse(z.object({ scoring: z.unknown() }), req.body);
+    const body = parse(z.object({ scoring: z.unknown(), entity: z.enum(['contact', 'company']).default('contact') }), req.body);
     const draft = pageSettingsSchema.shape.scoring.safeParse(body.scoring);
     if (!draft.success) throw invalid(draft.error, ['scoring']);
-    return previewSettings(db, a.portal.id, draft.data);
+    return previewSettings(db, a.portal.id, draft.data, body.entity);
   }));
 
   r.put('/settings', wrap(async (req) => {
