@@ -10,6 +10,7 @@ import { createInstallRouter } from './install.js';
 import { createPagesRouter } from './pages.js';
 import { createUiRouter, type UiContext } from './ui-api/serve.js';
 import { clearSavedSegmentField } from '../writeback/saved-segment.js';
+import { removeAppFields, restoreAppFields } from '../writeback/remove-fields.js';
 
 export type { ServerDeps } from './deps.js';
 
@@ -22,6 +23,8 @@ export function uiContext(deps: ServerDeps): UiContext {
     ...(deps.runNow ? { runNow: deps.runNow } : {}),
     ...(deps.writeBackNow ? { writeBackNow: deps.writeBackNow } : {}),
     clearSavedField: (portalId) => clearSavedSegmentField(deps.clientFor(portalId), deps.db, portalId),
+    removeFields: (portalId) => removeAppFields(deps.clientFor(portalId), deps.db, portalId),
+    restoreFields: (portalId) => restoreAppFields(deps.clientFor(portalId), deps.db, portalId),
     ...(deps.uiDist ? { uiDist: deps.uiDist } : {}),
     ...(deps.rateLimits ? { rateLimits: deps.rateLimits } : {}),
     ...(deps.uiStatementTimeoutMs ? { statementTimeoutMs: deps.uiStatementTimeoutMs } : {}),
