@@ -47,7 +47,7 @@ const clientId = 'local.market.0001';
 const clientSecret = 'market-test-secret';
 const fieldsPerEntity = (e: 'contact' | 'company') => loadManifest().fields.fields.filter((f) => !f.entities || f.entities.includes(e)).length;
 
-describe('market life cycle: install → use → uninstall (keep) → reinstall → remove fields → uninstall (clean)', () => {
+describe('market life cycle: install → use → uninstall (keep) → reinstall → remove fields → uninstall (clean)', { timeout: 180_000 }, () => {
   let emu: RunningEmulator;
   let db: Db;
   let server: Server;
@@ -181,6 +181,11 @@ describe('market life cycle: install → use → uninstall (keep) → reinstall 
     await f.waitForFunction(() => document.querySelectorAll('[data-role="list"] tbody tr[data-contact]').length > 0, undefined, { timeout: 20_000 });
     const shown = Number(await f.locator('[data-role="list"] tbody tr[data-contact]').first().getAttribute('data-contact'));
     expect(emu.portal.contacts.has(shown)).toBe(true);
+    await f.locator('[data-kind="segment"]').first().locator('[data-chip="champions"]').click();
+    await f.locator('[data-kind="segment"]').first().locator('[data-chip="loyal"]').click();
+    await f.waitForFunction(() => document.querySelectorAll('[data-role="list"] tbody tr[data-contact]').length > 0);
+    // the counters and the list's first rows in view
+    await f.locator('[data-role="count"]').evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await shot(page, '1-segments');
     await f.locator('[data-nav="dashboard"]').click();
     await f.waitForSelector('[data-chart="heatmap"] canvas', { timeout: 20_000 });
