@@ -6,7 +6,8 @@
  *   write-back; Chromium opens the app in the portal frame and sees the segment list) → uninstall
  *   keeping data (CLEAN=0: tokens gone, data kept, the portal keeps our fields) → reinstall (the
  *   data is there, the fields are reused, not duplicated) → "remove the app's fields" in Settings
- *   (Chromium: the dialog, the typed confirmation; the portal has none of our fields left) →
+ *   (Chromium: the dialog, the typed confirmation; the portal has none of our fields left; the
+ *   banner's "re-create" brings them back, then they are removed again) →
  *   uninstall clean (CLEAN=1: every row of that portal gone from every table with a portal_id,
  *   another portal's rows untouched).
  *
@@ -229,21 +230,25 @@ describe('market life cycle: install → use → uninstall (keep) → reinstall 
     await page.close();
   });
 
-  it('Settings → "Remove the app\'s fields" with its confirmation: the portal has none of our fields or values left', async () => {
-    expect(contactsWithOurValues()).toBeGreaterThan(0);
-    const { page, f } = await openApp();
-    await f.locator('[data-nav="settings"]').click();
+  /** Settings → "Remove the app's fields": the dialog takes nothing but the typed word, then the banner shows. */
+  const removeInSettings = async (f: Frame) => {
     await f.locator('[data-action="remove-fields"]').click();
     const confirm = f.locator('[data-action="confirm-remove-fields"]');
     expect(await confirm.isDisabled()).toBe(true);
     await f.locator('[data-role="fields-confirm-input"]').fill('delete');
     expect(await confirm.isDisabled()).toBe(true);
-    expect(ourFields('CRM_CONTACT')).toEqual(contactFieldIds);
+    expect(ourFields('CRM_CONTACT')).toHaveLength(fieldsPerEntity('contact'));
     await f.locator('[data-role="fields-confirm-input"]').fill('DELETE');
     await confirm.click();
     await f.waitForSelector('[data-role="fields-removed-banner"]', { timeout: 20_000 });
     expect(await f.locator('[data-role="fields-status"]').textContent()).toBe(`Fields removed: ${fieldsPerEntity('contact') + fieldsPerEntity('company')}.`);
-    await page.close();
+  };
+
+  it('Settings → "Remove the app\'s fields" with its confirmation: the portal has none of our fields or values left; "Re-create" brings them back', async () => {
+    expect(contactsWithOurValues()).toBeGreaterThan(0);
+    const { page, f } = await openApp();
+    await f.locator('[data-nav="settings"]').click();
+    await removeInSettings(f);
     expect(ourFields('CRM_CONTACT')).toEqual([]);
     expect(ourFields('CRM_COMPANY')).toEqual([]);
     expect(contactsWithOurValues()).toBe(0);
@@ -251,6 +256,19 @@ describe('market life cycle: install → use → uninstall (keep) → reinstall 
     const wb = await runWriteBack(db, portalId, deps.clientFor(portalId));
     expect(wb.skipped).toBe('FIELDS_REMOVED');
     expect(ourFields('CRM_CONTACT')).toEqual([]);
+    // the banner's "Re-create the fields": all of them again, and the write-back fills them
+    await f.locator('[data-action="restore-fields"]').click();
+    await f.waitForSelector('[data-role="fields-removed-banner"]', { state: 'detached', timeout: 20_000 });
+    expect(ourFields('CRM_CONTACT')).toHaveLength(fieldsPerEntity('contact'));
+    expect(ourFields('CRM_COMPANY')).toHaveLength(fieldsPerEntity('company'));
+    const wb2 = await runWriteBack(db, portalId, deps.clientFor(portalId));
+    expect(wb2.written).toBeGreaterThan(0);
+    expect(contactsWithOurValues()).toBe(wb2.written);
+    // and removed for good before the clean uninstall
+    await removeInSettings(f);
+    expect(ourFields('CRM_CONTACT')).toEqual([]);
+    expect(contactsWithOurValues()).toBe(0);
+    await page.close();
   });
 
   it('uninstall clean (CLEAN=1): every row of the portal is gone from every table; the other portal is untouched', async () => {
