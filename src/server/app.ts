@@ -1,5 +1,6 @@
 /**
- * The express app: install, events, app page + placements, the SDK bundle, health.
+ * The express app: install, events, app page + placements, the SDK bundle, health, the privacy
+ * policy and terms (/privacy, /terms).
  * The Vue UI's assets and API (`src/server/ui-api/`) mount here too.
  */
 import express, { type ErrorRequestHandler, type Express } from 'express';
@@ -8,8 +9,10 @@ import type { ServerDeps } from './deps.js';
 import { createEventsRouter } from './events.js';
 import { createInstallRouter } from './install.js';
 import { createPagesRouter } from './pages.js';
+import { createLegalRouter } from './legal.js';
 import { createUiRouter, type UiContext } from './ui-api/serve.js';
 import { clearSavedSegmentField } from '../writeback/saved-segment.js';
+import { removeAppFields, restoreAppFields } from '../writeback/remove-fields.js';
 
 export type { ServerDeps } from './deps.js';
 
@@ -22,6 +25,8 @@ export function uiContext(deps: ServerDeps): UiContext {
     ...(deps.runNow ? { runNow: deps.runNow } : {}),
     ...(deps.writeBackNow ? { writeBackNow: deps.writeBackNow } : {}),
     clearSavedField: (portalId) => clearSavedSegmentField(deps.clientFor(portalId), deps.db, portalId),
+    removeFields: (portalId) => removeAppFields(deps.clientFor(portalId), deps.db, portalId),
+    restoreFields: (portalId) => restoreAppFields(deps.clientFor(portalId), deps.db, portalId),
     ...(deps.uiDist ? { uiDist: deps.uiDist } : {}),
     ...(deps.rateLimits ? { rateLimits: deps.rateLimits } : {}),
     ...(deps.uiStatementTimeoutMs ? { statementTimeoutMs: deps.uiStatementTimeoutMs } : {}),
@@ -50,6 +55,7 @@ export function createServer(deps: ServerDeps): Express {
       res.status(503).json({ ok: false });
     }
   });
+  app.use(createLegalRouter());
   app.use(createInstallRouter(deps));
   app.use(createEventsRouter(deps));
   const ui = uiContext(deps);

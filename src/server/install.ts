@@ -41,6 +41,7 @@ import { InstallRejected, proveInstall, type ProvenInstall } from './install-pro
 import { memberIdOf, rateLimit } from './rate-limit.js';
 import { registerApp, type RegisterReport } from './register.js';
 import { registerFields } from '../writeback/fields.js';
+import { markFieldsPresent } from '../writeback/remove-fields.js';
 import { installEventSchema, installPageSchema } from './schemas.js';
 
 export { InstallRejected } from './install-proof.js';
@@ -165,6 +166,8 @@ export async function performInstall(deps: ServerDeps, input: InstallInput, sour
         // until the admin turns the B2B option on and the write-back fills them
         const r = await registerFields(deps.clientFor(portal.id), deps.db, portal.id, { manifest: deps.manifest, entities: deps.manifest.fields.entities });
         report.fields = { created: r.created, existing: r.existing, errors: r.errors };
+        // the admin had removed the fields (Settings) and installs again: they are back, the write-back writes again
+        await markFieldsPresent(deps.db, portal.id);
         if (r.errors.length) deps.log.warn('install: contact fields incomplete', { portalId: portal.id, errors: r.errors });
       } catch (e) {
         report.fields = { created: [], existing: [], errors: [e instanceof Error ? e.message : String(e)] };

@@ -1,6 +1,7 @@
 /**
  * Rate limits of the endpoints anyone can call without a session: `/install`, `/events` and
- * `POST /api/ui/session`, per client address and per member_id the request names.
+ * `POST /api/ui/session`, per client address and per member_id the request names; and of the
+ * admins' `POST /api/ui/settings/fields/remove|restore` (per address and per the session's portal).
  *
  * Counters live in the app's database (table rate_limits, migration 006) through
  * rate-limiter-flexible's PostgreSQL store, so every app process on one PostgreSQL shares them
@@ -28,7 +29,7 @@ export interface EndpointLimits {
   perMember: Limit;
 }
 
-export type LimitedEndpoint = 'install' | 'events' | 'session';
+export type LimitedEndpoint = 'install' | 'events' | 'session' | 'fields';
 
 /**
  * Defaults. /install: an admin installs rarely; /events: Bitrix24 delivers every portal's events
@@ -39,6 +40,8 @@ export const DEFAULT_LIMITS: Record<LimitedEndpoint, EndpointLimits> = {
   install: { perAddress: { points: 30, seconds: 600 }, perMember: { points: 10, seconds: 600 } },
   events: { perAddress: { points: 6000, seconds: 60 }, perMember: { points: 1200, seconds: 60 } },
   session: { perAddress: { points: 60, seconds: 60 }, perMember: { points: 120, seconds: 60 } },
+  // removing / re-creating the app's CRM fields (admins, Settings): deletes or creates fields on the portal
+  fields: { perAddress: { points: 10, seconds: 3600 }, perMember: { points: 10, seconds: 3600 } },
 };
 
 /** A pg-Pool-shaped face of our Db for the library's PostgreSQL store ({text, values} queries). */

@@ -11,6 +11,7 @@
  *   writeback.ts       write-back options
  *   effectiveness.ts   the effectiveness figures' margin percentage
  *   refusal.ts         where the reason of a lost deal is read from
+ *   fields.ts          the app's CRM fields removed by the admin (write-back off until re-created)
  *   migrate.ts         old stored shapes → current
  */
 export * from './schema.js';
@@ -23,4 +24,5 @@ export * from './automation.js';
 export * from './writeback.js';
 export * from './effectiveness.js';
 export * from './refusal.js';
+export * from './fields.js';
 export { rulesFromPageList } from './migrate.js';

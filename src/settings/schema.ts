@@ -11,6 +11,8 @@
  *   effectiveness  the margin % of won deals without purchase prices (effectiveness.ts; edited on the Effectiveness page)
  *   refusal        where the reason of a lost deal is read from (refusal.ts); edited on its own
  *                  (GET / PUT /api/ui/settings/refusal), not part of the settings page's object
+ *   fields         whether the admin removed the app's CRM fields (fields.ts); set and cleared only
+ *                  by POST /api/ui/settings/fields/remove|restore and a reinstall, never by the page's PUT
  * Old stored shapes are migrated by the schema itself (migrate.ts). Read stored settings with
  * read.ts (lenient: an unusable section falls back to its defaults), write with write.ts.
  */
@@ -18,6 +20,7 @@ import { z } from 'zod';
 import { scoringSettingsSchema } from '../scoring/index.js';
 import { automationSettingsSchema } from './automation.js';
 import { effectivenessSettingsSchema } from './effectiveness.js';
+import { fieldsStateSchema } from './fields.js';
 import { migrateStored } from './migrate.js';
 import { refusalSettingsSchema } from './refusal.js';
 import { savedSegmentSchema } from './saved-segments.js';
@@ -34,6 +37,7 @@ export const settingsSections = {
   savedSegments: z.array(savedSegmentSchema).default([]),
   effectiveness: effectivenessSettingsSchema.prefault({}),
   refusal: refusalSettingsSchema.prefault({}),
+  fields: fieldsStateSchema.prefault({}),
 };
 export type SettingsSection = keyof typeof settingsSections;
 export const SETTINGS_SECTIONS = Object.keys(settingsSections) as SettingsSection[];

@@ -496,18 +496,28 @@ async function readItems(
 /**
  * Uninstall clean-up (https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html, https://apidocs.bitrix24.com/api-reference/crm/contacts/userfield/index.html): the portal removes custom UF *types* of an app but
  * keeps user fields of standard types, so the app deletes its own fields itself — only while it
- * still has a token, i.e. from the settings page ("remove the app's fields") before uninstalling;
- * ONAPPUNINSTALL carries no token. `dropValues` false keeps the fields (the admin's data).
+ * still has a token, i.e. from the settings page ("remove the app's fields", remove-fields.ts)
+ * before uninstalling; ONAPPUNINSTALL carries no token. `deleteFields` false keeps the fields
+ * (the admin's data). Ours are the registry's fields and any field of the portal whose XML_ID is
+ * ours (a registry lost or out of date still finds them: one list call per entity).
  * Always forgets our registry and written values for the portal.
  */
 export async function uninstallFields(client: B24Client | null, db: Db, portalId: number, opts: { deleteFields: boolean }): Promise<{ deleted: string[]; errors: string[] }> {
   const out = { deleted: [] as string[], errors: [] as string[] };
   if (client && opts.deleteFields) {
-    for (const entity of ['contact', 'company'] as const) {
-      const reg = await loadRegistry(db, portalId, entity);
-      if (!reg.size) continue;
+    const m = loadManifest();
+    const ours = new Map(m.fields.fields.map((f) => [m.fields.xmlIdPrefix + f.name, f.name]));
+    for (const entity of m.fields.entities) {
+      const ids = new Map<string, number>();
+      for (const f of (await loadRegistry(db, portalId, entity)).values()) ids.set(f.fieldName, f.ufId);
+      const rows = (await client.call<UfRow[]>(ufMethod(entity, 'list'), { order: { ID: 'ASC' } })) ?? [];
+      for (const r of rows) {
+        const name = r.XML_ID ? ours.get(r.XML_ID) : undefined;
+        if (name && String(r.FIELD_NAME).toUpperCase() === name) ids.set(name, Number(r.ID));
+      }
+      if (!ids.size) continue;
       const cmds: Record<string, BatchCommand> = {};
-      for (const f of reg.values()) cmds[f.fieldName] = [ufMethod(entity, 'delete'), { id: f.ufId }];
+      for (const [name, id] of ids) cmds[name] = [ufMethod(entity, 'delete'), { id }];
       const r = await client.batch(cmds);
       for (const n of Object.keys(cmds)) {
         const e = r.errors[n];

@@ -29,6 +29,9 @@
  *     into the companies' fields of the same names, with `crm.company.update` (spread:
  *     `crm.item.update` entityTypeId 4), diffed against companies.uf and written_values of entity
  *     'company'. Saved segments are contact filters: the company pass leaves UF_CRM_SEG_SAVED out.
+ *  8. With the app's fields removed by an admin (settings.fields.removed, remove-fields.ts) the
+ *     run does nothing (result.skipped FIELDS_REMOVED), and a run under way stops before it would
+ *     register (create) fields again.
  */
 import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
@@ -44,6 +47,7 @@ import {
 } from './diff.js';
 import { F, manifestFields } from './manifest-fields.js';
 import { mergeInterests, ownTags, OWN_INTERESTS_KEY } from './own-interests.js';
+import { fieldsRemoved } from './remove-fields.js';
 
 export type SpreadMode = 'auto' | 'always' | 'never';
 
@@ -88,6 +92,8 @@ export interface WriteBackResult {
   errors: string[];
   /** the companies' pass (B2B); null when companies were not written (B2B off or not labelled by the run) */
   companies: CompanyWriteResult | null;
+  /** FIELDS_REMOVED: the admin removed the app's fields (remove-fields.ts); nothing was written or created */
+  skipped?: 'FIELDS_REMOVED';
   ms: number;
 }
 
@@ -326,6 +332,8 @@ function emptyResult(): WriteBackResult {
 
 /** registerFields for the run's kind (contact or company fields), its report merged into the run's. */
 async function registerKindFields(run: Run): Promise<RegisterFieldsReport> {
+  // the admin may remove the fields while this run goes on: never create them again then
+  if (await fieldsRemoved(run.db, run.portalId)) throw new Error('the app\'s fields were removed by an administrator');
   const r = await registerFields(run.client, run.db, run.portalId, {
     entities: [run.kind], interests: run.interests, savedSegments: run.saved.segments, refusalReasons: run.reasons,
   });
@@ -471,6 +479,11 @@ export async function runWriteBack(db: Db, portalId: number, client: B24Client, 
     return res;
   }
   res.scoreRunId = sr.id;
+  if (await fieldsRemoved(db, portalId)) {
+    res.skipped = 'FIELDS_REMOVED';
+    res.ms = Math.round(performance.now() - t0);
+    return res;
+  }
   const { rows: [wr] } = await db.query<{ id: number }>(
     `INSERT INTO writeback_runs (portal_id, score_run_id) VALUES ($1, $2) RETURNING id`, [portalId, sr.id],
   );

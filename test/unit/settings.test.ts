@@ -21,6 +21,7 @@ const DEFAULTS: PortalSettings = {
   savedSegments: [],
   effectiveness: { marginPercent: 30 },
   refusal: { source: 'stages', stages: {}, field: null, values: {} },
+  fields: { removed: false, removedAt: null },
 };
 
 /** The automation list saved by earlier versions of the settings page (test/unit/settings-bridge.test.ts). */

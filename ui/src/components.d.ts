@@ -25,6 +25,7 @@ declare module 'vue' {
     RouterView: typeof import('vue-router')['RouterView']
     SavedSegments: typeof import('./components/SavedSegments.vue')['default']
     SettingsAutomation: typeof import('./components/SettingsAutomation.vue')['default']
+    SettingsFields: typeof import('./components/SettingsFields.vue')['default']
     SettingsRefusal: typeof import('./components/SettingsRefusal.vue')['default']
     ViewsPanel: typeof import('./components/ViewsPanel.vue')['default']
   }

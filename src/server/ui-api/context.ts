@@ -33,6 +33,10 @@ export interface UiContext {
   writeBackNow?: (portalId: number) => Promise<void>;
   /** empty UF_CRM_SEG_SAVED on every contact that holds a value (src/writeback/saved-segment.ts) */
   clearSavedField?: (portalId: number) => Promise<{ cleared: number; failed: number }>;
+  /** "remove the app's fields" (src/writeback/remove-fields.ts removeAppFields) */
+  removeFields?: (portalId: number) => Promise<{ deleted: string[]; errors: string[] }>;
+  /** "re-create the fields" (restoreAppFields) */
+  restoreFields?: (portalId: number) => Promise<{ created: string[]; existing: string[]; errors: string[] }>;
   /** where the built UI lives (default <repo>/ui/dist) */
   uiDist?: string;
   /** overrides of the rate limits (src/server/rate-limit.ts); POST /api/ui/session is limited */

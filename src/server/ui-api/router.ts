@@ -24,6 +24,7 @@
  *                                             routes/dashboard.ts   /dashboard
  *                                             routes/effectiveness.ts /effectiveness, /effectiveness/export|settings
  *                                             routes/settings.ts    /settings, /settings/preview
+ *                                             routes/fields.ts      /settings/fields, /settings/fields/remove|restore
  *                                             routes/automation.ts  /automation/estimate|firings
  *                                             routes/sync.ts        /sync, /sync/run
  */
@@ -47,6 +48,7 @@ import { metaRoutes } from './routes/meta.js';
 import { savedRoutes } from './routes/saved.js';
 import { segmentRoutes } from './routes/segments.js';
 import { refusalRoutes } from './routes/refusal.js';
+import { fieldsRoutes } from './routes/fields.js';
 import { settingsRoutes } from './routes/settings.js';
 import type { RouteDeps } from './routes/shared.js';
 import { syncRoutes } from './routes/sync.js';
@@ -70,7 +72,7 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
   api.use(['/segments', '/dashboard', '/effectiveness', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, refusalRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, fieldsRoutes, refusalRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);

@@ -11,7 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadManifest } from '../../../manifest/index.js';
 import { loadConfig } from '../../../src/config.js';
-import { createServer } from '../../../src/server/app.js';
+import { createServer, type ServerDeps } from '../../../src/server/app.js';
+import type { B24Client } from '../../../src/b24/client.js';
 import { MemoryCrmEventQueue } from '../../../src/server/event-queue.js';
 import { createLogger } from '../../../src/server/log.js';
 import { signSession } from '../../../src/server/ui-api/session.js';
@@ -46,7 +47,12 @@ export interface UiTestServer {
   close(): Promise<void>;
 }
 
-export async function startUiServer(db: Db, o: { uiStatementTimeoutMs?: number } = {}): Promise<UiTestServer> {
+export async function startUiServer(db: Db, o: {
+  uiStatementTimeoutMs?: number;
+  /** the portals' REST clients (default: none; a portal call throws) */
+  clientFor?: (portalId: number) => B24Client;
+  rateLimits?: ServerDeps['rateLimits'];
+} = {}): Promise<UiTestServer> {
   const raw: string[] = [];
   const logs: LogLine[] = [];
   const log = createLogger('debug', (line) => {
@@ -61,9 +67,10 @@ export async function startUiServer(db: Db, o: { uiStatementTimeoutMs?: number }
   writeFileSync(path.join(dist, 'index.html'), '<!doctype html><html lang="en"><head><title>t</title></head><body></body></html>');
   const app = createServer({
     db, config, manifest: loadManifest(), log, events: new MemoryCrmEventQueue(),
-    clientFor: () => {
+    clientFor: o.clientFor ?? (() => {
       throw new Error('no portal client in the UI security tests');
-    },
+    }),
+    ...(o.rateLimits ? { rateLimits: o.rateLimits } : {}),
     forgetClient: () => {},
     uiDist: dist,
     ...(o.uiStatementTimeoutMs !== undefined ? { uiStatementTimeoutMs: o.uiStatementTimeoutMs } : {}),

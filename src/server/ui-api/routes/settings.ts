@@ -25,7 +25,7 @@ export function settingsRoutes({ ctx, db }: RouteDeps): Router {
     requireAdmin(a);
     const all = portalSettings(a.portal.settings);
     const settings = Object.fromEntries(PAGE_SECTIONS.map((k) => [k, all[k]])) as PageSettings;
-    return { settings, current: await currentBounds(db, a.portal.id) };
+    return { settings, current: await currentBounds(db, a.portal.id), fields: readSection(a.portal.settings, 'fields').value };
   }));
 
   r.post('/settings/preview', wrap(async (req) => {
