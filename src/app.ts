@@ -8,6 +8,7 @@
  * SIGINT/SIGTERM.
  */
 import type { Server } from 'node:http';
+import type { Router } from 'express';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { loadManifest, type Manifest } from '../manifest/index.js';
@@ -45,6 +46,13 @@ export interface StartAppOptions {
   workers?: boolean | Omit<StartWorkersOptions, 'db' | 'clientFor' | 'log'>;
   /** Overrides of the HTTP rate limits (src/server/rate-limit.ts). */
   rateLimits?: ServerDeps['rateLimits'];
+  /** Operations routers (health, metrics: src/main.ts), mounted before everything else. */
+  ops?: Router[];
+}
+
+export interface CloseOptions {
+  /** How long in-flight requests and running jobs may take, ms (default 30 000). */
+  timeoutMs?: number;
 }
 
 export interface RunningApp {
@@ -56,7 +64,14 @@ export interface RunningApp {
   events: CrmEventSink;
   /** The job workers, when started. */
   workers: Workers | null;
-  close(): Promise<void>;
+  /** True once close() began: /readyz answers 503. */
+  readonly draining: boolean;
+  /**
+   * Graceful: stops accepting connections, lets in-flight requests finish (then cuts what is
+   * left after the timeout), stops the workers (running jobs finish or are handed back), closes
+   * the store it opened.
+   */
+  close(o?: CloseOptions): Promise<void>;
 }
 
 export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> {
@@ -85,6 +100,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     forgetClient: (portalId) => forgetPortalClient(db, portalId),
     limiter: opts.limiter,
     ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+    ...(opts.ops ? { ops: opts.ops } : {}),
     ...(opts.uiDist ? { uiDist: opts.uiDist } : {}),
     ...(runNow ? { runNow } : {}),
     ...(workers ? { writeBackNow: async (portalId: number) => void (await workers.enqueue.writeback(portalId)) } : {}),
@@ -117,17 +133,31 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     deps,
     events,
     workers,
-    async close() {
+    get draining() {
+      return closed;
+    },
+    async close(o: CloseOptions = {}) {
       if (closed) return;
       closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await workers?.stop();
+      const timeoutMs = o.timeoutMs ?? 30_000;
+      await drainServer(server, timeoutMs);
+      await workers?.stop({ timeoutMs });
       if (ownDb) await db.close();
     },
   };
+}
+
+/** Stops accepting, closes idle keep-alive connections, waits for in-flight requests up to `timeoutMs`, then cuts the rest. */
+export async function drainServer(server: Server, timeoutMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    cut.unref();
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

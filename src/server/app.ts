@@ -50,6 +50,7 @@ export function createServer(deps: ServerDeps): Express {
       res.status(503).json({ ok: false });
     }
   });
+  for (const r of deps.ops ?? []) app.use(r);
   app.use(createInstallRouter(deps));
   app.use(createEventsRouter(deps));
   const ui = uiContext(deps);

@@ -3,6 +3,7 @@ import type { AppConfig } from '../config.js';
 import type { Manifest } from '../../manifest/index.js';
 import type { B24Client } from '../b24/client.js';
 import type { LimiterOptions } from '../b24/limiter.js';
+import type { Router } from 'express';
 import type { Db } from '../store/db.js';
 import type { CrmEventSink } from './event-queue.js';
 import type { Logger } from './log.js';
@@ -38,4 +39,6 @@ export interface ServerDeps {
   oauthRefresh?: RefreshFn;
   /** Overrides of the rate limits (src/server/rate-limit.ts DEFAULT_LIMITS). */
   rateLimits?: Partial<Record<LimitedEndpoint, EndpointLimits>>;
+  /** Operations endpoints mounted first (health, metrics: src/server/health.ts, metrics.ts). */
+  ops?: Router[];
 }
