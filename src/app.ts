@@ -46,8 +46,10 @@ export interface StartAppOptions {
   workers?: boolean | Omit<StartWorkersOptions, 'db' | 'clientFor' | 'log'>;
   /** Overrides of the HTTP rate limits (src/server/rate-limit.ts). */
   rateLimits?: ServerDeps['rateLimits'];
-  /** Operations routers (health, metrics: src/main.ts), mounted before everything else. */
+  /** Operations routers (the metrics: src/main.ts), mounted before everything else. */
   ops?: Router[];
+  /** The role's readiness checks (/readyz); draining is added here. */
+  healthChecks?: Record<string, () => boolean>;
 }
 
 export interface CloseOptions {
@@ -90,6 +92,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
       return id ? { started: true } : { started: false, message: 'a run for this portal is already queued' };
     }
     : undefined);
+  let closed = false;
   const deps: ServerDeps = {
     db,
     config,
@@ -101,6 +104,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     limiter: opts.limiter,
     ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
     ...(opts.ops ? { ops: opts.ops } : {}),
+    health: { draining: () => closed, ...(opts.healthChecks ? { checks: opts.healthChecks } : {}) },
     ...(opts.uiDist ? { uiDist: opts.uiDist } : {}),
     ...(runNow ? { runNow } : {}),
     ...(workers ? { writeBackNow: async (portalId: number) => void (await workers.enqueue.writeback(portalId)) } : {}),
@@ -124,7 +128,6 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   if (config.port === 0 && !opts.config?.publicUrl && !(opts.env ?? process.env).PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${port}`;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   log.info('app: listening', { url: `http://${host}:${port}`, publicUrl: config.publicUrl, store: db.kind });
-  let closed = false;
   return {
     url: `http://${host}:${port}`,
     port,

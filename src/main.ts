@@ -73,10 +73,11 @@ export async function startRole(pc: ProcessConfig, o: StartRoleOptions = {}): Pr
 async function startWebRole(pc: ProcessConfig, config: AppConfig, db: Db, log: Logger, env: NodeJS.ProcessEnv): Promise<RunningRole> {
   let app: RunningApp | null = null;
   const metrics = createMetrics({ db, ...(pc.metricsToken ? { token: pc.metricsToken } : {}), queueDepth: async () => (app?.workers ? queueDepth(app.workers.boss) : []) });
-  const health = createHealthRouter({ db, draining: () => app?.draining ?? false, checks: { jobs: () => !!app?.workers } });
-  const ops: Router[] = pc.metricsPort === undefined ? [health, metrics.router] : [health];
+  const checks = { jobs: () => !!app?.workers };
+  const health = createHealthRouter({ db, draining: () => app?.draining ?? false, checks });
+  const ops: Router[] = pc.metricsPort === undefined ? [metrics.router] : [];
   app = await startApp({
-    env, db, log, ops, uiDist: path.join(projectRoot(), 'ui/dist'),
+    env, db, log, ops, healthChecks: checks, uiDist: path.join(projectRoot(), 'ui/dist'),
     client: { observer: metrics.restObserver },
     workers: pc.role === 'web' ? { work: false } : workerOptions(pc),
   });

@@ -6,6 +6,7 @@ import type { LimiterOptions } from '../b24/limiter.js';
 import type { Router } from 'express';
 import type { Db } from '../store/db.js';
 import type { CrmEventSink } from './event-queue.js';
+import type { HealthOptions } from './health.js';
 import type { Logger } from './log.js';
 import type { RefreshFn } from './install-proof.js';
 import type { EndpointLimits, LimitedEndpoint } from './rate-limit.js';
@@ -39,6 +40,8 @@ export interface ServerDeps {
   oauthRefresh?: RefreshFn;
   /** Overrides of the rate limits (src/server/rate-limit.ts DEFAULT_LIMITS). */
   rateLimits?: Partial<Record<LimitedEndpoint, EndpointLimits>>;
-  /** Operations endpoints mounted first (health, metrics: src/server/health.ts, metrics.ts). */
+  /** Readiness of the process beyond the store (/readyz, src/server/health.ts): draining, the role's checks. */
+  health?: Omit<HealthOptions, 'db'>;
+  /** Further operations endpoints mounted first (the metrics: src/server/metrics.ts). */
   ops?: Router[];
 }

@@ -4,7 +4,8 @@
  *   GET /readyz  200 when it can do its work: the database answers (within 2 s), every migration
  *                of this build is applied, the role's own checks pass (a worker: pg-boss
  *                started) and it is not shutting down; else 503 with the failing checks
- * `/healthz` (src/server/app.ts: the database answers) stays for existing probes.
+ *   GET /healthz the database answers (kept for existing probes)
+ * Every app server mounts it (src/server/app.ts), and so does the worker role's ops server.
  */
 import { Router } from 'express';
 import type { Db } from '../store/db.js';
@@ -42,6 +43,14 @@ export function createHealthRouter(o: HealthOptions): Router {
   const r = Router();
   r.get('/livez', (_req, res) => {
     res.json({ ok: true });
+  });
+  r.get('/healthz', async (_req, res) => {
+    try {
+      await within(o.dbTimeoutMs ?? 2_000, o.db.query('SELECT 1'));
+      res.json({ ok: true });
+    } catch {
+      res.status(503).json({ ok: false });
+    }
   });
   r.get('/readyz', async (_req, res) => {
     const checks: Record<string, boolean> = { accepting: !o.draining?.() };
