@@ -39,10 +39,23 @@ export interface Enqueue {
 
 export type Send = (q: PortalQueue, data: PortalJobData, opts?: PgBoss.SendOptions) => Promise<string | null>;
 
-/** Creates every queue (standard policy, 2 retries with backoff, 6 h expiry). */
+/**
+ * Creates every queue (standard policy, 2 retries with backoff, 6 h expiry). Workers starting
+ * together on one PostgreSQL make pg-boss create the queue partitions concurrently, which
+ * PostgreSQL may answer with a deadlock (40P01, seen with three workers started at once): the
+ * loser waits a moment and tries again.
+ */
 export async function createQueues(boss: PgBoss): Promise<void> {
   for (const name of Object.values(QUEUES)) {
-    await boss.createQueue(name, { name, policy: 'standard', retryLimit: 2, retryDelay: 10, retryBackoff: true, expireInSeconds: 6 * 3600 });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await boss.createQueue(name, { name, policy: 'standard', retryLimit: 2, retryDelay: 10, retryBackoff: true, expireInSeconds: 6 * 3600 });
+        break;
+      } catch (e) {
+        if ((e as { code?: string }).code !== '40P01' || attempt >= 8) throw e;
+        await new Promise((r) => setTimeout(r, 50 + Math.random() * 150 * (attempt + 1)));
+      }
+    }
   }
 }
 
