@@ -119,7 +119,7 @@ for (const _kind of kinds) {
       const ids = await installAll(db, run, { ...app, tag: 'run' });
       const env = {
         ...process.env, NODE_ENV: 'test', DATABASE_URL: runDb!.url!, TOKEN_ENCRYPTION_KEY: key, CLIENT_ID: app.clientId, CLIENT_SECRET: app.clientSecret,
-        PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', JOB_LOCK_TTL_SEC: '3', JOB_POLL_SEC: '0.5', JOB_CONCURRENCY: '2',
+        PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOB_LOCK_TTL_SEC: '3', JOB_POLL_SEC: '0.5', JOB_CONCURRENCY: '2',
       };
       for (const id of ['fw-victim', 'fw-b', 'fw-c']) children.push(spawnWorker(id, { ...env, WORKER_ID: id }));
       await Promise.all(children.map((c) => waitStarted(c, 60_000)));
