@@ -53,7 +53,7 @@ export interface StartAppOptions {
 }
 
 export interface CloseOptions {
-  /** How long in-flight requests and running jobs may take, ms (default 30 000). */
+  /** How long in-flight requests and running jobs may take, ms (default 10 000; `npm start`: SHUTDOWN_TIMEOUT_SEC). */
   timeoutMs?: number;
 }
 
@@ -142,7 +142,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     async close(o: CloseOptions = {}) {
       if (closed) return;
       closed = true;
-      const timeoutMs = o.timeoutMs ?? 30_000;
+      const timeoutMs = o.timeoutMs ?? 10_000;
       await drainServer(server, timeoutMs);
       await workers?.stop({ timeoutMs });
       if (ownDb) await db.close();

@@ -123,6 +123,7 @@ for (const _kind of kinds) {
       };
       for (const id of ['fw-victim', 'fw-b', 'fw-c']) children.push(spawnWorker(id, { ...env, WORKER_ID: id }));
       await Promise.all(children.map((c) => waitStarted(c, 60_000)));
+      let recovered: { killed: number[]; ms: number } | null = null;
       const sender = await startWorkers({ db, clientFor: () => { throw new Error('send only'); }, work: false, offlinePollCron: null, schedules: false });
       try {
         for (const id of ids) await sender.enqueue.sync(id, 'full', true);
@@ -145,8 +146,10 @@ for (const _kind of kinds) {
           else await sleep(20);
         }
         expect(await victim.exited).toBeNull(); // killed by the signal, not exited
+        const killedAt = Date.now();
 
         await waitCycles(db, ids, 100_000);
+        recovered = { killed, ms: Date.now() - killedAt };
         // the killed portals' sync jobs were handed back and retried
         const { rows: retried } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'b24seg-sync' AND retry_count > 0`);
         expect(retried[0]!.n).toBeGreaterThanOrEqual(1);
@@ -160,6 +163,7 @@ for (const _kind of kinds) {
       }
 
       // ---- exactly one cycle per portal
+      expect(recovered).not.toBeNull();
       const ones = ids.map(() => 1);
       expect(await perPortalRuns(db, 'sync_runs', ids)).toEqual(ones);
       expect(await perPortalRuns(db, 'score_runs', ids)).toEqual(ones);
@@ -178,6 +182,7 @@ for (const _kind of kinds) {
         expect([i, segFields(run[i]!.emu.portal)]).toEqual([i, segFields(clean[i]!.emu.portal)]);
       }
       expect(written).toBeGreaterThan(N * 5); // the cycles did write (most contacts have a won deal)
+      process.stdout.write(`failover: killed mid-sync on portals ${recovered!.killed.join(',')}; all ${N} cycles done ${(recovered!.ms / 1000).toFixed(1)} s after the kill; ${written} records written once each\n`);
     }, 240_000);
   });
 }
