@@ -8,6 +8,7 @@
  * SIGINT/SIGTERM.
  */
 import type { Server } from 'node:http';
+import type { Router } from 'express';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { loadManifest, type Manifest } from '../manifest/index.js';
@@ -45,6 +46,15 @@ export interface StartAppOptions {
   workers?: boolean | Omit<StartWorkersOptions, 'db' | 'clientFor' | 'log'>;
   /** Overrides of the HTTP rate limits (src/server/rate-limit.ts). */
   rateLimits?: ServerDeps['rateLimits'];
+  /** Operations routers (the metrics: src/main.ts), mounted before everything else. */
+  ops?: Router[];
+  /** The role's readiness checks (/readyz); draining is added here. */
+  healthChecks?: Record<string, () => boolean>;
+}
+
+export interface CloseOptions {
+  /** How long in-flight requests and running jobs may take, ms (default 10 000; `npm start`: SHUTDOWN_TIMEOUT_SEC). */
+  timeoutMs?: number;
 }
 
 export interface RunningApp {
@@ -56,7 +66,14 @@ export interface RunningApp {
   events: CrmEventSink;
   /** The job workers, when started. */
   workers: Workers | null;
-  close(): Promise<void>;
+  /** True once close() began: /readyz answers 503. */
+  readonly draining: boolean;
+  /**
+   * Graceful: stops accepting connections, lets in-flight requests finish (then cuts what is
+   * left after the timeout), stops the workers (running jobs finish or are handed back), closes
+   * the store it opened.
+   */
+  close(o?: CloseOptions): Promise<void>;
 }
 
 export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> {
@@ -79,6 +96,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
       return id ? { started: true } : { started: false, message: 'a run for this portal is already queued' };
     }
     : undefined);
+  let closed = false;
   const deps: ServerDeps = {
     db,
     config,
@@ -89,6 +107,8 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     forgetClient: (portalId) => forgetPortalClient(db, portalId),
     limiter: opts.limiter,
     ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+    ...(opts.ops ? { ops: opts.ops } : {}),
+    health: { draining: () => closed, ...(opts.healthChecks ? { checks: opts.healthChecks } : {}) },
     ...(opts.uiDist ? { uiDist: opts.uiDist } : {}),
     ...(runNow ? { runNow } : {}),
     ...(workers ? { writeBackNow: async (portalId: number) => void (await workers.enqueue.writeback(portalId)) } : {}),
@@ -112,7 +132,6 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   if (config.port === 0 && !opts.config?.publicUrl && !(opts.env ?? process.env).PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${port}`;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   log.info('app: listening', { url: `http://${host}:${port}`, publicUrl: config.publicUrl, store: db.kind });
-  let closed = false;
   return {
     url: `http://${host}:${port}`,
     port,
@@ -121,18 +140,32 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     deps,
     events,
     workers,
-    async close() {
+    get draining() {
+      return closed;
+    },
+    async close(o: CloseOptions = {}) {
       if (closed) return;
       closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      await workers?.stop();
+      const timeoutMs = o.timeoutMs ?? 10_000;
+      await drainServer(server, timeoutMs);
+      await workers?.stop({ timeoutMs });
       if (ownDb) await db.close();
       await ownLog?.close();
     },
   };
+}
+
+/** Stops accepting, closes idle keep-alive connections, waits for in-flight requests up to `timeoutMs`, then cuts the rest. */
+export async function drainServer(server: Server, timeoutMs: number): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    cut.unref();
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

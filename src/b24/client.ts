@@ -101,6 +101,19 @@ export interface B24ClientOptions {
   userAgent?: string;
   /** How a request is sent (default: axios POST with keep-alive agents, see transport.ts). */
   transport?: Transport;
+  /** Told about every HTTP answer and every rate-limit refusal (the process's metrics). */
+  observer?: RestObserver;
+}
+
+/**
+ * What a client reports to whoever watches it (metrics): injected, so the b24 layer imports
+ * nothing of the server. `method` is the REST method (`batch` for a batch request).
+ */
+export interface RestObserver {
+  /** One HTTP answer from the portal (status 0: no answer, a network error). */
+  response(method: string, status: number): void;
+  /** A refusal by the portal's limits: 503 QUERY_LIMIT_EXCEEDED, or 429 OPERATION_TIME_LIMIT (also per batch command). */
+  limited(kind: 429 | 503, method: string): void;
 }
 
 export interface BatchOptions {
@@ -275,7 +288,7 @@ export class B24Client {
         const err = new B24Error(String(e.error ?? ''), String(e.error_description ?? ''), 200, commandMethod(c));
         errors[k] = err;
         if (err.isOperatingLimit) {
-          this.counters.operatingLimited429++;
+          this.countLimited(429, commandMethod(c));
           this.limiter.onOperatingLimited(commandMethod(c));
         }
       }
@@ -382,6 +395,7 @@ export class B24Client {
         const code = (e as { code?: string }).code ?? 'ERR_NETWORK';
         const maybeSent = code !== 'ECONNREFUSED' && code !== 'ENOTFOUND' && code !== 'EAI_AGAIN';
         this.counters.networkErrors++;
+        this.opts.observer?.response(method, 0);
         this.log('http.network-error', { method, code, maybeSent });
         if ((idempotent || !maybeSent) && nErr < this.o.maxRetries) {
           await this.backoff(nErr++);
@@ -395,6 +409,7 @@ export class B24Client {
       // so waits for operating_reset_at end late rather than early
       if (time?.start !== undefined) this.limiter.syncPortalClock(Number(time.start), this.clock.now());
       this.log('http.response', { method, status, ms: this.clock.now() - started });
+      this.opts.observer?.response(method, status);
       if (status >= 200 && status < 300 && 'result' in env) {
         this.limiter.onRequestOk();
         if (method === 'batch') this.batchEstimates.set(env, estimates);
@@ -413,13 +428,13 @@ export class B24Client {
         continue;
       }
       if (err.code === 'QUERY_LIMIT_EXCEEDED' || (status === 503 && err.code !== 'OVERLOAD_LIMIT')) {
-        this.counters.rateLimited503++;
+        this.countLimited(503, method);
         this.limiter.onRateLimited();
         if (n503++ < this.o.maxRateLimitRetries) { this.counters.retries++; continue; }
         throw err;
       }
       if (err.isOperatingLimit) {
-        this.counters.operatingLimited429++;
+        this.countLimited(429, method);
         for (const m of Object.keys(calls)) this.limiter.onOperatingLimited(m, time?.operating_reset_at);
         if (n429++ < this.o.maxOperatingRetries) { this.counters.retries++; continue; }
         throw err;
@@ -434,6 +449,12 @@ export class B24Client {
       }
       throw err;
     }
+  }
+
+  private countLimited(kind: 429 | 503, method: string): void {
+    if (kind === 503) this.counters.rateLimited503++;
+    else this.counters.operatingLimited429++;
+    this.opts.observer?.limited(kind, method);
   }
 
   private refund(estimates: Record<string, number>): void {

@@ -23,19 +23,22 @@ export interface LockOptions {
   ttlSec?: number;
   /** Label of the holder for logs/UI (default random). */
   holder?: string;
+  /** The pg-boss job the lease is taken for: the orphan sweep (./orphans.ts) looks for it. */
+  jobId?: string;
 }
 
 export async function tryLockPortal(db: Db, portalId: number, kind: string, o: LockOptions = {}): Promise<PortalLease | null> {
   const ttl = o.ttlSec ?? 120;
   const holder = `${o.holder ?? 'run'}:${randomUUID()}`;
   const { rows } = await db.query<{ holder: string }>(
-    `INSERT INTO portal_locks (portal_id, holder, kind, acquired_at, expires_at)
-     VALUES ($1, $2, $3, now(), now() + make_interval(secs => $4))
+    `INSERT INTO portal_locks (portal_id, holder, kind, acquired_at, expires_at, job_id)
+     VALUES ($1, $2, $3, now(), now() + make_interval(secs => $4), $5)
      ON CONFLICT (portal_id) DO UPDATE
-       SET holder = EXCLUDED.holder, kind = EXCLUDED.kind, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at
+       SET holder = EXCLUDED.holder, kind = EXCLUDED.kind, acquired_at = EXCLUDED.acquired_at, expires_at = EXCLUDED.expires_at,
+           job_id = EXCLUDED.job_id
        WHERE portal_locks.expires_at < now()
      RETURNING holder`,
-    [portalId, holder, kind, ttl],
+    [portalId, holder, kind, ttl, o.jobId ?? null],
   );
   if (rows[0]?.holder !== holder) return null;
   const ac = new AbortController();

@@ -11,7 +11,7 @@ import { DeadRefreshTokenError } from '../b24/errors.js';
 import type { Db } from '../store/db.js';
 import { getPortal, setPortalStatus } from '../store/portals.js';
 import { inboxSize } from '../events/inbox.js';
-import { tryLockPortal } from './lock.js';
+import { tryLockPortal, type PortalLease } from './lock.js';
 import type { Processors } from './processors.js';
 import type { Enqueue, JobLog, PortalJobData, PortalQueue, Send } from './queues.js';
 
@@ -38,6 +38,10 @@ export interface PortalJobEnv {
   busyRetrySec: number;
   /** The workers are stopping: no follow-up event job. */
   stopping: () => boolean;
+  /** Aborted when a graceful stop runs out of time: the jobs are handed back. */
+  stopSignal: AbortSignal;
+  /** The leases this process holds now (a stop that hands jobs back releases them). */
+  leases: Set<PortalLease>;
 }
 
 export async function runPortalJob(env: PortalJobEnv, q: PortalQueue, job: PgBoss.Job<PortalJobData>): Promise<unknown> {
@@ -46,7 +50,7 @@ export async function runPortalJob(env: PortalJobEnv, q: PortalQueue, job: PgBos
   const portalId = Number(data?.portalId);
   const portal = Number.isSafeInteger(portalId) ? await getPortal(db, portalId) : null;
   if (!portal || portal.status !== 'active') return { skipped: portal ? portal.status : 'no such portal' };
-  const lease = await tryLockPortal(db, portalId, q, { ttlSec: env.lockTtlSec, holder: env.workerId });
+  const lease = await tryLockPortal(db, portalId, q, { ttlSec: env.lockTtlSec, holder: env.workerId, jobId: job.id });
   if (!lease) {
     // busy with another run: come back later (the event job's window dedupes itself)
     const again = q === 'events'
@@ -55,11 +59,13 @@ export async function runPortalJob(env: PortalJobEnv, q: PortalQueue, job: PgBos
     log.debug('jobs: portal busy, re-queued', { queue: q, portalId, again });
     return { deferred: true };
   }
+  env.leases.add(lease);
   const t0 = Date.now();
   let client: B24Client | null = null;
   try {
     const out = await env.processors[q]({
-      db, portalId, data, workerId: env.workerId, jobId: job.id, log, signal: lease.signal,
+      db, portalId, data, workerId: env.workerId, jobId: job.id, log, signal: AbortSignal.any([lease.signal, env.stopSignal]),
+      leaseTtlSec: env.lockTtlSec ?? 120,
       client: () => (client ??= env.clientFor(portalId)),
     });
     log.info('jobs: done', { queue: q, portalId, ms: Date.now() - t0 });
@@ -74,6 +80,7 @@ export async function runPortalJob(env: PortalJobEnv, q: PortalQueue, job: PgBos
     log.error('jobs: failed', { queue: q, portalId, error: (e as Error).message });
     throw e;
   } finally {
+    env.leases.delete(lease);
     await lease.release().catch(() => {});
     if (q === 'events' && !env.stopping()) {
       // leftovers (page limit, or rows added while this run was busy): next window

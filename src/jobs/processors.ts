@@ -17,8 +17,13 @@ export interface JobContext {
   data: PortalJobData;
   /** The portal's client (created on first use). */
   client(): B24Client;
-  /** Aborted when the portal lease is lost. */
+  /** Aborted when the portal lease is lost, or when a stopping worker hands the job back. */
   signal: AbortSignal;
+  /**
+   * The lease's length, seconds: a sync run left 'running' for longer than this was a dead
+   * worker's (this job holds the portal's lease), so it is taken over and resumed.
+   */
+  leaseTtlSec?: number;
   log: JobLog;
   workerId: string;
   jobId: string;
@@ -32,7 +37,7 @@ export const defaultProcessors: Processors = {
     return processInbox(ctx.db, ctx.portalId, ctx.client(), { signal: ctx.signal });
   },
   async sync(ctx) {
-    return runSync({ db: ctx.db, portalId: ctx.portalId, client: ctx.client(), signal: ctx.signal }, { kind: ctx.data.kind ?? 'auto' });
+    return runSync({ db: ctx.db, portalId: ctx.portalId, client: ctx.client(), signal: ctx.signal }, { kind: ctx.data.kind ?? 'auto', staleAfterSec: ctx.leaseTtlSec });
   },
   async score(ctx) {
     const s = await runScoring(ctx.db, ctx.portalId);
@@ -43,7 +48,7 @@ export const defaultProcessors: Processors = {
     return runWriteBack(ctx.db, ctx.portalId, ctx.client());
   },
   async reconcile(ctx) {
-    const sync = await runSync({ db: ctx.db, portalId: ctx.portalId, client: ctx.client(), signal: ctx.signal }, { kind: ctx.data.kind ?? 'auto' });
+    const sync = await runSync({ db: ctx.db, portalId: ctx.portalId, client: ctx.client(), signal: ctx.signal }, { kind: ctx.data.kind ?? 'auto', staleAfterSec: ctx.leaseTtlSec });
     const scoring = await runScoring(ctx.db, ctx.portalId);
     const automation = await runAutomation(ctx.db, ctx.portalId, ctx.client());
     const writeBack = await runWriteBack(ctx.db, ctx.portalId, ctx.client());

@@ -50,6 +50,8 @@ import { portalsWithInbox } from '../events/inbox.js';
 import { pollOfflineEvents } from '../events/offline.js';
 import { InboxSink } from './inbox-sink.js';
 import { DEFAULT_HOUSEKEEPING, bossRetention, registerHousekeeping, type HousekeepingOptions } from './housekeeping.js';
+import type { PortalLease } from './lock.js';
+import { OrphanSweep } from './orphans.js';
 import { isReauth, markReauth, runPortalJob, type PortalJobEnv } from './portal-job.js';
 import { defaultProcessors, type Processors } from './processors.js';
 import { CLUSTER_QUEUES, QUEUES, createQueues, senders, silentLog, type Enqueue, type JobLog, type PortalJobData, type PortalQueue } from './queues.js';
@@ -87,8 +89,22 @@ export interface StartWorkersOptions {
   workerId?: string;
   /** the sink groups online events arriving within this many ms into one insert (default 50) */
   sinkFlushMs?: number;
+  /**
+   * Seconds between sweeps for jobs of dead workers (./orphans.ts; default half the lease ttl,
+   * at most 60; null = off).
+   */
+  orphanSweepSec?: number | null;
   /** retention and the nightly housekeeping (./housekeeping.ts; default DEFAULT_HOUSEKEEPING) */
   housekeeping?: Partial<HousekeepingOptions>;
+}
+
+export interface StopOptions {
+  /**
+   * How long running jobs may take to finish, ms (default 30 000). Then they are handed back:
+   * failed in pg-boss (it retries them elsewhere), their signal aborted and their portal leases
+   * released. The caller should exit the process soon after.
+   */
+  timeoutMs?: number;
 }
 
 export interface Workers {
@@ -102,7 +118,12 @@ export interface Workers {
   schedules: PortalSchedules | null;
   /** Waits until every queue of this process is idle (tests, demo). */
   idle(timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
+  /** Portal jobs running in this process now. */
+  running(): number;
+  /** One sweep for orphaned jobs now (the workers sweep by themselves; tests). */
+  sweepOrphans(): Promise<string[]>;
+  /** Graceful stop: no new jobs; running ones finish within the timeout or are handed back. */
+  stop(o?: StopOptions): Promise<void>;
 }
 
 export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
@@ -127,14 +148,31 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
   const pollNow = () => pollAllPortals(db, o.clientFor, enqueue, log);
 
   const active = new Set<Promise<unknown>>();
+  const runningIds = new Set<string>();
+  const leases = new Set<PortalLease>();
+  const stopAc = new AbortController();
   let stopping = false;
+  const lockTtlSec = o.lockTtlSec ?? 120;
   const env: PortalJobEnv = {
-    db, processors, clientFor: o.clientFor, send, enqueue, log, workerId, lockTtlSec: o.lockTtlSec,
-    busyRetrySec: Math.max(1, o.busyRetrySec ?? 5), stopping: () => stopping,
+    db, processors, clientFor: o.clientFor, send, enqueue, log, workerId, lockTtlSec,
+    busyRetrySec: Math.max(1, o.busyRetrySec ?? 5), stopping: () => stopping, stopSignal: stopAc.signal, leases,
   };
+  const schema = o.schema ?? 'pgboss';
+  const orphans = new OrphanSweep({
+    db, boss, schema, queues: Object.values(QUEUES).filter((q) => !(CLUSTER_QUEUES as readonly string[]).includes(q)), running: () => runningIds, graceSec: lockTtlSec, log,
+  });
   let schedules: PortalSchedules | null = null;
+  let sweepTimer: NodeJS.Timeout | null = null;
   if (o.work !== false) {
-    await registerWorkers(boss, o, Object.keys(processors) as PortalQueue[], active, (q, job) => runPortalJob(env, q, job), pollNow);
+    const run = async (q: PortalQueue, job: PgBoss.Job<PortalJobData>) => {
+      runningIds.add(job.id);
+      try {
+        return await runPortalJob(env, q, job);
+      } finally {
+        runningIds.delete(job.id);
+      }
+    };
+    await registerWorkers(boss, o, Object.keys(processors) as PortalQueue[], active, run, pollNow);
     await registerHousekeeping(boss, db, housekeeping, log, Math.max(0.5, o.pollingIntervalSeconds ?? 2));
     if (o.schedules !== false) {
       schedules = new PortalSchedules(db, async (portalId) => {
@@ -142,19 +180,39 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
       }, (m, f) => log.warn(m, f));
       await schedules.start();
     }
+    const sweepSec = o.orphanSweepSec === undefined ? Math.min(60, Math.max(1, lockTtlSec / 2)) : o.orphanSweepSec;
+    if (sweepSec !== null) {
+      sweepTimer = setInterval(() => void orphans.sweep().catch((e: unknown) => log.warn('jobs: orphan sweep failed', { error: (e as Error).message })), sweepSec * 1000);
+      sweepTimer.unref();
+    }
   }
 
   return {
     boss, workerId, sink, enqueue, pollNow, schedules,
-    idle: (timeoutMs = 60_000) => waitIdle(db, o.schema ?? 'pgboss', active, timeoutMs),
-    async stop() {
+    idle: (timeoutMs = 60_000) => waitIdle(db, schema, active, timeoutMs),
+    running: () => active.size,
+    sweepOrphans: () => orphans.sweep(),
+    async stop(so: StopOptions = {}) {
+      if (stopping) return;
       stopping = true;
+      if (sweepTimer) clearInterval(sweepTimer);
       await sink.close();
       await schedules?.stop();
-      await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
-      await Promise.allSettled([...active]);
+      // pg-boss stops fetching, waits for the running jobs up to the timeout, then fails the
+      // ones still running (handed back: pg-boss retries them, on another worker)
+      await boss.stop({ graceful: true, wait: true, timeout: so.timeoutMs ?? 30_000 });
+      if (active.size > 0) await handBack(log, stopAc, active, leases);
     },
   };
+}
+
+/** Jobs still running after the stop's timeout: abort them, give them a moment, release their leases. */
+async function handBack(log: JobLog, stopAc: AbortController, active: Set<Promise<unknown>>, leases: Set<PortalLease>): Promise<void> {
+  log.warn('jobs: stop timed out; handing the running jobs back', { running: active.size });
+  stopAc.abort(new Error('worker stopping: job handed back'));
+  await Promise.race([Promise.allSettled([...active]), new Promise((r) => setTimeout(r, 2_000).unref())]);
+  for (const l of [...leases]) await l.release().catch(() => {});
+  leases.clear();
 }
 
 /** Polls every active portal's offline event queue into its inbox, then queues event jobs for portals with inbox rows. */

@@ -7,6 +7,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import { bodyErrorHandler, sendJsonError } from './body.js';
 import type { ServerDeps } from './deps.js';
 import { createEventsRouter } from './events.js';
+import { createHealthRouter } from './health.js';
 import { createInstallRouter } from './install.js';
 import { createPagesRouter } from './pages.js';
 import { createLegalRouter } from './legal.js';
@@ -47,14 +48,8 @@ export function createServer(deps: ServerDeps): Express {
     });
     next();
   });
-  app.get('/healthz', async (_req, res) => {
-    try {
-      await deps.db.query('SELECT 1');
-      res.json({ ok: true });
-    } catch {
-      res.status(503).json({ ok: false });
-    }
-  });
+  app.use(createHealthRouter({ db: deps.db, ...deps.health }));
+  for (const r of deps.ops ?? []) app.use(r);
   app.use(createLegalRouter());
   app.use(createInstallRouter(deps));
   app.use(createEventsRouter(deps));

@@ -3,8 +3,10 @@ import type { AppConfig } from '../config.js';
 import type { Manifest } from '../../manifest/index.js';
 import type { B24Client } from '../b24/client.js';
 import type { LimiterOptions } from '../b24/limiter.js';
+import type { Router } from 'express';
 import type { Db } from '../store/db.js';
 import type { CrmEventSink } from './event-queue.js';
+import type { HealthOptions } from './health.js';
 import type { Logger } from './log.js';
 import type { RefreshFn } from './install-proof.js';
 import type { EndpointLimits, LimitedEndpoint } from './rate-limit.js';
@@ -38,4 +40,8 @@ export interface ServerDeps {
   oauthRefresh?: RefreshFn;
   /** Overrides of the rate limits (src/server/rate-limit.ts DEFAULT_LIMITS). */
   rateLimits?: Partial<Record<LimitedEndpoint, EndpointLimits>>;
+  /** Readiness of the process beyond the store (/readyz, src/server/health.ts): draining, the role's checks. */
+  health?: Omit<HealthOptions, 'db'>;
+  /** Further operations endpoints mounted first (the metrics: src/server/metrics.ts). */
+  ops?: Router[];
 }

@@ -5,6 +5,7 @@ export * from './crypto.js';
 export * from './portals.js';
 export * from './crm.js';
 export * from './syncRuns.js';
+export * from './ops-stats.js';
 export * from './scores.js';
 export * from './customer-kinds.js';
 export type { Timestamp } from './bulk.js';

@@ -11,6 +11,7 @@ import * as m010 from './010_effectiveness.js';
 import * as m011 from './011_automation_lifecycle.js';
 import * as m012 from './012_customer_fields.js';
 import * as m013 from './013_field_values_index.js';
+import * as m016 from './016_lease_jobs.js';
 import * as m019 from './019_company_automation.js';
 
 export interface Migration {
@@ -34,5 +35,6 @@ export const migrations: readonly Migration[] = [
   { version: 11, ...m011 },
   { version: 12, ...m012 },
   { version: 13, ...m013 },
+  { version: 16, ...m016 },
   { version: 19, ...m019 },
 ];
