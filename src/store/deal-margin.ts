@@ -21,3 +21,6 @@ export function dealCostSql(dealIds: string): string {
 /** A won deal's margin from its `amount` and its row `cost` of dealCostSql (may be NULL: no product rows), with the margin % `pct`. */
 export const dealMarginSql = (amount: string, cost: string, pct: string): string =>
   `CASE WHEN ${cost}.known THEN ${amount} - ${cost}.cost ELSE ${amount} * ${pct}::float8 / 100 END`;
+
+/** The day of a deal `d`: its closing date, else the day it was created (as the scoring reads it). */
+export const dealDaySql = (d: string): string => `COALESCE(${d}.close_date, ${d}.date_create::date)`;

@@ -4,8 +4,8 @@
  *    customer, the action per member, the holdout share and its seed, the measurement window, the
  *    costs, and the day it started. `request_key` makes a repeated create (same key) return the
  *    campaign made the first time.
- *  - campaign_steps: its dated steps (announce, start, reminder); `ran_at` is set when the step's
- *    sends were planned (once).
+ *  - campaign_steps: its dated steps (announce, start, reminder), each with its own action or NULL
+ *    (the campaign's); `ran_at` is set when the step's sends were planned (once).
  *  - campaign_members: the segment's members frozen at creation, each in 'treatment' or 'holdout'
  *    (stable hash of the seed and the customer: src/campaigns/group.ts); `field_written` once the
  *    group was written into the customer's UF_CRM_SEG_CAMPAIGN_GROUP.
@@ -44,6 +44,7 @@ CREATE TABLE campaign_steps (
   idx          integer NOT NULL,
   kind         text NOT NULL CHECK (kind IN ('announce', 'start', 'reminder')),
   due_at       timestamptz NOT NULL,
+  action       jsonb,
   ran_at       timestamptz,
   PRIMARY KEY (portal_id, campaign_id, idx),
   FOREIGN KEY (portal_id, campaign_id) REFERENCES campaigns(portal_id, id) ON DELETE CASCADE
