@@ -14,10 +14,10 @@ import { startEmulator, type RunningEmulator } from '../../../src/emulator/serve
 
 export const TEMPLATE_ID = 41;
 
-export async function startCampaignPortal(o: { contacts: number; deals: number; seed: number; companies?: number; timeScale?: number }): Promise<{ emu: RunningEmulator; client: B24Client }> {
+export async function startCampaignPortal(o: { contacts: number; deals?: number; seed: number; profile?: 'b2b'; timeScale?: number }): Promise<{ emu: RunningEmulator; client: B24Client }> {
   const TS = o.timeScale ?? 100;
   const portal = new Portal({ plan: 'standard', clock: new PortalClock(Date.now(), TS) });
-  generatePortal(portal, { contacts: o.contacts, deals: o.deals, seed: o.seed, ...(o.companies ? { companies: o.companies } : {}) });
+  generatePortal(portal, { contacts: o.contacts, seed: o.seed, ...(o.deals ? { deals: o.deals } : {}), ...(o.profile ? { profile: o.profile, years: 3 } : {}) });
   portal.bizprocTemplates.push({ id: TEMPLATE_ID, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'Campaign e-mail', autoExecute: 0 });
   const emu = await startEmulator({ port: 0, portal, hostPage: false, log: () => {} });
   const admin = axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true });
