@@ -27,12 +27,13 @@
  *    treated as idempotent), which would break at-most-once for these write methods.
  */
 import type { B24Client } from '../b24/client.js';
-import { B24Error, B24NetworkError } from '../b24/errors.js';
 import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { latestScoreRun } from '../store/scores.js';
 import { AUTOMATION_ENTITIES, refusalReasonKey, type AutomationEntity, type AutomationRule } from '../settings/index.js';
-import { fillText, rulesFromSettings } from './rules.js';
+import { rulesFromSettings } from './rules.js';
+import { actionCall, probeConnection, sendOnce } from './send.js';
+
 
 /**
  * A label's refusal state as SQL over the labels alias `a`: '' not refused, else the reason's key
@@ -287,39 +288,19 @@ interface Claimed {
   transitionKey: string;
 }
 
-function toIsoDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
-}
+/** The variable naming the customer's id in a rule's texts. */
+const ID_VAR: Record<AutomationEntity, string> = { contact: 'contactId', company: 'companyId' };
 
-/** The card a rule acts on: the workflow document, the to-do's owner type, the timeline's entity. */
-const TARGET: Record<AutomationEntity, { docClass: string; docPrefix: string; ownerTypeId: number; idVar: string }> = {
-  contact: { docClass: 'CCrmDocumentContact', docPrefix: 'CONTACT', ownerTypeId: 3, idVar: 'contactId' },
-  company: { docClass: 'CCrmDocumentCompany', docPrefix: 'COMPANY', ownerTypeId: 4, idVar: 'companyId' },
-};
-
-/** The REST call of one firing, on the rule's entity (`customer` is a contact or a company). */
+/** The REST call of one firing, on the rule's entity (`customer` is a contact or a company; send.ts actionCall). */
 export function firingCall(
   rule: AutomationRule, customer: { id: number; name: string; assignedById: number | null },
   ctx: { segment: string | null; prevSegment: string | null; lifecycle?: string | null; reason?: string | null; nowMs: number },
 ): [string, Record<string, unknown>] {
   const entity = rule.entity ?? 'contact';
-  const t = TARGET[entity];
   const vars = {
-    name: customer.name, [t.idVar]: customer.id, segment: ctx.segment, prevSegment: ctx.prevSegment, lifecycle: ctx.lifecycle ?? null, reason: ctx.reason ?? null,
+    name: customer.name, [ID_VAR[entity]]: customer.id, segment: ctx.segment, prevSegment: ctx.prevSegment, lifecycle: ctx.lifecycle ?? null, reason: ctx.reason ?? null,
   };
-  const a = rule.action;
-  switch (a.type) {
-    case 'workflow':
-      return ['bizproc.workflow.start', { TEMPLATE_ID: a.templateId, DOCUMENT_ID: ['crm', t.docClass, `${t.docPrefix}_${customer.id}`], PARAMETERS: a.parameters ?? {} }];
-    case 'todo':
-      return ['crm.activity.todo.add', {
-        ownerTypeId: t.ownerTypeId, ownerId: customer.id, deadline: toIsoDate(ctx.nowMs + a.deadlineDays * 86_400_000),
-        title: fillText(a.title, vars), description: fillText(a.description, vars),
-        ...(customer.assignedById ? { responsibleId: customer.assignedById } : {}),
-      }];
-    case 'comment':
-      return ['crm.timeline.comment.add', { fields: { ENTITY_ID: customer.id, ENTITY_TYPE: entity, COMMENT: fillText(a.text, vars) } }];
-  }
+  return actionCall(rule.action, { kind: entity, ...customer }, vars, ctx.nowMs);
 }
 
 type Customer = { id: number; name: string; assignedById: number | null };
@@ -372,22 +353,6 @@ export async function runPendingFirings(db: Db, portalId: number, client: B24Cli
   return res;
 }
 
-/**
- * One idempotent call (app.info) before the first send. After a long synchronous scoring the
- * portal may have closed idle keep-alive sockets without the event loop having seen it; a write on
- * such a socket fails as ECONNRESET, "maybe sent", and the firing would become 'unknown' (never
- * re-sent). The client retries this read on a fresh socket, so the sends that follow meet a live
- * one. Its own failure changes nothing: the sends report their own.
- */
-async function probeConnection(client: B24Client): Promise<true> {
-  try {
-    await client.call('app.info', {});
-  } catch (e) {
-    if (!(e instanceof B24Error) && !(e instanceof B24NetworkError)) throw e;
-  }
-  return true;
-}
-
 /** One claimed firing: skipped (rule gone or changed entity, customer gone), or sent and its outcome recorded. */
 async function sendFiring(
   db: Db, portalId: number, client: B24Client,
@@ -409,24 +374,22 @@ async function sendFiring(
     segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, lifecycle: l?.lifecycle ?? null,
     reason: (l?.extra?.refusalReason as string | null) ?? null, nowMs: o.nowMs,
   });
+  let out;
   try {
-    const out = await client.call(method, params);
-    await finish('done', typeof out === 'object' && out !== null ? JSON.stringify(out) : String(out), null);
-    res.done++;
+    out = await sendOnce(client, method, params);
   } catch (e) {
-    if (e instanceof B24NetworkError && e.maybeSent) {
-      await finish('unknown', null, e.message);
-      res.unknown++;
-    } else if (e instanceof B24Error) {
-      await finish('failed', null, e.message);
-      res.failed++;
-      if (res.errors.length < 20) res.errors.push(`${f.ruleId} → ${f.entity} ${f.contactId}: ${e.message}`);
-    } else {
-      // token death etc.: the call did not go out; give the rows back and stop
-      await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND status = 'sending' AND id = ANY($2::bigint[])`, [portalId, batch.map((r) => r.id)]);
-      throw e;
-    }
+    // token death etc.: the call did not go out; give the rows back and stop
+    await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND status = 'sending' AND id = ANY($2::bigint[])`, [portalId, batch.map((r) => r.id)]);
+    throw e;
   }
+  if (out.status === 'done') {
+    await finish('done', out.result, null);
+    res.done++;
+    return;
+  }
+  await finish(out.status, null, out.error);
+  res[out.status]++;
+  if (out.status === 'failed' && res.errors.length < 20) res.errors.push(`${f.ruleId} → ${f.entity} ${f.contactId}: ${out.error}`);
 }
 
 /** evaluate + send, what the jobs call after scoring. */

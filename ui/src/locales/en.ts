@@ -1,4 +1,5 @@
 /** UI strings in English: the base dictionary (every key; the other languages are checked against it). */
+import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 import { FIELDS } from './fields.js';
 
@@ -167,6 +168,7 @@ export const en = {
   companyIndustry: 'Industry', companyRevenue: 'Annual revenue', companyNotVisible: 'Your CRM permissions do not include this company.',
   ...EFFECTIVENESS.en,
   ...FIELDS.en,
+  ...CAMPAIGNS.en,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Refusal reasons",
   refusalHelp: "Where the reason of a lost deal is read from. A customer with no purchase and no open deal whose deals were lost is “refused”; the reason of the deal lost last is written to the contact field “Refusal reason”, can be filtered on and can start automation. Counted from the next scoring run.",

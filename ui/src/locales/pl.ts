@@ -1,5 +1,6 @@
 /** UI strings in Polish (every label). */
 import type { Dict } from './en.js';
+import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 import { FIELDS } from './fields.js';
 
@@ -167,6 +168,7 @@ export const pl: Dict = {
   companyIndustry: 'Branża', companyRevenue: 'Roczny przychód', companyNotVisible: 'Twoje uprawnienia w CRM nie obejmują tej firmy.',
   ...EFFECTIVENESS.pl,
   ...FIELDS.pl,
+  ...CAMPAIGNS.pl,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Powody odmowy",
   refusalHelp: "Skąd brany jest powód przegranej transakcji. Klient bez zakupów i bez otwartych transakcji, którego transakcje przegrano, „odmówił”; powód ostatnio przegranej transakcji trafia do pola kontaktu „Powód odmowy”, można po nim filtrować i uruchamiać automatyzację. Liczone od następnego przeliczenia.",

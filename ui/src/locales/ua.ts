@@ -1,5 +1,6 @@
 /** UI strings in Ukrainian (every label). */
 import type { Dict } from './en.js';
+import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 import { FIELDS } from './fields.js';
 
@@ -167,6 +168,7 @@ export const ua: Dict = {
   companyIndustry: 'Сфера діяльності', companyRevenue: 'Річний оборот', companyNotVisible: 'Ваші права в CRM не включають цю компанію.',
   ...EFFECTIVENESS.ua,
   ...FIELDS.ua,
+  ...CAMPAIGNS.ua,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Причини відмови",
   refusalHelp: "Звідки береться причина програної угоди. Клієнт без покупок і без відкритих угод, чиї угоди програно, — «відмовився»; причина останньої програної угоди записується в поле контакту «Причина відмови», за нею можна фільтрувати й запускати автоматизацію. Враховується з наступного розрахунку.",
