@@ -132,7 +132,7 @@ export class Limiter {
   readonly timeScale: number;
   readonly clock: Clock;
   private readonly bucketSec: number;
-  private readonly windowSec: number;
+  readonly windowSec: number;
   private readonly padSec: number;
   private readonly defaultCost: number;
   readonly floorSec: number;
