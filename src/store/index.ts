@@ -6,6 +6,7 @@ export * from './portals.js';
 export * from './crm.js';
 export * from './syncRuns.js';
 export * from './scores.js';
+export * from './writeback-runs.js';
 export * from './customer-kinds.js';
 export type { Timestamp } from './bulk.js';
 export { migrations, type Migration } from './migrations/index.js';

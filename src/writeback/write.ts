@@ -63,7 +63,7 @@ export interface WriteBackOptions {
   /** stop after this many contacts written (tests: simulate a crash mid-run) */
   maxWrites?: number;
   /** progress callback after each batch (also stored in writeback_runs.counts.progress, eta.ts) */
-  onBatch?: (p: { written: number } & WriteProgress) => void;
+  onBatch?: (p: { written: number } & WriteProgress) => void | Promise<void>;
 }
 
 export interface WriteBackResult {
@@ -430,7 +430,7 @@ async function writePass(run: Run, reg: FieldRegistry, first: boolean, onlyField
     valueErrors.push(...rejected);
     const pr = progressOf(run, spread, todo.length, Math.min(todo.length, i + run.batchSize), topPlanned);
     await storeProgress(run, pr);
-    opts.onBatch?.({ written: res.written, ...pr });
+    await opts.onBatch?.({ written: res.written, ...pr });
   }
   return valueErrors;
 }
@@ -439,9 +439,11 @@ async function writePass(run: Run, reg: FieldRegistry, first: boolean, onlyField
 function progressOf(run: Run, spread: boolean, planned: number, done: number, topPlanned: number): WriteProgress {
   const lim = run.client.limiter;
   const one = `crm.${KIND_TABLES[run.kind].rest}.update`;
-  const methods = (spread ? [one, 'crm.item.update'] : [one]).map((m) => ({ cost: run.opts.costPerCall ?? lim.costPerCall(m), used: lim.projected(m) }));
+  const now = lim.portalNow();
+  const methods = (spread ? [one, 'crm.item.update'] : [one]).map((m) => ({ cost: run.opts.costPerCall ?? lim.costPerCall(m), releases: lim.releases(m, now) }));
   const etaSec = writebackEta({
-    remaining: planned - done, methods, opLimit: run.opts.operatingBudget ?? lim.opLimit, windowSec: lim.windowSec, batchSize: run.batchSize, drainPerSec: lim.drainPerSec,
+    remaining: planned - done, methods, now, opLimit: run.opts.operatingBudget ?? lim.opSafe, windowSec: lim.windowSec, bucketSec: lim.bucketSec,
+    padSec: lim.padSec, batchSize: run.batchSize, drainPerSec: lim.drainPerSec,
   });
   // the todo list is in priority order, so the tier-1 customers are its first topPlanned
   return { kind: run.kind, planned, done, topPlanned, topDone: Math.min(done, topPlanned), etaSec: Math.round(etaSec), at: new Date().toISOString() };
