@@ -3,8 +3,10 @@
  *
  * A full run records the newest finished sync run it saw (`counts.syncMark`), a digest of the
  * portal's settings and when it ran (`counts.fullAt`). The next run with `incremental` rescores only
- * the contacts touched since: rows the sync wrote after the mark (a contact, one of its deals, a
- * product row of its deals). They are rescored in place in the latest run with the run's population
+ * the contacts touched since: rows the sync wrote after the mark (a new contact, one of its deals, a
+ * product row of its deals). A contact row read again is not a change for scoring (its labels come
+ * from its deals; the write-back's own writes bump its modification date, so the next pull reads back
+ * every contact written), unless the contact has no label yet. They are rescored in place in the latest run with the run's population
  * statistics kept (events/rescore.ts): the R/F/M thresholds of the last full run and its BG/NBD and
  * Gamma-Gamma parameters. Untouched customers keep their label rows as they are.
  *
@@ -63,12 +65,13 @@ export async function partialPlan(
   if (shared?.deleted) return { full: 'the sync deleted rows' };
   if (shared?.shared) return { full: 'leads changed' };
   const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM contacts WHERE portal_id = $1 AND sync_run_id > $2
+    `SELECT c.id FROM contacts c WHERE c.portal_id = $1 AND c.sync_run_id > $2
+        AND NOT EXISTS (SELECT 1 FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $3 AND l.contact_id = c.id)
      UNION SELECT dc.contact_id FROM deals d JOIN deal_contacts dc ON dc.portal_id = d.portal_id AND dc.deal_id = d.id
             WHERE d.portal_id = $1 AND d.sync_run_id > $2
      UNION SELECT dc.contact_id FROM product_rows pr JOIN deal_contacts dc ON dc.portal_id = pr.portal_id AND dc.deal_id = pr.deal_id
             WHERE pr.portal_id = $1 AND pr.sync_run_id > $2`,
-    [portalId, m.syncMark],
+    [portalId, m.syncMark, prev.id],
   );
   const { rows: [n] } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM contacts WHERE portal_id = $1`, [portalId]);
   const contacts = Number(n?.n ?? 0);

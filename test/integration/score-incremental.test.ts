@@ -2,7 +2,7 @@
  * Incremental rescoring (pipeline/incremental.ts, events/rescore-cycle.ts) after a real sync from the
  * emulator: 3 deals change in the CRM, the incremental pull stores them, and the cycle's scoring
  * rescores the contacts of those deals (read from the emulator) and the few the pull re-read in its
- * overlap, in place; every other contact's label row is byte-for-byte what it was; the rescored contacts' levels, cell, segment and
+ * overlap, in place (a contact edited in the CRM is read again, not rescored); every other contact's label row is byte-for-byte what it was; the rescored contacts' levels, cell, segment and
  * deal figures equal those of a full run with the same (pinned) thresholds. A full run is forced when
  * the day changes or the settings change.
  */
@@ -51,6 +51,10 @@ eachDb('incremental rescoring', (getDb) => {
       d.dateModify = tp.emu.portal.clock.now();
     }
     const touched = [...new Set(changed.flatMap((d) => d.contactIds))].sort((a, b) => a - b);
+    // a contact edited in the CRM (as the write-back's own writes do) is read again but is no change for scoring
+    const edited = [...tp.emu.portal.contacts.values()].find((c) => !touched.includes(c.id) && before.has(c.id))!;
+    edited.name = `${edited.name ?? ''} edited`;
+    edited.dateModify = tp.emu.portal.clock.now();
     tp.emu.portal.clock.advance(60_000);
     await runSync({ db, client, portalId }, { kind: 'incremental' });
     const second = await runCycleScoring(db, portalId, day());
@@ -66,6 +70,8 @@ eachDb('incremental rescoring', (getDb) => {
     // the rescored rows changed (the changed deals' contacts among them); nobody else's did
     expect(rewritten.length).toBe(second.rescored);
     expect(touched.filter((id) => !rewritten.includes(id))).toEqual([]);
+    expect(rewritten).not.toContain(edited.id);
+    expect((await db.query(`SELECT name FROM contacts WHERE portal_id = $1 AND id = $2`, [portalId, edited.id])).rows[0]).toEqual({ name: edited.name });
 
     // a full run on the same data, thresholds pinned: the same labels for the touched contacts
     const full = await runScoring(db, portalId, day());
