@@ -8,23 +8,23 @@
 // biome-ignore lint: disable
 export {}
 declare global {
-  const defineLocale: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/defineLocale').defineLocale
-  const defineShortcuts: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/defineShortcuts').defineShortcuts
-  const extendLocale: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/defineLocale').extendLocale
-  const extractShortcuts: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/defineShortcuts').extractShortcuts
-  const useAppConfig: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/vue/composables/useAppConfig.js').useAppConfig
-  const useConfetti: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useConfetti').useConfetti
-  const useContentSearch: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useContentSearch').useContentSearch
-  const useDevice: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useDevice').useDevice
-  const useFileUpload: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useFileUpload').useFileUpload
-  const useFormField: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useFormField').useFormField
-  const useKbd: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useKbd').useKbd
-  const useLocale: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useLocale').useLocale
-  const useOverlay: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useOverlay').useOverlay
-  const useResizable: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useResizable').useResizable
-  const useScrollShadow: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useScrollShadow').useScrollShadow
-  const useScrollspy: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useScrollspy').useScrollspy
-  const useSpeechRecognition: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useSpeechRecognition').useSpeechRecognition
-  const useToast: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useToast').useToast
-  const useTour: typeof import('../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useTour').useTour
+  const defineLocale: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/defineLocale').defineLocale
+  const defineShortcuts: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/defineShortcuts').defineShortcuts
+  const extendLocale: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/defineLocale').extendLocale
+  const extractShortcuts: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/defineShortcuts').extractShortcuts
+  const useAppConfig: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/vue/composables/useAppConfig.js').useAppConfig
+  const useConfetti: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useConfetti').useConfetti
+  const useContentSearch: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useContentSearch').useContentSearch
+  const useDevice: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useDevice').useDevice
+  const useFileUpload: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useFileUpload').useFileUpload
+  const useFormField: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useFormField').useFormField
+  const useKbd: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useKbd').useKbd
+  const useLocale: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useLocale').useLocale
+  const useOverlay: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useOverlay').useOverlay
+  const useResizable: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useResizable').useResizable
+  const useScrollShadow: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useScrollShadow').useScrollShadow
+  const useScrollspy: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useScrollspy').useScrollspy
+  const useSpeechRecognition: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useSpeechRecognition').useSpeechRecognition
+  const useToast: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useToast').useToast
+  const useTour: typeof import('../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/composables/useTour').useTour
 }

@@ -11,8 +11,8 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
-    B24App: typeof import('./../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/App.vue')['default']
-    B24Button: typeof import('./../../../main/node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/Button.vue')['default']
+    B24App: typeof import('./../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/App.vue')['default']
+    B24Button: typeof import('./../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/Button.vue')['default']
     BacktestPanel: typeof import('./components/BacktestPanel.vue')['default']
     BulkBar: typeof import('./components/BulkBar.vue')['default']
     ContactTable: typeof import('./components/ContactTable.vue')['default']
