@@ -27,7 +27,7 @@ import { startEmulator } from '../src/emulator/server.js';
 import { MemoryTokenSource } from '../src/b24/auth.js';
 import { B24Client } from '../src/b24/client.js';
 import { upsertPortalOnInstall } from '../src/store/portals.js';
-import { runScoring } from '../src/pipeline/score.js';
+import { runCycleScoring } from '../src/events/rescore-cycle.js';
 import { runSync } from '../src/sync/index.js';
 import { runWriteBack } from '../src/writeback/write.js';
 import { openBenchDb, type BenchDbKind } from './lib/bench-db.js';
@@ -107,22 +107,39 @@ async function phase(name: string, fn: () => Promise<string>): Promise<void> {
 
 const today = () => new Date(portal.clock.now()).toISOString().slice(0, 10);
 
+/** Value first, per cycle: portal s from the cycle's start until the segments are usable in the app (scoring done) and until the top-priority customers are written. */
+interface ValueFirst { usableSec: number; topWrittenSec: number | null; topPlanned: number; cycleSec: number; scoring: { mode: string; rescored: number | null; fullReason: string | null; localSec: number } }
+const valueFirst: ValueFirst[] = [];
+
 async function cycle(label: string, kind: 'full' | 'incremental'): Promise<number> {
+  const c0 = portal.clock.elapsedSeconds();
+  const vf: ValueFirst = { usableSec: 0, topWrittenSec: null, topPlanned: 0, cycleSec: 0, scoring: { mode: 'full', rescored: null, fullReason: null, localSec: 0 } };
+  valueFirst.push(vf);
   await phase(`${label}: pull`, async () => {
     const s = await runSync({ db, client, portalId }, { kind });
     return `runSync ${kind}: ${s.contacts} contacts, ${s.deals} deals, ${s.productRows} product rows`;
   });
   await phase(`${label}: score`, async () => {
-    const s = await runScoring(db, portalId, today());
-    return `${s.contacts} contacts, ${s.buyers} buyers, thresholds ${s.thresholds}, load ${s.ms.load} ms, score ${s.ms.score} ms, store ${s.ms.store} ms`;
+    const w0 = performance.now();
+    const s = await runCycleScoring(db, portalId, today());
+    vf.scoring = { mode: s.mode, rescored: s.rescored ?? null, fullReason: s.fullReason ?? null, localSec: (performance.now() - w0) / 1000 };
+    vf.usableSec = portal.clock.elapsedSeconds() - c0;
+    return `${s.mode}${s.mode === 'partial' ? ` (${s.rescored} contacts rescored)` : s.fullReason ? ` (${s.fullReason})` : ''}: ${s.contacts} contacts, ${s.buyers} buyers, thresholds ${s.thresholds}, load ${s.ms.load} ms, score ${s.ms.score} ms, store ${s.ms.store} ms`;
   });
   let written = 0;
   await phase(`${label}: write`, async () => {
-    const w = await runWriteBack(db, portalId, client);
+    const w = await runWriteBack(db, portalId, client, {
+      onBatch: (p) => {
+        if (p.kind !== 'contact' || vf.topWrittenSec !== null) return;
+        vf.topPlanned = p.topPlanned;
+        if (p.topDone >= p.topPlanned) vf.topWrittenSec = portal.clock.elapsedSeconds() - c0;
+      },
+    });
     written = w.written;
     const values = Object.values(w.fieldsWritten).reduce((x, y) => x + y, 0);
     return `written ${w.written} (considered ${w.considered}, failed ${w.failed}, spread ${w.spread}, ${values} field values, methods ${JSON.stringify(w.byMethod)})${w.errors.length ? ` errors: ${w.errors.slice(0, 2).join(' ; ')}` : ''}`;
   });
+  vf.cycleSec = portal.clock.elapsedSeconds() - c0;
   return written;
 }
 
@@ -145,7 +162,7 @@ gap();
 const w3 = await cycle('third (nothing changed)', 'incremental');
 
 console.log(report());
-if (a.json) console.log(JSON.stringify({ rows, written: [w1, w2, w3] }));
+if (a.json) console.log(JSON.stringify({ rows, written: [w1, w2, w3], valueFirst }));
 await emu.close();
 await store.cleanup();
 process.exit(0);
@@ -166,6 +183,16 @@ function report(): string {
   const rest = (p: string) => rows.filter((r) => r.phase.startsWith(p) && !r.phase.endsWith('score')).reduce((s, r) => s + r.portalSec, 0) / 60;
   lines.push('');
   lines.push(`First cycle ${sum('first').toFixed(1)} portal min (written ${w1}); second ${sum('second').toFixed(1)} portal min, of which pull + write ${rest('second').toFixed(1)} (written ${w2}, ${touched.size} contacts on the changed deals); third ${sum('third').toFixed(1)} portal min (written ${w3}).`);
+  lines.push('');
+  lines.push('Value first (portal min from the cycle\'s start; scoring local wall s):');
+  lines.push('');
+  lines.push('| cycle | segments usable in the app | top-priority customers written (count) | full cycle | scoring | scoring local s |');
+  lines.push('|---|---:|---:|---:|---|---:|');
+  valueFirst.forEach((v, i) => {
+    const m = (x: number | null) => (x === null ? '—' : (x / 60).toFixed(1));
+    const how = v.scoring.mode === 'partial' ? `partial: ${v.scoring.rescored} rescored` : `full${v.scoring.fullReason ? ` (${v.scoring.fullReason})` : ''}`;
+    lines.push(`| ${['first', 'second', 'third'][i]} | ${m(v.usableSec)} | ${m(v.topWrittenSec)} (${v.topPlanned}) | ${m(v.cycleSec)} | ${how} | ${v.scoring.localSec.toFixed(1)} |`);
+  });
   for (const r of rows.filter((x) => x.requests > 0)) {
     lines.push('');
     lines.push(`Bounds, ${r.phase}:`);

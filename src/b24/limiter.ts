@@ -131,9 +131,9 @@ export class Limiter {
   readonly opSafe: number;
   readonly timeScale: number;
   readonly clock: Clock;
-  private readonly bucketSec: number;
-  private readonly windowSec: number;
-  private readonly padSec: number;
+  readonly bucketSec: number;
+  readonly windowSec: number;
+  readonly padSec: number;
   private readonly defaultCost: number;
   readonly floorSec: number;
   private readonly learnRate: number;
@@ -285,6 +285,18 @@ export class Limiter {
   projected(method: string, at = this.portalNow()): number {
     const s = this.state(method);
     return this.ownSum(s, at) + (s.foreignUntil > at ? s.foreign : 0);
+  }
+
+  /**
+   * When the operating time `method` has spent in the window frees up (portal s, ascending): our own
+   * buckets (+ the expiry pad) and the reported part we cannot attribute. The write-back's ETA
+   * (src/writeback/eta.ts) plays the window rules forward from these.
+   */
+  releases(method: string, at = this.portalNow()): Array<{ at: number; sum: number }> {
+    const s = this.state(method);
+    const out = s.buckets.filter((b) => this.expiry(b) > at && b.sum > 0).map((b) => ({ at: this.expiry(b) + this.padSec, sum: b.sum }));
+    if (s.foreignUntil > at && s.foreign > 0) out.push({ at: s.foreignUntil, sum: s.foreign });
+    return out.sort((a, b) => a.at - b.at);
   }
 
   /** Estimated operating seconds of one call of `method`. */

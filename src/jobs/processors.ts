@@ -10,6 +10,7 @@ import { runWriteBack } from '../writeback/write.js';
 import { runAutomation } from '../automation/engine.js';
 import { runDueSteps } from '../campaigns/index.js';
 import { processInbox } from '../events/process.js';
+import { runCycleScoring } from '../events/rescore-cycle.js';
 import type { JobLog, PortalJobData, PortalQueue } from './queues.js';
 
 export interface JobContext {
@@ -52,13 +53,14 @@ export const defaultProcessors: Processors = {
   },
   async reconcile(ctx) {
     const sync = await runSync({ db: ctx.db, portalId: ctx.portalId, client: ctx.client(), signal: ctx.signal }, { kind: ctx.data.kind ?? 'auto', staleAfterSec: ctx.leaseTtlSec });
-    const scoring = await runScoring(ctx.db, ctx.portalId);
+    // only the customers touched since the last full run, when nothing forces a full run (pipeline/incremental.ts)
+    const scoring = await runCycleScoring(ctx.db, ctx.portalId);
     const automation = await runAutomation(ctx.db, ctx.portalId, ctx.client());
     const campaigns = await runDueSteps(ctx.db, ctx.client(), ctx.portalId, new Date());
     const writeBack = await runWriteBack(ctx.db, ctx.portalId, ctx.client());
     return {
       sync: { runId: sync.runId, kind: sync.kind, counts: sync.counts, deleted: sync.deleted },
-      scoring: { runId: scoring.runId, contacts: scoring.contacts, segmentChanges: scoring.segmentChanges },
+      scoring: { runId: scoring.runId, contacts: scoring.contacts, segmentChanges: scoring.segmentChanges, mode: scoring.mode, rescored: scoring.rescored, fullReason: scoring.fullReason },
       automation: { firingsCreated: automation.evaluate.firingsCreated, ...automation.firings },
       writeBack: { written: writeBack.written, failed: writeBack.failed },
       campaigns: { planned: campaigns.planned, done: campaigns.done, failed: campaigns.failed, unknown: campaigns.unknown, fields: campaigns.fields.written },

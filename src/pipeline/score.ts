@@ -27,6 +27,7 @@ import { portalBacktest, type StoredBacktest } from './backtest.js';
 import { getPortal } from '../store/portals.js';
 import { readSection, refusalReasonKey } from '../settings/index.js';
 import { lostReason, refusalResolver, type RefusalResolver } from './refusal.js';
+import { fullRunMarks } from './incremental.js';
 import {
   cellLabel, levelOf, scorePortal, segmentOf, segmentSizes,
   type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
@@ -43,6 +44,8 @@ export interface RunScoringOptions {
   now?: Date;
   /** score companies too; default: the portal's B2B setting */
   b2b?: boolean;
+  /** why an incremental cycle scored everyone (events/rescore-cycle.ts), kept in the result */
+  fullReason?: string;
 }
 
 /** The companies' part of a run (B2B). */
@@ -66,6 +69,10 @@ export interface ScoringResult {
   warnings: string[];
   /** null when companies were not scored (B2B off) */
   companies: CompanyScoringResult | null;
+  /** 'partial': only `rescored` contacts were loaded and relabelled in place (incremental); `fullReason`: why an incremental run was full */
+  mode: 'full' | 'partial';
+  rescored?: number;
+  fullReason?: string;
   ms: { load: number; score: number; store: number };
 }
 
@@ -410,6 +417,10 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const settings = opts.settings ?? scoringSettingsOf(portal);
   const asOfDay = asOf instanceof Date ? portalToday(portal.timeZone, asOf) : asOf ?? portalToday(portal.timeZone);
   const now = opts.now ?? new Date();
+  const b2b = opts.b2b ?? b2bOf(portal);
+  const fullReason = opts.fullReason;
+  // what the next incremental cycle starts from (./incremental.ts)
+  const marks = await fullRunMarks(db, portalId, portal.settings, now);
 
   const customers = await loadScoringInput(db, portalId, opts.batchSize);
   const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
@@ -423,21 +434,21 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const reanchorShare = opts.reanchorShare ?? 0.1;
   const { mode, drift } = pinThresholds(run, prev?.thresholds as Partial<Th> | undefined, settings, reanchorShare);
   const k: KindContext = { asOfDay, settings, sections, reanchorShare, stamp: now.toISOString() };
-  const companies = (opts.b2b ?? b2bOf(portal)) ? await scoreCompanies(db, portalId, k, prev, opts.batchSize) : null;
+  const companies = b2b ? await scoreCompanies(db, portalId, k, prev, opts.batchSize) : null;
   const t2 = performance.now();
 
   const prevLabels = prev ? await previousLabels(db, portalId, prev.id) : new Map<number, PrevLabel>();
   const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, asOfDay, k.stamp);
   const counts = {
     contacts: labels.length, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
-    thresholdMode: mode, drift, warnings: run.warnings, ...(companies ? { companies: companies.counts } : {}),
+    thresholdMode: mode, drift, warnings: run.warnings, ...(companies ? { companies: companies.counts } : {}), ...marks,
   };
   const sets: KindLabels[] = [{ kind: 'contact', labels }, ...(companies ? [{ kind: 'company' as const, labels: companies.labels }] : [])];
   const runId = await storeRun(db, portalId, asOfDay, run, sets, counts, backtest);
   const t3 = performance.now();
   return {
     runId, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,
-    warnings: run.warnings, companies: companies?.result ?? null,
+    warnings: run.warnings, companies: companies?.result ?? null, mode: 'full', ...(fullReason ? { fullReason } : {}),
     ms: { load: Math.round(t1 - t0), score: Math.round(t2 - t1), store: Math.round(t3 - t2) },
   };
 }

@@ -196,6 +196,16 @@ export function sameValue(def: FieldManifest, desired: SemValue, base: SemValue,
   }
 }
 
+/** The value a field holds now: what the CRM holds (contacts.uf), else what we last wrote, else empty. */
+export function baseValue(
+  def: FieldManifest, crm: Record<string, unknown> | null | undefined, written: SemValues | null | undefined, reg: RegisteredField | undefined,
+): SemValue {
+  const name = def.name;
+  if (crm && Object.prototype.hasOwnProperty.call(crm, name)) return crmToSemantic(def, crm[name], reg);
+  if (written && Object.prototype.hasOwnProperty.call(written, name)) return written[name] ?? null;
+  return null;
+}
+
 export interface RecordDiff {
   /** semantic values to write, by field name */
   changed: SemValues;
@@ -221,9 +231,7 @@ export function diffRecord(
     const def = defs.get(name);
     if (!def) continue;
     const reg = registry.get(name);
-    let base: SemValue = null;
-    if (crm && Object.prototype.hasOwnProperty.call(crm, name)) base = crmToSemantic(def, crm[name], reg);
-    else if (written && Object.prototype.hasOwnProperty.call(written, name)) base = written[name] ?? null;
+    const base = baseValue(def, crm, written, reg);
     if (sameValue(def, want, base, tol)) continue;
     if (!reg) { unresolved.push(name); continue; }
     if (def.type === 'enumeration' && want !== null) {

@@ -42,8 +42,10 @@ import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
 import { portalFieldSettings, registerFields, type FieldRegistry, type ReasonItem, type RegisterFieldsReport } from './fields.js';
 import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
+import { writebackEta, type WriteProgress } from './eta.js';
+import { byPriority, tierOf, valueOf, type Tier } from './priority.js';
 import {
-  crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, sameValue, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
+  baseValue, crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, sameValue, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
 } from './diff.js';
 import { F, manifestFields } from './manifest-fields.js';
 import { mergeInterests, ownTags, OWN_INTERESTS_KEY } from './own-interests.js';
@@ -64,8 +66,8 @@ export interface WriteBackOptions {
   operatingBudget?: number;
   /** stop after this many contacts written (tests: simulate a crash mid-run) */
   maxWrites?: number;
-  /** progress callback after each batch */
-  onBatch?: (p: { written: number; planned: number }) => void;
+  /** progress callback after each batch (also stored in writeback_runs.counts.progress, eta.ts) */
+  onBatch?: (p: { written: number } & WriteProgress) => void | Promise<void>;
 }
 
 export interface WriteBackResult {
@@ -103,6 +105,9 @@ export type CompanyWriteResult = Pick<WriteBackResult, 'considered' | 'written' 
 interface Pending {
   id: number;
   changed: SemValues;
+  /** the write-back order (priority.ts): tier, then value */
+  tier: Tier;
+  value: number;
   /** the app's own interest tags, recorded when the interests field is written (own-interests.ts) */
   own?: string[];
   /** the tags the app owned before (what it last wrote), to merge again with the portal's current value */
@@ -209,13 +214,29 @@ async function planPages(
       const d = diffRecord(desired, r.uf, r.wv, reg, tol);
       if (d.unresolved.length) unresolved++;
       if (Object.keys(d.changed).length) {
-        pending.push({ id: r.contactId, changed: d.changed, ...(F.INTERESTS in d.changed ? { own, owned: ownTags(r.wv, F.INTERESTS) } : {}) });
+        pending.push({ id: r.contactId, changed: d.changed, ...priorityOf(r, d.changed, reg), ...(F.INTERESTS in d.changed ? { own, owned: ownTags(r.wv, F.INTERESTS) } : {}) });
       }
     }
     if (rows.length < pageSize) break;
   }
+  // value first (priority.ts): the fields that matter reach the CRM first
+  pending.sort(byPriority);
   return { pending, considered, unresolved };
 }
+
+/** A changed customer's place in the write-back order (priority.ts): its segment now in the CRM → the one written. */
+function priorityOf(r: LabelRow, changed: SemValues, reg: FieldRegistry): { tier: Tier; value: number } {
+  const def = manifestFields().get(F.SEGMENT)!;
+  const from = baseValue(def, r.uf, r.wv, reg.get(F.SEGMENT));
+  const to = F.SEGMENT in changed ? changed[F.SEGMENT] : from;
+  const p = {
+    segmentFrom: from === null ? null : String(from), segmentTo: to === null || to === undefined ? null : String(to),
+    lifecycleChanged: F.LIFECYCLE in changed, clv: num(r.clv), monetary: num(r.monetary),
+  };
+  return { tier: tierOf(p), value: valueOf(p) };
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v));
 
 /**
  * The interests field keeps a manager's own tags (own-interests.ts): `desired` gets the CRM's tags
@@ -411,13 +432,37 @@ async function writePass(run: Run, reg: FieldRegistry, first: boolean, onlyField
   const spread = spreadFor(run, todo.length);
   res.spread ||= spread;
   const valueErrors: Pending[] = [];
+  const topPlanned = todo.filter((x) => x.tier === 1).length;
+  if (todo.length) await storeProgress(run, progressOf(run, spread, todo.length, 0, topPlanned));
   for (let i = 0; i < todo.length; i += run.batchSize) {
     const rejected = await writeBatch(run, todo.slice(i, i + run.batchSize), spread, reg);
     if (!rejected) { res.failed += todo.length - i; break; }
     valueErrors.push(...rejected);
-    opts.onBatch?.({ written: res.written, planned: todo.length });
+    const pr = progressOf(run, spread, todo.length, Math.min(todo.length, i + run.batchSize), topPlanned);
+    await storeProgress(run, pr);
+    await opts.onBatch?.({ written: res.written, ...pr });
   }
   return valueErrors;
+}
+
+/** The pass's progress after `done` of `planned` updates, with the ETA from the limiter's learned costs (eta.ts). */
+function progressOf(run: Run, spread: boolean, planned: number, done: number, topPlanned: number): WriteProgress {
+  const lim = run.client.limiter;
+  const one = `crm.${KIND_TABLES[run.kind].rest}.update`;
+  const now = lim.portalNow();
+  const methods = (spread ? [one, 'crm.item.update'] : [one]).map((m) => ({ cost: run.opts.costPerCall ?? lim.costPerCall(m), releases: lim.releases(m, now) }));
+  const etaSec = writebackEta({
+    remaining: planned - done, methods, now, opLimit: run.opts.operatingBudget ?? lim.opSafe, windowSec: lim.windowSec, bucketSec: lim.bucketSec,
+    padSec: lim.padSec, batchSize: run.batchSize, drainPerSec: lim.drainPerSec,
+  });
+  // the todo list is in priority order, so the tier-1 customers are its first topPlanned
+  return { kind: run.kind, planned, done, topPlanned, topDone: Math.min(done, topPlanned), etaSec: Math.round(etaSec), at: new Date().toISOString() };
+}
+
+/** The run row's progress (the Sync page reads it: routes/sync.ts). */
+async function storeProgress(run: Run, p: WriteProgress): Promise<void> {
+  await run.db.query(`UPDATE writeback_runs SET counts = counts || jsonb_build_object('progress', $3::jsonb), written = $4 WHERE portal_id = $1 AND id = $2`,
+    [run.portalId, run.res.runId, JSON.stringify(p), run.res.written]);
 }
 
 /**

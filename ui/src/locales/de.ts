@@ -188,4 +188,5 @@ export const de: Dict = {
   stream_leads: "Leads",
   refusalReasonIs: "Abgelehnt: {reason}",
   fRefusalReason: "Ablehnungsgrund", hRefusalReason: "Warum ein Kunde ohne Kauf abgelehnt hat: der Grund seines zuletzt verlorenen Deals (Verloren-Phase oder Deal-Feld, wie in den Einstellungen gewählt).",
+  stage: "Schritt", stage_sync: "CRM wird gelesen", stage_score: "Bewertung", stage_writeback: "Felder werden ins CRM geschrieben", writeBackTitle: "Zurückschreiben ins CRM", writeBackDone: "Geschriebene Kunden", topPriority: "Geschriebene Kunden mit höchster Priorität", writeBackUsable: "Segmente, Listen und Dashboard zeigen bereits die neuen Ergebnisse; die CRM-Felder werden geschrieben, die wertvollsten und gefährdetsten Kunden zuerst.",
 };

@@ -188,5 +188,6 @@ export const en = {
   stream_leads: "leads",
   refusalReasonIs: "Refused: {reason}",
   fRefusalReason: "Refusal reason", hRefusalReason: "Why a customer who never bought refused: the reason of their latest lost deal (lost stage or deal field, as set in Settings).",
+  stage: "Stage", stage_sync: "Reading the CRM", stage_score: "Scoring", stage_writeback: "Writing fields to the CRM", writeBackTitle: "Write-back to the CRM", writeBackDone: "Customers written", topPriority: "Top-priority customers written", writeBackUsable: "Segments, lists and the dashboard already show the new results; the CRM fields are being written, most valuable and most at-risk customers first.",
 };
 export type Dict = typeof en;

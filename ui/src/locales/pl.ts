@@ -188,4 +188,5 @@ export const pl: Dict = {
   stream_leads: "leady",
   refusalReasonIs: "Odmowa: {reason}",
   fRefusalReason: "Powód odmowy", hRefusalReason: "Dlaczego klient bez zakupów odmówił: powód jego ostatnio przegranej transakcji (etap przegranej lub pole transakcji, jak w ustawieniach).",
+  stage: "Etap", stage_sync: "Odczyt CRM", stage_score: "Ocena", stage_writeback: "Zapis pól do CRM", writeBackTitle: "Zapis do CRM", writeBackDone: "Zapisani klienci", topPriority: "Zapisani klienci o najwyższym priorytecie", writeBackUsable: "Segmenty, listy i pulpit pokazują już nowe wyniki; pola w CRM są zapisywane, najpierw najcenniejsi i najbardziej zagrożeni odejściem klienci.",
 };

@@ -188,4 +188,5 @@ export const ru: Dict = {
   stream_leads: "лиды",
   refusalReasonIs: "Отказ: {reason}",
   fRefusalReason: "Причина отказа", hRefusalReason: "Почему клиент без покупок отказался: причина его последней проигранной сделки (стадия проигрыша или поле сделки, как задано в настройках).",
+  stage: "Этап", stage_sync: "Чтение CRM", stage_score: "Расчёт", stage_writeback: "Запись полей в CRM", writeBackTitle: "Запись в CRM", writeBackDone: "Записано клиентов", topPriority: "Записано приоритетных клиентов", writeBackUsable: "Сегменты, списки и дашборд уже показывают новые результаты; поля в CRM записываются, сначала самые ценные клиенты и клиенты под риском ухода.",
 };

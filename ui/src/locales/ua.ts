@@ -188,4 +188,5 @@ export const ua: Dict = {
   stream_leads: "ліди",
   refusalReasonIs: "Відмова: {reason}",
   fRefusalReason: "Причина відмови", hRefusalReason: "Чому клієнт без покупок відмовився: причина його останньої програної угоди (стадія програшу або поле угоди, як задано в налаштуваннях).",
+  stage: "Етап", stage_sync: "Читання CRM", stage_score: "Розрахунок", stage_writeback: "Запис полів у CRM", writeBackTitle: "Запис у CRM", writeBackDone: "Записано клієнтів", topPriority: "Записано пріоритетних клієнтів", writeBackUsable: "Сегменти, списки й дашборд уже показують нові результати; поля в CRM записуються, спершу найцінніші клієнти та клієнти під ризиком відходу.",
 };
