@@ -36,7 +36,7 @@ import { summarize } from './generator/summary.js';
 import { addUsers } from './generator/users.js';
 
 export { CATALOG_ID, LOSS_ENUM_FIELD, LOSS_REASON_FIELD } from './generator/constants.js';
-export { NO_RATE_CURRENCY } from './generator/quality.js';
+export { NO_RATE_CURRENCY, demoQualityPlan } from './generator/quality.js';
 export type { GenerateOptions, GenerationSummary } from './generator/options.js';
 
 /**

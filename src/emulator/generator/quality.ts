@@ -84,3 +84,9 @@ export function plantQualityProblems(ctx: GenContext, plan: QualityPlan | undefi
   const deals = plantDeals(ctx, plan, rng);
   return { ...deals, duplicates: plantDuplicates(ctx, plan.duplicates ?? 0, rng) };
 }
+
+/** The demo's plan: a few of each problem (about 0.2% of the contacts, at least 1), so the panel has something to show. */
+export function demoQualityPlan(contacts: number): QualityPlan {
+  const n = Math.max(1, Math.round(contacts * 0.002));
+  return { zeroWon: n, noCustomer: n, noRate: n, duplicates: n };
+}
