@@ -58,7 +58,9 @@ export interface DqContext {
 
 /** Customers whose segment differs between the run and a rescoring of `input`; `via` maps a customer to its id in `input`. */
 function moved(actual: ScoringRun, input: CustomerInput[], k: DqContext, via: (id: string) => string = (id) => id): number {
-  const cf = scorePortal({ asOf: k.asOfDay, customers: input, sections: k.sections }, k.settings);
+  // a segment is the R, F and M levels' (and the rules'): the value models (BG/NBD, Gamma-Gamma) are not fitted
+  const rfmOnly: ScoringSettings = { ...k.settings, models: { ...k.settings.models, enabled: false } };
+  const cf = scorePortal({ asOf: k.asOfDay, customers: input, sections: k.sections }, rfmOnly);
   k.relabel(cf, actual);
   const seg = new Map(cf.customers.map((c) => [c.id, c.segment]));
   let n = 0;
