@@ -11,7 +11,8 @@
  *    the same day change exactly that many customers' segments;
  *  - the warning: a portal where a problem moves > 1% of customers warns, one where none does not;
  *  - attacker input: forged session, bad / repeated / nested / unknown query, another portal's
- *    session sees only its own portal, a portal before its first run.
+ *    session sees only its own portal, a portal before its first run, a run without (or with a
+ *    malformed) stored data-quality result.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eachDb } from '../helpers/db.js';
@@ -20,7 +21,7 @@ import { deleteDeal } from '../../src/emulator/methods/data.js';
 import type { Portal } from '../../src/emulator/portal.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { runSync } from '../../src/sync/index.js';
-import { upsertPortalOnInstall, type Db } from '../../src/store/index.js';
+import { createScoreRun, upsertPortalOnInstall, type Db } from '../../src/store/index.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 import { makeClient, portalRates } from './helpers/sync-env.js';
 import { startUiServer, type UiTestServer } from './helpers/ui-server.js';
@@ -201,6 +202,14 @@ eachDb('data quality panel', (getDb) => {
     const fresh = await get('fresh');
     expect(fresh.status).toBe(409);
     expect(fresh.json.error).toBe('NOT_SCORED');
+    // a run stored before the checks existed, or with a stored value that is not what the pipeline writes: 409, not a 500 or a made-up panel
+    const db = getDb();
+    await createScoreRun(db, ids.get('fresh')!, { asOf: new Date('2026-10-01T00:00:00Z'), counts: { contacts: 0 } });
+    expect((await get('fresh')).json.error).toBe('NO_DATA_QUALITY');
+    await createScoreRun(db, ids.get('fresh')!, { asOf: new Date('2026-10-02T00:00:00Z'), counts: { dataQuality: { kind: 'contact', customers: -1, warnShare: 2, checks: 'x' } } });
+    const bad = await get('fresh');
+    expect(bad.status).toBe(409);
+    expect(bad.json.error).toBe('NO_DATA_QUALITY');
     const noCo = await get('small', '?entity=company');
     expect(noCo.status).toBe(409);
     expect(noCo.json.error).toBe('NO_COMPANIES');
