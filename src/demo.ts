@@ -34,7 +34,7 @@ import { runScoring } from './pipeline/score.js';
 import { runWriteBack } from './writeback/write.js';
 import { ensureUiBuilt } from './server/ui-api/ensure-built.js';
 import { PortalClock } from './emulator/clock.js';
-import { generatePortal } from './emulator/generator.js';
+import { demoQualityPlan, generatePortal } from './emulator/generator.js';
 import { Portal } from './emulator/portal.js';
 import { startEmulator, type RunningEmulator } from './emulator/server.js';
 import { createLogger } from './server/log.js';
@@ -313,8 +313,11 @@ export async function runDemo(o: DemoOptions): Promise<RunningDemo> {
   let emuUrl = o.emulator;
   if (!emuUrl) {
     const portal = new Portal({ clock: new PortalClock(Date.now(), o.timeScale) });
-    // lost deals keep their reason as lost stages ("Lost: price"…), where the app reads it by default
-    const g = generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop', refusals: 'stages' });
+    // lost deals keep their reason as lost stages ("Lost: price"…), where the app reads it by default;
+    // a few data-quality problems planted for the dashboard's data-quality panel (docs/data-quality.md)
+    const g = generatePortal(portal, {
+      contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop', refusals: 'stages', quality: demoQualityPlan(o.contacts),
+    });
     err(`demo: generated ${g.contacts} contacts, ${g.companies} companies, ${g.deals} deals (seed ${o.seed}, ${g.profile})\n`);
     emu = await startEmulator({ port: 0, portal, log: (l) => err(`${l}\n`) });
     emuUrl = emu.url;

@@ -34,3 +34,21 @@ export function ufOf(r: Row): Record<string, unknown> {
   for (const [k, v] of Object.entries(r)) if (k.startsWith('UF_')) out[k] = v;
   return out;
 }
+
+/**
+ * The values of one multi-field type (PHONE, EMAIL) of a row, normalised for comparison: e-mails
+ * trimmed and lower-cased, phones as their digits only (a '+', spaces, brackets and dashes do not
+ * make two numbers different); empty ones left out, each value once. The legacy list methods send
+ * a multi-field as `[{ID, VALUE_TYPE, VALUE, TYPE_ID}]` (crm-contact-fields.md, crm_multifield).
+ */
+export function channelValues(v: unknown, kind: 'EMAIL' | 'PHONE'): string[] {
+  if (!Array.isArray(v)) return [];
+  const out = new Set<string>();
+  for (const m of v) {
+    const raw = m && typeof m === 'object' ? (m as Row).VALUE : null;
+    if (typeof raw !== 'string') continue;
+    const n = kind === 'EMAIL' ? raw.trim().toLowerCase() : raw.replace(/\D+/g, '');
+    if (n) out.add(n);
+  }
+  return [...out];
+}

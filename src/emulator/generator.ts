@@ -30,11 +30,13 @@ import { addDeals } from './generator/deals.js';
 import { addFunnels } from './generator/funnels.js';
 import { addLeads } from './generator/leads.js';
 import { addLossReasonField } from './generator/loss-reason-field.js';
+import { plantQualityProblems } from './generator/quality.js';
 import type { GenerateOptions, GenerationSummary } from './generator/options.js';
 import { summarize } from './generator/summary.js';
 import { addUsers } from './generator/users.js';
 
 export { CATALOG_ID, LOSS_ENUM_FIELD, LOSS_REASON_FIELD } from './generator/constants.js';
+export { NO_RATE_CURRENCY, demoQualityPlan } from './generator/quality.js';
 export type { GenerateOptions, GenerationSummary } from './generator/options.js';
 
 /**
@@ -63,9 +65,11 @@ export function generatePortal(portal: Portal, opts: GenerateOptions): Generatio
   indexCompanyMembers(ctx);
   addDeals(ctx);
   addLeads(ctx);
+  // data-quality problems with known counts (off unless asked for)
+  const quality = plantQualityProblems(ctx, opts.quality);
   portal.bumpId('productRow', ctx.ids.productRow);
   portal.bumpId('multifield', ctx.ids.multifield);
-  return summarize(ctx, t0);
+  return { ...summarize(ctx, t0), quality };
 }
 
 function checkInput(portal: Portal, opts: GenerateOptions): void {

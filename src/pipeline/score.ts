@@ -28,6 +28,7 @@ import { getPortal } from '../store/portals.js';
 import { readSection, refusalReasonKey } from '../settings/index.js';
 import { lostReason, refusalResolver, type RefusalResolver } from './refusal.js';
 import { fullRunMarks } from './incremental.js';
+import { dataQualityOf, type DqContext } from './data-quality.js';
 import {
   cellLabel, levelOf, scorePortal, segmentOf, segmentSizes,
   type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
@@ -188,7 +189,7 @@ async function scoringInputOf(
     for (const d of byCustomer.get(Number(c.id)) ?? []) {
       const date = d.closeDate ?? (d.created ? day(d.created) : null);
       if (d.sem === 'S') {
-        if (date) won.push({ date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
+        if (date) won.push({ id: Number(d.id), date, amount: d.amount ?? 0, sectionIds: sectionsByDeal.get(d.id) ?? [] });
       } else if (d.sem === 'F') lost.push({ date: date ?? undefined, reasonId: d.stageId, reason: lostReason(d, reasons) });
       else open++;
     }
@@ -395,17 +396,25 @@ async function scoreCompanies(db: Db, portalId: number, k: KindContext, prev: Sc
   const run = scorePortal({ asOf: k.asOfDay, customers, sections: k.sections }, k.settings);
   const prevCompanies = (prev?.counts as { companies?: { thresholds?: Partial<Th> } } | undefined)?.companies;
   const { mode, drift } = pinThresholds(run, prevCompanies?.thresholds, k.settings, k.reanchorShare);
+  const dataQuality = await dataQualityOf(db, portalId, 'company', customers, run, dqContext(k));
+  customers.length = 0;
   const prevLabels = prev ? await previousLabels(db, portalId, prev.id, 'company') : new Map<number, PrevLabel>();
   const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, k.asOfDay, k.stamp);
   const result: CompanyScoringResult = { companies: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift };
   const counts = {
     ...result, segments: run.segmentSizes, lifecycles: run.lifecycleSizes, thresholds: run.thresholds ?? {}, thresholdMode: mode,
-    warnings: run.warnings, fits: { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma },
+    warnings: run.warnings, fits: { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma }, dataQuality,
   };
   return { labels, result, counts };
 }
 
 type ScoreRunRow = Awaited<ReturnType<typeof latestScoreRun>>;
+
+/** The data-quality counterfactuals are relabelled as the next run would be: pinned to this run's bounds unless they drift too far. */
+const dqContext = (k: KindContext): DqContext => ({
+  asOfDay: k.asOfDay, settings: k.settings, sections: k.sections,
+  relabel: (cf, actual) => void pinThresholds(cf, actual.thresholds ?? undefined, k.settings, k.reanchorShare),
+});
 
 /** The portal's B2B option (src/settings). */
 const b2bOf = (portal: { settings: Record<string, unknown> }): boolean => readSection(portal.settings, 'b2b').value;
@@ -428,12 +437,14 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const run = scorePortal({ asOf: asOfDay, customers, sections }, settings);
   // the predictions' track record on the portal's own history (pipeline/backtest.ts)
   const backtest = portalBacktest(customers, asOfDay, run.settings);
-  customers.length = 0;
 
   const prev = await latestScoreRun(db, portalId);
   const reanchorShare = opts.reanchorShare ?? 0.1;
   const { mode, drift } = pinThresholds(run, prev?.thresholds as Partial<Th> | undefined, settings, reanchorShare);
   const k: KindContext = { asOfDay, settings, sections, reanchorShare, stamp: now.toISOString() };
+  // the data-quality checks and what each problem moves (./data-quality.ts), on this run's input
+  const dataQuality = await dataQualityOf(db, portalId, 'contact', customers, run, dqContext(k));
+  customers.length = 0;
   const companies = b2b ? await scoreCompanies(db, portalId, k, prev, opts.batchSize) : null;
   const t2 = performance.now();
 
@@ -441,7 +452,7 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, asOfDay, k.stamp);
   const counts = {
     contacts: labels.length, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
-    thresholdMode: mode, drift, warnings: run.warnings, ...(companies ? { companies: companies.counts } : {}), ...marks,
+    thresholdMode: mode, drift, warnings: run.warnings, dataQuality, ...(companies ? { companies: companies.counts } : {}), ...marks,
   };
   const sets: KindLabels[] = [{ kind: 'contact', labels }, ...(companies ? [{ kind: 'company' as const, labels: companies.labels }] : [])];
   const runId = await storeRun(db, portalId, asOfDay, run, sets, counts, backtest);

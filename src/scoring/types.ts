@@ -10,6 +10,8 @@ import type { CustomerIntervals, SpendModel } from './value-distribution.js';
 export type DayInput = string | number;
 
 export interface WonDeal {
+  /** the CRM deal's id, when known (the data-quality counterfactuals leave out given deals) */
+  id?: number;
   date: DayInput;
   /** amount in the portal's base currency; negative = refund (reduces that day's value) */
   amount: number;

@@ -21,7 +21,7 @@
  * opportunityBase, lossReason; a product row's sectionId), by SQL (sections.depth), or app-side
  * (raw). A REST-only row (deals' CONTACT_IDS) is selected and read but has no column of its own.
  */
-import { int, numOrNull, str, ufOf, yn } from '../bitrix/rest-values.js';
+import { channelValues, int, numOrNull, str, ufOf, yn } from '../bitrix/rest-values.js';
 import { dateOnly, json, ts, type Col, type Timestamp } from './bulk.js';
 
 type Row = Record<string, unknown>;
@@ -131,6 +131,9 @@ const standardFields = (table: string): Field<Record<string, unknown>, never> & 
     return out;
   },
 });
+/** jsonb NOT NULL: a multi-field's normalised values (channelValues), e.g. ["a@b.example"]; [] when none. */
+const channels = (column: string, rest: 'EMAIL' | 'PHONE') =>
+  field<string[], string[]>(column, 'jsonb', rest, (v) => channelValues(v, rest), { param: (v) => json(v ?? []) });
 /** REST names a table has fields for (filled below the tables): what standardFields leaves out. */
 const OWN_REST = new Map<string, ReadonlySet<string>>();
 /** raw jsonb: the REST row as received, if the caller keeps it (the sync does not); not read back. */
@@ -166,6 +169,9 @@ export const CONTACTS = table('contacts', ['id'], true, {
   city:         text('city',           'ADDRESS_CITY'),
   hasPhone:     flag('has_phone',      'HAS_PHONE'),
   hasEmail:     flag('has_email',      'HAS_EMAIL'),
+  /** the e-mails and phones, normalised (duplicate check, src/store/data-quality.ts) */
+  emails:       channels('emails',     'EMAIL'),
+  phones:       channels('phones',     'PHONE'),
   dateCreate:   timestamp('date_create', 'DATE_CREATE'),
   dateModify:   timestamp('date_modify', 'DATE_MODIFY'),
   /** date of birth (the age filter) */
@@ -194,6 +200,8 @@ export const COMPANIES = table('companies', ['id'], true, {
   city:         text('city',           'ADDRESS_CITY'),
   hasPhone:     flag('has_phone',      'HAS_PHONE'),
   hasEmail:     flag('has_email',      'HAS_EMAIL'),
+  emails:       channels('emails',     'EMAIL'),
+  phones:       channels('phones',     'PHONE'),
   dateCreate:   timestamp('date_create', 'DATE_CREATE'),
   dateModify:   timestamp('date_modify', 'DATE_MODIFY'),
   uf:           userFields(),

@@ -28,3 +28,4 @@ export async function openStore(opts: OpenDbOptions = {}): Promise<Db> {
   return db;
 }
 export * from './views.js';
+export * from './data-quality.js';

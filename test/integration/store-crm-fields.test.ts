@@ -66,12 +66,14 @@ describe('derived types', () => {
     expectTypeOf<ContactInput>().toEqualTypeOf<{
       id: number; name?: N<string>; secondName?: N<string>; lastName?: N<string>; typeId?: N<string>; sourceId?: N<string>;
       assignedById?: N<number>; companyId?: N<number>; city?: N<string>; hasPhone?: N<boolean>; hasEmail?: N<boolean>;
+      emails?: N<string[]>; phones?: N<string[]>;
       dateCreate?: N<Timestamp>; dateModify?: N<Timestamp>; birthdate?: N<Timestamp>; post?: N<string>; std?: N<Record<string, unknown>>;
       uf?: N<Record<string, unknown>>; raw?: unknown;
     }>();
     expectTypeOf<CompanyInput>().toEqualTypeOf<{
       id: number; title?: N<string>; companyType?: N<string>; industry?: N<string>; revenue?: N<number>; employees?: N<string>; currencyId?: N<string>;
       sourceId?: N<string>; assignedById?: N<number>; city?: N<string>; hasPhone?: N<boolean>; hasEmail?: N<boolean>;
+      emails?: N<string[]>; phones?: N<string[]>;
       dateCreate?: N<Timestamp>; dateModify?: N<Timestamp>; uf?: N<Record<string, unknown>>; raw?: unknown;
     }>();
     expectTypeOf<DealInput>().toEqualTypeOf<{
@@ -101,6 +103,7 @@ describe('derived types', () => {
     expectTypeOf<Contact>().toEqualTypeOf<{
       id: number; name: string | null; secondName: string | null; lastName: string | null; typeId: string | null; sourceId: string | null;
       assignedById: number | null; companyId: number | null; city: string | null; hasPhone: boolean; hasEmail: boolean;
+      emails: string[]; phones: string[];
       dateCreate: Date | null; dateModify: Date | null; birthdate: string | null; post: string | null; uf: Record<string, unknown>;
     }>();
     expectTypeOf<Deal>().toEqualTypeOf<{

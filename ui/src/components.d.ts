@@ -19,6 +19,7 @@ declare module 'vue' {
     CampaignForm: typeof import('./components/CampaignForm.vue')['default']
     ContactTable: typeof import('./components/ContactTable.vue')['default']
     CustomerFilterEditor: typeof import('./components/CustomerFilterEditor.vue')['default']
+    DataQualityPanel: typeof import('./components/DataQualityPanel.vue')['default']
     EntitySwitch: typeof import('./components/EntitySwitch.vue')['default']
     FilterChips: typeof import('./components/FilterChips.vue')['default']
     FilterRow: typeof import('./components/FilterRow.vue')['default']

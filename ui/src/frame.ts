@@ -93,6 +93,15 @@ export async function openContact(id: number): Promise<void> {
  * id>" and opens it with ?active_tab=, but REST does not give an app its handler id: placement.get
  * has none, so openPath cannot land on our tab.) The card has a button to the CRM card itself.
  */
+/**
+ * A portal path (a CRM card or list) in a slider inside Bitrix24 (BX24.openPath,
+ * https://apidocs.bitrix24.com/sdk/bx24-js-sdk/additional-functions/bx24-open-path.html); outside a frame, a new tab.
+ */
+export async function openCrmPath(path: string): Promise<void> {
+  if (frame) await frame.slider.openPath(frame.slider.getUrl(path));
+  else window.open(path, '_blank', 'noopener');
+}
+
 /** The company's CRM card (B2B), in a slider inside Bitrix24. */
 export async function openCompany(id: number): Promise<void> {
   const path = `/crm/company/details/${id}/`;

@@ -1,5 +1,6 @@
 /** What `generatePortal` accepts and what it reports back. */
 import type { CrmPermLevel } from '../model.js';
+import type { QualityPlan, QualityPlanted } from './quality.js';
 
 export interface GenerateOptions {
   /** Number of contacts (0 … a few million). */
@@ -43,6 +44,12 @@ export interface GenerateOptions {
   refusals?: 'field' | 'enum' | 'stages';
   /** Leads (default true): a converted lead for most contacts, and junk / open leads without a contact. */
   leads?: boolean;
+  /**
+   * Data-quality problems to plant, with known counts (generator/quality.ts): won deals with a zero
+   * amount, won deals without contact or company, won deals in a currency without a rate, pairs of
+   * contacts sharing an e-mail or phone. Default none (the tables stay as before); the demo plants a few.
+   */
+  quality?: QualityPlan;
 }
 
 export interface GenerationSummary {
@@ -82,5 +89,7 @@ export interface GenerationSummary {
   /** Leads: all, converted (semantic S, with a contact), junk (F). */
   leads: { total: number; converted: number; junk: number };
   catalogId: number;
+  /** How many of each data-quality problem were planted (GenerateOptions.quality). */
+  quality: QualityPlanted;
   ms: number;
 }

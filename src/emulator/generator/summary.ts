@@ -4,7 +4,7 @@ import { CATALOG_ID } from './constants.js';
 import { lossReasonFieldOf } from './loss-reason-field.js';
 import type { GenerationSummary } from './options.js';
 
-export function summarize(ctx: GenContext, t0: number): GenerationSummary {
+export function summarize(ctx: GenContext, t0: number): Omit<GenerationSummary, 'quality'> {
   const { portal, nContacts, tally } = ctx;
   let oneTime = 0, repeat = 0;
   for (let i = 0; i < nContacts; i++) {

@@ -22,6 +22,7 @@
  *   directory.ts       names of people        routes/contacts.ts    /contacts/:id
  *   channels.ts        phones and e-mails     routes/companies.ts   /companies/:id (B2B)
  *                                             routes/dashboard.ts   /dashboard
+ *                                             routes/data-quality.ts /data-quality
  *                                             routes/effectiveness.ts /effectiveness, /effectiveness/export|settings
  *                                             routes/settings.ts    /settings, /settings/preview
  *                                             routes/fields.ts      /settings/fields, /settings/fields/remove|restore
@@ -45,6 +46,7 @@ import { campaignRoutes } from './routes/campaigns.js';
 import { companyRoutes } from './routes/companies.js';
 import { contactRoutes } from './routes/contacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
+import { dataQualityRoutes } from './routes/data-quality.js';
 import { effectivenessRoutes } from './routes/effectiveness.js';
 import { metaRoutes } from './routes/meta.js';
 import { savedRoutes } from './routes/saved.js';
@@ -74,7 +76,7 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
   api.use(['/segments', '/dashboard', '/effectiveness', '/settings/preview', '/campaigns'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, fieldsRoutes, refusalRoutes, automationRoutes, campaignRoutes, syncRoutes]) api.use(routes(deps));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, dataQualityRoutes, effectivenessRoutes, settingsRoutes, fieldsRoutes, refusalRoutes, automationRoutes, campaignRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);

@@ -12,6 +12,7 @@ import * as m011 from './011_automation_lifecycle.js';
 import * as m012 from './012_customer_fields.js';
 import * as m013 from './013_field_values_index.js';
 import * as m014 from './014_campaigns.js';
+import * as m015 from './015_contact_channels.js';
 import * as m016 from './016_lease_jobs.js';
 import * as m019 from './019_company_automation.js';
 
@@ -37,6 +38,7 @@ export const migrations: readonly Migration[] = [
   { version: 12, ...m012 },
   { version: 13, ...m013 },
   { version: 14, ...m014 },
+  { version: 15, ...m015 },
   { version: 16, ...m016 },
   { version: 19, ...m019 },
 ];

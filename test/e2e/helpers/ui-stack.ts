@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { generatePortal } from '../../../src/emulator/generator.js';
+import { generatePortal, type GenerateOptions } from '../../../src/emulator/generator.js';
 import { Portal } from '../../../src/emulator/portal.js';
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/server.js';
 import { loadConfig } from '../../../src/config.js';
@@ -50,12 +50,14 @@ export async function startUiStack(o: {
   contacts: number; seed: number; runs: RunSpec[]; shots: string; clientId: string;
   /** B2B: the generator's B2B profile and the B2B option on before the runs */
   b2b?: boolean;
+  /** data-quality problems to plant (the generator's `quality` option) */
+  quality?: GenerateOptions['quality'];
 }): Promise<UiStack> {
   ensureUiBuilt();
   mkdirSync(o.shots, { recursive: true });
   setTokenCipher(createTokenCipher(parseTokenKey(generateTokenKey())));
   const portal = new Portal({ language: 'en' });
-  generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop' });
+  generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop', ...(o.quality ? { quality: o.quality } : {}) });
   const templateId = 31;
   portal.bizprocTemplates.push({ id: templateId, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'Win-back call', autoExecute: 0 });
   const emu = await startEmulator({ portal, log: () => {} });
@@ -84,7 +86,7 @@ export async function startUiStack(o: {
   const inst = (await r.json()) as { delivery: { payload: { auth: { member_id: string } } } };
   expect((await admin(`apps/${o.clientId}/install-finish`)).status).toBe(200);
   const portalId = (await getPortalByMemberId(db, inst.delivery.payload.auth.member_id))!.id;
-  await mirrorEmulatorPortal(emu.portal, db, portalId);
+  await mirrorEmulatorPortal(emu.portal, db, portalId, { currencies: true });
   // the mirror copies ids, names and UF only; add the contact fields a real sync stores
   const cs = [...emu.portal.contacts.values()];
   await db.query(

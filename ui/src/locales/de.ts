@@ -3,6 +3,7 @@ import type { Dict } from './en.js';
 import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 import { FIELDS } from './fields.js';
+import { DATA_QUALITY } from './data-quality.js';
 
 export const de: Dict = {
   appTitle: 'Kundensegmente', navSegments: 'Segmente', navDashboard: 'Übersicht', navSettings: 'Einstellungen', navSync: 'Synchronisierung',
@@ -169,6 +170,7 @@ export const de: Dict = {
   ...EFFECTIVENESS.de,
   ...FIELDS.de,
   ...CAMPAIGNS.de,
+  ...DATA_QUALITY.de,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Ablehnungsgründe",
   refusalHelp: "Woher der Grund eines verlorenen Deals gelesen wird. Ein Kunde ohne Kauf und ohne offenen Deal, dessen Deals verloren wurden, hat „abgelehnt“; der Grund des zuletzt verlorenen Deals wird in das Kontaktfeld „Ablehnungsgrund“ geschrieben, ist filterbar und kann Automatisierungen starten. Ab dem nächsten Scoring-Lauf.",

@@ -2,6 +2,7 @@
 import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 import { FIELDS } from './fields.js';
+import { DATA_QUALITY } from './data-quality.js';
 
 export const en = {
   appTitle: 'Customer segments',
@@ -169,6 +170,7 @@ export const en = {
   ...EFFECTIVENESS.en,
   ...FIELDS.en,
   ...CAMPAIGNS.en,
+  ...DATA_QUALITY.en,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Refusal reasons",
   refusalHelp: "Where the reason of a lost deal is read from. A customer with no purchase and no open deal whose deals were lost is “refused”; the reason of the deal lost last is written to the contact field “Refusal reason”, can be filtered on and can start automation. Counted from the next scoring run.",

@@ -3,6 +3,7 @@ import type { Dict } from './en.js';
 import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 import { FIELDS } from './fields.js';
+import { DATA_QUALITY } from './data-quality.js';
 
 export const pl: Dict = {
   appTitle: 'Segmenty klientów', navSegments: 'Segmenty', navDashboard: 'Pulpit', navSettings: 'Ustawienia', navSync: 'Synchronizacja',
@@ -169,6 +170,7 @@ export const pl: Dict = {
   ...EFFECTIVENESS.pl,
   ...FIELDS.pl,
   ...CAMPAIGNS.pl,
+  ...DATA_QUALITY.pl,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Powody odmowy",
   refusalHelp: "Skąd brany jest powód przegranej transakcji. Klient bez zakupów i bez otwartych transakcji, którego transakcje przegrano, „odmówił”; powód ostatnio przegranej transakcji trafia do pola kontaktu „Powód odmowy”, można po nim filtrować i uruchamiać automatyzację. Liczone od następnego przeliczenia.",

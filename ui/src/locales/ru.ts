@@ -3,6 +3,7 @@ import type { Dict } from './en.js';
 import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 import { FIELDS } from './fields.js';
+import { DATA_QUALITY } from './data-quality.js';
 
 export const ru: Dict = {
   appTitle: 'Сегменты клиентов',
@@ -169,6 +170,7 @@ export const ru: Dict = {
   ...EFFECTIVENESS.ru,
   ...FIELDS.ru,
   ...CAMPAIGNS.ru,
+  ...DATA_QUALITY.ru,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Причины отказа",
   refusalHelp: "Откуда берётся причина проигранной сделки. Клиент без покупок и без открытых сделок, у которого сделки проиграны, — «отказался»; причина последней проигранной сделки пишется в поле контакта «Причина отказа», по ней можно фильтровать и запускать автоматизацию. Учитывается со следующего расчёта.",

@@ -3,6 +3,7 @@ import type { Dict } from './en.js';
 import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 import { FIELDS } from './fields.js';
+import { DATA_QUALITY } from './data-quality.js';
 
 export const ua: Dict = {
   appTitle: 'Сегменти клієнтів', navSegments: 'Сегменти', navDashboard: 'Огляд', navSettings: 'Налаштування', navSync: 'Синхронізація',
@@ -169,6 +170,7 @@ export const ua: Dict = {
   ...EFFECTIVENESS.ua,
   ...FIELDS.ua,
   ...CAMPAIGNS.ua,
+  ...DATA_QUALITY.ua,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Причини відмови",
   refusalHelp: "Звідки береться причина програної угоди. Клієнт без покупок і без відкритих угод, чиї угоди програно, — «відмовився»; причина останньої програної угоди записується в поле контакту «Причина відмови», за нею можна фільтрувати й запускати автоматизацію. Враховується з наступного розрахунку.",

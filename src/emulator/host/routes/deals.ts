@@ -1,9 +1,12 @@
 /**
- * `GET /crm/deal/list/` (paged) and `GET /crm/deal/details/:id/`: the deal card with its fields,
+ * `GET /crm/deal/list/` (paged; `apply_filter=Y` with STAGE_SEMANTIC_ID, OPPORTUNITY and CURRENCY_ID
+ * (one or `CURRENCY_ID[]` several) narrows it, as a portal's list page takes a filter from its URL) and `GET /crm/deal/details/:id/`: the deal card with its fields,
  * contacts, user fields, product rows and one tab per CRM_DEAL_DETAIL_TAB placement.
  */
 import type { Request, Response, Router } from 'express';
-import type { ContactRec } from '../../model.js';
+import type { ContactRec, DealRec } from '../../model.js';
+import type { Portal } from '../../portal.js';
+import { stageSemantic } from '../../methods/schema.js';
 import { actingUser, bare, noUser, uqOf, type HostContext } from '../context.js';
 import { esc, link, page, userName } from '../html.js';
 import { DEAL_TABS, placementsFor, placementTitle } from '../placements.js';
@@ -16,18 +19,33 @@ export function mountDeals(r: Router, h: HostContext): void {
   r.get('/crm/deal/details/:id/', (req, res) => dealCard(h, req, res));
 }
 
+/** The URL's list filter (apply_filter=Y): the fields the app's data-quality links use; null = no filter. */
+function urlFilter(portal: Portal, q: Request['query']): ((d: DealRec) => boolean) | null {
+  if (q.apply_filter !== 'Y') return null;
+  const one = (v: unknown) => (typeof v === 'string' ? v : null);
+  const sem = one(q.STAGE_SEMANTIC_ID);
+  const opp = one(q.OPPORTUNITY);
+  const cur = q.CURRENCY_ID ?? q['CURRENCY_ID[]'];
+  const curs = Array.isArray(cur) ? cur.map(String) : typeof cur === 'string' ? [cur] : null;
+  return (d) => (sem === null || stageSemantic(portal, d.stageId) === sem)
+    && (opp === null || d.opportunity === Number(opp))
+    && (curs === null || curs.includes(d.currencyId));
+}
+
 function dealList(h: HostContext, req: Request, res: Response): void {
   const { portal } = h;
   const user = actingUser(portal, req);
   if (!user) return noUser(res);
   const uq = uqOf(user);
   const pageNo = Math.max(1, Number(req.query.page) || 1);
-  const total = portal.deals.size;
+  const keep = urlFilter(portal, req.query);
+  const deals = keep ? [...portal.deals.values()].filter(keep) : [...portal.deals.values()];
+  const total = deals.length;
   const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const from = (pageNo - 1) * PAGE_SIZE;
   const rows: string[] = [];
   let i = 0;
-  for (const d of portal.deals.values()) {
+  for (const d of deals) {
     if (i >= from + PAGE_SIZE) break;
     if (i++ < from) continue;
     rows.push(`<tr><td>${d.id}</td><td><a href="${esc(link(`/crm/deal/details/${d.id}/`, uq))}">${esc(d.title)}</a></td>
@@ -36,7 +54,7 @@ function dealList(h: HostContext, req: Request, res: Response): void {
   }
   const nav = pager(pageNo, pages, (p) => link('/crm/deal/list/', uq, `page=${p}`));
   res.type('html').send(page({ portal, user, uq, title: 'Deals', active: 'deals' }, `
-      <p class="muted">${total.toLocaleString('en-US')} deals</p>
+      <p class="muted" id="deal-total">${total.toLocaleString('en-US')} deals</p>
       <table class="grid" id="deals"><thead><tr><th>ID</th><th>Deal</th><th>Stage</th><th>Amount</th><th>Close date</th><th>Responsible</th></tr></thead>
       <tbody>${rows.join('')}</tbody></table>${nav}`));
 }
