@@ -29,6 +29,7 @@ import { simulateDeals } from './generator/deal-process.js';
 import { addDeals } from './generator/deals.js';
 import { addFunnels } from './generator/funnels.js';
 import { addLeads } from './generator/leads.js';
+import { keepLiveModel } from './generator/live-model.js';
 import { addLossReasonField } from './generator/loss-reason-field.js';
 import type { GenerateOptions, GenerationSummary } from './generator/options.js';
 import { summarize } from './generator/summary.js';
@@ -65,6 +66,7 @@ export function generatePortal(portal: Portal, opts: GenerateOptions): Generatio
   addLeads(ctx);
   portal.bumpId('productRow', ctx.ids.productRow);
   portal.bumpId('multifield', ctx.ids.multifield);
+  if (opts.live) keepLiveModel(ctx);
   return summarize(ctx, t0);
 }
 
