@@ -1,8 +1,9 @@
 /**
  * The catalog as the live process fills orders from it: leaf buckets per top-level section
  * (as the generator built them: sections in ID order, active products with base-currency prices),
- * and each currency's base-currency value.
+ * each currency's base-currency value, and the portal's calendar days.
  */
+import { makeCalendar } from '../generator/calendar.js';
 import type { CatalogLeaf } from '../generator/context.js';
 import type { Portal } from '../portal.js';
 
@@ -12,9 +13,11 @@ export interface LiveCatalog {
   topIndex: Map<number, number>;
   /** Base units per one unit of each currency. */
   rateOf: Map<string, number>;
+  /** Local calendar day of a moment in the portal's time zone (its offset taken once per run). */
+  dayStr: (t: number) => string;
 }
 
-export function readCatalog(portal: Portal): LiveCatalog {
+export function readCatalog(portal: Portal, now: number): LiveCatalog {
   const rateOf = new Map(portal.currencies.map((c) => [c.currency, c.amount / (c.amountCnt || 1)]));
   const tops = [...portal.sections.values()].filter((s) => s.sectionId === null).sort((a, b) => a.id - b.id);
   const topIndex = new Map(tops.map((s, i) => [s.id, i]));
@@ -36,5 +39,5 @@ export function readCatalog(portal: Portal): LiveCatalog {
     leaf.names.push(p.name);
   }
   if (loose.ids.length > 0) topLeaves.push([loose]);
-  return { topLeaves, topIndex, rateOf };
+  return { topLeaves, topIndex, rateOf, dayStr: makeCalendar(portal.timeZone, now).dayStr };
 }

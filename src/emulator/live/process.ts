@@ -41,7 +41,7 @@ export function runLive(portal: Portal, to: number, opts: { moveClock: boolean }
   if (to <= from) return out;
   ingestWorkflowStarts(portal);
   const begins = collectBegins(portal, to);
-  const cat = readCatalog(portal);
+  const cat = readCatalog(portal, from);
   let bi = 0;
   for (;;) {
     const move = portal.liveMoves[0];
@@ -53,8 +53,9 @@ export function runLive(portal: Portal, to: number, opts: { moveClock: boolean }
       if (applyMove(portal, move, out)) out.moved++;
     } else if (begin !== undefined) {
       bi++;
-      at(portal, begin.t, opts.moveClock);
-      const p = beginPurchase(portal, cat, begin.c, begin.n, Math.round(begin.t));
+      const t = Math.round(begin.t);
+      at(portal, t, opts.moveClock);
+      const p = beginPurchase(portal, cat, begin.c, begin.n, t);
       for (const m of p.moves) scheduleMove(portal, m);
       out.created++;
     } else break;
@@ -99,7 +100,7 @@ function scheduleMove(portal: Portal, m: LiveMoveRec): void {
 function applyMove(portal: Portal, m: LiveMoveRec, out: LiveRunResult): boolean {
   const d = portal.deals.get(m.dealId);
   if (!d || d.closed) return false;
-  const t = Math.round(m.at);
+  const t = m.at;
   const won = /WON$/.test(m.stageId);
   const patch = m.close ? { stageId: m.stageId, probability: won ? 100 : 0, uf: { ...d.uf, ...m.uf } } : { stageId: m.stageId };
   updateDeal(portal, m.dealId, patch, d.assignedById, t);

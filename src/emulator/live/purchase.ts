@@ -5,7 +5,6 @@
  * time Exp(3 days) (wholesale 9 days), with a move to the second stage halfway. The deal is added
  * through the same helper REST uses (ONCRMDEALADD); the moves are scheduled (live/process.ts).
  */
-import { tzOffsetMs } from '../generator/calendar.js';
 import { DAY, round2 } from '../generator/constants.js';
 import { OPEN0, OPEN1 } from '../generator/dictionaries.js';
 import { purchaseRng } from '../generator/live-streams.js';
@@ -42,12 +41,12 @@ export function beginPurchase(portal: Portal, cat: LiveCatalog, c: LiveCustomerR
   addDeal(portal, {
     id, title: funnel === 1 ? `Wholesale order #${id}` : `Order #${id}`, typeId: funnel === 1 ? 'GOODS' : 'SALE', categoryId: funnel,
     stageId: stages[0] ?? 'NEW', probability: 10, currencyId: currency, opportunity, isManualOpportunity: !won, companyId, contactIds,
-    beginDate: isoDay(portal, t), closeDate: isoDay(portal, t + lead), sourceId: 'REPEAT_SALE', assignedById: user, createdById: user, modifyById: user,
+    beginDate: cat.dayStr(t), closeDate: cat.dayStr(t + lead), sourceId: 'REPEAT_SALE', assignedById: user, createdById: user, modifyById: user,
   }, user, t);
   const close = won ? { stageId: funnel === 1 ? 'C1:WON' : 'WON', uf: {} } : lostStage(portal, r, funnel);
   const moves: LiveMoveRec[] = [
-    { at: t + lead / 2, dealId: id, stageId: stages[1] ?? stages[0] ?? 'NEW', uf: {}, close: false },
-    { at: t + lead, dealId: id, stageId: close.stageId, uf: close.uf, close: true },
+    { at: Math.round(t + lead / 2), dealId: id, stageId: stages[1] ?? stages[0] ?? 'NEW', uf: {}, close: false },
+    { at: Math.round(t + lead), dealId: id, stageId: close.stageId, uf: close.uf, close: true },
   ];
   return { dealId: id, won, moves };
 }
@@ -75,8 +74,4 @@ function lostStage(portal: Portal, r: Rng, funnel: number): { stageId: string; u
 function responsible(portal: Portal, userId: number): number {
   if (portal.users.get(userId)?.active) return userId;
   return portal.users.get(2)?.active ? 2 : 1;
-}
-
-function isoDay(portal: Portal, t: number): string {
-  return new Date(t + tzOffsetMs(portal.timeZone, t)).toISOString().slice(0, 10);
 }
