@@ -7,6 +7,7 @@
  * process's own counters. Treated customers are picked by a hash of the contact ID, independent of
  * the hidden purchase model.
  */
+import { spawn } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -257,5 +258,45 @@ describe('living portal: determinism', () => {
     expect(dealTable(b)).toEqual(dealTable(a));
     expect(a.liveCustomers.size).toBe(0);
     expect(b.liveCustomers.size).toBeGreaterThan(100);
+  });
+});
+
+describe('living portal: real time from the CLI', () => {
+  it('--live with a fast clock begins deals on its own; --uplift needs --live and a number', async () => {
+    // a portal day per wall second: within a few seconds the portal begins new deals by itself
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/cli.ts', '--port', '0', '--contacts', '1500', '--seed', '2', '--live', '--uplift', '0.5', '--time-scale', '86400'], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let stdout = '';
+      child.stdout.on('data', (d) => (stdout += String(d)));
+      const deadline = Date.now() + 45_000;
+      while (!/^Emulator: (\S+)$/m.test(stdout) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const url = /^Emulator: (\S+)$/m.exec(stdout)?.[1];
+      expect(url).toBeDefined();
+      const first = await (await fetch(`${url}_emulator/live`)).json();
+      expect(first.started).toBe(true);
+      expect(first.uplift).toBe(0.5);
+      expect(first.customers).toBeGreaterThan(100);
+      const deals0 = (await (await fetch(`${url}_emulator/portal`)).json()).counts.deals;
+      let deals = deals0;
+      while (deals === deals0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        deals = (await (await fetch(`${url}_emulator/portal`)).json()).counts.deals;
+      }
+      expect(deals).toBeGreaterThan(deals0);
+      const later = await (await fetch(`${url}_emulator/live`)).json();
+      expect(later.cursor).toBeGreaterThan(first.cursor);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    for (const [args, msg] of [[['--uplift', '0.5'], '--uplift needs --live'], [['--live', '--uplift=-1'], '--uplift must be'], [['--live', '--uplift', 'x'], '--uplift must be']] as const) {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/cli.ts', ...args], { cwd: process.cwd(), stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        c.stderr.on('data', (d) => (stderr += String(d)));
+        c.on('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(msg);
+    }
   });
 });
