@@ -6,7 +6,7 @@
  *
  * With `moveClock` (an explicit advance) the portal clock is moved to each event's moment before
  * it happens, so dates and event timestamps are those of the moment; in real time (the ticker) the
- * clock is already past them and the records carry their own moment.
+ * clock is already past them and the changes are stamped when they land (see `stamp`).
  */
 import { updateDeal } from '../methods/data.js';
 import type { LiveCustomerRec, LiveMoveRec } from '../model.js';
@@ -49,19 +49,16 @@ export function runLive(portal: Portal, to: number, opts: { moveClock: boolean }
     const moveNext = move !== undefined && move.at <= to && (begin === undefined || move.at <= begin.t);
     if (moveNext) {
       portal.liveMoves.shift();
-      at(portal, move.at, opts.moveClock);
-      if (applyMove(portal, move, out)) out.moved++;
+      if (applyMove(portal, move, stamp(portal, move.at, opts.moveClock), out)) out.moved++;
     } else if (begin !== undefined) {
       bi++;
-      const t = Math.round(begin.t);
-      at(portal, t, opts.moveClock);
-      const p = beginPurchase(portal, cat, begin.c, begin.n, t);
+      const p = beginPurchase(portal, cat, begin.c, begin.n, stamp(portal, Math.round(begin.t), opts.moveClock));
       for (const m of p.moves) scheduleMove(portal, m);
       out.created++;
     } else break;
   }
   portal.liveCursor = to;
-  at(portal, to, opts.moveClock);
+  if (opts.moveClock) stamp(portal, to, true);
   return out;
 }
 
@@ -97,10 +94,9 @@ function scheduleMove(portal: Portal, m: LiveMoveRec): void {
 }
 
 /** Applies a stage move unless the deal was deleted or closed meanwhile (someone else won it). */
-function applyMove(portal: Portal, m: LiveMoveRec, out: LiveRunResult): boolean {
+function applyMove(portal: Portal, m: LiveMoveRec, t: number, out: LiveRunResult): boolean {
   const d = portal.deals.get(m.dealId);
   if (!d || d.closed) return false;
-  const t = m.at;
   const won = /WON$/.test(m.stageId);
   const patch = m.close ? { stageId: m.stageId, probability: won ? 100 : 0, uf: { ...d.uf, ...m.uf } } : { stageId: m.stageId };
   updateDeal(portal, m.dealId, patch, d.assignedById, t);
@@ -111,9 +107,14 @@ function applyMove(portal: Portal, m: LiveMoveRec, out: LiveRunResult): boolean 
   return true;
 }
 
-/** With moveClock, brings the portal clock to `t` (never back). */
-function at(portal: Portal, t: number, moveClock: boolean): void {
-  if (!moveClock) return;
+/**
+ * The moment a change is stamped with. With moveClock the portal clock is brought to `t` first (never
+ * back) and the change carries `t`. In real time the change lands when the ticker runs and carries
+ * the clock's now, as a REST change would (an incremental sync that ran in between must not miss it).
+ */
+function stamp(portal: Portal, t: number, moveClock: boolean): number {
   const now = portal.clock.now();
+  if (!moveClock) return Math.max(t, Math.round(now));
   if (t > now) portal.clock.advance(t - now);
+  return t;
 }
