@@ -25,9 +25,10 @@ const LAYERS = {
   pipeline: ['store', 'scoring', 'settings', 'segments'],
   writeback: ['b24', 'store', 'scoring', 'settings', 'segments'],
   automation: ['b24', 'store', 'scoring', 'settings', 'segments'],
+  campaigns: ['b24', 'store', 'scoring', 'settings', 'segments', 'automation', 'writeback'],
   events: ['b24', 'sync', 'store', 'scoring', 'settings', 'segments', 'pipeline', 'writeback', 'automation'],
-  jobs: ['b24', 'sync', 'store', 'scoring', 'settings', 'segments', 'pipeline', 'writeback', 'automation', 'events'],
-  server: ['b24', 'store', 'scoring', 'settings', 'segments', 'writeback', 'automation'],
+  jobs: ['b24', 'sync', 'store', 'scoring', 'settings', 'segments', 'pipeline', 'writeback', 'automation', 'events', 'campaigns'],
+  server: ['b24', 'store', 'scoring', 'settings', 'segments', 'writeback', 'automation', 'campaigns'],
   emulator: [],
   // `npm run probe`: an entry point that compares a real portal with the emulator's rules
   probe: ['emulator'],

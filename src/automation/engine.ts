@@ -25,12 +25,12 @@
  *    treated as idempotent), which would break at-most-once for these write methods.
  */
 import type { B24Client } from '../b24/client.js';
-import { B24Error, B24NetworkError } from '../b24/errors.js';
 import type { Db } from '../store/db.js';
 import { getPortal } from '../store/portals.js';
 import { latestScoreRun } from '../store/scores.js';
 import { refusalReasonKey, type AutomationRule } from '../settings/index.js';
-import { fillText, rulesFromSettings } from './rules.js';
+import { rulesFromSettings } from './rules.js';
+import { actionCall, sendOnce, type SendOutcome } from './send.js';
 
 /**
  * A label's refusal state as SQL over the labels alias `a`: '' not refused, else the reason's key
@@ -252,11 +252,7 @@ interface Claimed {
   transitionKey: string;
 }
 
-function toIsoDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
-}
-
-/** The REST call of one firing. */
+/** The REST call of one firing (send.ts actionCall for the contact). */
 export function firingCall(
   rule: AutomationRule, contact: { id: number; name: string; assignedById: number | null },
   ctx: { segment: string | null; prevSegment: string | null; lifecycle?: string | null; reason?: string | null; nowMs: number },
@@ -264,19 +260,7 @@ export function firingCall(
   const vars = {
     name: contact.name, contactId: contact.id, segment: ctx.segment, prevSegment: ctx.prevSegment, lifecycle: ctx.lifecycle ?? null, reason: ctx.reason ?? null,
   };
-  const a = rule.action;
-  switch (a.type) {
-    case 'workflow':
-      return ['bizproc.workflow.start', { TEMPLATE_ID: a.templateId, DOCUMENT_ID: ['crm', 'CCrmDocumentContact', `CONTACT_${contact.id}`], PARAMETERS: a.parameters ?? {} }];
-    case 'todo':
-      return ['crm.activity.todo.add', {
-        ownerTypeId: 3, ownerId: contact.id, deadline: toIsoDate(ctx.nowMs + a.deadlineDays * 86_400_000),
-        title: fillText(a.title, vars), description: fillText(a.description, vars),
-        ...(contact.assignedById ? { responsibleId: contact.assignedById } : {}),
-      }];
-    case 'comment':
-      return ['crm.timeline.comment.add', { fields: { ENTITY_ID: contact.id, ENTITY_TYPE: 'contact', COMMENT: fillText(a.text, vars) } }];
-  }
+  return actionCall(rule.action, { kind: 'contact', ...contact }, vars, ctx.nowMs);
 }
 
 export async function runPendingFirings(db: Db, portalId: number, client: B24Client, o: { staleSendingSec?: number; now?: () => number } = {}): Promise<FiringsResult> {
@@ -325,24 +309,21 @@ export async function runPendingFirings(db: Db, portalId: number, client: B24Cli
         segment: l?.segment ?? null, prevSegment: (l?.extra?.prevSegment as string | null) ?? null, lifecycle: l?.lifecycle ?? null,
         reason: (l?.extra?.refusalReason as string | null) ?? null, nowMs: now(),
       });
+      let out: SendOutcome;
       try {
-        const out = await client.call(method, params);
-        await finish('done', typeof out === 'object' && out !== null ? JSON.stringify(out) : String(out), null);
-        res.done++;
+        out = await sendOnce(client, method, params);
       } catch (e) {
-        if (e instanceof B24NetworkError && e.maybeSent) {
-          await finish('unknown', null, e.message);
-          res.unknown++;
-        } else if (e instanceof B24Error) {
-          await finish('failed', null, e.message);
-          res.failed++;
-          if (res.errors.length < 20) res.errors.push(`${f.ruleId} → contact ${f.contactId}: ${e.message}`);
-        } else {
-          // token death etc.: the call did not go out; give the row back and stop
-          await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND id = $2`, [portalId, f.id]);
-          await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND status = 'sending' AND id = ANY($2::bigint[])`, [portalId, rows.map((r) => r.id)]);
-          throw e;
-        }
+        // token death etc.: the call did not go out; give the rows back and stop
+        await db.query(`UPDATE automation_firings SET status = 'pending', updated_at = now() WHERE portal_id = $1 AND status = 'sending' AND id = ANY($2::bigint[])`, [portalId, rows.map((r) => r.id)]);
+        throw e;
+      }
+      if (out.status === 'done') {
+        await finish('done', out.result, null);
+        res.done++;
+      } else {
+        await finish(out.status, null, out.error);
+        res[out.status]++;
+        if (out.status === 'failed' && res.errors.length < 20) res.errors.push(`${f.ruleId} → contact ${f.contactId}: ${out.error}`);
       }
     }
   }

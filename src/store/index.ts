@@ -7,6 +7,7 @@ export * from './crm.js';
 export * from './syncRuns.js';
 export * from './scores.js';
 export * from './customer-kinds.js';
+export { dealCostSql, dealDaySql, dealMarginSql } from './deal-margin.js';
 export type { Timestamp } from './bulk.js';
 export { migrations, type Migration } from './migrations/index.js';
 

@@ -20,6 +20,8 @@ const KEYS = [
   'SAVED',
   /** a sleeping repeat buyer's days since the last purchase minus their own cycle (diff.ts; tolerance like CLV) */
   'DAYS_OVERDUE',
+  /** a campaign member's group (src/campaigns/write-group.ts): never written nor cleared by the label write-back */
+  'CAMPAIGN_GROUP',
 ] as const;
 export type FieldKey = (typeof KEYS)[number];
 
@@ -43,3 +45,6 @@ function fieldNames(): Readonly<Record<FieldKey, string>> {
 
 /** The manifest's field names by key (see the module comment). */
 export const F = fieldNames();
+
+/** The campaign group field, written by src/campaigns only. */
+export const CAMPAIGN_GROUP_FIELD = F.CAMPAIGN_GROUP;

@@ -196,6 +196,8 @@ async function planPages(
       // the saved-segment field: its value when the option is on, left out entirely when off
       if (assigned) desired[SAVED_FIELD] = assigned.get(r.contactId) ?? null;
       else delete desired[SAVED_FIELD];
+      // the campaign group field belongs to src/campaigns: left out here (neither written nor cleared)
+      delete desired[F.CAMPAIGN_GROUP];
       if (onlyFields) desired = Object.fromEntries(Object.entries(desired).filter(([k]) => onlyFields.has(k)));
       const own = F.INTERESTS in desired ? keepHandTags(desired, r, reg) : undefined;
       const d = diffRecord(desired, r.uf, r.wv, reg, tol);

@@ -1,5 +1,5 @@
 /**
- * registerFields against the real emulator: our 23 contact fields are created with the right
+ * registerFields against the real emulator: our 24 contact fields are created with the right
  * types, labels (en/ru lang maps), filter/list flags, XML_IDs and enumeration items; a reinstall
  * reuses them (no duplicates, one list call); new interest tags are added as items; company
  * fields when B2B is on; a field deleted by hand is recreated and its stored values forgotten.
@@ -16,7 +16,7 @@ import { eachDb, resetDb, type Db } from '../helpers/db.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 
 const TS = 100;
-const FIELD_COUNT = 23; // the 16 score fields, the 4 range fields (CLV and purchase days, low/high), the saved segment (UF_CRM_SEG_SAVED), days overdue (UF_CRM_SEG_DAYS_OVERDUE) and the refusal reason (UF_CRM_SEG_REFUSAL_REASON)
+const FIELD_COUNT = 24; // the 16 score fields, the 4 range fields (CLV and purchase days, low/high), the saved segment (UF_CRM_SEG_SAVED), days overdue (UF_CRM_SEG_DAYS_OVERDUE), the refusal reason (UF_CRM_SEG_REFUSAL_REASON) and the campaign group (UF_CRM_SEG_CAMPAIGN_GROUP)
 let tp: TestPortal;
 
 beforeAll(async () => {

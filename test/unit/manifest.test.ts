@@ -10,6 +10,7 @@ describe('manifest', () => {
       'UF_CRM_SEG_INTERESTS', 'UF_CRM_SEG_NEXT_PURCHASE', 'UF_CRM_SEG_CLV', 'UF_CRM_SEG_P_ALIVE',
       'UF_CRM_SEG_CLV_LOW', 'UF_CRM_SEG_CLV_HIGH', 'UF_CRM_SEG_PURCHASES_LOW', 'UF_CRM_SEG_PURCHASES_HIGH',
       'UF_CRM_SEG_PREV_SEGMENT', 'UF_CRM_SEG_CHANGED_AT', 'UF_CRM_SEG_SAVED', 'UF_CRM_SEG_DAYS_OVERDUE', 'UF_CRM_SEG_REFUSAL_REASON',
+      'UF_CRM_SEG_CAMPAIGN_GROUP',
     ]);
     const byName = new Map(fields.fields.map((f) => [f.name, f]));
     expect(byName.get('UF_CRM_SEG_FREQUENCY')?.type).toBe('integer');
@@ -24,6 +25,8 @@ describe('manifest', () => {
     expect(byName.get('UF_CRM_SEG_SAVED')).toMatchObject({ type: 'enumeration', items: 'savedSegments', multiple: false });
     // why a refused customer refused: a single enumeration, an item per reason (filters as a pick list in the CRM)
     expect(byName.get('UF_CRM_SEG_REFUSAL_REASON')).toMatchObject({ type: 'enumeration', items: 'refusalReasons', multiple: false });
+    // a campaign member's group ("C12:treatment"): a plain string a mailing or CRM filter can match exactly
+    expect(byName.get('UF_CRM_SEG_CAMPAIGN_GROUP')).toMatchObject({ type: 'string', entities: ['contact', 'company'] });
     for (const f of fields.fields) for (const l of ['en', 'ru', 'de', 'pl', 'ua']) expect([f.name, l, typeof (f.label as Record<string, string>)[l]]).toEqual([f.name, l, 'string']);
     for (const f of fields.fields) expect((fields.xmlIdPrefix + f.name).length).toBeLessThanOrEqual(100);
   });

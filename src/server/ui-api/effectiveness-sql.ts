@@ -17,6 +17,7 @@
  *              (SEGMENT_ORDER: best first)
  */
 import { SEGMENT_CODES } from '../../scoring/index.js';
+import { dealCostSql, dealDaySql, dealMarginSql } from '../../store/index.js';
 
 export const ENTITIES = ['contact', 'company'] as const;
 export type Entity = (typeof ENTITIES)[number];
@@ -77,8 +78,8 @@ export interface SegmentCounts {
   kept: number;
 }
 
-/** The day of a deal: its closing date, else the day it was created (as the scoring reads it). */
-const dayOf = (d: string) => `COALESCE(${d}.close_date, ${d}.date_create::date)`;
+/** The day of a deal (store/deal-margin.ts). */
+const dayOf = dealDaySql;
 /** Deals `d` of the window (as_of, as_of + window]: by closing date (the index deals_portal_semantic_close), else creation day. */
 const IN_WINDOW = `((d.close_date > $3::date AND d.close_date <= $3::date + $4::int)
       OR (d.close_date IS NULL AND d.date_create::date > $3::date AND d.date_create::date <= $3::date + $4::int))`;
@@ -100,17 +101,11 @@ w AS MATERIALIZED (
    WHERE d.portal_id = $1 AND d.stage_semantic IN ('S', 'F') AND ${IN_WINDOW}),
 dd AS MATERIALIZED (SELECT DISTINCT seg, deal, sem, amount FROM w),
 cost AS (
-  SELECT pr.deal_id AS deal, bool_and(p.purchasing_price IS NOT NULL) AS known,
-         sum(COALESCE(pr.quantity, 1) * p.purchasing_price * COALESCE(cur.amount / NULLIF(cur.amount_cnt, 0), 1))::float8 AS cost
-    FROM product_rows pr
-    LEFT JOIN products p ON p.portal_id = pr.portal_id AND p.id = pr.product_id
-    LEFT JOIN currencies cur ON cur.portal_id = pr.portal_id AND cur.code = COALESCE(p.purchasing_currency, p.currency_id)
-   WHERE pr.portal_id = $1 AND pr.deal_id IN (SELECT deal FROM dd WHERE sem = 'S')
-   GROUP BY pr.deal_id),
+  ${dealCostSql(`SELECT deal FROM dd WHERE sem = 'S'`)}),
 k AS (
   SELECT dd.seg, count(*) FILTER (WHERE dd.sem = 'S')::int AS won, count(*) FILTER (WHERE dd.sem = 'F')::int AS lost,
          COALESCE(sum(dd.amount) FILTER (WHERE dd.sem = 'S'), 0)::float8 AS revenue,
-         COALESCE(sum(CASE WHEN cost.known THEN dd.amount - cost.cost ELSE dd.amount * $5::float8 / 100 END) FILTER (WHERE dd.sem = 'S'), 0)::float8 AS margin,
+         COALESCE(sum(${dealMarginSql('dd.amount', 'cost', '$5')}) FILTER (WHERE dd.sem = 'S'), 0)::float8 AS margin,
          count(*) FILTER (WHERE dd.sem = 'S' AND cost.known)::int AS "marginFromCatalog"
     FROM dd LEFT JOIN cost ON cost.deal = dd.deal GROUP BY dd.seg),
 c AS (

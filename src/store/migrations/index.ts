@@ -11,6 +11,7 @@ import * as m010 from './010_effectiveness.js';
 import * as m011 from './011_automation_lifecycle.js';
 import * as m012 from './012_customer_fields.js';
 import * as m013 from './013_field_values_index.js';
+import * as m014 from './014_campaigns.js';
 
 export interface Migration {
   version: number;
@@ -33,4 +34,5 @@ export const migrations: readonly Migration[] = [
   { version: 11, ...m011 },
   { version: 12, ...m012 },
   { version: 13, ...m013 },
+  { version: 14, ...m014 },
 ];
