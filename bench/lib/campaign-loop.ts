@@ -108,7 +108,7 @@ export async function runCampaignLoop(o: LoopOptions): Promise<LoopResult> {
       action: { type: 'workflow', templateId: TEMPLATE_ID },
       steps: [{ kind: 'start', at: new Date(start).toISOString() }, { kind: 'reminder', at: new Date(start + REMINDER_DAY * DAY).toISOString() }],
       costFixed: o.costFixed, costPerMessage: o.costPerMessage, startAt: new Date(start).toISOString(),
-    }, now(), 1);
+    }, now(), 1, { seed: `bench-${o.seed}` });
     log(`seed ${o.seed}: campaign ${made.id}: ${made.members} members, ${made.treatment} treatment, ${made.holdout} holdout`);
     const r1 = await runDueSteps(db, client, portalId, now());
     const a1 = await advanceTo(emu, start + REMINDER_DAY * DAY);
