@@ -28,7 +28,8 @@ export interface StepMeasure extends Comparison {
 }
 
 export interface CampaignMeasure extends Comparison {
-  campaign: CampaignRow & { code: string };
+  /** the campaign as stored (without its seed) and its code in the CRM field */
+  campaign: Omit<CampaignRow, 'seed'> & { code: string };
   /** members of each group (the figures' `members`) */
   treated: number;
   holdout: number;
@@ -44,6 +45,7 @@ export interface CampaignMeasure extends Comparison {
 }
 
 const DAY_MS = 86_400_000;
+const withoutSeed = ({ seed: _seed, ...rest }: CampaignRow): Omit<CampaignRow, 'seed'> => rest;
 const utcDay = (d: Date) => d.toISOString().slice(0, 10);
 const addDays = (day: string, n: number) => utcDay(new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS));
 
@@ -115,7 +117,7 @@ export async function measureCampaign(db: Db, portalId: number, campaignId: numb
   const messages = (allSends.done ?? 0) + (allSends.unknown ?? 0);
   const cost = c.costFixed + c.costPerMessage * messages;
   return {
-    ...whole, campaign: { ...c, code: campaignCode(c.id) }, treated: whole.groups.treatment.members, holdout: whole.groups.holdout.members,
+    ...whole, campaign: { ...withoutSeed(c), code: campaignCode(c.id) }, treated: whole.groups.treatment.members, holdout: whole.groups.holdout.members,
     windowStart, windowEnd, complete: utcDay(now) >= windowEnd, marginPercent, messages, cost,
     roi: whole.incrementalMargin === null ? null : roiOf(whole.incrementalMargin, cost), steps,
   };

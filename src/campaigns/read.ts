@@ -72,7 +72,7 @@ export async function listCampaigns(db: Db, portalId: number, o: { onlyResponsib
             count(*) FILTER (WHERE m.grp = 'treatment')::int AS treatment, count(*) FILTER (WHERE m.grp = 'holdout')::int AS holdout
        FROM campaigns c JOIN campaign_members m ON m.portal_id = c.portal_id AND m.campaign_id = c.id
       WHERE c.portal_id = $1 AND ($3::bigint IS NULL OR CASE c.entity WHEN 'contact' THEN ${own('contact')} ELSE ${own('company')} END)
-      GROUP BY c.id ORDER BY c.id DESC LIMIT $2`,
+      GROUP BY c.portal_id, c.id ORDER BY c.id DESC LIMIT $2`,
     [portalId, o.limit ?? 200, only],
   );
   return rows.map((r) => ({ ...r, id: Number(r.id), startAt: iso(r.startAt) }));

@@ -8,6 +8,7 @@ import { runSync } from '../sync/index.js';
 import { runScoring } from '../pipeline/score.js';
 import { runWriteBack } from '../writeback/write.js';
 import { runAutomation } from '../automation/engine.js';
+import { runDueSteps } from '../campaigns/index.js';
 import { processInbox } from '../events/process.js';
 import type { JobLog, PortalJobData, PortalQueue } from './queues.js';
 
@@ -37,7 +38,9 @@ export const defaultProcessors: Processors = {
   async score(ctx) {
     const s = await runScoring(ctx.db, ctx.portalId);
     const a = await runAutomation(ctx.db, ctx.portalId, ctx.client());
-    return { scoring: s, automation: a };
+    // campaigns after scoring: due steps, with the store as fresh as this run
+    const c = await runDueSteps(ctx.db, ctx.client(), ctx.portalId, new Date());
+    return { scoring: s, automation: a, campaigns: c };
   },
   async writeback(ctx) {
     return runWriteBack(ctx.db, ctx.portalId, ctx.client());
@@ -46,12 +49,14 @@ export const defaultProcessors: Processors = {
     const sync = await runSync({ db: ctx.db, portalId: ctx.portalId, client: ctx.client(), signal: ctx.signal }, { kind: ctx.data.kind ?? 'auto' });
     const scoring = await runScoring(ctx.db, ctx.portalId);
     const automation = await runAutomation(ctx.db, ctx.portalId, ctx.client());
+    const campaigns = await runDueSteps(ctx.db, ctx.client(), ctx.portalId, new Date());
     const writeBack = await runWriteBack(ctx.db, ctx.portalId, ctx.client());
     return {
       sync: { runId: sync.runId, kind: sync.kind, counts: sync.counts, deleted: sync.deleted },
       scoring: { runId: scoring.runId, contacts: scoring.contacts, segmentChanges: scoring.segmentChanges },
       automation: { firingsCreated: automation.evaluate.firingsCreated, ...automation.firings },
       writeBack: { written: writeBack.written, failed: writeBack.failed },
+      campaigns: { planned: campaigns.planned, done: campaigns.done, failed: campaigns.failed, unknown: campaigns.unknown, fields: campaigns.fields.written },
     };
   },
 };

@@ -130,7 +130,8 @@ eachDb('campaigns', (getDb, { kind }) => {
     expect(sent2.map((c) => c.entityId).sort((a, b) => a - b)).toEqual(treatment.filter((c) => !dropped2.has(c)).sort((a, b) => a - b));
     expect(sent2.some((c) => c.entityId === buyer)).toBe(false);
     expect(sent2.every((c) => c.comment.startsWith('Reminder for '))).toBe(true);
-    for (const h of holdoutIds) expect(p().timelineComments.some((c) => c.entityId === h && c.at >= 0 && c.comment.includes('Spring promo'))).toBe(false);
+    // the holdout got nothing (the emulator is shared by both database runs: only this run's comments count)
+    expect([...sent1, ...sent2].filter((c) => holdoutIds.has(c.entityId))).toEqual([]);
 
     // measurement, recomputed from the emulator's deals: window [start day, start day + 90) up to today
     const today = dayOf(now0);

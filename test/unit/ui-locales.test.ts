@@ -16,10 +16,10 @@ const base = en as Record<string, string>;
 
 /** Keys whose text the language shares with English. */
 const SHARED: Record<string, string[]> = {
-  ru: ['colRfm', 'colClv', 'suppressedShort', 'colEmail', 'rangeBetween'],
-  ua: ['colRfm', 'colClv', 'suppressedShort', 'colEmail', 'rangeBetween'],
-  de: ['min', 'max', 'fSegment', 'colName', 'colSegment', 'colRfm', 'colClv', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'bulkTemplate', 'phase_deals', 'effSegment', 'rangeBetween'],
-  pl: ['min', 'fSegment', 'colSegment', 'colRfm', 'colClv', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'colEmail', 'effSegment', 'rangeBetween'],
+  ru: ['colRfm', 'colClv', 'suppressedShort', 'colEmail', 'rangeBetween', 'cmpRoi'],
+  ua: ['colRfm', 'colClv', 'suppressedShort', 'colEmail', 'rangeBetween', 'cmpRoi'],
+  de: ['min', 'max', 'fSegment', 'colName', 'colSegment', 'colRfm', 'colClv', 'tag', 'phase', 'status', 'seconds', 'suppressedShort', 'bulkTemplate', 'phase_deals', 'effSegment', 'rangeBetween', 'cmpName', 'cmpText', 'cmpStepStart', 'cmpRoi'],
+  pl: ['min', 'fSegment', 'colSegment', 'colRfm', 'colClv', 'tag', 'status', 'seconds', 'minutes', 'suppressedShort', 'colEmail', 'effSegment', 'rangeBetween', 'cmpStepStart', 'cmpRoi'],
 };
 const placeholders = (s: string) => [...new Set(s.match(/\{\w+\}/g) ?? [])].sort();
 

@@ -15,6 +15,8 @@ declare module 'vue' {
     B24Button: typeof import('./../../node_modules/@bitrix24/b24ui-nuxt/dist/runtime/components/Button.vue')['default']
     BacktestPanel: typeof import('./components/BacktestPanel.vue')['default']
     BulkBar: typeof import('./components/BulkBar.vue')['default']
+    CampaignDetail: typeof import('./components/CampaignDetail.vue')['default']
+    CampaignForm: typeof import('./components/CampaignForm.vue')['default']
     ContactTable: typeof import('./components/ContactTable.vue')['default']
     CustomerFilterEditor: typeof import('./components/CustomerFilterEditor.vue')['default']
     EntitySwitch: typeof import('./components/EntitySwitch.vue')['default']

@@ -28,6 +28,7 @@ const router = createRouter({
     { path: '/segments', name: 'segments', component: () => import('./pages/SegmentsPage.vue') },
     { path: '/dashboard', name: 'dashboard', component: () => import('./pages/DashboardPage.vue') },
     { path: '/effectiveness', name: 'effectiveness', component: () => import('./pages/EffectivenessPage.vue') },
+    { path: '/campaigns/:id?', name: 'campaigns', component: () => import('./pages/CampaignsPage.vue') },
     { path: '/contact/:id', name: 'contact', component: () => import('./pages/ContactTabPage.vue') },
     { path: '/company/:id', name: 'company', component: () => import('./pages/CompanyTabPage.vue') },
     { path: '/settings', name: 'settings', component: () => import('./pages/SettingsPage.vue') },

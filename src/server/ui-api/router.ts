@@ -25,6 +25,7 @@
  *                                             routes/effectiveness.ts /effectiveness, /effectiveness/export|settings
  *                                             routes/settings.ts    /settings, /settings/preview
  *                                             routes/automation.ts  /automation/estimate|firings
+ *                                             routes/campaigns.ts   /campaigns, /campaigns/:id[/export|/run]
  *                                             routes/sync.ts        /sync, /sync/run
  */
 import path from 'node:path';
@@ -39,6 +40,7 @@ import { resolveSessionSecret } from './session.js';
 import { visibilityOf } from './visibility.js';
 import { automationRoutes } from './routes/automation.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { campaignRoutes } from './routes/campaigns.js';
 import { companyRoutes } from './routes/companies.js';
 import { contactRoutes } from './routes/contacts.js';
 import { dashboardRoutes } from './routes/dashboard.js';
@@ -69,8 +71,8 @@ export function createUiRouter(ctx: UiContext): Router {
   api.use(express.json({ limit: UI_BODY_LIMIT }));
   api.use(sessionAuth(deps.db, secret));
   // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
-  api.use(['/segments', '/dashboard', '/effectiveness', '/settings/preview'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
-  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, refusalRoutes, automationRoutes, syncRoutes]) api.use(routes(deps));
+  api.use(['/segments', '/dashboard', '/effectiveness', '/settings/preview', '/campaigns'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
+  for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, effectivenessRoutes, settingsRoutes, refusalRoutes, automationRoutes, campaignRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
   api.use(errorHandler(ctx, timeoutMs));
   r.use('/api/ui', api);

@@ -1,5 +1,6 @@
 /** UI strings in German (every label). */
 import type { Dict } from './en.js';
+import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 
 export const de: Dict = {
@@ -165,6 +166,7 @@ export const de: Dict = {
   companyWhy: 'Warum dieses Segment: die gewonnenen Deals des Unternehmens (seine COMPANY_ID), egal wer gekauft hat.', openCrmCompany: 'CRM-Karte öffnen',
   companyIndustry: 'Branche', companyRevenue: 'Jahresumsatz', companyNotVisible: 'Ihre CRM-Rechte umfassen dieses Unternehmen nicht.',
   ...EFFECTIVENESS.de,
+  ...CAMPAIGNS.de,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Ablehnungsgründe",
   refusalHelp: "Woher der Grund eines verlorenen Deals gelesen wird. Ein Kunde ohne Kauf und ohne offenen Deal, dessen Deals verloren wurden, hat „abgelehnt“; der Grund des zuletzt verlorenen Deals wird in das Kontaktfeld „Ablehnungsgrund“ geschrieben, ist filterbar und kann Automatisierungen starten. Ab dem nächsten Scoring-Lauf.",

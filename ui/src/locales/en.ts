@@ -1,4 +1,5 @@
 /** UI strings in English: the base dictionary (every key; the other languages are checked against it). */
+import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 
 export const en = {
@@ -165,6 +166,7 @@ export const en = {
   companyWhy: 'Why this segment: the won deals of the company (its COMPANY_ID), whoever bought.', openCrmCompany: 'Open the CRM card',
   companyIndustry: 'Industry', companyRevenue: 'Annual revenue', companyNotVisible: 'Your CRM permissions do not include this company.',
   ...EFFECTIVENESS.en,
+  ...CAMPAIGNS.en,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Refusal reasons",
   refusalHelp: "Where the reason of a lost deal is read from. A customer with no purchase and no open deal whose deals were lost is “refused”; the reason of the deal lost last is written to the contact field “Refusal reason”, can be filtered on and can start automation. Counted from the next scoring run.",

@@ -1,5 +1,6 @@
 /** UI strings in Polish (every label). */
 import type { Dict } from './en.js';
+import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 
 export const pl: Dict = {
@@ -165,6 +166,7 @@ export const pl: Dict = {
   companyWhy: 'Dlaczego ten segment: wygrane deale firmy (jej COMPANY_ID), niezależnie od tego, kto kupował.', openCrmCompany: 'Otwórz kartę w CRM',
   companyIndustry: 'Branża', companyRevenue: 'Roczny przychód', companyNotVisible: 'Twoje uprawnienia w CRM nie obejmują tej firmy.',
   ...EFFECTIVENESS.pl,
+  ...CAMPAIGNS.pl,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Powody odmowy",
   refusalHelp: "Skąd brany jest powód przegranej transakcji. Klient bez zakupów i bez otwartych transakcji, którego transakcje przegrano, „odmówił”; powód ostatnio przegranej transakcji trafia do pola kontaktu „Powód odmowy”, można po nim filtrować i uruchamiać automatyzację. Liczone od następnego przeliczenia.",

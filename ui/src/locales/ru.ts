@@ -1,5 +1,6 @@
 /** UI strings in Russian (complete). */
 import type { Dict } from './en.js';
+import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 
 export const ru: Dict = {
@@ -165,6 +166,7 @@ export const ru: Dict = {
   companyWhy: 'Почему этот сегмент: успешные сделки компании (её COMPANY_ID), кто бы ни покупал.', openCrmCompany: 'Открыть карточку в CRM',
   companyIndustry: 'Сфера деятельности', companyRevenue: 'Годовой оборот', companyNotVisible: 'Ваши права в CRM не включают эту компанию.',
   ...EFFECTIVENESS.ru,
+  ...CAMPAIGNS.ru,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Причины отказа",
   refusalHelp: "Откуда берётся причина проигранной сделки. Клиент без покупок и без открытых сделок, у которого сделки проиграны, — «отказался»; причина последней проигранной сделки пишется в поле контакта «Причина отказа», по ней можно фильтровать и запускать автоматизацию. Учитывается со следующего расчёта.",

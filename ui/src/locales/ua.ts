@@ -1,5 +1,6 @@
 /** UI strings in Ukrainian (every label). */
 import type { Dict } from './en.js';
+import { CAMPAIGNS } from './campaigns.js';
 import { EFFECTIVENESS } from './effectiveness.js';
 
 export const ua: Dict = {
@@ -165,6 +166,7 @@ export const ua: Dict = {
   companyWhy: 'Чому цей сегмент: успішні угоди компанії (її COMPANY_ID), хто б не купував.', openCrmCompany: 'Відкрити картку в CRM',
   companyIndustry: 'Сфера діяльності', companyRevenue: 'Річний оборот', companyNotVisible: 'Ваші права в CRM не включають цю компанію.',
   ...EFFECTIVENESS.ua,
+  ...CAMPAIGNS.ua,
   // refusal reasons (issue 14 item 3) and leads (item 4)
   refusalSource: "Причини відмови",
   refusalHelp: "Звідки береться причина програної угоди. Клієнт без покупок і без відкритих угод, чиї угоди програно, — «відмовився»; причина останньої програної угоди записується в поле контакту «Причина відмови», за нею можна фільтрувати й запускати автоматизацію. Враховується з наступного розрахунку.",
