@@ -25,7 +25,7 @@ const WINDOW = 90;
 describe('a campaign on a living portal (emulator + app + chromium)', () => {
   let s: UiStack;
   beforeAll(async () => {
-    s = await startUiStack({ contacts: 700, seed: 23, clientId: 'local.uicmp.0001', shots: SHOTS, runs: [], live: { uplift: R } });
+    s = await startUiStack({ contacts: 700, seed: 23, clientId: 'local.uicmp.0001', shots: SHOTS, runs: [], live: { uplift: R, startDaysAgo: 100 } });
   }, 240_000);
   afterAll(async () => {
     await s?.close();

@@ -58,13 +58,15 @@ export async function startUiStack(o: {
    * A living portal (src/emulator/live/) with this uplift: the portal clock stands still unless the
    * test moves it (`/_emulator/live/advance`), so the request bucket and operating budget are off
    * (they drain on portal time) and the access tokens outlive the test (400 portal days).
+   * `startDaysAgo`: the portal's history ends that many days before the wall clock's now, so that
+   * portal days the test advances still lie in the app server's past (its API measures up to `new Date()`).
    */
-  live?: { uplift: number };
+  live?: { uplift: number; startDaysAgo?: number };
 }): Promise<UiStack> {
   ensureUiBuilt();
   mkdirSync(o.shots, { recursive: true });
   setTokenCipher(createTokenCipher(parseTokenKey(generateTokenKey())));
-  const portal = new Portal({ language: 'en', ...(o.live ? { clock: new PortalClock(Date.now(), 1, () => 0), accessTokenTtl: 400 * 86_400 } : {}) });
+  const portal = new Portal({ language: 'en', ...(o.live ? { clock: new PortalClock(Date.now() - (o.live.startDaysAgo ?? 0) * 86_400_000, 1, () => 0), accessTokenTtl: 400 * 86_400 } : {}) });
   generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop', live: o.live !== undefined });
   if (o.live) startLive(portal, { uplift: o.live.uplift });
   const templateId = 31;
