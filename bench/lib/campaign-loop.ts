@@ -60,7 +60,7 @@ const HISTORY_END = Date.UTC(2026, 2, 2);
 
 /** The app's token for a portal (install in wizard mode, installFinish, an authorization code). */
 async function appClient(emu: RunningEmulator): Promise<B24Client> {
-  const admin = axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true, httpAgent: new http.Agent({ keepAlive: false }) });
+  const admin = adminApi(emu);
   const inst = await admin.post('apps/install', { appUrl: 'http://127.0.0.1:9/app', scopes: ['crm', 'user', 'bizproc', 'catalog'], mode: 'wizard' });
   const { clientId, clientSecret } = inst.data.app as { clientId: string; clientSecret: string };
   await admin.post(`apps/${clientId}/install-finish`);
@@ -75,10 +75,13 @@ async function appClient(emu: RunningEmulator): Promise<B24Client> {
   return new B24Client({ tokens, limiter: { plan: 'standard', timeScale: 1000 }, retryBaseMs: 20 });
 }
 
+/** The emulator's admin API without keep-alive (a socket the server closed after 5 idle seconds must not be reused). */
+const adminApi = (emu: RunningEmulator) => axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true, httpAgent: new http.Agent({ keepAlive: false }) });
+
 /** Moves portal time to `t` through the living process. */
 async function advanceTo(emu: RunningEmulator, t: number): Promise<{ created: number; won: number }> {
   const ms = Math.max(0, t - emu.portal.clock.now());
-  const r = await axios.post(`${emu.url}_emulator/live/advance`, { seconds: ms / 1000 });
+  const r = await adminApi(emu).post('live/advance', { seconds: ms / 1000 });
   if (r.status !== 200) throw new Error(`advance: ${r.status} ${JSON.stringify(r.data)}`);
   return r.data as { created: number; won: number };
 }
@@ -90,7 +93,8 @@ export async function runCampaignLoop(o: LoopOptions): Promise<LoopResult> {
   portal.bizprocTemplates.push({ id: TEMPLATE_ID, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'Spring offer e-mail', autoExecute: 0 });
   const emu = await startEmulator({ port: 0, portal, hostPage: false, log: () => {}, limits: { noRateLimit: true, operatingLimit: 1e7 } });
   try {
-    await axios.post(`${emu.url}_emulator/live`, { uplift: o.uplift });
+    const live = await adminApi(emu).post('live', { uplift: o.uplift });
+    if (live.status !== 200) throw new Error(`live: ${live.status} ${JSON.stringify(live.data)}`);
     const client = await appClient(emu);
     const db = o.db;
     const portalId = (await upsertPortalOnInstall(db, { memberId: portal.memberId, domain: `seed${o.seed}.bitrix24.com`, language: portal.language })).id;
