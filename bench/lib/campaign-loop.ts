@@ -65,7 +65,7 @@ async function appClient(emu: RunningEmulator): Promise<B24Client> {
   const { clientId, clientSecret } = inst.data.app as { clientId: string; clientSecret: string };
   await admin.post(`apps/${clientId}/install-finish`);
   const code = (await admin.post(`apps/${clientId}/auth-code`, {})).data.code as string;
-  const tok = (await axios.get(`${emu.url}oauth/token/`, { params: { grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, code } })).data as {
+  const tok = (await axios.get(`${emu.url}oauth/token/`, { params: { grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, code }, httpAgent: new http.Agent({ keepAlive: false }) })).data as {
     access_token: string; refresh_token: string; client_endpoint: string; server_endpoint: string; expires_in: number;
   };
   const tokens = new MemoryTokenSource({
