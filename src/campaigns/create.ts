@@ -46,7 +46,11 @@ async function existing(db: Db, portalId: number, key: string | undefined): Prom
   return r ? { id: Number(r.id), created: false, members: r.t + r.h, treatment: r.t, holdout: r.h } : null;
 }
 
-export async function createCampaign(db: Db, portalId: number, input: unknown, now: Date, createdBy: number | null = null): Promise<CreatedCampaign> {
+/**
+ * `o.seed`: the group draw's seed (default a new random one, as every request gets); benches and
+ * tests pass one so a whole campaign loop is reproducible. Never taken from a request.
+ */
+export async function createCampaign(db: Db, portalId: number, input: unknown, now: Date, createdBy: number | null = null, o: { seed?: string } = {}): Promise<CreatedCampaign> {
   const p = campaignInputSchema.safeParse(input);
   if (!p.success) throw new CampaignError(400, 'BAD_REQUEST', p.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; '));
   const spec = p.data;
@@ -55,7 +59,7 @@ export async function createCampaign(db: Db, portalId: number, input: unknown, n
   const start = spec.startAt ? new Date(spec.startAt) : now;
   const steps = datedSteps(spec, start);
   const seg = await savedSegmentMembers(db, portalId, spec.savedSegmentId, spec.entity);
-  const seed = newSeed();
+  const seed = o.seed ?? newSeed();
   const groups = seg.ids.map((id) => groupOf(seed, spec.entity, id, spec.holdoutShare));
   const id = await db.transaction(async (tx) => {
     const { rows } = await tx.query<{ id: number }>(

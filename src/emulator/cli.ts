@@ -2,7 +2,10 @@
  * `npm run emulator -- --port 7777 --contacts 5000 --seed 42 [--deals N] [--time-scale N]
  *   [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--host ADDR] [--token-ttl S]
  *   [--latency] [--manager-access LEVEL] [--head-access LEVEL] [--self-hosted] [--operating-limit S]
- *   [--costs SPEC] [--no-rate-limit] [--b2b]`
+ *   [--costs SPEC] [--no-rate-limit] [--b2b] [--live [--uplift R]]`
+ * --live: a living portal (docs/emulator.md "Living portal"): the generated customers go on buying
+ *   on the portal clock (new deals, stage moves, their events); --uplift R multiplies the purchase
+ *   rate of customers a workflow was started on by 1 + R for the following weeks (default 0).
  * --b2b: generate with the B2B profile (companies with several contacts, deals tied to companies,
  *   industries, sizes, revenue; src/emulator/generator/options.ts).
  *
@@ -25,6 +28,7 @@ import { CostSpecError, parseCostSpec } from './costs.js';
 import { FaultSpecError, parseFaultSpec, type FaultConfig } from './faults.js';
 import type { LimitsOptions } from './limits.js';
 import { generatePortal } from './generator.js';
+import { startLive } from './live/index.js';
 import { Portal } from './portal.js';
 import { startEmulator, type RunningEmulator } from './server.js';
 import { loadPortal, savePortal } from './state.js';
@@ -34,7 +38,7 @@ import type { CrmPermLevel } from './model.js';
 const USAGE = `usage: npm run emulator -- [--port 7777] [--host 127.0.0.1] [--contacts N] [--deals N] [--seed N]
        [--time-scale N] [--plan standard|enterprise] [--faults SPEC] [--state FILE] [--token-ttl SECONDS] [--latency] [--b2b]
        [--manager-access X|O|F|D|A|none] [--head-access X|O|F|D|A|none] [--refusals field|enum|stages] [--language en|ru|ua|de|pl]
-       [--self-hosted] [--operating-limit SECONDS] [--costs SPEC] [--no-rate-limit]
+       [--self-hosted] [--operating-limit SECONDS] [--costs SPEC] [--no-rate-limit] [--live [--uplift R]]
 fault SPEC example: 503=0.05,500=0.01,reset=0.01,slow=0.1:2000,expired=0.02,method=crm.deal.list,seed=7
 costs SPEC example: update=0.5,list=0.03,perRow=0.0007,minimalFixTime=0.1,crm.deal.list=0.2`;
 
@@ -70,6 +74,9 @@ interface CliOptions {
   /** where lost deals keep their reason (generator option refusals) */
   refusals: 'field' | 'enum' | 'stages' | undefined;
   language: string | undefined;
+  /** the living portal, and its uplift R */
+  live: boolean;
+  uplift: number;
 }
 
 function parseFlags(argv: string[]) {
@@ -99,6 +106,8 @@ function parseFlags(argv: string[]) {
         'no-rate-limit': { type: 'boolean', default: false },
         refusals: { type: 'string' },
         language: { type: 'string' },
+        live: { type: 'boolean', default: false },
+        uplift: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values;
@@ -147,8 +156,18 @@ function parseCli(argv: string[]): CliOptions | null {
   if (language !== undefined && !['en', 'ru', 'ua', 'de', 'pl'].includes(language)) fail(`--language must be en, ru, ua, de or pl, got "${language}"`);
   return {
     port, host: values.host, contacts, deals, seed, ttl, timeScale, plan, faults, statePath, latency: values.latency,
-    managerAccess, headAccess, limits: limitFlags(values), b2b: values.b2b, refusals, language,
+    managerAccess, headAccess, limits: limitFlags(values), b2b: values.b2b, refusals, language, ...liveFlags(values),
   };
+}
+
+/** --live and --uplift R (a number >= 0; only with --live). */
+function liveFlags(v: { live?: boolean; uplift?: string }): { live: boolean; uplift: number } {
+  const live = v.live === true;
+  if (v.uplift === undefined) return { live, uplift: 0 };
+  if (!live) fail('--uplift needs --live');
+  const n = Number(v.uplift);
+  if (!/^\d+(\.\d+)?$/.test(v.uplift) || !(n <= 100)) fail(`--uplift must be a number between 0 and 100, got "${v.uplift}"`);
+  return { live, uplift: n };
 }
 
 /** --self-hosted, --operating-limit, --costs, --no-rate-limit → the emulator's limits. */
@@ -183,12 +202,13 @@ async function preparePortal(o: CliOptions): Promise<Portal> {
       const t0 = performance.now();
       const s = generatePortal(portal, {
         contacts: o.contacts ?? 0, seed: o.seed, deals: o.deals, managerAccess: o.managerAccess, headAccess: o.headAccess, refusals: o.refusals,
-        profile: o.b2b ? 'b2b' : 'shop',
+        profile: o.b2b ? 'b2b' : 'shop', live: o.live,
       });
       process.stderr.write(`emulator: generated ${s.contacts} contacts, ${s.companies} companies, ${s.deals} deals (seed ${o.seed}, ${s.profile}) in ${Math.round(performance.now() - t0)} ms\n`);
     }
   }
   if (o.ttl !== undefined) portal.accessTokenTtl = o.ttl;
+  if (o.live) startLive(portal, { uplift: o.uplift });
   return portal;
 }
 
@@ -222,7 +242,7 @@ async function main(): Promise<void> {
   const portal = await preparePortal(o);
   const emu = await startEmulator({
     port: o.port, host: o.host, portal, plan: o.plan, faults: o.faults, statePath: o.statePath, simulateLatency: o.latency,
-    limits: o.limits,
+    limits: o.limits, live: o.live,
   });
   process.stdout.write(`Emulator: ${emu.url}\nWebhook: ${emu.webhookUrl}\n`);
   stopOnSignals(portal, emu, o.statePath);

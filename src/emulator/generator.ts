@@ -29,6 +29,7 @@ import { simulateDeals } from './generator/deal-process.js';
 import { addDeals } from './generator/deals.js';
 import { addFunnels } from './generator/funnels.js';
 import { addLeads } from './generator/leads.js';
+import { keepLiveModel } from './generator/live-model.js';
 import { addLossReasonField } from './generator/loss-reason-field.js';
 import { plantQualityProblems } from './generator/quality.js';
 import type { GenerateOptions, GenerationSummary } from './generator/options.js';
@@ -69,6 +70,7 @@ export function generatePortal(portal: Portal, opts: GenerateOptions): Generatio
   const quality = plantQualityProblems(ctx, opts.quality);
   portal.bumpId('productRow', ctx.ids.productRow);
   portal.bumpId('multifield', ctx.ids.multifield);
+  if (opts.live) keepLiveModel(ctx);
   return { ...summarize(ctx, t0), quality };
 }
 

@@ -452,3 +452,48 @@ export interface BizprocTemplateRec {
   name: string;
   autoExecute: number;
 }
+
+/**
+ * The living portal (src/emulator/live/): the hidden purchase model of one customer (a contact the
+ * generator left still buying at the end of its history), kept so portal time can go on.
+ * Saved in state files like every other table.
+ */
+export interface LiveCustomerRec {
+  contactId: number;
+  /** The contact's company (generated link), null for none. */
+  companyId: number | null;
+  /** Base purchase rate, purchases (deals begun) per year, the generator's rate scale applied. */
+  lambda: number;
+  /** Portal ms when the customer stops buying (drawn once: Exp with rate p·λ, p the dropout per purchase). */
+  deathAt: number;
+  /** Mean order value, base currency (gamma-gamma ν). */
+  spend: number;
+  /** Deal currency the customer buys in. */
+  currency: string;
+  /** Share of the customer's deals in the wholesale funnel (category 1). */
+  wholesaleP: number;
+  /** Share of deals tied to the company (when there is one); of those, the share with no contact (B2B). */
+  companyDealP: number;
+  companyOnlyP: number;
+  /** Favourite top-level catalog sections (IDs), most liked first. */
+  favTops: number[];
+  assignedById: number;
+  /** Purchases begun by the live process so far (each draws from its own seeded stream). */
+  n: number;
+  /** Remaining unit-exponential mass before the next purchase, and the portal ms it refers to. */
+  budget: number;
+  at: number;
+  /** Uplift intervals [from, until) in portal ms, flat pairs (workflow starts on this customer). */
+  boosts: number[];
+}
+
+/** A stage move the live process has scheduled for one of its deals. */
+export interface LiveMoveRec {
+  at: number;
+  dealId: number;
+  stageId: string;
+  /** Loss reason values for a lost deal's user fields. */
+  uf: Record<string, unknown>;
+  /** Whether the deal is closed by this move (WON / LOSE). */
+  close: boolean;
+}

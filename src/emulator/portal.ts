@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { PortalClock } from './clock.js';
 import type {
   AppRec, BizprocTemplateRec, CategoryRec, CompanyRec, ContactRec, CurrencyRec, DealRec, DepartmentRec,
-  EventBindingRec, LeadRec, OfflineEventRec, PlacementBindingRec, ProductRec, ProductRowRec, SectionRec,
+  EventBindingRec, LeadRec, LiveCustomerRec, LiveMoveRec, OfflineEventRec, PlacementBindingRec, ProductRec, ProductRowRec, SectionRec,
   StatusRec, TimelineCommentRec, TodoRec, TokenRec, UserFieldRec, UserRec, WebhookRec, WorkflowStartRec,
 } from './model.js';
 import type { CrmEvent } from './types.js';
@@ -87,6 +87,16 @@ export class Portal {
   readonly timelineComments: TimelineCommentRec[] = [];
   readonly todos: TodoRec[] = [];
   readonly bizprocTemplates: BizprocTemplateRec[] = [];
+
+  // The living portal (live/): customers still buying, the scheduled stage moves of its deals, and its
+  // settings. liveCursor: portal ms up to which the process has run (0: not started).
+  readonly liveCustomers = new Map<number, LiveCustomerRec>();
+  readonly liveMoves: LiveMoveRec[] = [];
+  liveSeed = 0;
+  liveUplift = 0;
+  liveCursor = 0;
+  /** workflowStarts already turned into uplift intervals */
+  liveStartsSeen = 0;
 
   /** Receives every CRM data event (ONCRMDEALUPDATE, ...); the HTTP face delivers them. */
   eventSink: ((ev: CrmEvent) => void) | null = null;

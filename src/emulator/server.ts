@@ -17,6 +17,7 @@ import { createEmulatorApp, type EmulatorApp, type EmulatorAppOptions } from './
 import { attachOversizeHandler, MAX_HEADER_BYTES } from './http/oversize.js';
 import type { Dispatcher, Runtime } from './http/runtime.js';
 import type { LimitsOptions } from './limits.js';
+import { startLiveTicker } from './live/index.js';
 import { callMethod, methods } from './methods/index.js';
 import { Portal, type Plan } from './portal.js';
 
@@ -49,6 +50,11 @@ export interface StartOptions {
   eventTimeoutMs?: number;
   /** Access-token lifetime in portal seconds for a fresh portal (default 3600). */
   accessTokenTtl?: number;
+  /**
+   * Run the living portal in real time (live/index.ts): every `everyMs` wall ms (default 1000) the
+   * purchase process catches up with the portal clock. The uplift is the portal's (`startLive`).
+   */
+  live?: boolean | { everyMs?: number };
   /** Mount the host page router (src/emulator/host/router.ts) when present (default true). */
   hostPage?: boolean;
   log?: (line: string) => void;
@@ -151,6 +157,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
   const publicHost = listenHost === '0.0.0.0' || listenHost === '::' ? '127.0.0.1' : listenHost;
   portal.domain = `${publicHost.includes(':') ? `[${publicHost}]` : publicHost}:${port}`;
   const url = `http://${portal.domain}/`;
+  const stopLive = opts.live ? startLiveTicker(portal, typeof opts.live === 'object' ? opts.live.everyMs : undefined, log) : () => undefined;
   let closed = false;
   return {
     url,
@@ -162,6 +169,7 @@ export async function startEmulator(opts: StartOptions = {}): Promise<RunningEmu
     async close() {
       if (closed) return;
       closed = true;
+      stopLive();
       if (portal.eventSink) portal.eventSink = null;
       for (const s of app.runtime.heldSockets) s.destroy();
       await new Promise<void>((resolve) => {

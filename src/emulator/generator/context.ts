@@ -33,6 +33,8 @@ export interface ContactColumns {
   spend: Float64Array;
   /** Uniform draw deciding whether the contact ever buys. */
   buyerU: Float64Array;
+  /** 1: a buyer still buying when the history ends (did not drop out), for the living portal. */
+  alive: Uint8Array;
   /** Two favourite top-level catalog sections per contact (2i, 2i+1). */
   fav: Uint8Array;
   /** Company index, -1 for none. */
@@ -130,7 +132,7 @@ export function createContext(portal: Portal, opts: GenerateOptions): GenContext
     },
     contacts: {
       created: new Float64Array(nContacts), lambda: new Float64Array(nContacts), drop: new Float64Array(nContacts),
-      spend: new Float64Array(nContacts), buyerU: new Float64Array(nContacts), fav: new Uint8Array(nContacts * 2),
+      spend: new Float64Array(nContacts), buyerU: new Float64Array(nContacts), alive: new Uint8Array(nContacts), fav: new Uint8Array(nContacts * 2),
       company: new Int32Array(nContacts).fill(-1), ru: new Uint8Array(nContacts), cur: new Uint8Array(nContacts),
       assigned: new Int32Array(nContacts), source: new Array<string>(nContacts), hasDeal: new Uint8Array(nContacts),
       firstId: 0,

@@ -73,6 +73,7 @@ function simulateBuyer(ctx: GenContext, r: Rng, i: number, t: number, k: number,
   const p = (ctx.contacts.drop[i] ?? 0.3) * (k > 1 ? 1 / k : 1);
   let n = 0;
   let wonSoFar = 0;
+  let dropped = false;
   while (t < now && n < MAX_EVENTS_PER_CONTACT) {
     const uo = r.next();
     const ud = r.next();
@@ -87,9 +88,10 @@ function simulateBuyer(ctx: GenContext, r: Rng, i: number, t: number, k: number,
     n++;
     if (kind === EV_WON) {
       wonSoFar++;
-      if (ud < p) break;
+      if (ud < p) { dropped = true; break; }
     }
     t += (-Math.log(ug) / lam) * YEAR;
   }
+  if (record && !dropped) ctx.contacts.alive[i] = 1;
   return n;
 }

@@ -5,6 +5,7 @@
  * stages (refusals 'stages') gets no field.
  */
 import type { UserFieldRec } from '../model.js';
+import type { Portal } from '../portal.js';
 import type { GenContext } from './context.js';
 import { LOSS_ENUM_FIELD, LOSS_REASON_FIELD } from './constants.js';
 import { LOST_STAGE_OF } from './dictionaries.js';
@@ -38,10 +39,20 @@ export function addLossReasonField(ctx: GenContext): void {
 
 /** Where a lost deal's drawn reason goes: its stage (given the system one drawn) and user-field values. */
 export function lostPlacement(ctx: GenContext, funnel: number, systemStage: string, reason: string): { stageId: string; uf: Record<string, unknown> } {
-  const name = lossReasonFieldOf(ctx);
+  return placeLoss(ctx.portal, lossReasonFieldOf(ctx), funnel, systemStage, reason);
+}
+
+/** The loss-reason deal field a portal has (the string field first), null when it keeps reasons as lost stages. */
+export function lossReasonFieldIn(portal: Portal): string | null {
+  const names = new Set([...portal.userFields.values()].filter((f) => f.entityId === 'CRM_DEAL').map((f) => f.fieldName));
+  return names.has(LOSS_REASON_FIELD) ? LOSS_REASON_FIELD : names.has(LOSS_ENUM_FIELD) ? LOSS_ENUM_FIELD : null;
+}
+
+/** The placement rule itself, given the portal's loss-reason field (null: a custom lost stage). */
+export function placeLoss(portal: Portal, name: string | null, funnel: number, systemStage: string, reason: string): { stageId: string; uf: Record<string, unknown> } {
   if (name === LOSS_REASON_FIELD) return { stageId: systemStage, uf: { [name]: reason } };
   if (name === LOSS_ENUM_FIELD) {
-    const f = [...ctx.portal.userFields.values()].find((u) => u.entityId === 'CRM_DEAL' && u.fieldName === name);
+    const f = [...portal.userFields.values()].find((u) => u.entityId === 'CRM_DEAL' && u.fieldName === name);
     const item = f?.list.find((i) => i.value === reason);
     return { stageId: systemStage, uf: item ? { [name]: item.id } : {} };
   }

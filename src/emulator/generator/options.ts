@@ -42,6 +42,11 @@ export interface GenerateOptions {
    * The random draws are the same for all three: only where the reason is put differs.
    */
   refusals?: 'field' | 'enum' | 'stages';
+  /**
+   * Keep the hidden purchase model of the customers still buying (portal.liveCustomers) so the
+   * living portal (src/emulator/live/) can continue the process on the portal clock (default false).
+   */
+  live?: boolean;
   /** Leads (default true): a converted lead for most contacts, and junk / open leads without a contact. */
   leads?: boolean;
   /**

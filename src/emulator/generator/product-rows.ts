@@ -4,7 +4,7 @@
  * the row's share of the order value, quantities filling that share, sometimes a discount.
  */
 import type { ProductRowRec } from '../model.js';
-import type { GenContext } from './context.js';
+import type { CatalogLeaf, GenContext } from './context.js';
 import { round2 } from './constants.js';
 import type { Rng } from './random.js';
 
@@ -24,18 +24,37 @@ export interface OrderSpec {
   whole: boolean;
 }
 
+/** Where an order's products come from: the leaf buckets per top section and the customer's two favourites. */
+export interface OrderSource {
+  topLeaves: CatalogLeaf[][];
+  /** Indexes into topLeaves: the favourite top section and the second one. */
+  fav: readonly [number, number];
+  nextRowId: () => number;
+}
+
 /** Adds the rows to the portal; returns the order sum in the deal currency. */
 export function addProductRows(ctx: GenContext, dRng: Rng, o: OrderSpec): number {
-  const { topLeaves } = ctx;
-  const nTops = topLeaves.length;
   const cFav = ctx.contacts.fav;
-  const { dealId: id, ci, funnel, target, rate, whole } = o;
+  const src: OrderSource = {
+    topLeaves: ctx.topLeaves, fav: [cFav[2 * o.ci] ?? 0, cFav[2 * o.ci + 1] ?? 0], nextRowId: () => ++ctx.ids.productRow,
+  };
+  const { rows, sum } = drawOrderRows(src, dRng, o);
+  if (rows.length > 0) ctx.portal.productRows.set(o.dealId, rows.slice()); // exact-capacity copy: memory
+  ctx.tally.rows += rows.length;
+  return sum;
+}
+
+/** The rows of one order (the generator's rule, shared with the living portal); sum in the deal currency. */
+export function drawOrderRows(src: OrderSource, dRng: Rng, o: Omit<OrderSpec, 'ci'>): { rows: ProductRowRec[]; sum: number } {
+  const { topLeaves } = src;
+  const nTops = topLeaves.length;
+  const { dealId: id, funnel, target, rate, whole } = o;
   const rows: ProductRowRec[] = [];
   const nRows = dRng.weighted(ROW_COUNTS, ROW_COUNT_W);
   let sum = 0;
   for (let r = 0; r < nRows; r++) {
     const x = dRng.next();
-    const top = x < 0.7 ? (cFav[2 * ci] ?? 0) : x < 0.9 ? (cFav[2 * ci + 1] ?? 0) : dRng.int(0, nTops - 1);
+    const top = x < 0.7 ? src.fav[0] : x < 0.9 ? src.fav[1] : dRng.int(0, nTops - 1);
     const leaves = topLeaves[top % nTops] ?? [];
     const leaf = leaves[dRng.int(0, Math.max(0, leaves.length - 1))];
     if (!leaf || leaf.ids.length === 0) continue;
@@ -54,13 +73,11 @@ export function addProductRows(ctx: GenContext, dRng: Rng, o: OrderSpec): number
     const price = round2(netto - discSum);
     sum += price * qty;
     rows.push({
-      id: ++ctx.ids.productRow, ownerType: 'D', ownerId: id, productId: leaf.ids[bestJ] ?? 0, productName: leaf.names[bestJ] ?? '',
+      id: src.nextRowId(), ownerType: 'D', ownerId: id, productId: leaf.ids[bestJ] ?? 0, productName: leaf.names[bestJ] ?? '',
       price, priceExclusive: price, priceNetto: netto, priceBrutto: netto, quantity: qty, discountTypeId: 2,
       discountRate: discRate, discountSum: discSum, taxRate: null, taxIncluded: false, customized: true,
       measureCode: 796, measureName: 'pcs', sort: (r + 1) * 10, type: 1,
     });
   }
-  if (rows.length > 0) ctx.portal.productRows.set(id, rows.slice()); // exact-capacity copy: memory
-  ctx.tally.rows += rows.length;
-  return sum;
+  return { rows, sum };
 }

@@ -10,6 +10,7 @@ import { mountDepartments } from './admin/departments.js';
 import { mountEvents } from './admin/events.js';
 import { mountFaults } from './admin/faults.js';
 import { mountLimits } from './admin/limits.js';
+import { mountLive } from './admin/live.js';
 import { mountState } from './admin/state.js';
 import { mountStats } from './admin/stats.js';
 import { mountUsers } from './admin/users.js';
@@ -25,6 +26,7 @@ export function createAdminRouter(rt: Runtime): Router {
   mountStats(r, rt);
   mountClock(r, rt);
   mountLimits(r, rt);
+  mountLive(r, rt);
   mountFaults(r, rt);
   mountEvents(r, rt);
   mountApps(r, rt);

@@ -10,7 +10,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { expect } from 'vitest';
+import { PortalClock } from '../../../src/emulator/clock.js';
 import { generatePortal, type GenerateOptions } from '../../../src/emulator/generator.js';
+import { startLive } from '../../../src/emulator/live/index.js';
 import { Portal } from '../../../src/emulator/portal.js';
 import { startEmulator, type RunningEmulator } from '../../../src/emulator/server.js';
 import { loadConfig } from '../../../src/config.js';
@@ -35,6 +37,8 @@ export interface UiStack {
   clientId: string;
   portalId: number;
   templateId: number;
+  /** the app's REST client for the portal, as the server's jobs get it (stored tokens, refreshed) */
+  client(): ReturnType<typeof clientForPortal>;
   /** opens the portal page as a user (1 admin, 2 head of sales, 3.. managers) and waits for the app */
   open(user: number, o?: { width?: number; lang?: string }): Promise<{ page: Page; f: Frame }>;
   frameOf(p: Page): Promise<Frame>;
@@ -52,15 +56,24 @@ export async function startUiStack(o: {
   b2b?: boolean;
   /** data-quality problems to plant (the generator's `quality` option) */
   quality?: GenerateOptions['quality'];
+  /**
+   * A living portal (src/emulator/live/) with this uplift: the portal clock stands still unless the
+   * test moves it (`/_emulator/live/advance`), so the request bucket and operating budget are off
+   * (they drain on portal time) and the access tokens outlive the test (400 portal days).
+   * `startDaysAgo`: the portal's history ends that many days before the wall clock's now, so that
+   * portal days the test advances still lie in the app server's past (its API measures up to `new Date()`).
+   */
+  live?: { uplift: number; startDaysAgo?: number };
 }): Promise<UiStack> {
   ensureUiBuilt();
   mkdirSync(o.shots, { recursive: true });
   setTokenCipher(createTokenCipher(parseTokenKey(generateTokenKey())));
-  const portal = new Portal({ language: 'en' });
-  generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop', ...(o.quality ? { quality: o.quality } : {}) });
+  const portal = new Portal({ language: 'en', ...(o.live ? { clock: new PortalClock(Date.now() - (o.live.startDaysAgo ?? 0) * 86_400_000, 1, () => 0), accessTokenTtl: 400 * 86_400 } : {}) });
+  generatePortal(portal, { contacts: o.contacts, seed: o.seed, profile: o.b2b ? 'b2b' : 'shop', live: o.live !== undefined, ...(o.quality ? { quality: o.quality } : {}) });
+  if (o.live) startLive(portal, { uplift: o.live.uplift });
   const templateId = 31;
   portal.bizprocTemplates.push({ id: templateId, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'Win-back call', autoExecute: 0 });
-  const emu = await startEmulator({ portal, log: () => {} });
+  const emu = await startEmulator({ portal, log: () => {}, ...(o.live ? { limits: { noRateLimit: true, operatingLimit: 1e7 } } : {}) });
   const db = await openStore({ dataDir: 'memory://' });
   const config = loadConfig({}, {
     port: 0, host: '127.0.0.1', clientId: o.clientId, clientSecret: 'ui-test-secret', dataDir: 'memory://', logLevel: 'warn',
@@ -68,7 +81,8 @@ export async function startUiStack(o: {
   });
   const deps = {
     db, config, manifest: loadManifest(), log: createLogger('warn'), events: new MemoryCrmEventQueue(),
-    clientFor: (id: number) => clientForPortal(db, id, { clientId: o.clientId, clientSecret: config.clientSecret }),
+    // a living portal's bucket is off (its clock stands still): the client need not pace itself in real time either
+    clientFor: (id: number) => clientForPortal(db, id, { clientId: o.clientId, clientSecret: config.clientSecret, ...(o.live ? { limiter: { plan: 'standard' as const, timeScale: 1000 } } : {}) }),
     forgetClient: (id: number) => forgetPortalClient(db, id),
   };
   const server = await new Promise<Server>((resolve) => {
@@ -113,7 +127,7 @@ export async function startUiStack(o: {
     throw new Error('no app frame');
   };
   return {
-    emu, db, origin, browser, clientId: o.clientId, portalId, templateId, frameOf,
+    emu, db, origin, browser, clientId: o.clientId, portalId, templateId, frameOf, client: () => deps.clientFor(portalId),
     async open(user, oo = {}) {
       (emu.portal as { language: string }).language = oo.lang ?? 'en';
       const page = await browser.newPage({ viewport: { width: oo.width ?? 1280, height: 900 }, acceptDownloads: true });
