@@ -15,6 +15,7 @@
  *    client then surfaces a 401 as is instead of calling `refresh`.
  */
 import axios from 'axios';
+import { keepAliveAgents } from './transport.js';
 import { z } from 'zod';
 import { DeadRefreshTokenError, OAuthError } from './errors.js';
 
@@ -97,6 +98,9 @@ export async function refreshAccessToken(p: RefreshParams): Promise<RefreshedTok
     validateStatus: () => true,
     // the token URL is an accepted OAuth server; a redirect would send the secret elsewhere
     maxRedirects: 0,
+    // idle sockets leave the pool before a server's keep-alive closes them (transport.ts IDLE_SOCKET_MS)
+    httpAgent: keepAliveAgents.http,
+    httpsAgent: keepAliveAgents.https,
     headers: { Accept: 'application/json', 'User-Agent': 'b24-segments/0.1' },
   });
   const body: unknown = res.data;

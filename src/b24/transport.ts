@@ -23,7 +23,21 @@ export interface TransportAnswer {
 
 export type Transport = (req: TransportRequest) => Promise<TransportAnswer>;
 
-const keepAlive = { http: new http.Agent({ keepAlive: true, maxSockets: 8 }), https: new https.Agent({ keepAlive: true, maxSockets: 8 }) };
+/**
+ * How long an idle keep-alive socket stays in the pool, ms. Servers close idle connections after
+ * their own keep-alive timeout (Node's default and our emulator's: 5 s); a request written on a
+ * socket the server is closing at that moment fails with ECONNRESET, "maybe sent", which a
+ * non-idempotent call (a workflow start, an OAuth refresh) must not retry. Dropping idle sockets
+ * first (the agent's `timeout` applies to free sockets: they are destroyed when it fires) avoids
+ * that race. Active requests keep axios's own timeout.
+ */
+export const IDLE_SOCKET_MS = 4_000;
+
+export const keepAliveAgents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS }),
+};
+const keepAlive = keepAliveAgents;
 
 export function axiosTransport(o: { timeoutMs?: number; userAgent?: string } = {}): Transport {
   const client = axios.create({
