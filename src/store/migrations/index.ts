@@ -12,6 +12,7 @@ import * as m011 from './011_automation_lifecycle.js';
 import * as m012 from './012_customer_fields.js';
 import * as m013 from './013_field_values_index.js';
 import * as m019 from './019_company_automation.js';
+import * as m020 from './020_company_std_fields.js';
 
 export interface Migration {
   version: number;
@@ -35,4 +36,5 @@ export const migrations: readonly Migration[] = [
   { version: 12, ...m012 },
   { version: 13, ...m013 },
   { version: 19, ...m019 },
+  { version: 20, ...m020 },
 ];
