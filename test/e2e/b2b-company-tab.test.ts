@@ -96,11 +96,11 @@ describe('B2B: the company card in the portal page', () => {
       if (/^[A-Za-z]+$/.test(w)) words.set(w, (words.get(w) ?? 0) + 1); // ASCII: no locale in the case folding
     }
     const word = [...words.entries()].sort((a, b) => b[1] - a[1])[0]![0];
-    const want = [...s.emu.portal.companies.values()].filter((c) => c.title.toLowerCase().includes(word.toLowerCase())).length;
-    expect(want).toBeGreaterThan(0);
-    expect(want).toBeLessThan(s.emu.portal.companies.size);
+    const titled = [...s.emu.portal.companies.values()].filter((c) => c.title.toLowerCase().includes(word.toLowerCase())).length;
+    expect(titled).toBeGreaterThan(0);
+    expect(titled).toBeLessThan(s.emu.portal.companies.size);
     await crm.locator('[data-role="text"]').fill(word);
-    await expect.poll(() => f.locator('[data-role="count"]').textContent(), { timeout: 15_000 }).toBe(String(want));
+    await expect.poll(() => f.locator('[data-role="count"]').textContent(), { timeout: 15_000 }).toBe(String(titled));
     await f.locator('[data-action="clear"]').click();
     await f.locator('[data-role="entity-switch"] [data-entity="contact"]').click();
     expect(await f.locator('[data-action="add-condition"] option[value="age"]').count()).toBe(1);
