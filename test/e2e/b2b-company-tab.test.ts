@@ -84,6 +84,7 @@ describe('B2B: the company card in the portal page', () => {
     await f.locator('[data-action="clear"]').click();
     await f.locator('[data-action="add-condition"]').selectOption('crm');
     const crm = f.locator('[data-kind="crm"]').first();
+    expect(await crm.locator('[data-role="field-help"]').textContent()).toBe('Any standard or custom field of the company; the conditions follow the field\'s type.');
     const keys = await crm.locator('[data-role="crm-field"] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     // crm.company.fields: the company's own fields, not the contact's
     expect(keys).toEqual(expect.arrayContaining(['TITLE', 'COMPANY_TYPE', 'COMMENTS']));
