@@ -1,7 +1,8 @@
 /**
  * Conditions on what a customer is rather than what they bought (issue 14 item 7): age from the
  * date of birth, job title, created on, the contact's company (industry, size, revenue) and any
- * standard or custom field (`crm`), as SQL over a contacts row (columns of migration 012) or, for
+ * standard or custom field (`crm`: a contact's, or over companies the company's own: migration
+ * 020), as SQL over a contacts row (columns of migration 012) or a company_customers row, or, for
  * the live count, over label_facts' copies of the birth date, job title, created day and company
  * (migration 012); a `crm` condition over label_facts reads the label's contact (facts.ts). User input only as bind
  * parameters; field names as parameters to the jsonb operators, or from the fixed map below.
@@ -38,11 +39,11 @@ export const companyCols = (c: string): CustomerCols => ({
   birthdate: 'NULL::date', post: 'NULL::text', postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.id`,
 });
 /**
- * Conditions about a person, any contact field (`crm`, checked against the contact fields) and a
- * fixed list of contacts (`contact`: its ids are contact ids, never company ids): 400
- * CONDITION_NOT_FOR_COMPANIES over companies.
+ * Conditions about a person and a fixed list of contacts (`contact`: its ids are contact ids, never
+ * company ids): 400 CONDITION_NOT_FOR_COMPANIES over companies. Any field (`crm`) is the company's
+ * own field there (COMPANY_COLUMN_TEXT).
  */
-export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'crm', 'contact']);
+export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'contact']);
 export const FACTS_COLS: CustomerCols = { birthdate: 'l.birthdate', post: 'l.post', postLower: true, created: 'l.created', companyId: 'l.company_id' };
 
 /** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */
@@ -63,12 +64,29 @@ const COLUMN_TEXT: Readonly<Record<string, (c: string) => string>> = {
   DATE_MODIFY: (c) => `to_char(${c}.date_modify AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')`,
 };
 
-/** REST names of the standard fields with a column of their own (no key in std). */
-export const COLUMN_FIELD_KEYS: ReadonlySet<string> = new Set(Object.keys(COLUMN_TEXT));
+/**
+ * The same for a company (company_customers, migration 008 and 020; src/store/crm-fields.ts
+ * COMPANIES): TITLE is the view's name; every other standard field is in c.std, custom ones in c.uf.
+ */
+const COMPANY_COLUMN_TEXT: Readonly<Record<string, (c: string) => string>> = {
+  TITLE: (c) => `${c}.name`, COMPANY_TYPE: (c) => `${c}.company_type`, INDUSTRY: (c) => `${c}.industry`, EMPLOYEES: (c) => `${c}.employees`,
+  REVENUE: (c) => `${c}.revenue::text`, CURRENCY_ID: (c) => `${c}.currency_id`, SOURCE_ID: (c) => `${c}.source_id`,
+  ASSIGNED_BY_ID: (c) => `${c}.assigned_by_id::text`, ADDRESS_CITY: (c) => `${c}.city`,
+  HAS_PHONE: COLUMN_TEXT.HAS_PHONE!, HAS_EMAIL: COLUMN_TEXT.HAS_EMAIL!, DATE_CREATE: COLUMN_TEXT.DATE_CREATE!, DATE_MODIFY: COLUMN_TEXT.DATE_MODIFY!,
+};
+
+/** Whose fields a `crm` condition reads: the columns each kind keeps a standard field in. */
+export type FieldOwner = 'contact' | 'company';
+const COLUMNS_OF: Readonly<Record<FieldOwner, Readonly<Record<string, (c: string) => string>>>> = { contact: COLUMN_TEXT, company: COMPANY_COLUMN_TEXT };
+
+/** REST names of the standard fields with a column of their own (no key in std), per kind. */
+export const COLUMN_FIELD_KEYS: Readonly<Record<FieldOwner, ReadonlySet<string>>> = {
+  contact: new Set(Object.keys(COLUMN_TEXT)), company: new Set(Object.keys(COMPANY_COLUMN_TEXT)),
+};
 
 /** The field's value as jsonb (a scalar, an array for a multiple field, or NULL). */
-function fieldJson(key: string, ps: Params, c: string): string {
-  const col = COLUMN_TEXT[key];
+function fieldJson(key: string, ps: Params, c: string, owner: FieldOwner): string {
+  const col = COLUMNS_OF[owner][key];
   if (col) return `to_jsonb(${col(c)})`;
   return `${c}.${key.startsWith('UF_') ? 'uf' : 'std'}->${ps.p(key)}::text`;
 }
@@ -137,8 +155,8 @@ const YES_SPELLINGS = ['Y', 'y', '1', ...Array.from({ length: 16 }, (_, m) => [.
  * values are read), then the exact test. The containment test is true whenever the exact one is (a
  * number or an object contains more), so the results are the exact test's.
  */
-function withValues(key: string, values: readonly string[], ps: Params, c: string, exact: string): string {
-  const cands = COLUMN_TEXT[key] ? null : containmentCandidates(key, values);
+function withValuesOf(key: string, values: readonly string[], ps: Params, c: string, exact: string, owner: FieldOwner): string {
+  const cands = COLUMNS_OF[owner][key] ? null : containmentCandidates(key, values);
   if (!cands) return exact;
   return `(${c}.${key.startsWith('UF_') ? 'uf' : 'std'} @> ANY(${ps.p(cands)}::jsonb[]) AND ${exact})`;
 }
@@ -149,51 +167,55 @@ function withValues(key: string, values: readonly string[], ps: Params, c: strin
  * index of migration 013, so a rarely filled field (COMMENTS, UTM_*) reads only the contacts that
  * have it. Custom fields are in every contact's uf (empty or not): no such test there.
  */
-function withKey(key: string, ps: Params, c: string, exact: string): string {
-  if (COLUMN_TEXT[key] || key.startsWith('UF_')) return exact;
+function withKeyOf(key: string, ps: Params, c: string, exact: string, owner: FieldOwner): string {
+  if (COLUMNS_OF[owner][key] || key.startsWith('UF_')) return exact;
   return `(${c}.std ? ${ps.p(key)}::text AND ${exact})`;
 }
 
 /**
- * A `crm` condition: any standard or custom field with the operators of its type. A condition
- * only a filled field meets first asks the field indexes of migration 013 (withKey, withValues).
+ * A `crm` condition: any standard or custom field of the `owner` (a contacts row, or a
+ * company_customers row) with the operators of its type. A condition only a filled field meets
+ * first asks the field indexes of migration 013 (withKey, withValues; over companies, which are few,
+ * the same tests read every company of the portal).
  */
-export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string): string {
-  const j = fieldJson(x.key, ps, c);
+export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string, owner: FieldOwner = 'contact'): string {
+  const j = fieldJson(x.key, ps, c, owner);
+  const withKey = (exact: string) => withKeyOf(x.key, ps, c, exact, owner);
+  const withValues = (values: readonly string[], exact: string) => withValuesOf(x.key, values, ps, c, exact, owner);
   const what = `${x.key} ${x.op}`;
   switch (x.op) {
     case 'not_empty':
     case 'empty': {
       const has = anyValue(j, () => 'true');
-      return x.op === 'empty' ? `NOT ${has}` : withKey(x.key, ps, c, has);
+      return x.op === 'empty' ? `NOT ${has}` : withKey(has);
     }
     case 'eq':
     case 'neq': {
       const p = ps.p(need(x.value, `${what}: a value`).toLowerCase());
       const eq = anyValue(j, (v) => `lower(${v}) = ${p}::text`);
-      return x.op === 'eq' ? withKey(x.key, ps, c, eq) : not(eq);
+      return x.op === 'eq' ? withKey(eq) : not(eq);
     }
     case 'contains':
     case 'not_contains': {
       const p = ps.p(`%${escapeLike(need(x.value, `${what}: a value`))}%`);
       const has = anyValue(j, (v) => `${v} ILIKE ${p}::text`);
-      return x.op === 'contains' ? withKey(x.key, ps, c, has) : not(has);
+      return x.op === 'contains' ? withKey(has) : not(has);
     }
     case 'in':
     case 'not_in': {
       const p = ps.p(need(x.values, `${what}: values`));
       const has = anyValue(j, (v) => `${v} = ANY(${p}::text[])`);
-      return x.op === 'in' ? withValues(x.key, x.values ?? [], ps, c, has) : not(has);
+      return x.op === 'in' ? withValues(x.values ?? [], has) : not(has);
     }
     case 'range':
       if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
-      return withKey(x.key, ps, c, anyValue(j, (v) => rangeSql(asNumber(v), x.min, x.max, ps, 'numeric')));
+      return withKey(anyValue(j, (v) => rangeSql(asNumber(v), x.min, x.max, ps, 'numeric')));
     case 'dates':
       if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError(`${what}: from, to or days required`);
-      return withKey(x.key, ps, c, anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps)));
+      return withKey(anyValue(j, (v) => daySql(asDay(v), x.from, x.to, x.days, ps)));
     case 'is': {
       const yes = anyValue(j, (v) => `upper(${v}) IN ('Y', '1', 'TRUE')`);
-      if (x.value === 'Y') return withValues(x.key, YES_SPELLINGS, ps, c, yes);
+      if (x.value === 'Y') return withValues(YES_SPELLINGS, yes);
       if (x.value === 'N') return not(yes);
       throw new FilterError(`${what}: value 'Y' or 'N' required`);
     }

@@ -23,7 +23,7 @@ export { checkFilterBounds, conditionValues, cubeAnswers, filterUses, needsConta
 export { Params, type SqlQuery } from './sql.js';
 export { compilePredicate, type CompileOptions } from './predicate.js';
 export { searchKey } from './label-extras.js';
-export { COLUMN_FIELD_KEYS, CUSTOMER_FIELDS } from './customer.js';
+export { COLUMN_FIELD_KEYS, CUSTOMER_FIELDS, type FieldOwner } from './customer.js';
 export type { FactsDicts } from './facts.js';
 export * from './compile.js';
 export * from './saved.js';

@@ -31,8 +31,9 @@ export interface CompileOptions {
    * exposed as l with the company id as l.contact_id, and the companies shaped like contacts
    * (migration 008's company_customers view: name = TITLE) as c. Counts then never use the
    * contact-only count tables of migration 005. Created, industry, size and revenue then read the
-   * company itself (customer.ts companyCols); CONTACT_ONLY_FIELDS (age, job title, `crm`: a
-   * contact's field, `contact`: a list of contacts) throw ConditionNotForCompaniesError (400 CONDITION_NOT_FOR_COMPANIES).
+   * company itself (customer.ts companyCols), any field (`crm`) the company's own fields
+   * (migration 020); CONTACT_ONLY_FIELDS (age, job title, `contact`: a list of contacts) throw
+   * ConditionNotForCompaniesError (400 CONDITION_NOT_FOR_COMPANIES).
    */
   entity?: 'contact' | 'company';
 }
@@ -94,7 +95,7 @@ function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth:
     case 'company_revenue':
       return customerCondition(c, ps, opts.entity === 'company' ? companyCols('c') : contactCols('c'))!;
     case 'crm':
-      return crmFieldCondition(c, ps, 'c');
+      return crmFieldCondition(c, ps, 'c', opts.entity ?? 'contact');
     case 'refusal_reason':
       return refusalReason(c, ps, 'l');
     case 'saved': {

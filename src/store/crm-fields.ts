@@ -204,6 +204,8 @@ export const COMPANIES = table('companies', ['id'], true, {
   phones:       channels('phones',     'PHONE'),
   dateCreate:   timestamp('date_create', 'DATE_CREATE'),
   dateModify:   timestamp('date_modify', 'DATE_MODIFY'),
+  /** the other standard fields (standardFields; migration 020) */
+  std:          standardFields('companies'),
   uf:           userFields(),
   raw:          raw(),
 });
@@ -324,7 +326,7 @@ export const CURRENCIES = table('currencies', ['code'], false, {
   sort:      integer('sort',    'SORT'),
 });
 
-OWN_REST.set(CONTACTS.table, new Set(Object.values(CONTACTS.fields).flatMap((f) => f.rest)));
+for (const t of [CONTACTS, COMPANIES]) OWN_REST.set(t.table, new Set(Object.values(t.fields).flatMap((f) => f.rest)));
 
 /** A lead's STATUS_SEMANTIC_ID: S (converted) / F (junk) as sent, anything else non-empty is in progress. */
 const leadSemantic = dealSemantic;

@@ -4,7 +4,8 @@
  * crm.company.update, the same UF_CRM_SEG_* names as contacts) and in the app's
  * CRM_COMPANY_DETAIL_TAB tab (segment, RFM, revenue, and the company's contacts). In the app, the
  * Effectiveness page's contacts / companies switch shows the companies' segments, and the filter
- * builder over companies does not offer the conditions about a person. In Settings, an automation
+ * builder over companies does not offer the conditions about a person; its "any field" offers the
+ * company's own fields (crm.company.fields) and counts the companies. In Settings, an automation
  * rule can watch companies (saved with entity 'company'), and the preview switches to the companies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,7 +60,7 @@ describe('B2B: the company card in the portal page', () => {
     await page.close();
   });
 
-  it('the Effectiveness page switches to companies (members = the run\'s companies); the filter builder over companies offers no age, job title or contact field', async () => {
+  it('the Effectiveness page switches to companies (members = the run\'s companies); the filter builder over companies offers no age or job title, and "any field" with the company\'s own fields', async () => {
     const run = (await latestScoreRun(s.db, s.portalId))!;
     const { rows } = await s.db.query<{ segment: string; n: number }>(
       `SELECT COALESCE(segment, 'none') AS segment, count(*)::int AS n FROM company_labels WHERE portal_id = $1 AND run_id = $2 GROUP BY 1`, [s.portalId, run.id]);
@@ -72,13 +73,36 @@ describe('B2B: the company card in the portal page', () => {
     await f.waitForFunction((n) => document.querySelectorAll('[data-role="eff-table"] tr[data-segment]').length === n, want.size, { timeout: 15_000 });
     const shown = await f.locator('[data-role="eff-table"] tr[data-segment]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-segment'), Number(tr.querySelectorAll('td')[1]!.textContent!.replace(/\D/g, ''))] as const));
     expect(new Map(shown)).toEqual(want);
-    // the segment list over companies: the conditions about a person are not offered
+    // the segment list over companies: the conditions about a person are not offered, any field is (the company's own)
     await f.locator('[data-nav="segments"]').click();
     await f.locator('[data-role="entity-switch"] [data-entity="company"]').click();
     const kinds = await f.locator('[data-action="add-condition"] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
     expect(kinds).toContain('company_industry');
     expect(kinds).toContain('created');
-    for (const k of ['age', 'post', 'crm']) expect(kinds).not.toContain(k);
+    expect(kinds).toContain('crm');
+    for (const k of ['age', 'post']) expect(kinds).not.toContain(k);
+    await f.locator('[data-action="clear"]').click();
+    await f.locator('[data-action="add-condition"]').selectOption('crm');
+    const crm = f.locator('[data-kind="crm"]').first();
+    expect(await crm.locator('[data-role="field-help"]').textContent()).toBe('Any standard or custom field of the company; the conditions follow the field\'s type.');
+    const keys = await crm.locator('[data-role="crm-field"] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+    // crm.company.fields: the company's own fields, not the contact's
+    expect(keys).toEqual(expect.arrayContaining(['TITLE', 'COMPANY_TYPE', 'COMMENTS']));
+    for (const k of ['NAME', 'HONORIFIC', 'BIRTHDATE', 'INDUSTRY']) expect(keys).not.toContain(k);
+    await crm.locator('[data-role="crm-field"]').selectOption('TITLE');
+    // the most common (ASCII) first word of the titles: the companies whose title contains it, counted here from the emulator's records
+    const words = new Map<string, number>();
+    for (const c of s.emu.portal.companies.values()) {
+      const w = c.title.split(' ')[0]!;
+      if (/^[A-Za-z]+$/.test(w)) words.set(w, (words.get(w) ?? 0) + 1); // ASCII: no locale in the case folding
+    }
+    const word = [...words.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+    const titled = [...s.emu.portal.companies.values()].filter((c) => c.title.toLowerCase().includes(word.toLowerCase())).length;
+    expect(titled).toBeGreaterThan(0);
+    expect(titled).toBeLessThan(s.emu.portal.companies.size);
+    await crm.locator('[data-role="text"]').fill(word);
+    await expect.poll(() => f.locator('[data-role="count"]').textContent(), { timeout: 15_000 }).toBe(String(titled));
+    await f.locator('[data-action="clear"]').click();
     await f.locator('[data-role="entity-switch"] [data-entity="contact"]').click();
     expect(await f.locator('[data-action="add-condition"] option[value="age"]').count()).toBe(1);
     await page.close();

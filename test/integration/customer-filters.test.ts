@@ -195,6 +195,20 @@ eachDb('filters on the customer: age, job title, created, company, any field', (
     await expectCount({ all: [{ field: 'crm', key: 'UTM_SOURCE', op: 'empty' }] }, (c) => !c.utm?.source);
   });
 
+  it('the full sync keeps each company\'s other standard fields (companies.std, migration 020: what any field reads over companies)', async () => {
+    const cos = [...tp.emu.portal.companies.values()];
+    const { rows } = await getDb().query<{ id: number; std: Record<string, unknown> }>(`SELECT id::int AS id, std FROM companies WHERE portal_id = $1 ORDER BY id`, [pid]);
+    expect(rows.map((r) => r.id)).toEqual(cos.map((c) => c.id).sort((a, b) => a - b));
+    const byId = new Map(cos.map((c) => [c.id, c]));
+    for (const r of rows) {
+      const co = byId.get(r.id)!;
+      expect([r.id, r.std.OPENED, String(r.std.CREATED_BY_ID)]).toEqual([r.id, co.opened ? 'Y' : 'N', String(co.createdById)]);
+      // fields with a column of their own, custom fields and empty values are not repeated in std
+      for (const k of ['TITLE', 'INDUSTRY', 'EMPLOYEES', 'REVENUE', 'ADDRESS_CITY', 'DATE_CREATE']) expect(r.std, `${r.id} ${k}`).not.toHaveProperty(k);
+      expect(Object.keys(r.std).filter((k) => k.startsWith('UF_') || r.std[k] === '' || r.std[k] === null)).toEqual([]);
+    }
+  });
+
   it('"is one of", "is yes" and conditions only a filled field meets go through the field indexes (migration 013) and keep the exact results', async () => {
     const uf = (c: ContactRec, k: string) => c.uf[k];
     // numbers: the listed text as PostgreSQL prints the stored value ('137.50' is no stored value's text)

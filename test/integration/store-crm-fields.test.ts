@@ -74,7 +74,7 @@ describe('derived types', () => {
       id: number; title?: N<string>; companyType?: N<string>; industry?: N<string>; revenue?: N<number>; employees?: N<string>; currencyId?: N<string>;
       sourceId?: N<string>; assignedById?: N<number>; city?: N<string>; hasPhone?: N<boolean>; hasEmail?: N<boolean>;
       emails?: N<string[]>; phones?: N<string[]>;
-      dateCreate?: N<Timestamp>; dateModify?: N<Timestamp>; uf?: N<Record<string, unknown>>; raw?: unknown;
+      dateCreate?: N<Timestamp>; dateModify?: N<Timestamp>; std?: N<Record<string, unknown>>; uf?: N<Record<string, unknown>>; raw?: unknown;
     }>();
     expectTypeOf<DealInput>().toEqualTypeOf<{
       id: number; title?: N<string>; typeId?: N<string>; categoryId?: N<number>; stageId?: N<string>; stageSemantic?: N<StageSemantic>;

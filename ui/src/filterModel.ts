@@ -19,8 +19,11 @@ export const KINDS: Kind[] = [
   'last_purchase', 'first_purchase_days', 'next_purchase_days', 'prev_segment', 'lifecycle', 'refusal_reason', 'rfm', 'r', 'f', 'm', 'source',
   'has_email', 'has_phone', 'reachable', 'age', 'post', 'created', 'company_industry', 'company_size', 'company_revenue', 'crm', 'uf', 'saved',
 ];
-/** Conditions about a person: not offered over companies (the API answers 400 CONDITION_NOT_FOR_COMPANIES; src/segments/customer.ts). */
-export const CONTACT_ONLY_KINDS: readonly Kind[] = ['age', 'post', 'crm', 'contact'];
+/**
+ * Conditions about a person: not offered over companies (the API answers 400 CONDITION_NOT_FOR_COMPANIES; src/segments/customer.ts).
+ * "Any field" (crm) is offered over companies too, with the company's own fields (GET /meta companyFields).
+ */
+export const CONTACT_ONLY_KINDS: readonly Kind[] = ['age', 'post', 'contact'];
 
 /** How a field of "any field" (crm) is filtered (GET /meta fields[].kind) and its operators, in menu order. */
 export type FieldKind = 'text' | 'number' | 'date' | 'list' | 'bool';

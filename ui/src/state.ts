@@ -35,6 +35,8 @@ export interface Meta {
   b2b?: { enabled: boolean; companiesScored: boolean };
   /** the contact fields "any field" offers (standard and custom), with how each is filtered */
   fields?: CustomerField[];
+  /** the same for the company's own fields (over companies, B2B) */
+  companyFields?: CustomerField[];
   /** the company's industries and sizes: CRM status id → name */
   industries?: Record<string, string>;
   companySizes?: Record<string, string>;

@@ -27,11 +27,13 @@ export interface Directory {
   known: boolean;
   /** the contact fields a `crm` filter condition may name (customer-fields.ts); [] when not read */
   fields: CustomerField[];
+  /** the company fields a `crm` condition over companies may name (crm.company.fields); [] when not read */
+  companyFields: CustomerField[];
   /** CRM lists by ENTITY_ID (INDUSTRY, EMPLOYEES, HONORIFIC, CONTACT_TYPE): STATUS_ID → NAME */
   statuses: Record<string, Record<string, string>>;
 }
 
-export const EMPTY_DIRECTORY: Directory = { users: [], sources: {}, known: false, fields: [], statuses: {} };
+export const EMPTY_DIRECTORY: Directory = { users: [], sources: {}, known: false, fields: [], companyFields: [], statuses: {} };
 
 /** A crm.status.list answer → STATUS_ID → NAME. */
 function statusNames(rows: unknown): Record<string, string> {
@@ -63,7 +65,7 @@ export async function readDirectory(client: B24Client): Promise<Directory> {
     STATUS_LISTS.map((e) => [`st_${e}`, ['crm.status.list', { filter: { ENTITY_ID: e }, order: { SORT: 'ASC' } }] as BatchCommand]));
   const first = await client.batch({
     u: ['user.get', userParams(0)], s: ['crm.status.list', { filter: { ENTITY_ID: 'SOURCE' }, order: { SORT: 'ASC' } }],
-    f: ['crm.contact.fields', {}], ...lists,
+    f: ['crm.contact.fields', {}], fc: ['crm.company.fields', {}], ...lists,
   });
   const rows: UserRow[] = Array.isArray(first.results.u) ? (first.results.u as UserRow[]) : [];
   const total = Math.min(first.totals.u ?? rows.length, MAX_USERS);
@@ -78,7 +80,8 @@ export async function readDirectory(client: B24Client): Promise<Directory> {
   const statuses: Record<string, Record<string, string>> = { SOURCE: sources };
   for (const e of STATUS_LISTS) statuses[e] = statusNames(first.results[`st_${e}`]);
   const fields = first.errors.f ? [] : customerFieldsOf(first.results.f, statuses);
-  return { users, sources, known: !first.errors.u, fields, statuses };
+  const companyFields = first.errors.fc ? [] : customerFieldsOf(first.results.fc, statuses, 'company');
+  return { users, sources, known: !first.errors.u, fields, companyFields, statuses };
 }
 
 /** Directories per portal, kept `ttlMs` (default 5 minutes); one read at a time per portal. */

@@ -15,6 +15,7 @@ import * as m014 from './014_campaigns.js';
 import * as m015 from './015_contact_channels.js';
 import * as m016 from './016_lease_jobs.js';
 import * as m019 from './019_company_automation.js';
+import * as m020 from './020_company_std_fields.js';
 
 export interface Migration {
   version: number;
@@ -41,4 +42,5 @@ export const migrations: readonly Migration[] = [
   { version: 15, ...m015 },
   { version: 16, ...m016 },
   { version: 19, ...m019 },
+  { version: 20, ...m020 },
 ];

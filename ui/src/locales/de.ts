@@ -80,6 +80,7 @@ export const de: Dict = {
   hCompanySize: 'Die Mitarbeiterzahl des Unternehmens des Kontakts, wie in der Liste des CRM.',
   hCompanyRevenue: 'Der Jahresumsatz des Unternehmens des Kontakts, wie im CRM eingetragen.',
   hCrm: 'Ein beliebiges Standard- oder benutzerdefiniertes Feld des Kontakts; die Bedingungen richten sich nach dem Feldtyp.',
+  hCrmCompany: 'Ein beliebiges Standard- oder benutzerdefiniertes Feld des Unternehmens; die Bedingungen richten sich nach dem Feldtyp.',
   opBetween: 'liegt zwischen', opNotIn: 'ist keine von', opNeq: 'ist ungleich', opNotContains: 'enthält nicht', withinDays: 'oder in den letzten … Tagen', pickField: 'Feld wählen',
   errAge: 'Ein Alter ist eine ganze Zahl von 0 bis 150.',
   hResponsible: 'Der für den Kontakt verantwortliche Mitarbeiter.', hCity: 'Stadt des Kontakts: eine aus der Liste oder mit Text.', hUf: 'Ein benutzerdefiniertes Feld des Kontakts.',

@@ -80,6 +80,7 @@ export const en = {
   hCompanySize: 'The number of employees of the contact\'s company, as the CRM\'s list has it.',
   hCompanyRevenue: 'The annual revenue of the contact\'s company, as entered in the CRM.',
   hCrm: 'Any standard or custom field of the contact; the conditions follow the field\'s type.',
+  hCrmCompany: 'Any standard or custom field of the company; the conditions follow the field\'s type.',
   opBetween: 'is between', opNotIn: 'is none of', opNeq: 'does not equal', opNotContains: 'does not contain', withinDays: 'or within the last … days', pickField: 'Choose a field',
   errAge: 'An age is a whole number from 0 to 150.',
   hResponsible: 'The employee responsible for the contact.', hCity: 'The contact\'s city: one of a list, or containing a text.', hUf: 'A custom field of the contact.',

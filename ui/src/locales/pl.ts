@@ -80,6 +80,7 @@ export const pl: Dict = {
   hCompanySize: 'Liczba pracowników firmy kontaktu, jak na liście w CRM.',
   hCompanyRevenue: 'Roczny przychód firmy kontaktu, jak wpisano w CRM.',
   hCrm: 'Dowolne pole standardowe lub niestandardowe kontaktu; warunki zależą od typu pola.',
+  hCrmCompany: 'Dowolne pole standardowe lub niestandardowe firmy; warunki zależą od typu pola.',
   opBetween: 'w przedziale', opNotIn: 'żadna z', opNeq: 'nie jest równe', opNotContains: 'nie zawiera', withinDays: 'lub w ostatnich … dniach', pickField: 'Wybierz pole',
   errAge: 'Wiek to liczba całkowita od 0 do 150.',
   hResponsible: 'Pracownik odpowiedzialny za kontakt.', hCity: 'Miasto kontaktu: jedno z listy lub zawierające tekst.', hUf: 'Pole niestandardowe kontaktu.',

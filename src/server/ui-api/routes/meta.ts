@@ -123,6 +123,8 @@ export function metaRoutes(deps: RouteDeps): Router {
       saved: readSection(a.portal.settings, 'savedSegments').value,
       /** the contact fields "any field" offers (customer-fields.ts), and the company's industries and sizes by name */
       fields: dir.fields,
+      /** the company fields "any field" offers over companies (crm.company.fields) */
+      companyFields: dir.companyFields,
       industries: dir.statuses.INDUSTRY ?? {},
       companySizes: dir.statuses.EMPLOYEES ?? {},
       minGroup: a.session.a ? null : MIN_GROUP,

@@ -56,10 +56,14 @@ export async function runFor(db: Db, a: Authed, entity: CustomerKind) {
 
 /**
  * Compile options of a request's filter for a kind of customer: contacts as optsFor; companies
- * without the phone / e-mail lookup (it finds contacts).
+ * with their `crm` conditions checked against the company fields, without the phone / e-mail
+ * lookup (it finds contacts).
  */
 export async function optsForEntity(deps: RouteDeps, req: AReq, a: Authed, filter: SegmentFilter, entity: CustomerKind): Promise<CompileOptions> {
-  if (entity === 'company') return { ...compileOpts(a), entity };
+  if (entity === 'company') {
+    await checkFields(deps, req, a, filter, 'company');
+    return { ...compileOpts(a), entity };
+  }
   return optsFor(deps, req, a, filter);
 }
 
@@ -74,15 +78,17 @@ export function searchTexts(f: SegmentFilter, out = new Set<string>()): Set<stri
 }
 
 /**
- * The filter's `crm` conditions name fields of the portal, with operators of their types
- * (customer-fields.ts; the portal's field list read with the user's token): else 400.
+ * The filter's `crm` conditions name fields of the portal (of its contacts, or of its companies
+ * for `entity` 'company'), with operators of their types (customer-fields.ts; the portal's field
+ * list read with the user's token): else 400.
  */
-export async function checkFields(deps: RouteDeps, req: AReq, a: Authed, filter: SegmentFilter): Promise<void> {
+export async function checkFields(deps: RouteDeps, req: AReq, a: Authed, filter: SegmentFilter, entity: CustomerKind = 'contact'): Promise<void> {
   await checkCrmFields(deps.db, a.portal.id, filter, async () => {
     const token = await deps.vis.tokenIfAny(req, a).catch(() => null);
     const dir = await deps.dir.get(a.portal, token);
-    return dir.known && dir.fields.length ? dir.fields : null;
-  });
+    const fields = entity === 'company' ? dir.companyFields : dir.fields;
+    return dir.known && fields.length ? fields : null;
+  }, entity);
 }
 
 /**
