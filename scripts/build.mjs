@@ -18,6 +18,10 @@ const manifestOut = path.join(root, 'dist/manifest');
 mkdirSync(manifestOut, { recursive: true });
 for (const f of readdirSync(path.join(root, 'manifest'))) if (f.endsWith('.json')) cpSync(path.join(root, 'manifest', f), path.join(manifestOut, f));
 cpSync(path.join(root, 'manifest/market'), path.join(manifestOut, 'market'), { recursive: true });
+// the privacy policy and terms the app serves at /privacy and /terms (src/server/legal.ts reads them
+// from docs/ relative to itself: dist/src/server → dist/docs)
+mkdirSync(path.join(root, 'dist/docs'), { recursive: true });
+for (const f of ['privacy.md', 'terms.md']) cpSync(path.join(root, 'docs', f), path.join(root, 'dist/docs', f));
 // the emulator's portal page assets (the demo and `npm run emulator` from dist)
 cpSync(path.join(root, 'src/emulator/host/assets'), path.join(root, 'dist/src/emulator/host/assets'), { recursive: true });
 if (!process.argv.includes('--no-ui')) run('node_modules/vite/bin/vite.js', ['build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn']);

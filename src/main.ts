@@ -60,12 +60,16 @@ async function openConfiguredStore(config: AppConfig): Promise<Db> {
 export async function startRole(pc: ProcessConfig, o: StartRoleOptions = {}): Promise<RunningRole> {
   const env = o.env ?? process.env;
   const config = loadConfig(env);
-  const log = o.log ?? createLogger(config.logLevel);
+  // the same logger as app.ts builds: stderr, plus daily files under LOG_DIR kept LOG_RETENTION_DAYS
+  const ownLog = o.log ? null : createLogger({ level: config.logLevel, ...(config.logDir ? { files: { dir: config.logDir, retentionDays: config.logRetentionDays } } : {}) });
+  const log: Logger = o.log ?? ownLog!;
   const db = await openConfiguredStore(config);
   try {
-    return pc.role === 'worker' ? await startWorkerRole(pc, config, db, log) : await startWebRole(pc, config, db, log, env);
+    const role = pc.role === 'worker' ? await startWorkerRole(pc, config, db, log) : await startWebRole(pc, config, db, log, env);
+    return { ...role, async close() { await role.close(); await ownLog?.close(); } };
   } catch (e) {
     await db.close();
+    await ownLog?.close();
     throw e;
   }
 }
@@ -100,7 +104,7 @@ async function startWorkerRole(pc: ProcessConfig, config: AppConfig, db: Db, log
   const metrics: Metrics = createMetrics({ db, ...(pc.metricsToken ? { token: pc.metricsToken } : {}), queueDepth: async () => (workers ? queueDepth(workers.boss) : []) });
   const health = createHealthRouter({ db, draining: () => draining, checks: { workers: () => workers !== null } });
   const clientOpts = { clientId: config.clientId, clientSecret: config.clientSecret, client: { observer: metrics.restObserver } };
-  workers = await startWorkers({ db, clientFor: (id) => clientForPortal(db, id, clientOpts), log, ...workerOptions(pc) });
+  workers = await startWorkers({ db, clientFor: (id) => clientForPortal(db, id, clientOpts), log, housekeeping: { ...config.retention }, ...workerOptions(pc) });
   let ops: OpsServer;
   try {
     ops = await startOpsServer([health, metrics.router], pc.metricsPort ?? config.port, config.host);
