@@ -154,7 +154,7 @@ async function sendPending(db: Db, client: B24Client, portalId: number, now: Dat
   }
 }
 
-export async function runDueSteps(db: Db, client: B24Client, portalId: number, now: Date, o: { maxSends?: number; staleSendingSec?: number } = {}): Promise<RunStepsResult> {
+export async function runDueSteps(db: Db, client: B24Client, portalId: number, now: Date, o: { maxSends?: number; maxFields?: number; staleSendingSec?: number } = {}): Promise<RunStepsResult> {
   const res: RunStepsResult = {
     fields: { written: 0, failed: 0, errors: [] }, planned: [], done: 0, failed: 0, unknown: 0, skipped: 0, recovered: 0, pending: 0, errors: [],
   };
@@ -164,7 +164,7 @@ export async function runDueSteps(db: Db, client: B24Client, portalId: number, n
     [portalId, o.staleSendingSec ?? 600],
   );
   res.recovered = rec.rowCount;
-  res.fields = await writeGroupFields(db, client, portalId);
+  res.fields = await writeGroupFields(db, client, portalId, o.maxFields);
   res.planned = await planDueSteps(db, portalId, now);
   await sendPending(db, client, portalId, now, o.maxSends ?? Number.POSITIVE_INFINITY, res);
   const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM campaign_sends WHERE portal_id = $1 AND status = 'pending'`, [portalId]);

@@ -11,6 +11,7 @@ import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/index.js';
 import { registerFields } from '../writeback/fields.js';
 import { CAMPAIGN_GROUP_FIELD } from '../writeback/manifest-fields.js';
+import { fieldsRemoved } from '../writeback/remove-fields.js';
 import { groupFieldValue, type CampaignGroup } from './group.js';
 import type { CampaignEntity } from './schema.js';
 
@@ -32,6 +33,8 @@ interface Pending {
 /** Writes the group of every member not written yet (at most `max`), in campaign order. */
 export async function writeGroupFields(db: Db, client: B24Client, portalId: number, max = 5000): Promise<GroupFieldResult> {
   const out: GroupFieldResult = { written: 0, failed: 0, errors: [] };
+  // the admin removed the app's fields (Settings): nothing is created or written until they are re-created
+  if (await fieldsRemoved(db, portalId)) return out;
   const { rows } = await db.query<Pending>(
     `SELECT m.campaign_id AS "campaignId", m.customer_id AS "customerId", m.grp, c.entity
        FROM campaign_members m JOIN campaigns c ON c.portal_id = m.portal_id AND c.id = m.campaign_id

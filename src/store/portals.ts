@@ -339,3 +339,12 @@ export async function uninstallPortal(db: Db, portalId: number, opts: { clean: b
     [portalId],
   );
 }
+
+/**
+ * Does a job hold this portal's lease now (src/jobs/lock.ts writes portal_locks)? Work started from
+ * an HTTP request that would write to the portal (campaign steps "now") waits for it instead.
+ */
+export async function portalLeaseHeld(db: Db, portalId: number): Promise<boolean> {
+  const { rows } = await db.query(`SELECT 1 FROM portal_locks WHERE portal_id = $1 AND expires_at > now()`, [portalId]);
+  return rows.length > 0;
+}

@@ -58,6 +58,9 @@ export async function removeAppFields(client: B24Client, db: Db, portalId: numbe
   const out = await uninstallFields(client, db, portalId, { deleteFields: true });
   const names = loadManifest().fields.fields.map((f) => f.name);
   for (const entity of ['contact', 'company'] as const) await forgetFieldValues(db, portalId, entity, names);
+  // the campaign group field (UF_CRM_SEG_CAMPAIGN_GROUP) went with the others: its values are
+  // written again (src/campaigns/write-group.ts) once the fields are re-created
+  await db.query(`UPDATE campaign_members SET field_written = false WHERE portal_id = $1 AND field_written`, [portalId]);
   return out;
 }
 

@@ -14,6 +14,7 @@ import { createCampaign, measureCampaign, runDueSteps, CampaignError } from '../
 import { createTokenCipher, setTokenCipher, updatePortalSettings, upsertPortalOnInstall, type Db } from '../../src/store/index.js';
 import { runSync } from '../../src/sync/index.js';
 import { runScoring } from '../../src/pipeline/score.js';
+import { removeAppFields, restoreAppFields } from '../../src/writeback/remove-fields.js';
 import { eachDb } from '../helpers/db.js';
 import { startCampaignPortal, wonDealsByContact } from './helpers/campaign-portal.js';
 
@@ -173,6 +174,27 @@ eachDb('campaigns', (getDb, { kind }) => {
     console.log(`campaign ${kind}: members ${made.members}, treated ${m.treated}, holdout ${m.holdout}, lift ${m.lift?.toFixed(3)} [${m.ciLow?.toFixed(3)}, ${m.ciHigh?.toFixed(3)}], incremental revenue ${m.incrementalRevenue?.toFixed(2)}, ROI ${m.roi?.toFixed(3)}`);
   }, 240_000);
 
+
+  it('after the admin removed the app\'s fields, campaign runs neither re-create them nor write groups; re-created, every group is written again', async () => {
+    const fieldOnPortal = () => [...p().userFields.values()].some((f) => f.entityId === 'CRM_CONTACT' && f.fieldName === FIELD);
+    expect(fieldOnPortal()).toBe(true);
+    await removeAppFields(client, db, portalId);
+    expect(fieldOnPortal()).toBe(false);
+    const r = await runDueSteps(db, client, portalId, new Date());
+    expect(r.fields.written).toBe(0);
+    expect(fieldOnPortal()).toBe(false);
+    await restoreAppFields(client, db, portalId);
+    expect(fieldOnPortal()).toBe(true);
+    const r2 = await runDueSteps(db, client, portalId, new Date());
+    const { rows: members } = await db.query<{ campaignId: number; id: number; grp: string }>(
+      `SELECT campaign_id AS "campaignId", customer_id AS id, grp FROM campaign_members WHERE portal_id = $1 ORDER BY campaign_id, customer_id`, [portalId]);
+    expect(members.length).toBeGreaterThan(0);
+    expect(r2.fields.written + r2.fields.failed).toBe(members.length);
+    // the newest campaign of each customer is what the field holds, read back from the portal
+    const newest = new Map<number, string>();
+    for (const m of members) newest.set(Number(m.id), `C${m.campaignId}:${m.grp}`);
+    for (const [id, v] of newest) if (p().contacts.has(id)) expect([id, p().contacts.get(id)!.uf[FIELD]]).toEqual([id, v]);
+  }, 120_000);
   it('refuses bad input, an unknown segment, and keeps portals apart', async () => {
     const base = { name: 'x', savedSegmentId: 'buyers', action: { type: 'comment', text: 'hi' } };
     const code = async (input: unknown, pid = portalId) => {

@@ -106,11 +106,38 @@ eachDb('ui api campaigns', (getDb, { kind }) => {
     expect(m2.status).toBe(200);
     expect((m2.json.treated as number) + (m2.json.holdout as number)).toBe(20);
     expect(m2.json.campaign).not.toHaveProperty('seed');
+    // the costs, ROI and the margin setting are the admins': a manager's figures cover part of the members
+    const mA = await srv.call('GET', `/api/ui/campaigns/${c.id}`, { session: admin });
+    expect([typeof mA.json.cost, typeof mA.json.marginPercent, typeof (mA.json.campaign as Record<string, unknown>).costFixed]).toEqual(['number', 'number', 'number']);
+    expect([m2.json.cost, m2.json.marginPercent, m2.json.roi]).toEqual([null, null, null]);
+    expect((m2.json.campaign as Record<string, unknown>).costFixed).toBeNull();
+    expect((m2.json.campaign as Record<string, unknown>).costPerMessage).toBeNull();
     // user 9 owns nobody
     const u9 = srv.session(A.portalId, A.memberId, { user: 9 });
     expect((await srv.call('GET', '/api/ui/campaigns', { session: u9 })).json.campaigns).toEqual([]);
     expect((await srv.call('GET', `/api/ui/campaigns/${c.id}`, { session: u9 })).status).toBe(404);
     expect((await srv.call('POST', `/api/ui/campaigns/${c.id}/run`, { session: u2 })).status).toBe(403);
+  });
+
+  it('"run now" waits for a job that holds the portal\'s lease (409 PORTAL_BUSY), the other portal is not affected', async () => {
+    const list = await srv.call('GET', '/api/ui/campaigns', { session: admin });
+    const id = (list.json.campaigns as Array<{ id: number }>)[0]!.id;
+    await getDb().query(`INSERT INTO portal_locks (portal_id, holder, kind, acquired_at, expires_at) VALUES ($1, 'test-job', 'score', now(), now() + interval '2 minutes')`, [A.portalId]);
+    try {
+      const busy = await srv.call('POST', `/api/ui/campaigns/${id}/run`, { session: admin });
+      expect([busy.status, busy.json.error]).toEqual([409, 'PORTAL_BUSY']);
+      // portal B's lease is free: its own campaign id of portal A is still not found there
+      expect((await srv.call('POST', `/api/ui/campaigns/${id}/run`, { session: adminB })).status).toBe(404);
+    } finally {
+      await getDb().query(`DELETE FROM portal_locks WHERE portal_id = $1`, [A.portalId]);
+    }
+    // an expired lease does not block
+    await getDb().query(`INSERT INTO portal_locks (portal_id, holder, kind, acquired_at, expires_at) VALUES ($1, 'dead-job', 'score', now() - interval '1 hour', now() - interval '1 minute')`, [A.portalId]);
+    try {
+      expect((await srv.call('POST', `/api/ui/campaigns/${id}/run`, { session: admin })).status).not.toBe(409);
+    } finally {
+      await getDb().query(`DELETE FROM portal_locks WHERE portal_id = $1`, [A.portalId]);
+    }
   });
 
   it('exports the measurement as CSV in the user\'s language', async () => {

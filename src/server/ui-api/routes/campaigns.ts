@@ -14,9 +14,12 @@ import { CampaignError, createCampaign, listCampaigns, measureCampaign, runDueSt
 import { campaignCsv } from '../campaign-csv.js';
 import { authed, HttpError, parse, requireAdmin, wrap, type AReq, type Authed } from '../http.js';
 import type { RouteDeps } from './shared.js';
+import { portalLeaseHeld } from '../../../store/index.js';
 
 /** Sends one "run now" request may make (the job pipeline sends the rest after the next scoring). */
 export const RUN_NOW_SENDS = 200;
+/** Group-field writes one "run now" request may make (the rest follow with the next runs). */
+export const RUN_NOW_FIELDS = 500;
 
 const idParams = z.object({ id: z.coerce.number().int().positive().max(2 ** 53 - 1) }).strict();
 const noQuery = z.object({}).strict();
@@ -60,10 +63,15 @@ export function campaignRoutes(deps: RouteDeps): Router {
     const only = onlyOf(a);
     const m = await answer(measureCampaign(db, a.portal.id, id, new Date(), { onlyResponsible: only }));
     if (only !== null && m.treated + m.holdout === 0) throw new HttpError(404, 'CAMPAIGN_NOT_FOUND', 'no such campaign');
-    return { a, m };
+    // a manager's figures cover their own customers only: the campaign's costs (and so ROI, which sets
+    // the whole cost against that part) and the margin setting are the admins'
+    return { a, m: only === null ? m : { ...m, roi: null } };
   };
 
-  r.get('/campaigns/:id', wrap(async (req) => (await measured(req)).m));
+  r.get('/campaigns/:id', wrap(async (req) => {
+    const { a, m } = await measured(req);
+    return onlyOf(a) === null ? m : { ...m, cost: null, marginPercent: null, campaign: { ...m.campaign, costFixed: null, costPerMessage: null } };
+  }));
 
   r.get('/campaigns/:id/export', wrap(async (req, res) => {
     const { a, m } = await measured(req);
@@ -78,8 +86,10 @@ export function campaignRoutes(deps: RouteDeps): Router {
     const { id } = parse(idParams, req.params);
     const { rows } = await db.query(`SELECT 1 FROM campaigns WHERE portal_id = $1 AND id = $2`, [a.portal.id, id]);
     if (!rows.length) throw new HttpError(404, 'CAMPAIGN_NOT_FOUND', 'no such campaign');
+    // a sync, scoring or write-back job of this portal holds its lease: one writer at a time (the scoring job runs due steps itself)
+    if (await portalLeaseHeld(db, a.portal.id)) throw new HttpError(409, 'PORTAL_BUSY', 'a run of this portal is in progress; try again when it ends');
     if (!ctx.clientFor) throw new HttpError(501, 'NOT_AVAILABLE', 'sending is not available in this server');
-    const out = await runDueSteps(db, ctx.clientFor(a.portal.id), a.portal.id, new Date(), { maxSends: RUN_NOW_SENDS });
+    const out = await runDueSteps(db, ctx.clientFor(a.portal.id), a.portal.id, new Date(), { maxSends: RUN_NOW_SENDS, maxFields: RUN_NOW_FIELDS });
     return { planned: out.planned, done: out.done, failed: out.failed, unknown: out.unknown, skipped: out.skipped, pending: out.pending, fields: out.fields.written, errors: out.errors };
   }));
 
