@@ -4,7 +4,7 @@
  * the same conditions over contact_labels / contacts (predicate.ts).
  */
 import type { Condition } from '../settings/segment-filter.js';
-import { crmFieldCondition, customerCondition, FACTS_COLS } from './customer.js';
+import { crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
 import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
@@ -149,7 +149,9 @@ export function compileFactsCondition(
     case 'reachable':
       return reachPredicate(c.field, c.value, 'l');
     case 'crm':
-      // any field: over the label's contact (label_facts copies no such field)
+      // any field: the label's contact's values (contact_field_values, migration 021), or the
+      // label's contact row for a standard field with a column of its own (label_facts copies neither)
+      if (readsFieldValues(c.key)) return crmFieldCondition(c, ps, 'c', 'contact', 'l.contact_id');
       return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${crmFieldCondition(c, ps, 'c')})`;
     default:
       // age, job title, created, company: label_facts' copies (migration 012)
