@@ -4,8 +4,9 @@
  * standard or custom field (`crm`: a contact's, or over companies the company's own: migration
  * 020), as SQL over a contacts row (columns of migration 012) or a company_customers row, or, for
  * the live count, over label_facts' copies of the birth date, job title, created day and company
- * (migration 012); a `crm` condition over label_facts reads the label's contact (facts.ts). User input only as bind
- * parameters; field names as parameters to the jsonb operators, or from the fixed map below.
+ * (migration 012); a `crm` condition over label_facts reads the label's contact (facts.ts). A contact's std / uf
+ * fields are read from contact_field_values (migration 021: one indexed row per value). User input
+ * only as bind parameters; field names as parameters, or from the fixed map below.
  */
 import type { Condition } from '../settings/segment-filter.js';
 import { FilterError } from './errors.js';
@@ -150,9 +151,9 @@ function containmentCandidates(key: string, values: readonly string[]): string[]
 const YES_SPELLINGS = ['Y', 'y', '1', ...Array.from({ length: 16 }, (_, m) => [...'true'].map((ch, i) => (m & (1 << i) ? ch.toUpperCase() : ch)).join(''))];
 
 /**
- * `in` (or `is` 'Y': one of YES_SPELLINGS) on a field kept in c.std / c.uf: a containment test
- * first (answered by the GIN indexes of migration 013, so only the contacts holding one of the
- * values are read), then the exact test. The containment test is true whenever the exact one is (a
+ * `in` (or `is` 'Y': one of YES_SPELLINGS) on a field kept in c.std / c.uf of a row read here (a
+ * company; a contact's fields are read from contact_field_values): a containment test first (a
+ * GIN index, as contacts had in migration 013, could answer it), then the exact test. The containment test is true whenever the exact one is (a
  * number or an object contains more), so the results are the exact test's.
  */
 function withValuesOf(key: string, values: readonly string[], ps: Params, c: string, exact: string, owner: FieldOwner): string {
@@ -162,10 +163,9 @@ function withValuesOf(key: string, values: readonly string[], ps: Params, c: str
 }
 
 /**
- * A condition that can only hold on a contact that has the field, on a standard field kept in
- * c.std (which leaves empty values out, migration 012): `std ? key` first, answered by the GIN
- * index of migration 013, so a rarely filled field (COMMENTS, UTM_*) reads only the contacts that
- * have it. Custom fields are in every contact's uf (empty or not): no such test there.
+ * A condition that can only hold on a row that has the field, on a standard field kept in c.std
+ * (which leaves empty values out, migrations 012 and 020): `std ? key` first, a cheap test before
+ * the exact one. Custom fields are in every row's uf (empty or not): no such test there.
  */
 function withKeyOf(key: string, ps: Params, c: string, exact: string, owner: FieldOwner): string {
   if (COLUMNS_OF[owner][key] || key.startsWith('UF_')) return exact;

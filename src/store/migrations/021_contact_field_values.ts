@@ -66,6 +66,9 @@ CREATE TABLE contact_field_values (
 CREATE INDEX contact_field_values_text ON contact_field_values (portal_id, field, value_text, contact_id) INCLUDE (value_day, chunk);
 -- is between (numbers)
 CREATE INDEX contact_field_values_num ON contact_field_values (portal_id, field, value_num, contact_id) WHERE value_num IS NOT NULL;
+-- a value implies its field: without these the planner multiplies the two and guesses a value's
+-- contacts several times too few
+CREATE STATISTICS contact_field_values_field_value (dependencies, mcv) ON field, value_text FROM contact_field_values;
 -- the triggers' rewrites of a contact
 CREATE INDEX contact_field_values_contact ON contact_field_values (portal_id, contact_id);
 
