@@ -4,8 +4,9 @@
  * standard or custom field (`crm`: a contact's, or over companies the company's own: migration
  * 020), as SQL over a contacts row (columns of migration 012) or a company_customers row, or, for
  * the live count, over label_facts' copies of the birth date, job title, created day and company
- * (migration 012); a `crm` condition over label_facts reads the label's contact (facts.ts). User input only as bind
- * parameters; field names as parameters to the jsonb operators, or from the fixed map below.
+ * (migration 012); a `crm` condition over label_facts reads the label's contact (facts.ts). A contact's std / uf
+ * fields are read from contact_field_values (migration 021: one indexed row per value). User input
+ * only as bind parameters; field names as parameters, or from the fixed map below.
  */
 import type { Condition } from '../settings/segment-filter.js';
 import { FilterError } from './errors.js';
@@ -150,9 +151,9 @@ function containmentCandidates(key: string, values: readonly string[]): string[]
 const YES_SPELLINGS = ['Y', 'y', '1', ...Array.from({ length: 16 }, (_, m) => [...'true'].map((ch, i) => (m & (1 << i) ? ch.toUpperCase() : ch)).join(''))];
 
 /**
- * `in` (or `is` 'Y': one of YES_SPELLINGS) on a field kept in c.std / c.uf: a containment test
- * first (answered by the GIN indexes of migration 013, so only the contacts holding one of the
- * values are read), then the exact test. The containment test is true whenever the exact one is (a
+ * `in` (or `is` 'Y': one of YES_SPELLINGS) on a field kept in c.std / c.uf of a row read here (a
+ * company; a contact's fields are read from contact_field_values): a containment test first (a
+ * GIN index, as contacts had in migration 013, could answer it), then the exact test. The containment test is true whenever the exact one is (a
  * number or an object contains more), so the results are the exact test's.
  */
 function withValuesOf(key: string, values: readonly string[], ps: Params, c: string, exact: string, owner: FieldOwner): string {
@@ -162,10 +163,9 @@ function withValuesOf(key: string, values: readonly string[], ps: Params, c: str
 }
 
 /**
- * A condition that can only hold on a contact that has the field, on a standard field kept in
- * c.std (which leaves empty values out, migration 012): `std ? key` first, answered by the GIN
- * index of migration 013, so a rarely filled field (COMMENTS, UTM_*) reads only the contacts that
- * have it. Custom fields are in every contact's uf (empty or not): no such test there.
+ * A condition that can only hold on a row that has the field, on a standard field kept in c.std
+ * (which leaves empty values out, migrations 012 and 020): `std ? key` first, a cheap test before
+ * the exact one. Custom fields are in every row's uf (empty or not): no such test there.
  */
 function withKeyOf(key: string, ps: Params, c: string, exact: string, owner: FieldOwner): string {
   if (COLUMNS_OF[owner][key] || key.startsWith('UF_')) return exact;
@@ -173,12 +173,75 @@ function withKeyOf(key: string, ps: Params, c: string, exact: string, owner: Fie
 }
 
 /**
- * A `crm` condition: any standard or custom field of the `owner` (a contacts row, or a
- * company_customers row) with the operators of its type. A condition only a filled field meets
- * first asks the field indexes of migration 013 (withKey, withValues; over companies, which are few,
- * the same tests read every company of the portal).
+ * Does the field of a `crm` condition on a contact live in contact_field_values (migration 021)?
+ * Every standard field kept in c.std and every custom one in c.uf does; the standard fields with a
+ * column of their own (COLUMN_TEXT) are read from that column.
  */
-export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string, owner: FieldOwner = 'contact'): string {
+export const readsFieldValues = (key: string, owner: FieldOwner = 'contact'): boolean => owner === 'contact' && !COLUMN_TEXT[key];
+
+/**
+ * A `crm` condition over contact_field_values v (migration 021: one row per non-empty value, each
+ * element of a multiple field, with its text, number and day as jsonFieldCondition reads them):
+ * "some value of the contact `id` satisfies cond", a semi-join over the field's index entries
+ * (index-only), or its negation (an anti-join). A value longer than an index entry is kept as
+ * overlapping parts (chunk): `contains` reads them, the equality operators skip them (no value a
+ * filter takes is that long).
+ */
+function fieldValuesCondition(x: Of<'crm'>, ps: Params, id: string): string {
+  const what = `${x.key} ${x.op}`;
+  const key = ps.p(x.key);
+  const has = (cond: string) =>
+    `EXISTS (SELECT 1 FROM contact_field_values v WHERE v.portal_id = $1 AND v.field = ${key}::text AND v.contact_id = ${id} AND ${cond})`;
+  switch (x.op) {
+    case 'not_empty':
+      return has('true');
+    case 'empty':
+      return `NOT ${has('true')}`;
+    case 'eq':
+    case 'neq': {
+      const eq = has(`NOT v.chunk AND lower(v.value_text) = ${ps.p(need(x.value, `${what}: a value`).toLowerCase())}::text`);
+      return x.op === 'eq' ? eq : `NOT ${eq}`;
+    }
+    case 'contains':
+    case 'not_contains': {
+      // a long value's parts overlap by the longest value a filter takes: one holds the text if the value does
+      const like = has(`v.value_text ILIKE ${ps.p(`%${escapeLike(need(x.value, `${what}: a value`))}%`)}::text`);
+      return x.op === 'contains' ? like : `NOT ${like}`;
+    }
+    case 'in':
+    case 'not_in': {
+      const listed = has(`v.value_text = ANY(${ps.p(need(x.values, `${what}: values`))}::text[]) AND NOT v.chunk`);
+      return x.op === 'in' ? listed : `NOT ${listed}`;
+    }
+    case 'range':
+      if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
+      return has(rangeSql('v.value_num', x.min, x.max, ps, 'numeric'));
+    case 'dates':
+      if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError(`${what}: from, to or days required`);
+      return has(`v.value_day IS NOT NULL AND ${daySql('v.value_day', x.from, x.to, x.days, ps)}`);
+    case 'is': {
+      if (x.value !== 'Y' && x.value !== 'N') throw new FilterError(`${what}: value 'Y' or 'N' required`);
+      const yes = has(`v.value_text = ANY(${ps.p(YES_SPELLINGS)}::text[]) AND NOT v.chunk AND upper(v.value_text) IN ('Y', '1', 'TRUE')`);
+      return x.value === 'Y' ? yes : `NOT ${yes}`;
+    }
+  }
+}
+
+/**
+ * A `crm` condition: any standard or custom field of the `owner` (a contacts row, or a
+ * company_customers row) with the operators of its type. On a contact, a field kept in std or uf
+ * is read from contact_field_values (migration 021; `id` is the contact's id, default c.id); a
+ * standard field with a column of its own from that column. Over companies (few) the same tests
+ * read every company of the portal, a condition only a filled field meets first asking the jsonb
+ * (withKey, withValues).
+ */
+export function crmFieldCondition(x: Of<'crm'>, ps: Params, c: string, owner: FieldOwner = 'contact', id = `${c}.id`): string {
+  if (readsFieldValues(x.key, owner)) return fieldValuesCondition(x, ps, id);
+  return jsonFieldCondition(x, ps, c, owner);
+}
+
+/** A `crm` condition over the row c's columns and jsonb (std, uf). */
+function jsonFieldCondition(x: Of<'crm'>, ps: Params, c: string, owner: FieldOwner): string {
   const j = fieldJson(x.key, ps, c, owner);
   const withKey = (exact: string) => withKeyOf(x.key, ps, c, exact, owner);
   const withValues = (values: readonly string[], exact: string) => withValuesOf(x.key, values, ps, c, exact, owner);

@@ -4,7 +4,7 @@
  * the same conditions over contact_labels / contacts (predicate.ts).
  */
 import type { Condition } from '../settings/segment-filter.js';
-import { crmFieldCondition, customerCondition, FACTS_COLS } from './customer.js';
+import { crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
 import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
@@ -149,7 +149,12 @@ export function compileFactsCondition(
     case 'reachable':
       return reachPredicate(c.field, c.value, 'l');
     case 'crm':
-      // any field: over the label's contact (label_facts copies no such field)
+      // any field: the label's contact's values (contact_field_values, migration 021), or the
+      // label's contact row for a standard field with a column of its own (label_facts copies neither)
+      // (l.contact_id + 0: the semi-join hashes the field's contact ids and reads label_facts in one
+      // scan; the planner cannot estimate how many a `contains` finds, and at 1M contacts it chose
+      // 111k primary-key lookups (1.8 s) over the scan for too low a guess)
+      if (readsFieldValues(c.key)) return crmFieldCondition(c, ps, 'c', 'contact', '(l.contact_id + 0)');
       return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${crmFieldCondition(c, ps, 'c')})`;
     default:
       // age, job title, created, company: label_facts' copies (migration 012)

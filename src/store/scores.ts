@@ -192,14 +192,17 @@ export async function pruneScoreRuns(db: Db, portalId: number, keep: number): Pr
 /**
  * After a full scoring run, whose finish rebuilt the portal's count tables (migration 005: a new
  * label_facts partition, filled, indexed and analyzed, and its label_cube cells): VACUUM the new
- * partition (visibility map and hint bits set now, not by the first counts) and label_cube (its
- * cells are rewritten by every rescoring). Not inside a transaction (VACUUM cannot run in one).
+ * partition (visibility map and hint bits set now, not by the first counts), label_cube (its
+ * cells are rewritten by every rescoring) and contact_field_values (the "any field" filter reads it
+ * index-only). Not inside a transaction (VACUUM cannot run in one).
  */
 export async function vacuumLabelFacts(db: Db, portalId: number): Promise<void> {
   const { rows } = await db.query<{ tbl: string }>(`SELECT tbl FROM label_facts_run WHERE portal_id = $1`, [portalId]);
   const tbl = rows[0]?.tbl;
   if (tbl && /^label_facts_\d+_\d+$/.test(tbl)) await db.exec(`VACUUM ${tbl}`);
   await db.exec('VACUUM (ANALYZE) label_cube');
+  // the field values the sync wrote before the run (migration 021): visible to index-only scans now
+  await db.exec('VACUUM (ANALYZE) contact_field_values');
 }
 
 /**

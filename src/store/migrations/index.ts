@@ -16,6 +16,7 @@ import * as m015 from './015_contact_channels.js';
 import * as m016 from './016_lease_jobs.js';
 import * as m019 from './019_company_automation.js';
 import * as m020 from './020_company_std_fields.js';
+import * as m021 from './021_contact_field_values.js';
 
 export interface Migration {
   version: number;
@@ -43,4 +44,5 @@ export const migrations: readonly Migration[] = [
   { version: 16, ...m016 },
   { version: 19, ...m019 },
   { version: 20, ...m020 },
+  { version: 21, ...m021 },
 ];
