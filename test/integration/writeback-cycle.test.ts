@@ -109,7 +109,8 @@ eachDb('writeback cycle', (getDb) => {
     const { w } = await cycle();
     expect(w.written).toBe(0);
     expect(w.failed).toBe(0);
-    expect(w.requests).toBeLessThanOrEqual(2); // the field list at the start and at the end
+    // no update command went out (a request count would also count a retried read of the field list under load)
+    expect(w.byMethod).toEqual({});
   });
 
   it('3 changed deals → exactly their 3 contacts are written (models off: see below)', async () => {
