@@ -4,19 +4,11 @@
  * simulated campaigns whose true lift is known, the interval must hold it about 90 % of the time.
  */
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../src/emulator/generator/random.js';
 import { compareGroups, conversionDifference, groupDraw, groupOf, relativeLift, roiOf, wilson, type MemberOutcome } from '../../src/campaigns/index.js';
 
-/** mulberry32: a small seeded PRNG (the simulation must be reproducible). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** a small seeded PRNG (the simulation must be reproducible): the generator's mulberry32 */
+const rng = mulberry32;
 /** Poisson by inversion (small means). */
 function poisson(r: () => number, lambda: number): number {
   let k = 0;
