@@ -3,40 +3,23 @@
  * installed (crm, user, bizproc, catalog scopes) and a B24Client with its token; plus the
  * independent arithmetic the tests check the store's figures against (from the emulator's deals).
  */
-import axios from 'axios';
 import { B24Client } from '../../../src/b24/client.js';
-import { MemoryTokenSource } from '../../../src/b24/auth.js';
-import { PortalClock } from '../../../src/emulator/clock.js';
-import { generatePortal } from '../../../src/emulator/generator.js';
 import { purchasingPriceOf } from '../../../src/emulator/methods/catalog.js';
 import { Portal } from '../../../src/emulator/portal.js';
-import { startEmulator, type RunningEmulator } from '../../../src/emulator/server.js';
+import type { RunningEmulator } from '../../../src/emulator/server.js';
+import { startTestPortal } from '../b24-helpers.js';
 
 export const TEMPLATE_ID = 41;
 
 export async function startCampaignPortal(o: { contacts: number; deals?: number; seed: number; profile?: 'b2b'; timeScale?: number }): Promise<{ emu: RunningEmulator; client: B24Client }> {
   const TS = o.timeScale ?? 100;
-  const portal = new Portal({ plan: 'standard', clock: new PortalClock(Date.now(), TS) });
-  generatePortal(portal, { contacts: o.contacts, seed: o.seed, ...(o.deals ? { deals: o.deals } : {}), ...(o.profile ? { profile: o.profile, years: 3 } : {}) });
-  portal.bizprocTemplates.push({ id: TEMPLATE_ID, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'Campaign e-mail', autoExecute: 0 });
-  const emu = await startEmulator({ port: 0, portal, hostPage: false, log: () => {} });
-  const admin = axios.create({ baseURL: `${emu.url}_emulator/`, validateStatus: () => true });
-  const inst = await admin.post('apps/install', { appUrl: 'http://127.0.0.1:9/app', scopes: ['crm', 'user', 'bizproc', 'catalog'], mode: 'wizard' });
-  const { clientId, clientSecret } = inst.data.app as { clientId: string; clientSecret: string };
-  await admin.post(`apps/${clientId}/install-finish`);
-  type Tok = { access_token: string; refresh_token: string; client_endpoint: string; server_endpoint: string; expires_in: number };
-  let t: Tok | null = null;
-  for (let i = 0; i < 20 && !t; i++) {
-    const code = (await admin.post(`apps/${clientId}/auth-code`, {})).data.code as string;
-    const tok = await axios.get(`${emu.url}oauth/token/`, { params: { grant_type: 'authorization_code', client_id: clientId, client_secret: clientSecret, code }, validateStatus: () => true });
-    if (tok.status === 200) t = tok.data as Tok;
-  }
-  const tokens = new MemoryTokenSource({
-    accessToken: t!.access_token, refreshToken: t!.refresh_token, clientEndpoint: t!.client_endpoint, expiresAt: portal.clock.now() + t!.expires_in * 1000,
-    clientId, clientSecret, serverEndpoint: t!.server_endpoint,
+  const tp = await startTestPortal({
+    contacts: o.contacts, seed: o.seed, timeScale: TS, scopes: ['crm', 'user', 'bizproc', 'catalog'],
+    ...(o.deals ? { deals: o.deals } : {}), ...(o.profile ? { profile: o.profile, gen: { years: 3 } } : {}),
   });
-  const client = new B24Client({ tokens, limiter: { plan: 'standard', timeScale: TS }, retryBaseMs: 20 });
-  return { emu, client };
+  tp.emu.portal.bizprocTemplates.push({ id: TEMPLATE_ID, moduleId: 'crm', entity: 'CCrmDocumentContact', documentType: ['crm', 'CCrmDocumentContact', 'CONTACT'], name: 'Campaign e-mail', autoExecute: 0 });
+  const client = new B24Client({ tokens: tp.tokens, limiter: { plan: 'standard', timeScale: TS }, retryBaseMs: 20 });
+  return { emu: tp.emu, client };
 }
 
 /** A won deal as the emulator holds it: day (close date), amount in the base currency, margin by the documented rule. */
