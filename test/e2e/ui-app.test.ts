@@ -195,6 +195,8 @@ describe('UI in the portal frame (emulator + app + chromium)', () => {
     await f.locator('[data-sort="name"]').focus();
     await page.keyboard.press('Enter');
     await f.waitForFunction(() => document.querySelector('th[aria-sort="ascending"] [data-sort="name"]') !== null);
+    // the re-sorted page has arrived (the list's section stops being busy) before we read its first row
+    await f.waitForFunction(() => document.querySelector('section[aria-busy="false"] [data-role="list"]') !== null, undefined, { timeout: 15_000 });
 
     // open a contact's CRM card (the arrow next to the name): openPath with the CRM path, logged by the host
     const firstId = Number(await f.locator('[data-role="list"] tbody tr[data-contact]').first().getAttribute('data-contact'));
