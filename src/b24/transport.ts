@@ -29,9 +29,12 @@ export type Transport = (req: TransportRequest) => Promise<TransportAnswer>;
  * socket the server is closing at that moment fails with ECONNRESET, "maybe sent", which a
  * non-idempotent call (a workflow start, an OAuth refresh) must not retry. Dropping idle sockets
  * first (the agent's `timeout` applies to free sockets: they are destroyed when it fires) avoids
- * that race. Active requests keep axios's own timeout.
+ * that race. The margin is 3 s, not 1: the client's idle clock starts when it has read the answer,
+ * the server's when it wrote it, and on a loaded machine (a test run at load average 15) reading
+ * an answer was seen to lag by more than a second, so a 4 s timeout still lost the race. Active
+ * requests keep axios's own timeout.
  */
-export const IDLE_SOCKET_MS = 4_000;
+export const IDLE_SOCKET_MS = 2_000;
 
 export const keepAliveAgents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 8, timeout: IDLE_SOCKET_MS }),

@@ -148,7 +148,7 @@ function containmentCandidates(key: string, values: readonly string[]): string[]
 }
 
 /** Every text whose upper case is 'Y', '1' or 'TRUE' (what `is` 'Y' accepts): y, 1 and each spelling of true. */
-const YES_SPELLINGS = ['Y', 'y', '1', ...Array.from({ length: 16 }, (_, m) => [...'true'].map((ch, i) => (m & (1 << i) ? ch.toUpperCase() : ch)).join(''))];
+export const YES_SPELLINGS = ['Y', 'y', '1', ...Array.from({ length: 16 }, (_, m) => [...'true'].map((ch, i) => (m & (1 << i) ? ch.toUpperCase() : ch)).join(''))];
 
 /**
  * `in` (or `is` 'Y': one of YES_SPELLINGS) on a field kept in c.std / c.uf of a row read here (a
@@ -179,52 +179,57 @@ function withKeyOf(key: string, ps: Params, c: string, exact: string, owner: Fie
  */
 export const readsFieldValues = (key: string, owner: FieldOwner = 'contact'): boolean => owner === 'contact' && !COLUMN_TEXT[key];
 
+/** The operator whose negation an operator is (`is` 'N' is the negation of `is` 'Y'). */
+const NEGATED: Partial<Record<Of<'crm'>['op'], Of<'crm'>['op']>> = { empty: 'not_empty', neq: 'eq', not_contains: 'contains', not_in: 'in' };
+
+/** A `crm` condition as a positive one and whether the condition is its negation. */
+export function positiveOf(x: Of<'crm'>): { pos: Of<'crm'>; negated: boolean } {
+  if (x.op === 'is') return { pos: { ...x, value: 'Y' }, negated: x.value === 'N' };
+  const op = NEGATED[x.op];
+  return op ? { pos: { ...x, op }, negated: true } : { pos: x, negated: false };
+}
+
 /**
- * A `crm` condition over contact_field_values v (migration 021: one row per non-empty value, each
- * element of a multiple field, with its text, number and day as jsonFieldCondition reads them):
- * "some value of the contact `id` satisfies cond", a semi-join over the field's index entries
- * (index-only), or its negation (an anti-join). A value longer than an index entry is kept as
- * overlapping parts (chunk): `contains` reads them, the equality operators skip them (no value a
- * filter takes is that long).
+ * The test of one contact_field_values row v (migration 021: one row per non-empty value, each
+ * element of a multiple field, with its text, number and day as jsonFieldCondition reads them) for
+ * a positive operator (positiveOf). A value longer than an index entry is kept as overlapping parts
+ * (chunk): `contains` reads them, the equality operators skip them (no value a filter takes is that
+ * long).
  */
-function fieldValuesCondition(x: Of<'crm'>, ps: Params, id: string): string {
-  const what = `${x.key} ${x.op}`;
-  const key = ps.p(x.key);
-  const has = (cond: string) =>
-    `EXISTS (SELECT 1 FROM contact_field_values v WHERE v.portal_id = $1 AND v.field = ${key}::text AND v.contact_id = ${id} AND ${cond})`;
+export function fieldValueTest(x: Of<'crm'>, ps: Params, what = `${x.key} ${x.op}`): string {
   switch (x.op) {
     case 'not_empty':
-      return has('true');
-    case 'empty':
-      return `NOT ${has('true')}`;
+      return 'true';
     case 'eq':
-    case 'neq': {
-      const eq = has(`NOT v.chunk AND lower(v.value_text) = ${ps.p(need(x.value, `${what}: a value`).toLowerCase())}::text`);
-      return x.op === 'eq' ? eq : `NOT ${eq}`;
-    }
+      return `NOT v.chunk AND lower(v.value_text) = ${ps.p(need(x.value, `${what}: a value`).toLowerCase())}::text`;
     case 'contains':
-    case 'not_contains': {
       // a long value's parts overlap by the longest value a filter takes: one holds the text if the value does
-      const like = has(`v.value_text ILIKE ${ps.p(`%${escapeLike(need(x.value, `${what}: a value`))}%`)}::text`);
-      return x.op === 'contains' ? like : `NOT ${like}`;
-    }
+      return `v.value_text ILIKE ${ps.p(`%${escapeLike(need(x.value, `${what}: a value`))}%`)}::text`;
     case 'in':
-    case 'not_in': {
-      const listed = has(`v.value_text = ANY(${ps.p(need(x.values, `${what}: values`))}::text[]) AND NOT v.chunk`);
-      return x.op === 'in' ? listed : `NOT ${listed}`;
-    }
+      return `v.value_text = ANY(${ps.p(need(x.values, `${what}: values`))}::text[]) AND NOT v.chunk`;
     case 'range':
       if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError(`${what}: min or max required`);
-      return has(rangeSql('v.value_num', x.min, x.max, ps, 'numeric'));
+      return rangeSql('v.value_num', x.min, x.max, ps, 'numeric');
     case 'dates':
       if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError(`${what}: from, to or days required`);
-      return has(`v.value_day IS NOT NULL AND ${daySql('v.value_day', x.from, x.to, x.days, ps)}`);
-    case 'is': {
-      if (x.value !== 'Y' && x.value !== 'N') throw new FilterError(`${what}: value 'Y' or 'N' required`);
-      const yes = has(`v.value_text = ANY(${ps.p(YES_SPELLINGS)}::text[]) AND NOT v.chunk AND upper(v.value_text) IN ('Y', '1', 'TRUE')`);
-      return x.value === 'Y' ? yes : `NOT ${yes}`;
-    }
+      return `v.value_day IS NOT NULL AND ${daySql('v.value_day', x.from, x.to, x.days, ps)}`;
+    case 'is':
+      if (x.value !== 'Y') throw new FilterError(`${what}: value 'Y' or 'N' required`);
+      return `v.value_text = ANY(${ps.p(YES_SPELLINGS)}::text[]) AND NOT v.chunk AND upper(v.value_text) IN ('Y', '1', 'TRUE')`;
+    default:
+      throw new FilterError(`${what}: not a positive operator`);
   }
+}
+
+/**
+ * A `crm` condition over contact_field_values: "some value of the contact `id` satisfies it", a
+ * semi-join over the field's index entries (index-only), or its negation (an anti-join).
+ */
+function fieldValuesCondition(x: Of<'crm'>, ps: Params, id: string): string {
+  if (x.op === 'is' && x.value !== 'Y' && x.value !== 'N') throw new FilterError(`${x.key} is: value 'Y' or 'N' required`);
+  const { pos, negated } = positiveOf(x);
+  const has = `EXISTS (SELECT 1 FROM contact_field_values v WHERE v.portal_id = $1 AND v.field = ${ps.p(x.key)}::text AND v.contact_id = ${id} AND ${fieldValueTest(pos, ps, `${x.key} ${x.op}`)})`;
+  return negated ? `NOT ${has}` : has;
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { Condition } from '../settings/segment-filter.js';
 import { crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
+import { codedFieldCondition } from './field-bits.js';
 import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
@@ -154,7 +155,8 @@ export function compileFactsCondition(
       // (l.contact_id + 0: the semi-join hashes the field's contact ids and reads label_facts in one
       // scan; the planner cannot estimate how many a `contains` finds, and at 1M contacts it chose
       // 111k primary-key lookups (1.8 s) over the scan for too low a guess)
-      if (readsFieldValues(c.key)) return crmFieldCondition(c, ps, 'c', 'contact', '(l.contact_id + 0)');
+      // a field label_facts codes (migration 023) is a bit test first (field-bits.ts)
+      if (readsFieldValues(c.key)) return codedFieldCondition(c, ps, d) ?? crmFieldCondition(c, ps, 'c', 'contact', '(l.contact_id + 0)');
       return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${crmFieldCondition(c, ps, 'c')})`;
     default:
       // age, job title, created, company: label_facts' copies (migration 012)

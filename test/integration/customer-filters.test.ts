@@ -9,9 +9,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { B24Client } from '../../src/b24/client.js';
 import type { ContactRec } from '../../src/emulator/model.js';
-import { compileFilter, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../../src/segments/index.js';
+import { compileCount, compileFilter, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../../src/segments/index.js';
 import { countSegment } from '../../src/server/ui-api/queries.js';
-import { latestScoreRun } from '../../src/store/index.js';
+import { latestScoreRun, readFactsDicts } from '../../src/store/index.js';
 import { runSync } from '../../src/sync/index.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
@@ -241,6 +241,54 @@ eachDb('filters on the customer: age, job title, created, company, any field', (
         return rows.map((r) => Object.values(r)[0]).join('\n');
       });
       expect(plan, JSON.stringify(cond)).toMatch(/(Index Only Scan using|Index Scan using|Bitmap Index Scan on) contact_field_values_text/);
+    }
+  });
+
+  it('any field on a coded key is a bit test in label_facts (migration 023); a contact whose value has no bit reads the field values, with the same results', async () => {
+    const db = getDb();
+    const { rows: [dict] } = await db.query<{ ukeys: string[]; uvals: string[] }>(`SELECT ukeys, uvals FROM label_facts_run WHERE portal_id = $1`, [pid]);
+    // standard and custom keys share the portal's dictionaries; HONORIFIC's two values have bits
+    expect(dict!.ukeys).toEqual(expect.arrayContaining(['HONORIFIC', 'COMMENTS', 'OPENED', 'UF_CRM_TIER']));
+    expect(dict!.uvals).toEqual(expect.arrayContaining(['HONORIFIC\u001fHNR_RU_1', 'HONORIFIC\u001fHNR_RU_2']));
+    // every contact's HONORIFIC has a bit: the count never reads contact_field_values
+    // the live count's own query (label_facts with the portal's dictionaries), run with EXPLAIN ANALYZE
+    const plan = async (raw: unknown) => {
+      const c = compileCount(pid, runId, segmentFilterSchema.parse(raw), {}, (await readFactsDicts(db, pid))!);
+      expect(c.source).toBe('facts');
+      const { rows } = await db.query<Record<string, string>>(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${c.sql}`, c.params);
+      return rows.map((r) => Object.values(r)[0]).join('\n');
+    };
+    const honorific = { all: [{ field: 'crm', key: 'HONORIFIC', op: 'in', values: ['HNR_RU_1'] }] };
+    const before = await plan(honorific);
+    expect(before).toMatch(/on contact_field_values v \(never executed\)/);
+    expect(await expectCount(honorific, (c) => c.honorific === 'HNR_RU_1')).toBeGreaterThan(0);
+    // values without a bit, written as the store holds them: a multiple value holding a coded text, a
+    // value met after the rebuild, and a number; each contact's own values recomputed here
+    const some = contacts().filter((c) => !c.honorific).slice(0, 9);
+    const own = new Map<number, unknown>(some.map((c, i) => [c.id, i % 3 === 0 ? ['X', 'HNR_RU_1'] : i % 3 === 1 ? 'HNR_RU_9' : 7]));
+    const { rows: saved } = await db.query<{ id: number; std: Record<string, unknown> }>(`SELECT id::int AS id, std FROM contacts WHERE portal_id = $1 AND id = ANY($2::bigint[])`, [pid, [...own.keys()]]);
+    const write = (list: { id: number; std: unknown }[]) => db.query(
+      `UPDATE contacts c SET std = x.std FROM jsonb_to_recordset($2::jsonb) x(id bigint, std jsonb) WHERE c.portal_id = $1 AND c.id = x.id`, [pid, JSON.stringify(list)]);
+    await write(saved.map((r) => ({ id: r.id, std: { ...r.std, HONORIFIC: own.get(r.id) } })));
+    try {
+      const values = (c: ContactRec): string[] => {
+        const v = own.has(c.id) ? own.get(c.id) : c.honorific;
+        return (Array.isArray(v) ? v : [v]).filter((x) => x !== null && x !== undefined && x !== '').map(String);
+      };
+      // now the few contacts without a bit are looked up (once: a hashed subplan)
+      expect(await plan(honorific)).toMatch(/on contact_field_values v \(actual rows=[0-9.]+ loops=1\)/);
+      expect(await expectCount(honorific, (c) => values(c).includes('HNR_RU_1'))).toBe(contacts().filter((c) => c.honorific === 'HNR_RU_1').length + 3);
+      await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'not_in', values: ['HNR_RU_1', 'HNR_RU_9'] }] }, (c) => !values(c).some((v) => ['HNR_RU_1', 'HNR_RU_9'].includes(v)));
+      await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'in', values: ['7', 'HNR_RU_2'] }] }, (c) => values(c).some((v) => ['7', 'HNR_RU_2'].includes(v)));
+      await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'eq', value: 'hnr_ru_9' }] }, (c) => values(c).some((v) => v.toLowerCase() === 'hnr_ru_9'));
+      await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'neq', value: 'x' }] }, (c) => !values(c).some((v) => v.toLowerCase() === 'x'));
+      await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'contains', value: 'RU_' }] }, (c) => values(c).some((v) => v.toLowerCase().includes('ru_')));
+      await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'not_contains', value: 'ru_1' }] }, (c) => !values(c).some((v) => v.toLowerCase().includes('ru_1')));
+      await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'not_empty' }] }, (c) => values(c).length > 0);
+      await expectCount({ all: [{ field: 'crm', key: 'HONORIFIC', op: 'empty' }] }, (c) => values(c).length === 0);
+      await expectCount({ all: [{ field: 'crm', key: 'OPENED', op: 'is', value: 'N' }] }, (c) => !c.opened);
+    } finally {
+      await write(saved);
     }
   });
 

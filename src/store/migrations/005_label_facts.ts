@@ -107,20 +107,34 @@ const scalar = (v: string) => `jsonb_typeof(${v}) IN ('string', 'number', 'boole
 /** Non-empty UF_CRM_* values only (null, "" and [] never match a filter the way they are kept). */
 const KEEP = `left(e.key, 7) = 'UF_CRM_' AND e.value NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb)`;
 /**
+ * Which of a contact's fields the key and value bits (ukeys, uvals, urest, uf_rest) code: its
+ * UF_CRM_* values (this migration), or with `std` also its standard fields kept in contacts.std
+ * (migration 012's column; migration 023 codes them, so a count on *any field* is a bit test in
+ * the same scan). Standard and custom keys never collide (std keys do not start with UF_).
+ */
+export interface FieldBits { std?: boolean }
+/** The contact c's coded (key, value) pairs as e(key, value), and the condition that keeps them. */
+const fieldsOf = (c: string, o: FieldBits) => o.std
+  ? `LATERAL (SELECT s.key, s.value FROM jsonb_each(CASE WHEN jsonb_typeof(${c}.std) = 'object' THEN ${c}.std END) s WHERE left(s.key, 3) <> 'UF_'
+                 UNION ALL
+                 SELECT u.key, u.value FROM jsonb_each(CASE WHEN jsonb_typeof(${c}.uf) = 'object' THEN ${c}.uf END) u WHERE left(u.key, 7) = 'UF_CRM_') e`
+  : `jsonb_each(CASE WHEN jsonb_typeof(${c}.uf) = 'object' THEN ${c}.uf END) e`;
+const keepOf = (o: FieldBits) => (o.std ? `e.value NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb)` : KEEP);
+/**
  * The joins for the contact part of contact c: u(ukeys, uvals, urest, rest) = the bits of its
  * non-empty UF keys, of its UF values that are dictionary pairs, of the keys whose value is not,
  * and those values (NULL when none); sr = the code of its source; ct(lc, o) = lower(city) and its code. lower() follows the
  * collation and is dear on a million rows: the rebuild joins ct from its distinct cities instead.
  */
-const contactJoins = (d: Dicts, cityJoin = `LEFT JOIN LATERAL (SELECT lower(c.city) AS lc, array_position(${d.cities}, lower(c.city)) AS o) ct ON true`) => `LEFT JOIN LATERAL (
+const contactJoins = (d: Dicts, cityJoin = `LEFT JOIN LATERAL (SELECT lower(c.city) AS lc, array_position(${d.cities}, lower(c.city)) AS o) ct ON true`, o: FieldBits = {}) => `LEFT JOIN LATERAL (
       SELECT COALESCE(bit_or(1::bigint << (x.kp - 1)) FILTER (WHERE x.kp IS NOT NULL), 0) AS ukeys,
              COALESCE(bit_or(1::bigint << (x.vp - 1)) FILTER (WHERE x.vp IS NOT NULL), 0) AS uvals,
              COALESCE(bit_or(1::bigint << (x.kp - 1)) FILTER (WHERE x.kp IS NOT NULL AND x.vp IS NULL), 0) AS urest,
              jsonb_object_agg(x.key, x.value) FILTER (WHERE x.vp IS NULL) AS rest
         FROM (SELECT e.key, e.value, array_position(${d.ukeys}, e.key) AS kp,
                      CASE WHEN ${scalar('e.value')} THEN array_position(${d.uvals}, ${pair('e.key', 'e.value')}) END AS vp
-                FROM jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
-               WHERE ${KEEP}) x) u ON true
+                FROM ${fieldsOf('c', o)}
+               WHERE ${keepOf(o)}) x) u ON true
       ${codeJoin(d.srcs, 'sr', 'c.source_id')}
       ${cityJoin}`;
 /** The bits and the rest of l.interests in the dictionary, as ib(imask, rest). */
@@ -170,7 +184,7 @@ $f$;`;
 type Create = 'CREATE FUNCTION' | 'CREATE OR REPLACE FUNCTION';
 
 /** label_facts_rebuild(portal, run): see its comment in the SQL. */
-const rebuildFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => `${create} label_facts_rebuild(rebuild_portal integer, rebuild_run bigint) RETURNS void LANGUAGE plpgsql AS $f$
+const rebuildFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => `${create} label_facts_rebuild(rebuild_portal integer, rebuild_run bigint) RETURNS void LANGUAGE plpgsql AS $f$
 DECLARE
   tbl text := format('label_facts_%s_%s', rebuild_portal, nextval('label_facts_seq'));
   itags text[];
@@ -191,14 +205,14 @@ BEGIN
     SELECT t.tag, count(*) AS n FROM contact_labels l, unnest(l.interests) t(tag)
      WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT 63) s;
   SELECT COALESCE(array_agg(key ORDER BY n DESC, key), '{}') INTO ukeys FROM (
-    SELECT e.key, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
-           jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
-     WHERE ${KEEP} GROUP BY e.key ORDER BY n DESC, e.key LIMIT 63) s;
+    SELECT e.key, count(*) AS n FROM (SELECT ${o.std ? 'c.uf, c.std' : 'c.uf'} FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c${o.std ? '\n           CROSS JOIN' : ','}
+           ${fieldsOf('c', o)}
+     WHERE ${keepOf(o)} GROUP BY e.key ORDER BY n DESC, e.key LIMIT 63) s;
   -- the 63 most common values of those keys
   SELECT COALESCE(array_agg(p ORDER BY n DESC, p), '{}') INTO uvals FROM (
-    SELECT ${pair('e.key', 'e.value')} AS p, count(*) AS n FROM (SELECT c.uf FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c,
-           jsonb_each(CASE WHEN jsonb_typeof(c.uf) = 'object' THEN c.uf END) e
-     WHERE ${KEEP} AND e.key = ANY(ukeys) AND ${scalar('e.value')} GROUP BY 1 ORDER BY n DESC, 1 LIMIT 63) s;
+    SELECT ${pair('e.key', 'e.value')} AS p, count(*) AS n FROM (SELECT ${o.std ? 'c.uf, c.std' : 'c.uf'} FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c${o.std ? '\n           CROSS JOIN' : ','}
+           ${fieldsOf('c', o)}
+     WHERE ${keepOf(o)} AND e.key = ANY(ukeys) AND ${scalar('e.value')} GROUP BY 1 ORDER BY n DESC, 1 LIMIT 63) s;
   -- the 63 most common segments, lifecycles, sources and cities, most common first (rarer ones
   -- stay text in *_rest)
   SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO segs FROM (
@@ -225,7 +239,7 @@ BEGIN
       JOIN bits ib ON ib.interests = l.interests
       ${labelJoins(REBUILD)}
       LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-      ${contactJoins(REBUILD, 'LEFT JOIN cmap ct ON ct.city = c.city')}
+      ${contactJoins(REBUILD, 'LEFT JOIN cmap ct ON ct.city = c.city', o)}
      WHERE l.portal_id = $1 AND l.run_id = $2
      ORDER BY COALESCE(sg.o, 0), l.contact_id$q$, tbl) USING rebuild_portal, rebuild_run, ${DICT_NAMES.join(', ')};
   EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (portal_id, contact_id), ADD CHECK (portal_id = %s)', tbl, rebuild_portal);
@@ -249,21 +263,21 @@ END
 $f$;`;
 
 /** contact_labels → label_facts inserts (label and contact part) and the cube. */
-const labelsInsFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => perTrackedPortal('label_facts_labels_ins', 'tr', trackedIn('new_rows'), `INSERT INTO label_facts (${factCols(x).join(', ')})
+const labelsInsFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_labels_ins', 'tr', trackedIn('new_rows'), `INSERT INTO label_facts (${factCols(x).join(', ')})
       SELECT ${factSelect(x)}
         FROM new_rows l
         CROSS JOIN ${ibits(TR)}
         ${labelJoins(TR)}
         LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-        ${contactJoins(TR)}
+        ${contactJoins(TR, undefined, o)}
        WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
       ON CONFLICT (portal_id, contact_id) DO UPDATE SET ${factCols(x).filter((c) => !['portal_id', 'contact_id'].includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')};
       ${cubeApply([cubeRows('new_rows', '1')])};`, create);
 
 /** contacts → label_facts: the contact part of changed contacts. */
-const contactsSetFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => perTrackedPortal('label_facts_contacts_set', 'tr', `SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
+const contactsSetFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_contacts_set', 'tr', `SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
              WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows)`, `UPDATE label_facts l0 SET ${contactColsOf(x).map((c) => `${c} = ${contactPart(x)[c]}`).join(', ')}
-        FROM new_rows c ${contactJoins(TR)}
+        FROM new_rows c ${contactJoins(TR, undefined, o)}
        WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
          AND (${contactColsOf(x).map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactColsOf(x).map((c) => contactPart(x)[c]).join(', ')});`, create);
 
@@ -275,11 +289,11 @@ const contactsDelFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => per
 
 /**
  * The functions that write label_facts' contact part, replaced to also write the extra columns `x`
- * (which the caller adds to label_facts first): rebuild, the label inserts, contact updates and
- * deletes. Migration 012 uses it.
+ * (which the caller adds to label_facts first), and with `o.std` the standard fields coded too:
+ * rebuild, the label inserts, contact updates and deletes. Migrations 012 and 023 use it.
  */
-export const labelFactsWriters = (x: ExtraFacts): string =>
-  [rebuildFn(x, 'CREATE OR REPLACE FUNCTION'), labelsInsFn(x, 'CREATE OR REPLACE FUNCTION'), contactsSetFn(x, 'CREATE OR REPLACE FUNCTION'),
+export const labelFactsWriters = (x: ExtraFacts, o: FieldBits = {}): string =>
+  [rebuildFn(x, 'CREATE OR REPLACE FUNCTION', o), labelsInsFn(x, 'CREATE OR REPLACE FUNCTION', o), contactsSetFn(x, 'CREATE OR REPLACE FUNCTION', o),
     contactsDelFn(x, 'CREATE OR REPLACE FUNCTION')].join('\n');
 
 export const sql = /* sql */ `

@@ -24,7 +24,7 @@ export const name = 'customer_fields';
  * created day as the UTC day; companies are few, so the company's fields are looked up by
  * company_id in the query.
  */
-const FACT_EXTRA = {
+export const FACT_EXTRA = {
   birthdate: 'c.birthdate',
   post: 'lower(c.post)',
   created: "(c.date_create AT TIME ZONE 'UTC')::date",

@@ -17,6 +17,7 @@ import * as m016 from './016_lease_jobs.js';
 import * as m019 from './019_company_automation.js';
 import * as m020 from './020_company_std_fields.js';
 import * as m021 from './021_contact_field_values.js';
+import * as m023 from './023_std_field_bits.js';
 
 export interface Migration {
   version: number;
@@ -45,4 +46,5 @@ export const migrations: readonly Migration[] = [
   { version: 19, ...m019 },
   { version: 20, ...m020 },
   { version: 21, ...m021 },
+  { version: 23, ...m023 },
 ];

@@ -1,0 +1,79 @@
+/**
+ * *Any field* (`crm`) in the live count, on a field label_facts codes (migration 023): a contact's
+ * standard fields (contacts.std) and UF_CRM_* fields are coded as its UF values were (migration
+ * 005): the portal's (up to) 63 most common keys have a key bit (ukeys), the 63 most common
+ * scalar values of those keys a value bit (uvals, key U+001F text), and a contact whose value of a
+ * key has no value bit (a rarer value, an array, an object) has the key's bit in urest.
+ *
+ * So for a key with a bit, "some value of the contact satisfies the condition" is exactly:
+ *   (uvals & bits of the dictionary values that satisfy it) <> 0
+ *   OR (urest has the key's bit AND the contact is among those contact_field_values finds)
+ * The first part is an integer test in the count's one scan of label_facts; the second reads
+ * contact_field_values only when a row gets that far (an uncorrelated IN: one hashed subplan per
+ * query). A value a quarter of the contacts hold is what this is for: its bit answers, where the
+ * semi-join hashed a quarter of a million ids. Range and dates (the number and day conversions)
+ * keep customer.ts's semi-join.
+ *
+ * The dictionary's values are tested as contact_field_values' rows are (customer.ts
+ * fieldValueTest): a coded value is a scalar's text (`#>> '{}'`), as that table keeps it; `in`,
+ * `is` and `eq` skip a value longer than an index entry (that table keeps it as parts, which they
+ * skip) and `contains` reads it whole (its parts overlap by more than a filter's text).
+ */
+import type { Condition } from '../settings/segment-filter.js';
+import { fieldValueTest, positiveOf, YES_SPELLINGS } from './customer.js';
+import { escapeLike, type Params } from './sql.js';
+
+type Crm = Extract<Condition, { field: 'crm' }>;
+/** What contact_field_values keeps whole (migration 021's LONG_BYTES): longer values are parts. */
+const WHOLE_BYTES = 2000;
+
+/** int8 (as text, for a bind parameter) with the given bits set; bit 63 is the sign bit. */
+const bitsOf = (bits: number[]) => BigInt.asIntN(64, bits.reduce((m, b) => m | (1n << BigInt(b)), 0n)).toString();
+
+/** The bits of the key's dictionary values whose text v satisfies cond(v), found in SQL once per query. */
+function searchedBits(key: string, ps: Params, cond: (v: string) => string): string {
+  const k = ps.p(key);
+  return `(SELECT COALESCE(bit_or(1::bigint << (d.o - 1)::int), 0) FROM label_facts_run t, unnest(t.uvals) WITH ORDINALITY d(p, o)
+         WHERE t.portal_id = $1 AND left(d.p, length(${k}::text) + 1) = ${k}::text || chr(31)
+           AND ${cond(`substr(d.p, length(${k}::text) + 2)`)})`;
+}
+
+/**
+ * The value bits of a positive condition (in, is 'Y', not_empty: looked up here, so the planner
+ * sees a constant; eq, contains: searched in SQL), or null for one this file leaves to customer.ts.
+ */
+function valueBits(x: Crm, ps: Params, uvals: readonly string[]): string | null {
+  const prefix = `${x.key}\u001f`;
+  const whole = (b: number) => Buffer.byteLength(uvals[b]!) - Buffer.byteLength(prefix) <= WHOLE_BYTES;
+  const listed = (values: readonly string[]) => `${ps.p(bitsOf(values.map((v) => uvals.indexOf(prefix + v)).filter((b) => b >= 0 && whole(b))))}::bigint`;
+  switch (x.op) {
+    case 'not_empty':
+      return `${ps.p(bitsOf(uvals.flatMap((p, b) => (p.startsWith(prefix) ? [b] : []))))}::bigint`;
+    case 'in':
+      return x.values?.length ? listed(x.values) : null;
+    case 'is':
+      return listed(YES_SPELLINGS);
+    case 'eq':
+      return x.value === undefined ? null : searchedBits(x.key, ps, (v) => `octet_length(${v}) <= ${WHOLE_BYTES} AND lower(${v}) = ${ps.p(x.value!.toLowerCase())}::text`);
+    case 'contains':
+      return x.value === undefined ? null : searchedBits(x.key, ps, (v) => `${v} ILIKE ${ps.p(`%${escapeLike(x.value!)}%`)}::text`);
+    default:
+      return null;
+  }
+}
+
+/**
+ * A `crm` condition on a contact over label_facts l through the key's bits, or null when the key
+ * has no bit in the portal's dictionary (`ukeys`) or the condition is not coded (range, dates, a
+ * missing or wrong value: customer.ts answers, and its errors are the user's).
+ */
+export function codedFieldCondition(x: Crm, ps: Params, d: { ukeys: readonly string[]; uvals: readonly string[] }): string | null {
+  const kbit = d.ukeys.indexOf(x.key);
+  if (kbit < 0 || (x.op === 'is' && x.value !== 'Y' && x.value !== 'N')) return null;
+  const { pos, negated } = positiveOf(x);
+  const bits = valueBits(pos, ps, d.uvals);
+  if (bits === null) return null;
+  const uncoded = `SELECT v.contact_id FROM contact_field_values v WHERE v.portal_id = $1 AND v.field = ${ps.p(x.key)}::text AND ${fieldValueTest(pos, ps, `${x.key} ${x.op}`)}`;
+  const has = `((l.uvals & ${bits}) <> 0 OR ((l.urest & ${ps.p(bitsOf([kbit]))}::bigint) <> 0 AND l.contact_id IN (${uncoded})))`;
+  return negated ? `NOT ${has}` : has;
+}
