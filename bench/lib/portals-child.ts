@@ -9,6 +9,7 @@
  *                                    (src/emulator/live: new deals, stage moves) and `fraction` of its deals change
  *   ← {cmd:'stats', id}           → {type:'done', id, requests, rejected503, rejected429}: summed over the portals
  *   ← {cmd:'fields', index, field, id} → {type:'done', id, segments: {[contactId]: code | null}}: the contacts' segment field as its XML_ID
+ *   ← {cmd:'cpu', id}             → {type:'done', id, cpuSec}: this process's CPU seconds so far (every portal's answers)
  *   ← {cmd:'exit'}
  */
 import axios from 'axios';
@@ -105,6 +106,9 @@ process.on('message', (m: { cmd: string; id: number; fraction?: number; index?: 
     send({ type: 'done', id: m.id, ...s });
   } else if (m.cmd === 'fields') {
     send({ type: 'done', id: m.id, segments: segmentCodes(emus[m.index ?? 0]!.portal, m.field ?? 'UF_CRM_SEG_SEGMENT') });
+  } else if (m.cmd === 'cpu') {
+    const c = process.cpuUsage();
+    send({ type: 'done', id: m.id, cpuSec: (c.user + c.system) / 1e6 });
   } else if (m.cmd === 'exit') {
     void Promise.all(emus.map((e) => e.close())).then(() => process.exit(0));
   }
