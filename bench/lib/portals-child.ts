@@ -7,7 +7,8 @@
  *   → {type:'ready', portals:[{url, memberId, accessToken, refreshToken, clientEndpoint, serverEndpoint, expiresAt}], genMs, deals}
  *   ← {cmd:'day', fraction, id}   → {type:'done', id, created, moved, touched, deals}: every portal lives one day
  *                                    (src/emulator/live: new deals, stage moves) and `fraction` of its deals change
- *   ← {cmd:'stats', id}           → {type:'done', id, requests, rejected503, rejected429}: summed over the portals
+ *   ← {cmd:'stats', id}           → {type:'done', id, requests, pollRequests, rejected503, rejected429}: summed over the portals
+ *                                    (pollRequests: event.offline.get / .clear, the workers' minute poll)
  *   ← {cmd:'fields', index, field, id} → {type:'done', id, segments: {[contactId]: code | null}}: the contacts' segment field as its XML_ID
  *   ← {cmd:'cpu', id}             → {type:'done', id, cpuSec}: this process's CPU seconds so far (every portal's answers)
  *   ← {cmd:'exit'}
@@ -96,10 +97,11 @@ process.on('message', (m: { cmd: string; id: number; fraction?: number; index?: 
     }
     send({ type: 'done', id: m.id, ...sum });
   } else if (m.cmd === 'stats') {
-    const s = { requests: 0, rejected503: 0, rejected429: 0 };
+    const s = { requests: 0, pollRequests: 0, rejected503: 0, rejected429: 0 };
     for (const e of emus) {
       const x = e.runtime.limits.snapshot(e.portal.clock.now());
       s.requests += x.requests;
+      s.pollRequests += (x.methods['event.offline.get']?.requests ?? 0) + (x.methods['event.offline.clear']?.requests ?? 0);
       s.rejected503 += x.rejected503;
       s.rejected429 += x.rejected429;
     }
