@@ -193,6 +193,17 @@ async function main(): Promise<void> {
   say(`${ready.portals.length} portals generated and installed in ${f1((performance.now() - tGen) / 1000)} s (${ready.deals} deals)`);
   const bdb = await openBenchDb('postgres');
   let pool: WorkerPool | null = null;
+  // interrupted (Ctrl-C, a time box): the workers and the emulators go, the scratch database is dropped
+  const interrupted = (sig: string) => {
+    say(`${sig}: stopping the workers, dropping the database`);
+    void (async () => {
+      await pool?.stop(5_000).catch(() => {});
+      await bdb.cleanup().catch(() => {});
+      child.kill('SIGKILL');
+      process.exit(130);
+    })();
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     const db = bdb.db;
     const ids: number[] = [];
