@@ -23,6 +23,8 @@ export interface FactsDicts {
   itags: string[];
   ukeys: string[];
   uvals: string[];
+  /** per key bit, the contacts whose value of the key had no value bit at the rebuild (migration 023); absent: unknown */
+  urestN?: number[];
   segs: string[];
   lcs: string[];
   srcs: string[];

@@ -7,12 +7,15 @@
  *
  * So for a key with a bit, "some value of the contact satisfies the condition" is exactly:
  *   (uvals & bits of the dictionary values that satisfy it) <> 0
- *   OR (urest has the key's bit AND the contact is among those contact_field_values finds)
- * The first part is an integer test in the count's one scan of label_facts; the second reads
- * contact_field_values only when a row gets that far (an uncorrelated IN: one hashed subplan per
- * query). A value a quarter of the contacts hold is what this is for: its bit answers, where the
- * semi-join hashed a quarter of a million ids. Range and dates (the number and day conversions)
- * keep customer.ts's semi-join.
+ *   OR (urest has the key's bit AND EXISTS one of the contact's contact_field_values rows that does)
+ * The first part is an integer test in the count's one scan of label_facts; the second is an
+ * index probe of that contact's own rows (contact_field_values_contact), made only for a contact
+ * whose value has no bit. That is cheap while such contacts are few: a key with more than
+ * MAX_PROBES of them at the last rebuild (label_facts_run.urest_n; a multiple field, a free text,
+ * a date), or a portal whose count needs are unknown, keeps customer.ts's semi-join, which reads the
+ * field's matching values once. A value a quarter of the contacts hold is what this is for: its bit
+ * answers, where the semi-join hashed a quarter of a million ids. Range and dates (the number and
+ * day conversions) keep the semi-join too.
  *
  * The dictionary's values are tested as contact_field_values' rows are (customer.ts
  * fieldValueTest): a coded value is a scalar's text (`#>> '{}'`), as that table keeps it; `in`,
@@ -63,17 +66,26 @@ function valueBits(x: Crm, ps: Params, uvals: readonly string[]): string | null 
 }
 
 /**
- * A `crm` condition on a contact over label_facts l through the key's bits, or null when the key
- * has no bit in the portal's dictionary (`ukeys`) or the condition is not coded (range, dates, a
- * missing or wrong value: customer.ts answers, and its errors are the user's).
+ * Contacts without a value bit that a count probes one by one at most (about 10k index probes: tens
+ * of milliseconds); a key with more at the last rebuild keeps the semi-join.
  */
-export function codedFieldCondition(x: Crm, ps: Params, d: { ukeys: readonly string[]; uvals: readonly string[] }): string | null {
+export const MAX_PROBES = 10_000;
+
+/**
+ * A `crm` condition on a contact over label_facts l through the key's bits, or null when the key
+ * has no bit in the portal's dictionary (`ukeys`), too many contacts without a value bit
+ * (`urestN`), or the condition is not coded (range, dates, a missing or wrong value: customer.ts
+ * answers, and its errors are the user's).
+ */
+export function codedFieldCondition(x: Crm, ps: Params, d: { ukeys: readonly string[]; uvals: readonly string[]; urestN?: readonly number[] }): string | null {
   const kbit = d.ukeys.indexOf(x.key);
-  if (kbit < 0 || (x.op === 'is' && x.value !== 'Y' && x.value !== 'N')) return null;
+  if (kbit < 0 || (d.urestN?.[kbit] ?? Infinity) > MAX_PROBES) return null;
+  if (x.op === 'is' && x.value !== 'Y' && x.value !== 'N') return null;
   const { pos, negated } = positiveOf(x);
   const bits = valueBits(pos, ps, d.uvals);
   if (bits === null) return null;
-  const uncoded = `SELECT v.contact_id FROM contact_field_values v WHERE v.portal_id = $1 AND v.field = ${ps.p(x.key)}::text AND ${fieldValueTest(pos, ps, `${x.key} ${x.op}`)}`;
-  const has = `((l.uvals & ${bits}) <> 0 OR ((l.urest & ${ps.p(bitsOf([kbit]))}::bigint) <> 0 AND l.contact_id IN (${uncoded})))`;
+  const probe = `EXISTS (SELECT 1 FROM contact_field_values v WHERE v.portal_id = $1 AND v.contact_id = l.contact_id AND v.field = ${ps.p(x.key)}::text
+           AND ${fieldValueTest(pos, ps, `${x.key} ${x.op}`)})`;
+  const has = `((l.uvals & ${bits}) <> 0 OR ((l.urest & ${ps.p(bitsOf([kbit]))}::bigint) <> 0 AND ${probe}))`;
   return negated ? `NOT ${has}` : has;
 }

@@ -221,7 +221,7 @@ export type { FactsDicts };
 
 export async function readFactsDicts(db: Db, portalId: number): Promise<FactsDicts | null> {
   const { rows } = await db.query<FactsDicts>(
-    `SELECT run_id AS "runId", tbl, itags, ukeys, uvals, segs, lcs, srcs, cities FROM label_facts_run WHERE portal_id = $1`,
+    `SELECT run_id AS "runId", tbl, itags, ukeys, uvals, segs, lcs, srcs, cities, urest_n AS "urestN" FROM label_facts_run WHERE portal_id = $1`,
     [portalId],
   );
   return rows[0] ?? null;

@@ -121,6 +121,22 @@ const fieldsOf = (c: string, o: FieldBits) => o.std
   : `jsonb_each(CASE WHEN jsonb_typeof(${c}.uf) = 'object' THEN ${c}.uf END) e`;
 const keepOf = (o: FieldBits) => (o.std ? `e.value NOT IN ('null'::jsonb, '""'::jsonb, '[]'::jsonb)` : KEEP);
 /**
+ * With `std`, the key dictionary lists UF keys first (their bits as migration 005 gave them while
+ * a portal has fewer than 63), then the standard ones; values stay the most common of both kinds
+ * (a value many contacts hold is where a bit saves most). ORDER BY prefix for a key expression `e`.
+ */
+const UF_FIRST_SQL = (e: string) => `(left(${e}, 3) = 'UF_') DESC, `;
+const UF_FIRST_O = (o: FieldBits, e: string) => (o.std ? UF_FIRST_SQL(e) : '');
+/**
+ * With `std`: how many contacts of the new partition have each key's urest bit (a value without a
+ * value bit), per key bit: field-bits.ts reads contact_field_values for those contacts one by one,
+ * so a key with many of them keeps the semi-join instead.
+ */
+const URESTN_SQL = `EXECUTE format($q$SELECT COALESCE(array_agg(COALESCE(r.n, 0)::int ORDER BY b.b), '{}') FROM generate_series(0, cardinality($1::text[]) - 1) b(b)
+    LEFT JOIN (SELECT k.b, count(*) AS n FROM %I f, LATERAL (SELECT g FROM generate_series(0, 62) g WHERE (f.urest & (1::bigint << g)) <> 0) k(b)
+                WHERE f.urest <> 0 GROUP BY k.b) r ON r.b = b.b$q$, tbl) INTO urest_n USING ukeys;
+  `;
+/**
  * The joins for the contact part of contact c: u(ukeys, uvals, urest, rest) = the bits of its
  * non-empty UF keys, of its UF values that are dictionary pairs, of the keys whose value is not,
  * and those values (NULL when none); sr = the code of its source; ct(lc, o) = lower(city) and its code. lower() follows the
@@ -130,7 +146,7 @@ const contactJoins = (d: Dicts, cityJoin = `LEFT JOIN LATERAL (SELECT lower(c.ci
       SELECT COALESCE(bit_or(1::bigint << (x.kp - 1)) FILTER (WHERE x.kp IS NOT NULL), 0) AS ukeys,
              COALESCE(bit_or(1::bigint << (x.vp - 1)) FILTER (WHERE x.vp IS NOT NULL), 0) AS uvals,
              COALESCE(bit_or(1::bigint << (x.kp - 1)) FILTER (WHERE x.kp IS NOT NULL AND x.vp IS NULL), 0) AS urest,
-             jsonb_object_agg(x.key, x.value) FILTER (WHERE x.vp IS NULL) AS rest
+             jsonb_object_agg(x.key, x.value) FILTER (WHERE x.vp IS NULL${o.std ? " AND left(x.key, 3) = 'UF_'" : ''}) AS rest
         FROM (SELECT e.key, e.value, array_position(${d.ukeys}, e.key) AS kp,
                      CASE WHEN ${scalar('e.value')} THEN array_position(${d.uvals}, ${pair('e.key', 'e.value')}) END AS vp
                 FROM ${fieldsOf('c', o)}
@@ -194,7 +210,7 @@ DECLARE
   lcs text[];
   srcs text[];
   cities text[];
-  stale text;
+  stale text;${o.std ? '\n  urest_n integer[];' : ''}
 BEGIN
   -- one pass over a million rows: compiling it (JIT) costs more than it saves; the contacts join
   -- hashes the portal's contacts in memory
@@ -204,10 +220,10 @@ BEGIN
   SELECT COALESCE(array_agg(tag ORDER BY n DESC, tag), '{}') INTO itags FROM (
     SELECT t.tag, count(*) AS n FROM contact_labels l, unnest(l.interests) t(tag)
      WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT 63) s;
-  SELECT COALESCE(array_agg(key ORDER BY n DESC, key), '{}') INTO ukeys FROM (
+  SELECT COALESCE(array_agg(key ORDER BY ${UF_FIRST_O(o, 'key')}n DESC, key), '{}') INTO ukeys FROM (
     SELECT e.key, count(*) AS n FROM (SELECT ${o.std ? 'c.uf, c.std' : 'c.uf'} FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c${o.std ? '\n           CROSS JOIN' : ','}
            ${fieldsOf('c', o)}
-     WHERE ${keepOf(o)} GROUP BY e.key ORDER BY n DESC, e.key LIMIT 63) s;
+     WHERE ${keepOf(o)} GROUP BY e.key ORDER BY ${UF_FIRST_O(o, 'e.key')}n DESC, e.key LIMIT 63) s;
   -- the 63 most common values of those keys
   SELECT COALESCE(array_agg(p ORDER BY n DESC, p), '{}') INTO uvals FROM (
     SELECT ${pair('e.key', 'e.value')} AS p, count(*) AS n FROM (SELECT ${o.std ? 'c.uf, c.std' : 'c.uf'} FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c${o.std ? '\n           CROSS JOIN' : ','}
@@ -253,7 +269,7 @@ BEGIN
     EXECUTE format('DROP TABLE %I', stale);
   END LOOP;
   EXECUTE format('ALTER TABLE label_facts ATTACH PARTITION %I FOR VALUES IN (%s)', tbl, rebuild_portal);
-  INSERT INTO label_facts_run (portal_id, run_id, tbl, ${DICT_NAMES.join(', ')}) VALUES (rebuild_portal, rebuild_run, tbl, ${DICT_NAMES.join(', ')});
+  ${o.std ? URESTN_SQL : ''}INSERT INTO label_facts_run (portal_id, run_id, tbl, ${DICT_NAMES.join(', ')}${o.std ? ', urest_n' : ''}) VALUES (rebuild_portal, rebuild_run, tbl, ${DICT_NAMES.join(', ')}${o.std ? ', urest_n' : ''});
   DELETE FROM label_cube WHERE portal_id = rebuild_portal;
   INSERT INTO label_cube (${CUBE_DIMS.join(', ')}, n, revenue)
   SELECT ${dims('l')}, count(*), sum(COALESCE(l.monetary, 0))

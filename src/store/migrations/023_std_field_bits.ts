@@ -10,8 +10,13 @@
  * only for contacts whose value has none (src/segments/field-bits.ts).
  *
  * The functions that write label_facts' contact part are replaced (005's labelFactsWriters with
- * 012's extra columns and the standard fields), and every tracked portal is rebuilt with them.
- * A `uf` condition (UF_CRM_* keys) reads the same bits and uf_rest by its own key, as before.
+ * 012's extra columns and the standard fields), and every tracked portal is rebuilt with them (in
+ * the migration's transaction: minutes for a portal of a million contacts, as 012's rebuild).
+ * The dictionaries list UF keys and values first, so a `uf` condition keeps the bits it had while a
+ * portal has fewer than 63; uf_rest keeps UF values only (a standard value without a bit is only
+ * marked in urest: the `crm` condition reads contact_field_values for it, and the row stays as
+ * narrow as before). label_facts_run.urest_n counts, per key bit, the contacts marked at the
+ * rebuild: a key with many such contacts keeps the semi-join (field-bits.ts).
  */
 import { labelFactsWriters } from './005_label_facts.js';
 import { FACT_EXTRA } from './012_customer_fields.js';
@@ -19,6 +24,8 @@ import { FACT_EXTRA } from './012_customer_fields.js';
 export const name = 'std_field_bits';
 
 export const sql = /* sql */ `
+-- per key bit, how many contacts of the partition had the key's urest bit at the rebuild (field-bits.ts)
+ALTER TABLE label_facts_run ADD COLUMN urest_n integer[] NOT NULL DEFAULT '{}';
 ${labelFactsWriters(FACT_EXTRA, { std: true })}
 SELECT label_facts_rebuild(t.portal_id, t.run_id) FROM (SELECT portal_id, run_id FROM label_facts_run ORDER BY portal_id) t;
 `;
