@@ -22,6 +22,7 @@
 import type { Db } from '../store/db.js';
 import { createScoreRun, finishScoreRun, insertLabels, latestScoreRun, vacuumLabelFacts, analyzeLabels, type ContactLabelInput } from '../store/scores.js';
 import { getSections } from '../store/crm.js';
+import { CHUNK_ROWS } from '../store/bulk.js';
 import { KIND_TABLES, type CustomerKind } from '../store/customer-kinds.js';
 import { portalBacktest, type StoredBacktest } from './backtest.js';
 import { getPortal } from '../store/portals.js';
@@ -388,8 +389,10 @@ async function storeRun(
     asOf: new Date(`${asOfDay}T00:00:00Z`), status: 'running', settings: run.settings, thresholds: run.thresholds ?? {}, fits, counts,
   });
   try {
+    // one bulk statement's rows at a time (CHUNK_ROWS): building a label row and its statement's
+    // parameters costs ~8 kB of short-lived objects, so 20k at once peaked at +170 MB
     for (const { kind, count, labels } of sets) {
-      for (let i = 0; i < count; i += 20_000) await insertLabels(db, kind, portalId, sr.id, labels(i, Math.min(count, i + 20_000)));
+      for (let i = 0; i < count; i += CHUNK_ROWS) await insertLabels(db, kind, portalId, sr.id, labels(i, Math.min(count, i + CHUNK_ROWS)));
     }
     // statistics that know this run's rows BEFORE the finish rebuilds the count tables from them: with the
     // previous run's statistics the planner expects one row for this run_id and the rebuild's joins run
