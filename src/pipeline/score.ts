@@ -354,7 +354,7 @@ const PREV_PAGE = 50_000;
 /**
  * The run's labels with their history: a segment that moved since the previous run is stamped `stamp`.
  * The counts come at once; the label rows are built a slice at a time as they are stored (`labels(from, to)`),
- * so a run never holds all of them (1M label rows are ~1.5 GB of objects).
+ * so a run never holds all of them at once.
  */
 function labelsWithHistory(run: ScoringRun, prev: ReadonlyMap<number, PrevLabel>, asOfDay: string, stamp: string) {
   let changes = 0;
