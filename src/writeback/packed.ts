@@ -1,8 +1,8 @@
 /**
  * A planned update as the plan keeps it until its batch goes out: the changed values (and the
  * interest tags) as one JSON string instead of an object per field: a first write-back of 1M
- * contacts plans 1M updates of ~20 fields each (issue 16 item 5: planning them peaked at 994 MB,
- * docs/benchmarks.md). Packing is used only when it is exact: a value JSON cannot give back as it was
+ * contacts plans 1M updates of ~20 fields each (issue 16 item 5: planning them peaked at 994 and
+ * 1,284 MB in two runs, docs/benchmarks.md). Packing is used only when it is exact: a value JSON cannot give back as it was
  * (NaN, ±Infinity, -0, undefined) keeps the update as an object.
  */
 import type { Tier } from './priority.js';
