@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name> [args]`: runs bench/<name>.ts. Names: scoring, sync, cycle, query, isolation, sizing, campaign, portals.
+ * `npm run bench -- <name> [args]`: runs bench/<name>.ts. Names: scoring, sync, cycle, query, isolation, sizing, campaign, portals, memory.
  * Each benchmark prints its own table of figures.
  */
 import { existsSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const name = process.argv[2];
-const known = ['scoring', 'sync', 'cycle', 'query', 'isolation', 'sizing', 'campaign', 'portals'];
+const known = ['scoring', 'sync', 'cycle', 'query', 'isolation', 'sizing', 'campaign', 'portals', 'memory'];
 if (!name || !known.includes(name)) {
   console.error(`usage: npm run bench -- <${known.join('|')}> [options]`);
   process.exit(2);

@@ -12,7 +12,7 @@ import type { CustomerInput, ScoringSettings } from '../scoring/index.js';
 
 export type { StoredBacktest };
 
-export function portalBacktest(customers: readonly CustomerInput[], asOfDay: string, settings: ScoringSettings): StoredBacktest {
+export function portalBacktest(customers: Iterable<CustomerInput>, asOfDay: string, settings: ScoringSettings): StoredBacktest {
   const horizonDays = settings.models.horizonDays;
   const end = parseIsoDay(asOfDay);
   const cut = end - horizonDays;

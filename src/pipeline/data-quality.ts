@@ -57,7 +57,7 @@ export interface DqContext {
 }
 
 /** Customers whose segment differs between the run and a rescoring of `input`; `via` maps a customer to its id in `input`. */
-function moved(actual: ScoringRun, input: CustomerInput[], k: DqContext, via: (id: string) => string = (id) => id): number {
+function moved(actual: ScoringRun, input: Iterable<CustomerInput>, k: DqContext, via: (id: string) => string = (id) => id): number {
   // a segment is the R, F and M levels' (and the rules'): the value models (BG/NBD, Gamma-Gamma) are not fitted
   const rfmOnly: ScoringSettings = { ...k.settings, models: { ...k.settings.models, enabled: false } };
   const cf = scorePortal({ asOf: k.asOfDay, customers: input, sections: k.sections }, rfmOnly);
@@ -68,10 +68,22 @@ function moved(actual: ScoringRun, input: CustomerInput[], k: DqContext, via: (i
   return n;
 }
 
+/** The customers of `input` as `f` maps them, one at a time (each pass over the input is a pass over the result). */
+const mapped = (input: Iterable<CustomerInput>, f: (c: CustomerInput) => CustomerInput): Iterable<CustomerInput> => ({
+  *[Symbol.iterator]() {
+    for (const c of input) yield f(c);
+  },
+});
+
 /** Moved by leaving the given won deals out (0 without rescoring when no customer holds one). */
-function movedWithout(actual: ScoringRun, input: CustomerInput[], deals: ReadonlySet<number>, k: DqContext): number {
-  if (!deals.size || !input.some((c) => c.won.some((d) => d.id !== undefined && deals.has(d.id)))) return 0;
-  return moved(actual, input.map((c) => ({ ...c, won: c.won.filter((d) => d.id === undefined || !deals.has(d.id)) })), k);
+function movedWithout(actual: ScoringRun, input: Iterable<CustomerInput>, deals: ReadonlySet<number>, k: DqContext): number {
+  if (!deals.size || !someCustomer(input, (c) => c.won.some((d) => d.id !== undefined && deals.has(d.id)))) return 0;
+  return moved(actual, mapped(input, (c) => ({ ...c, won: c.won.filter((d) => d.id === undefined || !deals.has(d.id)) })), k);
+}
+
+function someCustomer(input: Iterable<CustomerInput>, test: (c: CustomerInput) => boolean): boolean {
+  for (const c of input) if (test(c)) return true;
+  return false;
 }
 
 /** Groups (connected components) of customers linked by shared values: customer id → group's first id. */
@@ -94,18 +106,23 @@ export function duplicateGroups(shared: readonly number[][]): Map<number, number
   return new Map([...parent.keys()].map((id) => [id, find(id)]));
 }
 
-/** The input with each group of duplicates merged into one customer (id `dup:<first id>`, deals pooled once). */
-function mergedInput(input: CustomerInput[], group: ReadonlyMap<number, number>): CustomerInput[] {
-  const out: CustomerInput[] = [];
+/**
+ * The input with each group of duplicates merged into one customer (id `dup:<first id>`, deals pooled
+ * once) at its first member's place. The merged customers are built in a first pass; the others are
+ * passed through as the input yields them (the input is not copied).
+ */
+function mergedInput(input: Iterable<CustomerInput>, group: ReadonlyMap<number, number>): Iterable<CustomerInput> {
   const merged = new Map<number, CustomerInput & { won: CustomerInput['won'][number][]; lost: NonNullable<CustomerInput['lost']>[number][] }>();
+  // the group's first member in the input: where its merged customer goes
+  const firstOf = new Map<number, string>();
   for (const c of input) {
     const g = group.get(Number(c.id));
-    if (g === undefined) { out.push(c); continue; }
+    if (g === undefined) continue;
     let m = merged.get(g);
     if (!m) {
       m = { id: `dup:${g}`, kind: c.kind, createdAt: c.createdAt ?? null, won: [], lost: [], openDeals: 0 };
       merged.set(g, m);
-      out.push(m);
+      firstOf.set(g, c.id);
     }
     const seen = new Set(m.won.map((d) => d.id));
     m.won.push(...c.won.filter((d) => d.id === undefined || !seen.has(d.id)));
@@ -113,7 +130,15 @@ function mergedInput(input: CustomerInput[], group: ReadonlyMap<number, number>)
     m.openDeals = (m.openDeals ?? 0) + (c.openDeals ?? 0);
     if (c.createdAt && (!m.createdAt || String(c.createdAt) < String(m.createdAt))) m.createdAt = c.createdAt;
   }
-  return out;
+  return {
+    *[Symbol.iterator]() {
+      for (const c of input) {
+        const g = group.get(Number(c.id));
+        if (g === undefined) yield c;
+        else if (firstOf.get(g) === c.id) yield merged.get(g)!;
+      }
+    },
+  };
 }
 
 const sample = (ids: readonly number[]) => ids.slice(0, SAMPLE_SIZE);
@@ -123,7 +148,7 @@ const sample = (ids: readonly number[]) => ids.slice(0, SAMPLE_SIZE);
  * their ids), `actual` the run after its thresholds were settled.
  */
 export async function dataQualityOf(
-  db: Db, portalId: number, kind: CustomerKind, input: CustomerInput[], actual: ScoringRun, k: DqContext,
+  db: Db, portalId: number, kind: CustomerKind, input: Iterable<CustomerInput>, actual: ScoringRun, k: DqContext,
 ): Promise<DataQuality> {
   const deals = await problemDeals(db, portalId);
   const unlinked = await unlinkedRevenue(db, portalId, kind);

@@ -22,6 +22,7 @@
 import type { Db } from '../store/db.js';
 import { createScoreRun, finishScoreRun, insertLabels, latestScoreRun, vacuumLabelFacts, analyzeLabels, type ContactLabelInput } from '../store/scores.js';
 import { getSections } from '../store/crm.js';
+import { CHUNK_ROWS } from '../store/bulk.js';
 import { KIND_TABLES, type CustomerKind } from '../store/customer-kinds.js';
 import { portalBacktest, type StoredBacktest } from './backtest.js';
 import { getPortal } from '../store/portals.js';
@@ -29,8 +30,9 @@ import { readSection, refusalReasonKey } from '../settings/index.js';
 import { lostReason, refusalResolver, type RefusalResolver } from './refusal.js';
 import { fullRunMarks } from './incremental.js';
 import { dataQualityOf, type DqContext } from './data-quality.js';
+import { CompactInput } from './compact-input.js';
 import {
-  cellLabel, levelOf, scorePortal, segmentOf, segmentSizes,
+  cellLabel, levelOf, scorePortal, scoringSettingsSchema, segmentOf, segmentSizes,
   type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
 } from '../scoring/index.js';
 
@@ -119,9 +121,12 @@ const DEALS_OF: Record<CustomerKind, string> = {
       ORDER BY d.company_id, d.id`,
 };
 
-/** All customers of a kind (contacts by default) as scoring input, in id order. */
-export async function loadScoringInput(db: Db, portalId: number, batchSize = 5000, kind: CustomerKind = 'contact'): Promise<CustomerInput[]> {
-  const out: CustomerInput[] = [];
+/**
+ * All customers of a kind (contacts by default) as scoring input, in id order, packed in columns
+ * (./compact-input.ts): a batch's objects live only until they are packed.
+ */
+export async function loadScoringInput(db: Db, portalId: number, batchSize = 5000, kind: CustomerKind = 'contact'): Promise<CompactInput> {
+  const out = new CompactInput(kind);
   const reasons = await refusalResolver(db, portalId);
   let after = -1;
   for (;;) {
@@ -131,10 +136,10 @@ export async function loadScoringInput(db: Db, portalId: number, batchSize = 500
     );
     if (!rows.length) break;
     after = rows[rows.length - 1]!.id;
-    out.push(...(await scoringInputOf(db, portalId, rows, kind, reasons)));
+    for (const c of await scoringInputOf(db, portalId, rows, kind, reasons)) out.push(c);
     if (rows.length < batchSize) break;
   }
-  return out;
+  return out.done();
 }
 
 /** Scoring input of the given contacts (or companies) that are in the store (event rescoring), in id order. */
@@ -312,45 +317,68 @@ function pinThresholds(run: ScoringRun, prev: Partial<Th> | undefined, settings:
 
 type PrevLabel = { segment: string | null; prevSegment: string | null; changedAt: string | null };
 
-/** The previous run's segment and history per customer of a kind. */
+/**
+ * The previous run's segment and history per customer of a kind. Read in pages of the three values
+ * only (not the whole extra), their few distinct strings shared: at 1M customers the map is what stays.
+ */
 async function previousLabels(db: Db, portalId: number, runId: number, kind: CustomerKind = 'contact'): Promise<Map<number, PrevLabel>> {
   const out = new Map<number, PrevLabel>();
   const t = KIND_TABLES[kind];
-  const { rows } = await db.query<{ id: number; segment: string | null; extra: Record<string, unknown> }>(
-    `SELECT ${t.id} AS id, segment, extra FROM ${t.labels} WHERE portal_id = $1 AND run_id = $2`,
-    [portalId, runId],
-  );
-  for (const r of rows) {
-    out.set(Number(r.id), {
-      segment: r.segment,
-      prevSegment: (r.extra?.prevSegment as string | null) ?? null,
-      changedAt: (r.extra?.changedAt as string | null) ?? null,
-    });
+  const strings = new Map<string, string>();
+  const shared = (v: string | null): string | null => {
+    if (v === null) return null;
+    const have = strings.get(v);
+    if (have !== undefined) return have;
+    strings.set(v, v);
+    return v;
+  };
+  let after = -1;
+  for (;;) {
+    const { rows } = await db.query<{ id: number; segment: string | null; prevSegment: string | null; changedAt: string | null }>(
+      `SELECT ${t.id} AS id, segment, extra->>'prevSegment' AS "prevSegment", extra->>'changedAt' AS "changedAt" FROM ${t.labels}
+        WHERE portal_id = $1 AND run_id = $2 AND ${t.id} > $3 ORDER BY ${t.id} LIMIT $4`,
+      [portalId, runId, after, PREV_PAGE],
+    );
+    for (const r of rows) {
+      out.set(Number(r.id), { segment: shared(r.segment), prevSegment: shared(r.prevSegment), changedAt: shared(r.changedAt) });
+    }
+    if (rows.length < PREV_PAGE) break;
+    after = Number(rows[rows.length - 1]!.id);
   }
   return out;
 }
 
-/** The run's labels with their history: a segment that moved since the previous run is stamped `stamp`. */
+/** Previous labels per page (previousLabels). */
+const PREV_PAGE = 50_000;
+
+/**
+ * The run's labels with their history: a segment that moved since the previous run is stamped `stamp`.
+ * The counts come at once; the label rows are built a slice at a time as they are stored (`labels(from, to)`),
+ * so a run never holds all of them at once.
+ */
 function labelsWithHistory(run: ScoringRun, prev: ReadonlyMap<number, PrevLabel>, asOfDay: string, stamp: string) {
   let changes = 0;
   let buyers = 0;
-  const labels: ContactLabelInput[] = run.customers.map((c) => {
+  for (const c of run.customers) {
+    const p = prev.get(Number(c.id));
+    if (p && p.segment !== c.segment) changes++;
+    if (c.recencyDays !== null) buyers++;
+  }
+  const labels = (from: number, to: number): ContactLabelInput[] => run.customers.slice(from, to).map((c) => {
     const p = prev.get(Number(c.id));
     let prevSegment: string | null = p?.prevSegment ?? null;
     let changedAt: string | null = p?.changedAt ?? null;
     if (p && p.segment !== c.segment) {
       prevSegment = p.segment;
       changedAt = stamp;
-      changes++;
     }
-    if (c.recencyDays !== null) buyers++;
     return labelOf(c, asOfDay, { prevSegment, changedAt });
   });
-  return { labels, changes, buyers };
+  return { labels, count: run.customers.length, changes, buyers };
 }
 
-/** Labels of one kind to store with a run. */
-type KindLabels = { kind: CustomerKind; labels: ContactLabelInput[] };
+/** Labels of one kind to store with a run: `count` rows, built a slice at a time. */
+type KindLabels = { kind: CustomerKind; count: number; labels: (from: number, to: number) => ContactLabelInput[] };
 
 /** Stores the run and its labels ('done' at the end, 'failed' when a write fails), then vacuums the count tables. */
 async function storeRun(
@@ -361,8 +389,10 @@ async function storeRun(
     asOf: new Date(`${asOfDay}T00:00:00Z`), status: 'running', settings: run.settings, thresholds: run.thresholds ?? {}, fits, counts,
   });
   try {
-    for (const { kind, labels } of sets) {
-      for (let i = 0; i < labels.length; i += 20_000) await insertLabels(db, kind, portalId, sr.id, labels.slice(i, i + 20_000));
+    // one bulk statement's rows at a time (CHUNK_ROWS): building a label row and its statement's
+    // parameters costs ~8 kB of short-lived objects, so 20k at once peaked at +170 MB
+    for (const { kind, count, labels } of sets) {
+      for (let i = 0; i < count; i += CHUNK_ROWS) await insertLabels(db, kind, portalId, sr.id, labels(i, Math.min(count, i + CHUNK_ROWS)));
     }
     // statistics that know this run's rows BEFORE the finish rebuilds the count tables from them: with the
     // previous run's statistics the planner expects one row for this run_id and the rebuild's joins run
@@ -397,15 +427,15 @@ async function scoreCompanies(db: Db, portalId: number, k: KindContext, prev: Sc
   const prevCompanies = (prev?.counts as { companies?: { thresholds?: Partial<Th> } } | undefined)?.companies;
   const { mode, drift } = pinThresholds(run, prevCompanies?.thresholds, k.settings, k.reanchorShare);
   const dataQuality = await dataQualityOf(db, portalId, 'company', customers, run, dqContext(k));
-  customers.length = 0;
+  customers.clear();
   const prevLabels = prev ? await previousLabels(db, portalId, prev.id, 'company') : new Map<number, PrevLabel>();
-  const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, k.asOfDay, k.stamp);
-  const result: CompanyScoringResult = { companies: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift };
+  const { labels, count, changes, buyers } = labelsWithHistory(run, prevLabels, k.asOfDay, k.stamp);
+  const result: CompanyScoringResult = { companies: count, buyers, segmentChanges: changes, thresholds: mode, drift };
   const counts = {
     ...result, segments: run.segmentSizes, lifecycles: run.lifecycleSizes, thresholds: run.thresholds ?? {}, thresholdMode: mode,
     warnings: run.warnings, fits: { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma }, dataQuality,
   };
-  return { labels, result, counts };
+  return { labels, count, result, counts };
 }
 
 type ScoreRunRow = Awaited<ReturnType<typeof latestScoreRun>>;
@@ -434,9 +464,10 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const customers = await loadScoringInput(db, portalId, opts.batchSize);
   const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
   const t1 = performance.now();
+  // the predictions' track record on the portal's own history (pipeline/backtest.ts), with the settings
+  // scorePortal parses; first, so that its run (with every buyer's forecast) is gone before this run's exists
+  const backtest = portalBacktest(customers, asOfDay, scoringSettingsSchema.parse(settings));
   const run = scorePortal({ asOf: asOfDay, customers, sections }, settings);
-  // the predictions' track record on the portal's own history (pipeline/backtest.ts)
-  const backtest = portalBacktest(customers, asOfDay, run.settings);
 
   const prev = await latestScoreRun(db, portalId);
   const reanchorShare = opts.reanchorShare ?? 0.1;
@@ -444,21 +475,21 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const k: KindContext = { asOfDay, settings, sections, reanchorShare, stamp: now.toISOString() };
   // the data-quality checks and what each problem moves (./data-quality.ts), on this run's input
   const dataQuality = await dataQualityOf(db, portalId, 'contact', customers, run, dqContext(k));
-  customers.length = 0;
+  customers.clear();
   const companies = b2b ? await scoreCompanies(db, portalId, k, prev, opts.batchSize) : null;
   const t2 = performance.now();
 
   const prevLabels = prev ? await previousLabels(db, portalId, prev.id) : new Map<number, PrevLabel>();
-  const { labels, changes, buyers } = labelsWithHistory(run, prevLabels, asOfDay, k.stamp);
+  const { labels, count, changes, buyers } = labelsWithHistory(run, prevLabels, asOfDay, k.stamp);
   const counts = {
-    contacts: labels.length, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
+    contacts: count, buyers, segmentChanges: changes, segments: run.segmentSizes, lifecycles: run.lifecycleSizes,
     thresholdMode: mode, drift, warnings: run.warnings, dataQuality, ...(companies ? { companies: companies.counts } : {}), ...marks,
   };
-  const sets: KindLabels[] = [{ kind: 'contact', labels }, ...(companies ? [{ kind: 'company' as const, labels: companies.labels }] : [])];
+  const sets: KindLabels[] = [{ kind: 'contact', count, labels }, ...(companies ? [{ kind: 'company' as const, count: companies.count, labels: companies.labels }] : [])];
   const runId = await storeRun(db, portalId, asOfDay, run, sets, counts, backtest);
   const t3 = performance.now();
   return {
-    runId, asOf: asOfDay, contacts: labels.length, buyers, segmentChanges: changes, thresholds: mode, drift,
+    runId, asOf: asOfDay, contacts: count, buyers, segmentChanges: changes, thresholds: mode, drift,
     warnings: run.warnings, companies: companies?.result ?? null, mode: 'full', ...(fullReason ? { fullReason } : {}),
     ms: { load: Math.round(t1 - t0), score: Math.round(t2 - t1), store: Math.round(t3 - t2) },
   };

@@ -79,7 +79,7 @@ interface Row {
 }
 
 /** Purchase days and revenue of each customer in (from, to], keyed by id (the run's purchase-day rules). */
-export function holdoutActuals(customers: readonly CustomerInput[], from: DayNumber, to: DayNumber, settings: ScoringSettings): Map<string, { days: number; value: number }> {
+export function holdoutActuals(customers: Iterable<CustomerInput>, from: DayNumber, to: DayNumber, settings: ScoringSettings): Map<string, { days: number; value: number }> {
   const out = new Map<string, { days: number; value: number }>();
   const s = new CustomerScratch();
   const none = new Set<string>();
@@ -97,7 +97,7 @@ export function holdoutActuals(customers: readonly CustomerInput[], from: DayNum
   return out;
 }
 
-export function backtest(customers: readonly CustomerInput[], fitUntil: DayNumber, horizonDays: number, settingsInput: ScoringSettings | ScoringSettingsInput = {}): BacktestResult {
+export function backtest(customers: Iterable<CustomerInput>, fitUntil: DayNumber, horizonDays: number, settingsInput: ScoringSettings | ScoringSettingsInput = {}): BacktestResult {
   const base = scoringSettingsSchema.parse(settingsInput);
   const settings = scoringSettingsSchema.parse({ ...base, models: { ...base.models, horizonDays, annualDiscountRate: 0, margin: 1 } });
   const holdoutEnd = fitUntil + horizonDays;

@@ -50,6 +50,7 @@ import {
 import { F, manifestFields } from './manifest-fields.js';
 import { mergeInterests, ownTags, OWN_INTERESTS_KEY } from './own-interests.js';
 import { fieldsRemoved } from './remove-fields.js';
+import { pack, unpack, type Pending, type Planned } from './packed.js';
 
 export type SpreadMode = 'auto' | 'always' | 'never';
 
@@ -102,17 +103,6 @@ export interface WriteBackResult {
 /** What the companies' pass did (the same meanings as for contacts). */
 export type CompanyWriteResult = Pick<WriteBackResult, 'considered' | 'written' | 'fieldsWritten' | 'failed' | 'missing' | 'unresolved' | 'spread' | 'byMethod' | 'passes' | 'errors'>;
 
-interface Pending {
-  id: number;
-  changed: SemValues;
-  /** the write-back order (priority.ts): tier, then value */
-  tier: Tier;
-  value: number;
-  /** the app's own interest tags, recorded when the interests field is written (own-interests.ts) */
-  own?: string[];
-  /** the tags the app owned before (what it last wrote), to merge again with the portal's current value */
-  owned?: string[];
-}
 
 interface LabelRow extends ContactLabel {
   uf: Record<string, unknown> | null;
@@ -187,7 +177,8 @@ async function planPages(
   onlyFields: ReadonlySet<string> | undefined, kind: CustomerKind,
 ) {
   const t = KIND_TABLES[kind];
-  const pending: Pending[] = [];
+  // packed (./packed.ts): a first write-back plans every contact
+  const pending: Planned[] = [];
   let considered = 0;
   let unresolved = 0;
   let after = -1;
@@ -214,7 +205,7 @@ async function planPages(
       const d = diffRecord(desired, r.uf, r.wv, reg, tol);
       if (d.unresolved.length) unresolved++;
       if (Object.keys(d.changed).length) {
-        pending.push({ id: r.contactId, changed: d.changed, ...priorityOf(r, d.changed, reg), ...(F.INTERESTS in d.changed ? { own, owned: ownTags(r.wv, F.INTERESTS) } : {}) });
+        pending.push(pack({ id: r.contactId, changed: d.changed, ...priorityOf(r, d.changed, reg), ...(F.INTERESTS in d.changed ? { own, owned: ownTags(r.wv, F.INTERESTS) } : {}) }));
       }
     }
     if (rows.length < pageSize) break;
@@ -435,7 +426,7 @@ async function writePass(run: Run, reg: FieldRegistry, first: boolean, onlyField
   const topPlanned = todo.filter((x) => x.tier === 1).length;
   if (todo.length) await storeProgress(run, progressOf(run, spread, todo.length, 0, topPlanned));
   for (let i = 0; i < todo.length; i += run.batchSize) {
-    const rejected = await writeBatch(run, todo.slice(i, i + run.batchSize), spread, reg);
+    const rejected = await writeBatch(run, todo.slice(i, i + run.batchSize).map(unpack), spread, reg);
     if (!rejected) { res.failed += todo.length - i; break; }
     valueErrors.push(...rejected);
     const pr = progressOf(run, spread, todo.length, Math.min(todo.length, i + run.batchSize), topPlanned);

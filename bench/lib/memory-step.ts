@@ -1,0 +1,61 @@
+/**
+ * One step of the memory bench, run as a CHILD process so that its peak RSS
+ * (process.resourceUsage().maxRSS) is the step's alone.
+ *   argv: <step> <databaseUrl> <portalId>
+ *   scoring:   runScoring (pipeline/score.ts) as a cycle runs it: load, score, backtest, data quality, labels;
+ *   writeback: runWriteBack (writeback/write.ts) with maxWrites 0 against an empty emulated portal
+ *              (bench/lib/emulator-child.ts, its own process): it registers the fields, reads every
+ *              label from the store and plans (diffs, orders) the updates of all contacts, and
+ *              sends none (the REST time at 1M is the cycle bench's business).
+ * Sends {type:'result', step, maxRssMb, wallSec, summary} over IPC.
+ */
+import path from 'node:path';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/store/index.js';
+import { runScoring } from '../../src/pipeline/score.js';
+import { runWriteBack } from '../../src/writeback/write.js';
+import { MemoryTokenSource } from '../../src/b24/auth.js';
+import { B24Client } from '../../src/b24/client.js';
+import { AS_OF } from './memory-seed.js';
+
+const [step, url, portalArg] = process.argv.slice(2);
+const portalId = Number(portalArg);
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface Ready { oauth: { accessToken: string; refreshToken: string; clientEndpoint: string; serverEndpoint: string; clientId: string; clientSecret: string; expiresIn: number; portalNow: number } }
+
+async function scoring(db: Awaited<ReturnType<typeof openStore>>): Promise<Record<string, unknown>> {
+  const r = await runScoring(db, portalId, AS_OF, { now: new Date(`${AS_OF}T06:00:00Z`) });
+  return { runId: r.runId, contacts: r.contacts, buyers: r.buyers, segmentChanges: r.segmentChanges, thresholds: r.thresholds, ms: r.ms };
+}
+
+async function writeback(db: Awaited<ReturnType<typeof openStore>>): Promise<Record<string, unknown>> {
+  const emu = fork(path.join(here, 'emulator-child.ts'), ['0', '0', '1', '1'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  try {
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      emu.once('message', (m) => resolve(m as Ready));
+      emu.once('exit', (c) => reject(new Error(`emulator child exited (${c})`)));
+    });
+    const o = ready.oauth;
+    const tokens = new MemoryTokenSource({
+      accessToken: o.accessToken, refreshToken: o.refreshToken, clientEndpoint: o.clientEndpoint, expiresAt: o.portalNow + o.expiresIn * 1000,
+      clientId: o.clientId, clientSecret: o.clientSecret, serverEndpoint: o.serverEndpoint,
+    });
+    const client = new B24Client({ tokens, limiter: { plan: 'standard' } });
+    const r = await runWriteBack(db, portalId, client, { maxWrites: 0 });
+    return { considered: r.considered, written: r.written, requests: r.requests, fieldsCreated: r.fields.created.length, errors: r.errors.slice(0, 3) };
+  } finally {
+    emu.kill();
+  }
+}
+
+const db = await openStore({ databaseUrl: url!, poolMax: 4 });
+const t0 = performance.now();
+try {
+  const summary = step === 'scoring' ? await scoring(db) : step === 'writeback' ? await writeback(db) : null;
+  if (!summary) throw new Error(`unknown step ${step}`);
+  process.send?.({ type: 'result', step, maxRssMb: process.resourceUsage().maxRSS / 1024, wallSec: (performance.now() - t0) / 1000, summary });
+} finally {
+  await db.close();
+}
