@@ -6,7 +6,7 @@
 import type { Condition } from '../settings/segment-filter.js';
 import { crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
-import { codedFieldCondition } from './field-bits.js';
+import { bitsOf, codedFieldCondition, searchedBits } from './field-bits.js';
 import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
@@ -40,8 +40,6 @@ export interface FactsDicts {
 const ufNeedsContacts = (c: Extract<Condition, { field: 'uf' }>) =>
   (c.op === 'eq' && (c.value === '' || c.value === '[]')) || (c.op === 'contains' && c.value !== undefined && '[]'.includes(c.value));
 
-/** int8 (as text, for a bind parameter) with the given bits set; bit 63 is the sign bit. */
-const bitsOf = (bits: number[]) => BigInt.asIntN(64, bits.reduce((m, b) => m | (1n << BigInt(b)), 0n)).toString();
 
 /**
  * A coded column: label_facts.<col> holds the value's position in the dictionary (at most 63), or
@@ -103,10 +101,8 @@ function ufCondition(c: Extract<Condition, { field: 'uf' }>, ps: Params, d: Fact
     const vbit = d.uvals.indexOf(`${c.key}\u001f${c.value}`);
     vbits = `${ps.p(vbit >= 0 ? bitsOf([vbit]) : '0')}::bigint`;
   } else {
-    const key = ps.p(c.key);
-    vbits = `(SELECT COALESCE(bit_or(1::bigint << (d.o - 1)::int), 0) FROM label_facts_run t, unnest(t.uvals) WITH ORDINALITY d(p, o)
-         WHERE t.portal_id = $1 AND left(d.p, length(${key}::text) + 1) = ${key}::text || chr(31)
-           AND substr(d.p, length(${key}::text) + 2) ILIKE ${ps.p(`%${escapeLike(c.value)}%`)}::text)`;
+    const pattern = `%${escapeLike(c.value)}%`;
+    vbits = searchedBits(c.key, ps, (v) => `${v} ILIKE ${ps.p(pattern)}::text`);
   }
   // uf_rest is read only where it holds this key's value (urest), or for a key without a bit
   const kbit = d.ukeys.indexOf(c.key);

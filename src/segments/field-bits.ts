@@ -31,10 +31,10 @@ type Crm = Extract<Condition, { field: 'crm' }>;
 const WHOLE_BYTES = 2000;
 
 /** int8 (as text, for a bind parameter) with the given bits set; bit 63 is the sign bit. */
-const bitsOf = (bits: number[]) => BigInt.asIntN(64, bits.reduce((m, b) => m | (1n << BigInt(b)), 0n)).toString();
+export const bitsOf = (bits: number[]) => BigInt.asIntN(64, bits.reduce((m, b) => m | (1n << BigInt(b)), 0n)).toString();
 
-/** The bits of the key's dictionary values whose text v satisfies cond(v), found in SQL once per query. */
-function searchedBits(key: string, ps: Params, cond: (v: string) => string): string {
+/** The bits of the key's dictionary values (uvals) whose text v satisfies cond(v), found in SQL once per query. */
+export function searchedBits(key: string, ps: Params, cond: (v: string) => string): string {
   const k = ps.p(key);
   return `(SELECT COALESCE(bit_or(1::bigint << (d.o - 1)::int), 0) FROM label_facts_run t, unnest(t.uvals) WITH ORDINALITY d(p, o)
          WHERE t.portal_id = $1 AND left(d.p, length(${k}::text) + 1) = ${k}::text || chr(31)

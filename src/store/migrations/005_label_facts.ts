@@ -125,8 +125,7 @@ const keepOf = (o: FieldBits) => (o.std ? `e.value NOT IN ('null'::jsonb, '""'::
  * a portal has fewer than 63), then the standard ones; values stay the most common of both kinds
  * (a value many contacts hold is where a bit saves most). ORDER BY prefix for a key expression `e`.
  */
-const UF_FIRST_SQL = (e: string) => `(left(${e}, 3) = 'UF_') DESC, `;
-const UF_FIRST_O = (o: FieldBits, e: string) => (o.std ? UF_FIRST_SQL(e) : '');
+const ufFirst = (o: FieldBits, e: string) => (o.std ? `(left(${e}, 3) = 'UF_') DESC, ` : '');
 /**
  * With `std`: how many contacts of the new partition have each key's urest bit (a value without a
  * value bit), per key bit: field-bits.ts reads contact_field_values for those contacts one by one,
@@ -220,10 +219,10 @@ BEGIN
   SELECT COALESCE(array_agg(tag ORDER BY n DESC, tag), '{}') INTO itags FROM (
     SELECT t.tag, count(*) AS n FROM contact_labels l, unnest(l.interests) t(tag)
      WHERE l.portal_id = rebuild_portal AND l.run_id = rebuild_run GROUP BY t.tag ORDER BY n DESC, t.tag LIMIT 63) s;
-  SELECT COALESCE(array_agg(key ORDER BY ${UF_FIRST_O(o, 'key')}n DESC, key), '{}') INTO ukeys FROM (
+  SELECT COALESCE(array_agg(key ORDER BY ${ufFirst(o, 'key')}n DESC, key), '{}') INTO ukeys FROM (
     SELECT e.key, count(*) AS n FROM (SELECT ${o.std ? 'c.uf, c.std' : 'c.uf'} FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c${o.std ? '\n           CROSS JOIN' : ','}
            ${fieldsOf('c', o)}
-     WHERE ${keepOf(o)} GROUP BY e.key ORDER BY ${UF_FIRST_O(o, 'e.key')}n DESC, e.key LIMIT 63) s;
+     WHERE ${keepOf(o)} GROUP BY e.key ORDER BY ${ufFirst(o, 'e.key')}n DESC, e.key LIMIT 63) s;
   -- the 63 most common values of those keys
   SELECT COALESCE(array_agg(p ORDER BY n DESC, p), '{}') INTO uvals FROM (
     SELECT ${pair('e.key', 'e.value')} AS p, count(*) AS n FROM (SELECT ${o.std ? 'c.uf, c.std' : 'c.uf'} FROM contacts c WHERE c.portal_id = rebuild_portal LIMIT 50000) c${o.std ? '\n           CROSS JOIN' : ','}
