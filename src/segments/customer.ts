@@ -10,7 +10,7 @@
  */
 import type { Condition } from '../settings/segment-filter.js';
 import { FilterError } from './errors.js';
-import { AS_OF_DAY } from './label-extras.js';
+import { fromAsOfDay } from './label-extras.js';
 import { escapeLike, type Params, rangeSql } from './sql.js';
 
 type Of<F extends Condition['field']> = Extract<Condition, { field: F }>;
@@ -118,7 +118,7 @@ function need<T>(v: T | undefined | null, what: string): T {
 /** from ≤ day ≤ to, and day ≥ as-of − days (each part when given). */
 function daySql(day: string, from: unknown, to: unknown, days: number | null | undefined, ps: Params): string {
   const parts = [rangeSql(day, from, to, ps, 'date')];
-  if (days !== undefined && days !== null) parts.push(`${day} >= ${AS_OF_DAY} - ${ps.p(days)}::int`);
+  if (days !== undefined && days !== null) parts.push(`${day} >= ${fromAsOfDay((d) => `${d} - ${ps.p(days)}::int`)}`);
   return parts.join(' AND ');
 }
 
@@ -340,7 +340,7 @@ function companyList(x: Of<'company_industry' | 'company_size'>, ps: Params, k: 
  */
 function ageSql(x: Of<'age'>, ps: Params, k: CustomerCols): string {
   const parts = [`${k.birthdate} IS NOT NULL`];
-  const yearsBack = (n: number) => `(${AS_OF_DAY} - make_interval(years => ${ps.p(n)}::int))::date`;
+  const yearsBack = (n: number) => fromAsOfDay((d) => `(${d} - make_interval(years => ${ps.p(n)}::int))::date`);
   if (x.min !== undefined && x.min !== null) parts.push(`${k.birthdate} <= ${yearsBack(x.min)}`);
   if (x.max !== undefined && x.max !== null) parts.push(`${k.birthdate} > ${yearsBack(x.max + 1)}`);
   return `(${parts.join(' AND ')})`;

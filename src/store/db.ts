@@ -127,10 +127,37 @@ function checkTimeout(ms: number): void {
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new RangeError(`statement timeout must be a positive integer of ms, got ${ms}`);
 }
 
+/**
+ * Session settings of the bounded (UI) pool besides its statement_timeout: the UI's statements are short
+ * scans of one portal's count tables, many users' at once. Measured on PostgreSQL 15 at 1M contacts
+ * (docs/ui.md, "Counts over 1M contacts: the UI pool's settings"): a parallel plan made the count 1.8×
+ * slower on 2 cores (225 against 125 ms; each request runs two statements, each with its workers), and
+ * JIT of the expressions and tuple deforming, without inlining or optimisation (whose compile time
+ * outweighs a 100 ms scan), took the serial scan from 125 to 77 ms. The JIT threshold is a plan cost
+ * reached by scans of some 400k rows: smaller portals' counts never pay for a compile.
+ */
+export const BOUNDED_SESSION: Readonly<Record<string, string | number>> = {
+  max_parallel_workers_per_gather: 0,
+  jit_above_cost: 20_000,
+  jit_inline_above_cost: -1,
+  jit_optimize_above_cost: -1,
+};
+
+/** How long an idle connection of the bounded pool is kept (see newPool). */
+export const BOUNDED_IDLE_MS = 10 * 60_000;
+
+const sessionOptions = (settings: Readonly<Record<string, string | number>>): string =>
+  Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
+
 function newPool(connectionString: string, poolMax: number, statementTimeoutMs?: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString, max: poolMax, types: pgTypes,
-    ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs, application_name: 'b24seg-bounded' } : {}),
+    ...(statementTimeoutMs ? {
+      statement_timeout: statementTimeoutMs, application_name: 'b24seg-bounded', options: sessionOptions(BOUNDED_SESSION),
+      // a server process loads the JIT compiler on its first JIT'd statement (~0.4 s measured): keep the
+      // UI's connections for 10 idle minutes (pg's default is 10 s) so that a user's next click finds one warm
+      idleTimeoutMillis: BOUNDED_IDLE_MS,
+    } : {}),
   });
   // An idle client erroring (server restart) must not crash the process.
   pool.on('error', (err) => console.error('[store] idle PostgreSQL client error:', err.message));
