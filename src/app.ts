@@ -15,7 +15,7 @@ import { loadManifest, type Manifest } from '../manifest/index.js';
 import type { LimiterOptions } from './b24/limiter.js';
 import { loadConfig, type AppConfig } from './config.js';
 import { clientForPortal, forgetPortalClient, type PortalClientOptions } from './portal-clients.js';
-import { createServer } from './server/app.js';
+import { createServer, SERVER_KEEP_ALIVE_MS } from './server/app.js';
 import type { ServerDeps } from './server/deps.js';
 import { MemoryCrmEventQueue, type CrmEventSink } from './server/event-queue.js';
 import { createLogger, type Logger } from './server/log.js';
@@ -126,7 +126,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     if (ownDb) await db.close();
     throw e;
   }
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   const port = (server.address() as AddressInfo).port;
   // With an ephemeral port and no PUBLIC_URL, handler URLs must name the real port.
   if (config.port === 0 && !opts.config?.publicUrl && !(opts.env ?? process.env).PUBLIC_URL) config.publicUrl = `http://127.0.0.1:${port}`;

@@ -6,6 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type Router } from 'express';
 import { drainServer } from './app.js';
+import { SERVER_KEEP_ALIVE_MS } from './server/app.js';
 
 export interface OpsServer {
   url: string;
@@ -24,7 +25,7 @@ export async function startOpsServer(routers: Router[], port: number, host: stri
     const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
   });
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   const p = (server.address() as AddressInfo).port;
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return { url: `http://${h}:${p}`, port: p, close: (timeoutMs = 5_000) => drainServer(server, timeoutMs) };

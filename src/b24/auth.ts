@@ -15,7 +15,7 @@
  *    client then surfaces a 401 as is instead of calling `refresh`.
  */
 import axios from 'axios';
-import { keepAliveAgents } from './transport.js';
+import { keepAliveAgents, retryStaleSocket } from './transport.js';
 import { z } from 'zod';
 import { DeadRefreshTokenError, OAuthError } from './errors.js';
 
@@ -92,7 +92,8 @@ export function tokenUrl(p: Pick<RefreshParams, 'oauthUrl' | 'serverEndpoint'>):
  */
 export async function refreshAccessToken(p: RefreshParams): Promise<RefreshedTokens> {
   const url = tokenUrl(p);
-  const res = await axios.get(url, {
+  // a stale kept-alive socket is retried: the server never read that request, so the refresh token was not spent
+  const res = await retryStaleSocket(() => axios.get(url, {
     params: { grant_type: 'refresh_token', client_id: p.clientId, client_secret: p.clientSecret, refresh_token: p.refreshToken },
     timeout: p.timeoutMs ?? 30_000,
     validateStatus: () => true,
@@ -102,7 +103,7 @@ export async function refreshAccessToken(p: RefreshParams): Promise<RefreshedTok
     httpAgent: keepAliveAgents.http,
     httpsAgent: keepAliveAgents.https,
     headers: { Accept: 'application/json', 'User-Agent': 'b24-segments/0.1' },
-  });
+  }));
   const body: unknown = res.data;
   const err = z.object({ error: z.string(), error_description: z.string().optional() }).safeParse(body);
   if (err.success) {

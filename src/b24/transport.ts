@@ -42,6 +42,31 @@ export const keepAliveAgents = {
 };
 const keepAlive = keepAliveAgents;
 
+/**
+ * True when a request failed because it was written on a kept-alive socket the server had already
+ * closed: Node marks a request sent on a reused socket (`reusedSocket`), and a reset or broken pipe
+ * there, before any answer, means the server closed the idle connection and never read the request
+ * (Node's documentation on `request.reusedSocket` recommends retrying exactly this). It happens
+ * despite IDLE_SOCKET_MS when this process's event loop was blocked past the server's keep-alive
+ * (PGlite runs its queries synchronously in-process): the idle timer could not fire, and the next
+ * request took the socket in the same tick the loop came back.
+ */
+export function staleSocketError(err: unknown): boolean {
+  const e = err as { code?: string; request?: { reusedSocket?: boolean }; response?: unknown } | null;
+  return !!e && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && e.request?.reusedSocket === true && !e.response;
+}
+
+/** Runs `send` again (at most twice) when it failed on a stale kept-alive socket (staleSocketError); any other error is thrown as is. */
+export async function retryStaleSocket<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      if (attempt >= 2 || !staleSocketError(err)) throw err;
+    }
+  }
+}
+
 export function axiosTransport(o: { timeoutMs?: number; userAgent?: string } = {}): Transport {
   const client = axios.create({
     timeout: o.timeoutMs ?? 60_000,
@@ -53,7 +78,7 @@ export function axiosTransport(o: { timeoutMs?: number; userAgent?: string } = {
     transitional: { clarifyTimeoutError: true },
   });
   return async ({ url, body }) => {
-    const res = await client.post(url, body);
+    const res = await retryStaleSocket(() => client.post(url, body));
     return { status: res.status, data: res.data };
   };
 }

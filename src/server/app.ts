@@ -15,6 +15,14 @@ import { createUiRouter, type UiContext } from './ui-api/serve.js';
 import { clearSavedSegmentField } from '../writeback/saved-segment.js';
 import { removeAppFields, restoreAppFields } from '../writeback/remove-fields.js';
 
+/**
+ * How long the app's HTTP servers keep an idle keep-alive connection, ms. Longer than any client's
+ * own idle limit (a reverse proxy's upstream keep-alive, nginx's default 60 s; undici's 4 s; browsers'),
+ * so the client always closes first and never writes a request on a connection the server is closing
+ * (the client would see ECONNRESET). Shutdown closes idle connections at once (drainServer).
+ */
+export const SERVER_KEEP_ALIVE_MS = 65_000;
+
 export type { ServerDeps } from './deps.js';
 
 /** What the UI API needs, from the server's dependencies. */

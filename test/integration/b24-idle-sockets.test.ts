@@ -4,9 +4,11 @@
  * server is closing (ECONNRESET, "maybe sent": a workflow start would end 'unknown').
  */
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import axios from 'axios';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDLE_SOCKET_MS, axiosTransport, keepAliveAgents } from '../../src/b24/transport.js';
+import { IDLE_SOCKET_MS, axiosTransport, keepAliveAgents, staleSocketError } from '../../src/b24/transport.js';
 
 describe('b24 transport: idle keep-alive sockets', () => {
   let server: http.Server;
@@ -48,4 +50,71 @@ describe('b24 transport: idle keep-alive sockets', () => {
     // a call after the idle time opens a new socket and succeeds
     expect((await t({ url, body: {} })).status).toBe(200);
   }, 20_000);
+});
+
+/**
+ * When this process's event loop is blocked past the server's keep-alive (PGlite runs its queries
+ * synchronously in-process), the idle timer cannot drop the socket first, and the next request is
+ * written on a socket the server has closed: it fails with ECONNRESET on a reused socket. A TCP
+ * server that plays exactly that (answers the first request of a connection with keep-alive, closes
+ * the connection when a second one arrives) stands in for the race.
+ */
+describe('b24 transport: a request written on a socket the server has closed', () => {
+  let server: net.Server;
+  let url = '';
+  let connections = 0;
+  beforeAll(async () => {
+    server = net.createServer((sock) => {
+      const n = ++connections;
+      let seen = 0;
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString('latin1');
+        // one request per complete head + body ({} is 2 bytes: the clients send Content-Length)
+        while (/\r\n\r\n/.test(buf)) {
+          const head = buf.slice(0, buf.indexOf('\r\n\r\n'));
+          const len = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buf.length < head.length + 4 + len) return;
+          buf = buf.slice(head.length + 4 + len);
+          if (++seen > 1) return void sock.destroy(); // the server had closed this idle connection
+          const body = JSON.stringify({ result: true, connection: n });
+          sock.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\r\n${body}`);
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/rest/app.info.json`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  const settle = () => new Promise((r) => setTimeout(r, 50)); // the answered socket back in the agent's free list
+
+  it('without a retry the request fails with ECONNRESET on the reused socket; the transport sends it again on a new connection, once', async () => {
+    const plain = axios.create({ httpAgent: keepAliveAgents.http, validateStatus: () => true, maxRedirects: 0 }); // as the transport and the OAuth refresh send
+    expect((await plain.post(url, {})).status).toBe(200);
+    await settle();
+    const err = await plain.post(url, {}).then(() => null, (e: unknown) => e);
+    expect((err as { code?: string } | null)?.code).toBe('ECONNRESET');
+    expect(staleSocketError(err)).toBe(true);
+
+    const t = axiosTransport({ timeoutMs: 10_000 });
+    const first = await t({ url, body: {} });
+    expect(first.status).toBe(200);
+    await settle();
+    const before = connections;
+    const again = await t({ url, body: {} });
+    expect(again.status).toBe(200);
+    // answered on a new connection, the stale one dropped
+    expect(connections).toBe(before + 1);
+    expect((again.data as { connection: number }).connection).toBe(before + 1);
+  }, 20_000);
+
+  it('an error that is not a stale socket is not retried (a refused connection, a fresh socket, an answer with a status)', () => {
+    expect(staleSocketError({ code: 'ECONNREFUSED', request: { reusedSocket: true } })).toBe(false);
+    expect(staleSocketError({ code: 'ECONNRESET', request: { reusedSocket: false } })).toBe(false);
+    expect(staleSocketError({ code: 'ECONNRESET', request: { reusedSocket: true }, response: { status: 502 } })).toBe(false);
+    expect(staleSocketError(null)).toBe(false);
+  });
 });

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadManifest } from '../../../manifest/index.js';
 import { loadConfig } from '../../../src/config.js';
-import { createServer, type ServerDeps } from '../../../src/server/app.js';
+import { createServer, SERVER_KEEP_ALIVE_MS, type ServerDeps } from '../../../src/server/app.js';
 import type { B24Client } from '../../../src/b24/client.js';
 import { MemoryCrmEventQueue } from '../../../src/server/event-queue.js';
 import { createLogger } from '../../../src/server/log.js';
@@ -78,6 +78,8 @@ export async function startUiServer(db: Db, o: {
   const server = await new Promise<Server>((r) => {
     const s = app.listen(0, '127.0.0.1', () => r(s));
   });
+  // as src/app.ts: the test's fetch (undici, 4 s idle) closes first, never the server under its feet
+  server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     base,
