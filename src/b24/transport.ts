@@ -56,7 +56,12 @@ export function staleSocketError(err: unknown): boolean {
   return !!e && (e.code === 'ECONNRESET' || e.code === 'EPIPE') && e.request?.reusedSocket === true && !e.response;
 }
 
-/** Runs `send` again (at most twice) when it failed on a stale kept-alive socket (staleSocketError); any other error is thrown as is. */
+/**
+ * Runs `send` again (at most twice) when it failed on a stale kept-alive socket (staleSocketError); any
+ * other error is thrown as is. Only for a request whose repetition can do no harm even if the server
+ * had read it: the OAuth refresh (a second refresh with a spent token answers invalid_grant, the same
+ * end as an unanswered one). REST calls are not retried here: B24Client retries the idempotent ones.
+ */
 export async function retryStaleSocket<T>(send: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -78,7 +83,9 @@ export function axiosTransport(o: { timeoutMs?: number; userAgent?: string } = {
     transitional: { clarifyTimeoutError: true },
   });
   return async ({ url, body }) => {
-    const res = await retryStaleSocket(() => client.post(url, body));
+    // not retryStaleSocket: a server that read a write and then dropped the connection looks the same,
+    // and the client decides what may be sent again (B24Client: idempotent calls are retried)
+    const res = await client.post(url, body);
     return { status: res.status, data: res.data };
   };
 }
