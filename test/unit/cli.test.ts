@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { CDNOW_DIR } from '../helpers/cdnow.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const CLI = join(ROOT, 'src', 'scoring', 'cli.ts');
 const CDNOW = join(CDNOW_DIR, 'cdnow_sample_transactions.csv');
 const dir = mkdtempSync(join(tmpdir(), 'scoring-cli-'));
 
 function cli(...args: string[]) {
-  const r = spawnSync(TSX, [CLI, ...args], { encoding: 'utf8', cwd: ROOT });
+  // node with tsx's loader: one process (the tsx binary starts a second node)
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], { encoding: 'utf8', cwd: ROOT });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 function fixture(name: string, text: string): string {

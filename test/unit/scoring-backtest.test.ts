@@ -34,7 +34,8 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const CDNOW = join(CDNOW_DIR, 'cdnow_sample_transactions.csv');
 
 function cli(...args: string[]) {
-  const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', 'scoring', 'cli.ts'), ...args], { encoding: 'utf8', cwd: ROOT });
+  // node with tsx's loader: one process (the tsx binary starts a second node)
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'scoring', 'cli.ts'), ...args], { encoding: 'utf8', cwd: ROOT });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
