@@ -56,6 +56,9 @@ export interface DqContext {
   relabel: (cf: ScoredPortal, actual: ScoredPortal) => void;
 }
 
+/** A run's input; one that tells its length gets its columns sized at once (scorePortal). */
+type Input = Iterable<CustomerInput> & { readonly length?: number };
+
 const mergedId = (group: number): string => `dup:${group}`;
 const isMerged = (id: string): boolean => id.startsWith('dup:');
 
@@ -65,7 +68,7 @@ const isMerged = (id: string): boolean => id.startsWith('dup:');
  * drops, merges or changes customers but never reorders them, so the two runs are compared walking
  * both at once (no map of a million segments): only the merged customers' segments are looked up.
  */
-function moved(actual: ScoredPortal, input: Iterable<CustomerInput>, k: DqContext, group: ReadonlyMap<number, number> = new Map()): number {
+function moved(actual: ScoredPortal, input: Input, k: DqContext, group: ReadonlyMap<number, number> = new Map()): number {
   // a segment is the R, F and M levels' (and the rules'): the value models (BG/NBD, Gamma-Gamma) are not fitted
   const rfmOnly: ScoringSettings = { ...k.settings, models: { ...k.settings.models, enabled: false } };
   const cf = scorePortalView({ asOf: k.asOfDay, customers: input, sections: k.sections }, rfmOnly);
@@ -90,14 +93,15 @@ function moved(actual: ScoredPortal, input: Iterable<CustomerInput>, k: DqContex
 }
 
 /** The customers of `input` as `f` maps them, one at a time (each pass over the input is a pass over the result). */
-const mapped = (input: Iterable<CustomerInput>, f: (c: CustomerInput) => CustomerInput): Iterable<CustomerInput> => ({
+const mapped = (input: Input, f: (c: CustomerInput) => CustomerInput): Input => ({
+  length: input.length,
   *[Symbol.iterator]() {
     for (const c of input) yield f(c);
   },
 });
 
 /** Moved by leaving the given won deals out (0 without rescoring when no customer holds one). */
-function movedWithout(actual: ScoredPortal, input: Iterable<CustomerInput>, deals: ReadonlySet<number>, k: DqContext): number {
+function movedWithout(actual: ScoredPortal, input: Input, deals: ReadonlySet<number>, k: DqContext): number {
   if (!deals.size || !someCustomer(input, (c) => c.won.some((d) => d.id !== undefined && deals.has(d.id)))) return 0;
   return moved(actual, mapped(input, (c) => ({ ...c, won: c.won.filter((d) => d.id === undefined || !deals.has(d.id)) })), k);
 }
@@ -169,7 +173,7 @@ const sample = (ids: readonly number[]) => ids.slice(0, SAMPLE_SIZE);
  * their ids), `actual` the run after its thresholds were settled.
  */
 export async function dataQualityOf(
-  db: Db, portalId: number, kind: CustomerKind, input: Iterable<CustomerInput>, actual: ScoredPortal, k: DqContext,
+  db: Db, portalId: number, kind: CustomerKind, input: Input, actual: ScoredPortal, k: DqContext,
 ): Promise<DataQuality> {
   const deals = await problemDeals(db, portalId);
   const unlinked = await unlinkedRevenue(db, portalId, kind);
