@@ -8,7 +8,7 @@
  *  - thresholds: the latest run's R/F/M bounds (applyThresholds from the pipeline), which is
  *    also what the full run does between re-anchorings ("pinned" thresholds);
  *  - models: the latest run's fitted parameters (score_runs.fits), applied to the contact's
- *    own (x, t_x, T) and spend, with the same formulas as scorePortal's labelCustomers
+ *    own (x, t_x, T) and spend, with the same formulas as scorePortal's CustomerLabeler
  *    (src/scoring/labels.ts);
  *  - settings: the latest run's settings (a settings change needs a full run anyway);
  *  - per-contact parts (sleeping, lifecycle, interests, R/F/M values) are computed fresh;

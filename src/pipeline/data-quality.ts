@@ -15,7 +15,7 @@
  * A check warns when moved > WARN_SHARE of the run's customers.
  */
 import { problemDeals, sharedChannels, unlinkedRevenue, type CustomerKind, type Db } from '../store/index.js';
-import { scorePortal, type CustomerInput, type ScoringRun, type ScoringSettings, type SectionNode } from '../scoring/index.js';
+import { scorePortalView, type CustomerInput, type ScoredPortal, type ScoringSettings, type SectionNode, type SegmentCode } from '../scoring/index.js';
 
 export const WARN_SHARE = 0.01;
 /** ids kept per check (links to single records) */
@@ -53,30 +53,55 @@ export interface DqContext {
   settings: ScoringSettings;
   sections: SectionNode[];
   /** relabels a counterfactual run as the next run would be relabelled against `actual` (threshold pinning) */
-  relabel: (cf: ScoringRun, actual: ScoringRun) => void;
+  relabel: (cf: ScoredPortal, actual: ScoredPortal) => void;
 }
 
-/** Customers whose segment differs between the run and a rescoring of `input`; `via` maps a customer to its id in `input`. */
-function moved(actual: ScoringRun, input: Iterable<CustomerInput>, k: DqContext, via: (id: string) => string = (id) => id): number {
+/** A run's input; one that tells its length gets its columns sized at once (scorePortal). */
+type Input = Iterable<CustomerInput> & { readonly length?: number };
+
+const mergedId = (group: number): string => `dup:${group}`;
+const isMerged = (id: string): boolean => id.startsWith('dup:');
+
+/**
+ * Customers whose segment differs between the run and a rescoring of `input`; `group` maps a
+ * duplicate to its group, whose merged customer `input` holds instead (mergedInput). A rescoring
+ * drops, merges or changes customers but never reorders them, so the two runs are compared walking
+ * both at once (no map of a million segments): only the merged customers' segments are looked up.
+ */
+function moved(actual: ScoredPortal, input: Input, k: DqContext, group: ReadonlyMap<number, number> = new Map()): number {
   // a segment is the R, F and M levels' (and the rules'): the value models (BG/NBD, Gamma-Gamma) are not fitted
   const rfmOnly: ScoringSettings = { ...k.settings, models: { ...k.settings.models, enabled: false } };
-  const cf = scorePortal({ asOf: k.asOfDay, customers: input, sections: k.sections }, rfmOnly);
+  const cf = scorePortalView({ asOf: k.asOfDay, customers: input, sections: k.sections }, rfmOnly);
   k.relabel(cf, actual);
-  const seg = new Map(cf.customers.map((c) => [c.id, c.segment]));
+  const a = actual.customers;
+  const c = cf.customers;
+  const mergedSeg = new Map<string, SegmentCode>();
+  for (let j = 0; j < c.length; j++) if (isMerged(c.id(j))) mergedSeg.set(c.id(j), c.segment(j));
   let n = 0;
-  for (const c of actual.customers) if (seg.get(via(c.id)) !== c.segment) n++;
+  for (let i = 0, j = 0; i < a.length; i++) {
+    const g = group.get(Number(a.id(i)));
+    let seg: SegmentCode | undefined;
+    if (g !== undefined) seg = mergedSeg.get(mergedId(g));
+    else {
+      while (j < c.length && isMerged(c.id(j))) j++;
+      if (j === c.length || c.id(j) !== a.id(i)) throw new Error(`data quality: customer ${a.id(i)} is not in the rescoring at its place`);
+      seg = c.segment(j++);
+    }
+    if (seg !== a.segment(i)) n++;
+  }
   return n;
 }
 
 /** The customers of `input` as `f` maps them, one at a time (each pass over the input is a pass over the result). */
-const mapped = (input: Iterable<CustomerInput>, f: (c: CustomerInput) => CustomerInput): Iterable<CustomerInput> => ({
+const mapped = (input: Input, f: (c: CustomerInput) => CustomerInput): Input => ({
+  length: input.length,
   *[Symbol.iterator]() {
     for (const c of input) yield f(c);
   },
 });
 
 /** Moved by leaving the given won deals out (0 without rescoring when no customer holds one). */
-function movedWithout(actual: ScoringRun, input: Iterable<CustomerInput>, deals: ReadonlySet<number>, k: DqContext): number {
+function movedWithout(actual: ScoredPortal, input: Input, deals: ReadonlySet<number>, k: DqContext): number {
   if (!deals.size || !someCustomer(input, (c) => c.won.some((d) => d.id !== undefined && deals.has(d.id)))) return 0;
   return moved(actual, mapped(input, (c) => ({ ...c, won: c.won.filter((d) => d.id === undefined || !deals.has(d.id)) })), k);
 }
@@ -120,7 +145,7 @@ function mergedInput(input: Iterable<CustomerInput>, group: ReadonlyMap<number, 
     if (g === undefined) continue;
     let m = merged.get(g);
     if (!m) {
-      m = { id: `dup:${g}`, kind: c.kind, createdAt: c.createdAt ?? null, won: [], lost: [], openDeals: 0 };
+      m = { id: mergedId(g), kind: c.kind, createdAt: c.createdAt ?? null, won: [], lost: [], openDeals: 0 };
       merged.set(g, m);
       firstOf.set(g, c.id);
     }
@@ -148,13 +173,13 @@ const sample = (ids: readonly number[]) => ids.slice(0, SAMPLE_SIZE);
  * their ids), `actual` the run after its thresholds were settled.
  */
 export async function dataQualityOf(
-  db: Db, portalId: number, kind: CustomerKind, input: Iterable<CustomerInput>, actual: ScoringRun, k: DqContext,
+  db: Db, portalId: number, kind: CustomerKind, input: Input, actual: ScoredPortal, k: DqContext,
 ): Promise<DataQuality> {
   const deals = await problemDeals(db, portalId);
   const unlinked = await unlinkedRevenue(db, portalId, kind);
   const group = duplicateGroups(await sharedChannels(db, portalId, kind));
   const dupIds = [...group.keys()].sort((a, b) => a - b);
-  const dupMoved = group.size ? moved(actual, mergedInput(input, group), k, (id) => (group.has(Number(id)) ? `dup:${group.get(Number(id))}` : id)) : 0;
+  const dupMoved = group.size ? moved(actual, mergedInput(input, group), k, group) : 0;
   const checks: DqCheck[] = [
     { key: 'zeroWon', records: 'deal', count: deals.zeroWon.length, sample: sample(deals.zeroWon), moved: movedWithout(actual, input, new Set(deals.zeroWon), k) },
     { key: 'noCustomer', records: 'deal', count: deals.noCustomer.length, sample: sample(deals.noCustomer), moved: 0 },

@@ -2,8 +2,10 @@
  * Score-portal glue: store → scoring input → scorePortal → score_runs + contact_labels (+ history).
  *
  *  - Input: every contact with its won deals (day, amount in base currency, product sections),
- *    lost deals (stage + loss reason) and open-deal count, read in keyset batches. The whole
- *    customer list is held in memory while scoring (memory grows with contacts, ~1 KB each).
+ *    lost deals (stage + loss reason) and open-deal count, read in keyset batches and packed in
+ *    columns (./compact-input.ts). The run keeps per-customer columns, not scores: a customer's
+ *    score is built when its label row is (scorePortalView, src/scoring/score-view.ts), so memory
+ *    grows by ~200 bytes a contact plus ~30 a deal.
  *  - Thresholds stay still: in quantile mode the bounds of the previous run are kept ("pinned")
  *    as long as fewer than `reanchorShare` (default 10%) of today's buyers would get a different
  *    R, F or M level under fresh quantiles. Otherwise the fresh bounds are adopted. So a quiet
@@ -32,8 +34,8 @@ import { fullRunMarks } from './incremental.js';
 import { dataQualityOf, type DqContext } from './data-quality.js';
 import { CompactInput } from './compact-input.js';
 import {
-  cellLabel, levelOf, scorePortal, scoringSettingsSchema, segmentOf, segmentSizes,
-  type CustomerInput, type DimensionThresholds, type LostDeal, type ScoringRun, type ScoringSettings, type WonDeal,
+  cellLabel, levelOf, relabelRun, scorePortalView, scoringSettingsSchema, segmentOf, segmentSizes,
+  type CustomerInput, type DimensionThresholds, type LostDeal, type ScoredPortal, type ScoringRun, type ScoringSettings, type WonDeal,
 } from '../scoring/index.js';
 
 export interface RunScoringOptions {
@@ -263,19 +265,7 @@ function sameShape(a: DimensionThresholds | undefined, b: DimensionThresholds): 
   return !!a && a.levels === b.levels && a.direction === b.direction && a.bounds.length === b.bounds.length;
 }
 
-/** Share of buyers whose R, F or M level differs between two threshold sets. */
-export function levelDrift(run: ScoringRun, pinned: Th): number {
-  let buyers = 0;
-  let moved = 0;
-  for (const c of run.customers) {
-    if (c.recencyDays === null || c.r === null) continue;
-    buyers++;
-    if (levelOf(c.recencyDays, pinned.recency) !== c.r || levelOf(c.frequency, pinned.frequency) !== c.f || levelOf(c.monetary, pinned.monetary) !== c.m) moved++;
-  }
-  return buyers ? moved / buyers : 0;
-}
-
-/** Relabels r/f/m/cell/segment of a run with other thresholds (in place). */
+/** Relabels r/f/m/cell/segment of a run's score objects with other thresholds (in place; event rescoring). */
 export function applyThresholds(run: ScoringRun, th: Th): void {
   const rules = run.scale === 3 ? run.settings.segments.scale3 : run.settings.segments.scale5;
   for (const c of run.customers) {
@@ -301,14 +291,14 @@ function scoringSettingsOf(portal: { id: number; settings: Record<string, unknow
  * Threshold pinning: in quantile mode the previous run's bounds are kept when fewer than
  * `reanchorShare` of the buyers would get another level under the fresh ones (relabels `run`).
  */
-function pinThresholds(run: ScoringRun, prev: Partial<Th> | undefined, settings: ScoringSettings, reanchorShare: number) {
+function pinThresholds(run: ScoredPortal, prev: Partial<Th> | undefined, settings: ScoringSettings, reanchorShare: number) {
   let mode: ScoringResult['thresholds'] = run.thresholds ? (settings.rfm.mode === 'fixed' ? 'fixed' : 'fresh') : 'none';
   let drift: number | null = null;
   if (run.thresholds && settings.rfm.mode === 'quantile' && prev && sameShape(prev.recency, run.thresholds.recency)
       && sameShape(prev.frequency, run.thresholds.frequency) && sameShape(prev.monetary, run.thresholds.monetary)) {
-    drift = levelDrift(run, prev as Th);
+    drift = run.customers.levelDrift(prev as Th);
     if (drift <= reanchorShare) {
-      applyThresholds(run, prev as Th);
+      relabelRun(run, prev as Th);
       mode = 'pinned';
     }
   }
@@ -356,25 +346,31 @@ const PREV_PAGE = 50_000;
  * The counts come at once; the label rows are built a slice at a time as they are stored (`labels(from, to)`),
  * so a run never holds all of them at once.
  */
-function labelsWithHistory(run: ScoringRun, prev: ReadonlyMap<number, PrevLabel>, asOfDay: string, stamp: string) {
+function labelsWithHistory(run: ScoredPortal, prev: ReadonlyMap<number, PrevLabel>, asOfDay: string, stamp: string) {
+  const view = run.customers;
   let changes = 0;
   let buyers = 0;
-  for (const c of run.customers) {
-    const p = prev.get(Number(c.id));
-    if (p && p.segment !== c.segment) changes++;
-    if (c.recencyDays !== null) buyers++;
+  for (let i = 0; i < view.length; i++) {
+    const p = prev.get(Number(view.id(i)));
+    if (p && p.segment !== view.segment(i)) changes++;
+    if (view.isBuyer(i)) buyers++;
   }
-  const labels = (from: number, to: number): ContactLabelInput[] => run.customers.slice(from, to).map((c) => {
-    const p = prev.get(Number(c.id));
-    let prevSegment: string | null = p?.prevSegment ?? null;
-    let changedAt: string | null = p?.changedAt ?? null;
-    if (p && p.segment !== c.segment) {
-      prevSegment = p.segment;
-      changedAt = stamp;
+  const labels = (from: number, to: number): ContactLabelInput[] => {
+    const out: ContactLabelInput[] = [];
+    for (let i = from; i < to; i++) {
+      const c = view.at(i);
+      const p = prev.get(Number(c.id));
+      let prevSegment: string | null = p?.prevSegment ?? null;
+      let changedAt: string | null = p?.changedAt ?? null;
+      if (p && p.segment !== c.segment) {
+        prevSegment = p.segment;
+        changedAt = stamp;
+      }
+      out.push(labelOf(c, asOfDay, { prevSegment, changedAt }));
     }
-    return labelOf(c, asOfDay, { prevSegment, changedAt });
-  });
-  return { labels, count: run.customers.length, changes, buyers };
+    return out;
+  };
+  return { labels, count: view.length, changes, buyers };
 }
 
 /** Labels of one kind to store with a run: `count` rows, built a slice at a time. */
@@ -382,7 +378,7 @@ type KindLabels = { kind: CustomerKind; count: number; labels: (from: number, to
 
 /** Stores the run and its labels ('done' at the end, 'failed' when a write fails), then vacuums the count tables. */
 async function storeRun(
-  db: Db, portalId: number, asOfDay: string, run: ScoringRun, sets: KindLabels[], counts: Record<string, unknown>, backtest: StoredBacktest,
+  db: Db, portalId: number, asOfDay: string, run: ScoredPortal, sets: KindLabels[], counts: Record<string, unknown>, backtest: StoredBacktest,
 ): Promise<number> {
   const fits = { bgnbd: run.models.bgnbd, gammagamma: run.models.gammagamma, backtest };
   const sr = await createScoreRun(db, portalId, {
@@ -423,7 +419,7 @@ interface KindContext {
  */
 async function scoreCompanies(db: Db, portalId: number, k: KindContext, prev: ScoreRunRow | null, batchSize?: number) {
   const customers = await loadScoringInput(db, portalId, batchSize, 'company');
-  const run = scorePortal({ asOf: k.asOfDay, customers, sections: k.sections }, k.settings);
+  const run = scorePortalView({ asOf: k.asOfDay, customers, sections: k.sections }, k.settings);
   const prevCompanies = (prev?.counts as { companies?: { thresholds?: Partial<Th> } } | undefined)?.companies;
   const { mode, drift } = pinThresholds(run, prevCompanies?.thresholds, k.settings, k.reanchorShare);
   const dataQuality = await dataQualityOf(db, portalId, 'company', customers, run, dqContext(k));
@@ -465,9 +461,9 @@ export async function runScoring(db: Db, portalId: number, asOf?: string | Date,
   const sections = (await getSections(db, portalId)).map((s) => ({ id: s.id, parentId: s.parentId && s.parentId > 0 ? s.parentId : null, name: s.name ?? '' }));
   const t1 = performance.now();
   // the predictions' track record on the portal's own history (pipeline/backtest.ts), with the settings
-  // scorePortal parses; first, so that its run (with every buyer's forecast) is gone before this run's exists
+  // scorePortal parses; first, so that its run's columns are gone before this run's exist
   const backtest = portalBacktest(customers, asOfDay, scoringSettingsSchema.parse(settings));
-  const run = scorePortal({ asOf: asOfDay, customers, sections }, settings);
+  const run = scorePortalView({ asOf: asOfDay, customers, sections }, settings);
 
   const prev = await latestScoreRun(db, portalId);
   const reanchorShare = opts.reanchorShare ?? 0.1;

@@ -22,7 +22,8 @@
 import { formatDay, type DayNumber } from './dates.js';
 import { scoringSettingsSchema, type ScoringSettings, type ScoringSettingsInput } from './settings.js';
 import { CustomerScratch, scanCustomer } from './summary.js';
-import { scorePortal } from './index.js';
+import { scorePortalView } from './index.js';
+import type { ScoredPortal } from './score-view.js';
 import type { CustomerInput, CustomerScore, FitStatus } from './types.js';
 import { countStep, massInside, middleShare, valueStep } from './calibration.js';
 import { ValueQuantiles } from './value-quantiles.js';
@@ -67,7 +68,9 @@ export interface BacktestResult {
 export type StoredBacktest = ({ status: 'done' } & BacktestResult) | { status: 'skipped' | 'failed'; reason: string; fitUntil: string | null; horizonDays: number };
 
 interface Row {
-  score: CustomerScore;
+  /** the forecast: purchase days and revenue over the hold-out */
+  predicted: number;
+  predictedValue: number;
   actual: number;
   actualValue: number;
   /** middle-80 % shares (calibration.ts) and whether the actual values fell inside the intervals */
@@ -78,43 +81,52 @@ interface Row {
   expectedInside: number;
 }
 
-/** Purchase days and revenue of each customer in (from, to], keyed by id (the run's purchase-day rules). */
-export function holdoutActuals(customers: Iterable<CustomerInput>, from: DayNumber, to: DayNumber, settings: ScoringSettings): Map<string, { days: number; value: number }> {
-  const out = new Map<string, { days: number; value: number }>();
-  const s = new CustomerScratch();
-  const none = new Set<string>();
-  for (const c of customers) {
-    scanCustomer(c, to, none, settings.rfm.freeOrdersArePurchases, s);
-    let days = 0;
-    let value = 0;
-    for (let k = 0; k < s.nDays; k++) {
-      if (s.days[k]! <= from) continue;
-      days++;
-      value += s.values[k]!;
-    }
-    out.set(c.id, { days, value });
+/** Purchase days and revenue of a customer in (from, to] (the run's purchase-day rules); `s` is scratch. */
+function holdoutOf(c: CustomerInput, from: DayNumber, to: DayNumber, settings: ScoringSettings, s: CustomerScratch): { days: number; value: number } {
+  scanCustomer(c, to, NO_REASONS, settings.rfm.freeOrdersArePurchases, s);
+  let days = 0;
+  let value = 0;
+  for (let k = 0; k < s.nDays; k++) {
+    if (s.days[k]! <= from) continue;
+    days++;
+    value += s.values[k]!;
   }
-  return out;
+  return { days, value };
+}
+
+const NO_REASONS: ReadonlySet<string> = new Set<string>();
+
+/**
+ * One row per customer who bought before the cut, in input order: its forecast (scored as it is
+ * reached, then dropped) against what it bought in the hold-out. The input is read a second time
+ * beside the run: customer i of the run is the input's i-th.
+ */
+function backtestRows(run: ScoredPortal, customers: Iterable<CustomerInput>, fitUntil: DayNumber, holdoutEnd: DayNumber, settings: ScoringSettings): Row[] {
+  const rows: Row[] = [];
+  const values = new ValueQuantiles();
+  const s = new CustomerScratch();
+  let i = 0;
+  for (const c of customers) {
+    const at = i++;
+    if (!run.customers.isBuyer(at)) continue; // no purchase before the cut: nothing was predicted
+    const a = holdoutOf(c, fitUntil, holdoutEnd, settings, s);
+    rows.push(rowOf(run.customers.at(at), a.days, a.value, values));
+  }
+  if (i !== run.customers.length) throw new Error(`backtest: the input gave ${i} customers on its second pass, ${run.customers.length} on its first`);
+  return rows;
 }
 
 export function backtest(customers: Iterable<CustomerInput>, fitUntil: DayNumber, horizonDays: number, settingsInput: ScoringSettings | ScoringSettingsInput = {}): BacktestResult {
   const base = scoringSettingsSchema.parse(settingsInput);
   const settings = scoringSettingsSchema.parse({ ...base, models: { ...base.models, horizonDays, annualDiscountRate: 0, margin: 1 } });
   const holdoutEnd = fitUntil + horizonDays;
-  const run = scorePortal({ asOf: fitUntil, customers }, settings, { keepForecasts: true });
-  const actuals = holdoutActuals(customers, fitUntil, holdoutEnd, settings);
-  const rows: Row[] = [];
-  const values = new ValueQuantiles();
-  for (const score of run.customers) {
-    if (score.recencyDays === null) continue; // no purchase before the cut: nothing was predicted
-    const a = actuals.get(score.id)!;
-    rows.push(rowOf(score, a.days, a.value, values));
-  }
+  const run = scorePortalView({ asOf: fitUntil, customers }, settings, { keepForecasts: true });
+  const rows = backtestRows(run, customers, fitUntil, holdoutEnd, settings);
   const deciles = decileRows(rows);
   const sum = (f: (r: Row) => number) => rows.reduce((s, r) => s + f(r), 0);
-  const predicted = sum((r) => r.score.expectedPurchases);
+  const predicted = sum((r) => r.predicted);
   const actual = sum((r) => r.actual);
-  const predictedValue = sum((r) => r.score.predictedClv);
+  const predictedValue = sum((r) => r.predictedValue);
   const actualValue = sum((r) => r.actualValue);
   const n = rows.length;
   const mean = (f: (r: Row) => number) => (n ? sum(f) / n : null);
@@ -143,14 +155,15 @@ export function backtest(customers: Iterable<CustomerInput>, fitUntil: DayNumber
   };
 }
 
-/** A customer's actual hold-out figures against its forecast (scorePortal keepForecasts: every buyer has one). */
+/** A customer's actual hold-out figures against its forecast (scorePortal keepForecasts: every buyer has one); the score is not kept. */
 function rowOf(score: CustomerScore, actual: number, actualValue: number, values: ValueQuantiles): Row {
   const f = score.forecast!;
   const iv = score.intervals!;
   const [a, b] = countStep(f.pmf, actual);
   const [va, vb] = valueStep(f.pmf, f.spend, actualValue / f.moneyScale, values);
   return {
-    score,
+    predicted: score.expectedPurchases,
+    predictedValue: score.predictedClv,
     actual,
     actualValue,
     mid: middleShare(a, b),
@@ -165,7 +178,7 @@ function rowOf(score: CustomerScore, actual: number, actualValue: number, values
 /** Customers ranked by predicted revenue (ties: input order), cut into ten groups of near-equal size. */
 function decileRows(rows: readonly Row[]): BacktestDecile[] {
   const n = rows.length;
-  const order = rows.map((_, i) => i).sort((i, j) => rows[i]!.score.predictedClv - rows[j]!.score.predictedClv || i - j);
+  const order = rows.map((_, i) => i).sort((i, j) => rows[i]!.predictedValue - rows[j]!.predictedValue || i - j);
   const out: BacktestDecile[] = [];
   for (let d = 0; d < 10; d++) {
     const from = Math.floor((d * n) / 10);
@@ -174,9 +187,9 @@ function decileRows(rows: readonly Row[]): BacktestDecile[] {
     const row: BacktestDecile = { decile: d + 1, customers: to - from, predicted: 0, actual: 0, predictedValue: 0, actualValue: 0, coverage: 0, insideRange: 0 };
     for (let k = from; k < to; k++) {
       const r = rows[order[k]!]!;
-      row.predicted += r.score.expectedPurchases;
+      row.predicted += r.predicted;
       row.actual += r.actual;
-      row.predictedValue += r.score.predictedClv;
+      row.predictedValue += r.predictedValue;
       row.actualValue += r.actualValue;
       row.coverage += r.mid / row.customers;
       if (r.inside) row.insideRange += 1 / row.customers;

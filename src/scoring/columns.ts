@@ -23,29 +23,49 @@ export class CustomerColumns {
   count = 0;
   ids: string[] = [];
   /** 1 = company */
-  company = new Uint8Array(1024);
+  company: Uint8Array;
   /** number of purchase days (0 = no purchase; the columns below are then 0 / NaN) */
-  purchaseDays = new Int32Array(1024);
-  firstDay = new Int32Array(1024);
-  lastDay = new Int32Array(1024);
+  purchaseDays: Int32Array;
+  firstDay: Int32Array;
+  lastDay: Int32Array;
   /** Σ of the purchase-day values, summed in day order */
-  total = new Float64Array(1024);
+  total: Float64Array;
   /** mean value of the repeat purchase days (all but the first); NaN for fewer than 2 */
-  repeatMean = new Float64Array(1024);
+  repeatMean: Float64Array;
   /** median gap between purchase days; NaN for fewer than 2 */
-  medianGap = new Float64Array(1024);
+  medianGap: Float64Array;
   /** purchase days within rfm.frequencyWindowMonths (= purchaseDays without a window) */
-  frequency = new Int32Array(1024);
+  frequency: Int32Array;
   /** purchase days within lifecycle.regularWindowMonths */
-  regularWindowDays = new Int32Array(1024);
-  openDeals = new Float64Array(1024);
-  lostTotal = new Int32Array(1024);
-  lostNoResponse = new Int32Array(1024);
+  regularWindowDays: Int32Array;
+  openDeals: Float64Array;
+  lostTotal: Int32Array;
+  lostNoResponse: Int32Array;
   refusalReason: (string | null)[] = [];
   /** customer i's sections are sectionIds[sectionStart[i] .. sectionStart[i+1]) in first-purchase order */
-  sectionStart = new Int32Array(1025);
-  sectionIds = new Float64Array(4096);
-  sectionLastDay = new Float64Array(4096);
+  sectionStart: Int32Array;
+  sectionIds: Float64Array;
+  sectionLastDay: Float64Array;
+
+  /** `capacity`: the customers expected (the columns grow past it by doubling; each doubling leaves the old arrays as garbage) */
+  constructor(capacity = 1024) {
+    const n = Math.max(1, capacity);
+    this.company = new Uint8Array(n);
+    this.purchaseDays = new Int32Array(n);
+    this.firstDay = new Int32Array(n);
+    this.lastDay = new Int32Array(n);
+    this.total = new Float64Array(n);
+    this.repeatMean = new Float64Array(n);
+    this.medianGap = new Float64Array(n);
+    this.frequency = new Int32Array(n);
+    this.regularWindowDays = new Int32Array(n);
+    this.openDeals = new Float64Array(n);
+    this.lostTotal = new Int32Array(n);
+    this.lostNoResponse = new Int32Array(n);
+    this.sectionStart = new Int32Array(n + 1);
+    this.sectionIds = new Float64Array(Math.max(4096, n));
+    this.sectionLastDay = new Float64Array(Math.max(4096, n));
+  }
 
   /** make room for customer number `count` */
   grow(): void {
@@ -87,9 +107,9 @@ export interface AggregateOptions {
   regularWindowMonths: number;
 }
 
-/** Scan every customer (consuming the iterable once) into columns. */
-export function aggregateCustomers(customers: Iterable<CustomerInput>, o: AggregateOptions): CustomerColumns {
-  const cols = new CustomerColumns();
+/** Scan every customer (consuming the iterable once) into columns, sized at once when the input tells its length. */
+export function aggregateCustomers(customers: Iterable<CustomerInput> & { readonly length?: number }, o: AggregateOptions): CustomerColumns {
+  const cols = new CustomerColumns(customers.length ?? 1024);
   const s = new CustomerScratch();
   let gaps = new Float64Array(16);
   const asOfDay = o.asOfDay;

@@ -2,18 +2,19 @@
  * scorePortal: customers in → labels, thresholds, model fits and warnings out. Pure (no I/O).
  * Four phases: aggregate the deals into per-customer columns (./columns.ts), R/F/M values and
  * thresholds (./rfm-columns.ts), the model fits (./fit-models.ts), one label per customer
- * (./labels.ts). Re-exports the building blocks.
+ * (./labels.ts). scorePortalView stops before the last phase: its customers are a view that
+ * labels each one when it is read (./score-view.ts). Re-exports the building blocks.
  */
-import { LIFECYCLE_CODES, type LifecycleCode, type Scale } from './codes.js';
+import type { Scale } from './codes.js';
 import { aggregateCustomers, type CustomerColumns } from './columns.js';
 import { formatDay, toDay, type DayNumber } from './dates.js';
 import { fitModelsOn } from './fit-models.js';
-import { segmentSizes } from './history.js';
-import { labelCustomers } from './labels.js';
+import { CustomerLabeler } from './labels.js';
 import { rfmColumns, rfmThresholds } from './rfm-columns.js';
 import { scoringSettingsSchema, type ScoringSettings, type ScoringSettingsInput } from './settings.js';
 import { normalizeReason } from './summary.js';
-import type { PortalScoringInput, ScoringRun } from './types.js';
+import { ScoreView, type ScoredPortal } from './score-view.js';
+import type { CustomerScore, PortalScoringInput, ScoringRun } from './types.js';
 
 export * from './codes.js';
 export * from './types.js';
@@ -30,6 +31,7 @@ export * from './bgnbd.js';
 export * from './triples.js';
 export * from './gammagamma.js';
 export { rfmValues, type RfmValues } from './rfm-columns.js';
+export { ScoreView, relabelRun, type ScoredPortal } from './score-view.js';
 export { fitModels, fitModelsOn, modelTimes, repeatMean, spendRows, type ModelColumns } from './fit-models.js';
 
 export interface ScorePortalOptions {
@@ -39,11 +41,28 @@ export interface ScorePortalOptions {
   keepForecasts?: boolean;
 }
 
+/** scorePortal with every customer's score in an array (the CLI, the preview, event rescoring, the tests). */
 export function scorePortal(
   input: PortalScoringInput,
   settingsInput: ScoringSettings | ScoringSettingsInput = {},
   options: ScorePortalOptions = {},
 ): ScoringRun {
+  const run = scorePortalView(input, settingsInput, options);
+  const customers: CustomerScore[] = [];
+  for (let i = 0; i < run.customers.length; i++) customers.push(run.customers.at(i));
+  options.onPhase?.('labels');
+  return { ...run, customers };
+}
+
+/**
+ * scorePortal with the per-customer scores computed when they are consumed (./score-view.ts): what a
+ * full scoring run of a big portal uses, so that the run never holds one score object per customer.
+ */
+export function scorePortalView(
+  input: PortalScoringInput,
+  settingsInput: ScoringSettings | ScoringSettingsInput = {},
+  options: ScorePortalOptions = {},
+): ScoredPortal {
   const settings = scoringSettingsSchema.parse(settingsInput);
   const phase = options.onPhase ?? (() => {});
   const asOfDay = toDay(input.asOf);
@@ -73,12 +92,9 @@ export function scorePortal(
   const portalRate = portalRepeatRate(cols, asOfDay);
   phase('models');
 
-  // 4. per-customer labels
-  const customers = labelCustomers(cols, rfm.values, thresholds, models, portalRate, asOfDay, settings, input.sections ?? [], options.keepForecasts ?? false);
-  phase('labels');
-
-  const lifecycleSizes = Object.fromEntries(LIFECYCLE_CODES.map((c) => [c, 0])) as Record<LifecycleCode, number>;
-  for (const c of customers) lifecycleSizes[c.lifecycle]++;
+  // 4. per-customer labels, each built when it is read
+  const labeler = new CustomerLabeler(cols, rfm.values, thresholds, models, portalRate, asOfDay, settings, input.sections ?? [], options.keepForecasts ?? false);
+  const customers = new ScoreView(labeler);
   return {
     asOf: formatDay(asOfDay),
     scale,
@@ -86,8 +102,8 @@ export function scorePortal(
     thresholds,
     models,
     customers,
-    segmentSizes: segmentSizes(customers),
-    lifecycleSizes,
+    segmentSizes: customers.segmentSizes(),
+    lifecycleSizes: customers.lifecycleSizes(),
     warnings,
   };
 }

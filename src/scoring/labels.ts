@@ -1,6 +1,6 @@
 /**
- * One CustomerScore per customer, from the columns (the last phase of scorePortal). The formulas
- * are those of lifecycleStage, sleepingStatus, levelOf/segmentOf/cellLabel, activeInterests,
+ * A customer's CustomerScore from the run's columns (the last phase of scorePortal, one customer at
+ * a time as the scores are read: ./score-view.ts). The formulas are those of lifecycleStage, sleepingStatus, levelOf/segmentOf/cellLabel, activeInterests,
  * bgnbdPAlive/bgnbdExpectedIfAlive, gammaGammaExpectedValue, clv.ts and the predictive intervals
  * (purchase-distribution.ts, value-distribution.ts), applied to the
  * per-customer numbers; what is shared by many customers (the cell → segment and cell → label
@@ -9,7 +9,7 @@
  */
 import { bgnbdExpectedIfAlive, bgnbdPAlive, type BgNbdParams } from './bgnbd.js';
 import { discountedPurchases, predictedClv, shrunkRepeatRate } from './clv.js';
-import type { Scale, SegmentCode } from './codes.js';
+import type { LifecycleCode, Scale, SegmentCode } from './codes.js';
 import type { CustomerColumns } from './columns.js';
 import { memoFormatDay, type DayNumber } from './dates.js';
 import { gammaGammaExpectedValue, type GammaGammaParams } from './gammagamma.js';
@@ -27,26 +27,12 @@ import type { BgNbdReport, CustomerScore, GammaGammaReport, ScoringRun, SectionN
 
 type Sleep = ReturnType<typeof sleepingOf>;
 
-export function labelCustomers(
-  cols: CustomerColumns,
-  rfmCols: RfmColumns,
-  thresholds: ScoringRun['thresholds'],
-  models: { bgnbd: BgNbdReport; gammagamma: GammaGammaReport },
-  portalRate: number,
-  asOfDay: DayNumber,
-  settings: ScoringSettings,
-  sections: readonly SectionNode[],
-  keepForecasts = false,
-): CustomerScore[] {
-  const labeler = new CustomerLabeler(cols, rfmCols, thresholds, models, portalRate, asOfDay, settings, sections, keepForecasts);
-  const n = cols.count;
-  const customers: CustomerScore[] = [];
-  for (let i = 0; i < n; i++) customers.push(labeler.score(i));
-  return customers;
-}
-
-/** The per-run state of labelCustomers, and the steps for customer i. */
-class CustomerLabeler {
+/**
+ * The per-run state of the labelling, and the steps for customer i. `score(i)` depends only on the
+ * columns and the current thresholds (the caches hold values that depend on their keys alone), so a
+ * customer can be scored when it is consumed (./score-view.ts) instead of all at once.
+ */
+export class CustomerLabeler {
   private readonly bgParams: BgNbdParams | null;
   private readonly ggParams: GammaGammaParams | null;
   private readonly unitDays: number;
@@ -62,7 +48,7 @@ class CustomerLabeler {
   constructor(
     private readonly cols: CustomerColumns,
     private readonly rfmCols: RfmColumns,
-    private readonly thresholds: ScoringRun['thresholds'],
+    private thresholds: ScoringRun['thresholds'],
     models: { bgnbd: BgNbdReport; gammagamma: GammaGammaReport },
     private readonly portalRate: number,
     private readonly asOfDay: DayNumber,
@@ -84,10 +70,51 @@ class CustomerLabeler {
     this.cells = new CellTable(scale, scale === 3 ? settings.segments.scale3 : settings.segments.scale5);
   }
 
+  /** The number of customers. */
+  get count(): number {
+    return this.cols.count;
+  }
+
+  /** Relabels with other R/F/M bounds (threshold pinning): later scores use them. */
+  setThresholds(th: ScoringRun['thresholds']): void {
+    this.thresholds = th;
+  }
+
+  id(i: number): string {
+    return this.cols.ids[i]!;
+  }
+
+  /** Customer i bought at least once (has R/F/M values). */
+  isBuyer(i: number): boolean {
+    return this.cols.purchaseDays[i]! > 0;
+  }
+
+  /** Customer i's segment under the current thresholds (score(i).segment, without the rest). */
+  segment(i: number): SegmentCode {
+    return this.rfmCell(i, this.cols.purchaseDays[i]!).segment;
+  }
+
+  /** Customer i's lifecycle stage (score(i).lifecycle). */
+  lifecycle(i: number): LifecycleCode {
+    const { cols } = this;
+    return lifecycleCode(cols.purchaseDays[i]!, cols.regularWindowDays[i]!, cols.openDeals[i]!, cols.lostTotal[i]!, cols.lostNoResponse[i]!, this.settings.lifecycle);
+  }
+
+  /** A buyer's R, F or M level differs between the current thresholds and `th` (levelDrift); false without purchases or thresholds. */
+  levelsDiffer(i: number, th: NonNullable<ScoringRun['thresholds']>): boolean {
+    const { thresholds: cur, rfmCols } = this;
+    if (!cur || !this.isBuyer(i)) return false;
+    const rec = rfmCols.recency[i]!;
+    const fr = rfmCols.frequency[i]!;
+    const mon = rfmCols.monetary[i]!;
+    return levelOf(rec, th.recency) !== levelOf(rec, cur.recency) || levelOf(fr, th.frequency) !== levelOf(fr, cur.frequency)
+      || levelOf(mon, th.monetary) !== levelOf(mon, cur.monetary);
+  }
+
   score(i: number): CustomerScore {
     const { cols, rfmCols, settings, asOfDay } = this;
     const days = cols.purchaseDays[i]!;
-    const stage = lifecycleCode(days, cols.regularWindowDays[i]!, cols.openDeals[i]!, cols.lostTotal[i]!, cols.lostNoResponse[i]!, settings.lifecycle);
+    const stage = this.lifecycle(i);
     const sleep = days > 0 ? sleepingOf(days, cols.lastDay[i]!, cols.medianGap[i]!, asOfDay, settings.sleeping) : null;
     const { r, f, m, segment, rfm } = this.rfmCell(i, days);
     const historicValue = cols.total[i]!;

@@ -46,8 +46,11 @@ export interface SectionNode {
 
 export interface PortalScoringInput {
   asOf: DayInput;
-  /** any iterable: a generator lets the caller stream customers so deals never pile up in memory */
-  customers: Iterable<CustomerInput>;
+  /**
+   * any iterable: a generator lets the caller stream customers so deals never pile up in memory;
+   * one that tells its `length` (an array, pipeline/compact-input.ts) gets its columns sized at once
+   */
+  customers: Iterable<CustomerInput> & { readonly length?: number };
   sections?: readonly SectionNode[];
 }
 
