@@ -92,7 +92,7 @@ export function tokenUrl(p: Pick<RefreshParams, 'oauthUrl' | 'serverEndpoint'>):
  */
 export async function refreshAccessToken(p: RefreshParams): Promise<RefreshedTokens> {
   const url = tokenUrl(p);
-  // a stale kept-alive socket is retried: the server never read that request, so the refresh token was not spent
+  // a request written on a stale kept-alive socket is sent again (transport.ts retryStaleSocket: repeating a refresh is harmless)
   const res = await retryStaleSocket(() => axios.get(url, {
     params: { grant_type: 'refresh_token', client_id: p.clientId, client_secret: p.clientSecret, refresh_token: p.refreshToken },
     timeout: p.timeoutMs ?? 30_000,
