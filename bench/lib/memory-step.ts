@@ -3,10 +3,11 @@
  * (process.resourceUsage().maxRSS) is the step's alone.
  *   argv: <step> <databaseUrl> <portalId>
  *   scoring:   runScoring (pipeline/score.ts) as a cycle runs it: load, score, backtest, data quality, labels;
- *   writeback: runWriteBack (writeback/write.ts) with maxWrites 0 against an empty emulated portal
- *              (bench/lib/emulator-child.ts, its own process): it registers the fields, reads every
- *              label from the store and plans (diffs, orders) the updates of all contacts, and
- *              sends none (the REST time at 1M is the cycle bench's business).
+ *   writeback: runWriteBack (writeback/write.ts) against an empty emulated portal (bench/lib/emulator-child.ts,
+ *              its own process, its clock 100× real time): it registers the fields, reads every label from the
+ *              store and plans (diffs, orders) the updates of all contacts, then reads again and sends the
+ *              first WRITES of them, a page at a time (the portal answers "not found": it holds no
+ *              contacts). The REST time at 1M is the cycle bench's business.
  * Sends {type:'result', step, maxRssMb, wallSec, summary} over IPC.
  */
 import path from 'node:path';
@@ -22,6 +23,9 @@ import { AS_OF } from './memory-seed.js';
 const [step, url, portalArg] = process.argv.slice(2);
 const portalId = Number(portalArg);
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** updates sent by the writeback step: four pages of the plan (5,000 each) */
+const WRITES = 20_000;
+const TIME_SCALE = 100;
 
 interface Ready { oauth: { accessToken: string; refreshToken: string; clientEndpoint: string; serverEndpoint: string; clientId: string; clientSecret: string; expiresIn: number; portalNow: number } }
 
@@ -31,7 +35,7 @@ async function scoring(db: Awaited<ReturnType<typeof openStore>>): Promise<Recor
 }
 
 async function writeback(db: Awaited<ReturnType<typeof openStore>>): Promise<Record<string, unknown>> {
-  const emu = fork(path.join(here, 'emulator-child.ts'), ['0', '0', '1', '1'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const emu = fork(path.join(here, 'emulator-child.ts'), ['0', '0', String(TIME_SCALE), '1'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const ready = await new Promise<Ready>((resolve, reject) => {
       emu.once('message', (m) => resolve(m as Ready));
@@ -42,9 +46,9 @@ async function writeback(db: Awaited<ReturnType<typeof openStore>>): Promise<Rec
       accessToken: o.accessToken, refreshToken: o.refreshToken, clientEndpoint: o.clientEndpoint, expiresAt: o.portalNow + o.expiresIn * 1000,
       clientId: o.clientId, clientSecret: o.clientSecret, serverEndpoint: o.serverEndpoint,
     });
-    const client = new B24Client({ tokens, limiter: { plan: 'standard' } });
-    const r = await runWriteBack(db, portalId, client, { maxWrites: 0 });
-    return { considered: r.considered, written: r.written, requests: r.requests, fieldsCreated: r.fields.created.length, errors: r.errors.slice(0, 3) };
+    const client = new B24Client({ tokens, limiter: { plan: 'standard', timeScale: TIME_SCALE } });
+    const r = await runWriteBack(db, portalId, client, { maxWrites: WRITES });
+    return { considered: r.considered, sent: WRITES, written: r.written, missing: r.missing, failed: r.failed, requests: r.requests, fieldsCreated: r.fields.created.length, errors: r.errors.slice(0, 3) };
   } finally {
     emu.kill();
   }

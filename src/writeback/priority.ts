@@ -51,5 +51,10 @@ export function valueOf(p: Pick<PriorityInput, 'clv' | 'monetary'>): number {
 
 /** Compare for Array.sort: tier ascending, value descending, id ascending. */
 export function byPriority(a: Prioritized, b: Prioritized): number {
-  return a.tier - b.tier || b.value - a.value || a.id - b.id;
+  return comparePriority(a.tier, a.value, a.id, b.tier, b.value, b.id);
+}
+
+/** byPriority's rule over bare numbers (plan-order.ts sorts typed arrays with it). */
+export function comparePriority(tierA: number, valueA: number, idA: number, tierB: number, valueB: number, idB: number): number {
+  return tierA - tierB || valueB - valueA || idA - idB;
 }

@@ -5,7 +5,7 @@
  *     enumeration items the run needs (new interest tags, cells of a new scale).
  *  2. Diff every labelled contact (diff.ts) against what the CRM holds (contacts.uf) and what
  *     we last wrote (written_values); only contacts with a changed field are written, and only
- *     their changed fields.
+ *     their changed fields, in value-first order (priority.ts), a page at a time (plan.ts).
  *  3. Batches of 50 commands through the client's limiter (a batch that writes the interests field
  *     first reads that field's current value, keeping a manager's hand-set tags: own-interests.ts). When the run's estimated operating
  *     time does not fit one method's free budget, commands alternate between
@@ -36,21 +36,21 @@
 import type { B24Client } from '../b24/client.js';
 import type { BatchCommand } from '../b24/batch-encoding.js';
 import type { Db } from '../store/db.js';
-import { latestScoreRun, type ContactLabel } from '../store/scores.js';
+import { latestScoreRun } from '../store/scores.js';
 import { KIND_TABLES, runHasCompanies, type CustomerKind } from '../store/customer-kinds.js';
 import { getPortal } from '../store/portals.js';
 import { readSection } from '../settings/index.js';
 import { portalFieldSettings, registerFields, type FieldRegistry, type ReasonItem, type RegisterFieldsReport } from './fields.js';
-import { AssignmentCursor, pruneSavedItems, SAVED_FIELD, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
+import { pruneSavedItems, savedSegmentConfig, type SavedSegmentConfig } from './saved-segment.js';
 import { writebackEta, type WriteProgress } from './eta.js';
-import { byPriority, tierOf, valueOf, type Tier } from './priority.js';
 import {
-  baseValue, crmToSemantic, DEFAULT_TOLERANCE, desiredValues, diffRecord, sameValue, toStoredCrmValue, toWriteValue, ufCamel, type SemValues, type Tolerances,
+  crmToSemantic, DEFAULT_TOLERANCE, sameValue, toStoredCrmValue, toWriteValue, ufCamel, type Tolerances,
 } from './diff.js';
 import { F, manifestFields } from './manifest-fields.js';
-import { mergeInterests, ownTags, OWN_INTERESTS_KEY } from './own-interests.js';
+import { mergeInterests, OWN_INTERESTS_KEY } from './own-interests.js';
 import { fieldsRemoved } from './remove-fields.js';
-import { pack, unpack, type Pending, type Planned } from './packed.js';
+import { planOrder, pendingPage, type PlanScope } from './plan.js';
+import type { Pending } from './plan-order.js';
 
 export type SpreadMode = 'auto' | 'always' | 'never';
 
@@ -104,20 +104,6 @@ export interface WriteBackResult {
 export type CompanyWriteResult = Pick<WriteBackResult, 'considered' | 'written' | 'fieldsWritten' | 'failed' | 'missing' | 'unresolved' | 'spread' | 'byMethod' | 'passes' | 'errors'>;
 
 
-interface LabelRow extends ContactLabel {
-  uf: Record<string, unknown> | null;
-  wv: SemValues | null;
-}
-
-/** The label columns, the CRM's values (c.uf) and what we last wrote, of a kind's labels l joined to its CRM rows c. */
-const labelSelect = (kind: CustomerKind) => {
-  const id = `l.${KIND_TABLES[kind].id}`;
-  return `${id} AS "contactId", l.segment, l.rfm, l.r, l.f, l.m, l.recency_days AS "recencyDays", l.frequency,
-  l.monetary, l.first_purchase AS "firstPurchase", l.last_purchase AS "lastPurchase", l.lifecycle, l.sleeping, l.p_alive AS "pAlive",
-  l.clv, l.next_purchase AS "nextPurchase", l.interests, l.extra, c.uf,
-  (SELECT w."values" FROM written_values w WHERE w.portal_id = l.portal_id AND w.entity = '${kind}' AND w.entity_id = ${id}) AS wv`;
-};
-
 /** The portal's write-back options (settings.writeback, src/settings/writeback.ts) with their defaults applied. */
 export async function writebackSettings(db: Db, portalId: number): Promise<{ tolerance: Tolerances; spread: SpreadMode }> {
   const wb = readSection((await getPortal(db, portalId))?.settings, 'writeback').value;
@@ -151,95 +137,6 @@ async function reasonItems(db: Db, portalId: number, runId: number): Promise<Rea
     [portalId, runId],
   );
   return rows.map((r) => ({ key: r.key, name: r.name }));
-}
-
-/**
- * Contacts of the run whose fields differ (diff.ts), streamed from the store.
- * written_values is read by a correlated primary-key lookup, not a LEFT JOIN: right after the
- * first write-back fills it, PostgreSQL has no statistics yet, estimated one row per side and
- * joined every label against a scan of the portal's whole written_values (measured: 20,000
- * contacts, a no-change run took 26–43 s instead of < 1 s until autovacuum analysed the table).
- */
-async function plan(
-  db: Db, portalId: number, runId: number, reg: FieldRegistry, tol: Tolerances, pageSize: number, saved: SavedSegmentConfig,
-  onlyFields?: ReadonlySet<string>, kind: CustomerKind = 'contact',
-) {
-  const cursor = saved.enabled && kind === 'contact' ? new AssignmentCursor(db, portalId, saved.usable, pageSize) : null;
-  try {
-    return await planPages(db, portalId, runId, reg, tol, pageSize, cursor, onlyFields, kind);
-  } finally {
-    await cursor?.close();
-  }
-}
-
-async function planPages(
-  db: Db, portalId: number, runId: number, reg: FieldRegistry, tol: Tolerances, pageSize: number, cursor: AssignmentCursor | null,
-  onlyFields: ReadonlySet<string> | undefined, kind: CustomerKind,
-) {
-  const t = KIND_TABLES[kind];
-  // packed (./packed.ts): a first write-back plans every contact
-  const pending: Planned[] = [];
-  let considered = 0;
-  let unresolved = 0;
-  let after = -1;
-  for (;;) {
-    const { rows } = await db.query<LabelRow>(
-      `SELECT ${labelSelect(kind)} FROM ${t.labels} l
-         JOIN ${t.crm} c ON c.portal_id = l.portal_id AND c.id = l.${t.id}
-        WHERE l.portal_id = $1 AND l.run_id = $2 AND l.${t.id} > $3 ORDER BY l.${t.id} LIMIT $4`,
-      [portalId, runId, after, pageSize],
-    );
-    if (!rows.length) break;
-    after = Number(rows[rows.length - 1]!.contactId);
-    const assigned = cursor ? await cursor.upTo(after) : null;
-    for (const r of rows) {
-      considered++;
-      let desired = desiredValues(r);
-      // the saved-segment field: its value when the option is on, left out entirely when off
-      if (assigned) desired[SAVED_FIELD] = assigned.get(r.contactId) ?? null;
-      else delete desired[SAVED_FIELD];
-      // the campaign group field belongs to src/campaigns: left out here (neither written nor cleared)
-      delete desired[F.CAMPAIGN_GROUP];
-      if (onlyFields) desired = Object.fromEntries(Object.entries(desired).filter(([k]) => onlyFields.has(k)));
-      const own = F.INTERESTS in desired ? keepHandTags(desired, r, reg) : undefined;
-      const d = diffRecord(desired, r.uf, r.wv, reg, tol);
-      if (d.unresolved.length) unresolved++;
-      if (Object.keys(d.changed).length) {
-        pending.push(pack({ id: r.contactId, changed: d.changed, ...priorityOf(r, d.changed, reg), ...(F.INTERESTS in d.changed ? { own, owned: ownTags(r.wv, F.INTERESTS) } : {}) }));
-      }
-    }
-    if (rows.length < pageSize) break;
-  }
-  // value first (priority.ts): the fields that matter reach the CRM first
-  pending.sort(byPriority);
-  return { pending, considered, unresolved };
-}
-
-/** A changed customer's place in the write-back order (priority.ts): its segment now in the CRM → the one written. */
-function priorityOf(r: LabelRow, changed: SemValues, reg: FieldRegistry): { tier: Tier; value: number } {
-  const def = manifestFields().get(F.SEGMENT)!;
-  const from = baseValue(def, r.uf, r.wv, reg.get(F.SEGMENT));
-  const to = F.SEGMENT in changed ? changed[F.SEGMENT] : from;
-  const p = {
-    segmentFrom: from === null ? null : String(from), segmentTo: to === null || to === undefined ? null : String(to),
-    lifecycleChanged: F.LIFECYCLE in changed, clv: num(r.clv), monetary: num(r.monetary),
-  };
-  return { tier: tierOf(p), value: valueOf(p) };
-}
-
-const num = (v: unknown): number | null => (v === null || v === undefined || !Number.isFinite(Number(v)) ? null : Number(v));
-
-/**
- * The interests field keeps a manager's own tags (own-interests.ts): `desired` gets the CRM's tags
- * minus the ones the app last wrote, plus the app's tags now. Returns the app's tags now.
- */
-function keepHandTags(desired: SemValues, r: LabelRow, reg: FieldRegistry): string[] {
-  const name = F.INTERESTS;
-  const app = desired[name] ?? null;
-  const def = manifestFields().get(name)!;
-  const current = r.uf && Object.prototype.hasOwnProperty.call(r.uf, name) ? crmToSemantic(def, r.uf[name], reg.get(name)) : (r.wv?.[name] ?? null);
-  desired[name] = mergeInterests(app, current, ownTags(r.wv, name));
-  return Array.isArray(app) ? app : [];
 }
 
 /**
@@ -412,26 +309,36 @@ async function writeBatch(run: Run, planned: Pending[], spread: boolean, reg: Fi
   return valueErrors;
 }
 
-/** One pass: plan (diff) the contacts, write the changed ones in batches. Returns the contacts whose values were rejected. */
+/** One pass: plan (diff) the customers, write the changed ones in batches, a page of the order at a time (plan.ts). Returns the customers whose values were rejected. */
 async function writePass(run: Run, reg: FieldRegistry, first: boolean, onlyFields?: ReadonlySet<string>): Promise<Pending[]> {
   const { res, opts } = run;
   res.passes++;
-  const p = await plan(run.db, run.portalId, run.scoreRunId, reg, run.tol, opts.pageSize ?? 5000, run.saved, onlyFields, run.kind);
-  if (first) { res.considered = p.considered; res.unresolved = p.unresolved; }
-  let todo = p.pending;
-  if (opts.maxWrites !== undefined) todo = todo.slice(0, Math.max(0, opts.maxWrites - res.written));
-  const spread = spreadFor(run, todo.length);
+  const scope: PlanScope = {
+    db: run.db, portalId: run.portalId, runId: run.scoreRunId, kind: run.kind, reg, tol: run.tol, saved: run.saved, pageSize: opts.pageSize ?? 5000,
+    ...(onlyFields ? { onlyFields } : {}),
+  };
+  const { order, considered, unresolved } = await planOrder(scope);
+  if (first) { res.considered = considered; res.unresolved = unresolved; }
+  const total = opts.maxWrites === undefined ? order.length : Math.min(order.length, Math.max(0, opts.maxWrites - res.written));
+  const spread = spreadFor(run, total);
   res.spread ||= spread;
   const valueErrors: Pending[] = [];
-  const topPlanned = todo.filter((x) => x.tier === 1).length;
-  if (todo.length) await storeProgress(run, progressOf(run, spread, todo.length, 0, topPlanned));
-  for (let i = 0; i < todo.length; i += run.batchSize) {
-    const rejected = await writeBatch(run, todo.slice(i, i + run.batchSize).map(unpack), spread, reg);
-    if (!rejected) { res.failed += todo.length - i; break; }
-    valueErrors.push(...rejected);
-    const pr = progressOf(run, spread, todo.length, Math.min(todo.length, i + run.batchSize), topPlanned);
-    await storeProgress(run, pr);
-    await opts.onBatch?.({ written: res.written, ...pr });
+  // the order puts tier 1 first, so the tier-1 customers are its first topPlanned
+  const topPlanned = Math.min(total, order.count(1));
+  if (total) await storeProgress(run, progressOf(run, spread, total, 0, topPlanned));
+  for (let from = 0; from < total; from += scope.pageSize) {
+    const to = Math.min(total, from + scope.pageSize);
+    const page = await pendingPage(scope, order, from, to);
+    for (let i = 0; i < page.pending.length; i += run.batchSize) {
+      const rejected = await writeBatch(run, page.pending.slice(i, i + run.batchSize), spread, reg);
+      if (!rejected) { res.failed += total - page.pos[i]!; return valueErrors; }
+      valueErrors.push(...rejected);
+      const last = Math.min(page.pending.length, i + run.batchSize) - 1;
+      const done = last === page.pending.length - 1 ? to : page.pos[last]! + 1;
+      const pr = progressOf(run, spread, total, done, topPlanned);
+      await storeProgress(run, pr);
+      await opts.onBatch?.({ written: res.written, ...pr });
+    }
   }
   return valueErrors;
 }
@@ -446,7 +353,6 @@ function progressOf(run: Run, spread: boolean, planned: number, done: number, to
     remaining: planned - done, methods, now, opLimit: run.opts.operatingBudget ?? lim.opSafe, windowSec: lim.windowSec, bucketSec: lim.bucketSec,
     padSec: lim.padSec, batchSize: run.batchSize, drainPerSec: lim.drainPerSec,
   });
-  // the todo list is in priority order, so the tier-1 customers are its first topPlanned
   return { kind: run.kind, planned, done, topPlanned, topDone: Math.min(done, topPlanned), etaSec: Math.round(etaSec), at: new Date().toISOString() };
 }
 

@@ -1,8 +1,9 @@
 /**
  * Value-first write-back (src/writeback/priority.ts) against the real emulator and store:
  *  - a first write-back cut short after K contacts has written exactly the K tier-1 customers (into
- *    champions / loyal / at_risk / cant_lose) of the highest CLV, computed here from the stored labels;
- *    the resumed run writes the rest, nobody twice;
+ *    champions / loyal / at_risk / cant_lose) of the highest CLV, computed here from the stored labels,
+ *    in that order across pages of the plan (after each batch the written set is the order's prefix);
+ *    the resumed run writes the rest, nobody twice, and skips a contact deleted after its plan was made;
  *  - on a written portal, a segment moved out of "champions" by hand (tier 1) is written before a
  *    segment change between two other segments (tier 2), which is written before a CLV drift (tier 3);
  *  - the progress in the run row and its ETA: on a portal whose operating budget binds (limit 30 s per
@@ -56,16 +57,46 @@ eachDb('writeback priority', (getDb) => {
       .sort((a, b) => b.v - a.v || a.id - b.id);
     expect(tier1.length).toBeGreaterThan(40);
     const K = 30;
-    const w = await runWriteBack(db, portalId, client(), { maxWrites: K });
+    const segmentSet = () => new Set([...tp.emu.portal.contacts.values()].filter((c) => c.uf.UF_CRM_SEG_SEGMENT !== undefined).map((c) => c.id));
+    // pages of 7 and batches of 5: after every batch, what was written is the order's prefix of that size
+    const prefixes: Array<{ got: number[]; want: number[] }> = [];
+    const w = await runWriteBack(db, portalId, client(), {
+      maxWrites: K, pageSize: 7, batchSize: 5,
+      onBatch: () => {
+        const got = [...segmentSet()].sort((a, b) => a - b);
+        prefixes.push({ got, want: tier1.slice(0, got.length).map((x) => x.id).sort((a, b) => a - b) });
+      },
+    });
     expect(w.written).toBe(K);
-    const written = [...tp.emu.portal.contacts.values()].filter((c) => c.uf.UF_CRM_SEG_SEGMENT !== undefined).map((c) => c.id).sort((a, b) => a - b);
+    expect(prefixes.length).toBe(9); // 30 = 4 pages of 7 (batches of 5 and 2) and a page of 2
+    for (const p of prefixes) expect(p.got).toEqual(p.want);
+    const written = [...segmentSet()].sort((a, b) => a - b);
     expect(written).toEqual(tier1.slice(0, K).map((x) => x.id).sort((a, b) => a - b));
-    const rest = await runWriteBack(db, portalId, client());
+    // the resumed run: a contact deleted from the store after the order was planned (a sync came between) is
+    // skipped when its page is read again, not written, not counted as failed
+    const gone = tier1[tier1.length - 1]!.id;
+    let deleted = false;
+    const rest = await runWriteBack(db, portalId, client(), {
+      pageSize: 7,
+      onBatch: async () => {
+        if (deleted) return;
+        deleted = true;
+        await db.query(`DELETE FROM contacts WHERE portal_id = $1 AND id = $2`, [portalId, gone]);
+      },
+    });
+    expect(deleted).toBe(true);
     expect(rest.failed).toBe(0);
-    const again = await runWriteBack(db, portalId, client());
-    expect(again.written).toBe(0);
-    // every tier-1 customer holds its segment; nobody was written twice (the first K are not in the rest)
-    expect(w.written + rest.written).toBe(new Set([...written, ...labels.filter((l) => l.lastPurchase !== null || l.lifecycle === 'in_negotiation' || l.lifecycle === 'refused').map((l) => l.contactId)]).size);
+    expect(rest.missing).toBe(0);
+    expect(tp.emu.portal.contacts.get(gone)!.uf.UF_CRM_SEG_SEGMENT).toBeUndefined();
+    // every tier-1 customer but the deleted one holds its segment; nobody was written twice (the first K are not in the rest)
+    const buyers = labels.filter((l) => l.lastPurchase !== null || l.lifecycle === 'in_negotiation' || l.lifecycle === 'refused').map((l) => l.contactId);
+    expect(w.written + rest.written).toBe(new Set([...written, ...buyers]).size - 1);
+    for (const x of tier1.slice(0, -1)) expect(segmentHeld(x.id)).toBeDefined();
+    // the contact synced back: the next run writes it alone, the one after nothing
+    await mirrorEmulatorPortal(tp.emu.portal, db, portalId, { contactIds: [gone] });
+    expect((await runWriteBack(db, portalId, client())).written).toBe(1);
+    expect(segmentHeld(gone)).toBeDefined();
+    expect((await runWriteBack(db, portalId, client())).written).toBe(0);
   });
 
   it('tier 1 (out of champions) before tier 2 (between other segments) before tier 3 (CLV drift)', async () => {
