@@ -16,6 +16,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { getHeapStatistics } from 'node:v8';
 import type { Router } from 'express';
 import { startApp, type RunningApp } from './app.js';
 import { loadConfig, type AppConfig } from './config.js';
@@ -87,7 +88,7 @@ async function startWebRole(pc: ProcessConfig, config: AppConfig, db: Db, log: L
   });
   const own = pc.metricsPort === undefined ? null : await startOpsServer([health, metrics.router], pc.metricsPort, config.host);
   const running = app;
-  log.info('main: started', { role: pc.role, url: running.url, ...(own ? { ops: own.url } : {}) });
+  log.info('main: started', { role: pc.role, url: running.url, ...(own ? { ops: own.url } : {}), heapLimitMb: heapLimitMb() });
   return {
     role: pc.role, url: running.url, opsUrl: own?.url ?? running.url, workers: running.workers,
     async close() {
@@ -113,7 +114,7 @@ async function startWorkerRole(pc: ProcessConfig, config: AppConfig, db: Db, log
     throw e;
   }
   const w = workers;
-  log.info('main: started', { role: 'worker', workerId: w.workerId, ops: ops.url });
+  log.info('main: started', { role: 'worker', workerId: w.workerId, ops: ops.url, heapLimitMb: heapLimitMb() });
   return {
     role: 'worker', opsUrl: ops.url, workers: w,
     async close() {
@@ -155,3 +156,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) void main();
+
+/** V8's heap limit (set with NODE_OPTIONS=--max-old-space-size, docs/deploy.md "Worker memory"), in the start line. */
+function heapLimitMb(): number {
+  return Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+}

@@ -149,11 +149,32 @@ export const BOUNDED_IDLE_MS = 10 * 60_000;
 const sessionOptions = (settings: Readonly<Record<string, string | number>>): string =>
   Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`).join(' ');
 
+/**
+ * The bounded pool's connection string and its session `options`: settings the URL gives in its own
+ * `options` parameter (e.g. `?options=-c%20search_path%3Dapp`) are kept, the pool's follow them (the
+ * later `-c` of a name wins). pg lets the URL's parameters override the pool's config, so the URL's
+ * `options` is taken out of it. A string that is not a URL (a socket path) is left as it is.
+ */
+export function boundedConnection(connectionString: string): { connectionString: string; options: string } {
+  const own = sessionOptions(BOUNDED_SESSION);
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    return { connectionString, options: own };
+  }
+  const given = url.searchParams.get('options');
+  if (given === null) return { connectionString, options: own };
+  url.searchParams.delete('options');
+  return { connectionString: url.toString(), options: given.trim() ? `${given.trim()} ${own}` : own };
+}
+
 function newPool(connectionString: string, poolMax: number, statementTimeoutMs?: number): pg.Pool {
+  const bounded = statementTimeoutMs ? boundedConnection(connectionString) : null;
   const pool = new pg.Pool({
-    connectionString, max: poolMax, types: pgTypes,
-    ...(statementTimeoutMs ? {
-      statement_timeout: statementTimeoutMs, application_name: 'b24seg-bounded', options: sessionOptions(BOUNDED_SESSION),
+    connectionString: bounded?.connectionString ?? connectionString, max: poolMax, types: pgTypes,
+    ...(bounded ? {
+      statement_timeout: statementTimeoutMs, application_name: 'b24seg-bounded', options: bounded.options,
       // a server process loads the JIT compiler on its first JIT'd statement (~0.4 s measured): keep the
       // UI's connections for 10 idle minutes (pg's default is 10 s) so that a user's next click finds one warm
       idleTimeoutMillis: BOUNDED_IDLE_MS,
