@@ -8,7 +8,7 @@
  *   scoring    runScoring: the first run (no previous labels), then a second (previous labels read,
  *              thresholds pinned) as every later cycle runs it;
  *   writeback  runWriteBack over the stored labels: fields registered on an empty emulated portal, every
- *              contact diffed and ordered, then the first 20,000 updates read again and sent, a page at a time
+ *              contact diffed and ordered, then the first 10,000 updates read again and sent, a page at a time
  *              (bench/lib/memory-step.ts).
  * The sync's store side is not a step: it holds pages and blocks, never the portal (docs/benchmarks.md).
  * Prints peak RSS per step and the verdict against 1 GB (1024 MiB).
@@ -60,7 +60,7 @@ try {
   const rows: (StepResult & { label: string; load: string })[] = [];
   let scoringRuns = 0;
   for (const step of steps) {
-    const label = step === 'scoring' ? `runScoring #${++scoringRuns}` : step === 'writeback' ? 'runWriteBack (plan all, send 20k)' : step;
+    const label = step === 'scoring' ? `runScoring #${++scoringRuns}` : step === 'writeback' ? 'runWriteBack (plan all, send 10k)' : step;
     const r = await runStep(step, u.toString(), portalId);
     const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
     rows.push({ ...r, label, load });

@@ -4,7 +4,7 @@
  *   argv: <step> <databaseUrl> <portalId>
  *   scoring:   runScoring (pipeline/score.ts) as a cycle runs it: load, score, backtest, data quality, labels;
  *   writeback: runWriteBack (writeback/write.ts) against an empty emulated portal (bench/lib/emulator-child.ts,
- *              its own process, its clock 100× real time): it registers the fields, reads every label from the
+ *              its own process, its clock at real speed): it registers the fields, reads every label from the
  *              store and plans (diffs, orders) the updates of all contacts, then reads again and sends the
  *              first WRITES of them, a page at a time (the portal answers "not found": it holds no
  *              contacts). The REST time at 1M is the cycle bench's business.
@@ -23,9 +23,9 @@ import { AS_OF } from './memory-seed.js';
 const [step, url, portalArg] = process.argv.slice(2);
 const portalId = Number(portalArg);
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** updates sent by the writeback step: four pages of the plan (5,000 each) */
-const WRITES = 20_000;
-const TIME_SCALE = 100;
+/** updates sent by the writeback step: two pages of the plan (5,000 each); at real speed the operating budget binds after ~3,300 */
+const WRITES = 10_000;
+const TIME_SCALE = 1;
 
 interface Ready { oauth: { accessToken: string; refreshToken: string; clientEndpoint: string; serverEndpoint: string; clientId: string; clientSecret: string; expiresIn: number; portalNow: number } }
 
