@@ -294,21 +294,26 @@ export class B24Client {
       }
     }
     // Operating: per method, the portal's sum after its last command (result_time[k].operating).
-    const executed: Record<string, { calls: number; last?: B24Time; dur: number; measured: boolean }> = {};
+    // A command that failed inside its method (e.g. "Contact is not found") ran: the portal gives
+    // it no result_time, but its time may be charged (docs/rest-client.md "Failing calls"), so it
+    // keeps its estimate. Only commands that never ran (halt, refused by the budget) are refunded.
+    const executed: Record<string, Executed> = {};
     for (const [k, c] of entries) {
       const m = commandMethod(c).toLowerCase();
       const t = times[k];
-      if (!(k in results) && !t) continue; // not executed (halt / refused)
-      const x = (executed[m] ??= { calls: 0, dur: 0, measured: true });
+      const ranAndFailed = !!errors[k] && !errors[k].isOperatingLimit;
+      if (!(k in results) && !t && !ranAndFailed) continue; // not executed (halt / refused)
+      const x = (executed[m] ??= { calls: 0, dur: 0, untimed: 0 });
       x.calls++;
       const d = t?.processing ?? t?.duration;
-      if (d === undefined) x.measured = false;
+      if (d === undefined) x.untimed++;
       x.dur += d ?? 0;
       if (t && t.operating !== undefined) x.last = t;
     }
+    attributeUntimed(executed, env.time);
     for (const [m, x] of Object.entries(executed)) {
       this.countCall(m, x.calls);
-      this.observe(m, x.calls, estimates[m] ?? 0, x.measured ? x.dur : undefined, x.last?.operating, x.last?.operating_reset_at);
+      this.observe(m, x.calls, estimates[m] ?? 0, x.untimed === 0 ? x.dur : undefined, x.last?.operating, x.last?.operating_reset_at);
       this.addOperating(m, x.dur);
     }
     // estimates for commands that never ran (halt, refused) are taken back
@@ -416,10 +421,12 @@ export class B24Client {
         else this.pendingEstimates.set(env, estimates[method.toLowerCase()] ?? 0);
         return env;
       }
-      this.refund(estimates);
       const err = typeof env.error === 'string'
         ? new B24Error(env.error, String(env.error_description ?? ''), status, method)
         : new B24Error(`HTTP_${status}`, typeof data === 'string' ? data.slice(0, 200) : 'unexpected response', status, method);
+      // a call refused before it ran (limits, token, unknown method, server fault) is not charged;
+      // one that failed inside its method (400 "Contact is not found") may be: it keeps its estimate
+      if (!failedInsideMethod(status, err)) this.refund(estimates);
       if (status === 401 && err.isExpiredToken && !refreshed && this.tokens.refreshable !== false) {
         refreshed = true;
         this.counters.tokenRefreshes++;
@@ -476,4 +483,27 @@ function num(v: unknown): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = Number(v);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/** A 4xx answer of the method itself (not the limits, the token or an unknown method): the call ran. */
+function failedInsideMethod(status: number, err: B24Error): boolean {
+  return status >= 400 && status < 500 && status !== 401 && !err.isOperatingLimit && err.code !== 'QUERY_LIMIT_EXCEEDED' && err.code !== 'ERROR_METHOD_NOT_FOUND';
+}
+
+interface Executed { calls: number; last?: B24Time; dur: number; untimed: number }
+
+/**
+ * Commands that ran without a `result_time` (they failed inside their method) have no processing
+ * of their own. When they are all of one method, the batch's own `time.processing` less the timed
+ * commands' is theirs: the method's cost is then still learned (the batch's overhead included,
+ * which errs high, on the safe side). Otherwise their estimate stands.
+ */
+function attributeUntimed(executed: Record<string, Executed>, batchTime: B24Time | undefined): void {
+  const withUntimed = Object.values(executed).filter((x) => x.untimed > 0);
+  const total = batchTime?.processing;
+  if (withUntimed.length !== 1 || total === undefined || !Number.isFinite(total)) return;
+  const timed = Object.values(executed).reduce((a, x) => a + x.dur, 0);
+  const x = withUntimed[0]!;
+  x.dur += Math.max(0, total - timed);
+  x.untimed = 0;
 }

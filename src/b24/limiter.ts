@@ -190,8 +190,23 @@ export class Limiter {
    */
   syncPortalClock(portalSeconds: number, localMs = this.clock.now()): void {
     if (!Number.isFinite(portalSeconds)) return;
+    if (this.anchorPortal === null) this.moveToPortalTime(portalSeconds - localMs / 1000);
     this.anchorPortal = portalSeconds;
     this.anchorLocal = localMs;
+  }
+
+  /**
+   * Charges reserved before the first answer sit in minutes of the local clock; the portal's clock
+   * may be far from it (skew; the emulator's clock of another day). Moves them, and every other
+   * time kept, by `deltaSec` to the portal's clock, rounding up (a later expiry errs on the safe side).
+   */
+  private moveToPortalTime(deltaSec: number): void {
+    if (!Number.isFinite(deltaSec) || deltaSec === 0) return;
+    for (const s of this.methods.values()) {
+      for (const b of s.buckets) b.minute = Math.ceil((b.minute * this.bucketSec + deltaSec) / this.bucketSec);
+      if (s.foreignUntil > 0) s.foreignUntil += deltaSec;
+      if (s.blockedUntil > 0) s.blockedUntil += deltaSec;
+    }
   }
 
   /** Local ms that `portalSec` portal seconds take. */

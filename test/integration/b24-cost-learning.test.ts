@@ -161,3 +161,33 @@ function callsOf(r: CycleOutcome): number {
 function r6(x: number): number {
   return Math.round(x * 1e6) / 1e6;
 }
+
+describe('failing commands are charged', () => {
+  let tp: TestPortal;
+  beforeAll(async () => { tp = await portal({ contacts: 20, deals: 0, operatingLimit: LIMIT }); });
+  afterAll(async () => { await tp?.emu.close(); });
+
+  it('updates of missing contacts (deleted after the sync) are counted against the budget: no 429, none lost to it', async () => {
+    const c = new B24Client({ tokens: tp.tokens, limiter: { plan: 'standard', timeScale: TS, operatingLimitSec: LIMIT }, retryBaseMs: 20 });
+    // 20 s per 10 min at 0.3 s per update (the emulator charges a failing call its class's base): ~66 per window.
+    // 200 updates of ids the portal does not hold need three windows; every answer is "not found", none a 429.
+    const cmds = Array.from({ length: 200 }, (_, i) => [`u${i}`, ['crm.contact.update', { id: 100_000 + i, fields: { NAME: 'x' } }]] as const);
+    const r = await c.batch(Object.fromEntries(cmds));
+    const answers = Object.values(r.errors).map((e) => `${e.code}|${e.description}`);
+    expect(answers.length).toBe(200);
+    expect(new Set(answers)).toEqual(new Set(['|Contact is not found']));
+    const stats = await emulatorStats(tp.emu);
+    expect(stats.rejected429).toBe(0);
+    expect(c.counters.operatingLimited429).toBe(0);
+    expect(stats.methods['crm.contact.update']?.operatingSeconds).toBeCloseTo(200 * 0.3, 6);
+    // the mirror agrees with the portal's window for the method
+    const win = (await axios.get(`${tp.emu.url}_emulator/limits`)).data.windows[`app:${tp.clientId}|crm.contact.update`].operating as number;
+    expect(c.limiter.projected('crm.contact.update')).toBeCloseTo(win, 1);
+    // a lone call that fails inside its method keeps its charge too; an unknown method is free
+    const before = c.limiter.projected('crm.contact.update');
+    await expect(c.call('crm.contact.update', { id: 999_999, fields: { NAME: 'x' } })).rejects.toMatchObject({ description: 'Contact is not found' });
+    expect(c.limiter.projected('crm.contact.update') - before).toBeCloseTo(0.3, 1);
+    await expect(c.call('crm.contact.nosuchmethod', {})).rejects.toMatchObject({ code: 'ERROR_METHOD_NOT_FOUND' });
+    expect(c.limiter.projected('crm.contact.nosuchmethod')).toBe(0);
+  });
+});

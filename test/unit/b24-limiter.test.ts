@@ -230,3 +230,23 @@ describe('operating wait with a clock that moves on every reading', () => {
     expect(c.slept).toEqual([]);
   });
 });
+
+describe('charges reserved before the portal clock is known', () => {
+  it('move to the portal clock at the first answer: they leave the window 10 portal minutes later, not at local time', () => {
+    const clock = fakeClock(1_700_000_000_000); // local: 2023-11-14T22:13:20Z
+    const l = new Limiter({ clock, operatingLimitSec: 20 });
+    l.chargeEstimate('crm.contact.update', 50); // 50 × 0.2 s (the prior) = 10 s, booked on the local clock
+    expect(l.anchored).toBe(false);
+    const portal = 1_600_000_000; // the portal's clock is 100,000,000 s behind
+    l.syncPortalClock(portal, clock.t);
+    expect(l.projected('crm.contact.update')).toBeCloseTo(10, 6);
+    const rel = l.releases('crm.contact.update');
+    expect(rel).toHaveLength(1);
+    // the charge's minute is at or after the portal's minute (pad 2 s), and it expires 600 s after that
+    const minuteStart = Math.floor((portal + 2) / 60) * 60;
+    expect(rel[0]!.at).toBeGreaterThanOrEqual(minuteStart + 600 + 2);
+    expect(rel[0]!.at).toBeLessThanOrEqual(minuteStart + 660 + 2);
+    clock.t += 661_000;
+    expect(l.projected('crm.contact.update')).toBe(0);
+  });
+});
