@@ -393,14 +393,14 @@ async function storeRun(
     // statistics that know this run's rows BEFORE the finish rebuilds the count tables from them: with the
     // previous run's statistics the planner expects one row for this run_id and the rebuild's joins run
     // as nested loops (measured: > 12 min instead of 33 s for a second run of 100k contacts, PostgreSQL)
-    for (const { kind } of sets) await analyzeLabels(db, kind).catch((err: Error) => console.warn(`[scoring] ANALYZE ${kind} labels: ${err.message}`));
+    for (const { kind, count } of sets) await analyzeLabels(db, kind, portalId, count).catch((err: Error) => console.warn(`[scoring] ANALYZE ${kind} labels: ${err.message}`));
     await finishScoreRun(db, portalId, sr.id, { status: 'done' });
   } catch (err) {
     await finishScoreRun(db, portalId, sr.id, { status: 'failed' }).catch(() => {});
     throw err;
   }
   // the finish rebuilt the portal's count tables (label_facts, label_cube) for this run
-  await vacuumLabelFacts(db, portalId).catch((err: Error) => console.warn(`[scoring] VACUUM label_facts: ${err.message}`));
+  await vacuumLabelFacts(db, portalId, sets.reduce((a, x) => a + x.count, 0)).catch((err: Error) => console.warn(`[scoring] VACUUM label_facts: ${err.message}`));
   return sr.id;
 }
 

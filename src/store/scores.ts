@@ -194,26 +194,57 @@ export async function pruneScoreRuns(db: Db, portalId: number, keep: number): Pr
  * label_facts partition, filled, indexed and analyzed, and its label_cube cells): VACUUM the new
  * partition (visibility map and hint bits set now, not by the first counts), label_cube (its
  * cells are rewritten by every rescoring) and contact_field_values (the "any field" filter reads it
- * index-only). Not inside a transaction (VACUUM cannot run in one).
+ * index-only). The partition is the portal's own; the two shared tables only when
+ * `sharedMaintenanceDue` says so. Not inside a transaction (VACUUM cannot run in one).
  */
-export async function vacuumLabelFacts(db: Db, portalId: number): Promise<void> {
+export async function vacuumLabelFacts(db: Db, portalId: number, customers = BIG_RUN_ROWS): Promise<void> {
   const { rows } = await db.query<{ tbl: string }>(`SELECT tbl FROM label_facts_run WHERE portal_id = $1`, [portalId]);
   const tbl = rows[0]?.tbl;
   if (tbl && /^label_facts_\d+_\d+$/.test(tbl)) await db.exec(`VACUUM ${tbl}`);
-  await db.exec('VACUUM (ANALYZE) label_cube');
+  if (await sharedMaintenanceDue(db, 'label_cube', portalId, customers)) await db.exec('VACUUM (ANALYZE) label_cube');
   // the field values the sync wrote before the run (migration 021): visible to index-only scans now
-  await db.exec('VACUUM (ANALYZE) contact_field_values');
+  if (await sharedMaintenanceDue(db, 'contact_field_values', portalId, customers)) await db.exec('VACUUM (ANALYZE) contact_field_values');
 }
 
 /**
- * Fresh planner statistics of contact_labels after a run added its rows. PostgreSQL's autovacuum
+ * Fresh planner statistics of contact_labels after a run added its `rows` rows. PostgreSQL's autovacuum
  * would get there eventually; PGlite has none, and with the statistics of an empty table the
  * planner joins two runs' labels (the dashboard's movement) or a run's labels with their own
  * aggregate (the value bands) in nested loops: seconds instead of milliseconds at a few thousand
- * contacts. ANALYZE reads a sample (30,000 rows by default), so its cost does not grow with the table.
+ * contacts. ANALYZE reads a sample (30,000 rows by default) of the whole table, all portals' rows;
+ * on PostgreSQL it runs only when `sharedMaintenanceDue` says so.
  */
-export async function analyzeLabels(db: Db, kind: CustomerKind = 'contact'): Promise<void> {
-  await db.exec(`ANALYZE ${KIND_TABLES[kind].labels}`);
+export async function analyzeLabels(db: Db, kind: CustomerKind = 'contact', portalId?: number, rows = BIG_RUN_ROWS): Promise<void> {
+  const table = KIND_TABLES[kind].labels;
+  if (portalId !== undefined && !(await sharedMaintenanceDue(db, table, portalId, rows))) return;
+  await db.exec(`ANALYZE ${table}`);
+}
+
+/** A run of at least this many customers gets its shared tables analyzed and vacuumed right away. */
+export const BIG_RUN_ROWS = 10_000;
+
+/**
+ * Whether a run of `customers` customers should ANALYZE / VACUUM a table that all portals share,
+ * now, instead of leaving it to PostgreSQL's autovacuum:
+ *  - PGlite: always (it has no autovacuum; one process, few portals, small tables);
+ *  - a big run (≥ BIG_RUN_ROWS): the planner's guesses about its rows matter (a second run of 100k
+ *    contacts with stale statistics rebuilt its count tables in > 12 min instead of 33 s), and the
+ *    maintenance is small next to the run;
+ *  - a table this portal makes up a fifth or more of (statistics never taken: always).
+ * Otherwise not: 1,000 portals of 1k contacts each ran a whole-table ANALYZE and two whole-table VACUUMs
+ * per cycle, 2–3 s each and growing with the table, and the night grew with the square of the portals
+ * (docs/benchmarks.md "portals"). A small portal's queries are fast with the average statistics
+ * autovacuum keeps.
+ */
+export async function sharedMaintenanceDue(db: Db, table: string, portalId: number, customers: number): Promise<boolean> {
+  if (db.kind === 'pglite' || customers >= BIG_RUN_ROWS) return true;
+  const { rows } = await db.query<{ total: number; own: number }>(
+    `SELECT (SELECT reltuples::float8 FROM pg_class WHERE oid = to_regclass($1)) AS total,
+            (SELECT count(*)::float8 FROM ${table} WHERE portal_id = $2) AS own`,
+    [table, portalId],
+  );
+  const { total, own } = rows[0] ?? { total: -1, own: 0 };
+  return total === null || total < 0 || own * 5 >= total;
 }
 
 /** A portal's count-table dictionaries (label_facts_run, migration 005); the type is the filter compiler's (src/segments/facts.ts). */
