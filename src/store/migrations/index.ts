@@ -18,6 +18,7 @@ import * as m019 from './019_company_automation.js';
 import * as m020 from './020_company_std_fields.js';
 import * as m021 from './021_contact_field_values.js';
 import * as m023 from './023_std_field_bits.js';
+import * as m024 from './024_triggers_without_jit.js';
 
 export interface Migration {
   version: number;
@@ -47,4 +48,5 @@ export const migrations: readonly Migration[] = [
   { version: 20, ...m020 },
   { version: 21, ...m021 },
   { version: 23, ...m023 },
+  { version: 24, ...m024 },
 ];
