@@ -301,7 +301,8 @@ export class B24Client {
     for (const [k, c] of entries) {
       const m = commandMethod(c).toLowerCase();
       const t = times[k];
-      const ranAndFailed = !!errors[k] && !errors[k].isOperatingLimit;
+      const e = errors[k];
+      const ranAndFailed = !!e && !e.isOperatingLimit && e.code !== 'ERROR_METHOD_NOT_FOUND' && !e.code.startsWith('ERROR_BATCH_');
       if (!(k in results) && !t && !ranAndFailed) continue; // not executed (halt / refused)
       const x = (executed[m] ??= { calls: 0, dur: 0, untimed: 0 });
       x.calls++;
