@@ -41,6 +41,8 @@ import { startWorkerPool, type WorkerPool } from './lib/worker-procs.js';
 import { dbNow, phaseJobs, waitPhase, type PhaseJobs } from './lib/portal-jobs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** The workers' V8 heap cap of docs/deploy.md's worker unit. */
+const WORKER_HEAP_CAP = '--max-old-space-size=640';
 
 const argsSchema = z.object({
   portals: z.coerce.number().int().min(1).max(5000).default(1000),
@@ -219,6 +221,8 @@ async function main(): Promise<void> {
     pool = await startWorkerPool(opts.workers, {
       ...process.env, NODE_ENV: 'development', DATABASE_URL: u.toString(), TOKEN_ENCRYPTION_KEY: key, CLIENT_ID: app.clientId, CLIENT_SECRET: app.clientSecret,
       PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', JOB_CONCURRENCY: String(opts.concurrency),
+      // as docs/deploy.md starts workers: the V8 heap capped (BENCH_WORKER_NODE_OPTIONS adds flags, e.g. a heap snapshot signal)
+      NODE_OPTIONS: [process.env.BENCH_WORKER_NODE_OPTIONS, WORKER_HEAP_CAP].filter(Boolean).join(' '),
     });
     // the sender: what the web process does on install and what the 03:00 schedule's onFire does (src/jobs/workers.ts)
     const sender = await startWorkers({ db, clientFor: () => { throw new Error('send only'); }, work: false, offlinePollCron: null, schedules: false });
