@@ -88,6 +88,21 @@ describe('conditional purchase distribution (published CDNOW parameters)', () =>
     expect(Math.abs(pmfMean(pmf) - expected) / expected).toBeLessThan(1e-7);
   });
 
+  it('a degenerate fit (a ≈ 5e-9, b ≈ 3e-8, seen in a portal\'s backtest) ends at the NB count\'s tail, not at 1M entries', () => {
+    const q = { r: 0.8381895291737931, alpha: 58.92302841007252, a: 4.59072267421857e-9, b: 3.3087222867102554e-8 };
+    const [t, x, T] = [52.142857142857146, 0, 15.428571428571429];
+    const pmf = bgnbdPmfIfAlive(q, t, x, T);
+    expect(pmf.length).toBeLessThan(2_000); // it was 1,000,000 (the sum's rounding never got within 1e-10 of 1)
+    // P(0) of an alive customer = NB(0) = (α'/(α'+t))^r' (the death term starts at y = 1)
+    expect(pmf[0]).toBeCloseTo(Math.pow((q.alpha + T) / (q.alpha + T + t), q.r + x), 12);
+    expect(Math.abs(pmf.reduce((s, v) => s + v, 0) - 1)).toBeLessThan(1e-9);
+    // the NB count's survival past the cut is below 5e-11: P(NB ≤ n-1) from its own terms
+    const r1 = q.r + x, p0 = (q.alpha + T) / (q.alpha + T + t);
+    let nb = Math.pow(p0, r1), cdf = 0;
+    for (let j = 0; j < pmf.length; j++) { cdf += nb; nb *= ((r1 + j) / (j + 1)) * (1 - p0); }
+    expect(1 - cdf).toBeLessThan(5e-11);
+  });
+
   it('the note-004 customer (x=2, t_x=30.43, T=38.86): mean 1.226 as published', () => {
     expect(pmfMean(mixWithDeath(bgnbdPmfIfAlive(P, 39, 2, 38.86), bgnbdPAlive(P, 2, 30.43, 38.86)))).toBeCloseTo(1.226, 3);
   });
