@@ -288,7 +288,7 @@ async function main(): Promise<void> {
     lines.push(`| incremental (1% = ${touched} deals changed) | ${f1(incStats.elapsed)} | ${incStats.requests} | ${inc.calls} | ${incStats.rejected503} / ${incStats.rejected429} | ${f1(incB.requestBound)} | ${f1(incB.window.bound)} | ${f1(incB.largest.bound)} (${incB.largest.by}) | ${ratio(incStats.elapsed, incB.largest.bound)} | ${f1(inc.wallSeconds)} |`);
     if (!NO_BASELINE) lines.push(`| baseline: SDK fetchList, contacts+companies+deals only (${BASELINE_CONTACTS === Infinity ? 'contacts and companies measured in full' : `contacts: first ${BASELINE_CONTACTS}`}, deals extrapolated from ${BASELINE_ROWS} rows) | ${f1(base.portalSec)} | ${base.requests} | ${base.requests} | — | ${f1(requestBound(base.requests, model))} | — | ${f1(requestBound(base.requests, model))} (requests) | ${ratio(base.portalSec, requestBound(base.requests, model))} | — |`);
     lines.push('');
-    lines.push(`Full pull vs baseline: ${f1(base.portalSec / fullStats.elapsed)}× faster (the baseline does not even fetch product rows). Incremental: ${f1(incStats.elapsed / 60)} portal-minutes. Peak RSS of the app process: ${f1(fullPeak / 1e6)} MB during the full pull (${f1(rss0 / 1e6)} MB before it), ${f1(peakRss / 1e6)} MB overall.`);
+    lines.push(`Full pull vs baseline: ${NO_BASELINE ? 'not run (--no-baseline)' : `${f1(base.portalSec / fullStats.elapsed)}× faster (the baseline does not even fetch product rows)`}. Incremental: ${f1(incStats.elapsed / 60)} portal-minutes. Peak RSS of the app process: ${f1(fullPeak / 1e6)} MB during the full pull (${f1(rss0 / 1e6)} MB before it), ${f1(peakRss / 1e6)} MB overall.`);
     lines.push('');
     lines.push('Lower bounds of the full pull (bench/lib/bounds.ts): per method, the calls made, their processing, the calls one request carries free under the floor, the seconds charged, and the least portal time for the charge as grouped and for any grouping of the same calls; the request bound; the first window:');
     lines.push('');
@@ -306,11 +306,13 @@ async function main(): Promise<void> {
       const local = c.app + c.emu + (Number.isNaN(c.pg) ? 0 : c.pg);
       lines.push(`| ${name} | ${f1(c.wall)} | ${f1(c.wall * LOCAL_SCALE)} | ${f1(c.app)} | ${f1(c.emu)} | ${Number.isNaN(c.pg) ? 'n/a' : f1(c.pg)} | ${f1(local * LOCAL_SCALE)} (${(100 * local * LOCAL_SCALE / Math.max(st.elapsed, 1e-9)).toFixed(0)}%) | ${f1(c.waitOp)} / ${f1(c.waitBucket)} | ${f1(st.elapsed)} | ${f1(b)} |`);
     }
-    lines.push('');
-    lines.push('Baseline detail (SDK B24OAuth actions.v2.fetchList, one request per page):');
-    lines.push('');
-    lines.push('| entity | rows fetched | requests | portal s measured | total rows | extrapolated portal s |');
-    lines.push('|---|---:|---:|---:|---:|---:|');
+    if (!NO_BASELINE) {
+      lines.push('');
+      lines.push('Baseline detail (SDK B24OAuth actions.v2.fetchList, one request per page):');
+      lines.push('');
+      lines.push('| entity | rows fetched | requests | portal s measured | total rows | extrapolated portal s |');
+      lines.push('|---|---:|---:|---:|---:|---:|');
+    }
     for (const e of base.perEntity) lines.push(`| ${e.entity} | ${e.rows} | ${e.requests} | ${f1(e.portalSec)} | ${e.total} | ${f1(e.extrapolatedSec)} |`);
     console.log(lines.join('\n'));
   } finally {
