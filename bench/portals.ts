@@ -42,7 +42,8 @@ import { dbNow, phaseJobs, waitPhase, type PhaseJobs } from './lib/portal-jobs.j
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The workers' V8 heap cap of docs/deploy.md's worker unit. */
-const WORKER_HEAP_CAP = '--max-old-space-size=640';
+/** deploy.md's cap; BENCH_WORKER_HEAP_CAP replaces it (an empty value: no cap, to compare) */
+const WORKER_HEAP_CAP = process.env.BENCH_WORKER_HEAP_CAP ?? '--max-old-space-size=640';
 
 const argsSchema = z.object({
   portals: z.coerce.number().int().min(1).max(5000).default(1000),
