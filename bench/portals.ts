@@ -41,8 +41,7 @@ import { startWorkerPool, type WorkerPool } from './lib/worker-procs.js';
 import { dbNow, phaseJobs, waitPhase, type PhaseJobs } from './lib/portal-jobs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-/** The workers' V8 heap cap of docs/deploy.md's worker unit. */
-/** deploy.md's cap; BENCH_WORKER_HEAP_CAP replaces it (an empty value: no cap, to compare) */
+/** The workers' V8 heap cap of docs/deploy.md's worker unit; BENCH_WORKER_HEAP_CAP replaces it (empty: no cap, to compare). */
 const WORKER_HEAP_CAP = process.env.BENCH_WORKER_HEAP_CAP ?? '--max-old-space-size=640';
 
 const argsSchema = z.object({

@@ -312,8 +312,8 @@ async function main(): Promise<void> {
       lines.push('');
       lines.push('| entity | rows fetched | requests | portal s measured | total rows | extrapolated portal s |');
       lines.push('|---|---:|---:|---:|---:|---:|');
+      for (const e of base.perEntity) lines.push(`| ${e.entity} | ${e.rows} | ${e.requests} | ${f1(e.portalSec)} | ${e.total} | ${f1(e.extrapolatedSec)} |`);
     }
-    for (const e of base.perEntity) lines.push(`| ${e.entity} | ${e.rows} | ${e.requests} | ${f1(e.portalSec)} | ${e.total} | ${f1(e.extrapolatedSec)} |`);
     console.log(lines.join('\n'));
   } finally {
     await cleanup();
