@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- memory [--contacts 1000000] [--deals 4000000] [--steps scoring,scoring,writeback] [--keep] [--json]`
+ * `npm run bench -- memory [--contacts 1000000] [--deals 4000000] [--steps scoring,scoring,writeback[,writeback-all]] [--keep] [--json]`
  *
  * Peak RSS of the cycle's steps on one big portal (issue 16 item 5: 1M contacts / 4M deals under 1 GB).
  * A scratch PostgreSQL database (bench/lib/bench-db.ts) is seeded with bulk SQL in the app's own
@@ -10,6 +10,9 @@
  *   writeback  runWriteBack over the stored labels: fields registered on an empty emulated portal, every
  *              contact diffed and ordered, then the first 10,000 updates read again and sent, a page at a time
  *              (bench/lib/memory-step.ts).
+ *   writeback-all (not in the default steps) runWriteBack of every planned update through REST against an
+ *              emulated portal holding the same N contacts, its clock at real speed with the client's waits
+ *              fast-forwarded: portal seconds, requests, 503/429 and the ratio to the write's lower bound.
  * The sync's store side is not a step: it holds pages and blocks, never the portal (docs/benchmarks.md).
  * Prints peak RSS per step and the verdict against 1 GB (1024 MiB).
  */
@@ -40,7 +43,7 @@ const log = (m: string) => console.error(`[memory] ${m}`);
 interface StepResult { step: string; maxRssMb: number; wallSec: number; summary: Record<string, unknown> }
 
 function runStep(step: string, url: string, portalId: number): Promise<StepResult> {
-  const child = fork(path.join(here, 'lib', 'memory-step.ts'), [step, url, String(portalId)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(here, 'lib', 'memory-step.ts'), [step, url, String(portalId), String(N)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let result: StepResult | null = null;
     child.on('message', (m) => { result = m as StepResult; });
@@ -60,7 +63,8 @@ try {
   const rows: (StepResult & { label: string; load: string })[] = [];
   let scoringRuns = 0;
   for (const step of steps) {
-    const label = step === 'scoring' ? `runScoring #${++scoringRuns}` : step === 'writeback' ? 'runWriteBack (plan all, send 10k)' : step;
+    const label = step === 'scoring' ? `runScoring #${++scoringRuns}` : step === 'writeback' ? 'runWriteBack (plan all, send 10k)'
+      : step === 'writeback-all' ? 'runWriteBack (all, through REST)' : step;
     const r = await runStep(step, u.toString(), portalId);
     const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
     rows.push({ ...r, label, load });

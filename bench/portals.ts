@@ -38,6 +38,7 @@ import { QUEUES, startWorkers } from '../src/jobs/index.js';
 import { F } from '../src/writeback/manifest-fields.js';
 import { openBenchDb } from './lib/bench-db.js';
 import { startWorkerPool, type WorkerPool } from './lib/worker-procs.js';
+import { ask } from './lib/child-ipc.js';
 import { dbNow, phaseJobs, waitPhase, type PhaseJobs } from './lib/portal-jobs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -76,15 +77,6 @@ const say = (s: string) => console.error(`bench portals: ${s}`);
 
 // ---- the emulator child -----------------------------------------------------------------
 interface ChildPortal { url: string; memberId: string; accessToken: string; refreshToken: string; clientEndpoint: string; serverEndpoint: string; expiresAt: number }
-let msgId = 0;
-function ask<T>(child: ChildProcess, m: Record<string, unknown>): Promise<T> {
-  const id = ++msgId;
-  return new Promise((resolve) => {
-    const on = (r: { type: string; id?: number }) => { if (r.type === 'done' && r.id === id) { child.off('message', on); resolve(r as T); } };
-    child.on('message', on);
-    child.send({ ...m, id });
-  });
-}
 interface RestStats { requests: number; pollRequests: number; rejected503: number; rejected429: number }
 const restStats = (child: ChildProcess) => ask<RestStats>(child, { cmd: 'stats' });
 const childCpu = async (child: ChildProcess) => (await ask<{ cpuSec: number }>(child, { cmd: 'cpu' })).cpuSec;

@@ -27,7 +27,7 @@
  * The "what bounds the run" table prints the CPU seconds of the app, the emulator and the
  * PostgreSQL backends (process.cpuUsage / /proc) next to the portal time, and the limiter's waits.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,8 @@ import { openBenchDb } from './lib/bench-db.js';
 import { runSync, type SyncSummary } from '../src/sync/index.js';
 import { boundModel, methodUse, requestBound, runBounds, type BoundModel } from './lib/bounds.js';
 import { boundsTable, modelLine, ratio } from './lib/print-bounds.js';
-import { waitClock, type MovableClock } from './lib/wait-clock.js';
+import { waitClock } from './lib/wait-clock.js';
+import { ask, childClock } from './lib/child-ipc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -78,16 +79,6 @@ interface Ready {
   oauth: { clientId: string; clientSecret: string; accessToken: string; refreshToken: string; clientEndpoint: string; serverEndpoint: string; expiresIn: number; memberId: string; domain: string; portalNow: number };
   generated: Record<string, number>;
 }
-let msgId = 0;
-function ask(child: ChildProcess, m: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const id = ++msgId;
-  return new Promise((resolve) => {
-    const on = (r: { type: string; id?: number }) => { if (r.type === 'done' && r.id === id) { child.off('message', on); resolve(r as Record<string, unknown>); } };
-    child.on('message', on);
-    child.send({ ...m, id });
-  });
-}
-
 interface MethodStat { requests: number; calls: number; operatingSeconds: number; processingSeconds?: number }
 interface Stats { elapsed: number; requests: number; rejected503: number; rejected429: number; methods: Record<string, MethodStat> }
 async function stats(url: string): Promise<Stats> {
@@ -210,18 +201,9 @@ async function main(): Promise<void> {
       expiresAt: ready.oauth.portalNow + ready.oauth.expiresIn * 1000, clientId: ready.oauth.clientId, clientSecret: ready.oauth.clientSecret,
       serverEndpoint: ready.oauth.serverEndpoint,
     });
-    // waits: our estimate of the child's portal clock (Date.now() + delta, re-read after every move)
-    let delta = ((await ask(child, { cmd: 'now' })).now as number) - Date.now();
-    const remote: MovableClock = {
-      timeScale: 1,
-      now: () => Date.now() + delta,
-      advanceTo: async (due) => {
-        const r = await ask(child, { cmd: 'advanceTo', due });
-        delta = (r.now as number) - Date.now();
-        return r.moved as number;
-      },
-    };
-    const resync = async () => { delta = ((await ask(child, { cmd: 'now' })).now as number) - Date.now(); };
+    // waits: the child's portal clock, moved over the client's waits
+    const remote = await childClock(child);
+    const resync = () => remote.resync();
     const client = new B24Client({ tokens, limiter: WAITS ? { plan: 'standard', clock: waitClock(remote, WAIT) } : { plan: 'standard', timeScale: TS } });
     const rss0 = process.memoryUsage().rss;
 

@@ -29,7 +29,7 @@ export const PART_CHARS = 500;
 export const PART_STEP = 300;
 
 /** The rows of the contacts in transition table / relation `src` (alias c), in COLS order. */
-const valuesOf = (src: string, where = 'true') => `
+export const valuesOf = (src: string, where = 'true') => `
   SELECT c.portal_id, e.key, p.part,
          CASE WHEN split_part(x.t, '|', 1) ~ '^\\s*-?[0-9]+(\\.[0-9]+)?\\s*$' THEN split_part(x.t, '|', 1)::numeric END,
          CASE WHEN x.t ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' THEN contact_field_values_day(x.t) END,
@@ -50,7 +50,7 @@ const valuesOf = (src: string, where = 'true') => `
        FROM generate_series(0, ceil((char_length(x.t) - ${PART_CHARS}) / ${PART_STEP}.0)::int) k WHERE octet_length(x.t) > ${LONG_BYTES}) p
    WHERE x.t <> '' AND ${where}`;
 
-const COLS = 'portal_id, field, value_text, value_num, value_day, chunk, contact_id';
+export const COLS = 'portal_id, field, value_text, value_num, value_day, chunk, contact_id';
 
 export const sql = /* sql */ `
 CREATE TABLE contact_field_values (

@@ -19,6 +19,7 @@ import * as m020 from './020_company_std_fields.js';
 import * as m021 from './021_contact_field_values.js';
 import * as m023 from './023_std_field_bits.js';
 import * as m024 from './024_triggers_without_jit.js';
+import * as m025 from './025_field_value_triggers_planned_per_call.js';
 
 export interface Migration {
   version: number;
@@ -49,4 +50,5 @@ export const migrations: readonly Migration[] = [
   { version: 21, ...m021 },
   { version: 23, ...m023 },
   { version: 24, ...m024 },
+  { version: 25, ...m025 },
 ];
