@@ -27,7 +27,7 @@ import { queueDepth, startWorkers, type Workers } from './jobs/index.js';
 import { createHealthRouter } from './server/health.js';
 import { createLogger, type Logger } from './server/log.js';
 import { createMetrics, type Metrics } from './server/metrics.js';
-import { openStore, type Db } from './store/index.js';
+import { openStore, serverWarnings, type Db } from './store/index.js';
 
 export interface RunningRole {
   role: Role;
@@ -66,6 +66,7 @@ export async function startRole(pc: ProcessConfig, o: StartRoleOptions = {}): Pr
   const log: Logger = o.log ?? ownLog!;
   const db = await openConfiguredStore(config);
   try {
+    for (const w of await serverWarnings(db)) log.warn('store: PostgreSQL setting', { ...w });
     const role = pc.role === 'worker' ? await startWorkerRole(pc, config, db, log) : await startWebRole(pc, config, db, log, env);
     return { ...role, async close() { await role.close(); await ownLog?.close(); } };
   } catch (e) {

@@ -29,3 +29,4 @@ export async function openStore(opts: OpenDbOptions = {}): Promise<Db> {
 }
 export * from './views.js';
 export * from './data-quality.js';
+export * from './server-settings.js';
