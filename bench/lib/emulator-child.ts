@@ -12,6 +12,7 @@
  *   ← {cmd:'touchDeals', fraction, id}  → {type:'done', id, changed}
  *   ← {cmd:'advance', seconds, id}      → {type:'done', id}
  *   ← {cmd:'cpu', id}                   → {type:'done', id, cpuSec} (the emulator's CPU time so far)
+ *   ← {cmd:'fields', field, ids, id}    → {type:'done', id, values: {[contactId]: XML_ID | value | null}}
  */
 import axios from 'axios';
 import { Portal } from '../../src/emulator/portal.js';
@@ -19,6 +20,7 @@ import { PortalClock } from '../../src/emulator/clock.js';
 import { generatePortal } from '../../src/emulator/generator.js';
 import { startEmulator } from '../../src/emulator/server.js';
 import { updateDeal } from '../../src/emulator/methods/data.js';
+import { fieldCodes } from './emulator-fields.js';
 
 const [contacts, deals, timeScale, seed] = process.argv.slice(2).map(Number);
 const waits = process.argv[6] === 'waits';
@@ -50,7 +52,7 @@ send({
   oauth: { clientId, clientSecret, accessToken: t.access_token, refreshToken: t.refresh_token, clientEndpoint: t.client_endpoint, serverEndpoint: t.server_endpoint, expiresIn: t.expires_in, memberId: t.member_id, domain: t.domain, portalNow: portal.clock.now() },
   generated: { contacts: generated.contacts, companies: generated.companies, deals: generated.deals, won: generated.won, productRows: generated.productRows, genMs: generated.ms },
 });
-process.on('message', (m: { cmd: string; id: number; fraction?: number; seconds?: number; due?: number; rate?: number }) => {
+process.on('message', (m: { cmd: string; id: number; fraction?: number; seconds?: number; due?: number; rate?: number; field?: string; ids?: number[] }) => {
   if (m.cmd === 'now') {
     send({ type: 'done', id: m.id, now: portal.clock.now() });
   } else if (m.cmd === 'advanceTo') {
@@ -72,6 +74,8 @@ process.on('message', (m: { cmd: string; id: number; fraction?: number; seconds?
       changed++;
     }
     send({ type: 'done', id: m.id, changed });
+  } else if (m.cmd === 'fields') {
+    send({ type: 'done', id: m.id, values: fieldCodes(portal, m.field ?? 'UF_CRM_SEG_SEGMENT', m.ids ?? []) });
   } else if (m.cmd === 'cpu') {
     const c = process.cpuUsage();
     send({ type: 'done', id: m.id, cpuSec: (c.user + c.system) / 1e6 });

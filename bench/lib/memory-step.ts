@@ -26,7 +26,7 @@ import { B24Client } from '../../src/b24/client.js';
 import { AS_OF } from './memory-seed.js';
 import { boundModel, methodUse, runBounds } from './bounds.js';
 import { waitClock } from './wait-clock.js';
-import { childClock } from './child-ipc.js';
+import { ask, childClock } from './child-ipc.js';
 import axios from 'axios';
 
 const [step, url, portalArg, contactsArg] = process.argv.slice(2);
@@ -97,6 +97,7 @@ async function writebackAll(db: Awaited<ReturnType<typeof openStore>>): Promise<
     });
     const wallSec = (performance.now() - w0) / 1000;
     const s = (await admin.get('stats')).data as EmuStats;
+    const check = await checkSegments(db, emu.child, contacts, 5_000);
     const portalSec = s.clock.elapsedSeconds - p0;
     const b = runBounds(s.limits.requests, methodUse(s.limits.methods), model);
     return {
@@ -105,11 +106,36 @@ async function writebackAll(db: Awaited<ReturnType<typeof openStore>>): Promise<
       writeWallSec: Math.round(wallSec), skippedSec: Math.round(clock.skippedMs() / 1000),
       bound: Math.round(b.largest.bound), boundBy: b.largest.by, ratio: +(portalSec / b.largest.bound).toFixed(3),
       methods: Object.fromEntries(Object.entries(s.limits.methods).map(([m, v]) => [m, { calls: v.calls, operatingSeconds: Math.round(v.operatingSeconds) }])),
-      errors: r.errors.slice(0, 3),
+      errors: r.errors.slice(0, 3), check,
     };
   } finally {
     emu.child.kill();
   }
+}
+
+/**
+ * The segment field of `sample` contacts spread over 1…N, read from the emulated portal, against the
+ * latest run's labels in the store: a buyer's segment, nothing for a contact without purchases.
+ */
+async function checkSegments(db: Awaited<ReturnType<typeof openStore>>, child: Emu['child'], n: number, sample: number): Promise<{ contacts: number; differ: number; examples: string[] }> {
+  const step = Math.max(1, Math.floor(n / sample));
+  const ids = Array.from({ length: Math.min(sample, n) }, (_, i) => 1 + i * step);
+  const crm = (await ask<{ values: Record<string, string | null> }>(child, { cmd: 'fields', field: 'UF_CRM_SEG_SEGMENT', ids })).values;
+  const { rows } = await db.query<{ id: string; segment: string | null; buyer: boolean }>(
+    `SELECT l.contact_id::text AS id, l.segment, COALESCE((l.extra->>'hasPurchases')::boolean, l.last_purchase IS NOT NULL) AS buyer
+       FROM contact_labels l WHERE l.portal_id = $1 AND l.contact_id = ANY($2::bigint[])
+        AND l.run_id = (SELECT max(id) FROM score_runs WHERE portal_id = $1 AND status = 'done')`, [portalId, ids]);
+  const out = { contacts: 0, differ: 0, examples: [] as string[] };
+  for (const r of rows) {
+    const want = r.buyer ? r.segment : null;
+    const got = crm[r.id] ?? null;
+    out.contacts++;
+    if (got !== want) {
+      out.differ++;
+      if (out.examples.length < 3) out.examples.push(`${r.id}: ${got} vs ${want}`);
+    }
+  }
+  return out;
 }
 
 const db = await openStore({ databaseUrl: url!, poolMax: 4 });

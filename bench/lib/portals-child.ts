@@ -20,6 +20,7 @@ import { generatePortal } from '../../src/emulator/generator.js';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/server.js';
 import { advanceLive } from '../../src/emulator/live/index.js';
 import { updateDeal } from '../../src/emulator/methods/data.js';
+import { fieldCodes } from './emulator-fields.js';
 
 const [nArg, contactsArg, seedArg, clientId, clientSecret, t0Arg] = process.argv.slice(2);
 const N = Number(nArg);
@@ -75,16 +76,6 @@ function liveDay(p: Portal, fraction: number): { created: number; moved: number;
 }
 
 /** The segment field of every contact as its enumeration item's XML_ID (null when empty). */
-function segmentCodes(p: Portal, field: string): Record<number, string | null> {
-  const def = [...p.userFields.values()].find((u) => u.entityId === 'CRM_CONTACT' && u.fieldName === field);
-  const out: Record<number, string | null> = {};
-  for (const c of p.contacts.values()) {
-    const v = (c.uf as Record<string, unknown>)[field];
-    out[c.id] = v === undefined || v === null || v === '' ? null : def?.list.find((it) => it.id === Number(v))?.xmlId ?? String(v);
-  }
-  return out;
-}
-
 process.on('message', (m: { cmd: string; id: number; fraction?: number; index?: number; field?: string }) => {
   if (m.cmd === 'day') {
     const sum = { created: 0, moved: 0, touched: 0, deals: 0 };
@@ -107,7 +98,7 @@ process.on('message', (m: { cmd: string; id: number; fraction?: number; index?: 
     }
     send({ type: 'done', id: m.id, ...s });
   } else if (m.cmd === 'fields') {
-    send({ type: 'done', id: m.id, segments: segmentCodes(emus[m.index ?? 0]!.portal, m.field ?? 'UF_CRM_SEG_SEGMENT') });
+    send({ type: 'done', id: m.id, segments: fieldCodes(emus[m.index ?? 0]!.portal, m.field ?? 'UF_CRM_SEG_SEGMENT') });
   } else if (m.cmd === 'cpu') {
     const c = process.cpuUsage();
     send({ type: 'done', id: m.id, cpuSec: (c.user + c.system) / 1e6 });
