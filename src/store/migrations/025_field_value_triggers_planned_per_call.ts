@@ -13,8 +13,9 @@
  * planned for one row, and took 2.1–2.5 s at 60,000 rows (3 M pairs compared), growing with every
  * batch; the write-back wrote 12,250 contacts in 806 s. Nothing replans it where autovacuum is off
  * (this machine's PostgreSQL, `conf.d/90-ci.conf`), and where it is on, only its next ANALYZE does.
- * The same holds for the anti-joins over `old_rows` / `new_rows`: a plan made for a 1-row statement
- * compares every pair of a 5,000-row sync chunk.
+ * The anti-joins over `old_rows` / `new_rows` are kept the same way: a plan kept from a 1-row statement
+ * (the cached plan above holds a nested-loop anti-join over `new_rows`) would compare every pair of a
+ * 5,000-row sync chunk.
  *
  * Planning a call costs about a millisecond; a sync chunk or a write-back batch is one call. The
  * INSERT trigger (`contact_field_values_ins`) reads only its transition table through laterals whose
