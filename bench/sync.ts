@@ -43,6 +43,7 @@ import { boundModel, methodUse, requestBound, runBounds, type BoundModel } from 
 import { boundsTable, modelLine, ratio } from './lib/print-bounds.js';
 import { waitClock } from './lib/wait-clock.js';
 import { ask, childClock } from './lib/child-ipc.js';
+import { emulatorStats, resetEmulatorStats, statsDiff } from './lib/emulator-stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -79,24 +80,6 @@ interface Ready {
   oauth: { clientId: string; clientSecret: string; accessToken: string; refreshToken: string; clientEndpoint: string; serverEndpoint: string; expiresIn: number; memberId: string; domain: string; portalNow: number };
   generated: Record<string, number>;
 }
-interface MethodStat { requests: number; calls: number; operatingSeconds: number; processingSeconds?: number }
-interface Stats { elapsed: number; requests: number; rejected503: number; rejected429: number; methods: Record<string, MethodStat> }
-async function stats(url: string): Promise<Stats> {
-  const s = (await axios.get(`${url}_emulator/stats`)).data as { clock: { elapsedSeconds: number }; limits: { requests: number; rejected503: number; rejected429: number; methods: Record<string, MethodStat> } };
-  return { elapsed: s.clock.elapsedSeconds, requests: s.limits.requests, rejected503: s.limits.rejected503, rejected429: s.limits.rejected429, methods: s.limits.methods };
-}
-const resetStats = (url: string) => axios.post(`${url}_emulator/stats/reset`, { counters: false });
-
-function diff(a: Stats, b: Stats): Stats {
-  const methods: Stats['methods'] = {};
-  for (const [m, v] of Object.entries(b.methods)) {
-    const o = a.methods[m] ?? { requests: 0, calls: 0, operatingSeconds: 0, processingSeconds: 0 };
-    const p = v.processingSeconds === undefined ? undefined : v.processingSeconds - (o.processingSeconds ?? 0);
-    if (v.calls - o.calls > 0 || v.requests - o.requests > 0) methods[m] = { requests: v.requests - o.requests, calls: v.calls - o.calls, operatingSeconds: v.operatingSeconds - o.operatingSeconds, processingSeconds: p };
-  }
-  return { elapsed: b.elapsed - a.elapsed, requests: b.requests - a.requests, rejected503: b.rejected503 - a.rejected503, rejected429: b.rejected429 - a.rejected429, methods };
-}
-
 // ---- database -----------------------------------------------------------------------------
 /** CPU seconds of the PostgreSQL backends serving database `name` (local server, /proc), sampled every second. */
 function pgCpuSampler(base: string, name: string): { read: () => Promise<number>; stop: () => Promise<void> } {
@@ -160,15 +143,15 @@ async function baseline(model: BoundModel, ready: Ready, totals: { contacts: num
   let portalSec = 0;
   let requests = 0;
   for (const j of jobs) {
-    await resetStats(ready.url);
-    const s0 = await stats(ready.url);
+    await resetEmulatorStats(ready.url);
+    const s0 = await emulatorStats(ready.url);
     let rows = 0;
     const limit = j.entity === 'contacts' ? BASELINE_CONTACTS : j.entity === 'companies' ? Infinity : BASELINE_ROWS;
     for await (const chunk of j.make()) {
       rows += chunk.length;
       if (rows >= limit) break;
     }
-    const d = diff(s0, await stats(ready.url));
+    const d = statsDiff(s0, await emulatorStats(ready.url));
     const pages = Math.ceil(j.total / 50) + 1;
     const perReq = d.requests > 0 ? d.elapsed / d.requests : 0;
     // extrapolate: the measured portal seconds per request, but never below the bucket's pace
@@ -220,8 +203,8 @@ async function main(): Promise<void> {
     });
 
     // (a) full
-    await resetStats(ready.url);
-    let s0 = await stats(ready.url);
+    await resetEmulatorStats(ready.url);
+    let s0 = await emulatorStats(ready.url);
     const c0 = await cpu();
     let lastLog = 0;
     const full: SyncSummary = await runSync({ db, portalId, client }, {
@@ -233,7 +216,7 @@ async function main(): Promise<void> {
         }
       },
     });
-    const fullStats = diff(s0, await stats(ready.url));
+    const fullStats = statsDiff(s0, await emulatorStats(ready.url));
     const fullCpu = cpuDiff(c0, await cpu());
     const fullPeak = peakRss;
 
@@ -241,11 +224,11 @@ async function main(): Promise<void> {
     await ask(child, { cmd: 'advance', seconds: 3600 });
     await resync();
     const touched = (await ask(child, { cmd: 'touchDeals', fraction: 0.01 })).changed as number;
-    await resetStats(ready.url);
-    s0 = await stats(ready.url);
+    await resetEmulatorStats(ready.url);
+    s0 = await emulatorStats(ready.url);
     const c1 = await cpu();
     const inc = await runSync({ db, portalId, client }, { kind: 'incremental' });
-    const incStats = diff(s0, await stats(ready.url));
+    const incStats = statsDiff(s0, await emulatorStats(ready.url));
     const incCpu = cpuDiff(c1, await cpu());
 
     // (c) baseline

@@ -18,7 +18,7 @@
 import path from 'node:path';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { openStore } from '../../src/store/index.js';
+import { latestScoreRun, openStore } from '../../src/store/index.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { runWriteBack } from '../../src/writeback/write.js';
 import { MemoryTokenSource } from '../../src/b24/auth.js';
@@ -27,6 +27,7 @@ import { AS_OF } from './memory-seed.js';
 import { boundModel, methodUse, runBounds } from './bounds.js';
 import { waitClock } from './wait-clock.js';
 import { ask, childClock } from './child-ipc.js';
+import { emulatorStats, resetEmulatorStats, statsDiff } from './emulator-stats.js';
 import axios from 'axios';
 
 const [step, url, portalArg, contactsArg] = process.argv.slice(2);
@@ -73,19 +74,17 @@ async function writeback(db: Awaited<ReturnType<typeof openStore>>): Promise<Rec
   }
 }
 
-interface EmuStats { clock: { elapsedSeconds: number }; limits: { requests: number; rejected503: number; rejected429: number; methods: Record<string, { calls: number; operatingSeconds: number; processingSeconds?: number }> } }
-
 async function writebackAll(db: Awaited<ReturnType<typeof openStore>>): Promise<Record<string, unknown>> {
   const contacts = Number(contactsArg);
   if (!(contacts > 0)) throw new Error('writeback-all needs the seeded contact count');
   const emu = await startEmulator(contacts, true);
   try {
-    const admin = axios.create({ baseURL: `${emu.ready.url}_emulator/` });
-    const model = boundModel((await admin.get('limits')).data);
+    const url = emu.ready.url;
+    const model = boundModel((await axios.get(`${url}_emulator/limits`)).data);
     const clock = waitClock(await childClock(emu.child), 1000);
     const client = new B24Client({ tokens: emu.tokens, limiter: { plan: 'standard', clock } });
-    await admin.post('stats/reset', { counters: false });
-    const p0 = ((await admin.get('stats')).data as EmuStats).clock.elapsedSeconds;
+    await resetEmulatorStats(url);
+    const s0 = await emulatorStats(url);
     const w0 = performance.now();
     let lastLog = 0;
     const r = await runWriteBack(db, portalId, client, {
@@ -96,16 +95,16 @@ async function writebackAll(db: Awaited<ReturnType<typeof openStore>>): Promise<
       },
     });
     const wallSec = (performance.now() - w0) / 1000;
-    const s = (await admin.get('stats')).data as EmuStats;
+    const s = statsDiff(s0, await emulatorStats(url));
     const check = await checkSegments(db, emu.child, contacts, 5_000);
-    const portalSec = s.clock.elapsedSeconds - p0;
-    const b = runBounds(s.limits.requests, methodUse(s.limits.methods), model);
+    const portalSec = s.elapsed;
+    const b = runBounds(s.requests, methodUse(s.methods), model);
     return {
-      considered: r.considered, written: r.written, missing: r.missing, failed: r.failed, requests: s.limits.requests,
-      rejected503: s.limits.rejected503, rejected429: s.limits.rejected429, portalSec: Math.round(portalSec), portalHours: +(portalSec / 3600).toFixed(2),
+      considered: r.considered, written: r.written, missing: r.missing, failed: r.failed, requests: s.requests,
+      rejected503: s.rejected503, rejected429: s.rejected429, portalSec: Math.round(portalSec), portalHours: +(portalSec / 3600).toFixed(2),
       writeWallSec: Math.round(wallSec), skippedSec: Math.round(clock.skippedMs() / 1000),
       bound: Math.round(b.largest.bound), boundBy: b.largest.by, ratio: +(portalSec / b.largest.bound).toFixed(3),
-      methods: Object.fromEntries(Object.entries(s.limits.methods).map(([m, v]) => [m, { calls: v.calls, operatingSeconds: Math.round(v.operatingSeconds) }])),
+      methods: Object.fromEntries(Object.entries(s.methods).map(([m, v]) => [m, { calls: v.calls, operatingSeconds: Math.round(v.operatingSeconds) }])),
       errors: r.errors.slice(0, 3), check,
     };
   } finally {
@@ -121,10 +120,11 @@ async function checkSegments(db: Awaited<ReturnType<typeof openStore>>, child: E
   const step = Math.max(1, Math.floor(n / sample));
   const ids = Array.from({ length: Math.min(sample, n) }, (_, i) => 1 + i * step);
   const crm = (await ask<{ values: Record<string, string | null> }>(child, { cmd: 'fields', field: 'UF_CRM_SEG_SEGMENT', ids })).values;
+  const run = await latestScoreRun(db, portalId);
+  if (!run) throw new Error('no score run to check the write against');
   const { rows } = await db.query<{ id: string; segment: string | null; buyer: boolean }>(
     `SELECT l.contact_id::text AS id, l.segment, COALESCE((l.extra->>'hasPurchases')::boolean, l.last_purchase IS NOT NULL) AS buyer
-       FROM contact_labels l WHERE l.portal_id = $1 AND l.contact_id = ANY($2::bigint[])
-        AND l.run_id = (SELECT max(id) FROM score_runs WHERE portal_id = $1 AND status = 'done')`, [portalId, ids]);
+       FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2 AND l.contact_id = ANY($3::bigint[])`, [portalId, run.id, ids]);
   const out = { contacts: 0, differ: 0, examples: [] as string[] };
   for (const r of rows) {
     const want = r.buyer ? r.segment : null;

@@ -75,7 +75,6 @@ function liveDay(p: Portal, fraction: number): { created: number; moved: number;
   return { created: r.created, moved: r.moved, touched };
 }
 
-/** The segment field of every contact as its enumeration item's XML_ID (null when empty). */
 process.on('message', (m: { cmd: string; id: number; fraction?: number; index?: number; field?: string }) => {
   if (m.cmd === 'day') {
     const sum = { created: 0, moved: 0, touched: 0, deals: 0 };

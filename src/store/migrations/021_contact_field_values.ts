@@ -50,6 +50,9 @@ export const valuesOf = (src: string, where = 'true') => `
        FROM generate_series(0, ceil((char_length(x.t) - ${PART_CHARS}) / ${PART_STEP}.0)::int) k WHERE octet_length(x.t) > ${LONG_BYTES}) p
    WHERE x.t <> '' AND ${where}`;
 
+/** An updated contact (alias c in `new_rows`) whose std or uf changed, or whose key did: its values are written again. */
+export const CHANGED = 'NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.portal_id = c.portal_id AND o.id = c.id AND o.std = c.std AND o.uf = c.uf)';
+
 export const COLS = 'portal_id, field, value_text, value_num, value_day, chunk, contact_id';
 
 export const sql = /* sql */ `
@@ -92,7 +95,7 @@ BEGIN
   DELETE FROM contact_field_values v USING old_rows o
    WHERE v.portal_id = o.portal_id AND v.contact_id = o.id
      AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.portal_id = o.portal_id AND n.id = o.id AND n.std = o.std AND n.uf = o.uf);
-  INSERT INTO contact_field_values (${COLS}) ${valuesOf('new_rows', 'NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.portal_id = c.portal_id AND o.id = c.id AND o.std = c.std AND o.uf = c.uf)')};
+  INSERT INTO contact_field_values (${COLS}) ${valuesOf('new_rows', CHANGED)};
   RETURN NULL;
 END
 $f$;
