@@ -32,6 +32,7 @@ import { runSync } from '../src/sync/index.js';
 import { runWriteBack } from '../src/writeback/write.js';
 import { openBenchDb, type BenchDbKind } from './lib/bench-db.js';
 import { boundModel, methodUse, runBounds, type RunBounds } from './lib/bounds.js';
+import { emulatorStats, resetEmulatorStats } from './lib/emulator-stats.js';
 import { boundsTable, modelLine, ratio } from './lib/print-bounds.js';
 import { movable, waitClock } from './lib/wait-clock.js';
 
@@ -82,24 +83,18 @@ const db = store.db;
 const portalId = (await upsertPortalOnInstall(db, { memberId: portal.memberId, domain: 'bench.bitrix24.com', language: portal.language })).id;
 console.error(`generated ${N} contacts / ${D} deals in ${((performance.now() - t0) / 1000).toFixed(1)} s; store ${store.kind}; clock ${clock ? `real speed, waits ×${WAIT}` : `×${TS}`}`);
 
-interface MethodStat { requests: number; calls: number; operatingSeconds: number; processingSeconds?: number }
-interface Stats { requests: number; rejected503: number; rejected429: number; methods: Record<string, MethodStat> }
-const stats = async () => ((await adminApi.get('stats')).data as { limits: Stats }).limits;
-/** Clears the stats only: the bucket and the operating windows carry over, as on a real portal. */
-const resetStats = () => adminApi.post('stats/reset', { counters: false });
-
 interface PhaseRow { phase: string; portalSec: number; wallSec: number; skippedSec: number; requests: number; r503: number; r429: number; bounds: RunBounds; note: string }
 const rows: PhaseRow[] = [];
 
 async function phase(name: string, fn: () => Promise<string>): Promise<void> {
-  await resetStats();
+  await resetEmulatorStats(emu.url);
   const p0 = portal.clock.elapsedSeconds();
   const k0 = clock?.skippedMs() ?? 0;
   const w0 = performance.now();
   const note = await fn();
   const wallSec = (performance.now() - w0) / 1000;
   const portalSec = portal.clock.elapsedSeconds() - p0;
-  const s = await stats();
+  const s = await emulatorStats(emu.url);
   const bounds = runBounds(s.requests, methodUse(s.methods), model);
   rows.push({ phase: name, portalSec, wallSec, skippedSec: ((clock?.skippedMs() ?? 0) - k0) / 1000, requests: s.requests, r503: s.rejected503, r429: s.rejected429, bounds, note });
   console.error(`${name}: ${note} (${portalSec.toFixed(0)} portal s, ${wallSec.toFixed(0)} wall s, bound ${bounds.largest.bound.toFixed(0)} s)`);
