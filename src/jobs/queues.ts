@@ -46,24 +46,32 @@ export type Send = (q: PortalQueue, data: PortalJobData, opts?: PgBoss.SendOptio
 /** Arbitrary constant for pg_advisory_xact_lock: "b24seg" queue creation (migrations use …001). */
 export const QUEUE_LOCK_KEY = 724_240_002;
 
+/** Creates every queue (standard policy, 2 retries with backoff, 6 h expiry) that does not exist. */
+async function createQueues(boss: PgBoss): Promise<void> {
+  for (const name of Object.values(QUEUES)) {
+    if (await boss.getQueue(name)) continue;
+    await boss.createQueue(name, { name, policy: 'standard', retryLimit: 2, retryDelay: 10, retryBackoff: true, expireInSeconds: 6 * 3600 });
+  }
+}
+
 /**
- * Creates every queue (standard policy, 2 retries with backoff, 6 h expiry) that does not exist.
- * pg-boss's create_queue is not safe when two processes create the same queue at once on a fresh
- * schema (it deadlocks: test/integration/jobs-startup.test.ts), so on PostgreSQL the processes take
- * turns under an advisory lock held by a transaction on the app's own pool (pg-boss has its own).
- * PGlite is one process and one connection: no lock (pg-boss shares that connection).
+ * Starts pg-boss and creates our queues. pg-boss's create_queue is not safe when two processes
+ * create queues at the same moment on one schema, even different ones: each inserts its queue
+ * row and then adds a foreign key to the queue table, and two such transactions deadlock
+ * (test/integration/jobs-startup.test.ts). boss.start() creates a queue of its own (the cron's
+ * `__pgboss__send-it`), so on PostgreSQL the processes start pg-boss and create the queues in
+ * turns, under an advisory lock held by a transaction on the app's own pool (pg-boss has its
+ * own). PGlite is one process and one connection: no lock (pg-boss shares that connection).
  */
-export async function createQueues(boss: PgBoss, db?: Db): Promise<void> {
-  const create = async () => {
-    for (const name of Object.values(QUEUES)) {
-      if (await boss.getQueue(name)) continue;
-      await boss.createQueue(name, { name, policy: 'standard', retryLimit: 2, retryDelay: 10, retryBackoff: true, expireInSeconds: 6 * 3600 });
-    }
+export async function startBoss(boss: PgBoss, db?: Db): Promise<void> {
+  const start = async () => {
+    await boss.start();
+    await createQueues(boss);
   };
-  if (db?.kind !== 'postgres') return create();
+  if (db?.kind !== 'postgres') return start();
   await db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [QUEUE_LOCK_KEY]);
-    await create();
+    await start();
   });
 }
 

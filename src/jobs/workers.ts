@@ -54,7 +54,7 @@ import type { PortalLease } from './lock.js';
 import { OrphanSweep } from './orphans.js';
 import { isReauth, markReauth, runPortalJob, type PortalJobEnv } from './portal-job.js';
 import { defaultProcessors, type Processors } from './processors.js';
-import { CLUSTER_QUEUES, QUEUES, createQueues, senders, silentLog, type Enqueue, type JobLog, type PortalJobData, type PortalQueue } from './queues.js';
+import { CLUSTER_QUEUES, QUEUES, senders, startBoss, silentLog, type Enqueue, type JobLog, type PortalJobData, type PortalQueue } from './queues.js';
 import { PortalSchedules } from './schedules.js';
 
 export * from './queues.js';
@@ -141,8 +141,7 @@ export async function startWorkers(o: StartWorkersOptions): Promise<Workers> {
     ...(db.kind === 'pglite' ? { max: 1 } : { max: 4 }),
   });
   boss.on('error', (e) => log.warn('jobs: pg-boss error', { error: (e as Error).message }));
-  await boss.start();
-  await createQueues(boss, db);
+  await startBoss(boss, db);
   const { send, enqueue } = senders(boss, debounceSec);
   const sink = new InboxSink(db, (portalId) => enqueue.events(portalId), o.sinkFlushMs ?? 50);
   const pollNow = () => pollAllPortals(db, o.clientFor, enqueue, log);
