@@ -30,7 +30,12 @@ export function parseCrmEvent(event: string): { entity: InboxEntity; action: Inb
   return { entity: m[1] === 'DEAL' ? 'deal' : 'contact', action: m[2] === 'DELETE' ? 'delete' : 'upsert' };
 }
 
-/** Adds (coalesces) items; one statement for the whole list. */
+/**
+ * Adds (coalesces) items; one statement for the whole list. Every statement that writes a portal's
+ * rows takes their locks in the order (entity, entity_id): two processes' sinks, the offline poller
+ * and the event job's ack write the same rows at once, and two multi-row statements that lock in
+ * different orders deadlock (test/integration/events-inbox.test.ts).
+ */
 export async function addToInbox(db: Db, portalId: number, items: readonly InboxItem[], source: 'online' | 'offline' | 'manual' = 'online'): Promise<void> {
   if (!items.length) return;
   // last action per object within the call wins
@@ -41,6 +46,7 @@ export async function addToInbox(db: Db, portalId: number, items: readonly Inbox
     `INSERT INTO crm_event_inbox (portal_id, entity, entity_id, action, source, received_at, touches)
      SELECT $1, x.entity, x.id, x.action, $3, clock_timestamp(), 1
        FROM jsonb_to_recordset($2::jsonb) AS x(entity text, id bigint, action text)
+      ORDER BY x.entity, x.id
      ON CONFLICT (portal_id, entity, entity_id) DO UPDATE
        SET action = EXCLUDED.action, source = EXCLUDED.source, received_at = EXCLUDED.received_at,
            touches = crm_event_inbox.touches + 1`,
@@ -58,12 +64,22 @@ export async function readInbox(db: Db, portalId: number, limit = 5000): Promise
   return rows;
 }
 
-/** Deletes the processed rows unless they were touched again after being read. */
+/**
+ * Deletes the processed rows unless they were touched again after being read. The rows are locked
+ * first, in addToInbox's order; a row touched while waiting for its lock is re-checked with its
+ * new `touches` and stays.
+ */
 export async function ackInbox(db: Db, portalId: number, rows: readonly InboxRow[]): Promise<number> {
   if (!rows.length) return 0;
   const r = await db.query(
-    `DELETE FROM crm_event_inbox i USING jsonb_to_recordset($2::jsonb) AS x(entity text, id bigint, touches int)
-      WHERE i.portal_id = $1 AND i.entity = x.entity AND i.entity_id = x.id AND i.touches = x.touches`,
+    `DELETE FROM crm_event_inbox d USING (
+       SELECT i.ctid AS tid FROM crm_event_inbox i
+         JOIN jsonb_to_recordset($2::jsonb) AS x(entity text, id bigint, touches int)
+           ON i.entity = x.entity AND i.entity_id = x.id AND i.touches = x.touches
+        WHERE i.portal_id = $1
+        ORDER BY i.entity, i.entity_id
+          FOR UPDATE OF i) s
+      WHERE d.ctid = s.tid`,
     [portalId, JSON.stringify(rows.map((r) => ({ entity: r.entity, id: r.id, touches: r.touches })))],
   );
   return r.rowCount;
@@ -96,7 +112,8 @@ export async function dropStaleInbox(db: Db, days: number, o: { batch?: number; 
     if (o.until !== undefined && Date.now() > o.until) return n;
     const r = await db.query(
       `DELETE FROM crm_event_inbox WHERE (portal_id, entity, entity_id) IN
-         (SELECT portal_id, entity, entity_id FROM crm_event_inbox WHERE received_at < now() - make_interval(days => $1) LIMIT $2)`,
+         (SELECT portal_id, entity, entity_id FROM crm_event_inbox WHERE received_at < now() - make_interval(days => $1)
+           LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [Math.max(1, Math.floor(days)), batch],
     );
     n += r.rowCount;
