@@ -19,6 +19,9 @@ import { startTestPortal, type TestPortal } from './b24-helpers.js';
 import { eachDb } from '../helpers/db.js';
 import { createPortalRow, makeClient } from './helpers/sync-env.js';
 
+/** The fixtures' batches set fixed field values: safe to repeat, so a connection reset is retried as the write-back's are. */
+const SET_FIELDS = { halt: true, idempotent: true } as const;
+
 const TS = 200;
 
 eachDb('filters on the customer: age, job title, created, company, any field', (getDb) => {
@@ -67,7 +70,7 @@ eachDb('filters on the customer: age, job title, created, company, any field', (
       cmds[`c${c.id}`] = ['crm.contact.update', { id: c.id, fields }];
     });
     const ids = Object.keys(cmds);
-    for (let i = 0; i < ids.length; i += 50) await client.batch(Object.fromEntries(ids.slice(i, i + 50).map((k) => [k, cmds[k]!])), { halt: true });
+    for (let i = 0; i < ids.length; i += 50) await client.batch(Object.fromEntries(ids.slice(i, i + 50).map((k) => [k, cmds[k]!])), SET_FIELDS);
     // the company's industry, size and revenue, written into the emulated portal's records (the
     // emulator serves companies read-only: crm.company.list / get)
     [...p.companies.values()].forEach((co, i) => {
@@ -317,7 +320,7 @@ eachDb('filters on the customer: age, job title, created, company, any field', (
       POST: i % 3 === 0 ? 'Chief Buyer' : i % 3 === 1 ? '' : c.post ?? 'Chief Buyer',
       BIRTHDATE: i % 2 ? '1990-06-15' : '',
       COMPANY_ID: i % 4 === 0 ? companies[i % companies.length] : c.companyId ?? '',
-    } }]])), { halt: true });
+    } }]])), SET_FIELDS);
     p.clock.advance(3600 * 1000);
     const s = await runSync({ db: getDb(), portalId: pid, client }, { kind: 'auto' });
     expect(s.kind).toBe('incremental');
@@ -379,7 +382,7 @@ eachDb('filters on the customer: age, job title, created, company, any field', (
       UF_CRM_NOTE: i % 3 === 0 ? '' : i % 3 === 1 ? 'Poker night' : 'prefers a call',
       HONORIFIC: i % 2 ? 'HNR_RU_3' : '',
       COMMENTS: i % 4 === 0 ? `${'Ж'.repeat(1200)} moved to the fair city` : i % 4 === 1 ? '' : c.comments ?? 'Fair trade',
-    } }]])), { halt: true });
+    } }]])), SET_FIELDS);
     const gone = cs.slice(40).map((c) => c.id);
     await client.batch(Object.fromEntries(gone.map((id) => [`d${id}`, ['crm.contact.delete', { id }]])), { halt: true });
     p.clock.advance(3600 * 1000);

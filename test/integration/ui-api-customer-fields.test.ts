@@ -25,6 +25,9 @@ import { signSession } from '../../src/server/ui-api/session.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
 import { makeClient } from './helpers/sync-env.js';
 
+/** The fixtures' batches set fixed field values: safe to repeat, so a connection reset is retried as the write-back's are. */
+const SET_FIELDS = { halt: true, idempotent: true } as const;
+
 const SECRET = 'customer-fields-session-secret-0123456789';
 const TS = 200;
 
@@ -59,7 +62,7 @@ eachDb('customer filters through the UI API', (getDb) => {
     for (let i = 0; i < ids.length; i += 50) {
       await client.batch(Object.fromEntries(ids.slice(i, i + 50).map((id, k) => [`c${id}`, ['crm.contact.update', {
         id, fields: { UF_CRM_TIER: tier.get((i + k) % 3 ? 'Silver' : 'Gold'), UF_CRM_NOTE: (i + k) % 4 ? '' : 'call back' },
-      }]])), { halt: true });
+      }]])), SET_FIELDS);
     }
     p.clock.advance(3600 * 1000);
     const db = getDb();
