@@ -54,14 +54,14 @@ eachDb('ui api statement timeout', (getDb, { kind }) => {
     return rows[0]!.n;
   };
 
-  it('the UI pool\'s sessions run with its own settings (no parallel workers; JIT of large scans without inlining), the workers\' pool with the server\'s', async () => {
+  it('the UI pool\'s sessions run with its own settings (one parallel worker; JIT of large scans without inlining), the workers\' pool with the server\'s', async () => {
     const settings = async (db: ReturnType<typeof getDb>) => {
       const { rows } = await db.query<{ name: string; setting: string }>(
         `SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name`, [Object.keys(BOUNDED_SESSION)]);
       return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
     };
     expect(await settings(getDb().withStatementTimeout(TIMEOUT_MS))).toEqual({
-      jit_above_cost: '20000', jit_inline_above_cost: '-1', jit_optimize_above_cost: '-1', max_parallel_workers_per_gather: '0',
+      jit_above_cost: '20000', jit_inline_above_cost: '-1', jit_optimize_above_cost: '-1', max_parallel_workers_per_gather: '1',
     });
     const { rows } = await getDb().withStatementTimeout(TIMEOUT_MS).query<{ t: string }>(`SELECT current_setting('statement_timeout') AS t`);
     expect(rows[0]!.t).toBe(`${TIMEOUT_MS}ms`);
@@ -69,6 +69,7 @@ eachDb('ui api statement timeout', (getDb, { kind }) => {
     const main = await settings(getDb());
     expect(main.jit_above_cost).toBe('100000');
     expect(main.jit_inline_above_cost).toBe('500000');
+    expect(main.max_parallel_workers_per_gather).toBe('2');
   });
 
   it(`a UI query past the statement timeout is cancelled by PostgreSQL and answered 503 QUERY_TIMEOUT (count, list, quality, export), one log line, no stack`, async () => {
