@@ -186,7 +186,6 @@ async function main(): Promise<void> {
     });
     // waits: the child's portal clock, moved over the client's waits
     const remote = await childClock(child);
-    const resync = () => remote.resync();
     const client = new B24Client({ tokens, limiter: WAITS ? { plan: 'standard', clock: waitClock(remote, WAIT) } : { plan: 'standard', timeScale: TS } });
     const rss0 = process.memoryUsage().rss;
 
@@ -222,7 +221,7 @@ async function main(): Promise<void> {
 
     // (b) incremental after 1% of deals changed, an hour later
     await ask(child, { cmd: 'advance', seconds: 3600 });
-    await resync();
+    await remote.resync();
     const touched = (await ask(child, { cmd: 'touchDeals', fraction: 0.01 })).changed as number;
     await resetEmulatorStats(ready.url);
     s0 = await emulatorStats(ready.url);

@@ -7,16 +7,19 @@
  */
 import type { Db } from './db.js';
 
+/** The settings autovacuum needs on (track_counts feeds it), in the order the warnings are given. */
+const AUTOVACUUM_NEEDS = ['autovacuum', 'track_counts'];
+
 export interface ServerWarning { setting: string; value: string; why: string }
 
 export async function serverWarnings(db: Pick<Db, 'kind' | 'query'>): Promise<ServerWarning[]> {
   if (db.kind !== 'postgres') return [];
   const { rows } = await db.query<{ name: string; setting: string }>(
-    `SELECT name, setting FROM pg_settings WHERE name IN ('autovacuum', 'track_counts')`,
+    `SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])`, [AUTOVACUUM_NEEDS],
   );
   const v = new Map(rows.map((r) => [r.name, r.setting]));
   const out: ServerWarning[] = [];
-  for (const name of ['autovacuum', 'track_counts']) {
+  for (const name of AUTOVACUUM_NEEDS) {
     if (v.get(name) === 'off') {
       out.push({ setting: name, value: 'off', why: 'autovacuum keeps the statistics and removes dead rows of the tables all portals share; without it counts, syncs and write-backs slow down as the tables change (docs/deploy.md)' });
     }

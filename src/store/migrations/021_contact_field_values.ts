@@ -55,6 +55,11 @@ export const CHANGED = 'NOT EXISTS (SELECT 1 FROM old_rows o WHERE o.portal_id =
 
 export const COLS = 'portal_id, field, value_text, value_num, value_day, chunk, contact_id';
 
+/** The update trigger's delete: the old values of the contacts whose std or uf changed (or whose key did). */
+export const DELETE_CHANGED = `DELETE FROM contact_field_values v USING old_rows o
+   WHERE v.portal_id = o.portal_id AND v.contact_id = o.id
+     AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.portal_id = o.portal_id AND n.id = o.id AND n.std = o.std AND n.uf = o.uf)`;
+
 export const sql = /* sql */ `
 CREATE TABLE contact_field_values (
   portal_id   integer NOT NULL,
@@ -92,9 +97,7 @@ $f$;
 -- an update rewrites the contacts whose std or uf changed (or whose key did)
 CREATE FUNCTION contact_field_values_upd() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
-  DELETE FROM contact_field_values v USING old_rows o
-   WHERE v.portal_id = o.portal_id AND v.contact_id = o.id
-     AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.portal_id = o.portal_id AND n.id = o.id AND n.std = o.std AND n.uf = o.uf);
+  ${DELETE_CHANGED};
   INSERT INTO contact_field_values (${COLS}) ${valuesOf('new_rows', CHANGED)};
   RETURN NULL;
 END

@@ -22,16 +22,14 @@
  * plan does not depend on sizes, so it stays static. `jit = off` (024) is set again here: CREATE OR
  * REPLACE replaces the function's settings.
  */
-import { CHANGED, COLS, valuesOf } from './021_contact_field_values.js';
+import { CHANGED, COLS, DELETE_CHANGED, valuesOf } from './021_contact_field_values.js';
 
 export const name = 'field_value_triggers_planned_per_call';
 
 export const sql = /* sql */ `
 CREATE OR REPLACE FUNCTION contact_field_values_upd() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $f$
 BEGIN
-  EXECUTE $q$DELETE FROM contact_field_values v USING old_rows o
-   WHERE v.portal_id = o.portal_id AND v.contact_id = o.id
-     AND NOT EXISTS (SELECT 1 FROM new_rows n WHERE n.portal_id = o.portal_id AND n.id = o.id AND n.std = o.std AND n.uf = o.uf)$q$;
+  EXECUTE $q$${DELETE_CHANGED}$q$;
   EXECUTE $q$INSERT INTO contact_field_values (${COLS}) ${valuesOf('new_rows', CHANGED)}$q$;
   RETURN NULL;
 END
