@@ -162,12 +162,14 @@ eachDb('ui api statement timeout', (getDb, { kind }) => {
     expect(await countRunning(100)).toBeGreaterThan(0);
     let most = 0;
     for (let i = 0; i < 5; i++) {
-      most = Math.max(most, await active(100));
+      // count statements only: each request also reads its run totals beside the count (and its
+      // dictionaries before it), and on a loaded machine those can run 100 ms too
+      most = Math.max(most, await active(100, COUNT_STATEMENT));
       expect((await slow.call('GET', '/healthz')).status).toBe(200);
       const c = await slow.call('POST', '/api/ui/segments/count', { session: sb, body: { filter: { all: [{ field: 'segment', values: ['loyal'] }] } } });
       expect(c.status).toBe(200);
     }
-    // only A's worst-case counts run for 100 ms or more: never more than its slots
+    // A's worst-case count statements: never more at once than its slots
     expect(most).toBeGreaterThan(0);
     expect(most).toBeLessThanOrEqual(UI_PORTAL_RUNNING);
     const got = await Promise.all(all);
