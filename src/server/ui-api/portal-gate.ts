@@ -1,13 +1,22 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { NextFunction, Response } from 'express';
+import type { Db } from '../../store/index.js';
 import { HttpError, type AReq } from './http.js';
+import { UI_PORTAL_STATEMENTS } from './limits.js';
 
 /**
- * Per-portal admission for the UI API's heavy requests (filters, dashboard, settings preview): at
- * most `running` of one portal's requests do database work at once, `waiting` more queue in
- * order, and any beyond are refused (429). So one portal (one user with many tabs, or a script)
- * holds at most `running` of the bounded pool's connections and cannot queue unbounded work;
- * other portals keep the rest of the pool (Db.withStatementTimeout) and the main pool is not
+ * Per-portal admission for the UI API's heavy requests (filters, dashboard, settings preview,
+ * effectiveness, campaigns): at most `running` of one portal's requests do database work at once,
+ * `waiting` more queue in order, and any beyond are refused (429). A request keeps its slot until
+ * its response is done AND its statements have ended: a client that goes away mid-request does not
+ * free its slot while its query still runs (else closing requests early would start unbounded
+ * work). Other portals keep the rest of the pool (Db.withStatementTimeout) and the main pool is not
  * touched at all (/healthz, workers).
+ *
+ * Statements: one request may run several at once (a count reads its run totals beside it, the
+ * dashboard's figures run side by side), so the statements of one portal's heavy requests also go
+ * through `UI_PORTAL_STATEMENTS` lanes per portal (lanedDb): one portal holds at most that many of
+ * the bounded pool's connections, whatever its requests do.
  */
 export class PortalGate {
   private readonly running = new Map<number, number>();
@@ -52,12 +61,60 @@ export class PortalGate {
   }
 }
 
+/** The database work of one admitted request: its statements in flight and its portal's lanes. */
+class RequestWork {
+  private inFlight = 0;
+  private onIdle: (() => void) | null = null;
+
+  constructor(private readonly lanes: PortalGate, private readonly portalId: number) {}
+
+  /** Runs one statement (or transaction) in one of the portal's lanes. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      const free = await this.lanes.enter(this.portalId)!; // lanes never refuse (no waiting limit)
+      try {
+        return await fn();
+      } finally {
+        free();
+      }
+    } finally {
+      if (--this.inFlight === 0 && this.onIdle) this.onIdle();
+    }
+  }
+
+  /** Calls fn now when no statement runs, else when the last one ends. */
+  whenIdle(fn: () => void): void {
+    if (this.inFlight === 0) return fn();
+    this.onIdle = fn;
+  }
+}
+
+const current = new AsyncLocalStorage<RequestWork>();
+
+/**
+ * `db` whose statements, inside an admitted heavy request, each wait for one of the request's
+ * portal's lanes (outside one, e.g. the session check, they run as they are). A transaction holds
+ * one lane throughout; use only its `tx` inside it (Db.transaction).
+ */
+export function lanedDb(db: Db): Db {
+  const run = <T>(fn: () => Promise<T>): Promise<T> => current.getStore()?.run(fn) ?? fn();
+  return {
+    ...db,
+    query: (sql, params) => run(() => db.query(sql, params)),
+    exec: (sql) => run(() => db.exec(sql)),
+    transaction: (fn) => run(() => db.transaction(fn)),
+    withStatementTimeout: (ms) => lanedDb(db.withStatementTimeout(ms)),
+  };
+}
+
 /**
  * The middleware of the heavy routes: the request waits for one of its portal's slots (429
  * TOO_MANY_REQUESTS with Retry-After when the queue is full too); the slot is given back when the
- * response is done or the client goes away.
+ * response is done (or the client went away) and no statement of the request runs any more. The
+ * rest of the request runs with its RequestWork as the async context, so lanedDb finds it.
  */
-export function admitHeavy(gate: PortalGate) {
+export function admitHeavy(gate: PortalGate, lanes = new PortalGate(UI_PORTAL_STATEMENTS, Infinity)) {
   return (req: AReq, res: Response, next: NextFunction): void => {
     const a = req.ui;
     if (!a) return next();
@@ -69,9 +126,11 @@ export function admitHeavy(gate: PortalGate) {
     }
     void entered.then((release) => {
       if (res.writableFinished || res.destroyed) return release();
-      res.once('close', release);
-      res.once('finish', release);
-      next();
+      const work = new RequestWork(lanes, a.portal.id);
+      const done = () => work.whenIdle(release);
+      res.once('close', done);
+      res.once('finish', done);
+      current.run(work, next);
     });
   };
 }

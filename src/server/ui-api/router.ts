@@ -37,7 +37,7 @@ import { DEFAULT_UI_DIST, verifierOf, type UiContext } from './context.js';
 import { PortalDirectory } from './directory.js';
 import { errorHandler, notFound } from './error-handler.js';
 import { UI_BODY_LIMIT, UI_PORTAL_RUNNING, UI_PORTAL_WAITING, UI_STATEMENT_TIMEOUT_MS } from './limits.js';
-import { admitHeavy, PortalGate } from './portal-gate.js';
+import { admitHeavy, lanedDb, PortalGate } from './portal-gate.js';
 import { resolveSessionSecret } from './session.js';
 import { visibilityOf } from './visibility.js';
 import { automationRoutes } from './routes/automation.js';
@@ -64,7 +64,8 @@ export function createUiRouter(ctx: UiContext): Router {
   const timeoutMs = ctx.statementTimeoutMs ?? UI_STATEMENT_TIMEOUT_MS;
   const verifier = verifierOf(ctx);
   const dir = new PortalDirectory((p, t) => verifier.asUser(p, t), (msg, extra) => ctx.log?.('warn', msg, extra));
-  const deps: RouteDeps = { ctx, db: ctx.db.withStatementTimeout(timeoutMs), vis: visibilityOf(verifier), verifier, dir };
+  // the heavy routes' statements go through their portal's lanes (portal-gate.ts)
+  const deps: RouteDeps = { ctx, db: lanedDb(ctx.db.withStatementTimeout(timeoutMs)), vis: visibilityOf(verifier), verifier, dir };
   const secret = resolveSessionSecret(ctx.config.sessionSecret, ctx.config.production);
   const dist = ctx.uiDist ?? DEFAULT_UI_DIST;
 
@@ -74,7 +75,7 @@ export function createUiRouter(ctx: UiContext): Router {
   const api = express.Router();
   api.use(express.json({ limit: UI_BODY_LIMIT }));
   api.use(sessionAuth(deps.db, secret));
-  // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots.
+  // Heavy requests wait for one of their portal's UI_PORTAL_RUNNING slots; their statements for one of its UI_PORTAL_STATEMENTS lanes.
   api.use(['/segments', '/dashboard', '/effectiveness', '/settings/preview', '/campaigns'], admitHeavy(ctx.gate ?? new PortalGate(UI_PORTAL_RUNNING, UI_PORTAL_WAITING)));
   for (const routes of [metaRoutes, segmentRoutes, savedRoutes, viewRoutes, bulkRoutes, contactRoutes, companyRoutes, dashboardRoutes, dataQualityRoutes, effectivenessRoutes, settingsRoutes, fieldsRoutes, refusalRoutes, automationRoutes, campaignRoutes, syncRoutes]) api.use(routes(deps));
   api.use(notFound);
