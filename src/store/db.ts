@@ -132,16 +132,15 @@ function checkTimeout(ms: number): void {
  * scans of one portal's count tables, many users' at once. Measured on PostgreSQL 15 at 1M contacts
  * (docs/ui.md, "Counts over 1M contacts: the UI pool's settings" and "one parallel worker"): JIT of the
  * expressions and tuple deforming, without inlining or optimisation (whose compile time outweighs a 100 ms
- * scan), took the serial scan from 125 to 77 ms. One parallel worker (the leader and one worker: a count
- * uses two cores when they are free) cut the scans' p95 by 25-45 % on 2 cores with shared_buffers sized for
- * the portal; two workers per statement made the count 1.8x slower there (the request runs two statements,
- * each with its workers, on two cores). Under another portal's worst-case load a small portal's count stayed
- * far within its target (37 against 24 ms p95 without the worker; bench `isolation`). The JIT threshold is a
- * plan cost reached by scans of some 400k rows: smaller portals' counts never pay for a compile, and
- * tables under min_parallel_table_scan_size (8 MB, some 50k contacts) get no worker.
+ * scan), took the serial scan from 125 to 77 ms. No parallel worker: a worker is a new server process per
+ * statement that loads and runs the JIT compiler again; four alternating runs on one idle 2-core machine
+ * (2026-12-03) put the count-table scans' p95 at 63-117 ms without a worker and 97-183 ms with one, and two
+ * workers per statement made the count 1.8x slower before that (the request runs two statements at once).
+ * The JIT threshold is a plan cost reached by scans of some 400k rows: smaller portals' counts never pay
+ * for a compile.
  */
 export const BOUNDED_SESSION: Readonly<Record<string, string | number>> = {
-  max_parallel_workers_per_gather: 1,
+  max_parallel_workers_per_gather: 0,
   jit_above_cost: 20_000,
   jit_inline_above_cost: -1,
   jit_optimize_above_cost: -1,

@@ -27,7 +27,7 @@ const settings = async (d: Db) => {
 
 it('the URL\'s options reach both pools; the bounded pool\'s own settings follow them and win on a shared name', async () => {
   expect(await settings(db.withStatementTimeout(5_000))).toEqual({
-    work_mem: '7168kB', jit_above_cost: '20000', jit_inline_above_cost: '-1', jit_optimize_above_cost: '-1', max_parallel_workers_per_gather: '1',
+    work_mem: '7168kB', jit_above_cost: '20000', jit_inline_above_cost: '-1', jit_optimize_above_cost: '-1', max_parallel_workers_per_gather: '0',
   });
   const main = await settings(db);
   expect(main.work_mem).toBe('7168kB');

@@ -69,14 +69,14 @@ eachDb('ui api statement timeout', (getDb, { kind }) => {
     return 0;
   };
 
-  it('the UI pool\'s sessions run with its own settings (one parallel worker; JIT of large scans without inlining), the workers\' pool with the server\'s', async () => {
+  it('the UI pool\'s sessions run with its own settings (no parallel worker; JIT of large scans without inlining), the workers\' pool with the server\'s', async () => {
     const settings = async (db: ReturnType<typeof getDb>) => {
       const { rows } = await db.query<{ name: string; setting: string }>(
         `SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[]) ORDER BY name`, [Object.keys(BOUNDED_SESSION)]);
       return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
     };
     expect(await settings(getDb().withStatementTimeout(TIMEOUT_MS))).toEqual({
-      jit_above_cost: '20000', jit_inline_above_cost: '-1', jit_optimize_above_cost: '-1', max_parallel_workers_per_gather: '1',
+      jit_above_cost: '20000', jit_inline_above_cost: '-1', jit_optimize_above_cost: '-1', max_parallel_workers_per_gather: '0',
     });
     const { rows } = await getDb().withStatementTimeout(TIMEOUT_MS).query<{ t: string }>(`SELECT current_setting('statement_timeout') AS t`);
     expect(rows[0]!.t).toBe(`${TIMEOUT_MS}ms`);
