@@ -12,7 +12,7 @@ import type { ContactRec } from '../../src/emulator/model.js';
 import { compileCount, compileFilter, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../../src/segments/index.js';
 import { countSegment } from '../../src/server/ui-api/queries.js';
 import { MAX_PROBES } from '../../src/segments/field-bits.js';
-import { latestScoreRun, readFactsDicts } from '../../src/store/index.js';
+import { deleteCompanies, latestScoreRun, readFactsDicts } from '../../src/store/index.js';
 import { runSync } from '../../src/sync/index.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { startTestPortal, type TestPortal } from './b24-helpers.js';
@@ -329,6 +329,32 @@ eachDb('filters on the customer: age, job title, created, company, any field', (
     await expectCount({ all: [{ field: 'post', op: 'empty' }] }, (c) => !c.post);
     await expectCount({ all: [{ field: 'age', min: 30, max: 40 }] }, (c) => !!c.birthdate && ageOf(c.birthdate) >= 30 && ageOf(c.birthdate) <= 40);
     await expectCount({ all: [{ field: 'company_industry', values: ['IT'] }] }, (c) => companyOf(c)?.industry === 'IT');
+  });
+
+  it('the live count follows changes to the companies themselves: industry, size and revenue changed in the CRM and synced, a company deleted', async () => {
+    const p = tp.emu.portal;
+    const ind = (c: ContactRec) => companyOf(c)?.industry || null;
+    const size = (c: ContactRec) => (companyOf(c)?.extra?.['EMPLOYEES'] as string | null | undefined) || null;
+    const rev = (c: ContactRec) => companyOf(c)?.revenue ?? null;
+    const linked = [...new Set(contacts().map((c) => c.companyId).filter((x): x is number => x !== null))].slice(0, 8);
+    expect(linked.length).toBe(8);
+    await client.batch(Object.fromEntries(linked.slice(0, 6).map((id, i) => [`co${id}`, ['crm.company.update', { id, fields: {
+      INDUSTRY: i % 2 ? 'AGRICULTURE' : '', EMPLOYEES: 'EMPLOYEES_4', REVENUE: 7_777_777 + i,
+    } }]])), SET_FIELDS);
+    expect(p.companies.get(linked[1]!)!.industry).toBe('AGRICULTURE');
+    p.clock.advance(3600 * 1000);
+    const s = await runSync({ db: getDb(), portalId: pid, client }, { kind: 'auto' });
+    expect(s.kind).toBe('incremental');
+    expect(await expectCount({ all: [{ field: 'company_industry', values: ['AGRICULTURE'] }] }, (c) => ind(c) === 'AGRICULTURE')).toBeGreaterThan(0);
+    await expectCount({ all: [{ field: 'company_industry', op: 'empty' }] }, (c) => !ind(c));
+    await expectCount({ all: [{ field: 'company_size', values: ['EMPLOYEES_4'] }] }, (c) => size(c) === 'EMPLOYEES_4');
+    expect(await expectCount({ all: [{ field: 'company_revenue', min: 7_777_777 }] }, (c) => (rev(c) ?? -1) >= 7_777_777)).toBeGreaterThan(0);
+    // a company deleted (as the deletion event does): its contacts no longer count as its
+    const gone = linked[6]!;
+    expect(contacts().filter((c) => c.companyId === gone).length).toBeGreaterThan(0);
+    expect(await deleteCompanies(getDb(), pid, [gone])).toBe(1);
+    await expectCount({ all: [{ field: 'company_size', op: 'not_empty' }] }, (c) => c.companyId !== gone && !!size(c));
+    await expectCount({ all: [{ field: 'company_revenue', min: 0 }] }, (c) => c.companyId !== gone && rev(c) !== null);
   });
 
   /** contact_field_values (migration 021) for these fields, recomputed from the emulator's records (and `extra` values): sorted "id field value" lines */
