@@ -19,10 +19,20 @@ eachDb('ui api: per-portal lanes of the heavy routes', (getDb, { kind }) => {
   let server: http.Server;
   let base: string;
   const gate = new PortalGate(2, 8);
+  const started = new Map<number, number>();
 
   beforeAll(async () => {
-    // as the UI API: the bounded pool (PostgreSQL: its own 5 connections here; the watcher reads pg_stat_activity over the main one)
-    const db = lanedDb(getDb().withStatementTimeout(60_000));
+    // as the UI API: the bounded pool (PostgreSQL: its own 5 connections here; the watcher reads
+    // pg_stat_activity over the main one); `started` counts the statements that got past the lanes
+    const inner = getDb().withStatementTimeout(60_000);
+    const db = lanedDb({
+      ...inner,
+      query: (sql, params) => {
+        const portal = Number(/lanes-p(\d+)/.exec(sql)?.[1]);
+        started.set(portal, (started.get(portal) ?? 0) + 1);
+        return inner.query(sql, params);
+      },
+    });
     const app = express();
     app.use((req, _res, next) => {
       (req as AReq).ui = { portal: { id: Number(req.get('x-portal')) } } as AReq['ui'];
@@ -30,12 +40,16 @@ eachDb('ui api: per-portal lanes of the heavy routes', (getDb, { kind }) => {
     });
     app.use('/heavy', admitHeavy(gate));
     // n statements at once, each tagged with its portal so pg_stat_activity tells them apart
-    app.get('/heavy/:n', async (req, res) => {
+    // GET reads; POST stands for a heavy request that writes (not one of the read-only POSTs)
+    const handler = async (req: express.Request, res: express.Response) => {
       const tag = `lanes-p${Number(req.get('x-portal'))}`;
       const got = await Promise.all(Array.from({ length: Number(req.params.n) }, (_, i) =>
         db.query<{ i: number }>(`SELECT /*${tag}*/ $1::int AS i, pg_sleep(${SLEEP_S})`, [i])));
       res.json({ got: got.map((r) => r.rows[0]!.i) });
-    });
+    };
+    app.get('/heavy/:n', handler);
+    app.post('/heavy/:n', handler);
+    app.use((_err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.status(499).end());
     server = http.createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -45,13 +59,17 @@ eachDb('ui api: per-portal lanes of the heavy routes', (getDb, { kind }) => {
     await new Promise((r) => server?.close(r));
   });
 
-  const call = (portal: number, n: number, signal?: AbortSignal) =>
-    fetch(`${base}/heavy/${n}`, { headers: { 'x-portal': String(portal) }, signal }).then(async (r) => ({ status: r.status, json: await r.json() as { got: number[] } }));
+  const call = (portal: number, n: number, signal?: AbortSignal, method = 'GET') =>
+    fetch(`${base}/heavy/${n}`, { method, headers: { 'x-portal': String(portal) }, signal }).then(async (r) => ({ status: r.status, json: await r.json() as { got: number[] } }));
   /** statements of `portal`'s requests running now (PostgreSQL) */
   const running = async (portal: number) => {
     const { rows } = await getDb().query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE $1`, [`%/*lanes-p${portal}*/%`]);
     return rows[0]!.n;
+  };
+  /** Waits (up to 10 s) until `cond` holds. */
+  const until = async (cond: () => Promise<boolean>) => {
+    for (let i = 0; i < 500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 20));
   };
   /** the most statements of each portal seen running while `work` runs */
   const watch = async (portals: number[], work: Promise<unknown>) => {
@@ -95,7 +113,9 @@ eachDb('ui api: per-portal lanes of the heavy routes', (getDb, { kind }) => {
       for (let i = 0; i < 6; i++) {
         const ac = new AbortController();
         gone.push(call(3, 1, ac.signal).catch((e: Error) => e.name));
-        await new Promise((r) => setTimeout(r, 60)); // its statement has started (or it waits for a slot)
+        // the first one's statement has started; the others have started or wait for a slot
+        if (i === 0) await until(async () => (await running(3)) > 0);
+        else await new Promise((r) => setTimeout(r, 60));
         ac.abort();
       }
     })();
@@ -105,8 +125,21 @@ eachDb('ui api: per-portal lanes of the heavy routes', (getDb, { kind }) => {
     expect(most.get(3)).toBeLessThanOrEqual(2);
     expect(most.get(3)).toBeGreaterThan(0);
     // the slots come back once the statements end
-    for (let i = 0; i < 100 && gate.load(3).running > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(async () => gate.load(3).running === 0);
     expect(gate.load(3)).toEqual({ running: 0, waiting: 0 });
     expect(await running(3)).toBe(0);
+  });
+
+  it('a read whose client went away starts none of its statements still waiting for a lane; a write finishes them', async () => {
+    for (const [portal, method, want] of [[4, 'GET', UI_PORTAL_STATEMENTS], [5, 'POST', 6]] as const) {
+      const ac = new AbortController();
+      const gone = call(portal, 6, ac.signal, method).catch((e: Error) => e.name);
+      await until(async () => (await running(portal)) === UI_PORTAL_STATEMENTS); // 4 run, 2 wait for a lane
+      ac.abort();
+      expect(await gone).toBe('AbortError');
+      await until(async () => gate.load(portal).running === 0 && (await running(portal)) === 0);
+      expect({ method, started: started.get(portal) }).toEqual({ method, started: want });
+      expect(gate.load(portal)).toEqual({ running: 0, waiting: 0 });
+    }
   });
 });

@@ -61,19 +61,31 @@ export class PortalGate {
   }
 }
 
+/**
+ * The heavy POSTs that only read (the filter builder's requests and the settings preview): like
+ * every GET, once their client has gone away they start no further statement. The others (creating
+ * or running a campaign, saving settings) finish what they started.
+ */
+const READ_ONLY_POSTS: ReadonlySet<string> = new Set(['/segments/count', '/segments/list', '/segments/quality', '/segments/export', '/settings/preview']);
+const readsOnly = (req: AReq) => req.method === 'GET' || (req.method === 'POST' && READ_ONLY_POSTS.has(req.originalUrl.split('?')[0]!.replace(/^\/api\/ui/, '')));
+
 /** The database work of one admitted request: its statements in flight and its portal's lanes. */
 class RequestWork {
   private inFlight = 0;
   private onIdle: (() => void) | null = null;
+  /** the client went away before the response was done */
+  gone = false;
 
-  constructor(private readonly lanes: PortalGate, private readonly portalId: number) {}
+  constructor(private readonly lanes: PortalGate, private readonly portalId: number, private readonly readOnly: boolean) {}
 
   /** Runs one statement (or transaction) in one of the portal's lanes. */
   async run<T>(fn: () => Promise<T>): Promise<T> {
     this.inFlight++;
     try {
+      this.checkWanted();
       const free = await this.lanes.enter(this.portalId)!; // lanes never refuse (no waiting limit)
       try {
+        this.checkWanted();
         return await fn();
       } finally {
         free();
@@ -81,6 +93,11 @@ class RequestWork {
     } finally {
       if (--this.inFlight === 0 && this.onIdle) this.onIdle();
     }
+  }
+
+  /** A read whose client has gone away runs nothing more (its slot is then free for the next request). */
+  private checkWanted(): void {
+    if (this.gone && this.readOnly) throw new HttpError(499, 'CLIENT_CLOSED_REQUEST', 'the client closed the request before it was answered; nothing more was run for it');
   }
 
   /** Calls fn now when no statement runs, else when the last one ends. */
@@ -111,7 +128,8 @@ export function lanedDb(db: Db): Db {
 /**
  * The middleware of the heavy routes: the request waits for one of its portal's slots (429
  * TOO_MANY_REQUESTS with Retry-After when the queue is full too); the slot is given back when the
- * response is done (or the client went away) and no statement of the request runs any more. The
+ * response is done (or the client went away) and no statement of the request runs any more; a read
+ * whose client went away starts no further statement (499 CLIENT_CLOSED_REQUEST, to no one). The
  * rest of the request runs with its RequestWork as the async context, so lanedDb finds it.
  */
 export function admitHeavy(gate: PortalGate, lanes = new PortalGate(UI_PORTAL_STATEMENTS, Infinity)) {
@@ -126,9 +144,12 @@ export function admitHeavy(gate: PortalGate, lanes = new PortalGate(UI_PORTAL_ST
     }
     void entered.then((release) => {
       if (res.writableFinished || res.destroyed) return release();
-      const work = new RequestWork(lanes, a.portal.id);
+      const work = new RequestWork(lanes, a.portal.id, readsOnly(req));
       const done = () => work.whenIdle(release);
-      res.once('close', done);
+      res.once('close', () => {
+        if (!res.writableFinished) work.gone = true;
+        done();
+      });
       res.once('finish', done);
       current.run(work, next);
     });
