@@ -130,7 +130,7 @@ function checkTimeout(ms: number): void {
 /**
  * Session settings of the bounded (UI) pool besides its statement_timeout: the UI's statements are short
  * scans of one portal's count tables, many users' at once. Measured on PostgreSQL 15 at 1M contacts
- * (docs/ui.md, "Counts over 1M contacts: the UI pool's settings" and "one parallel worker"): JIT of the
+ * (docs/ui.md, "Counts over 1M contacts: the UI pool's settings" and "no parallel worker"): JIT of the
  * expressions and tuple deforming, without inlining or optimisation (whose compile time outweighs a 100 ms
  * scan), took the serial scan from 125 to 77 ms. No parallel worker: a worker is a new server process per
  * statement that loads and runs the JIT compiler again; four alternating runs on one idle 2-core machine
