@@ -134,7 +134,7 @@ function checkTimeout(ms: number): void {
  * expressions and tuple deforming, without inlining or optimisation (whose compile time outweighs a 100 ms
  * scan), took the serial scan from 125 to 77 ms. No parallel worker: a worker is a new server process per
  * statement that loads and runs the JIT compiler again; four alternating runs on one idle 2-core machine
- * (2026-12-03) put the count-table scans' p95 at 63-117 ms without a worker and 97-183 ms with one, and two
+ * (2026-12-03) put the count-table scans' p95 at 63-117 ms without a worker and 97-192 ms with one, and two
  * workers per statement made the count 1.8x slower before that (the request runs two statements at once).
  * The JIT threshold is a plan cost reached by scans of some 400k rows: smaller portals' counts never pay
  * for a compile.
