@@ -10,7 +10,8 @@
  */
 import type { SegmentFilter } from '../settings/segment-filter.js';
 import { cubeAnswers, needsContacts } from './bounds.js';
-import type { FactsDicts } from './facts.js';
+import { DictSearches, type DictSearch } from './dict-search.js';
+import { RestTests, splitsRest, type FactsDicts } from './facts.js';
 import { compilePredicate, type CompileOptions } from './predicate.js';
 import { Params } from './sql.js';
 
@@ -42,6 +43,13 @@ export interface CompiledCount {
   sql: string;
   params: unknown[];
   source: 'cube' | 'facts';
+  /** facts: the count corrects a scan without the *_rest tests over the rows that have one (facts.ts RestTests) */
+  split?: boolean;
+  /**
+   * facts: the dictionary searches compiled as subqueries, not as the constants of
+   * opts.searches (dict-search.ts): resolve them (runDictSearches) and compile again
+   */
+  unresolved?: ReadonlyMap<string, DictSearch>;
 }
 
 /**
@@ -87,16 +95,40 @@ export function compileCount(portalId: number, runId: number, f: SegmentFilter, 
   }
   if (!dicts) throw new Error('compileCount: this filter needs label_facts and its dictionaries (readFactsDicts)');
   const tbl = ps.p(dicts.tbl);
-  const pred = compilePredicate(f, ps, { ...opts, target: 'facts', dicts });
+  const full = new RestTests();
+  const searches = opts.searches ?? new DictSearches();
+  const pred = compilePredicate(f, ps, { ...opts, target: 'facts', dicts, rest: full, searches });
+  const unresolved = new Map([...searches.wanted].filter(([id]) => !searches.found?.has(id)));
+  const more = unresolved.size ? { unresolved } : {};
   // as the inner join with contacts did: a label whose contact is gone never matches a filter on contact fields
   const guard = needsContacts(f, opts.saved) ? 'l.has_contact AND ' : '';
-  return {
-    // label_facts holds the tracked run only (one partition per portal)
-    sql: `SELECT EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2 AND t.tbl = ${tbl}) AS tracked,
-                 count(*)::int AS count, COALESCE(sum(l.monetary), 0)::float8 AS revenue
+  // label_facts holds the tracked run only (one partition per portal)
+  const tracked = `EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2 AND t.tbl = ${tbl}) AS tracked`;
+  if (!splitsRest(dicts, full.used)) {
+    return {
+      sql: `SELECT ${tracked}, count(*)::int AS count, COALESCE(sum(l.monetary), 0)::float8 AS revenue
             FROM label_facts l WHERE l.portal_id = $1 AND ${guard}${pred}`,
+      params: ps.values,
+      source: 'facts',
+      ...more,
+    };
+  }
+  // the scan of every row without the *_rest tests, plus over the rows with one of the columns
+  // set (partial indexes, migration 026) the difference of the two predicates: exact, since they
+  // agree wherever those columns are NULL (RestTests). OFFSET 0 keeps the difference one expression
+  // (the statement's JIT compiles every expression it holds: each copy costs milliseconds)
+  const bits = compilePredicate(f, ps, { ...opts, target: 'facts', dicts, rest: new RestTests(true), searches });
+  const d = `((CASE WHEN ${pred} THEN 1 ELSE 0 END) - (CASE WHEN ${bits} THEN 1 ELSE 0 END))`;
+  const withRest = [...full.used].map((c) => `l.${c} IS NOT NULL`).join(' OR ');
+  return {
+    sql: `SELECT ${tracked}, (b.n + x.n)::int AS count, (b.s + x.s)::float8 AS revenue
+            FROM (SELECT count(*) AS n, COALESCE(sum(l.monetary), 0) AS s FROM label_facts l WHERE l.portal_id = $1 AND ${guard}${bits}) b,
+                 (SELECT COALESCE(sum(z.d), 0) AS n, COALESCE(sum(z.d * z.m), 0) AS s
+                    FROM (SELECT ${d} AS d, l.monetary AS m FROM label_facts l WHERE l.portal_id = $1 AND ${guard}(${withRest}) OFFSET 0) z) x`,
     params: ps.values,
     source: 'facts',
+    split: true,
+    ...more,
   };
 }
 

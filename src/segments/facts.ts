@@ -6,7 +6,8 @@
 import type { Condition } from '../settings/segment-filter.js';
 import { crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
-import { bitsOf, codedFieldCondition, searchedBits } from './field-bits.js';
+import { DictSearches } from './dict-search.js';
+import { bitsOf, codedFieldCondition, MAX_PROBES } from './field-bits.js';
 import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
@@ -29,6 +30,55 @@ export interface FactsDicts {
   lcs: string[];
   srcs: string[];
   cities: string[];
+  /**
+   * per *_rest column, the share of the partition's rows that have it set, from the partition's
+   * statistics (pg_stats, kept by the rebuild's ANALYZE and autovacuum); absent: unknown (see
+   * splitsRest)
+   */
+  restShare?: Partial<Record<RestCol, number>>;
+}
+
+/**
+ * The columns that hold a value without a code or bit (values met after the rebuild, rarer tags,
+ * UF values): NULL on most rows. Migration 026 gives each a partial index over its non-NULL rows.
+ */
+export const REST_COLS = ['seg_rest', 'lc_rest', 'src_rest', 'city_rest', 'interests_rest', 'uf_rest'] as const;
+export type RestCol = (typeof REST_COLS)[number];
+
+/**
+ * How one compile treats the tests of *_rest columns: it reads them and notes which (the default),
+ * or with `drop` it writes FALSE instead. Every such test is written to be FALSE (never NULL) on a
+ * row whose column is NULL, so on the rows where all *_rest columns are NULL both compiles agree.
+ *
+ * Why: PostgreSQL reads a row's columns up to the last one an expression names, for every row,
+ * before it evaluates any part of it. The *_rest columns sit near the end of the row, after the
+ * nullable and text columns, so naming one costs every row of the scan (at 1M contacts, 104 ms
+ * against 67 for the same UF test without its rest branch; measured 2026-12-03). compileCount
+ * counts with the dropped compile over all rows and corrects the count over the few rows that
+ * have a *_rest value (their partial indexes): the difference of the two compiles there.
+ */
+export class RestTests {
+  readonly used = new Set<RestCol>();
+  constructor(readonly drop = false) {}
+  /** `sql()`, a test on `col` that is FALSE where `col` is NULL; FALSE when dropping (sql is not called: it binds no value) */
+  on(col: RestCol, sql: () => string): string {
+    this.used.add(col);
+    return this.drop ? 'FALSE' : sql();
+  }
+}
+
+/**
+ * The share of a partition's rows with one of `cols` set above which the correction (an index scan
+ * over those rows) costs more than it saves: then the count reads the *_rest columns in its one scan.
+ */
+export const SPLIT_MAX_SHARE = 0.1;
+
+/** Does a count that reads `used` *_rest columns split (see RestTests)? Not when their share is unknown or large. */
+export function splitsRest(d: FactsDicts, used: ReadonlySet<RestCol>): boolean {
+  if (!used.size || !d.restShare) return false;
+  let share = 0;
+  for (const col of used) share += d.restShare[col] ?? 1;
+  return share <= SPLIT_MAX_SHARE;
 }
 
 /**
@@ -47,43 +97,41 @@ const ufNeedsContacts = (c: Extract<Condition, { field: 'uf' }>) =>
  * are matched on the code (constants: the planner sees them; seg has an index), the others on
  * <col>_rest.
  */
-function codedIn(ps: Params, col: string, dict: readonly string[], values: readonly string[]): string {
+function codedIn(ps: Params, col: 'seg' | 'lc' | 'src' | 'city', dict: readonly string[], values: readonly string[], rt: RestTests): string {
   const codes = [...new Set(values.map((v) => dict.indexOf(v) + 1).filter((n) => n > 0))];
   const rest = values.filter((v) => !dict.includes(v));
   const arms: string[] = [];
   if (codes.length) arms.push(`l.${col} = ANY(${ps.p(codes)}::smallint[])`);
-  if (rest.length) arms.push(`(l.${col} = 0 AND COALESCE(l.${col}_rest = ANY(${ps.p(rest)}::text[]), false))`);
+  if (rest.length) arms.push(rt.on(`${col}_rest`, () => `(l.${col} = 0 AND COALESCE(l.${col}_rest = ANY(${ps.p(rest)}::text[]), false))`));
   return arms.length ? `(${arms.join(' OR ')})` : 'FALSE';
 }
 
-/** The bits (bit = code) of the dictionary entries that satisfy cond, found in SQL once per query. */
-const codeBitsWhere = (dict: string, cond: (v: string) => string) =>
-  `(SELECT COALESCE(bit_or(1::bigint << d.o::int), 0) FROM label_facts_run t, unnest(t.${dict}) WITH ORDINALITY d(v, o) WHERE t.portal_id = $1 AND ${cond('d.v')})`;
-
-function cityCondition(c: Extract<Condition, { field: 'city' }>, ps: Params, d: FactsDicts): string {
+function cityCondition(c: Extract<Condition, { field: 'city' }>, ps: Params, cx: FactsCompile): string {
   // the dictionary holds lower(city); 'in' values are lower-cased here, as over contacts
-  if (c.op === 'in') return codedIn(ps, 'city', d.cities, c.values.map((v) => v.toLowerCase()));
+  if (c.op === 'in') return codedIn(ps, 'city', cx.dicts.cities, c.values.map((v) => v.toLowerCase()), cx.rest);
   // city ILIKE p is lower(city) LIKE lower(p) (PostgreSQL's own definition)
-  const patterns = c.values.map((v) => ps.p(`%${escapeLike(v)}%`));
-  const like = (v: string) => `(${patterns.map((p) => `${v} LIKE lower(${p}::text)`).join(' OR ')})`;
-  return `(((1::bigint << l.city) & ${codeBitsWhere('cities', like)}) <> 0 OR (l.city = 0 AND COALESCE(${like('l.city_rest')}, false)))`;
+  const patterns = c.values.map((v) => `%${escapeLike(v)}%`);
+  const like = (v: string, p: Params) => `(${patterns.map((x) => `${v} LIKE lower(${p.p(x)}::text)`).join(' OR ')})`;
+  const bits = cx.searches.bits({ dict: 'cities', id: JSON.stringify(['city contains', patterns]), cond: like }, ps);
+  return `(((1::bigint << l.city) & ${bits}) <> 0 OR ${cx.rest.on('city_rest', () => `(l.city = 0 AND COALESCE(${like('l.city_rest', ps)}, false))`)})`;
 }
 
-function interestsCondition(c: Extract<Condition, { field: 'interests' }>, ps: Params, d: FactsDicts): string {
+function interestsCondition(c: Extract<Condition, { field: 'interests' }>, ps: Params, d: FactsDicts, rt: RestTests): string {
   // tags with a bit in the portal's dictionary are tested on imask, the others on interests_rest
   const bits = [...new Set(c.values.map((v) => d.itags.indexOf(v)).filter((n) => n >= 0))];
   const rest = [...new Set(c.values.filter((v) => !d.itags.includes(v)))];
   const mask = bits.length ? ps.p(bitsOf(bits)) : null;
-  const r = rest.length ? ps.p(rest) : null;
+  const r = () => ps.p(rest);
   if (c.mode === 'all') {
-    const parts = [mask ? `(l.imask & ${mask}::bigint) = ${mask}::bigint` : null, r ? `COALESCE(l.interests_rest @> ${r}::text[], false)` : null];
+    const parts = [mask ? `(l.imask & ${mask}::bigint) = ${mask}::bigint` : null, rest.length ? rt.on('interests_rest', () => `COALESCE(l.interests_rest @> ${r()}::text[], false)`) : null];
     return `(${parts.filter(Boolean).join(' AND ')})`;
   }
-  const parts = [mask ? `(l.imask & ${mask}::bigint) <> 0` : null, r ? `COALESCE(l.interests_rest && ${r}::text[], false)` : null];
+  const parts = [mask ? `(l.imask & ${mask}::bigint) <> 0` : null, rest.length ? rt.on('interests_rest', () => `COALESCE(l.interests_rest && ${r()}::text[], false)`) : null];
   return `(${parts.filter(Boolean).join(' OR ')})`;
 }
 
-function ufCondition(c: Extract<Condition, { field: 'uf' }>, ps: Params, d: FactsDicts): string {
+function ufCondition(c: Extract<Condition, { field: 'uf' }>, ps: Params, cx: FactsCompile): string {
+  const { dicts: d, rest: rt } = cx;
   if (ufNeedsContacts(c)) {
     return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${ufPredicate(c, ps, 'c.uf')})`;
   }
@@ -91,7 +139,7 @@ function ufCondition(c: Extract<Condition, { field: 'uf' }>, ps: Params, d: Fact
   // tested on ukeys; the values of a key without one are all in uf_rest.
   if (c.op === 'not_empty' || c.op === 'empty') {
     const kbit = d.ukeys.indexOf(c.key);
-    const has = kbit >= 0 ? `((l.ukeys & ${ps.p(bitsOf([kbit]))}::bigint) <> 0)` : `COALESCE(l.uf_rest ? ${ps.p(c.key)}::text, false)`;
+    const has = kbit >= 0 ? `((l.ukeys & ${ps.p(bitsOf([kbit]))}::bigint) <> 0)` : rt.on('uf_rest', () => `COALESCE(l.uf_rest ? ${ps.p(c.key)}::text, false)`);
     return c.op === 'not_empty' ? has : `NOT ${has}`;
   }
   if (c.value === undefined) throw new FilterError(`uf ${c.key}: value required for ${c.op}`);
@@ -102,22 +150,48 @@ function ufCondition(c: Extract<Condition, { field: 'uf' }>, ps: Params, d: Fact
     vbits = `${ps.p(vbit >= 0 ? bitsOf([vbit]) : '0')}::bigint`;
   } else {
     const pattern = `%${escapeLike(c.value)}%`;
-    vbits = searchedBits(c.key, ps, (v) => `${v} ILIKE ${ps.p(pattern)}::text`);
+    vbits = cx.searches.bits({ dict: 'uvals', key: c.key, id: JSON.stringify(['uf contains', c.key, pattern]), cond: (v, p) => `${v} ILIKE ${p.p(pattern)}::text` }, ps);
   }
-  // uf_rest is read only where it holds this key's value (urest), or for a key without a bit
-  const kbit = d.ukeys.indexOf(c.key);
-  const inRest = kbit >= 0 ? `(l.urest & ${ps.p(bitsOf([kbit]))}::bigint) <> 0` : 'l.uf_rest IS NOT NULL';
-  return `((l.uvals & ${vbits}) <> 0 OR (${inRest} AND COALESCE(${ufPredicate(c, ps, 'l.uf_rest')}, false)))`;
+  return `((l.uvals & ${vbits}) <> 0 OR ${ufRestTest(c, ps, cx, d.ukeys.indexOf(c.key))})`;
+}
+
+/**
+ * The part of a `uf` test on the values without a bit (uf_rest). For a key with a bit (kbit ≥ 0)
+ * only the rows whose urest has it hold such a value: while they are few (urestN at the rebuild,
+ * at most MAX_PROBES), each of them is read again by its primary key, so the scan itself never
+ * names uf_rest (RestTests: naming it costs every row of the scan). Else, and for a key without a
+ * bit, a *_rest test.
+ */
+function ufRestTest(c: Extract<Condition, { field: 'uf' }>, ps: Params, cx: FactsCompile, kbit: number): string {
+  const test = (uf: string) => `COALESCE(${ufPredicate(c, ps, uf)}, false)`;
+  if (kbit < 0) return cx.rest.on('uf_rest', () => `(l.uf_rest IS NOT NULL AND ${test('l.uf_rest')})`);
+  const inRest = () => `(l.urest & ${ps.p(bitsOf([kbit]))}::bigint) <> 0`;
+  if ((cx.dicts.urestN?.[kbit] ?? Infinity) <= MAX_PROBES) {
+    // OFFSET 0: a probe per such row (the planner would otherwise consider hashing the whole partition's matches)
+    return `(${inRest()} AND EXISTS (SELECT 1 FROM label_facts x WHERE x.portal_id = $1 AND x.contact_id = l.contact_id AND ${test('x.uf_rest')} OFFSET 0))`;
+  }
+  return cx.rest.on('uf_rest', () => `(${inRest()} AND ${test('l.uf_rest')})`);
 }
 
 /** A predicate over the same run's contact_labels row x of a label_facts row l. */
 const onLabels = (pred: string) =>
   `EXISTS (SELECT 1 FROM contact_labels x WHERE x.portal_id = l.portal_id AND x.run_id = $2 AND x.contact_id = l.contact_id AND ${pred})`;
 
+/** What a compile over label_facts works with besides the condition. */
+export interface FactsCompile {
+  dicts: FactsDicts;
+  /** contacts found by phone or e-mail per search text (predicate.ts CompileOptions) */
+  searchIds?: ReadonlyMap<string, readonly number[]>;
+  rest: RestTests;
+  searches: DictSearches;
+}
+
+/** A compile over label_facts with the dictionaries d: the *_rest tests read, the searches as subqueries. */
+export const factsCompile = (d: FactsDicts, more: Partial<FactsCompile> = {}): FactsCompile => ({ dicts: d, rest: new RestTests(), searches: new DictSearches(), ...more });
+
 /** Conditions over label_facts l that differ from contact_labels / contacts (null: same SQL). */
-export function compileFactsCondition(
-  c: Condition, ps: Params, d: FactsDicts, searchIds?: ReadonlyMap<string, readonly number[]>,
-): string | null {
+export function compileFactsCondition(c: Condition, ps: Params, cx: FactsCompile): string | null {
+  const { dicts: d, searchIds, rest: rt } = cx;
   switch (c.field) {
     case 'range':
       return LABEL_ONLY_RANGES.has(c.key) ? onLabels(rangeSql(relativeDays(c.key, 'x')!, c.min, c.max, ps, 'float8')) : null;
@@ -128,21 +202,21 @@ export function compileFactsCondition(
     case 'search':
       return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${nameSearch(c.text, ps, 'c', 'c.id', searchIds?.get(searchKey(c.text)))})`;
     case 'segment':
-      return codedIn(ps, 'seg', d.segs, c.values);
+      return codedIn(ps, 'seg', d.segs, c.values, rt);
     case 'lifecycle':
-      return codedIn(ps, 'lc', d.lcs, c.values);
+      return codedIn(ps, 'lc', d.lcs, c.values, rt);
     case 'source':
-      return codedIn(ps, 'src', d.srcs, c.values);
+      return codedIn(ps, 'src', d.srcs, c.values, rt);
     case 'responsible': {
       const has = `l.assigned_by_id = ANY(${ps.p(c.values)}::bigint[])`;
       return c.op === 'not_in' ? `NOT COALESCE(${has}, false)` : has;
     }
     case 'city':
-      return cityCondition(c, ps, d);
+      return cityCondition(c, ps, cx);
     case 'interests':
-      return c.when === 'ever' ? onLabels(interestsEver(c, ps, 'x')) : interestsCondition(c, ps, d);
+      return c.when === 'ever' ? onLabels(interestsEver(c, ps, 'x')) : interestsCondition(c, ps, d, rt);
     case 'uf':
-      return ufCondition(c, ps, d);
+      return ufCondition(c, ps, cx);
     case 'has_email':
     case 'has_phone':
     case 'reachable':
@@ -154,7 +228,7 @@ export function compileFactsCondition(
       // scan; the planner cannot estimate how many a `contains` finds, and at 1M contacts it chose
       // 111k primary-key lookups (1.8 s) over the scan for too low a guess)
       // a field label_facts codes (migration 023) is a bit test first (field-bits.ts)
-      if (readsFieldValues(c.key)) return codedFieldCondition(c, ps, d) ?? crmFieldCondition(c, ps, 'c', 'contact', '(l.contact_id + 0)');
+      if (readsFieldValues(c.key)) return codedFieldCondition(c, ps, d, cx.searches) ?? crmFieldCondition(c, ps, 'c', 'contact', '(l.contact_id + 0)');
       return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${crmFieldCondition(c, ps, 'c')})`;
     default:
       // age, job title, created, company: label_facts' copies (migration 012)

@@ -24,6 +24,7 @@
  */
 import type { Condition } from '../settings/segment-filter.js';
 import { fieldValueTest, positiveOf, YES_SPELLINGS } from './customer.js';
+import type { DictSearches } from './dict-search.js';
 import { escapeLike, type Params } from './sql.js';
 
 type Crm = Extract<Condition, { field: 'crm' }>;
@@ -33,19 +34,11 @@ const WHOLE_BYTES = 2000;
 /** int8 (as text, for a bind parameter) with the given bits set; bit 63 is the sign bit. */
 export const bitsOf = (bits: number[]) => BigInt.asIntN(64, bits.reduce((m, b) => m | (1n << BigInt(b)), 0n)).toString();
 
-/** The bits of the key's dictionary values (uvals) whose text v satisfies cond(v), found in SQL once per query. */
-export function searchedBits(key: string, ps: Params, cond: (v: string) => string): string {
-  const k = ps.p(key);
-  return `(SELECT COALESCE(bit_or(1::bigint << (d.o - 1)::int), 0) FROM label_facts_run t, unnest(t.uvals) WITH ORDINALITY d(p, o)
-         WHERE t.portal_id = $1 AND left(d.p, length(${k}::text) + 1) = ${k}::text || chr(31)
-           AND ${cond(`substr(d.p, length(${k}::text) + 2)`)})`;
-}
-
 /**
  * The value bits of a positive condition (in, is 'Y', not_empty: looked up here, so the planner
  * sees a constant; eq, contains: searched in SQL), or null for one this file leaves to customer.ts.
  */
-function valueBits(x: Crm, ps: Params, uvals: readonly string[]): string | null {
+function valueBits(x: Crm, ps: Params, uvals: readonly string[], searches: DictSearches): string | null {
   const prefix = `${x.key}\u001f`;
   const whole = (b: number) => Buffer.byteLength(uvals[b]!) - Buffer.byteLength(prefix) <= WHOLE_BYTES;
   const listed = (values: readonly string[]) => `${ps.p(bitsOf(values.map((v) => uvals.indexOf(prefix + v)).filter((b) => b >= 0 && whole(b))))}::bigint`;
@@ -57,9 +50,16 @@ function valueBits(x: Crm, ps: Params, uvals: readonly string[]): string | null 
     case 'is':
       return listed(YES_SPELLINGS);
     case 'eq':
-      return x.value === undefined ? null : searchedBits(x.key, ps, (v) => `octet_length(${v}) <= ${WHOLE_BYTES} AND lower(${v}) = ${ps.p(x.value!.toLowerCase())}::text`);
+      if (x.value === undefined) return null;
+      return searches.bits({
+        dict: 'uvals', key: x.key, id: JSON.stringify(['crm eq', x.key, x.value.toLowerCase()]),
+        cond: (v, p) => `octet_length(${v}) <= ${WHOLE_BYTES} AND lower(${v}) = ${p.p(x.value!.toLowerCase())}::text`,
+      }, ps);
     case 'contains':
-      return x.value === undefined ? null : searchedBits(x.key, ps, (v) => `${v} ILIKE ${ps.p(`%${escapeLike(x.value!)}%`)}::text`);
+      if (x.value === undefined) return null;
+      return searches.bits({
+        dict: 'uvals', key: x.key, id: JSON.stringify(['crm contains', x.key, x.value]), cond: (v, p) => `${v} ILIKE ${p.p(`%${escapeLike(x.value!)}%`)}::text`,
+      }, ps);
     default:
       return null;
   }
@@ -77,12 +77,14 @@ export const MAX_PROBES = 10_000;
  * (`urestN`), or the condition is not coded (range, dates, a missing or wrong value: customer.ts
  * answers, and its errors are the user's).
  */
-export function codedFieldCondition(x: Crm, ps: Params, d: { ukeys: readonly string[]; uvals: readonly string[]; urestN?: readonly number[] }): string | null {
+export function codedFieldCondition(
+  x: Crm, ps: Params, d: { ukeys: readonly string[]; uvals: readonly string[]; urestN?: readonly number[] }, searches: DictSearches,
+): string | null {
   const kbit = d.ukeys.indexOf(x.key);
   if (kbit < 0 || (d.urestN?.[kbit] ?? Infinity) > MAX_PROBES) return null;
   if (x.op === 'is' && x.value !== 'Y' && x.value !== 'N') return null;
   const { pos, negated } = positiveOf(x);
-  const bits = valueBits(pos, ps, d.uvals);
+  const bits = valueBits(pos, ps, d.uvals, searches);
   if (bits === null) return null;
   const probe = `EXISTS (SELECT 1 FROM contact_field_values v WHERE v.portal_id = $1 AND v.contact_id = l.contact_id AND v.field = ${ps.p(x.key)}::text
            AND ${fieldValueTest(pos, ps, `${x.key} ${x.op}`)})`;

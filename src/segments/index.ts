@@ -8,7 +8,8 @@
  *   bounds.ts     the one walk over a filter's expansion: bounds check, join / cube questions
  *   sql.ts        bind parameters and predicates shared by both compile targets
  *   predicate.ts  filter → WHERE predicate (contact_labels + contacts, or label_facts)
- *   facts.ts      conditions over label_facts (count-table dictionaries)
+ *   facts.ts      conditions over label_facts (count-table dictionaries, *_rest tests)
+ *   dict-search.ts searches of those dictionaries, as subqueries or resolved to constants
  *   customer.ts   conditions on what a customer is: age, job title, created, company, any field
  *   compile.ts    FROM/WHERE over a run; the live count over label_cube / label_facts
  *   saved.ts      saved segments: priority order, reference map, change checks, usable ones
@@ -24,7 +25,8 @@ export { Params, type SqlQuery } from './sql.js';
 export { compilePredicate, type CompileOptions } from './predicate.js';
 export { searchKey } from './label-extras.js';
 export { COLUMN_FIELD_KEYS, CUSTOMER_FIELDS, type FieldOwner } from './customer.js';
-export type { FactsDicts } from './facts.js';
+export { REST_COLS, RestTests, splitsRest, SPLIT_MAX_SHARE, type FactsDicts, type RestCol } from './facts.js';
+export { DictSearches, runDictSearches, type DictSearch } from './dict-search.js';
 export * from './compile.js';
 export * from './saved.js';
 export { savedSegmentAssignments } from './assign.js';

@@ -7,7 +7,8 @@ import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../setting
 import { checkFilterBounds } from './bounds.js';
 import { ConditionNotForCompaniesError, FilterError, FilterTooLargeError } from './errors.js';
 import { companyCols, CONTACT_ONLY_FIELDS, contactCols, crmFieldCondition, customerCondition } from './customer.js';
-import { compileFactsCondition, type FactsDicts } from './facts.js';
+import type { DictSearches } from './dict-search.js';
+import { compileFactsCondition, factsCompile, type FactsDicts, type RestTests } from './facts.js';
 import { interestsEver, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
 
@@ -21,6 +22,10 @@ export interface CompileOptions {
   target?: 'labels' | 'facts';
   /** the portal's count-table dictionaries, for target 'facts' */
   dicts?: FactsDicts;
+  /** target 'facts': how the tests of the *_rest columns are written, and which were (facts.ts RestTests) */
+  rest?: RestTests;
+  /** target 'facts': the dictionary searches, resolved to constants or not (dict-search.ts) */
+  searches?: DictSearches;
   /**
    * contacts found by phone or e-mail per search text (label-extras.ts searchKey), looked up by the
    * caller with the user's token; without an entry a search matches names and IDs only
@@ -46,7 +51,8 @@ const RANGE_SQL: Partial<Record<Extract<Condition, { field: 'range' }>['key'], s
 function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
   if (opts.target === 'facts') {
     if (!opts.dicts) throw new Error('compile for label_facts without its dictionaries');
-    const sql = compileFactsCondition(c, ps, opts.dicts, opts.searchIds);
+    const more = { searchIds: opts.searchIds, ...(opts.rest ? { rest: opts.rest } : {}), ...(opts.searches ? { searches: opts.searches } : {}) };
+    const sql = compileFactsCondition(c, ps, factsCompile(opts.dicts, more));
     if (sql !== null) return sql;
   }
   if (opts.entity === 'company' && CONTACT_ONLY_FIELDS.has(c.field)) throw new ConditionNotForCompaniesError(c.field);

@@ -250,10 +250,22 @@ export async function sharedMaintenanceDue(db: Db, table: string, portalId: numb
 /** A portal's count-table dictionaries (label_facts_run, migration 005); the type is the filter compiler's (src/segments/facts.ts). */
 export type { FactsDicts };
 
+/**
+ * A portal's count-table dictionaries, and from the statistics of its partition (pg_stats: the
+ * rebuild's ANALYZE, then autovacuum's) the share of rows with each *_rest column set (facts.ts REST_COLS) (absent
+ * when the column has no statistics): how a count that tests them is written (facts.ts splitsRest).
+ */
 export async function readFactsDicts(db: Db, portalId: number): Promise<FactsDicts | null> {
-  const { rows } = await db.query<FactsDicts>(
-    `SELECT run_id AS "runId", tbl, itags, ukeys, uvals, segs, lcs, srcs, cities, urest_n AS "urestN" FROM label_facts_run WHERE portal_id = $1`,
+  const { rows } = await db.query<FactsDicts & { restShare: FactsDicts['restShare'] | null }>(
+    `SELECT t.run_id AS "runId", t.tbl, t.itags, t.ukeys, t.uvals, t.segs, t.lcs, t.srcs, t.cities, t.urest_n AS "urestN",
+            (SELECT jsonb_object_agg(s.attname, 1 - s.null_frac) FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename
+               JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname
+              WHERE c.oid = to_regclass(t.tbl) AND s.attname LIKE '%\\_rest') AS "restShare"
+       FROM label_facts_run t WHERE t.portal_id = $1`,
     [portalId],
   );
-  return rows[0] ?? null;
+  const r = rows[0];
+  if (!r) return null;
+  const { restShare, ...rest } = r;
+  return restShare ? { ...rest, restShare } : rest;
 }

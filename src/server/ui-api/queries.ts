@@ -7,7 +7,7 @@
 import type { Db } from '../../store/index.js';
 import { readFactsDicts, type FactsDicts } from '../../store/index.js';
 import {
-  compileCount, compileFilter, cubeAnswers, labelsFrom, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
+  compileCount, compileFilter, cubeAnswers, DictSearches, labelsFrom, runDictSearches, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
 } from '../../segments/index.js';
 
 /**
@@ -83,7 +83,9 @@ export async function countSegment(db: Db, portalId: number, runId: number, f: S
         else cache.delete(portalId);
       }
       if (!dicts || dicts.runId !== runId) break;
-      const c = compileCount(portalId, runId, f, opts, dicts);
+      let c = compileCount(portalId, runId, f, opts, dicts);
+      // the filter's dictionary searches as constants (src/segments/dict-search.ts)
+      if (c.unresolved) c = compileCount(portalId, runId, f, { ...opts, searches: new DictSearches(await runDictSearches(db, dicts, c.unresolved)) }, dicts);
       const { rows } = await db.query<Row>(c.sql, c.params);
       if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
     }
