@@ -10,6 +10,8 @@
  */
 import type { SegmentFilter } from '../settings/segment-filter.js';
 import { cubeAnswers, needsContacts } from './bounds.js';
+import { CompanySets } from './company-sets.js';
+import type { CompanyTest } from './customer.js';
 import { DictSearches, type DictSearch } from './dict-search.js';
 import { RestTests, splitsRest, type FactsDicts } from './facts.js';
 import { compilePredicate, type CompileOptions } from './predicate.js';
@@ -50,6 +52,8 @@ export interface CompiledCount {
    * opts.searches (dict-search.ts): resolve them (runDictSearches) and compile again
    */
   unresolved?: ReadonlyMap<string, DictSearch>;
+  /** facts: the company conditions compiled as subqueries, not as the bitmaps of opts.companies (company-sets.ts) */
+  unresolvedCompanies?: ReadonlyMap<string, CompanyTest>;
 }
 
 /**
@@ -97,9 +101,11 @@ export function compileCount(portalId: number, runId: number, f: SegmentFilter, 
   const tbl = ps.p(dicts.tbl);
   const full = new RestTests();
   const searches = opts.searches ?? new DictSearches();
-  const pred = compilePredicate(f, ps, { ...opts, target: 'facts', dicts, rest: full, searches });
+  const companies = opts.companies ?? new CompanySets();
+  const pred = compilePredicate(f, ps, { ...opts, target: 'facts', dicts, rest: full, searches, companies });
   const unresolved = new Map([...searches.wanted].filter(([id]) => !searches.found?.has(id)));
-  const more = unresolved.size ? { unresolved } : {};
+  const unresolvedCompanies = new Map([...companies.wanted].filter(([id]) => !companies.found?.has(id)));
+  const more = { ...(unresolved.size ? { unresolved } : {}), ...(unresolvedCompanies.size ? { unresolvedCompanies } : {}) };
   // as the inner join with contacts did: a label whose contact is gone never matches a filter on contact fields
   const guard = needsContacts(f, opts.saved) ? 'l.has_contact AND ' : '';
   // label_facts holds the tracked run only (one partition per portal)
@@ -117,7 +123,7 @@ export function compileCount(portalId: number, runId: number, f: SegmentFilter, 
   // set (partial indexes, migration 026) the difference of the two predicates: exact, since they
   // agree wherever those columns are NULL (RestTests). OFFSET 0 keeps the difference one expression
   // (the statement's JIT compiles every expression it holds: each copy costs milliseconds)
-  const bits = compilePredicate(f, ps, { ...opts, target: 'facts', dicts, rest: new RestTests(true), searches });
+  const bits = compilePredicate(f, ps, { ...opts, target: 'facts', dicts, rest: new RestTests(true), searches, companies });
   const d = `((CASE WHEN ${pred} THEN 1 ELSE 0 END) - (CASE WHEN ${bits} THEN 1 ELSE 0 END))`;
   const withRest = [...full.used].map((c) => `l.${c} IS NOT NULL`).join(' OR ');
   return {

@@ -315,22 +315,37 @@ function postCondition(x: Of<'post'>, ps: Params, k: CustomerCols): string {
 }
 
 /**
- * The contact's company (COMPANY_ID) is one of the portal's companies satisfying pred (false for a
- * contact without one). The portal's companies are few next to its contacts: the subquery is
- * hashed once per query ($1 is every compiled query's portal id).
+ * A company condition as data: the customer's company (COMPANY_ID) is (or, `negated`, is not) one
+ * of the portal's companies co that satisfy `pred` (values bound through the Params given; a
+ * contact without a company has none). `id` names the set (field, operator, values).
  */
-const ofCompany = (k: CustomerCols, pred: string) =>
-  `COALESCE(${k.companyId} IN (SELECT co.id FROM companies co WHERE co.portal_id = $1 AND ${pred}), false)`;
-
-/** The company's industry or size (CRM status ids): listed, not listed (no company included), empty or filled. */
-function companyList(x: Of<'company_industry' | 'company_size'>, ps: Params, k: CustomerCols): string {
-  const col = x.field === 'company_industry' ? 'co.industry' : 'co.employees';
-  const filled = ofCompany(k, `${col} IS NOT NULL AND ${col} <> ''`);
-  if (x.op === 'empty') return `NOT ${filled}`;
-  if (x.op === 'not_empty') return filled;
-  const has = ofCompany(k, `${col} = ANY(${ps.p(need(x.values, `${x.field} ${x.op}: values`))}::text[])`);
-  return x.op === 'in' ? has : `NOT ${has}`;
+export interface CompanyTest {
+  id: string;
+  pred: (ps: Params) => string;
+  negated: boolean;
 }
+
+/** The company test of a company condition (industry, size: listed, not listed, empty, filled; revenue: a range). */
+export function companyTest(x: Of<'company_industry' | 'company_size' | 'company_revenue'>): CompanyTest {
+  if (x.field === 'company_revenue') {
+    if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('company_revenue: min or max required');
+    return { id: JSON.stringify([x.field, x.min ?? null, x.max ?? null]), pred: (ps) => rangeSql('co.revenue', x.min, x.max, ps, 'numeric'), negated: false };
+  }
+  const col = x.field === 'company_industry' ? 'co.industry' : 'co.employees';
+  if (x.op === 'empty' || x.op === 'not_empty') {
+    return { id: JSON.stringify([x.field, 'filled']), pred: () => `${col} IS NOT NULL AND ${col} <> ''`, negated: x.op === 'empty' };
+  }
+  const values = need(x.values, `${x.field} ${x.op}: values`);
+  return { id: JSON.stringify([x.field, 'in', values]), pred: (ps) => `${col} = ANY(${ps.p(values)}::text[])`, negated: x.op === 'not_in' };
+}
+
+/**
+ * The customer's company satisfies t.pred (false without a company), as a subquery: the portal's
+ * companies are few next to its contacts, so it is hashed once per query ($1 is every compiled
+ * query's portal id). The live count resolves it to a bitmap first (company-sets.ts).
+ */
+export const ofCompany = (companyId: string, t: CompanyTest, ps: Params) =>
+  `COALESCE(${companyId} IN (SELECT co.id FROM companies co WHERE co.portal_id = $1 AND ${t.pred(ps)}), false)`;
 
 /**
  * Age in whole years on the run's as-of day between min and max, as birth-date bounds (the as-of
@@ -362,10 +377,11 @@ export function customerCondition(x: Condition, ps: Params, k: CustomerCols): st
       return `(${k.created} IS NOT NULL AND ${daySql(k.created, x.from, x.to, x.days, ps)})`;
     case 'company_industry':
     case 'company_size':
-      return companyList(x, ps, k);
-    case 'company_revenue':
-      if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('company_revenue: min or max required');
-      return ofCompany(k, rangeSql('co.revenue', x.min, x.max, ps, 'numeric'));
+    case 'company_revenue': {
+      const t = companyTest(x);
+      const has = ofCompany(k.companyId, t, ps);
+      return t.negated ? `NOT ${has}` : has;
+    }
     default:
       return null;
   }

@@ -4,7 +4,8 @@
  * the same conditions over contact_labels / contacts (predicate.ts).
  */
 import type { Condition } from '../settings/segment-filter.js';
-import { crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
+import { CompanySets } from './company-sets.js';
+import { companyTest, crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
 import { DictSearches } from './dict-search.js';
 import { bitsOf, codedFieldCondition, MAX_PROBES } from './field-bits.js';
@@ -184,10 +185,12 @@ export interface FactsCompile {
   searchIds?: ReadonlyMap<string, readonly number[]>;
   rest: RestTests;
   searches: DictSearches;
+  companies: CompanySets;
 }
 
-/** A compile over label_facts with the dictionaries d: the *_rest tests read, the searches as subqueries. */
-export const factsCompile = (d: FactsDicts, more: Partial<FactsCompile> = {}): FactsCompile => ({ dicts: d, rest: new RestTests(), searches: new DictSearches(), ...more });
+/** A compile over label_facts with the dictionaries d: the *_rest tests read, the searches and company sets as subqueries. */
+export const factsCompile = (d: FactsDicts, more: Partial<FactsCompile> = {}): FactsCompile =>
+  ({ dicts: d, rest: new RestTests(), searches: new DictSearches(), companies: new CompanySets(), ...more });
 
 /** Conditions over label_facts l that differ from contact_labels / contacts (null: same SQL). */
 export function compileFactsCondition(c: Condition, ps: Params, cx: FactsCompile): string | null {
@@ -230,8 +233,16 @@ export function compileFactsCondition(c: Condition, ps: Params, cx: FactsCompile
       // a field label_facts codes (migration 023) is a bit test first (field-bits.ts)
       if (readsFieldValues(c.key)) return codedFieldCondition(c, ps, d, cx.searches) ?? crmFieldCondition(c, ps, 'c', 'contact', '(l.contact_id + 0)');
       return `EXISTS (SELECT 1 FROM contacts c WHERE c.portal_id = l.portal_id AND c.id = l.contact_id AND ${crmFieldCondition(c, ps, 'c')})`;
+    case 'company_industry':
+    case 'company_size':
+    case 'company_revenue': {
+      // the company (label_facts' copy of its id, migration 012) in the set's bitmap or subquery (company-sets.ts)
+      const t = companyTest(c);
+      const has = cx.companies.has(t, ps, FACTS_COLS.companyId);
+      return t.negated ? `NOT ${has}` : has;
+    }
     default:
-      // age, job title, created, company: label_facts' copies (migration 012)
+      // age, job title, created: label_facts' copies (migration 012)
       return customerCondition(c, ps, FACTS_COLS);
   }
 }

@@ -10,6 +10,7 @@
  *   predicate.ts  filter → WHERE predicate (contact_labels + contacts, or label_facts)
  *   facts.ts      conditions over label_facts (count-table dictionaries, *_rest tests)
  *   dict-search.ts searches of those dictionaries, as subqueries or resolved to constants
+ *   company-sets.ts company conditions of the count, as subqueries or resolved to bitmaps
  *   customer.ts   conditions on what a customer is: age, job title, created, company, any field
  *   compile.ts    FROM/WHERE over a run; the live count over label_cube / label_facts
  *   saved.ts      saved segments: priority order, reference map, change checks, usable ones
@@ -27,6 +28,7 @@ export { searchKey } from './label-extras.js';
 export { COLUMN_FIELD_KEYS, CUSTOMER_FIELDS, type FieldOwner } from './customer.js';
 export { REST_COLS, RestTests, splitsRest, SPLIT_MAX_SHARE, type FactsDicts, type RestCol } from './facts.js';
 export { DictSearches, runDictSearches, type DictSearch } from './dict-search.js';
+export { CompanySets, MAX_BITS, runCompanySets, type CompanySet } from './company-sets.js';
 export * from './compile.js';
 export * from './saved.js';
 export { savedSegmentAssignments } from './assign.js';

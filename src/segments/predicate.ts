@@ -7,6 +7,7 @@ import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../setting
 import { checkFilterBounds } from './bounds.js';
 import { ConditionNotForCompaniesError, FilterError, FilterTooLargeError } from './errors.js';
 import { companyCols, CONTACT_ONLY_FIELDS, contactCols, crmFieldCondition, customerCondition } from './customer.js';
+import type { CompanySets } from './company-sets.js';
 import type { DictSearches } from './dict-search.js';
 import { compileFactsCondition, factsCompile, type FactsDicts, type RestTests } from './facts.js';
 import { interestsEver, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
@@ -26,6 +27,8 @@ export interface CompileOptions {
   rest?: RestTests;
   /** target 'facts': the dictionary searches, resolved to constants or not (dict-search.ts) */
   searches?: DictSearches;
+  /** target 'facts': the company conditions' sets, resolved to bitmaps or not (company-sets.ts) */
+  companies?: CompanySets;
   /**
    * contacts found by phone or e-mail per search text (label-extras.ts searchKey), looked up by the
    * caller with the user's token; without an entry a search matches names and IDs only
@@ -51,7 +54,10 @@ const RANGE_SQL: Partial<Record<Extract<Condition, { field: 'range' }>['key'], s
 function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
   if (opts.target === 'facts') {
     if (!opts.dicts) throw new Error('compile for label_facts without its dictionaries');
-    const more = { searchIds: opts.searchIds, ...(opts.rest ? { rest: opts.rest } : {}), ...(opts.searches ? { searches: opts.searches } : {}) };
+    const more = {
+      searchIds: opts.searchIds, ...(opts.rest ? { rest: opts.rest } : {}), ...(opts.searches ? { searches: opts.searches } : {}),
+      ...(opts.companies ? { companies: opts.companies } : {}),
+    };
     const sql = compileFactsCondition(c, ps, factsCompile(opts.dicts, more));
     if (sql !== null) return sql;
   }

@@ -7,7 +7,7 @@
 import type { Db } from '../../store/index.js';
 import { readFactsDicts, type FactsDicts } from '../../store/index.js';
 import {
-  compileCount, compileFilter, cubeAnswers, DictSearches, labelsFrom, runDictSearches, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
+  CompanySets, compileCount, compileFilter, cubeAnswers, DictSearches, labelsFrom, runCompanySets, runDictSearches, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
 } from '../../segments/index.js';
 
 /**
@@ -84,8 +84,12 @@ export async function countSegment(db: Db, portalId: number, runId: number, f: S
       }
       if (!dicts || dicts.runId !== runId) break;
       let c = compileCount(portalId, runId, f, opts, dicts);
-      // the filter's dictionary searches as constants (src/segments/dict-search.ts)
-      if (c.unresolved) c = compileCount(portalId, runId, f, { ...opts, searches: new DictSearches(await runDictSearches(db, dicts, c.unresolved)) }, dicts);
+      // the filter's dictionary searches and company sets as constants (src/segments/dict-search.ts, company-sets.ts)
+      if (c.unresolved || c.unresolvedCompanies) {
+        const searches = new DictSearches(c.unresolved ? await runDictSearches(db, dicts, c.unresolved) : undefined);
+        const companies = new CompanySets(c.unresolvedCompanies ? await runCompanySets(db, portalId, c.unresolvedCompanies) : undefined);
+        c = compileCount(portalId, runId, f, { ...opts, searches, companies }, dicts);
+      }
       const { rows } = await db.query<Row>(c.sql, c.params);
       if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
     }
