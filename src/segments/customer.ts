@@ -45,7 +45,13 @@ export const companyCols = (c: string): CustomerCols => ({
  * own field there (COMPANY_COLUMN_TEXT).
  */
 export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'contact']);
-export const FACTS_COLS: CustomerCols = { birthdate: 'l.birthdate', post: 'l.post', postLower: true, created: 'l.created', companyId: 'l.company_id' };
+/**
+ * label_facts' copies (migrations 012, 027): a missing birth date or created day is kept as
+ * 'infinity', no company as 0 (fixed-width NOT NULL columns), read back as NULL here.
+ */
+export const FACTS_COLS: CustomerCols = {
+  birthdate: "NULLIF(l.birthdate, 'infinity'::date)", post: 'l.post', postLower: true, created: "NULLIF(l.created, 'infinity'::date)", companyId: 'NULLIF(l.company_id, 0)',
+};
 
 /** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */
 export const CUSTOMER_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 'created', 'company_industry', 'company_size', 'company_revenue', 'crm']);

@@ -296,20 +296,21 @@ const contactsSetFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: Fie
        WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
          AND (${contactColsOf(x).map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactColsOf(x).map((c) => contactPart(x)[c]).join(', ')});`, create);
 
-/** contacts deleted → label_facts: the contact part emptied. */
-const contactsDelFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION') => perTrackedPortal('label_facts_contacts_del', 'p', `SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows)`, `UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, urest = 0, src = 0, city = 0,
-             assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL${Object.keys(x).map((c) => `, ${c} = NULL`).join('')}
+/** contacts deleted → label_facts: the contact part emptied (an extra column to NULL, or to its value in `empty`). */
+const contactsDelFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', empty: ExtraFacts = NONE) => perTrackedPortal('label_facts_contacts_del', 'p', `SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows)`, `UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, urest = 0, src = 0, city = 0,
+             assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL${Object.keys(x).map((c) => `, ${c} = ${empty[c] ?? 'NULL'}`).join('')}
         FROM old_rows c
        WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;`, create);
 
 /**
  * The functions that write label_facts' contact part, replaced to also write the extra columns `x`
  * (which the caller adds to label_facts first), and with `o.std` the standard fields coded too:
- * rebuild, the label inserts, contact updates and deletes. Migrations 012 and 023 use it.
+ * rebuild, the label inserts, contact updates and deletes (which empty an extra column to NULL, or
+ * to its value in `empty`). Migrations 012, 023 and 027 use it.
  */
-export const labelFactsWriters = (x: ExtraFacts, o: FieldBits = {}): string =>
+export const labelFactsWriters = (x: ExtraFacts, o: FieldBits = {}, empty: ExtraFacts = NONE): string =>
   [rebuildFn(x, 'CREATE OR REPLACE FUNCTION', o), labelsInsFn(x, 'CREATE OR REPLACE FUNCTION', o), contactsSetFn(x, 'CREATE OR REPLACE FUNCTION', o),
-    contactsDelFn(x, 'CREATE OR REPLACE FUNCTION')].join('\n');
+    contactsDelFn(x, 'CREATE OR REPLACE FUNCTION', empty)].join('\n');
 
 export const sql = /* sql */ `
 CREATE TABLE label_facts_run (

@@ -21,6 +21,7 @@ import * as m023 from './023_std_field_bits.js';
 import * as m024 from './024_triggers_without_jit.js';
 import * as m025 from './025_field_value_triggers_planned_per_call.js';
 import * as m026 from './026_rest_indexes.js';
+import * as m027 from './027_facts_layout.js';
 
 export interface Migration {
   version: number;
@@ -53,4 +54,5 @@ export const migrations: readonly Migration[] = [
   { version: 24, ...m024 },
   { version: 25, ...m025 },
   { version: 26, ...m026 },
+  { version: 27, ...m027 },
 ];
