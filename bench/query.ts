@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- query [--contacts 1000000] [--reps 30] [--runs 2] [--keep] [--no-check] [--only REGEX] [--db NAME]`
+ * `npm run bench -- query [--contacts 1000000] [--reps 30] [--runs 2] [--keep] [--no-check] [--only REGEX] [--interleave] [--db NAME]`
  *
  * The segment filter builder's live count over N contacts on PostgreSQL (DATABASE_URL, default
  * postgres://postgres@127.0.0.1:5432/postgres; a scratch database b24seg_bench_query is created
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     'no-check': { type: 'boolean', default: false },
     /** only the filters whose name matches this regular expression */
     only: { type: 'string' },
+    /** rep after rep, each round running every filter once (else filter after filter) */
+    interleave: { type: 'boolean', default: false },
     /** the scratch database (two benches at once need two) */
     db: { type: 'string', default: 'b24seg_bench_query' },
   },
@@ -220,25 +222,31 @@ console.log(
     `${os.cpus().length} cores; ${N.toLocaleString()} contacts, ${RUNS} score runs stored; label_facts partition ${facts.s}, label_cube ${facts.n.toLocaleString()} cells`,
 );
 console.log(`the UI pool's session: statement_timeout ${UI_STATEMENT_TIMEOUT_MS} ms, ${Object.entries(BOUNDED_SESSION).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-console.log(`${REPS} reps per filter after 2 warm-ups; a rep = countSegment + runTotals in parallel (POST /segments/count); load average ${load0.toFixed(2)}; CPU reference loop ${cpu0.toFixed(0)} ms\n`);
+console.log(`${REPS} reps per filter after 2 warm-ups${args.interleave ? ", interleaved (each round runs every filter once)" : ""}; a rep = countSegment + runTotals in parallel (POST /segments/count); load average ${load0.toFixed(2)}; CPU reference loop ${cpu0.toFixed(0)} ms\n`);
 console.log('filter'.padEnd(34), 'from'.padEnd(6), 'count'.padStart(9), 'p50 ms'.padStart(8), 'p95 ms'.padStart(8), args['no-check'] ? '' : ' = join over contact_labels?');
 let worst = 0;
 let mismatches = 0;
 const opts = { saved };
 const only = args.only ? new RegExp(args.only, 'i') : null;
-for (const [name, raw] of Object.entries(filters)) {
-  if (only && !only.test(name)) continue;
-  const f: SegmentFilter = segmentFilterSchema.parse(raw);
-  const ms: number[] = [];
-  let count = 0;
-  let revenue = 0;
-  for (let i = 0; i < REPS + 2; i++) {
-    const t = performance.now();
-    const [c] = await Promise.all([countSegment(ui, portalId, runId, f, opts), runTotals(ui, portalId, runId)]);
-    if (i >= 2) ms.push(performance.now() - t);
-    count = c.count;
-    revenue = c.revenue;
-  }
+const chosen = Object.entries(filters).filter(([name]) => !only || only.test(name)).map(([name, raw]) => ({ name, f: segmentFilterSchema.parse(raw) as SegmentFilter }));
+const samples = new Map<string, number[]>(chosen.map((c) => [c.name, []]));
+const answers = new Map<string, { count: number; revenue: number }>();
+/** one rep of a filter: what POST /segments/count does */
+async function rep(c: (typeof chosen)[number], keep: boolean) {
+  const t = performance.now();
+  const [r] = await Promise.all([countSegment(ui, portalId, runId, c.f, opts), runTotals(ui, portalId, runId)]);
+  if (keep) samples.get(c.name)!.push(performance.now() - t);
+  answers.set(c.name, r);
+}
+if (args.interleave) {
+  // a round runs every filter once: a VM whose speed drifts slows all filters alike
+  for (let i = 0; i < REPS + 2; i++) for (const c of chosen) await rep(c, i >= 2);
+} else {
+  for (const c of chosen) for (let i = 0; i < REPS + 2; i++) await rep(c, i >= 2);
+}
+for (const { name, f } of chosen) {
+  const ms = samples.get(name)!;
+  const { count, revenue } = answers.get(name)!;
   const p95 = pct(ms, 95);
   worst = Math.max(worst, p95);
   let check = '';
