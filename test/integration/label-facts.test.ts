@@ -199,6 +199,7 @@ async function dictVariants(db: Db, portalId: number): Promise<[string, FactsDic
 /** Every filter: countSegment = the join; and (for the tracked run) the fast tables answered, in every way they can be compiled. */
 async function expectSame(db: Db, portalId: number, runId: number, where: string) {
   const fast = (await tracked(db, portalId)) === runId;
+  const variants = fast ? await dictVariants(db, portalId) : [];
   for (const filter of FILTERS) {
     const got = await countSegment(db, portalId, runId, filter, opts);
     const want = await reference(db, portalId, runId, filter);
@@ -207,9 +208,10 @@ async function expectSame(db: Db, portalId: number, runId: number, where: string
     expect(got.revenue, what).toBeCloseTo(want.revenue, 6);
     if (fast) {
       const ran = new Set<string>();
-      for (const [how, d] of await dictVariants(db, portalId)) {
+      for (const [how, d] of variants) {
         const c = compileCount(portalId, runId, filter, opts, d);
-        const compiled = [c];
+        // the searches as subqueries once per filter (as the dictionaries were read); the variants as the count runs them
+        const compiled = how === 'as read' || !c.unresolved ? [c] : [];
         if (c.unresolved) {
           expect(c.unresolved.size, what).toBeGreaterThan(0);
           const found = await runDictSearches(db, d, c.unresolved);
