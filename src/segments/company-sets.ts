@@ -54,7 +54,8 @@ async function companySet(db: SqlQuery, portalId: number, t: CompanyTest): Promi
     if (id > hi) hi = id;
   }
   const span = hi - lo + 1;
-  if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(span) || span > MAX_BITS) return null;
+  // an id beyond 2^53 would not be read exactly: keep the subquery
+  if (!Number.isSafeInteger(lo) || !Number.isSafeInteger(hi) || span > MAX_BITS) return null;
   const bits = new Uint8Array(Math.ceil(span / 8));
   // get_bit(bytea, n) reads bit n % 8 (the least significant first) of byte n / 8
   for (const id of ids) {
