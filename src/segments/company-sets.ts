@@ -10,6 +10,7 @@
  * changed in between shows in the next count).
  */
 import { ofCompany, type CompanyTest } from './customer.js';
+import { Prefetch } from './prefetch.js';
 import { Params, type SqlQuery } from './sql.js';
 
 /** The widest span of company ids a bitmap covers: 8M ids, a 1 MB parameter. */
@@ -25,13 +26,10 @@ export interface CompanySet {
  * The company tests of one compile: each is noted (`wanted`), and compiled as a test of its bitmap
  * in `found` when there is one (null: too wide, the subquery), else as the subquery.
  */
-export class CompanySets {
-  readonly wanted = new Map<string, CompanyTest>();
-  constructor(readonly found?: ReadonlyMap<string, CompanySet | null>) {}
+export class CompanySets extends Prefetch<CompanyTest, CompanySet | null> {
   /** companyId's company satisfies t.pred (false without a company); t.negated is the caller's */
   has(t: CompanyTest, ps: Params, companyId: string): string {
-    this.wanted.set(t.id, t);
-    const f = this.found?.get(t.id);
+    const f = this.note(t.id, t);
     if (!f) return ofCompany(companyId, t, ps);
     if (!f.bits.length) return 'FALSE';
     const lo = `${ps.p(f.lo)}::bigint`;

@@ -103,9 +103,7 @@ export function compileCount(portalId: number, runId: number, f: SegmentFilter, 
   const searches = opts.searches ?? new DictSearches();
   const companies = opts.companies ?? new CompanySets();
   const pred = compilePredicate(f, ps, { ...opts, target: 'facts', dicts, rest: full, searches, companies });
-  const unresolved = new Map([...searches.wanted].filter(([id]) => !searches.found?.has(id)));
-  const unresolvedCompanies = new Map([...companies.wanted].filter(([id]) => !companies.found?.has(id)));
-  const more = { ...(unresolved.size ? { unresolved } : {}), ...(unresolvedCompanies.size ? { unresolvedCompanies } : {}) };
+  const more = { unresolved: searches.unresolved(), unresolvedCompanies: companies.unresolved() };
   // as the inner join with contacts did: a label whose contact is gone never matches a filter on contact fields
   const guard = needsContacts(f, opts.saved) ? 'l.has_contact AND ' : '';
   // label_facts holds the tracked run only (one partition per portal)

@@ -12,7 +12,8 @@
  * with a constant. Both ways run the same SQL condition, so they find the same entries.
  */
 import type { FactsDicts } from './facts.js';
-import { Params, type SqlQuery } from './sql.js';
+import { Prefetch } from './prefetch.js';
+import { escapeLike, Params, type SqlQuery } from './sql.js';
 
 /** One search: the bits of the dictionary entries whose text satisfies `cond`. */
 export interface DictSearch {
@@ -40,17 +41,19 @@ function where(s: DictSearch, ps: Params): string {
 const maskOver = (s: DictSearch, from: string, also: string | null, ps: Params) =>
   `(SELECT COALESCE(bit_or(1::bigint << ${shift(s)}), 0) FROM ${from} WHERE ${also ? `${also} AND ` : ''}${where(s, ps)})`;
 
+/** The UF (or standard field) values of `key` whose text contains `text`, without case (a `uf` or `crm` contains). */
+export const uvalsContaining = (key: string, text: string): DictSearch => ({
+  dict: 'uvals', key, id: JSON.stringify(['contains', key, text]), cond: (v, p) => `${v} ILIKE ${p.p(`%${escapeLike(text)}%`)}::text`,
+});
+
 /**
  * The searches of one compile: each is noted (`wanted`), and compiled as the constant mask in
  * `found` when there is one, else as a subquery over the portal's label_facts_run row ($1: the
  * portal id of every compiled query).
  */
-export class DictSearches {
-  readonly wanted = new Map<string, DictSearch>();
-  constructor(readonly found?: ReadonlyMap<string, string>) {}
+export class DictSearches extends Prefetch<DictSearch, string> {
   bits(s: DictSearch, ps: Params): string {
-    this.wanted.set(s.id, s);
-    const m = this.found?.get(s.id);
+    const m = this.note(s.id, s);
     if (m !== undefined) return `${ps.p(m)}::bigint`;
     return maskOver(s, `label_facts_run t, unnest(t.${s.dict}) WITH ORDINALITY d(v, o)`, 't.portal_id = $1', ps);
   }

@@ -7,7 +7,7 @@ import type { Condition } from '../settings/segment-filter.js';
 import { CompanySets } from './company-sets.js';
 import { companyTest, crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
-import { DictSearches } from './dict-search.js';
+import { DictSearches, uvalsContaining } from './dict-search.js';
 import { bitsOf, codedFieldCondition, MAX_PROBES } from './field-bits.js';
 import { interestsEver, LABEL_ONLY_RANGES, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
 import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql.js';
@@ -150,8 +150,7 @@ function ufCondition(c: Extract<Condition, { field: 'uf' }>, ps: Params, cx: Fac
     const vbit = d.uvals.indexOf(`${c.key}\u001f${c.value}`);
     vbits = `${ps.p(vbit >= 0 ? bitsOf([vbit]) : '0')}::bigint`;
   } else {
-    const pattern = `%${escapeLike(c.value)}%`;
-    vbits = cx.searches.bits({ dict: 'uvals', key: c.key, id: JSON.stringify(['uf contains', c.key, pattern]), cond: (v, p) => `${v} ILIKE ${p.p(pattern)}::text` }, ps);
+    vbits = cx.searches.bits(uvalsContaining(c.key, c.value), ps);
   }
   return `((l.uvals & ${vbits}) <> 0 OR ${ufRestTest(c, ps, cx, d.ukeys.indexOf(c.key))})`;
 }
@@ -189,8 +188,9 @@ export interface FactsCompile {
 }
 
 /** A compile over label_facts with the dictionaries d: the *_rest tests read, the searches and company sets as subqueries. */
-export const factsCompile = (d: FactsDicts, more: Partial<FactsCompile> = {}): FactsCompile =>
-  ({ dicts: d, rest: new RestTests(), searches: new DictSearches(), companies: new CompanySets(), ...more });
+export const factsCompile = (d: FactsDicts, o: Partial<Omit<FactsCompile, 'dicts'>> = {}): FactsCompile => ({
+  dicts: d, searchIds: o.searchIds, rest: o.rest ?? new RestTests(), searches: o.searches ?? new DictSearches(), companies: o.companies ?? new CompanySets(),
+});
 
 /** Conditions over label_facts l that differ from contact_labels / contacts (null: same SQL). */
 export function compileFactsCondition(c: Condition, ps: Params, cx: FactsCompile): string | null {

@@ -24,8 +24,8 @@
  */
 import type { Condition } from '../settings/segment-filter.js';
 import { fieldValueTest, positiveOf, YES_SPELLINGS } from './customer.js';
-import type { DictSearches } from './dict-search.js';
-import { escapeLike, type Params } from './sql.js';
+import { uvalsContaining, type DictSearches } from './dict-search.js';
+import type { Params } from './sql.js';
 
 type Crm = Extract<Condition, { field: 'crm' }>;
 /** What contact_field_values keeps whole (migration 021's LONG_BYTES): longer values are parts. */
@@ -57,9 +57,7 @@ function valueBits(x: Crm, ps: Params, uvals: readonly string[], searches: DictS
       }, ps);
     case 'contains':
       if (x.value === undefined) return null;
-      return searches.bits({
-        dict: 'uvals', key: x.key, id: JSON.stringify(['crm contains', x.key, x.value]), cond: (v, p) => `${v} ILIKE ${p.p(`%${escapeLike(x.value!)}%`)}::text`,
-      }, ps);
+      return searches.bits(uvalsContaining(x.key, x.value), ps);
     default:
       return null;
   }

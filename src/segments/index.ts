@@ -11,6 +11,7 @@
  *   facts.ts      conditions over label_facts (count-table dictionaries, *_rest tests)
  *   dict-search.ts searches of those dictionaries, as subqueries or resolved to constants
  *   company-sets.ts company conditions of the count, as subqueries or resolved to bitmaps
+ *   prefetch.ts   what a count compile looks up before it runs (base of the two above)
  *   customer.ts   conditions on what a customer is: age, job title, created, company, any field
  *   compile.ts    FROM/WHERE over a run; the live count over label_cube / label_facts
  *   saved.ts      saved segments: priority order, reference map, change checks, usable ones

@@ -54,11 +54,7 @@ const RANGE_SQL: Partial<Record<Extract<Condition, { field: 'range' }>['key'], s
 function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
   if (opts.target === 'facts') {
     if (!opts.dicts) throw new Error('compile for label_facts without its dictionaries');
-    const more = {
-      searchIds: opts.searchIds, ...(opts.rest ? { rest: opts.rest } : {}), ...(opts.searches ? { searches: opts.searches } : {}),
-      ...(opts.companies ? { companies: opts.companies } : {}),
-    };
-    const sql = compileFactsCondition(c, ps, factsCompile(opts.dicts, more));
+    const sql = compileFactsCondition(c, ps, factsCompile(opts.dicts, opts));
     if (sql !== null) return sql;
   }
   if (opts.entity === 'company' && CONTACT_ONLY_FIELDS.has(c.field)) throw new ConditionNotForCompaniesError(c.field);
