@@ -31,7 +31,9 @@ export function bgnbdPmfIfAlive(p: BgNbdParams, t: number, x: number, T: number,
   const b = p.b + x;
   if (!(t > 0)) return Float64Array.of(1);
   const q = t / (alpha + t);
-  let nb = Math.exp(r * Math.log(alpha / (alpha + t))); // NB(0)
+  const lnQ = Math.log(q);
+  let lnNb = r * Math.log1p(-q); // ln NB(0), in logs: NB(0) underflows for r+x in the thousands
+  let nb = Math.exp(lnNb);
   let nbCdfBelow = 0; // Σ_{j<y} NB(j)
   let betaRatio = 1; // B(a, b+y)/B(a, b) = Π_{i<y} (b+i)/(a+b+i)
   const out: number[] = [];
@@ -53,7 +55,8 @@ export function bgnbdPmfIfAlive(p: BgNbdParams, t: number, x: number, T: number,
     // degenerate fit (a ≈ 5e-9, b ≈ 3e-8, seen in a backtest) otherwise ran to MAX_LENGTH for every
     // customer, 1M entries each (16 s and 1.3 GB of buffers for a portal of 1,000 contacts).
     if (y > 0 && 1 - nbCdfBelow < tail / 2) break;
-    nb *= ((r + y) / (y + 1)) * q;
+    lnNb += Math.log((r + y) / (y + 1)) + lnQ;
+    nb = Math.exp(lnNb);
     betaRatio *= (b + y) / (a + b + y);
   }
   return Float64Array.from(out);
