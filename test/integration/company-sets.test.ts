@@ -101,5 +101,8 @@ eachDb('company sets in the live count', (getDb) => {
     expect([...near.set!.bits]).toEqual([0b11, 0b01000000]);
     expect(near.sql).toContain('get_bit(');
     expect(near.sql).not.toContain('FROM companies');
+    // the bit test reads label_facts' NOT NULL column (0 = none, below every set) as it is
+    expect(near.sql).toContain('(l.company_id BETWEEN $');
+    expect(near.sql).not.toContain('NULLIF(l.company_id');
   });
 });
