@@ -27,6 +27,11 @@ export interface CustomerCols {
   /** the created day (date) */
   created: string;
   companyId: string;
+  /**
+   * The birth date and created day as stored with 'infinity' for none (label_facts, migration 027):
+   * date tests read these as they are, with `< 'infinity'` for "has one", instead of NULLIF per use.
+   */
+  infinityForNone?: { birthdate: string; created: string };
 }
 export const contactCols = (c: string): CustomerCols => ({
   birthdate: `${c}.birthdate`, post: `${c}.post`, postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.company_id`,
@@ -51,6 +56,7 @@ export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 
  */
 export const FACTS_COLS: CustomerCols = {
   birthdate: "NULLIF(l.birthdate, 'infinity'::date)", post: 'l.post', postLower: true, created: "NULLIF(l.created, 'infinity'::date)", companyId: 'NULLIF(l.company_id, 0)',
+  infinityForNone: { birthdate: 'l.birthdate', created: 'l.created' },
 };
 
 /** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */
@@ -360,11 +366,18 @@ export const ofCompany = (companyId: string, t: CompanyTest, ps: Params) =>
  * a year is 28 February, as age() counts it).
  */
 function ageSql(x: Of<'age'>, ps: Params, k: CustomerCols): string {
-  const parts = [`${k.birthdate} IS NOT NULL`];
+  const [born, has] = dated(k, 'birthdate');
+  const parts = [has];
   const yearsBack = (n: number) => fromAsOfDay((d) => `(${d} - make_interval(years => ${ps.p(n)}::int))::date`);
-  if (x.min !== undefined && x.min !== null) parts.push(`${k.birthdate} <= ${yearsBack(x.min)}`);
-  if (x.max !== undefined && x.max !== null) parts.push(`${k.birthdate} > ${yearsBack(x.max + 1)}`);
+  if (x.min !== undefined && x.min !== null) parts.push(`${born} <= ${yearsBack(x.min)}`);
+  if (x.max !== undefined && x.max !== null) parts.push(`${born} > ${yearsBack(x.max + 1)}`);
   return `(${parts.join(' AND ')})`;
+}
+
+/** A date column of k and its "has one" test: the stored column when k keeps 'infinity' for none. */
+function dated(k: CustomerCols, col: 'birthdate' | 'created'): [string, string] {
+  const raw = k.infinityForNone?.[col];
+  return raw ? [raw, `${raw} < 'infinity'::date`] : [k[col], `${k[col]} IS NOT NULL`];
 }
 
 /**
@@ -378,9 +391,11 @@ export function customerCondition(x: Condition, ps: Params, k: CustomerCols): st
       return ageSql(x, ps, k);
     case 'post':
       return postCondition(x, ps, k);
-    case 'created':
+    case 'created': {
       if (!x.from && !x.to && (x.days ?? null) === null) throw new FilterError('created: from, to or days required');
-      return `(${k.created} IS NOT NULL AND ${daySql(k.created, x.from, x.to, x.days, ps)})`;
+      const [day, has] = dated(k, 'created');
+      return `(${has} AND ${daySql(day, x.from, x.to, x.days, ps)})`;
+    }
     case 'company_industry':
     case 'company_size':
     case 'company_revenue': {
