@@ -28,10 +28,11 @@ export interface CustomerCols {
   created: string;
   companyId: string;
   /**
-   * The birth date and created day as stored with 'infinity' for none (label_facts, migration 027):
-   * date tests read these as they are, with `< 'infinity'` for "has one", instead of NULLIF per use.
+   * The columns as stored, NOT NULL with a value for none (label_facts, migration 027): 'infinity'
+   * for no birth date or created day, 0 for no company. Tests read these as they are (`< 'infinity'`
+   * for "has one"; company-sets.ts's bit test) instead of the NULLIF above per use.
    */
-  infinityForNone?: { birthdate: string; created: string };
+  stored?: { birthdate: string; created: string; companyId: string };
 }
 export const contactCols = (c: string): CustomerCols => ({
   birthdate: `${c}.birthdate`, post: `${c}.post`, postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.company_id`,
@@ -56,7 +57,7 @@ export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 
  */
 export const FACTS_COLS: CustomerCols = {
   birthdate: "NULLIF(l.birthdate, 'infinity'::date)", post: 'l.post', postLower: true, created: "NULLIF(l.created, 'infinity'::date)", companyId: 'NULLIF(l.company_id, 0)',
-  infinityForNone: { birthdate: 'l.birthdate', created: 'l.created' },
+  stored: { birthdate: 'l.birthdate', created: 'l.created', companyId: 'l.company_id' },
 };
 
 /** The fields these conditions are on (all read the contact; needsContacts, bounds.ts). */
@@ -374,9 +375,9 @@ function ageSql(x: Of<'age'>, ps: Params, k: CustomerCols): string {
   return `(${parts.join(' AND ')})`;
 }
 
-/** A date column of k and its "has one" test: the stored column when k keeps 'infinity' for none. */
+/** A date column of k and its "has one" test: the stored column when k has one ('infinity' for none). */
 function dated(k: CustomerCols, col: 'birthdate' | 'created'): [string, string] {
-  const raw = k.infinityForNone?.[col];
+  const raw = k.stored?.[col];
   return raw ? [raw, `${raw} < 'infinity'::date`] : [k[col], `${k[col]} IS NOT NULL`];
 }
 

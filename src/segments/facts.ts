@@ -238,7 +238,7 @@ export function compileFactsCondition(c: Condition, ps: Params, cx: FactsCompile
     case 'company_revenue': {
       // the company (label_facts' copy of its id, migration 012) in the set's bitmap or subquery (company-sets.ts)
       const t = companyTest(c);
-      const has = cx.companies.has(t, ps, FACTS_COLS.companyId, 'l.company_id');
+      const has = cx.companies.has(t, ps, FACTS_COLS);
       return t.negated ? `NOT ${has}` : has;
     }
     default:
