@@ -3,10 +3,11 @@
  * date of birth, job title, created on, the contact's company (industry, size, revenue) and any
  * standard or custom field (`crm`: a contact's, or over companies the company's own: migration
  * 020), as SQL over a contacts row (columns of migration 012) or a company_customers row, or, for
- * the live count, over label_facts' copies of the birth date, job title, created day and company
- * (migration 012); a `crm` condition over label_facts reads the label's contact (facts.ts). A contact's std / uf
- * fields are read from contact_field_values (migration 021: one indexed row per value). User input
- * only as bind parameters; field names as parameters, or from the fixed map below.
+ * the live count, over label_facts' copies of the birth date, created day and company (migrations
+ * 012, 027; label_facts codes the job title, and a `crm` condition there reads the label's contact:
+ * facts.ts). A contact's std / uf fields are read from contact_field_values (migration 021: one
+ * indexed row per value). User input only as bind parameters; field names as parameters, or from
+ * the fixed map below.
  */
 import type { Condition } from '../settings/segment-filter.js';
 import { FilterError } from './errors.js';
@@ -17,13 +18,12 @@ type Of<F extends Condition['field']> = Extract<Condition, { field: F }>;
 
 /**
  * Where the named conditions read the customer: the contacts row (alias c) or label_facts' copies
- * (migration 012: birthdate, post lower-cased, created as the UTC day, company_id).
+ * (migrations 012, 027: birthdate, created as the UTC day, company_id).
  */
 export interface CustomerCols {
   birthdate: string;
-  post: string;
-  /** post is already lower-cased */
-  postLower: boolean;
+  /** the job title; label_facts codes it instead (migration 028: facts.ts) */
+  post?: string;
   /** the created day (date) */
   created: string;
   companyId: string;
@@ -35,7 +35,7 @@ export interface CustomerCols {
   stored?: { birthdate: string; created: string; companyId: string };
 }
 export const contactCols = (c: string): CustomerCols => ({
-  birthdate: `${c}.birthdate`, post: `${c}.post`, postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.company_id`,
+  birthdate: `${c}.birthdate`, post: `${c}.post`, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.company_id`,
 });
 /**
  * A company's row (company_customers as c, compile.ts): created is the company's own DATE_CREATE,
@@ -43,7 +43,7 @@ export const contactCols = (c: string): CustomerCols => ({
  * exist for companies: CONTACT_ONLY_FIELDS are refused before these columns are read.
  */
 export const companyCols = (c: string): CustomerCols => ({
-  birthdate: 'NULL::date', post: 'NULL::text', postLower: false, created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.id`,
+  birthdate: 'NULL::date', post: 'NULL::text', created: `(${c}.date_create AT TIME ZONE 'UTC')::date`, companyId: `${c}.id`,
 });
 /**
  * Conditions about a person and a fixed list of contacts (`contact`: its ids are contact ids, never
@@ -56,7 +56,7 @@ export const CONTACT_ONLY_FIELDS: ReadonlySet<string> = new Set(['age', 'post', 
  * 'infinity', no company as 0 (fixed-width NOT NULL columns), read back as NULL here.
  */
 export const FACTS_COLS: CustomerCols = {
-  birthdate: "NULLIF(l.birthdate, 'infinity'::date)", post: 'l.post', postLower: true, created: "NULLIF(l.created, 'infinity'::date)", companyId: 'NULLIF(l.company_id, 0)',
+  birthdate: "NULLIF(l.birthdate, 'infinity'::date)", created: "NULLIF(l.created, 'infinity'::date)", companyId: 'NULLIF(l.company_id, 0)',
   stored: { birthdate: 'l.birthdate', created: 'l.created', companyId: 'l.company_id' },
 };
 
@@ -123,7 +123,7 @@ const asNumber = (v: string) => `(CASE WHEN split_part(${v}, '|', 1) ~ '^\\s*-?[
 const asDay = (v: string) => `(CASE WHEN ${v} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}' THEN to_date(left(${v}, 10), 'YYYY-MM-DD') END)`;
 const not = (pred: string) => `NOT COALESCE(${pred}, false)`;
 
-function need<T>(v: T | undefined | null, what: string): T {
+export function need<T>(v: T | undefined | null, what: string): T {
   if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) throw new FilterError(`${what} required`);
   return v;
 }
@@ -305,8 +305,9 @@ function jsonFieldCondition(x: Of<'crm'>, ps: Params, c: string, owner: FieldOwn
 
 /** Job title: whole titles (no case), a part, or empty / filled. */
 function postCondition(x: Of<'post'>, ps: Params, k: CustomerCols): string {
+  if (!k.post) throw new Error('postCondition: these columns have no job title (label_facts codes it: facts.ts)');
   const filled = `(${k.post} IS NOT NULL AND ${k.post} <> '')`;
-  const lowered = k.postLower ? k.post : `lower(${k.post})`;
+  const lowered = `lower(${k.post})`;
   switch (x.op) {
     case 'empty':
       return `NOT ${filled}`;
@@ -319,8 +320,7 @@ function postCondition(x: Of<'post'>, ps: Params, k: CustomerCols): string {
     }
     case 'contains':
     case 'not_contains': {
-      // ILIKE is lower(a) LIKE lower(b) (PostgreSQL's own definition): over a lower-cased copy, LIKE lower(pattern)
-      const like = (v: string) => (k.postLower ? `${k.post} LIKE lower(${ps.p(`%${escapeLike(v)}%`)}::text)` : `${k.post} ILIKE ${ps.p(`%${escapeLike(v)}%`)}`);
+      const like = (v: string) => `${k.post} ILIKE ${ps.p(`%${escapeLike(v)}%`)}`;
       const has = `(${need(x.values, `post ${x.op}: values`).map(like).join(' OR ')})`;
       return x.op === 'contains' ? has : not(has);
     }

@@ -18,10 +18,10 @@ import { escapeLike, Params, type SqlQuery } from './sql.js';
 /** One search: the bits of the dictionary entries whose text satisfies `cond`. */
 export interface DictSearch {
   /**
-   * cities: every entry, code o is bit o (label_facts.city); uvals: the entries of `key`
+   * cities, posts: every entry, code o is bit o (label_facts.city, label_facts.pst); uvals: the entries of `key`
    * (key U+001F text, the condition sees the text), bit o − 1 (label_facts.uvals)
    */
-  dict: 'cities' | 'uvals';
+  dict: 'cities' | 'posts' | 'uvals';
   key?: string;
   /** the condition on an entry's text v, its values bound through ps */
   cond: (v: string, ps: Params) => string;
@@ -29,7 +29,7 @@ export interface DictSearch {
   id: string;
 }
 
-const shift = (s: DictSearch) => (s.dict === 'cities' ? 'd.o::int' : '(d.o - 1)::int');
+const shift = (s: DictSearch) => (s.dict === 'uvals' ? '(d.o - 1)::int' : 'd.o::int');
 
 function where(s: DictSearch, ps: Params): string {
   if (s.key === undefined) return s.cond('d.v', ps);

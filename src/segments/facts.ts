@@ -5,7 +5,7 @@
  */
 import type { Condition } from '../settings/segment-filter.js';
 import { CompanySets } from './company-sets.js';
-import { companyTest, crmFieldCondition, customerCondition, FACTS_COLS, readsFieldValues } from './customer.js';
+import { companyTest, crmFieldCondition, customerCondition, FACTS_COLS, need, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
 import { DictSearches, uvalsContaining } from './dict-search.js';
 import { bitsOf, codedFieldCondition, MAX_PROBES } from './field-bits.js';
@@ -15,7 +15,7 @@ import { escapeLike, Params, rangeSql, reachPredicate, ufPredicate } from './sql
 /**
  * A portal's count-table dictionaries (label_facts_run, migration 005; read by src/store/scores.ts
  * readFactsDicts): the run label_facts holds, its partition, and the values behind its codes (segs,
- * lcs, srcs, cities: code = position) and bits (itags, ukeys, uvals: bit = position - 1). Fixed
+ * lcs, srcs, cities, posts: code = position) and bits (itags, ukeys, uvals: bit = position - 1). Fixed
  * until the next rebuild, which renames the partition: a query compiled with them checks `tbl` in
  * the same statement.
  */
@@ -31,6 +31,8 @@ export interface FactsDicts {
   lcs: string[];
   srcs: string[];
   cities: string[];
+  /** the job titles, lower-cased (migration 028: label_facts.pst = position) */
+  posts: string[];
   /**
    * per *_rest column, the share of the partition's rows that have it set, from the partition's
    * statistics (pg_stats, kept by the rebuild's ANALYZE and autovacuum); absent: unknown (see
@@ -43,7 +45,7 @@ export interface FactsDicts {
  * The columns that hold a value without a code or bit (values met after the rebuild, rarer tags,
  * UF values): NULL on most rows. Migration 026 gives each a partial index over its non-NULL rows.
  */
-export const REST_COLS = ['seg_rest', 'lc_rest', 'src_rest', 'city_rest', 'interests_rest', 'uf_rest'] as const;
+export const REST_COLS = ['seg_rest', 'lc_rest', 'src_rest', 'city_rest', 'post_rest', 'interests_rest', 'uf_rest'] as const;
 export type RestCol = (typeof REST_COLS)[number];
 
 /**
@@ -115,6 +117,47 @@ function cityCondition(c: Extract<Condition, { field: 'city' }>, ps: Params, cx:
   const like = (v: string, p: Params) => `(${patterns.map((x) => `${v} LIKE lower(${p.p(x)}::text)`).join(' OR ')})`;
   const bits = cx.searches.bits({ dict: 'cities', id: JSON.stringify(['city contains', patterns]), cond: like }, ps);
   return `(((1::bigint << l.city) & ${bits}) <> 0 OR ${cx.rest.on('city_rest', () => `(l.city = 0 AND COALESCE(${like('l.city_rest', ps)}, false))`)})`;
+}
+
+/**
+ * Job title (migration 028): label_facts.pst is the lower-cased title's code in dicts.posts, 0 for
+ * no title (NULL or ''), −1 for a title without a code, kept in post_rest. Whole titles and parts
+ * match without case, as over contacts (customer.ts); filter values are never empty (the schema
+ * trims them and needs one character), so a '' title matches no `in` or `contains` there either.
+ */
+/** label_facts.pst for no job title and for a title kept in post_rest (as migration 028 writes them) */
+const NO_POST = 0;
+const POST_IN_REST = -1;
+
+function postCondition(c: Extract<Condition, { field: 'post' }>, ps: Params, cx: FactsCompile): string {
+  const rt = cx.rest;
+  const inRest = (test: () => string) => rt.on('post_rest', () => `(l.pst = ${POST_IN_REST} AND COALESCE(${test()}, false))`);
+  let has: string;
+  switch (c.op) {
+    case 'empty':
+      return `l.pst = ${NO_POST}`;
+    case 'not_empty':
+      return `l.pst <> ${NO_POST}`;
+    case 'in':
+    case 'not_in': {
+      const values = need(c.values, `post ${c.op}: values`).map((v) => v.toLowerCase());
+      const codes = [...new Set(values.map((v) => cx.dicts.posts.indexOf(v) + 1).filter((n) => n > 0))];
+      const rest = values.filter((v) => !cx.dicts.posts.includes(v));
+      const arms = [...(codes.length ? [`l.pst = ANY(${ps.p(codes)}::smallint[])`] : []), ...(rest.length ? [inRest(() => `l.post_rest = ANY(${ps.p(rest)}::text[])`)] : [])];
+      has = arms.length ? `(${arms.join(' OR ')})` : 'FALSE';
+      break;
+    }
+    case 'contains':
+    case 'not_contains': {
+      // ILIKE is lower(a) LIKE lower(b) (PostgreSQL's own definition): over lower-cased titles, LIKE lower(pattern)
+      const patterns = need(c.values, `post ${c.op}: values`).map((v) => `%${escapeLike(v)}%`);
+      const like = (v: string, p: Params) => `(${patterns.map((x) => `${v} LIKE lower(${p.p(x)}::text)`).join(' OR ')})`;
+      const bits = cx.searches.bits({ dict: 'posts', id: JSON.stringify(['post contains', patterns]), cond: like }, ps);
+      has = `((l.pst > 0 AND ((1::bigint << l.pst) & ${bits}) <> 0) OR ${inRest(() => like('l.post_rest', ps))})`;
+      break;
+    }
+  }
+  return c.op.startsWith('not_') ? `NOT ${has}` : has;
 }
 
 function interestsCondition(c: Extract<Condition, { field: 'interests' }>, ps: Params, d: FactsDicts, rt: RestTests): string {
@@ -216,6 +259,8 @@ export function compileFactsCondition(c: Condition, ps: Params, cx: FactsCompile
     }
     case 'city':
       return cityCondition(c, ps, cx);
+    case 'post':
+      return postCondition(c, ps, cx);
     case 'interests':
       return c.when === 'ever' ? onLabels(interestsEver(c, ps, 'x')) : interestsCondition(c, ps, d, rt);
     case 'uf':
@@ -242,7 +287,7 @@ export function compileFactsCondition(c: Condition, ps: Params, cx: FactsCompile
       return t.negated ? `NOT ${has}` : has;
     }
     default:
-      // age, job title, created: label_facts' copies (migration 012)
+      // age, created: label_facts' copies (migrations 012, 027)
       return customerCondition(c, ps, FACTS_COLS);
   }
 }

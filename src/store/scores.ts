@@ -257,7 +257,7 @@ export type { FactsDicts };
  */
 export async function readFactsDicts(db: Db, portalId: number): Promise<FactsDicts | null> {
   const { rows } = await db.query<FactsDicts & { restShare: FactsDicts['restShare'] | null }>(
-    `SELECT t.run_id AS "runId", t.tbl, t.itags, t.ukeys, t.uvals, t.segs, t.lcs, t.srcs, t.cities, t.urest_n AS "urestN",
+    `SELECT t.run_id AS "runId", t.tbl, t.itags, t.ukeys, t.uvals, t.segs, t.lcs, t.srcs, t.cities, t.posts, t.urest_n AS "urestN",
             (SELECT jsonb_object_agg(s.attname, 1 - s.null_frac) FROM pg_stats s JOIN pg_class c ON c.relname = s.tablename
                JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = s.schemaname
               WHERE c.oid = to_regclass(t.tbl) AND s.attname LIKE '%\\_rest') AS "restShare"

@@ -35,7 +35,9 @@ const contact = (i: number, v = 0): ContactInput => ({
   // what a customer is (migrations 012, 027): some without a birth date, created day or company
   birthdate: i % 4 === 0 ? null : `19${50 + ((i + v) % 50)}-0${(i % 9) + 1}-1${i % 10}`,
   dateCreate: i % 6 === 0 ? null : `2024-0${((i + v) % 9) + 1}-0${(i % 9) + 1}T10:00:00Z`,
-  post: i % 3 === 0 ? null : ['Sales Manager', 'director', ''][(i + v) % 3],
+  // 80 titles held once besides 4 common ones: more than the 63 codes of the job-title dictionary
+  // (migration 028); 'Chief Buyer' only from the sync after the rebuild (v = 9)
+  post: i % 3 === 0 ? null : i % 3 === 1 ? `Title ${i}` : v === 9 && i % 4 === 0 ? 'Chief Buyer' : ['Sales Manager', 'director', '', 'SALES manager'][(i + v) % 4],
   companyId: i % 5 === 0 ? null : ((i + v) % 4) + 1,
   uf: {
     UF_CRM_TIER: UF_VALUES[(i + v) % UF_VALUES.length],
@@ -160,6 +162,13 @@ const FILTERS: SegmentFilter[] = [
   { all: [], exclude: { all: [{ field: 'created', from: '2024-01-01' }] } },
   { all: [{ field: 'post', op: 'contains', values: ['MANAGER'] }] },
   { all: [{ field: 'post', op: 'empty' }] },
+  { all: [{ field: 'post', op: 'not_empty' }, { field: 'segment', values: ['loyal', 'lost'] }] },
+  { all: [{ field: 'post', op: 'in', values: ['sales manager', 'Title 7', 'chief buyer'] }] },
+  { all: [{ field: 'post', op: 'not_in', values: ['Director', 'title 76'] }] },
+  { all: [{ field: 'post', op: 'contains', values: ['itle 1', 'BUY'] }] },
+  { all: [{ field: 'post', op: 'not_contains', values: ['sales', 'tle 7'] }] },
+  { all: [{ field: 'post', op: 'contains', values: ['%'] }] },
+  { all: [{ field: 'post', op: 'in', values: ['nobody'] }] },
   { all: [{ field: 'company_industry', values: ['IT'] }] },
   { all: [{ field: 'company_industry', op: 'empty' }] },
   { all: [{ field: 'company_size', op: 'not_in', values: ['EMPLOYEES_2'] }] },
@@ -259,7 +268,7 @@ describe('count compiler', () => {
     expect(cubeAnswers(f({ all: [{ field: 'saved', id: 'rich' }] }), saved)).toBe(false);
     expect(cubeAnswers(f({ all: [{ field: 'range', key: 'monetary', min: 1 }] }))).toBe(false);
     expect(cubeAnswers(f({ all: [], exclude: { all: [{ field: 'has_email', value: true }] } }))).toBe(false);
-    const dicts: FactsDicts = { runId: 2, tbl: 'label_facts_1_9', itags: [], ukeys: [], uvals: [], segs: [], lcs: [], srcs: [], cities: [] };
+    const dicts: FactsDicts = { runId: 2, tbl: 'label_facts_1_9', itags: [], ukeys: [], uvals: [], segs: [], lcs: [], srcs: [], cities: [], posts: [] };
     const c = compileCount(1, 2, f({ all: [{ field: 'uf', key: 'UF_CRM_X', op: 'eq', value: "x'; drop table contacts; --" }, { field: 'city', op: 'contains', values: ["o'hara"] }] }), {}, dicts);
     expect(c.source).toBe('facts');
     expect(c.sql).not.toMatch(/drop table|o'hara|UF_CRM_X/i);
@@ -336,14 +345,21 @@ eachDb('label_facts / label_cube', (getDb) => {
     const { rows } = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'label_facts'::regclass`);
     expect(rows[0]!.n).toBe(2); // one partition per portal
-    // more tags and keys than bits: the dictionaries hold 63, the rest is tested on the values
-    const { rows: dict } = await db.query<{ i: number; u: number; v: number; c: number; rest: number; ufrest: number; uvals: number }>(
-      `SELECT cardinality(itags) AS i, cardinality(ukeys) AS u, cardinality(uvals) AS v, cardinality(cities) AS c,
+    // more tags, keys, cities and job titles than codes: the dictionaries hold 63, the rest is tested on the values
+    const { rows: dict } = await db.query<{ i: number; u: number; v: number; c: number; p: number; rest: number; ufrest: number; uvals: number; postrest: number; nopost: number }>(
+      `SELECT cardinality(itags) AS i, cardinality(ukeys) AS u, cardinality(uvals) AS v, cardinality(cities) AS c, cardinality(posts) AS p,
+              (SELECT count(*)::int FROM label_facts WHERE portal_id = $1 AND post_rest IS NOT NULL AND pst = -1) AS postrest,
+              (SELECT count(*)::int FROM label_facts WHERE portal_id = $1 AND pst = 0 AND post_rest IS NULL) AS nopost,
               (SELECT count(*)::int FROM label_facts WHERE portal_id = $1 AND interests_rest IS NOT NULL) AS rest,
               (SELECT count(*)::int FROM label_facts WHERE portal_id = $1 AND uf_rest IS NOT NULL) AS ufrest,
               (SELECT count(*)::int FROM label_facts WHERE portal_id = $1 AND uvals <> 0) AS uvals
          FROM label_facts_run WHERE portal_id = $1`, [a]);
-    expect(dict[0]).toMatchObject({ i: 63, u: 63, v: 63, c: 63 });
+    expect(dict[0]).toMatchObject({ i: 63, u: 63, v: 63, c: 63, p: 63 });
+    // two common titles (in three spellings) and titles held once: every distinct title past the 63 coded is one row in post_rest
+    const { rows: titles } = await db.query<{ n: number }>(`SELECT count(DISTINCT lower(post))::int AS n FROM contacts WHERE portal_id = $1 AND post <> ''`, [a]);
+    expect(titles[0]!.n).toBeGreaterThan(70);
+    expect(dict[0]!.postrest).toBe(titles[0]!.n - 63);
+    expect(dict[0]!.nopost).toBeGreaterThan(N / 3);
     expect(dict[0]!.rest).toBeGreaterThan(0);
     expect(dict[0]!.ufrest).toBeGreaterThan(0);
     expect(dict[0]!.uvals).toBeGreaterThan(0);

@@ -48,9 +48,13 @@ const FACT_COLS = [
 ];
 
 /** SQL expressions of a portal's dictionaries (label_facts_run columns) where the facts are written. */
-interface Dicts { itags: string; ukeys: string; uvals: string; segs: string; lcs: string; srcs: string; cities: string }
+interface Dicts { itags: string; ukeys: string; uvals: string; segs: string; lcs: string; srcs: string; cities: string; posts: string }
 const DICT_NAMES = ['itags', 'ukeys', 'uvals', 'segs', 'lcs', 'srcs', 'cities'] as const;
-const dictsOf = (prefix: string): Dicts => Object.fromEntries(DICT_NAMES.map((n) => [n, `${prefix}${n}`])) as unknown as Dicts;
+/** every dictionary a version of the writers can use: the job titles (`posts`, migration 028) last */
+const ALL_DICTS = [...DICT_NAMES, 'posts'] as const;
+/** the dictionaries the writers of options `o` read and write (FieldBits) */
+const dictNames = (o: FieldBits): readonly string[] => (o.posts ? ALL_DICTS : DICT_NAMES);
+const dictsOf = (prefix: string): Dicts => Object.fromEntries(ALL_DICTS.map((n) => [n, `${prefix}${n}`])) as unknown as Dicts;
 
 /**
  * The code of a value (position in its dictionary, at most 63 so a filter tests a code as a bit;
@@ -112,7 +116,15 @@ const KEEP = `left(e.key, 7) = 'UF_CRM_' AND e.value NOT IN ('null'::jsonb, '""'
  * (migration 012's column; migration 023 codes them, so a count on *any field* is a bit test in
  * the same scan). Standard and custom keys never collide (std keys do not start with UF_).
  */
-export interface FieldBits { std?: boolean }
+export interface FieldBits {
+  std?: boolean;
+  /**
+   * The job title coded too (migration 028): a dictionary of the 63 most common lower-cased titles
+   * (label_facts_run.posts), and in the contact joins pt(o) = the title's position in it (NULL when
+   * it has none), for the extra columns that hold the code and the rest.
+   */
+  posts?: boolean;
+}
 /** The contact c's coded (key, value) pairs as e(key, value), and the condition that keeps them. */
 const fieldsOf = (c: string, o: FieldBits) => o.std
   ? `LATERAL (SELECT s.key, s.value FROM jsonb_each(CASE WHEN jsonb_typeof(${c}.std) = 'object' THEN ${c}.std END) s WHERE left(s.key, 3) <> 'UF_'
@@ -141,7 +153,8 @@ const URESTN_SQL = `EXECUTE format($q$SELECT COALESCE(array_agg(COALESCE(r.n, 0)
  * and those values (NULL when none); sr = the code of its source; ct(lc, o) = lower(city) and its code. lower() follows the
  * collation and is dear on a million rows: the rebuild joins ct from its distinct cities instead.
  */
-const contactJoins = (d: Dicts, cityJoin = `LEFT JOIN LATERAL (SELECT lower(c.city) AS lc, array_position(${d.cities}, lower(c.city)) AS o) ct ON true`, o: FieldBits = {}) => `LEFT JOIN LATERAL (
+const contactJoins = (d: Dicts, cityJoin = `LEFT JOIN LATERAL (SELECT lower(c.city) AS lc, array_position(${d.cities}, lower(c.city)) AS o) ct ON true`, o: FieldBits = {},
+  postJoin = `LEFT JOIN LATERAL (SELECT array_position(${d.posts}, lower(c.post)) AS o) pt ON true`) => `LEFT JOIN LATERAL (
       SELECT COALESCE(bit_or(1::bigint << (x.kp - 1)) FILTER (WHERE x.kp IS NOT NULL), 0) AS ukeys,
              COALESCE(bit_or(1::bigint << (x.vp - 1)) FILTER (WHERE x.vp IS NOT NULL), 0) AS uvals,
              COALESCE(bit_or(1::bigint << (x.kp - 1)) FILTER (WHERE x.kp IS NOT NULL AND x.vp IS NULL), 0) AS urest,
@@ -151,12 +164,12 @@ const contactJoins = (d: Dicts, cityJoin = `LEFT JOIN LATERAL (SELECT lower(c.ci
                 FROM ${fieldsOf('c', o)}
                WHERE ${keepOf(o)}) x) u ON true
       ${codeJoin(d.srcs, 'sr', 'c.source_id')}
-      ${cityJoin}`;
+      ${cityJoin}${o.posts ? `\n      ${postJoin}` : ''}`;
 /** The bits and the rest of l.interests in the dictionary, as ib(imask, rest). */
 const ibits = (d: Dicts) => `LATERAL (SELECT label_facts_bits(${d.itags}, l.interests) AS imask, label_facts_rest(${d.itags}, l.interests) AS rest) ib`;
 const TR = dictsOf('tr.');
-/** in label_facts_rebuild's INSERT: EXECUTE ... USING portal, run, then the dictionaries in DICT_NAMES order */
-const REBUILD = Object.fromEntries(DICT_NAMES.map((n, i) => [n, `$${i + 3}`])) as unknown as Dicts;
+/** in label_facts_rebuild's INSERT: EXECUTE ... USING portal, run, then the dictionaries in dictNames order (posts last) */
+const REBUILD = Object.fromEntries(ALL_DICTS.map((n, i) => [n, `$${i + 3}`])) as unknown as Dicts;
 
 const CUBE_DIMS = ['portal_id', 'run_id', 'segment', 'lifecycle', 'rfm', 'r', 'f', 'm', 'sleeping'];
 const dims = (alias: string) => CUBE_DIMS.map((d) => `${alias}.${d}`).join(', ');
@@ -171,8 +184,8 @@ const cubeApply = (parts: string[]) => `INSERT INTO label_cube (${CUBE_DIMS.join
       ON CONFLICT (${CUBE_DIMS.join(', ')}) DO UPDATE SET n = label_cube.n + EXCLUDED.n, revenue = label_cube.revenue + EXCLUDED.revenue;
       DELETE FROM label_cube WHERE portal_id = tr.portal_id AND n = 0`;
 /** the tracked (portal, run) pairs a transition table touches, with the portal's dictionaries */
-const trackedIn = (table: string) =>
-  `SELECT t.portal_id, t.run_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
+const trackedIn = (table: string, o: FieldBits = {}) =>
+  `SELECT t.portal_id, t.run_id, ${dictNames(o).map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
           WHERE (t.portal_id, t.run_id) IN (SELECT DISTINCT portal_id, run_id FROM ${table})`;
 
 /**
@@ -198,6 +211,19 @@ $f$;`;
 
 type Create = 'CREATE FUNCTION' | 'CREATE OR REPLACE FUNCTION';
 
+/**
+ * With `posts`: the 63 most common job titles, lower-cased (grouped as stored first: lower()
+ * follows the collation and is dear on a million rows), and pmap(post, o) = each distinct title's
+ * code, for the rebuild's join.
+ */
+const POSTS_SQL = `
+  SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO posts FROM (
+    SELECT lower(p.post) AS v, sum(p.n) AS n FROM (SELECT c.post, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.post <> '' GROUP BY 1) p
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;`;
+const PMAP_SQL = `
+         pmap AS (SELECT x.post, array_position(${REBUILD.posts}, lower(x.post)) AS o
+                    FROM (SELECT DISTINCT c.post FROM contacts c WHERE c.portal_id = $1 AND c.post <> '') x),`;
+
 /** label_facts_rebuild(portal, run): see its comment in the SQL. */
 const rebuildFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => `${create} label_facts_rebuild(rebuild_portal integer, rebuild_run bigint) RETURNS void LANGUAGE plpgsql AS $f$
 DECLARE
@@ -208,7 +234,7 @@ DECLARE
   segs text[];
   lcs text[];
   srcs text[];
-  cities text[];
+  cities text[];${o.posts ? '\n  posts text[];' : ''}
   stale text;${o.std ? '\n  urest_n integer[];' : ''}
 BEGIN
   -- one pass over a million rows: compiling it (JIT) costs more than it saves; the contacts join
@@ -241,22 +267,22 @@ BEGIN
      GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
   SELECT COALESCE(array_agg(v ORDER BY n DESC, v), '{}') INTO cities FROM (
     SELECT lower(c.city) AS v, count(*) AS n FROM contacts c WHERE c.portal_id = rebuild_portal AND c.city IS NOT NULL
-     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;
+     GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 63) s;${o.posts ? POSTS_SQL : ''}
   EXECUTE format('CREATE TABLE %I (LIKE label_facts INCLUDING DEFAULTS)', tbl);
   -- interests' bits once per distinct set (a few thousand), not once per contact
   EXECUTE format($q$INSERT INTO %I (${factCols(x).join(', ')})
     WITH sets AS (SELECT DISTINCT l.interests FROM contact_labels l WHERE l.portal_id = $1 AND l.run_id = $2),
          cmap AS (SELECT x.city, lower(x.city) AS lc, array_position(${REBUILD.cities}, lower(x.city)) AS o
-                    FROM (SELECT DISTINCT c.city FROM contacts c WHERE c.portal_id = $1) x),
+                    FROM (SELECT DISTINCT c.city FROM contacts c WHERE c.portal_id = $1) x),${o.posts ? PMAP_SQL : ''}
          bits AS (SELECT s.interests, label_facts_bits(${REBUILD.itags}, s.interests) AS imask, label_facts_rest(${REBUILD.itags}, s.interests) AS rest FROM sets s)
     SELECT ${factSelect(x)}
       FROM contact_labels l
       JOIN bits ib ON ib.interests = l.interests
       ${labelJoins(REBUILD)}
       LEFT JOIN contacts c ON c.portal_id = l.portal_id AND c.id = l.contact_id
-      ${contactJoins(REBUILD, 'LEFT JOIN cmap ct ON ct.city = c.city', o)}
+      ${contactJoins(REBUILD, 'LEFT JOIN cmap ct ON ct.city = c.city', o, 'LEFT JOIN pmap pt ON pt.post = c.post')}
      WHERE l.portal_id = $1 AND l.run_id = $2
-     ORDER BY COALESCE(sg.o, 0), l.contact_id$q$, tbl) USING rebuild_portal, rebuild_run, ${DICT_NAMES.join(', ')};
+     ORDER BY COALESCE(sg.o, 0), l.contact_id$q$, tbl) USING rebuild_portal, rebuild_run, ${dictNames(o).join(', ')};
   EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (portal_id, contact_id), ADD CHECK (portal_id = %s)', tbl, rebuild_portal);
   EXECUTE format('CREATE INDEX ON %I (seg)', tbl);
   EXECUTE format('ANALYZE %I', tbl);
@@ -268,7 +294,7 @@ BEGIN
     EXECUTE format('DROP TABLE %I', stale);
   END LOOP;
   EXECUTE format('ALTER TABLE label_facts ATTACH PARTITION %I FOR VALUES IN (%s)', tbl, rebuild_portal);
-  ${o.std ? URESTN_SQL : ''}INSERT INTO label_facts_run (portal_id, run_id, tbl, ${DICT_NAMES.join(', ')}${o.std ? ', urest_n' : ''}) VALUES (rebuild_portal, rebuild_run, tbl, ${DICT_NAMES.join(', ')}${o.std ? ', urest_n' : ''});
+  ${o.std ? URESTN_SQL : ''}INSERT INTO label_facts_run (portal_id, run_id, tbl, ${dictNames(o).join(', ')}${o.std ? ', urest_n' : ''}) VALUES (rebuild_portal, rebuild_run, tbl, ${dictNames(o).join(', ')}${o.std ? ', urest_n' : ''});
   DELETE FROM label_cube WHERE portal_id = rebuild_portal;
   INSERT INTO label_cube (${CUBE_DIMS.join(', ')}, n, revenue)
   SELECT ${dims('l')}, count(*), sum(COALESCE(l.monetary, 0))
@@ -278,7 +304,7 @@ END
 $f$;`;
 
 /** contact_labels → label_facts inserts (label and contact part) and the cube. */
-const labelsInsFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_labels_ins', 'tr', trackedIn('new_rows'), `INSERT INTO label_facts (${factCols(x).join(', ')})
+const labelsInsFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_labels_ins', 'tr', trackedIn('new_rows', o), `INSERT INTO label_facts (${factCols(x).join(', ')})
       SELECT ${factSelect(x)}
         FROM new_rows l
         CROSS JOIN ${ibits(TR)}
@@ -290,7 +316,7 @@ const labelsInsFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: Field
       ${cubeApply([cubeRows('new_rows', '1')])};`, create);
 
 /** contacts → label_facts: the contact part of changed contacts. */
-const contactsSetFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_contacts_set', 'tr', `SELECT t.portal_id, ${DICT_NAMES.map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
+const contactsSetFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_contacts_set', 'tr', `SELECT t.portal_id, ${dictNames(o).map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
              WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows)`, `UPDATE label_facts l0 SET ${contactColsOf(x).map((c) => `${c} = ${contactPart(x)[c]}`).join(', ')}
         FROM new_rows c ${contactJoins(TR, undefined, o)}
        WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id

@@ -22,6 +22,7 @@ import * as m024 from './024_triggers_without_jit.js';
 import * as m025 from './025_field_value_triggers_planned_per_call.js';
 import * as m026 from './026_rest_indexes.js';
 import * as m027 from './027_facts_layout.js';
+import * as m028 from './028_post_codes.js';
 
 export interface Migration {
   version: number;
@@ -55,4 +56,5 @@ export const migrations: readonly Migration[] = [
   { version: 25, ...m025 },
   { version: 26, ...m026 },
   { version: 27, ...m027 },
+  { version: 28, ...m028 },
 ];
