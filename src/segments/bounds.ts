@@ -110,3 +110,17 @@ const onCube = (c: Condition) =>
 export function cubeAnswers(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>): boolean {
   return !someCondition(f, saved, (c) => !onCube(c));
 }
+
+/** A negated condition: none of the values, contains none of the parts. */
+const isNegated = (c: Condition) => 'op' in c && (c.op === 'not_in' || c.op === 'not_contains');
+
+/**
+ * Is the filter likely to match most of the run's contacts? Its top level only: "everyone but"
+ * (no condition besides an exclusion), or only negated conditions (responsible none of, job title
+ * contains none of…), with no `any` group. A guess for the live count (compile.ts compileCount:
+ * it then counts the rows that do not match); exact either way.
+ */
+export function mostlyMatches(f: SegmentFilter): boolean {
+  if (f.any?.length) return false;
+  return f.all.length ? f.all.every(isNegated) : f.exclude !== undefined;
+}
