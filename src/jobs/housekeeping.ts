@@ -5,7 +5,8 @@
  *  - prunes every portal's score runs: the latest N plus the first run of each of the last M
  *    months (src/store/retention.ts; RETAIN_SCORE_RUNS, RETAIN_SCORE_MONTHS);
  *  - drops CRM event inbox rows older than RETAIN_INBOX_DAYS (src/events/inbox.ts);
- *  - drops expired HTTP rate-limit counters (src/store/retention.ts).
+ *  - drops expired HTTP rate-limit counters (src/store/retention.ts);
+ *  - keeps only each portal's newest row of the company-change log (migration 029).
  * Every delete is batched and the pass stops after `maxMs`; what is left waits for the next night.
  * A second pass right after the first deletes nothing.
  *
@@ -16,7 +17,7 @@
 import type PgBoss from 'pg-boss';
 import type { Db } from '../store/db.js';
 import { listPortals } from '../store/portals.js';
-import { pruneRateLimits, pruneScoreRuns } from '../store/retention.js';
+import { pruneCompanyChanges, pruneRateLimits, pruneScoreRuns } from '../store/retention.js';
 import { dropStaleInbox } from '../events/inbox.js';
 import { QUEUES, type JobLog } from './queues.js';
 
@@ -45,6 +46,7 @@ export interface HousekeepingResult {
   labelsDeleted: number;
   inboxDeleted: number;
   rateLimitsDeleted: number;
+  companyChangesDeleted: number;
   /** stopped at maxMs with work left */
   more: boolean;
   ms: number;
@@ -59,7 +61,7 @@ export function bossRetention(o: Pick<HousekeepingOptions, 'jobsDays'>): Pick<Pg
 export async function runHousekeeping(db: Db, o: HousekeepingOptions, log: JobLog): Promise<HousekeepingResult> {
   const started = Date.now();
   const until = started + (o.maxMs ?? 20 * 60_000);
-  const out: HousekeepingResult = { portals: 0, runsDeleted: 0, labelsDeleted: 0, inboxDeleted: 0, rateLimitsDeleted: 0, more: false, ms: 0 };
+  const out: HousekeepingResult = { portals: 0, runsDeleted: 0, labelsDeleted: 0, inboxDeleted: 0, rateLimitsDeleted: 0, companyChangesDeleted: 0, more: false, ms: 0 };
   for (const p of await listPortals(db)) {
     if (Date.now() > until) {
       out.more = true;
@@ -73,6 +75,7 @@ export async function runHousekeeping(db: Db, o: HousekeepingOptions, log: JobLo
   }
   out.inboxDeleted = await dropStaleInbox(db, o.inboxDays, { batch: o.batch, until });
   out.rateLimitsDeleted = await pruneRateLimits(db, { batch: o.batch, until });
+  out.companyChangesDeleted = await pruneCompanyChanges(db, { batch: o.batch, until });
   out.more ||= Date.now() > until;
   out.ms = Date.now() - started;
   log.info('housekeeping: done', { ...out });

@@ -6,8 +6,9 @@
  * (bit i = company lo + i) and tests the row's bit in a constant: measured at 1M contacts on
  * 2026-12-03, the probe of the hashed subquery cost about 60 ms per count, the bit test about 15.
  * A set whose ids span more than MAX_BITS keeps the subquery. Both read the same companies with
- * the same predicate; the bitmap is read just before the count (another statement: a company
- * changed in between shows in the next count).
+ * the same predicate. A set is read with the portal's fingerprint of company writes (COMPANIES_FP,
+ * migration 029), so it can be kept between counts (src/server/ui-api/company-set-cache.ts) while
+ * the count statement finds the same fingerprint.
  */
 import { ofCompany, type CompanyTest, type CustomerCols } from './customer.js';
 import { Prefetch } from './prefetch.js';
@@ -48,14 +49,31 @@ export class CompanySets extends Prefetch<CompanyTest, CompanySet | null> {
   }
 }
 
+/**
+ * The portal's ($1) fingerprint of company writes (migration 029: how many logged statements, the
+ * highest v): the same in two statements only if no company of the portal changed in between.
+ */
+export const COMPANIES_FP = `(SELECT count(*)::text || '/' || COALESCE(max(cc.v), 0)::text FROM company_changes cc WHERE cc.portal_id = $1)`;
+
+/** A company set as read, with the portal's fingerprint (COMPANIES_FP) in the same statement. */
+export interface ReadCompanySet {
+  fp: string;
+  set: CompanySet | null;
+}
+
 /** The bitmap of the portal's companies that satisfy t (null when their ids span more than MAX_BITS). */
-async function companySet(db: SqlQuery, portalId: number, t: CompanyTest): Promise<CompanySet | null> {
+async function companySet(db: SqlQuery, portalId: number, t: CompanyTest): Promise<ReadCompanySet> {
   const ps = new Params([portalId]);
   // one text of ids (an array of them costs the driver more to parse than the query takes)
-  const { rows } = await db.query<{ ids: string | null }>(
-    `SELECT string_agg(co.id::text, ',') AS ids FROM companies co WHERE co.portal_id = $1 AND ${t.pred(ps)}`, ps.values);
+  const { rows } = await db.query<{ fp: string; ids: string | null }>(
+    `SELECT ${COMPANIES_FP} AS fp, string_agg(co.id::text, ',') AS ids FROM companies co WHERE co.portal_id = $1 AND ${t.pred(ps)}`, ps.values);
+  const fp = rows[0]!.fp;
   const ids = rows[0]?.ids ? rows[0].ids.split(',').map(Number) : [];
-  if (!ids.length) return { lo: '0', bits: new Uint8Array(0) };
+  return { fp, set: ids.length ? bitmapOf(ids) : { lo: '0', bits: new Uint8Array(0) } };
+}
+
+/** The bitmap of company ids (null when they span more than MAX_BITS, or an id is beyond 2^53). */
+function bitmapOf(ids: number[]): CompanySet | null {
   let lo = ids[0]!;
   let hi = lo;
   for (const id of ids) {
@@ -74,9 +92,14 @@ async function companySet(db: SqlQuery, portalId: number, t: CompanyTest): Promi
   return { lo: String(lo), bits };
 }
 
-/** Resolves the company tests `wanted` of a compile: test id → its bitmap (null: keep the subquery). */
-export async function runCompanySets(db: SqlQuery, portalId: number, wanted: ReadonlyMap<string, CompanyTest>): Promise<Map<string, CompanySet | null>> {
-  const found = new Map<string, CompanySet | null>();
+/** Resolves the company tests `wanted` of a compile: test id → its bitmap (null: keep the subquery) and fingerprint. */
+export async function readCompanySets(db: SqlQuery, portalId: number, wanted: ReadonlyMap<string, CompanyTest>): Promise<Map<string, ReadCompanySet>> {
+  const found = new Map<string, ReadCompanySet>();
   for (const [id, t] of wanted) found.set(id, await companySet(db, portalId, t));
   return found;
+}
+
+/** Resolves the company tests `wanted` of a compile: test id → its bitmap (null: keep the subquery). */
+export async function runCompanySets(db: SqlQuery, portalId: number, wanted: ReadonlyMap<string, CompanyTest>): Promise<Map<string, CompanySet | null>> {
+  return new Map([...(await readCompanySets(db, portalId, wanted))].map(([id, r]) => [id, r.set]));
 }

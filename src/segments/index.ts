@@ -26,10 +26,10 @@ export { checkFilterBounds, conditionValues, cubeAnswers, filterUses, needsConta
 export { Params, type SqlQuery } from './sql.js';
 export { compilePredicate, type CompileOptions } from './predicate.js';
 export { searchKey } from './label-extras.js';
-export { COLUMN_FIELD_KEYS, CUSTOMER_FIELDS, type FieldOwner } from './customer.js';
+export { COLUMN_FIELD_KEYS, CUSTOMER_FIELDS, type CompanyTest, type FieldOwner } from './customer.js';
 export { REST_COLS, RestTests, splitsRest, SPLIT_MAX_SHARE, type FactsDicts, type RestCol } from './facts.js';
 export { DictSearches, runDictSearches, type DictSearch } from './dict-search.js';
-export { CompanySets, MAX_BITS, runCompanySets, type CompanySet } from './company-sets.js';
+export { COMPANIES_FP, CompanySets, MAX_BITS, readCompanySets, runCompanySets, type CompanySet, type ReadCompanySet } from './company-sets.js';
 export * from './compile.js';
 export * from './saved.js';
 export { savedSegmentAssignments } from './assign.js';

@@ -111,3 +111,27 @@ export async function pruneRateLimits(db: Db, o: { batch?: number; until?: numbe
     if (r.rowCount < batch) return n;
   }
 }
+
+/**
+ * Drops the company-change log rows (migration 029) that are not their portal's newest, and those
+ * of portals that no longer exist, `batch` per statement. Only this deletes there (the triggers
+ * only insert), so it never waits for a writer; a count's kept company set whose fingerprint a
+ * prune changes is read again once.
+ */
+export async function pruneCompanyChanges(db: Db, o: { batch?: number; until?: number } = {}): Promise<number> {
+  const batch = Math.max(1, Math.floor(o.batch ?? 5000));
+  let n = 0;
+  for (;;) {
+    if (o.until !== undefined && Date.now() > o.until) return n;
+    const r = await db.query(
+      `DELETE FROM company_changes WHERE (portal_id, v) IN (
+         SELECT c.portal_id, c.v FROM company_changes c
+          WHERE NOT EXISTS (SELECT 1 FROM portals p WHERE p.id = c.portal_id)
+             OR EXISTS (SELECT 1 FROM company_changes d WHERE d.portal_id = c.portal_id AND d.v > c.v)
+          LIMIT $1)`,
+      [batch],
+    );
+    n += r.rowCount;
+    if (r.rowCount < batch) return n;
+  }
+}

@@ -2,7 +2,8 @@
  * Company conditions in the live count (src/segments/company-sets.ts): resolved to a bitmap of
  * company ids, kept as the subquery when the ids span more than MAX_BITS, or FALSE for an empty
  * set; every way counts what the join over contact_labels and contacts counts, and what the
- * companies' own values say (counted in JS).
+ * companies' own values say (counted in JS). The live count keeps a set between counts until a
+ * company of the portal is written (migration 029, src/server/ui-api/company-set-cache.ts).
  */
 import { beforeAll, expect, it } from 'vitest';
 import { countSegment } from '../../src/server/ui-api/queries.js';
@@ -104,5 +105,52 @@ eachDb('company sets in the live count', (getDb) => {
     // the bit test reads label_facts' NOT NULL column (0 = none, below every set) as it is
     expect(near.sql).toContain('(l.company_id BETWEEN $');
     expect(near.sql).not.toContain('NULLIF(l.company_id');
+  });
+
+  it('a set read for one count is kept for the next while the companies are unchanged, and read again after a company write, also one between the read and the count', async () => {
+    const db = getDb();
+    const seen: string[] = [];
+    /** a handle that records its statements and, once, runs `between` right after a set was read (another writer) */
+    const handle = (between?: () => Promise<unknown>): Db => ({
+      ...db,
+      query: (async (sql: string, params?: unknown[]) => {
+        seen.push(sql);
+        const r = await db.query(sql, params);
+        if (between && sql.includes('string_agg(co.id')) {
+          const b = between;
+          between = undefined;
+          await b();
+        }
+        return r;
+      }) as Db['query'],
+    });
+    const reads = () => seen.filter((s) => s.includes('string_agg(co.id')).length;
+    const filter = f({ all: [{ field: 'company_industry', values: ['IT'] }] });
+    const rec = handle();
+    const first = await countSegment(rec, portal, run, filter, {});
+    expect(first).toEqual(await reference(db, filter));
+    expect(reads()).toBe(1);
+    expect(await countSegment(rec, portal, run, filter, {})).toEqual(first);
+    expect(reads()).toBe(1);
+    // company 4 (RETAIL) becomes IT: the kept set is stale, the count sees it and reads the set again
+    await db.query(`UPDATE companies SET industry = 'IT' WHERE portal_id = $1 AND id = 4`, [portal]);
+    const more = await countSegment(rec, portal, run, filter, {});
+    expect(more).toEqual(await reference(db, filter));
+    expect(more.count).toBeGreaterThan(first.count);
+    expect(reads()).toBe(2);
+    // another writer turns company 4 back between the set's read and the count: read again, counted as it is now
+    const racing = handle(() => db.query(`UPDATE companies SET industry = 'RETAIL' WHERE portal_id = $1 AND id = 4`, [portal]));
+    expect(await countSegment(racing, portal, run, filter, {})).toEqual(first);
+    expect(reads()).toBe(4);
+    // a company deleted, one inserted: each is a write the next count sees
+    await db.query(`DELETE FROM companies WHERE portal_id = $1 AND id = 17`, [portal]);
+    const fewer = await countSegment(rec, portal, run, filter, {});
+    expect(fewer).toEqual(await reference(db, filter));
+    expect(fewer.count).toBeLessThan(first.count);
+    await db.query(`INSERT INTO companies (portal_id, id, title, industry) VALUES ($1, 999, 'Co 999', 'IT')`, [portal]);
+    const added = await countSegment(rec, portal, run, filter, {});
+    expect(added).toEqual(await reference(db, filter));
+    expect(added.count).toBeGreaterThan(fewer.count);
+    expect(reads()).toBe(6);
   });
 });

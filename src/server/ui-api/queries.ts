@@ -7,8 +7,10 @@
 import type { Db } from '../../store/index.js';
 import { readFactsDicts, type FactsDicts } from '../../store/index.js';
 import {
-  CompanySets, compileCount, compileFilter, cubeAnswers, DictSearches, labelsFrom, runCompanySets, runDictSearches, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
+  CompanySets, compileCount, compileFilter, cubeAnswers, DictSearches, labelsFrom, runDictSearches, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
+  type ReadCompanySet,
 } from '../../segments/index.js';
+import { CompanySetCache, fingerprinted, sameFingerprint, setsOf } from './company-set-cache.js';
 
 /**
  * Revenue of a contact in the run = M (total purchase value in base currency with the default
@@ -57,6 +59,8 @@ export const ROW_SELECT = `l.contact_id AS id,
  * read again).
  */
 const dictsCache = new WeakMap<Db, Map<number, FactsDicts>>();
+/** The live count's company sets, per database handle (company-set-cache.ts). */
+const companySetCaches = new WeakMap<Db, CompanySetCache>();
 
 /**
  * The filter builder's live count: contacts of the run matching f, and their revenue. Answered
@@ -75,6 +79,8 @@ export async function countSegment(db: Db, portalId: number, runId: number, f: S
   } else {
     let cache = dictsCache.get(db);
     if (!cache) dictsCache.set(db, (cache = new Map()));
+    let sets = companySetCaches.get(db);
+    if (!sets) companySetCaches.set(db, (sets = new CompanySetCache()));
     for (let attempt = 0; attempt < 2; attempt++) {
       let dicts = cache.get(portalId);
       if (!dicts || dicts.runId !== runId || attempt > 0) {
@@ -84,13 +90,20 @@ export async function countSegment(db: Db, portalId: number, runId: number, f: S
       }
       if (!dicts || dicts.runId !== runId) break;
       let c = compileCount(portalId, runId, f, opts, dicts);
-      // the filter's dictionary searches and company sets as constants (src/segments/dict-search.ts, company-sets.ts)
+      // the filter's dictionary searches and company sets as constants (src/segments/dict-search.ts,
+      // company-sets.ts; the sets kept between counts while the portal's companies are unchanged)
+      let read: Map<string, ReadCompanySet> | undefined;
       if (c.unresolved || c.unresolvedCompanies) {
         const searches = new DictSearches(c.unresolved ? await runDictSearches(db, dicts, c.unresolved) : undefined);
-        const companies = new CompanySets(c.unresolvedCompanies ? await runCompanySets(db, portalId, c.unresolvedCompanies) : undefined);
-        c = compileCount(portalId, runId, f, { ...opts, searches, companies }, dicts);
+        read = c.unresolvedCompanies ? await sets.get(db, portalId, dicts.tbl, c.unresolvedCompanies) : undefined;
+        c = compileCount(portalId, runId, f, { ...opts, searches, companies: new CompanySets(read && setsOf(read)) }, dicts);
       }
-      const { rows } = await db.query<Row>(c.sql, c.params);
+      const { rows } = await db.query<Row & { fp?: string }>(read ? fingerprinted(c.sql) : c.sql, c.params);
+      if (read && !sameFingerprint(read, rows[0]!.fp!)) {
+        // a company changed since a set was read: read the portal's sets again
+        sets.drop(portalId);
+        continue;
+      }
       if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
     }
   }

@@ -23,6 +23,7 @@ import * as m025 from './025_field_value_triggers_planned_per_call.js';
 import * as m026 from './026_rest_indexes.js';
 import * as m027 from './027_facts_layout.js';
 import * as m028 from './028_post_codes.js';
+import * as m029 from './029_company_changes.js';
 
 export interface Migration {
   version: number;
@@ -57,4 +58,5 @@ export const migrations: readonly Migration[] = [
   { version: 26, ...m026 },
   { version: 27, ...m027 },
   { version: 28, ...m028 },
+  { version: 29, ...m029 },
 ];
