@@ -46,5 +46,7 @@ CREATE TRIGGER company_changes_ins AFTER INSERT ON companies REFERENCING NEW TAB
 CREATE TRIGGER company_changes_upd AFTER UPDATE ON companies REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION company_changes_note();
 CREATE TRIGGER company_changes_del AFTER DELETE ON companies REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION company_changes_note();
 CREATE TRIGGER company_changes_trunc AFTER TRUNCATE ON companies FOR EACH STATEMENT EXECUTE FUNCTION company_changes_all();
+-- as every statement trigger of the store (migration 024)
 ALTER FUNCTION company_changes_note() SET jit = off;
+ALTER FUNCTION company_changes_all() SET jit = off;
 `;
