@@ -113,8 +113,8 @@ export async function pruneRateLimits(db: Db, o: { batch?: number; until?: numbe
 }
 
 /**
- * Drops the company-change log rows (migration 029) that are not their portal's newest, and those
- * of portals that no longer exist, `batch` per statement. Only this deletes there (the triggers
+ * Drops the company-change log rows (migration 029) that are not their portal's newest, `batch`
+ * per statement. Only this deletes there (the triggers
  * only insert), so it never waits for a writer; a count's kept company set whose fingerprint a
  * prune changes is read again once.
  */
@@ -126,8 +126,7 @@ export async function pruneCompanyChanges(db: Db, o: { batch?: number; until?: n
     const r = await db.query(
       `DELETE FROM company_changes WHERE (portal_id, v) IN (
          SELECT c.portal_id, c.v FROM company_changes c
-          WHERE NOT EXISTS (SELECT 1 FROM portals p WHERE p.id = c.portal_id)
-             OR EXISTS (SELECT 1 FROM company_changes d WHERE d.portal_id = c.portal_id AND d.v > c.v)
+          WHERE EXISTS (SELECT 1 FROM company_changes d WHERE d.portal_id = c.portal_id AND d.v > c.v)
           LIMIT $1)`,
       [batch],
     );

@@ -14,15 +14,16 @@
  *
  * Rows are only inserted here (one per statement and portal: no row is shared, so a writer never
  * waits for another); the nightly housekeeping keeps the newest per portal
- * (src/store/retention.ts pruneCompanyChanges). No foreign key: deleting a portal deletes its
- * companies, whose trigger notes it.
+ * (src/store/retention.ts pruneCompanyChanges). A portal's rows go with it (foreign key); while a
+ * portal is deleted, the cascade's deletes of its companies note nothing (the trigger notes
+ * portals that exist).
  */
 export const name = 'company_changes';
 
 export const sql = /* sql */ `
 CREATE SEQUENCE company_changes_seq;
 CREATE TABLE company_changes (
-  portal_id  integer NOT NULL,
+  portal_id  integer NOT NULL REFERENCES portals(id) ON DELETE CASCADE,
   v          bigint NOT NULL DEFAULT nextval('company_changes_seq'),
   PRIMARY KEY (portal_id, v)
 );
@@ -31,7 +32,8 @@ INSERT INTO company_changes (portal_id) SELECT id FROM portals;
 
 CREATE FUNCTION company_changes_note() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
-  INSERT INTO company_changes (portal_id) SELECT DISTINCT portal_id FROM changed;
+  INSERT INTO company_changes (portal_id)
+  SELECT DISTINCT c.portal_id FROM changed c WHERE EXISTS (SELECT 1 FROM portals p WHERE p.id = c.portal_id);
   RETURN NULL;
 END
 $f$;
