@@ -119,16 +119,16 @@ function cityCondition(c: Extract<Condition, { field: 'city' }>, ps: Params, cx:
   return `(((1::bigint << l.city) & ${bits}) <> 0 OR ${cx.rest.on('city_rest', () => `(l.city = 0 AND COALESCE(${like('l.city_rest', ps)}, false))`)})`;
 }
 
+/** label_facts.pst for no job title and for a title kept in post_rest (as migration 028 writes them) */
+const NO_POST = 0;
+const POST_IN_REST = -1;
+
 /**
  * Job title (migration 028): label_facts.pst is the lower-cased title's code in dicts.posts, 0 for
  * no title (NULL or ''), −1 for a title without a code, kept in post_rest. Whole titles and parts
  * match without case, as over contacts (customer.ts); filter values are never empty (the schema
  * trims them and needs one character), so a '' title matches no `in` or `contains` there either.
  */
-/** label_facts.pst for no job title and for a title kept in post_rest (as migration 028 writes them) */
-const NO_POST = 0;
-const POST_IN_REST = -1;
-
 function postCondition(c: Extract<Condition, { field: 'post' }>, ps: Params, cx: FactsCompile): string {
   const rt = cx.rest;
   const inRest = (test: () => string) => rt.on('post_rest', () => `(l.pst = ${POST_IN_REST} AND COALESCE(${test()}, false))`);
