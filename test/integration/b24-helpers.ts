@@ -21,21 +21,36 @@ export interface TestPortal {
 }
 
 /**
+ * A portal start time with `hours` of portal day left before midnight UTC: now, or 01:00 UTC of the
+ * next day when today has less left. The portal clock runs `timeScale` times faster than the wall
+ * (100–200 in these tests): a test of 30 s spans 50–100 portal minutes, so one started late in the
+ * UTC evening crossed into the next portal day between two cycles it expects on the same day
+ * (measured: refusal-companies and data-quality failed every run started 23:38–23:55 UTC). Ahead of
+ * the wall clock, never behind: tokens the emulator issues stay valid in the app's eyes.
+ */
+export function portalStartAwayFromMidnight(hours = 6, now = Date.now()): number {
+  const day = 86_400_000;
+  const nextMidnight = Math.floor(now / day) * day + day;
+  return nextMidnight - now >= hours * 3_600_000 ? now : nextMidnight + 3_600_000;
+}
+
+/**
  * `clock`: a portal clock of the caller's (e.g. one held still while the portal is generated, so
  * two portals get identical data). `frozenClock`: portal time does not follow wall time, it moves only when the test advances it
  * (`portal.clock.advance`, `POST /_emulator/clock/advance`). For tests whose outcome depends on
  * portal time (token expiry) and must not depend on how fast the machine is. The rate/operating
- * limits then also recover only through advances.
+ * limits then also recover only through advances. `awayFromMidnight`: the portal clock starts at
+ * portalStartAwayFromMidnight() instead of now, for tests that compare two cycles of one portal day.
  */
 export async function startTestPortal(o: {
   contacts: number; deals?: number; seed?: number; timeScale?: number; plan?: Plan; accessTokenTtl?: number; faults?: string; operatingLimit?: number;
-  frozenClock?: boolean; clock?: PortalClock; profile?: 'shop' | 'b2b';
+  frozenClock?: boolean; clock?: PortalClock; profile?: 'shop' | 'b2b'; awayFromMidnight?: boolean;
   /** the portal's language (crm.status.list names) and further generator options */
   language?: string; gen?: Partial<GenerateOptions>;
   /** the app's scopes (default crm, user) */
   scopes?: string[];
 }): Promise<TestPortal> {
-  const clock = o.clock ?? new PortalClock(Date.now(), o.timeScale ?? 100, o.frozenClock ? () => 0 : undefined);
+  const clock = o.clock ?? new PortalClock(o.awayFromMidnight ? portalStartAwayFromMidnight() : Date.now(), o.timeScale ?? 100, o.frozenClock ? () => 0 : undefined);
   const portal = new Portal({ plan: o.plan ?? 'standard', clock, accessTokenTtl: o.accessTokenTtl, language: o.language });
   if (o.contacts > 0) generatePortal(portal, { ...o.gen, contacts: o.contacts, seed: o.seed ?? 7, deals: o.deals, ...(o.profile ? { profile: o.profile } : {}) });
   const emu = await startEmulator({ port: 0, portal, faults: o.faults, limits: o.operatingLimit ? { operatingLimit: o.operatingLimit } : undefined, hostPage: false, log: () => {} });

@@ -95,7 +95,8 @@ eachDb('data quality panel', (getDb) => {
   const checkOf = (a: Answer, key: string) => a.checks.find((c) => c.key === key)!;
 
   beforeAll(async () => {
-    big = await startTestPortal({ contacts: 400, seed: 21, timeScale: TS, gen: { quality: { zeroWon: 6, noCustomer: 5, noRate: 30, duplicates: 7 } } });
+    // "moved" is checked by a second scoring on the same portal day, however late in the UTC day the test runs
+    big = await startTestPortal({ contacts: 400, seed: 21, timeScale: TS, gen: { quality: { zeroWon: 6, noCustomer: 5, noRate: 30, duplicates: 7 } }, awayFromMidnight: true });
     small = await startTestPortal({ contacts: 700, seed: 22, timeScale: TS, gen: { quality: { zeroWon: 1, noCustomer: 1, noRate: 1, duplicates: 1 } } });
     const db = getDb();
     await load(db, 'big', big, true);
