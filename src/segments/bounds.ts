@@ -5,6 +5,7 @@
  * answer it?). All follow the filter exactly as deep as the compiler does.
  */
 import type { Condition, SegmentFilter } from '../settings/segment-filter.js';
+import { isCompanyCondition } from './company-sets.js';
 import { CUSTOMER_FIELDS } from './customer.js';
 import { FilterCycleError, FilterError, FilterTooLargeError } from './errors.js';
 import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_VALUES } from './limits.js';
@@ -109,6 +110,15 @@ const onCube = (c: Condition) =>
 /** Can label_cube answer the filter (every condition, saved ones and exclusions included, on cube columns)? */
 export function cubeAnswers(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>): boolean {
   return !someCondition(f, saved, (c) => !onCube(c));
+}
+
+/**
+ * Can label_company_cube answer the filter (migration 030: every condition, saved ones and
+ * exclusions included, on the contact's company, and at least one)? Then the count sums a row per
+ * company instead of scanning a row per contact.
+ */
+export function companyCubeAnswers(f: SegmentFilter, saved?: ReadonlyMap<string, SegmentFilter>): boolean {
+  return someCondition(f, saved, isCompanyCondition) && !someCondition(f, saved, (c) => !isCompanyCondition(c));
 }
 
 /** A negated condition: none of the values, contains none of the parts. */

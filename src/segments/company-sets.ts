@@ -10,7 +10,8 @@
  * migration 029), so it can be kept between counts (src/server/ui-api/company-set-cache.ts) while
  * the count statement finds the same fingerprint.
  */
-import { ofCompany, type CompanyTest, type CustomerCols } from './customer.js';
+import type { Condition } from '../settings/segment-filter.js';
+import { companyTest, FACTS_COLS, ofCompany, type CompanyTest, type CustomerCols } from './customer.js';
 import { Prefetch } from './prefetch.js';
 import { Params, type SqlQuery } from './sql.js';
 
@@ -47,6 +48,21 @@ export class CompanySets extends Prefetch<CompanyTest, CompanySet | null> {
     }
     return `COALESCE(${companyId} >= ${lo} AND ${companyId} - ${lo} < ${f.bits.length * 8} AND get_bit(${ps.p(f.bits)}::bytea, (${companyId} - ${lo})::int) = 1, false)`;
   }
+}
+
+type CompanyCondition = Extract<Condition, { field: 'company_industry' | 'company_size' | 'company_revenue' }>;
+/** A condition on the contact's company (customer.ts companyTest). */
+export const isCompanyCondition = (c: Condition): c is CompanyCondition =>
+  c.field === 'company_industry' || c.field === 'company_size' || c.field === 'company_revenue';
+
+/**
+ * A company condition over rows with label_facts' company column (l.company_id, 0 for none):
+ * label_facts itself and label_company_cube (migration 030), in the set's bitmap or subquery.
+ */
+export function companyCondition(c: CompanyCondition, ps: Params, companies: CompanySets): string {
+  const t = companyTest(c);
+  const has = companies.has(t, ps, FACTS_COLS);
+  return t.negated ? `NOT ${has}` : has;
 }
 
 /**

@@ -4,12 +4,13 @@
  *    over company_labels and the companies for `entity` 'company' (B2B);
  *  - compileCount: the live count (count + revenue) over the count tables of migration 005:
  *    label_cube when the filter uses only cube dimensions (segment, lifecycle, RFM cell, R/F/M,
- *    sleeping), else label_facts (the run's label columns plus the contact's own filter columns,
+ *    sleeping), label_company_cube when it uses only the contact's company (industry, size,
+ *    revenue), else label_facts (the run's label columns plus the contact's own filter columns,
  *    no join).
  * User input only ever travels as bind parameters (sql.ts).
  */
 import type { SegmentFilter } from '../settings/segment-filter.js';
-import { cubeAnswers, mostlyMatches, needsContacts } from './bounds.js';
+import { companyCubeAnswers, cubeAnswers, mostlyMatches, needsContacts } from './bounds.js';
 import { CompanySets } from './company-sets.js';
 import type { CompanyTest } from './customer.js';
 import { DictSearches, type DictSearch } from './dict-search.js';
@@ -44,7 +45,7 @@ export interface CompiledCount {
   /** one statement: tracked (label_facts_run holds the run), count, revenue */
   sql: string;
   params: unknown[];
-  source: 'cube' | 'facts';
+  source: 'cube' | 'company_cube' | 'facts';
   /** facts: the count corrects a scan without the *_rest tests over the rows that have one (facts.ts RestTests) */
   split?: boolean;
   /** facts: the count is the run's totals minus the rows that do not match (see compileCount) */
@@ -54,7 +55,7 @@ export interface CompiledCount {
    * opts.searches (dict-search.ts): resolve them (runDictSearches) and compile again
    */
   unresolved?: ReadonlyMap<string, DictSearch>;
-  /** facts: the company conditions compiled as subqueries, not as the bitmaps of opts.companies (company-sets.ts) */
+  /** facts and company_cube: the company conditions compiled as subqueries, not as the bitmaps of opts.companies (company-sets.ts) */
   unresolvedCompanies?: ReadonlyMap<string, CompanyTest>;
 }
 
@@ -97,6 +98,20 @@ export function compileCount(portalId: number, runId: number, f: SegmentFilter, 
               FROM label_cube l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${pred}`,
       params: ps.values,
       source: 'cube',
+    };
+  }
+  if (companyCubeAnswers(f, opts.saved)) {
+    // company conditions only: a row per company of the tracked run's contacts (migration 030; its
+    // rows are label_facts' rows with a contact, which the guard of such a filter keeps)
+    const companies = opts.companies ?? new CompanySets();
+    const pred = compilePredicate(f, ps, { ...opts, target: 'company_cube', companies });
+    return {
+      sql: `SELECT EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2) AS tracked,
+                   COALESCE(sum(l.n), 0)::int AS count, COALESCE(sum(l.revenue), 0)::float8 AS revenue
+              FROM label_company_cube l WHERE l.portal_id = $1 AND ${pred}`,
+      params: ps.values,
+      source: 'company_cube',
+      unresolvedCompanies: companies.unresolved(),
     };
   }
   if (!dicts) throw new Error('compileCount: this filter needs label_facts and its dictionaries (readFactsDicts)');

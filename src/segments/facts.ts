@@ -4,8 +4,8 @@
  * the same conditions over contact_labels / contacts (predicate.ts).
  */
 import type { Condition } from '../settings/segment-filter.js';
-import { CompanySets } from './company-sets.js';
-import { companyTest, crmFieldCondition, customerCondition, FACTS_COLS, need, readsFieldValues } from './customer.js';
+import { companyCondition, CompanySets } from './company-sets.js';
+import { crmFieldCondition, customerCondition, FACTS_COLS, need, readsFieldValues } from './customer.js';
 import { FilterError } from './errors.js';
 import { DictSearches, uvalsContaining } from './dict-search.js';
 import { bitsOf, codedFieldCondition, MAX_PROBES } from './field-bits.js';
@@ -282,9 +282,7 @@ export function compileFactsCondition(c: Condition, ps: Params, cx: FactsCompile
     case 'company_size':
     case 'company_revenue': {
       // the company (label_facts' copy of its id, migration 012) in the set's bitmap or subquery (company-sets.ts)
-      const t = companyTest(c);
-      const has = cx.companies.has(t, ps, FACTS_COLS);
-      return t.negated ? `NOT ${has}` : has;
+      return companyCondition(c, ps, cx.companies);
     }
     default:
       // age, created: label_facts' copies (migrations 012, 027)

@@ -11,9 +11,10 @@
  *   facts.ts      conditions over label_facts (count-table dictionaries, *_rest tests)
  *   dict-search.ts searches of those dictionaries, as subqueries or resolved to constants
  *   company-sets.ts company conditions of the count, as subqueries or resolved to bitmaps
+ *                 (over label_facts, or label_company_cube when they are the whole filter)
  *   prefetch.ts   what a count compile looks up before it runs (base of the two above)
  *   customer.ts   conditions on what a customer is: age, job title, created, company, any field
- *   compile.ts    FROM/WHERE over a run; the live count over label_cube / label_facts
+ *   compile.ts    FROM/WHERE over a run; the live count over label_cube / label_company_cube / label_facts
  *   saved.ts      saved segments: priority order, reference map, change checks, usable ones
  *   assign.ts     each contact's highest-priority saved segment in a run
  */
@@ -22,7 +23,7 @@ export {
 } from '../settings/segment-filter.js';
 export * from './limits.js';
 export * from './errors.js';
-export { checkFilterBounds, conditionValues, cubeAnswers, filterUses, needsContacts, type BoundsOptions } from './bounds.js';
+export { checkFilterBounds, conditionValues, companyCubeAnswers, cubeAnswers, filterUses, needsContacts, type BoundsOptions } from './bounds.js';
 export { Params, type SqlQuery } from './sql.js';
 export { compilePredicate, type CompileOptions } from './predicate.js';
 export { searchKey } from './label-extras.js';

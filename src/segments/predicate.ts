@@ -7,7 +7,7 @@ import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../setting
 import { checkFilterBounds } from './bounds.js';
 import { ConditionNotForCompaniesError, FilterError, FilterTooLargeError } from './errors.js';
 import { companyCols, CONTACT_ONLY_FIELDS, contactCols, crmFieldCondition, customerCondition } from './customer.js';
-import type { CompanySets } from './company-sets.js';
+import { companyCondition, CompanySets, isCompanyCondition } from './company-sets.js';
 import type { DictSearches } from './dict-search.js';
 import { compileFactsCondition, factsCompile, type FactsDicts, type RestTests } from './facts.js';
 import { interestsEver, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';
@@ -18,16 +18,18 @@ export interface CompileOptions {
   saved?: ReadonlyMap<string, SegmentFilter>;
   /**
    * 'labels' (default): contact_labels l joined to contacts c. 'facts': label_facts l alone
-   * (contact fields read from l's copies, coded with `dicts`; see compileCount).
+   * (contact fields read from l's copies, coded with `dicts`; see compileCount). 'company_cube':
+   * label_company_cube l (migration 030), for filters of company conditions only (bounds.ts
+   * companyCubeAnswers; any other condition throws).
    */
-  target?: 'labels' | 'facts';
+  target?: 'labels' | 'facts' | 'company_cube';
   /** the portal's count-table dictionaries, for target 'facts' */
   dicts?: FactsDicts;
   /** target 'facts': how the tests of the *_rest columns are written, and which were (facts.ts RestTests) */
   rest?: RestTests;
   /** target 'facts': the dictionary searches, resolved to constants or not (dict-search.ts) */
   searches?: DictSearches;
-  /** target 'facts': the company conditions' sets, resolved to bitmaps or not (company-sets.ts) */
+  /** target 'facts' and 'company_cube': the company conditions' sets, resolved to bitmaps or not (company-sets.ts) */
   companies?: CompanySets;
   /**
    * contacts found by phone or e-mail per search text (label-extras.ts searchKey), looked up by the
@@ -52,6 +54,10 @@ const RANGE_SQL: Partial<Record<Extract<Condition, { field: 'range' }>['key'], s
 };
 
 function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
+  if (opts.target === 'company_cube') {
+    if (!isCompanyCondition(c)) throw new Error(`compile for label_company_cube: ${c.field} is not a company condition`);
+    return companyCondition(c, ps, opts.companies ?? new CompanySets());
+  }
   if (opts.target === 'facts') {
     if (!opts.dicts) throw new Error('compile for label_facts without its dictionaries');
     const sql = compileFactsCondition(c, ps, factsCompile(opts.dicts, opts));

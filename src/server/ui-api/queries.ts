@@ -7,8 +7,8 @@
 import type { Db } from '../../store/index.js';
 import { readFactsDicts, type FactsDicts } from '../../store/index.js';
 import {
-  CompanySets, compileCount, compileFilter, cubeAnswers, DictSearches, labelsFrom, runDictSearches, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
-  type ReadCompanySet,
+  CompanySets, companyCubeAnswers, compileCount, compileFilter, cubeAnswers, DictSearches, labelsFrom, runDictSearches, REVENUE_SQL, SORT_COLUMNS, type CompileOptions, type SegmentFilter, type SortColumn,
+  type CompiledCount, type ReadCompanySet,
 } from '../../segments/index.js';
 import { CompanySetCache, fingerprinted, sameFingerprint, setsOf } from './company-set-cache.js';
 
@@ -69,18 +69,23 @@ const companySetCaches = new WeakMap<Db, CompanySetCache>();
  * first tracked one) from contact_labels joined to contacts. Same numbers either way.
  */
 export async function countSegment(db: Db, portalId: number, runId: number, f: SegmentFilter, opts: CompileOptions) {
-  type Row = { tracked: boolean; count: number; revenue: number };
   if (opts.entity === 'company') {
     // companies (B2B) have no count tables: counted over their labels
   } else if (cubeAnswers(f, opts.saved)) {
     const c = compileCount(portalId, runId, f, opts);
-    const { rows } = await db.query<Row>(c.sql, c.params);
+    const { rows } = await db.query<CountRow>(c.sql, c.params);
     if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
+  } else if (companyCubeAnswers(f, opts.saved)) {
+    // company conditions only (label_company_cube): no dictionaries; the sets as for label_facts
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const r = await runCount(db, portalId, COMPANY_CUBE_KEY, (o) => compileCount(portalId, runId, f, { ...opts, ...o }));
+      if (r === 'changed') continue;
+      if (r?.tracked) return { count: r.count, revenue: r.revenue };
+      break;
+    }
   } else {
     let cache = dictsCache.get(db);
     if (!cache) dictsCache.set(db, (cache = new Map()));
-    let sets = companySetCaches.get(db);
-    if (!sets) companySetCaches.set(db, (sets = new CompanySetCache()));
     for (let attempt = 0; attempt < 2; attempt++) {
       let dicts = cache.get(portalId);
       if (!dicts || dicts.runId !== runId || attempt > 0) {
@@ -89,22 +94,10 @@ export async function countSegment(db: Db, portalId: number, runId: number, f: S
         else cache.delete(portalId);
       }
       if (!dicts || dicts.runId !== runId) break;
-      let c = compileCount(portalId, runId, f, opts, dicts);
-      // the filter's dictionary searches and company sets as constants (src/segments/dict-search.ts,
-      // company-sets.ts; the sets kept between counts while the portal's companies are unchanged)
-      let read: Map<string, ReadCompanySet> | undefined;
-      if (c.unresolved || c.unresolvedCompanies) {
-        const searches = new DictSearches(c.unresolved ? await runDictSearches(db, dicts, c.unresolved) : undefined);
-        read = c.unresolvedCompanies ? await sets.get(db, portalId, dicts.tbl, c.unresolvedCompanies) : undefined;
-        c = compileCount(portalId, runId, f, { ...opts, searches, companies: new CompanySets(read && setsOf(read)) }, dicts);
-      }
-      const { rows } = await db.query<Row & { fp?: string }>(read ? fingerprinted(c.sql) : c.sql, c.params);
-      if (read && !sameFingerprint(read, rows[0]!.fp!)) {
-        // a company changed since a set was read: read the portal's sets again
-        sets.drop(portalId);
-        continue;
-      }
-      if (rows[0]?.tracked) return { count: rows[0].count, revenue: rows[0].revenue };
+      const d = dicts;
+      const r = await runCount(db, portalId, d.tbl, (o) => compileCount(portalId, runId, f, { ...opts, ...o }, d), d);
+      if (r === 'changed') continue;
+      if (r?.tracked) return { count: r.count, revenue: r.revenue };
     }
   }
   const q = compileFilter(portalId, runId, f, opts);
@@ -113,6 +106,36 @@ export async function countSegment(db: Db, portalId: number, runId: number, f: S
     q.params,
   );
   return slow[0] ?? { count: 0, revenue: 0 };
+}
+
+type CountRow = { tracked: boolean; count: number; revenue: number };
+/** The company sets of label_company_cube's counts, kept apart from any partition's (they do not depend on one). */
+const COMPANY_CUBE_KEY = 'label_company_cube';
+
+/**
+ * Runs a count over the count tables: compiled, then with its dictionary searches (with `dicts`)
+ * and company sets as constants (src/segments/dict-search.ts, company-sets.ts; the sets kept
+ * between counts for the key `tbl` while the portal's companies are unchanged). 'changed': a
+ * company changed since a set was read (the portal's sets are dropped; count again).
+ */
+async function runCount(
+  db: Db, portalId: number, tbl: string, compile: (o: Pick<CompileOptions, 'searches' | 'companies'>) => CompiledCount, dicts?: FactsDicts,
+): Promise<CountRow | 'changed' | undefined> {
+  let sets = companySetCaches.get(db);
+  if (!sets) companySetCaches.set(db, (sets = new CompanySetCache()));
+  let c = compile({});
+  let read: Map<string, ReadCompanySet> | undefined;
+  if (c.unresolved || c.unresolvedCompanies) {
+    const searches = new DictSearches(c.unresolved && dicts ? await runDictSearches(db, dicts, c.unresolved) : undefined);
+    read = c.unresolvedCompanies ? await sets.get(db, portalId, tbl, c.unresolvedCompanies) : undefined;
+    c = compile({ searches, companies: new CompanySets(read && setsOf(read)) });
+  }
+  const { rows } = await db.query<CountRow & { fp?: string }>(read ? fingerprinted(c.sql) : c.sql, c.params);
+  if (read && !sameFingerprint(read, rows[0]!.fp!)) {
+    sets.drop(portalId);
+    return 'changed';
+  }
+  return rows[0];
 }
 
 /** Totals of the run (for shares): from label_cube when it holds the run, else from contact_labels (company_labels for companies). */

@@ -24,6 +24,7 @@ import * as m026 from './026_rest_indexes.js';
 import * as m027 from './027_facts_layout.js';
 import * as m028 from './028_post_codes.js';
 import * as m029 from './029_company_changes.js';
+import * as m030 from './030_company_cube.js';
 
 export interface Migration {
   version: number;
@@ -59,4 +60,5 @@ export const migrations: readonly Migration[] = [
   { version: 27, ...m027 },
   { version: 28, ...m028 },
   { version: 29, ...m029 },
+  { version: 30, ...m030 },
 ];
