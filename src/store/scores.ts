@@ -191,10 +191,11 @@ export async function pruneScoreRuns(db: Db, portalId: number, keep: number): Pr
 
 /**
  * After a full scoring run, whose finish rebuilt the portal's count tables (migration 005: a new
- * label_facts partition, filled, indexed and analyzed, and its label_cube cells): VACUUM the new
- * partition (visibility map and hint bits set now, not by the first counts), label_cube (its
- * cells are rewritten by every rescoring) and contact_field_values (the "any field" filter reads it
- * index-only). The partition is the portal's own; the two shared tables only when
+ * label_facts partition, filled, indexed and analyzed, its label_cube cells and, migration 030, its
+ * label_company_cube rows): VACUUM the new partition (visibility map and hint bits set now, not by
+ * the first counts), label_cube and label_company_cube (their rows are rewritten by every
+ * rescoring) and contact_field_values (the "any field" filter reads it index-only). The partition
+ * is the portal's own; the shared tables only when
  * `sharedMaintenanceDue` says so. Not inside a transaction (VACUUM cannot run in one).
  */
 export async function vacuumLabelFacts(db: Db, portalId: number, customers = BIG_RUN_ROWS): Promise<void> {
@@ -202,6 +203,8 @@ export async function vacuumLabelFacts(db: Db, portalId: number, customers = BIG
   const tbl = rows[0]?.tbl;
   if (tbl && /^label_facts_\d+_\d+$/.test(tbl)) await db.exec(`VACUUM ${tbl}`);
   if (await sharedMaintenanceDue(db, 'label_cube', portalId, customers)) await db.exec('VACUUM (ANALYZE) label_cube');
+  // the contacts per company (migration 030), built with the partition
+  if (await sharedMaintenanceDue(db, 'label_company_cube', portalId, customers)) await db.exec('VACUUM (ANALYZE) label_company_cube');
   // the field values the sync wrote before the run (migration 021): visible to index-only scans now
   if (await sharedMaintenanceDue(db, 'contact_field_values', portalId, customers)) await db.exec('VACUUM (ANALYZE) contact_field_values');
 }

@@ -1,6 +1,6 @@
 /**
  * A scoring run ANALYZEs / VACUUMs the tables all portals share (contact_labels, label_cube,
- * contact_field_values) only when that is due (src/store/scores.ts `sharedMaintenanceDue`): always on
+ * label_company_cube, contact_field_values) only when that is due (src/store/scores.ts `sharedMaintenanceDue`): always on
  * PGlite (no autovacuum); on PostgreSQL for a big run (≥ 10,000 customers) or a portal that makes up a
  * fifth of the table. 1,000 small portals each running whole-table maintenance made the night grow with
  * the square of the portals (docs/benchmarks.md "portals").
@@ -42,7 +42,7 @@ eachDb('shared-table maintenance after a scoring run', (getDb) => {
     // alone: the portal is the whole table
     const alone = recording(db);
     await runScoring(alone.db, small, day);
-    const full = ['ANALYZE contact_labels', 'VACUUM (ANALYZE) contact_field_values', 'VACUUM (ANALYZE) label_cube'];
+    const full = ['ANALYZE contact_labels', 'VACUUM (ANALYZE) contact_field_values', 'VACUUM (ANALYZE) label_company_cube', 'VACUUM (ANALYZE) label_cube'];
     expect(maintenance(alone.seen).filter((s) => !/label_facts_/.test(s))).toEqual(full);
 
     // another portal's 30,000 label rows and 30,000 field values (statistics taken)
@@ -52,7 +52,8 @@ eachDb('shared-table maintenance after a scoring run', (getDb) => {
     await db.query(`INSERT INTO contact_field_values (portal_id, field, value_text, chunk, contact_id) SELECT $1, 'POST', 'x' || (g % 50), false, g FROM generate_series(1, 30000) g`, [big]);
     await db.query(`INSERT INTO label_cube (portal_id, run_id, segment, lifecycle, rfm, r, f, m, sleeping, n, revenue)
       SELECT $1, $2, 's' || g, NULL, NULL, NULL, NULL, NULL, false, 1, 0 FROM generate_series(1, 5000) g`, [big, run.id]);
-    await db.exec('ANALYZE contact_labels; ANALYZE contact_field_values; ANALYZE label_cube');
+    await db.query(`INSERT INTO label_company_cube (portal_id, company_id, n, revenue) SELECT $1, g, 6, 0 FROM generate_series(1, 5000) g`, [big]);
+    await db.exec('ANALYZE contact_labels; ANALYZE contact_field_values; ANALYZE label_cube; ANALYZE label_company_cube');
 
     const among = recording(db);
     await runScoring(among.db, small, day);
@@ -69,6 +70,8 @@ eachDb('shared-table maintenance after a scoring run', (getDb) => {
       expect(await due('contact_labels', big, 150)).toBe(true); // a fifth or more of the table
       expect(await due('contact_field_values', big, 150)).toBe(true);
       expect(await due('contact_field_values', small, 150)).toBe(false);
+      expect(await due('label_company_cube', small, 150)).toBe(false);
+      expect(await due('label_company_cube', big, 150)).toBe(true);
     }
   });
 });

@@ -166,14 +166,21 @@ describe('sync: tokens', () => {
       };
       const events: string[] = [];
       const refreshes0 = tp.tokens.refreshCount;
-      const s = await runSync({ db, portalId: pid, client: makeClient(tokens, TS, (e) => { if (e.startsWith('token.')) events.push(e); }) }, { kind: 'full' });
+      const client = makeClient(tokens, TS, (e) => { if (e.startsWith('token.')) events.push(e); });
+      const s = await runSync({ db, portalId: pid, client }, { kind: 'full' });
       const exp = expectedFromPortal(tp.emu.portal);
       expect(s.totals).toMatchObject({ contacts: exp.contacts, deals: exp.deals, dealContacts: exp.dealContacts, productRows: exp.productRows });
-      // JUMPS tokens were pushed to their end mid-sync and every one was replaced
+      // JUMPS tokens were pushed to their end mid-sync. The first is replaced mid-sync: its jump
+      // comes with the first request, and a stream's next request follows that answer.
       expect(pushed.size).toBe(JUMPS);
+      expect(s.errors.find((e) => e.code === 'TOKEN_REFRESH')?.count ?? 0).toBeGreaterThanOrEqual(1);
+      // The last one is replaced before the client's next request once an answer has told it the
+      // portal's time: the sync may end first (its last requests were all sent before any of their
+      // answers came back: seen in 2 of 3 runs on PostgreSQL), so one more request is that next one
+      await client.call('profile');
       expect(pushed.has((await tp.tokens.get()).accessToken)).toBe(false);
       expect(tp.tokens.refreshCount - refreshes0).toBeGreaterThanOrEqual(JUMPS);
-      expect(s.errors.find((e) => e.code === 'TOKEN_REFRESH')?.count ?? 0).toBeGreaterThanOrEqual(JUMPS);
+      expect(events.filter((e) => e === 'token.refresh-proactive').length).toBeGreaterThanOrEqual(JUMPS);
       expect(events).not.toContain('token.refresh-reactive');
     });
 

@@ -30,8 +30,9 @@ const deltas = (rows: string, sign: '' | '-') =>
   `SELECT r.portal_id, r.company_id, ${sign}1 AS dn, ${sign}COALESCE(r.monetary, 0)::numeric AS drev FROM ${rows} r WHERE r.has_contact`;
 
 /**
- * One trigger's change: `parts` are its transition tables' deltas (see deltas), added per company;
- * the companies left with no row are noted in gone_p / gone_c and deleted by the caller.
+ * One trigger's change: `parts` are its transition tables' deltas (see deltas), added per company
+ * in key order (two writers of one portal lock its rows in the same order: they wait, never
+ * deadlock); the companies left with no row are noted in gone_p / gone_c and deleted by the caller.
  */
 const applyBody = (parts: string[]) => `WITH d AS (
       SELECT x.portal_id, x.company_id, sum(x.dn)::int AS dn, sum(x.drev) AS drev
@@ -41,9 +42,11 @@ const applyBody = (parts: string[]) => `WITH d AS (
       INSERT INTO label_company_cube AS k (portal_id, company_id, n, revenue)
       SELECT d.portal_id, d.company_id, d.dn, d.drev FROM d
        WHERE EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = d.portal_id)
+       ORDER BY d.portal_id, d.company_id
       ON CONFLICT (portal_id, company_id) DO UPDATE SET n = k.n + EXCLUDED.n, revenue = k.revenue + EXCLUDED.revenue
       RETURNING k.portal_id, k.company_id, k.n)
-    SELECT array_agg(up.portal_id), array_agg(up.company_id) INTO gone_p, gone_c FROM up WHERE up.n = 0;`;
+    SELECT array_agg(up.portal_id ORDER BY up.portal_id, up.company_id), array_agg(up.company_id ORDER BY up.portal_id, up.company_id)
+      INTO gone_p, gone_c FROM up WHERE up.n = 0;`;
 
 export const sql = /* sql */ `
 CREATE TABLE label_company_cube (
