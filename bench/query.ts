@@ -22,7 +22,7 @@ import pg from 'pg';
 import { vacuumLabelFacts, createScoreRun, finishScoreRun, openStore, BOUNDED_SESSION, type Db } from '../src/store/index.js';
 import { UI_STATEMENT_TIMEOUT_MS } from '../src/server/ui-api/limits.js';
 import { countSegment, runTotals } from '../src/server/ui-api/queries.js';
-import { compileFilter, cubeAnswers, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../src/segments/index.js';
+import { companyCubeAnswers, compileFilter, cubeAnswers, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../src/segments/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -223,7 +223,7 @@ console.log(
 );
 console.log(`the UI pool's session: statement_timeout ${UI_STATEMENT_TIMEOUT_MS} ms, ${Object.entries(BOUNDED_SESSION).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 console.log(`${REPS} reps per filter after 2 warm-ups${args.interleave ? ", interleaved (each round runs every filter once)" : ""}; a rep = countSegment + runTotals in parallel (POST /segments/count); load average ${load0.toFixed(2)}; CPU reference loop ${cpu0.toFixed(0)} ms\n`);
-console.log('filter'.padEnd(34), 'from'.padEnd(6), 'count'.padStart(9), 'p50 ms'.padStart(8), 'p95 ms'.padStart(8), args['no-check'] ? '' : ' = join over contact_labels?');
+console.log('filter'.padEnd(34), 'from'.padEnd(7), 'count'.padStart(9), 'p50 ms'.padStart(8), 'p95 ms'.padStart(8), args['no-check'] ? '' : ' = join over contact_labels?');
 let worst = 0;
 let mismatches = 0;
 const opts = { saved };
@@ -258,8 +258,9 @@ for (const { name, f } of chosen) {
     if (!ok) mismatches++;
     check = ok ? 'yes' : `NO (join: ${rows[0]!.count}, ${rows[0]!.revenue})`;
   }
-  const from = cubeAnswers(f, saved) ? 'cube' : 'facts';
-  console.log(name.padEnd(34), from.padEnd(6), count.toLocaleString().padStart(9), pct(ms, 50).toFixed(1).padStart(8), p95.toFixed(1).padStart(8), '', check);
+  // label_cube, label_company_cube (migration 030), or a scan of label_facts
+  const from = cubeAnswers(f, saved) ? 'cube' : companyCubeAnswers(f, saved) ? 'co-cube' : 'facts';
+  console.log(name.padEnd(34), from.padEnd(7), count.toLocaleString().padStart(9), pct(ms, 50).toFixed(1).padStart(8), p95.toFixed(1).padStart(8), '', check);
 }
 console.log(`\nworst p95: ${worst.toFixed(1)} ms (target < 100 ms); load average ${load0.toFixed(2)} at start, ${os.loadavg()[0]!.toFixed(2)} at end; CPU reference loop ${cpu0.toFixed(0)} ms at start, ${cpuRef().toFixed(0)} ms at end`);
 if (mismatches) console.log(`${mismatches} filter(s) counted differently from the join over contact_labels`);
