@@ -9,7 +9,7 @@
 import { beforeAll, expect, it } from 'vitest';
 import { countSegment } from '../../src/server/ui-api/queries.js';
 import { compileCount, compileFilter, REVENUE_SQL, segmentFilterSchema, type SegmentFilter } from '../../src/segments/index.js';
-import { createScoreRun, finishScoreRun, insertContactLabels, readFactsDicts, upsertContacts, type Db } from '../../src/store/index.js';
+import { createScoreRun, finishScoreRun, insertContactLabels, openDb, readFactsDicts, upsertContacts, type Db } from '../../src/store/index.js';
 import { eachDb } from '../helpers/db.js';
 
 const f = (x: unknown): SegmentFilter => segmentFilterSchema.parse(x);
@@ -30,7 +30,7 @@ const FILTERS = [
   f({ all: [], exclude: { all: [{ field: 'company_industry', values: ['RETAIL'] }] } }),
 ];
 
-eachDb('label_company_cube: contacts per company of the tracked run', (getDb) => {
+eachDb('label_company_cube: contacts per company of the tracked run', (getDb, ctx) => {
   let portal = 0;
   let other = 0;
   let run = 0;
@@ -150,6 +150,96 @@ eachDb('label_company_cube: contacts per company of the tracked run', (getDb) =>
     const after = await expectCubeRight(db, portal);
     expect(after.some((r) => r.startsWith('77:'))).toBe(false);
     expect(await expectCubeRight(db, other)).toEqual(otherBefore);
+  });
+
+  it('a writer of label_facts and a rebuild at once: both finish (no deadlock), and the cube is label_facts per company afterwards', async () => {
+    const db = getDb();
+    const next = (await createScoreRun(db, portal, { asOf: new Date('2026-09-01T12:00:00Z'), status: 'running' })).id;
+    await insertContactLabels(db, portal, next, Array.from({ length: N }, (_, k) => ({ contactId: k + 1, segment: 'loyal', monetary: k + 0.5 })));
+    const url = ctx.url();
+    if (url) {
+      // PostgreSQL: the rebuild (another connection) untracks the old run and then waits for the
+      // writer's locks on label_facts; the writer, still open, adds a company the cube has no row
+      // for. A foreign key to label_facts_run would make that insert wait for the rebuild: a deadlock
+      const db2 = await openDb({ databaseUrl: url, poolMax: 1 });
+      try {
+        let rebuild: Promise<void> | undefined;
+        await db.transaction(async (tx) => {
+          await upsertContacts(tx, portal, [{ id: 11, name: 'N11', companyId: 6 }]);
+          rebuild = finishScoreRun(db2, portal, next, { status: 'done' });
+          let waiting = 0;
+          for (let i = 0; i < 200 && waiting === 0; i++) {
+            await new Promise((r) => setTimeout(r, 25));
+            waiting = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0]!.n;
+          }
+          expect(waiting).toBe(1);
+          await upsertContacts(tx, portal, [{ id: 12, name: 'N12', companyId: 555 }]);
+        });
+        await rebuild;
+      } finally {
+        await db2.close();
+      }
+    } else {
+      // PGlite has one connection: the same writes, one after the other
+      await upsertContacts(db, portal, [{ id: 11, name: 'N11', companyId: 6 }]);
+      await finishScoreRun(db, portal, next, { status: 'done' });
+      await upsertContacts(db, portal, [{ id: 12, name: 'N12', companyId: 555 }]);
+    }
+    run = next;
+    // both writes are in the new partition (migration 031: before it, company 555 was missing)
+    const rows = await expectCubeRight(db, portal);
+    expect(rows.some((r) => r.startsWith('555:1:'))).toBe(true);
+    await expectCountsRight(db);
+  });
+
+  it('a rebuild and then writers at once: the writers wait for it and write the new partition; a label of the old run stays out', async () => {
+    const db = getDb();
+    const old = run;
+    const next = (await createScoreRun(db, portal, { asOf: new Date('2026-09-01T18:00:00Z'), status: 'running' })).id;
+    await insertContactLabels(db, portal, next, Array.from({ length: N }, (_, k) => ({ contactId: k + 1, segment: 'loyal', monetary: k + 0.25 })));
+    const write = async (d: Db) => {
+      await upsertContacts(d, portal, [{ id: 13, name: 'N13', companyId: 9 }]);
+      // event rescoring of the run tracked until now
+      await d.query(`UPDATE contact_labels SET monetary = 1000000 WHERE portal_id = $1 AND run_id = $2 AND contact_id = 14`, [portal, old]);
+    };
+    const url = ctx.url();
+    if (url) {
+      const db2 = await openDb({ databaseUrl: url, poolMax: 1 });
+      let open!: () => void;
+      const gate = new Promise<void>((r) => { open = r; });
+      // the rebuild, kept open once done: it holds the portal's lock until it commits
+      const rebuild = db2.transaction(async (tx) => {
+        await finishScoreRun(tx, portal, next, { status: 'done' });
+        await gate;
+      });
+      try {
+        const count = async (q: string) => (await db.query<{ n: number }>(q, [portal])).rows[0]!.n;
+        const held = `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 5005 AND objid = $1 AND mode = 'ExclusiveLock' AND granted`;
+        for (let i = 0; i < 400 && (await count(held)) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+        expect(await count(held)).toBe(1);
+        const writing = write(db);
+        const waits = `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = 5005 AND objid = $1 AND NOT granted`;
+        for (let i = 0; i < 200 && (await count(waits)) === 0; i++) await new Promise((r) => setTimeout(r, 25));
+        expect(await count(waits)).toBe(1);
+        open();
+        await rebuild;
+        await writing;
+      } finally {
+        open();
+        await rebuild.catch(() => undefined);
+        await db2.close();
+      }
+    } else {
+      await finishScoreRun(db, portal, next, { status: 'done' });
+      await write(db);
+    }
+    run = next;
+    const rows = await expectCubeRight(db, portal);
+    expect(rows.join(' ')).not.toContain('1000000');
+    const facts = await db.query<{ contact_id: string; company_id: string; monetary: number }>(
+      `SELECT contact_id, company_id, monetary FROM label_facts WHERE portal_id = $1 AND contact_id IN (13, 14) ORDER BY 1`, [portal]);
+    expect(facts.rows.map((r) => [Number(r.contact_id), Number(r.company_id), r.monetary])).toEqual([[13, 9, 12.25], [14, Number(companyOf(14) ?? 0), 13.25]]);
+    await expectCountsRight(db);
   });
 
   it('a new done run rebuilds it; a run that is no longer tracked takes its rows, and the count falls back to the join', async () => {

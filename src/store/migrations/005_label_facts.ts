@@ -124,7 +124,21 @@ export interface FieldBits {
    * it has none), for the extra columns that hold the code and the rest.
    */
   posts?: boolean;
+  /**
+   * The writers and the rebuild take the portal's LABEL_FACTS_LOCK (migration 031): each trigger
+   * function shared, for the portals of its transition table, before it reads label_facts_run;
+   * the rebuild exclusive, before it reads anything. A write then either commits before the
+   * rebuild reads (which sees it) or runs its trigger after the rebuild commits (on the new
+   * partition, with the new dictionaries); without it a write that committed while a rebuild ran
+   * was missing from the new partition.
+   */
+  lock?: boolean;
 }
+/**
+ * The advisory lock of a portal's count tables: pg_advisory_xact_lock(LABEL_FACTS_LOCK, portal id)
+ * (the two-key form; the migrations' own lock is a single key, a different lock).
+ */
+export const LABEL_FACTS_LOCK = 5005;
 /** The contact c's coded (key, value) pairs as e(key, value), and the condition that keeps them. */
 const fieldsOf = (c: string, o: FieldBits) => o.std
   ? `LATERAL (SELECT s.key, s.value FROM jsonb_each(CASE WHEN jsonb_typeof(${c}.std) = 'object' THEN ${c}.std END) s WHERE left(s.key, 3) <> 'UF_'
@@ -188,14 +202,18 @@ const trackedIn = (table: string, o: FieldBits = {}) =>
   `SELECT t.portal_id, t.run_id, ${dictNames(o).map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
           WHERE (t.portal_id, t.run_id) IN (SELECT DISTINCT portal_id, run_id FROM ${table})`;
 
+/** FieldBits.lock: the portals of the transition table `rows`, each locked shared, in id order. */
+const lockShared = (rows: string) => `
+  PERFORM pg_advisory_xact_lock_shared(${LABEL_FACTS_LOCK}, x.portal_id) FROM (SELECT DISTINCT r.portal_id FROM ${rows} r ORDER BY 1) x;`;
+
 /**
  * A statement-level trigger function: for each tracked portal the transition table touches
  * (`loop`, the FOR query; the loop variable is `tr` record or `p` portal id), run `body`; an
  * error gives the portal up (label_facts_giveup) instead of failing the write.
  */
-const perTrackedPortal = (fn: string, v: 'tr' | 'p', loop: string, body: string, create = 'CREATE FUNCTION') => `${create} ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
+const perTrackedPortal = (fn: string, v: 'tr' | 'p', loop: string, body: string, create = 'CREATE FUNCTION', lockFrom?: string) => `${create} ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE ${v === 'tr' ? 'tr record' : 'p integer'};
-BEGIN
+BEGIN${lockFrom ? lockShared(lockFrom) : ''}
   FOR ${v} IN ${loop} LOOP
     BEGIN
       ${body}
@@ -236,7 +254,9 @@ DECLARE
   srcs text[];
   cities text[];${o.posts ? '\n  posts text[];' : ''}
   stale text;${o.std ? '\n  urest_n integer[];' : ''}
-BEGIN
+BEGIN${o.lock ? `
+  -- the portal's writers wait from here (FieldBits.lock); every later statement sees what they committed
+  PERFORM pg_advisory_xact_lock(${LABEL_FACTS_LOCK}, rebuild_portal);` : ''}
   -- one pass over a million rows: compiling it (JIT) costs more than it saves; the contacts join
   -- hashes the portal's contacts in memory
   PERFORM set_config('jit', 'off', true);
@@ -313,30 +333,44 @@ const labelsInsFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: Field
         ${contactJoins(TR, undefined, o)}
        WHERE l.portal_id = tr.portal_id AND l.run_id = tr.run_id
       ON CONFLICT (portal_id, contact_id) DO UPDATE SET ${factCols(x).filter((c) => !['portal_id', 'contact_id'].includes(c)).map((c) => `${c} = EXCLUDED.${c}`).join(', ')};
-      ${cubeApply([cubeRows('new_rows', '1')])};`, create);
+      ${cubeApply([cubeRows('new_rows', '1')])};`, create, o.lock ? 'new_rows' : undefined);
 
 /** contacts → label_facts: the contact part of changed contacts. */
 const contactsSetFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_contacts_set', 'tr', `SELECT t.portal_id, ${dictNames(o).map((n) => `t.${n}`).join(', ')} FROM label_facts_run t
              WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM new_rows)`, `UPDATE label_facts l0 SET ${contactColsOf(x).map((c) => `${c} = ${contactPart(x)[c]}`).join(', ')}
         FROM new_rows c ${contactJoins(TR, undefined, o)}
        WHERE l0.portal_id = tr.portal_id AND c.portal_id = tr.portal_id AND l0.contact_id = c.id
-         AND (${contactColsOf(x).map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactColsOf(x).map((c) => contactPart(x)[c]).join(', ')});`, create);
+         AND (${contactColsOf(x).map((c) => `l0.${c}`).join(', ')}) IS DISTINCT FROM (${contactColsOf(x).map((c) => contactPart(x)[c]).join(', ')});`, create, o.lock ? 'new_rows' : undefined);
 
 /** contacts deleted → label_facts: the contact part emptied (an extra column to NULL, or to its value in `empty`). */
-const contactsDelFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', empty: ExtraFacts = NONE) => perTrackedPortal('label_facts_contacts_del', 'p', `SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows)`, `UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, urest = 0, src = 0, city = 0,
+const contactsDelFn = (x: ExtraFacts, create: Create = 'CREATE FUNCTION', empty: ExtraFacts = NONE, o: FieldBits = {}) => perTrackedPortal('label_facts_contacts_del', 'p', `SELECT t.portal_id FROM label_facts_run t WHERE t.portal_id IN (SELECT DISTINCT portal_id FROM old_rows)`, `UPDATE label_facts l0 SET has_contact = false, has_email = false, has_phone = false, ukeys = 0, uvals = 0, urest = 0, src = 0, city = 0,
              assigned_by_id = NULL, src_rest = NULL, city_rest = NULL, uf_rest = NULL${Object.keys(x).map((c) => `, ${c} = ${empty[c] ?? 'NULL'}`).join('')}
         FROM old_rows c
-       WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;`, create);
+       WHERE l0.portal_id = p AND c.portal_id = p AND l0.contact_id = c.id AND l0.has_contact;`, create, o.lock ? 'old_rows' : undefined);
+
+/** contact_labels updated → label_facts' label part and the cube (deltas). */
+const labelsUpdFn = (create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_labels_upd', 'tr', trackedIn('new_rows'), `UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart()[c]}`).join(', ')}
+        FROM new_rows l CROSS JOIN ${ibits(TR)}
+        ${labelJoins(TR)}
+       WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
+      ${cubeApply([cubeRows('new_rows', '1'), cubeRows('old_rows', '-1')])};`, create, o.lock ? 'new_rows' : undefined);
+
+/** contact_labels deleted → label_facts rows and the cube (deltas). */
+const labelsDelFn = (create: Create = 'CREATE FUNCTION', o: FieldBits = {}) => perTrackedPortal('label_facts_labels_del', 'tr', trackedIn('old_rows'), `DELETE FROM label_facts l0 USING old_rows l
+       WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
+      ${cubeApply([cubeRows('old_rows', '-1')])};`, create, o.lock ? 'old_rows' : undefined);
 
 /**
  * The functions that write label_facts' contact part, replaced to also write the extra columns `x`
  * (which the caller adds to label_facts first), and with `o.std` the standard fields coded too:
  * rebuild, the label inserts, contact updates and deletes (which empty an extra column to NULL, or
- * to its value in `empty`). Migrations 012, 023 and 027 use it.
+ * to its value in `empty`). Migrations 012, 023, 027 and 028 use it. With `o.lock` (migration 031)
+ * the label updates and deletes are replaced too, so every writer takes the lock.
  */
 export const labelFactsWriters = (x: ExtraFacts, o: FieldBits = {}, empty: ExtraFacts = NONE): string =>
   [rebuildFn(x, 'CREATE OR REPLACE FUNCTION', o), labelsInsFn(x, 'CREATE OR REPLACE FUNCTION', o), contactsSetFn(x, 'CREATE OR REPLACE FUNCTION', o),
-    contactsDelFn(x, 'CREATE OR REPLACE FUNCTION', empty)].join('\n');
+    contactsDelFn(x, 'CREATE OR REPLACE FUNCTION', empty, o),
+    ...(o.lock ? [labelsUpdFn('CREATE OR REPLACE FUNCTION', o), labelsDelFn('CREATE OR REPLACE FUNCTION', o)] : [])].join('\n');
 
 export const sql = /* sql */ `
 CREATE TABLE label_facts_run (
@@ -484,14 +518,8 @@ CREATE TRIGGER label_facts_untrack AFTER DELETE ON label_facts_run
 
 -- contact_labels → label_facts (label part) and label_cube, for tracked runs only.
 ${labelsInsFn(NONE)}
-${perTrackedPortal('label_facts_labels_upd', 'tr', trackedIn('new_rows'), `UPDATE label_facts l0 SET ${labelCols.map((c) => `${c} = ${labelPart()[c]}`).join(', ')}
-        FROM new_rows l CROSS JOIN ${ibits(TR)}
-        ${labelJoins(TR)}
-       WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
-      ${cubeApply([cubeRows('new_rows', '1'), cubeRows('old_rows', '-1')])};`)}
-${perTrackedPortal('label_facts_labels_del', 'tr', trackedIn('old_rows'), `DELETE FROM label_facts l0 USING old_rows l
-       WHERE l0.portal_id = tr.portal_id AND l.portal_id = tr.portal_id AND l.run_id = tr.run_id AND l0.contact_id = l.contact_id;
-      ${cubeApply([cubeRows('old_rows', '-1')])};`)}
+${labelsUpdFn()}
+${labelsDelFn()}
 CREATE TRIGGER label_facts_labels_ins AFTER INSERT ON contact_labels
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION label_facts_labels_ins();
 CREATE TRIGGER label_facts_labels_upd AFTER UPDATE ON contact_labels

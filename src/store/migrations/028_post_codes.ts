@@ -33,7 +33,7 @@ export const NO_POST = 0;
 export const POST_IN_REST = -1;
 
 /** 027's columns without the text copy of the title, with its code and rest (pt: contactJoins with `posts`). */
-const FACT_EXTRA = {
+export const FACT_EXTRA = {
   birthdate: FACT_EXTRA_027.birthdate,
   created: FACT_EXTRA_027.created,
   company_id: FACT_EXTRA_027.company_id,
@@ -41,7 +41,7 @@ const FACT_EXTRA = {
   post_rest: `CASE WHEN pt.o IS NULL AND c.post <> '' THEN lower(c.post) END`,
 };
 /** Their values once the contact is deleted (post_rest: NULL). */
-const EMPTY = { birthdate: NO_DAY, created: NO_DAY, company_id: NO_COMPANY, pst: String(NO_POST) };
+export const EMPTY = { birthdate: NO_DAY, created: NO_DAY, company_id: NO_COMPANY, pst: String(NO_POST) };
 
 export const sql = /* sql */ `
 ALTER TABLE label_facts_run ADD COLUMN posts text[] NOT NULL DEFAULT '{}';

@@ -12,7 +12,8 @@
  *
  * It is kept from label_facts itself, so every writer of label_facts keeps it right:
  *  - a portal's rows are built from its partition when label_facts_run gets the portal's row
- *    (the rebuild attaches the new partition first), and go with that row (foreign key);
+ *    (the rebuild attaches the new partition first), and go with that row (a trigger: no foreign
+ *    key, whose check would make a writer of label_facts wait for a rebuild that waits for it);
  *  - statement triggers on label_facts (the partitioned table: transition tables hold the rows of
  *    every partition written) add each statement's change per company: +1 and +monetary for a
  *    new or updated row, −1 and −monetary for an old one; a company left with no row goes (only
@@ -23,7 +24,7 @@
 export const name = 'company_cube';
 
 /** The statement triggers' functions (run without JIT, as migration 024's). */
-export const COMPANY_CUBE_FUNCTIONS = ['label_company_cube_build', 'label_company_cube_apply'] as const;
+export const COMPANY_CUBE_FUNCTIONS = ['label_company_cube_build', 'label_company_cube_untrack', 'label_company_cube_apply'] as const;
 
 /** A transition table's rows with a contact as (portal, company, ±1, ±monetary). */
 const deltas = (rows: string, sign: '' | '-') =>
@@ -50,7 +51,7 @@ const applyBody = (parts: string[]) => `WITH d AS (
 
 export const sql = /* sql */ `
 CREATE TABLE label_company_cube (
-  portal_id   integer NOT NULL REFERENCES label_facts_run (portal_id) ON DELETE CASCADE,
+  portal_id   integer NOT NULL,
   -- label_facts.company_id: 0 for a contact without a company
   company_id  bigint NOT NULL,
   n           integer NOT NULL,
@@ -58,9 +59,11 @@ CREATE TABLE label_company_cube (
   PRIMARY KEY (portal_id, company_id)
 );
 
--- label_facts_run got a portal's row: its partition is attached; count it per company
+-- label_facts_run got a portal's row: its partition is attached; count it per company (rows left
+-- behind by a TRUNCATE, which skips the triggers, go first)
 CREATE FUNCTION label_company_cube_build() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
+  DELETE FROM label_company_cube WHERE portal_id = NEW.portal_id;
   INSERT INTO label_company_cube (portal_id, company_id, n, revenue)
   SELECT NEW.portal_id, l.company_id, count(*), sum(COALESCE(l.monetary, 0)::numeric)
     FROM label_facts l WHERE l.portal_id = NEW.portal_id AND l.has_contact
@@ -70,6 +73,17 @@ END
 $f$;
 CREATE TRIGGER label_company_cube_build AFTER INSERT ON label_facts_run
   FOR EACH ROW EXECUTE FUNCTION label_company_cube_build();
+-- the portal is untracked: its rows go. Named to fire after label_facts_untrack (triggers fire in
+-- name order), whose DETACH waits for the writers of label_facts: a writer's cube rows are then
+-- never locked by this delete while it waits (no deadlock)
+CREATE FUNCTION label_company_cube_untrack() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  DELETE FROM label_company_cube WHERE portal_id = OLD.portal_id;
+  RETURN NULL;
+END
+$f$;
+CREATE TRIGGER label_facts_untrack_company_cube AFTER DELETE ON label_facts_run
+  FOR EACH ROW EXECUTE FUNCTION label_company_cube_untrack();
 
 -- a statement wrote label_facts: its change per company (TG_OP names the transition tables the trigger has)
 CREATE FUNCTION label_company_cube_apply() RETURNS trigger LANGUAGE plpgsql AS $f$

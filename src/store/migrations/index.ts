@@ -25,6 +25,7 @@ import * as m027 from './027_facts_layout.js';
 import * as m028 from './028_post_codes.js';
 import * as m029 from './029_company_changes.js';
 import * as m030 from './030_company_cube.js';
+import * as m031 from './031_rebuild_lock.js';
 
 export interface Migration {
   version: number;
@@ -61,4 +62,5 @@ export const migrations: readonly Migration[] = [
   { version: 28, ...m028 },
   { version: 29, ...m029 },
   { version: 30, ...m030 },
+  { version: 31, ...m031 },
 ];
