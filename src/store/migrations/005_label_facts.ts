@@ -133,6 +133,13 @@ export interface FieldBits {
    * was missing from the new partition.
    */
   lock?: boolean;
+  /**
+   * SQL the rebuild runs around the swap of partitions (migration 031: label_company_cube, counted
+   * from the new table `tbl` before the swap): `before` after the new table is analyzed, before the
+   * old one is untracked (whose DETACH locks label_facts for every portal until the rebuild
+   * commits); `after` once label_facts_run holds the new one.
+   */
+  aroundSwap?: { before: string; after: string };
 }
 /**
  * The advisory lock of a portal's count tables: pg_advisory_xact_lock(LABEL_FACTS_LOCK, portal id)
@@ -305,7 +312,7 @@ BEGIN${o.lock ? `
      ORDER BY COALESCE(sg.o, 0), l.contact_id$q$, tbl) USING rebuild_portal, rebuild_run, ${dictNames(o).join(', ')};
   EXECUTE format('ALTER TABLE %I ADD PRIMARY KEY (portal_id, contact_id), ADD CHECK (portal_id = %s)', tbl, rebuild_portal);
   EXECUTE format('CREATE INDEX ON %I (seg)', tbl);
-  EXECUTE format('ANALYZE %I', tbl);
+  EXECUTE format('ANALYZE %I', tbl);${o.aroundSwap ? o.aroundSwap.before : ''}
   DELETE FROM label_facts_run WHERE portal_id = rebuild_portal;
   -- a partition left without its label_facts_run row (TRUNCATE skips triggers) goes too
   FOR stale IN SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
@@ -314,7 +321,7 @@ BEGIN${o.lock ? `
     EXECUTE format('DROP TABLE %I', stale);
   END LOOP;
   EXECUTE format('ALTER TABLE label_facts ATTACH PARTITION %I FOR VALUES IN (%s)', tbl, rebuild_portal);
-  ${o.std ? URESTN_SQL : ''}INSERT INTO label_facts_run (portal_id, run_id, tbl, ${dictNames(o).join(', ')}${o.std ? ', urest_n' : ''}) VALUES (rebuild_portal, rebuild_run, tbl, ${dictNames(o).join(', ')}${o.std ? ', urest_n' : ''});
+  ${o.std ? URESTN_SQL : ''}INSERT INTO label_facts_run (portal_id, run_id, tbl, ${dictNames(o).join(', ')}${o.std ? ', urest_n' : ''}) VALUES (rebuild_portal, rebuild_run, tbl, ${dictNames(o).join(', ')}${o.std ? ', urest_n' : ''});${o.aroundSwap ? o.aroundSwap.after : ''}
   DELETE FROM label_cube WHERE portal_id = rebuild_portal;
   INSERT INTO label_cube (${CUBE_DIMS.join(', ')}, n, revenue)
   SELECT ${dims('l')}, count(*), sum(COALESCE(l.monetary, 0))

@@ -12,8 +12,9 @@
  *
  * It is kept from label_facts itself, so every writer of label_facts keeps it right:
  *  - a portal's rows are built from its partition when label_facts_run gets the portal's row
- *    (the rebuild attaches the new partition first), and go with that row (a trigger: no foreign
- *    key, whose check would make a writer of label_facts wait for a rebuild that waits for it);
+ *    (the rebuild attaches the new partition first; since migration 031 the rebuild counts them
+ *    itself, before the swap), and go with that row (a trigger: no foreign key, whose check would
+ *    make a writer of label_facts wait for a rebuild that waits for it);
  *  - statement triggers on label_facts (the partitioned table: transition tables hold the rows of
  *    every partition written) add each statement's change per company: +1 and +monetary for a
  *    new or updated row, −1 and −monetary for an old one; a company left with no row goes (only

@@ -17,6 +17,13 @@
  *    label_facts_run and writes the new partition (only rows whose values differ).
  * Writers never wait for each other (shared), and only for their own portal's rebuild. The
  * functions are 028's with the lock; migration 024's `jit = off` is set again on the ones replaced.
+ *
+ * The rebuild also counts label_company_cube (migration 030) itself, from the new table before the
+ * swap: the DETACH of the old partition locks label_facts for every portal's counts until the
+ * rebuild commits, and 030's trigger on label_facts_run counted the new partition inside that
+ * window (about 2 s at 1M contacts). The rows counted are kept through the untrack of the old
+ * partition (the setting COMPANY_CUBE_KEPT names the portal for that moment); 030's build trigger
+ * goes.
  */
 import { labelFactsWriters } from './005_label_facts.js';
 import { TRIGGER_FUNCTIONS } from './024_triggers_without_jit.js';
@@ -24,7 +31,33 @@ import { EMPTY, FACT_EXTRA } from './028_post_codes.js';
 
 export const name = 'rebuild_lock';
 
+/** While set to a portal's id (transaction-local), the untrack of its old partition keeps its label_company_cube rows. */
+const COMPANY_CUBE_KEPT = 'b24seg.company_cube_kept';
+
+/** label_facts_rebuild: the new table's contacts per company, counted before the swap (see above). */
+const aroundSwap = {
+  before: `
+  -- the contacts per company of the new table (migration 030), before the swap locks label_facts
+  DELETE FROM label_company_cube WHERE portal_id = rebuild_portal;
+  EXECUTE format('INSERT INTO label_company_cube (portal_id, company_id, n, revenue)
+    SELECT $1, l.company_id, count(*), sum(COALESCE(l.monetary, 0)::numeric) FROM %I l WHERE l.has_contact GROUP BY l.company_id', tbl) USING rebuild_portal;
+  PERFORM set_config('${COMPANY_CUBE_KEPT}', rebuild_portal::text, true);`,
+  after: `
+  PERFORM set_config('${COMPANY_CUBE_KEPT}', '', true);`,
+};
+
 export const sql = /* sql */ `
-${labelFactsWriters(FACT_EXTRA, { std: true, posts: true, lock: true }, EMPTY)}
+${labelFactsWriters(FACT_EXTRA, { std: true, posts: true, lock: true, aroundSwap }, EMPTY)}
 ${TRIGGER_FUNCTIONS.map((f) => `ALTER FUNCTION ${f}() SET jit = off;`).join('\n')}
+DROP TRIGGER label_company_cube_build ON label_facts_run;
+DROP FUNCTION label_company_cube_build();
+-- a portal untracked: its rows go, unless its rebuild has just counted them for the new partition
+CREATE OR REPLACE FUNCTION label_company_cube_untrack() RETURNS trigger LANGUAGE plpgsql SET jit = off AS $f$
+BEGIN
+  IF current_setting('${COMPANY_CUBE_KEPT}', true) IS DISTINCT FROM OLD.portal_id::text THEN
+    DELETE FROM label_company_cube WHERE portal_id = OLD.portal_id;
+  END IF;
+  RETURN NULL;
+END
+$f$;
 `;
