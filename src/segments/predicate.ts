@@ -54,7 +54,8 @@ const RANGE_SQL: Partial<Record<Extract<Condition, { field: 'range' }>['key'], s
 };
 
 function compileCondition(c: Condition, ps: Params, opts: CompileOptions, depth: number): string {
-  if (opts.target === 'company_cube') {
+  // (a saved reference is inlined below, its conditions compiled here one by one)
+  if (opts.target === 'company_cube' && c.field !== 'saved') {
     if (!isCompanyCondition(c)) throw new Error(`compile for label_company_cube: ${c.field} is not a company condition`);
     return companyCondition(c, ps, opts.companies ?? new CompanySets());
   }

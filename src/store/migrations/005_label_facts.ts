@@ -131,6 +131,15 @@ export interface FieldBits {
    * rebuild reads (which sees it) or runs its trigger after the rebuild commits (on the new
    * partition, with the new dictionaries); without it a write that committed while a rebuild ran
    * was missing from the new partition.
+   * One transaction should write one portal's count tables and run at most one rebuild: a writer
+   * that already holds label_facts for another portal, or a transaction that rebuilds several
+   * portals one after the other, can meet a rebuild in a deadlock (its DETACH waits for the table,
+   * the other side for the portal's lock; PostgreSQL then aborts one, and a writer's statement
+   * fails). The app's writers (sync, events, scoring, write-back) each write one portal per
+   * transaction. A migration that rebuilds every portal takes all their locks first, in portal id
+   * order (`SELECT pg_advisory_xact_lock(5005, portal_id) FROM (SELECT portal_id FROM
+   * label_facts_run ORDER BY 1) t`): then a writer is either done before it starts, or waits
+   * holding nothing it needs.
    */
   lock?: boolean;
   /**
@@ -216,7 +225,9 @@ const lockShared = (rows: string) => `
 /**
  * A statement-level trigger function: for each tracked portal the transition table touches
  * (`loop`, the FOR query; the loop variable is `tr` record or `p` portal id), run `body`; an
- * error gives the portal up (label_facts_giveup) instead of failing the write.
+ * error gives the portal up (label_facts_giveup) instead of failing the write. With `lockFrom`
+ * (FieldBits.lock) the portals' locks are taken first, outside that handler: a deadlock there
+ * (see FieldBits.lock) fails the statement.
  */
 const perTrackedPortal = (fn: string, v: 'tr' | 'p', loop: string, body: string, create = 'CREATE FUNCTION', lockFrom?: string) => `${create} ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
 DECLARE ${v === 'tr' ? 'tr record' : 'p integer'};

@@ -8,7 +8,7 @@
  * p50 and 108–116 p95 in the full bench runs, the scan alone 78–92. label_company_cube holds,
  * per portal and company id (0 for none, as label_facts.company_id), how many of label_facts'
  * rows with a contact (has_contact) name it and the sum of their monetary: the numbers the scan
- * adds up, over at most one row per company (src/segments/company-cube.ts compiles the count).
+ * adds up, over at most one row per company (src/segments/compile.ts compileCount, source 'company_cube', compiles the count).
  *
  * It is kept from label_facts itself, so every writer of label_facts keeps it right:
  *  - a portal's rows are built from its partition when label_facts_run gets the portal's row
