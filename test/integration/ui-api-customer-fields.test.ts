@@ -17,7 +17,7 @@ import { eachDb } from '../helpers/db.js';
 import { issueTokens } from '../../src/emulator/tokens.js';
 import { runScoring } from '../../src/pipeline/score.js';
 import { runSync } from '../../src/sync/index.js';
-import { createTokenCipher, generateTokenKey, parseTokenKey, setTokenCipher, upsertPortalOnInstall } from '../../src/store/index.js';
+import { createTokenCipher, generateTokenKey, parseTokenKey, setTokenCipher, updatePortalSettings, upsertPortalOnInstall } from '../../src/store/index.js';
 import { PortalUserVerifier } from '../../src/server/ui-api/portal-user.js';
 import { clientForPortal } from '../../src/portal-clients.js';
 import { createUiRouter, type UiContext } from '../../src/server/ui-api/serve.js';
@@ -114,6 +114,30 @@ eachDb('customer filters through the UI API', (getDb) => {
     expect((await count({ all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'contains', value: 'CALL' }] })).json.count).toBe(notes);
     // without the user's token (the portal's fields unknown) the store's keys decide
     expect((await count({ all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'not_empty' }] }, { token: false })).json.count).toBe(notes);
+  });
+
+  it('a company condition alone, in a saved segment and as its exclusion: 200 with the emulator\'s own numbers (summed per company, migration 030)', async () => {
+    const p = tp.emu.portal;
+    const industryOf = (c: { companyId: number | null }) => (c.companyId === null ? null : p.companies.get(c.companyId)?.industry || null);
+    const byIndustry = new Map<string, number>();
+    for (const c of p.contacts.values()) {
+      const i = industryOf(c);
+      if (i) byIndustry.set(i, (byIndustry.get(i) ?? 0) + 1);
+    }
+    const [ind, want] = [...byIndustry].sort((a, b) => b[1] - a[1])[0]!;
+    expect(want).toBeGreaterThan(0);
+    await updatePortalSettings(getDb(), portalId, { savedSegments: [{ id: 'co-ind', name: 'One industry', filter: { all: [{ field: 'company_industry', values: [ind] }] }, priority: 1 }] });
+    const everyone = (await count({ all: [] })).json.count as number;
+    expect(everyone).toBe(p.contacts.size);
+    for (const [filter, n] of [
+      [{ all: [{ field: 'company_industry', values: [ind] }] }, want],
+      [{ all: [{ field: 'saved', id: 'co-ind' }] }, want],
+      [{ all: [], exclude: { all: [{ field: 'saved', id: 'co-ind' }] } }, everyone - want],
+      [{ all: [{ field: 'company_industry', op: 'not_in', values: [ind] }] }, everyone - want],
+    ] as const) {
+      const r = await count(filter);
+      expect([r.status, r.json.count], JSON.stringify(filter)).toEqual([200, n]);
+    }
   });
 
   it('attacker input: unknown, foreign and injection-like fields, wrong operators, oversize, repeated and nested input are 4xx JSON', async () => {
