@@ -5,8 +5,7 @@
  * answer it?). All follow the filter exactly as deep as the compiler does.
  */
 import type { Condition, SegmentFilter } from '../settings/segment-filter.js';
-import { isCompanyCondition } from './company-sets.js';
-import { CUSTOMER_FIELDS } from './customer.js';
+import { CUSTOMER_FIELDS, isCompanyCondition } from './customer.js';
 import { FilterCycleError, FilterError, FilterTooLargeError } from './errors.js';
 import { MAX_FILTER_CONDITIONS, MAX_FILTER_DEPTH, MAX_FILTER_VALUES } from './limits.js';
 

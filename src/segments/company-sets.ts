@@ -10,8 +10,7 @@
  * migration 029), so it can be kept between counts (src/server/ui-api/company-set-cache.ts) while
  * the count statement finds the same fingerprint.
  */
-import type { Condition } from '../settings/segment-filter.js';
-import { companyTest, FACTS_COLS, ofCompany, type CompanyTest, type CustomerCols } from './customer.js';
+import { companyTest, FACTS_COLS, ofCompany, type CompanyCondition, type CompanyTest, type CustomerCols } from './customer.js';
 import { Prefetch } from './prefetch.js';
 import { Params, type SqlQuery } from './sql.js';
 
@@ -49,11 +48,6 @@ export class CompanySets extends Prefetch<CompanyTest, CompanySet | null> {
     return `COALESCE(${companyId} >= ${lo} AND ${companyId} - ${lo} < ${f.bits.length * 8} AND get_bit(${ps.p(f.bits)}::bytea, (${companyId} - ${lo})::int) = 1, false)`;
   }
 }
-
-type CompanyCondition = Extract<Condition, { field: 'company_industry' | 'company_size' | 'company_revenue' }>;
-/** A condition on the contact's company (customer.ts companyTest). */
-export const isCompanyCondition = (c: Condition): c is CompanyCondition =>
-  c.field === 'company_industry' || c.field === 'company_size' || c.field === 'company_revenue';
 
 /**
  * A company condition over rows with label_facts' company column (l.company_id, 0 for none):

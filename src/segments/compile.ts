@@ -80,6 +80,9 @@ export function labelsFrom(joins: boolean, entity: 'contact' | 'company' = 'cont
   return joins ? `FROM ${t.l} l JOIN ${t.c} c ON c.portal_id = l.portal_id AND c.id = l.contact_id` : `FROM ${t.l} l`;
 }
 
+/** The cubes' `tracked` column: label_facts_run holds the run (label_cube and label_company_cube follow it). */
+const CUBE_TRACKED = 'EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2) AS tracked';
+
 /**
  * The live count (count + revenue) over the tables of migration 005: label_cube when it can answer
  * (no dictionaries needed), else label_facts coded with the portal's dictionaries `dicts`. Only
@@ -93,7 +96,7 @@ export function compileCount(portalId: number, runId: number, f: SegmentFilter, 
   if (cubeAnswers(f, opts.saved)) {
     const pred = compilePredicate(f, ps, { ...opts, target: 'labels' });
     return {
-      sql: `SELECT EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2) AS tracked,
+      sql: `SELECT ${CUBE_TRACKED},
                    COALESCE(sum(l.n), 0)::int AS count, COALESCE(sum(l.revenue), 0)::float8 AS revenue
               FROM label_cube l WHERE l.portal_id = $1 AND l.run_id = $2 AND ${pred}`,
       params: ps.values,
@@ -106,7 +109,7 @@ export function compileCount(portalId: number, runId: number, f: SegmentFilter, 
     const companies = opts.companies ?? new CompanySets();
     const pred = compilePredicate(f, ps, { ...opts, target: 'company_cube', companies });
     return {
-      sql: `SELECT EXISTS (SELECT 1 FROM label_facts_run t WHERE t.portal_id = $1 AND t.run_id = $2) AS tracked,
+      sql: `SELECT ${CUBE_TRACKED},
                    COALESCE(sum(l.n), 0)::int AS count, COALESCE(sum(l.revenue), 0)::float8 AS revenue
               FROM label_company_cube l WHERE l.portal_id = $1 AND ${pred}`,
       params: ps.values,

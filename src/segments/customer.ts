@@ -339,7 +339,12 @@ export interface CompanyTest {
 }
 
 /** The company test of a company condition (industry, size: listed, not listed, empty, filled; revenue: a range). */
-export function companyTest(x: Of<'company_industry' | 'company_size' | 'company_revenue'>): CompanyTest {
+/** A condition on the contact's company: industry, size, revenue. */
+export type CompanyCondition = Of<'company_industry' | 'company_size' | 'company_revenue'>;
+export const isCompanyCondition = (c: Condition): c is CompanyCondition =>
+  c.field === 'company_industry' || c.field === 'company_size' || c.field === 'company_revenue';
+
+export function companyTest(x: CompanyCondition): CompanyTest {
   if (x.field === 'company_revenue') {
     if ((x.min ?? null) === null && (x.max ?? null) === null) throw new FilterError('company_revenue: min or max required');
     return { id: JSON.stringify([x.field, x.min ?? null, x.max ?? null]), pred: (ps) => rangeSql('co.revenue', x.min, x.max, ps, 'numeric'), negated: false };

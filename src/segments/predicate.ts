@@ -6,8 +6,8 @@
 import { MAX_FILTER_DEPTH, type Condition, type SegmentFilter } from '../settings/segment-filter.js';
 import { checkFilterBounds } from './bounds.js';
 import { ConditionNotForCompaniesError, FilterError, FilterTooLargeError } from './errors.js';
-import { companyCols, CONTACT_ONLY_FIELDS, contactCols, crmFieldCondition, customerCondition } from './customer.js';
-import { companyCondition, CompanySets, isCompanyCondition } from './company-sets.js';
+import { companyCols, CONTACT_ONLY_FIELDS, contactCols, crmFieldCondition, customerCondition, isCompanyCondition } from './customer.js';
+import { companyCondition, CompanySets } from './company-sets.js';
 import type { DictSearches } from './dict-search.js';
 import { compileFactsCondition, factsCompile, type FactsDicts, type RestTests } from './facts.js';
 import { interestsEver, nameSearch, prevSegment, refusalReason, relativeDays, searchKey } from './label-extras.js';

@@ -27,6 +27,9 @@ export const name = 'company_cube';
 /** The statement triggers' functions (run without JIT, as migration 024's). */
 export const COMPANY_CUBE_FUNCTIONS = ['label_company_cube_build', 'label_company_cube_untrack', 'label_company_cube_apply'] as const;
 
+/** A company's row over label_facts rows l with a contact, grouped by company: n, revenue. */
+export const PER_COMPANY = 'count(*), sum(COALESCE(l.monetary, 0)::numeric)';
+
 /** A transition table's rows with a contact as (portal, company, ±1, ±monetary). */
 const deltas = (rows: string, sign: '' | '-') =>
   `SELECT r.portal_id, r.company_id, ${sign}1 AS dn, ${sign}COALESCE(r.monetary, 0)::numeric AS drev FROM ${rows} r WHERE r.has_contact`;
@@ -66,7 +69,7 @@ CREATE FUNCTION label_company_cube_build() RETURNS trigger LANGUAGE plpgsql AS $
 BEGIN
   DELETE FROM label_company_cube WHERE portal_id = NEW.portal_id;
   INSERT INTO label_company_cube (portal_id, company_id, n, revenue)
-  SELECT NEW.portal_id, l.company_id, count(*), sum(COALESCE(l.monetary, 0)::numeric)
+  SELECT NEW.portal_id, l.company_id, ${PER_COMPANY}
     FROM label_facts l WHERE l.portal_id = NEW.portal_id AND l.has_contact
    GROUP BY l.company_id;
   RETURN NULL;
@@ -113,7 +116,7 @@ ${COMPANY_CUBE_FUNCTIONS.map((f) => `ALTER FUNCTION ${f}() SET jit = off;`).join
 
 -- the portals tracked now
 INSERT INTO label_company_cube (portal_id, company_id, n, revenue)
-SELECT l.portal_id, l.company_id, count(*), sum(COALESCE(l.monetary, 0)::numeric)
+SELECT l.portal_id, l.company_id, ${PER_COMPANY}
   FROM label_facts l WHERE l.has_contact AND l.portal_id IN (SELECT t.portal_id FROM label_facts_run t)
  GROUP BY 1, 2;
 ANALYZE label_company_cube;

@@ -28,6 +28,7 @@
 import { labelFactsWriters } from './005_label_facts.js';
 import { TRIGGER_FUNCTIONS } from './024_triggers_without_jit.js';
 import { EMPTY, FACT_EXTRA } from './028_post_codes.js';
+import { PER_COMPANY } from './030_company_cube.js';
 
 export const name = 'rebuild_lock';
 
@@ -40,7 +41,7 @@ const aroundSwap = {
   -- the contacts per company of the new table (migration 030), before the swap locks label_facts
   DELETE FROM label_company_cube WHERE portal_id = rebuild_portal;
   EXECUTE format('INSERT INTO label_company_cube (portal_id, company_id, n, revenue)
-    SELECT $1, l.company_id, count(*), sum(COALESCE(l.monetary, 0)::numeric) FROM %I l WHERE l.has_contact GROUP BY l.company_id', tbl) USING rebuild_portal;
+    SELECT $1, l.company_id, ${PER_COMPANY} FROM %I l WHERE l.has_contact GROUP BY l.company_id', tbl) USING rebuild_portal;
   PERFORM set_config('${COMPANY_CUBE_KEPT}', rebuild_portal::text, true);`,
   after: `
   PERFORM set_config('${COMPANY_CUBE_KEPT}', '', true);`,
