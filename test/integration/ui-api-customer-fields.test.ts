@@ -116,7 +116,7 @@ eachDb('customer filters through the UI API', (getDb) => {
     expect((await count({ all: [{ field: 'crm', key: 'UF_CRM_NOTE', op: 'not_empty' }] }, { token: false })).json.count).toBe(notes);
   });
 
-  it('a company condition alone, in a saved segment and as its exclusion: 200 with the emulator\'s own numbers (summed per company, migration 030)', async () => {
+  it('a company condition alone, in a saved segment and as its exclusion: 200 with the emulator\'s own numbers (summed per company, migration 030); repeated, oversize, a missing saved segment, another portal', async () => {
     const p = tp.emu.portal;
     const industryOf = (c: { companyId: number | null }) => (c.companyId === null ? null : p.companies.get(c.companyId)?.industry || null);
     const byIndustry = new Map<string, number>();
@@ -138,6 +138,17 @@ eachDb('customer filters through the UI API', (getDb) => {
       const r = await count(filter);
       expect([r.status, r.json.count], JSON.stringify(filter)).toEqual([200, n]);
     }
+    // repeated, a missing saved segment, too many conditions, and another portal's session
+    const one = { field: 'company_industry', values: [ind] };
+    const rep = await count({ all: Array.from({ length: 20 }, () => one) });
+    expect([rep.status, rep.json.count]).toEqual([200, want]);
+    const missing = await count({ all: [one], exclude: { all: [{ field: 'saved', id: 'nope' }] } });
+    expect([missing.status, missing.json.error ?? missing.json.code]).toEqual([400, 'BAD_FILTER']);
+    const many = await count({ all: Array.from({ length: 41 }, () => one) });
+    expect(many.status).toBe(400);
+    // the other portal has no run of its own: this portal's counts never answer for it
+    const foreign = await count({ all: [one] }, { portal: otherPortalId, token: false });
+    expect([foreign.status, foreign.json.error]).toEqual([409, 'NOT_SCORED']);
   });
 
   it('attacker input: unknown, foreign and injection-like fields, wrong operators, oversize, repeated and nested input are 4xx JSON', async () => {
